@@ -1,0 +1,1 @@
+"""Prefect flows encoding the Chapter 9 chain. Thin: they load, call the services, emit events."""

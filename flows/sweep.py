@@ -1,0 +1,25 @@
+"""Sweep, every minute: due reminders, escalations and overdue marks as of ``now``."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from prefect import flow, task
+
+from flows.common import app, emit
+
+
+@task(name="sweep due stages", retries=2, retry_delay_seconds=5)  # idempotent at a given now
+def sweep_task(now: datetime) -> list[dict]:
+    from hokoku.services.sweep import sweep
+
+    return [e.to_json() for e in sweep(app(), now=now)]
+
+
+@flow(name="sweep", log_prints=False)
+async def sweep_flow(now: datetime | None = None) -> list[dict]:
+    now = now or datetime.now(timezone.utc)
+    events = sweep_task(now)
+    for e in events:
+        emit(f"stage.{e['kind']}", e["incident"], stage=e["stage"], recipients=len(e["recipients"]))
+    return events

@@ -1,0 +1,67 @@
+"""The application context the services share: settings, database, keys, policy, templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from hokoku.crypto import Keyring, load_keyring
+from hokoku.db import get_engine, require_schema
+from hokoku.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class App:
+    settings: Settings
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def engine(self) -> Engine:
+        url = self.settings.effective_database_url
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        return get_engine(url)
+
+    @cached_property
+    def keyring(self) -> Keyring:
+        secret = self.settings.secret_key.get_secret_value() if self.settings.secret_key else None
+        return load_keyring(env_value=secret, key_file=self.settings.key_file)
+
+    @cached_property
+    def policy(self):
+        from hokoku.policy import load_policy
+
+        return load_policy(self.settings.policy_file)
+
+    @cached_property
+    def playbooks(self) -> dict:
+        from hokoku.playbooks import load_playbooks, playbook_dirs
+
+        return load_playbooks(playbook_dirs(self.settings.playbook_dir))
+
+    @cached_property
+    def renderer(self):
+        from hokoku.messages import Renderer
+
+        return Renderer(ROOT / "templates")
+
+    def organisation(self, session):
+        """The organisation in force (newest stored snapshot), cached per process."""
+        from hokoku.services.orgstore import current_organisation
+
+        snap_id, org = current_organisation(session)
+        if self._cache.get("org_id") != snap_id:
+            self._cache.update(org_id=snap_id, org=org)
+        return self._cache["org"]
+
+    def check_ready(self) -> None:
+        require_schema(self.engine)
+
+
+def open_app(**overrides) -> App:
+    return App(load_settings(**overrides))

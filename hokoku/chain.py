@@ -1,0 +1,260 @@
+"""The Chapter 9 chain's rules: pure functions over plain data, ``now`` passed in.
+
+No database, Prefect, Slack or SMTP here. The services load rows into :class:`StageState`,
+call these functions and write the decisions back (with audit events and outbox rows).
+
+Statuses: ``pending`` (not started) → ``notified`` (started, owner told) → ``acknowledged``
+→ ``done``; or ``skipped`` (with a reason); ``overdue`` when the due time passed before it
+was done (the acknowledgement is kept in ``acknowledged_at``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from hokoku.durations import Duration
+from hokoku.exceptions import TransitionRefused
+from hokoku.policy import EffectiveTimings, StagePolicy
+
+PENDING, NOTIFIED, ACKNOWLEDGED, DONE, SKIPPED, OVERDUE = (
+    "pending", "notified", "acknowledged", "done", "skipped", "overdue",
+)
+ACTIVE = frozenset({NOTIFIED, ACKNOWLEDGED, OVERDUE})
+CLOSED = frozenset({DONE, SKIPPED})
+
+
+@dataclass(frozen=True)
+class LadderLevel:
+    level: int
+    at: datetime
+    roles: tuple[str, ...]
+    emails: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StageState:
+    code: str
+    status: str = PENDING
+    activated_at: datetime | None = None
+    due_at: datetime | None = None
+    next_reminder_at: datetime | None = None
+    next_escalation_at: datetime | None = None
+    escalation_level: int = 0
+    reminders_sent: int = 0
+    ladder: tuple[LadderLevel, ...] = ()
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    overdue_at: datetime | None = None
+    completed_at: datetime | None = None
+    completed_by: str | None = None
+
+    @property
+    def next_action_at(self) -> datetime | None:
+        """The earliest time the sweep has something to do for this stage (indexed column)."""
+        if self.status not in ACTIVE:
+            return None
+        times = [self.next_reminder_at, self.next_escalation_at]
+        if self.overdue_at is None:
+            times.append(self.due_at)
+        times = [t for t in times if t is not None]
+        return min(times) if times else None
+
+    def entitled(self) -> set[str]:
+        """Who may acknowledge or complete: the owner, deputies and everyone on the ladder."""
+        return {e for lvl in self.ladder for e in lvl.emails}
+
+    def current_recipients(self) -> tuple[str, ...]:
+        """The owner plus the people of the level the stage has escalated to."""
+        owners = self.ladder[0].emails if self.ladder else ()
+        if self.escalation_level == 0 or not self.ladder:
+            return owners
+        level = self.ladder[min(self.escalation_level, len(self.ladder) - 1)].emails
+        return tuple(dict.fromkeys(owners + level))
+
+
+# -- decisions the sweep turns into messages ------------------------------------------------
+@dataclass(frozen=True)
+class Reminder:
+    number: int
+    recipients: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Escalation:
+    level: int
+    roles: tuple[str, ...]
+    recipients: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OverdueMark:
+    due_at: datetime
+    recipients: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    state: StageState
+    actions: tuple[Reminder | Escalation | OverdueMark, ...] = field(default_factory=tuple)
+
+
+def build_ladder(
+    timings: EffectiveTimings, start: datetime, people: list[tuple[tuple[str, ...], tuple[str, ...]]]
+) -> tuple[LadderLevel, ...]:
+    """Level 0 is the owner at ``start``; level i is ladder step i at start + its ``after``.
+
+    ``people`` holds (roles, emails) for level 0 and for each ladder step, already resolved.
+    Steps that resolve to nobody (e.g. no deputy) are kept so levels keep their numbers.
+    """
+    levels = [LadderLevel(0, start, people[0][0], people[0][1])]
+    for i, (after, _roles) in enumerate(timings.ladder, start=1):
+        roles, emails = people[i]
+        levels.append(LadderLevel(i, after.after(start), roles, emails))
+    return tuple(levels)
+
+
+def activate(state: StageState, timings: EffectiveTimings, ladder: tuple[LadderLevel, ...], now: datetime) -> StageState:
+    """Start a pending stage: due time, first reminder, first escalation."""
+    if state.status != PENDING:
+        raise TransitionRefused(f"stage {state.code} has already started")
+    return replace(
+        state,
+        status=NOTIFIED,
+        activated_at=now,
+        due_at=timings.deadline.after(now),
+        next_reminder_at=timings.remind_every.after(now) if timings.remind_every else None,
+        next_escalation_at=ladder[1].at if len(ladder) > 1 else None,
+        ladder=ladder,
+    )
+
+
+def _next_after(start: datetime, every: Duration, now: datetime) -> datetime:
+    """The first time start + k*every (k >= 1) strictly after now."""
+    if every.unit in ("minutes", "hours", "days"):
+        step = every.approx_timedelta()
+        if step <= timedelta(0):
+            return now + timedelta(minutes=1)
+        k = (now - start) // step + 1 if now >= start else 1
+        return start + k * step
+    t = every.after(start)
+    while t <= now:
+        t = every.after(t)
+    return t
+
+
+def sweep_stage(state: StageState, timings: EffectiveTimings, now: datetime) -> SweepOutcome:
+    """What is due for one stage as of ``now``: escalations, one reminder, the overdue mark.
+
+    Idempotent: the returned state moves every due time past ``now``, so a second sweep at
+    the same ``now`` decides nothing.
+    """
+    if state.status not in ACTIVE:
+        return SweepOutcome(state)
+    actions: list[Reminder | Escalation | OverdueMark] = []
+    unacked = state.acknowledged_at is None
+    level, next_esc = state.escalation_level, state.next_escalation_at
+    escalated = False
+    while unacked and next_esc is not None and next_esc <= now:
+        level += 1
+        step = state.ladder[level]
+        actions.append(Escalation(level, step.roles, step.emails))
+        escalated = True
+        next_esc = state.ladder[level + 1].at if level + 1 < len(state.ladder) else None
+    state = replace(state, escalation_level=level, next_escalation_at=next_esc if unacked else None)
+
+    next_rem = state.next_reminder_at
+    if unacked and next_rem is not None and next_rem <= now and timings.remind_every is not None:
+        if not escalated:  # an escalation message already reminds everyone concerned
+            number = state.reminders_sent + 1
+            actions.append(Reminder(number, state.current_recipients()))
+            state = replace(state, reminders_sent=number)
+        state = replace(state, next_reminder_at=_next_after(next_rem, timings.remind_every, now))
+    elif not unacked:
+        state = replace(state, next_reminder_at=None)
+
+    if state.overdue_at is None and state.due_at is not None and state.due_at <= now:
+        actions.append(OverdueMark(state.due_at, state.current_recipients()))
+        state = replace(state, status=OVERDUE, overdue_at=now)
+    return SweepOutcome(state, tuple(actions))
+
+
+def acknowledge(stage: StagePolicy, state: StageState, *, actor: str, now: datetime) -> StageState:
+    """Acknowledge a started stage: reminders and escalation stop; an ``ack`` stage is done."""
+    if state.status == PENDING:
+        raise TransitionRefused(f"stage {state.code} has not started yet; nothing to acknowledge")
+    if state.status in CLOSED:
+        raise TransitionRefused(f"stage {state.code} is already {state.status}")
+    if state.acknowledged_at is not None:
+        raise TransitionRefused(f"stage {state.code} was already acknowledged by {state.acknowledged_by}")
+    _require_entitled(state, actor, "acknowledge")
+    state = replace(
+        state, acknowledged_at=now, acknowledged_by=actor, next_reminder_at=None, next_escalation_at=None,
+        status=state.status if state.status == OVERDUE else ACKNOWLEDGED,
+    )
+    if stage.completed_by == "ack":
+        state = replace(state, status=DONE, completed_at=now, completed_by=actor)
+    return state
+
+
+def complete(
+    stage: StagePolicy,
+    state: StageState,
+    statuses: dict[str, str],
+    *,
+    actor: str,
+    now: datetime,
+    skip_reason: str | None = None,
+    skip: bool = False,
+) -> StageState:
+    """Mark a stage done (or skipped, with a reason), refusing what the policy forbids."""
+    if state.status in CLOSED:
+        raise TransitionRefused(f"stage {state.code} is already {state.status}")
+    if skip:
+        if not stage.skippable:
+            raise TransitionRefused(f"stage {state.code} ({stage.article}) cannot be skipped under the policy")
+        if not (skip_reason or "").strip():
+            raise TransitionRefused(f"skipping stage {state.code} needs a reason (--skip-reason)")
+    else:
+        if stage.completed_by == "intake":
+            raise TransitionRefused(f"stage {state.code} is completed by the report itself")
+        if state.status == PENDING and not stage.allow_early:
+            open_ = [r for r in stage.requires if statuses.get(r) not in CLOSED]
+            raise TransitionRefused(
+                f"stage {state.code} cannot be completed before {', '.join(open_) or 'it starts'}"
+                + (" is done" if open_ else "")
+            )
+    _require_entitled(state, actor, "skip" if skip else "complete")
+    extra = {}
+    if state.acknowledged_at is None and not skip:
+        extra = {"acknowledged_at": now, "acknowledged_by": actor}
+    return replace(
+        state, **extra,
+        status=SKIPPED if skip else DONE,
+        completed_at=now, completed_by=actor,
+        next_reminder_at=None, next_escalation_at=None,
+    )
+
+
+def received(state: StageState, *, actor: str, now: datetime) -> StageState:
+    """The 27-1 report stage: done the moment the report is received."""
+    return replace(state, status=DONE, activated_at=state.activated_at or now, due_at=state.due_at or now,
+                   acknowledged_at=now, acknowledged_by=actor, completed_at=now, completed_by=actor,
+                   next_reminder_at=None, next_escalation_at=None)
+
+
+def ready_to_start(stages: list[StagePolicy], statuses: dict[str, str]) -> list[str]:
+    """Codes of pending stages whose required stages are all done or skipped."""
+    return [
+        st.code for st in stages
+        if statuses.get(st.code) == PENDING and all(statuses.get(r, DONE) in CLOSED for r in st.requires)
+    ]
+
+
+def _require_entitled(state: StageState, actor: str, verb: str) -> None:
+    if actor.lower() not in state.entitled():
+        owners = ", ".join(state.ladder[0].emails) if state.ladder else "nobody"
+        raise TransitionRefused(
+            f"{actor} may not {verb} stage {state.code}: only its owner ({owners}), "
+            "a deputy or someone on its escalation ladder may"
+        )

@@ -1,0 +1,314 @@
+"""The ``hokoku`` command line.
+
+Every verb that acts takes ``--now`` to simulate time and ``--json`` for scripts. Errors the
+user can fix print one line and exit with status 2. No verb but ``serve`` (and ``demo
+--prefect``) starts a Prefect server: the verbs call the services directly, or the Prefect
+flows when ``PREFECT_API_URL`` points at a running server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from hokoku.exceptions import HokokuError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, status 2
+        self.exit(EXIT_USAGE, f"hokoku: {message} (see `{self.prog} --help`)\n")
+
+
+def _now(args) -> datetime:
+    from hokoku.timeutil import parse_instant
+
+    if getattr(args, "now", None):
+        return parse_instant(args.now, what="--now")
+    return datetime.now(timezone.utc)
+
+
+def _emit(args, data, human) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        human(data)
+
+
+def _app():
+    from hokoku.app import open_app
+
+    app = open_app()
+    app.check_ready()
+    return app
+
+
+def _runner(app):
+    from hokoku.runner import runner_for
+
+    return runner_for(app)
+
+
+# -- verbs ----------------------------------------------------------------------------------
+def cmd_init(args) -> None:
+    from hokoku.app import open_app
+    from hokoku.services.setup import init
+
+    result = init(open_app(), org_file=Path(args.org) if args.org else None, demo=args.demo, now=_now(args))
+    _emit(args, result, lambda r: print(
+        f"initialised {r['home']}\n  database: {r['database']}\n  organisation: {r['organisation']} ({r['source']})\n"
+        f"  key file: {'created' if r['key_created'] else 'kept'}; audit public keys: {r['audit_public_keys']}"))
+
+
+def cmd_report(args) -> None:
+    from hokoku import cli_format
+    from hokoku.timeutil import parse_instant
+
+    app = _app()
+    aware = parse_instant(args.aware_at, what="--aware-at") if args.aware_at else None
+    result = _runner(app).report(
+        division=args.division, category=args.category, summary=args.summary, reporter=args.reporter,
+        aware_at=aware, serious=args.serious, now=_now(args), entry=args.source or "staff",
+        source="alert" if args.source == "alert" else "cli",
+    )
+    _emit(args, result.to_json(), lambda r: cli_format.print_report(r, app.settings.lang))
+
+
+def cmd_ack(args) -> None:
+    app = _app()
+    result = _runner(app).ack(incident_id=args.incident, actor=args.as_, now=_now(args), stage=args.stage)
+    _emit(args, result.to_json(), lambda r: print(
+        f"{r['incident']}: acknowledged {', '.join(r['stages'])}"
+        + (f"; started {', '.join(r['started'])}" if r["started"] else "")))
+
+
+def cmd_advance(args) -> None:
+    app = _app()
+    result = _runner(app).advance(incident_id=args.incident, stage=args.stage, actor=args.as_, now=_now(args),
+                                  note=args.note, skip_reason=args.skip_reason)
+    verb = "skipped" if args.skip_reason is not None else "completed"
+    _emit(args, result.to_json(), lambda r: print(
+        f"{r['incident']}: {verb} {', '.join(r['stages'])}"
+        + (f"; started {', '.join(r['started'])}" if r["started"] else "")
+        + ("; incident closed" if r["closed"] else "")))
+
+
+def cmd_tick(args) -> None:
+    from hokoku import cli_format
+
+    app = _app()
+    result = _runner(app).tick(now=_now(args))
+    _emit(args, result, cli_format.print_tick)
+
+
+def cmd_show(args) -> None:
+    from hokoku import cli_format
+    from hokoku.services.queries import show_incident
+
+    app = _app()
+    data = show_incident(app, args.incident, now=_now(args))
+    _emit(args, data, lambda d: cli_format.print_show(d, app.settings.lang))
+
+
+def cmd_list(args) -> None:
+    from hokoku import cli_format
+    from hokoku.services.queries import list_incidents
+
+    data = list_incidents(_app(), open_only=args.open, now=_now(args))
+    _emit(args, data, cli_format.print_list)
+
+
+def cmd_outbox(args) -> None:
+    from hokoku import cli_format
+    from hokoku.services.queries import outbox
+
+    data = outbox(_app(), incident=args.incident)
+    _emit(args, data, cli_format.print_outbox)
+
+
+def cmd_audit_verify(args) -> None:
+    from hokoku import audit
+    from hokoku.db import transaction
+
+    app = _app()
+    with transaction(app.engine) as session:
+        result = audit.verify(session, app.keyring.public_keys())
+    _emit(args, {"ok": result.ok, "events": result.events, "bad_seq": result.bad_seq, "bad_id": result.bad_id,
+                 "reason": result.reason, "message": result.message()}, lambda r: print(r["message"]))
+    if not result.ok:
+        sys.exit(1)
+
+
+def cmd_org(args) -> None:
+    from hokoku import cli_format
+    from hokoku.services.queries import describe_org
+
+    data = describe_org(_app())
+    _emit(args, data, cli_format.print_org)
+
+
+def cmd_demo(args) -> None:
+    from hokoku.demo import run_demo
+
+    run_demo(lang=args.lang, use_prefect=args.prefect, as_json=args.json)
+
+
+def cmd_serve(args) -> None:
+    from hokoku.serve import serve
+
+    serve(host=args.host, port=args.port, demo=args.demo)
+
+
+def cmd_deadlines_ppc(args) -> None:
+    from hokoku.statutory import ppc_deadlines
+    from hokoku.timeutil import parse_instant
+
+    result = ppc_deadlines(parse_instant(args.aware_at, what="--aware-at"), unauthorized_purpose=args.unauthorized_purpose)
+    data = result.to_json_dict()
+    _emit(args, data, lambda d: print(
+        f"aware date: {d['aware_date']}\npreliminary report target: {d['preliminary_target']}\n"
+        f"final report due: {d['final_due']}\n{d['rule_ja']}\n{d['rule']}"))
+
+
+def cmd_playbook_list(args) -> None:
+    from hokoku.app import open_app
+    from hokoku.playbooks import playbook_list_rows
+
+    app = open_app()
+    rows = playbook_list_rows(app.playbooks, app.settings.lang)
+    _emit(args, [r._asdict() for r in rows], lambda rs: [print("  ".join(str(v) for v in r.values())) for r in rs])
+
+
+def cmd_playbook_show(args) -> None:
+    from hokoku.app import open_app
+    from hokoku.exceptions import NotFound
+    from hokoku.playbooks import render_playbook_text
+
+    app = open_app()
+    playbook = app.playbooks.get(args.category)
+    if playbook is None:
+        raise NotFound(f"unknown category {args.category!r} (categories: {', '.join(sorted(app.playbooks))})")
+    _emit(args, playbook.model_dump(mode="json"), lambda _p: print(render_playbook_text(playbook, app.settings.lang)))
+
+
+def cmd_playbook_lint(args) -> None:
+    from hokoku.app import open_app
+    from hokoku.playbooks import lint, playbook_dirs
+
+    dirs = [Path(args.dir)] if args.dir else playbook_dirs(open_app().settings.playbook_dir)
+    errors = lint(dirs)
+    _emit(args, {"ok": not errors, "errors": [str(e) for e in errors]},
+          lambda r: print("\n".join(r["errors"]) if r["errors"] else f"OK: {', '.join(str(d) for d in dirs)}"))
+    if errors:
+        sys.exit(1)
+
+
+# -- parser ---------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="hokoku", description="Incident-response workflow for personal-data incidents (Chapter 9).")
+    sub = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+
+    def verb(name, func, help_, *, acts=True):
+        sp = sub.add_parser(name, help=help_, description=help_)
+        sp.set_defaults(func=func)
+        sp.add_argument("--json", action="store_true", help="machine-readable output")
+        if acts:
+            sp.add_argument("--now", metavar="ISO8601", help="simulate the current time (default: the real clock)")
+        return sp
+
+    sp = verb("init", cmd_init, "create the data directory, key file and database; load the organisation")
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--org", metavar="FILE", help="organisation file (YAML)")
+    g.add_argument("--demo", action="store_true", help="load the bundled fictional organisation")
+
+    sp = verb("report", cmd_report, "report an incident (27-1): prints its id, who was told and what to do now")
+    sp.add_argument("--division", required=True, metavar="CODE")
+    sp.add_argument("--category", required=True, metavar="CAT")
+    sp.add_argument("--summary", required=True, metavar="TEXT")
+    sp.add_argument("--reporter", required=True, metavar="EMAIL")
+    sp.add_argument("--aware-at", metavar="ISO8601", help="when the reporter first knew (default: now)")
+    sp.add_argument("--serious", action="store_true", help="especially serious (特に重大): tighter timings")
+    sp.add_argument("--source", choices=["staff", "contractor", "alert"], help="who reports (default staff)")
+
+    sp = verb("ack", cmd_ack, "acknowledge the stages awaiting you")
+    sp.add_argument("incident")
+    sp.add_argument("--as", dest="as_", required=True, metavar="EMAIL")
+    sp.add_argument("--stage", help="acknowledge only this stage (code or article)")
+
+    sp = verb("advance", cmd_advance, "complete a stage (or skip it with a reason)")
+    sp.add_argument("incident")
+    sp.add_argument("stage", help="stage code (e.g. containment) or article (e.g. 27-3)")
+    sp.add_argument("--as", dest="as_", required=True, metavar="EMAIL")
+    sp.add_argument("--note", metavar="TEXT")
+    sp.add_argument("--skip-reason", metavar="TEXT", help="skip the stage instead, for this reason")
+
+    verb("tick", cmd_tick, "one sweep (reminders, escalations, overdue marks) and one dispatch")
+
+    sp = verb("show", cmd_show, "an incident's stages, owners, due times and timeline")
+    sp.add_argument("incident")
+
+    sp = verb("list", cmd_list, "incidents")
+    sp.add_argument("--open", action="store_true", help="open incidents only")
+
+    sp = verb("outbox", cmd_outbox, "every message hokoku has queued or sent, as rendered", acts=False)
+    sp.add_argument("--incident", metavar="ID")
+
+    sp = sub.add_parser("audit", help="the audit log")
+    asub = sp.add_subparsers(dest="audit_verb", required=True, parser_class=_Parser)
+    av = asub.add_parser("verify", help="check the hash chain and signatures")
+    av.add_argument("--json", action="store_true")
+    av.set_defaults(func=cmd_audit_verify)
+
+    verb("org", cmd_org, "the loaded organisation: institutes, divisions, people by role", acts=False)
+
+    sp = verb("demo", cmd_demo, "a fictional incident through the whole chain on a simulated clock", acts=False)
+    sp.add_argument("--lang", choices=["ja", "en"], default=None)
+    sp.add_argument("--prefect", action="store_true", help="run through the Prefect flows (starts a local server)")
+
+    sp = verb("serve", cmd_serve, "run the flows (sweep and dispatch every minute) and the web endpoints", acts=False)
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=8000)
+    sp.add_argument("--demo", action="store_true", help="initialise the demo organisation first if needed")
+
+    sp = sub.add_parser("deadlines", help="statutory deadlines")
+    dsub = sp.add_subparsers(dest="deadline_verb", required=True, parser_class=_Parser)
+    dp = dsub.add_parser("ppc", help="preliminary and final report dates for the Commission")
+    dp.add_argument("--aware-at", required=True, metavar="ISO8601")
+    dp.add_argument("--unauthorized-purpose", action="store_true", help="60-day case")
+    dp.add_argument("--json", action="store_true")
+    dp.set_defaults(func=cmd_deadlines_ppc)
+
+    sp = sub.add_parser("playbook", help="response playbooks")
+    psub = sp.add_subparsers(dest="playbook_verb", required=True, parser_class=_Parser)
+    pl = psub.add_parser("list", help="categories and their playbooks")
+    pl.add_argument("--json", action="store_true")
+    pl.set_defaults(func=cmd_playbook_list)
+    ps = psub.add_parser("show", help="one playbook")
+    ps.add_argument("category")
+    ps.add_argument("--json", action="store_true")
+    ps.set_defaults(func=cmd_playbook_show)
+    pn = psub.add_parser("lint", help="validate playbooks; every error with file and line")
+    pn.add_argument("dir", nargs="?")
+    pn.add_argument("--json", action="store_true")
+    pn.set_defaults(func=cmd_playbook_lint)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except HokokuError as exc:
+        print(f"hokoku: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Human-readable output of the CLI verbs (the ``--json`` forms are the data itself)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from hokoku.timeutil import fmt_jst
+
+_STATUS_JA = {"pending": "未着手", "notified": "通知済", "acknowledged": "受領済", "done": "完了",
+              "skipped": "省略", "overdue": "期限超過"}
+
+
+def _t(value: str | None) -> str:
+    return fmt_jst(datetime.fromisoformat(value)) if value else "-"
+
+
+def print_report(r: dict, lang: str) -> None:
+    ja = lang == "ja"
+    print(f"{'事案番号' if ja else 'Incident'}: {r['incident']}")
+    print("通知先:" if ja else "Notified:")
+    for n in r["notified"]:
+        print(f"  - {n['email']} ({n['role']}, {n['kind']})")
+    print("いま直ちに行うこと:" if ja else "Do this now:")
+    for i, action in enumerate(r["immediate_actions"], 1):
+        print(f"  {i}. {action}")
+
+
+def print_tick(r: dict) -> None:
+    print(f"tick at {_t(r['now'])}")
+    if not r["sweep"] and not r["dispatch"]:
+        print("  nothing due")
+    for e in r["sweep"]:
+        who = ", ".join(e["recipients"]) or "(nobody resolved)"
+        extra = f" level {e['level']}" if e["kind"] == "escalation" else (f" #{e['number']}" if e["kind"] == "reminder" else "")
+        print(f"  {e['kind']}{extra}: {e['incident']} {e['stage']} → {who}")
+    for d in r["dispatch"]:
+        tail = f" ({d['error']})" if d.get("error") else ""
+        print(f"  delivery {d['outcome']}: {d['channel']} → {d['recipient']}{tail}")
+
+
+def print_show(d: dict, lang: str) -> None:
+    ja = lang == "ja"
+    print(f"{d['incident']}  [{d['status']}]  {d['category']}  {d['division']} {d['division_name']}"
+          + ("  特に重大" if d["serious"] and ja else "  SERIOUS" if d["serious"] else ""))
+    print(f"  {'把握' if ja else 'first known'}: {_t(d['aware_at'])}   {'報告' if ja else 'reported'}: {_t(d['reported_at'])}"
+          f"   {'報告者' if ja else 'reporter'}: {d['reporter']}")
+    print(f"  {'概要' if ja else 'summary'}: {d['summary']}")
+    print(f"  policy: {d['policy']} ({d['policy_sha256'][:12]})")
+    print()
+    header = ("段階", "条", "担当", "状態", "期限") if ja else ("stage", "art.", "owner", "status", "due")
+    print(f"  {header[0]:<26}{header[1]:<7}{header[2]:<28}{header[3]:<14}{header[4]}")
+    for s in d["stages"]:
+        status = _STATUS_JA.get(s["status"], s["status"]) if ja else s["status"]
+        flag = ("  ⚠ 期限超過" if ja else "  ⚠ OVERDUE") if s["overdue"] and s["status"] != "overdue" else ""
+        ack = f" ack:{s['acknowledged_by']}" if s["acknowledged_by"] and s["status"] not in ("done",) else ""
+        level = f" esc:{s['escalation_level']}" if s["escalation_level"] else ""
+        print(f"  {s['code']:<26}{s['article']:<7}{(s['owner'] or '-'):<28}{status + level + ack:<14}{_t(s['due_at'])}{flag}")
+    if d["delivery_failures"]:
+        print()
+        print("  配信失敗:" if ja else "  delivery failures:")
+        for f in d["delivery_failures"]:
+            print(f"    {f['channel']} → {f['recipient']}: {f['error']}")
+    print()
+    print("  経過:" if ja else "  timeline:")
+    for ev in d["timeline"]:
+        stage = ev["data"].get("stage")
+        print(f"    {_t(ev['at'])}  {ev['action']:<22} {stage or '':<24} {ev['actor']}")
+
+
+def print_list(rows: list[dict]) -> None:
+    if not rows:
+        print("no incidents")
+    for r in rows:
+        flag = " OVERDUE" if r["overdue"] else ""
+        print(f"{r['incident']}  {r['status']:<6} {r['category']:<20} {r['division']:<12} "
+              f"{','.join(r['current_stages']) or '-'}  next due {_t(r['next_due_at'])}{flag}")
+
+
+def print_outbox(rows: list[dict]) -> None:
+    if not rows:
+        print("outbox is empty")
+    for r in rows:
+        print(f"#{r['id']} [{r['status']}] {r['channel']} → {r['to']}  {r['kind']}  {r['incident'] or ''} {r['stage'] or ''}")
+        print(f"  Subject: {r['subject']}")
+        for line in (r["body"] or "").splitlines():
+            print(f"  | {line}")
+        print()
+
+
+def print_org(d: dict) -> None:
+    labels = d["role_labels"]
+
+    def who(p):
+        dep = f" (deputy: {p['deputy']['name']} <{p['deputy']['email']}>)" if p.get("deputy") else ""
+        return f"{p['name']} <{p['email']}>{dep}"
+
+    print(f"{d['organisation']}  [regime: {d['regime']}]")
+    for role in ("director_general", "general_manager", "audit_officer"):
+        print(f"  {labels[role]}: {who(d[role])}")
+    for inst in d["institutes"]:
+        print(f"  {inst['code']}  {inst['name']}")
+        print(f"    {labels['institute_manager']}: {who(inst['institute_manager'])}")
+        for div in inst["divisions"]:
+            print(f"    {div['code']}  {div['name']}")
+            print(f"      {labels['protection_manager']}: {who(div['protection_manager'])}")
+            for p in div["protection_officers"]:
+                print(f"      {labels['protection_officer']}: {who(p)}")
+            for p in div["staff"]:
+                print(f"      {labels['staff']}: {who(p)}")

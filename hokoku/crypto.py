@@ -1,0 +1,174 @@
+"""Keys, encryption at rest and audit signatures.
+
+One 32-byte master key per key id. From each master key HKDF derives:
+- an AES-256-GCM key for personal data at rest,
+- an Ed25519 signing key for audit events,
+- an HMAC key for acknowledgement links.
+
+Rotation-ready: every ciphertext and signature names its key id; the keyring holds the current
+key plus older ones, so old rows still decrypt and verify after a new key becomes current.
+The keyring comes from ``HOKOKU_SECRET_KEY`` (``id:base64[,id:base64...]``, first is current; or
+a bare base64 key, id ``k1``) or from the key file ``$HOKOKU_HOME/keys/secret.key`` (same
+format, one entry per line), created by ``hokoku init`` with owner-only permissions.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from hokoku.exceptions import ConfigError, HokokuError
+
+_MAGIC = b"h1"
+
+
+class DecryptionError(HokokuError):
+    """A ciphertext could not be decrypted (unknown key id or tampered data)."""
+
+
+def _derive(master: bytes, purpose: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"hokoku {purpose} v1".encode()).derive(master)
+
+
+@dataclass(frozen=True)
+class Key:
+    key_id: str
+    master: bytes
+
+    @cached_property
+    def aead(self) -> AESGCM:
+        return AESGCM(_derive(self.master, "encryption"))
+
+    @cached_property
+    def signing_key(self) -> Ed25519PrivateKey:
+        return Ed25519PrivateKey.from_private_bytes(_derive(self.master, "audit signing"))
+
+    @cached_property
+    def public_key_hex(self) -> str:
+        raw = self.signing_key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        return raw.hex()
+
+    @cached_property
+    def token_key(self) -> bytes:
+        return _derive(self.master, "acknowledgement tokens")
+
+
+class Keyring:
+    def __init__(self, keys: list[Key]):
+        if not keys:
+            raise ConfigError("keyring: no key configured")
+        ids = [k.key_id for k in keys]
+        if len(set(ids)) != len(ids):
+            raise ConfigError(f"keyring: duplicate key id in {ids}")
+        self.keys = keys
+        self._by_id = {k.key_id: k for k in keys}
+
+    @property
+    def current(self) -> Key:
+        return self.keys[0]
+
+    def get(self, key_id: str) -> Key:
+        try:
+            return self._by_id[key_id]
+        except KeyError:
+            raise DecryptionError(f"unknown key id {key_id!r}: add it to the keyring") from None
+
+    # -- encryption at rest -------------------------------------------------------------
+    def encrypt(self, plaintext: str, *, field: str) -> bytes:
+        key = self.current
+        nonce = os.urandom(12)
+        kid = key.key_id.encode()
+        ct = key.aead.encrypt(nonce, plaintext.encode("utf-8"), field.encode())
+        return _MAGIC + bytes([len(kid)]) + kid + nonce + ct
+
+    def decrypt(self, blob: bytes | None, *, field: str) -> str | None:
+        if blob is None:
+            return None
+        blob = bytes(blob)
+        if not blob.startswith(_MAGIC) or len(blob) < 4:
+            raise DecryptionError(f"{field}: not a hokoku ciphertext")
+        n = blob[2]
+        key = self.get(blob[3 : 3 + n].decode())
+        nonce, ct = blob[3 + n : 15 + n], blob[15 + n :]
+        try:
+            return key.aead.decrypt(nonce, ct, field.encode()).decode("utf-8")
+        except InvalidTag:
+            raise DecryptionError(f"{field}: ciphertext was altered or belongs to another field") from None
+
+    # -- audit signatures ---------------------------------------------------------------
+    def sign(self, message: bytes) -> tuple[str, str]:
+        key = self.current
+        return key.key_id, key.signing_key.sign(message).hex()
+
+    def public_keys(self) -> dict[str, str]:
+        return {k.key_id: k.public_key_hex for k in self.keys}
+
+
+def verify_signature(public_keys: dict[str, str], key_id: str, message: bytes, signature_hex: str) -> bool:
+    """Check an audit signature against published public keys (no secret needed)."""
+    pub = public_keys.get(key_id)
+    if pub is None:
+        return False
+    try:
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(pub)).verify(bytes.fromhex(signature_hex), message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def parse_keyring(text: str, *, source: str) -> Keyring:
+    keys = []
+    for n, raw in enumerate(text.replace(",", "\n").splitlines(), start=1):
+        entry = raw.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        key_id, _, b64 = entry.rpartition(":") if ":" in entry else ("k1", "", entry)
+        try:
+            master = base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4))
+        except (ValueError, TypeError):
+            master = b""
+        if len(master) != 32:
+            raise ConfigError(f"{source}: entry {n}: key must be 32 bytes in base64 (make one with `hokoku init`)")
+        if not key_id or len(key_id) > 32:
+            raise ConfigError(f"{source}: entry {n}: key id must be 1-32 characters")
+        keys.append(Key(key_id, master))
+    return Keyring(keys)
+
+
+def new_key_entry(key_id: str = "k1") -> str:
+    return f"{key_id}:{base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip('=')}"
+
+
+def load_keyring(*, env_value: str | None, key_file: Path) -> Keyring:
+    """The keyring from ``HOKOKU_SECRET_KEY`` if set, else from the key file."""
+    if env_value:
+        return parse_keyring(env_value, source="HOKOKU_SECRET_KEY")
+    if not key_file.exists():
+        raise ConfigError(f"{key_file}: no key file; run `hokoku init` or set HOKOKU_SECRET_KEY")
+    return parse_keyring(key_file.read_text(), source=str(key_file))
+
+
+def create_key_file(key_file: Path) -> bool:
+    """Create the key file with owner-only permissions if missing; True if created."""
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(key_file.parent, 0o700)
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w") as fh:
+        fh.write("# hokoku keyring: first entry is current; keep older entries to read old data\n")
+        fh.write(new_key_entry() + "\n")
+    return True

@@ -1,0 +1,79 @@
+"""Database engine and transactions (SQLite by default, PostgreSQL in production)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event, inspect
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel, create_engine
+
+from hokoku.exceptions import NotInitialised
+
+_engines: dict[str, Engine] = {}
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    """WAL, busy timeout, foreign keys; and write-locking transactions (BEGIN IMMEDIATE).
+
+    pysqlite's own transaction handling starts transactions lazily and upgrades read locks
+    to write locks, which deadlocks concurrent writers; the SQLAlchemy-documented recipe
+    below takes the write lock at BEGIN, so a transaction never fails half-way on a lock.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def get_engine(url: str) -> Engine:
+    """One engine per URL per process."""
+    engine = _engines.get(url)
+    if engine is None:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            _sqlite_setup(engine)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+        _engines[url] = engine
+    return engine
+
+
+def dispose_engines() -> None:
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()
+
+
+def create_schema(engine: Engine) -> None:
+    import models  # noqa: F401  (registers the tables)
+
+    SQLModel.metadata.create_all(engine)
+
+
+def require_schema(engine: Engine) -> None:
+    if not inspect(engine).has_table("incident"):
+        raise NotInitialised("no hokoku database here: run `hokoku init --demo` (or --org FILE) first")
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """A session whose work commits together or not at all."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

@@ -1,0 +1,70 @@
+"""Durations used by the policy and the playbooks: minutes, hours, days or business days.
+
+Accepted spellings (case-insensitive, optional space): ``15m``, ``15 min``, ``15 minutes``,
+``4h``, ``4 hours``, ``3d``, ``3 days``, ``2bd``, ``2 business days``. ``0m`` means "at once".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from hokoku.exceptions import InputError
+
+Unit = Literal["minutes", "hours", "days", "business_days"]
+
+_UNITS: dict[str, Unit] = {
+    "m": "minutes", "min": "minutes", "mins": "minutes", "minute": "minutes", "minutes": "minutes",
+    "h": "hours", "hr": "hours", "hrs": "hours", "hour": "hours", "hours": "hours",
+    "d": "days", "day": "days", "days": "days",
+    "bd": "business_days", "business day": "business_days", "business days": "business_days",
+}
+_PATTERN = re.compile(r"^\s*(\d{1,6})\s*([a-z ]+?)\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Duration:
+    amount: int
+    unit: Unit
+
+    def __str__(self) -> str:
+        short = {"minutes": "m", "hours": "h", "days": "d", "business_days": "bd"}[self.unit]
+        return f"{self.amount}{short}"
+
+    @property
+    def is_business(self) -> bool:
+        return self.unit == "business_days"
+
+    def approx_timedelta(self) -> timedelta:
+        """A calendar approximation (business days counted as days), for ordering only."""
+        return {
+            "minutes": timedelta(minutes=self.amount),
+            "hours": timedelta(hours=self.amount),
+            "days": timedelta(days=self.amount),
+            "business_days": timedelta(days=self.amount),
+        }[self.unit]
+
+    def after(self, start: datetime) -> datetime:
+        """The instant this duration after ``start`` (aware); business days use the JP calendar."""
+        if start.tzinfo is None:
+            raise ValueError("start must be timezone-aware")
+        if self.unit == "business_days":
+            from hokoku.jpcalendar import add_business_days
+
+            return add_business_days(start, self.amount)
+        return start + self.approx_timedelta()
+
+
+def parse_duration(text: str | int) -> Duration:
+    """Parse a duration; raise :class:`InputError` naming the bad text."""
+    if isinstance(text, bool) or not isinstance(text, (str, int)):
+        raise InputError(f"bad duration {text!r}: expected e.g. '15m', '4h', '3d' or '2bd'")
+    if isinstance(text, int):
+        raise InputError(f"bad duration {text!r}: give a unit, e.g. '{text}m' or '{text}h'")
+    match = _PATTERN.match(text)
+    unit = _UNITS.get(" ".join(match.group(2).lower().split())) if match else None
+    if not match or unit is None:
+        raise InputError(f"bad duration {text!r}: expected e.g. '15m', '4h', '3d' or '2bd'")
+    return Duration(int(match.group(1)), unit)

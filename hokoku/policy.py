@@ -1,0 +1,173 @@
+"""The escalation policy: stages, owners, deadlines, reminders and ladders (pure)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from hokoku.durations import Duration, parse_duration
+from hokoku.exceptions import InputError, NotFound
+from hokoku.roles import DEPUTY, Role
+from hokoku.yamlload import read_yaml, validate
+
+DEFAULT_POLICY = Path(__file__).resolve().parent / "data" / "policy.yaml"
+
+
+def _duration(v: object) -> str:
+    try:
+        parse_duration(v)  # type: ignore[arg-type]
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
+    return str(v)
+
+
+def _role(v: str) -> str:
+    if v != DEPUTY and v not in {r.value for r in Role}:
+        raise ValueError(f"unknown role {v!r}")
+    return v
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(_Strict):
+    ja: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def get(self, lang: str) -> str:
+        return self.en if lang == "en" else self.ja
+
+
+class LadderStep(_Strict):
+    after: str
+    to: list[str] = Field(min_length=1)
+    _d = field_validator("after")(_duration)
+
+    @field_validator("to")
+    @classmethod
+    def _roles(cls, v: list[str]) -> list[str]:
+        return [_role(r) for r in v]
+
+
+class Timings(_Strict):
+    deadline: str | None = None
+    remind_every: str | None = None
+    ladder: list[LadderStep] | None = None
+    _d = field_validator("deadline", "remind_every")(lambda v: None if v is None else _duration(v))
+
+
+class StagePolicy(_Strict):
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    article: str
+    flow: str
+    title: Text
+    owner: str
+    when: Literal["always", "contractor", "statutory"] = "always"
+    requires: list[str] = Field(default_factory=list)
+    completed_by: Literal["advance", "ack", "intake"] = "advance"
+    deadline: str
+    remind_every: str | None = None
+    ladder: list[LadderStep] = Field(default_factory=list)
+    on_done_notify: list[str] = Field(default_factory=list)
+    skippable: bool = False
+    allow_early: bool = False
+    serious: Timings | None = None
+    _d = field_validator("deadline", "remind_every")(lambda v: None if v is None else _duration(v))
+
+    @field_validator("owner")
+    @classmethod
+    def _owner(cls, v: str) -> str:
+        return _role(v)
+
+    @field_validator("on_done_notify")
+    @classmethod
+    def _notify(cls, v: list[str]) -> list[str]:
+        return [_role(r) for r in v]
+
+    def timings(self, serious: bool) -> EffectiveTimings:
+        over = self.serious if serious and self.serious else Timings()
+        return EffectiveTimings(
+            deadline=parse_duration(over.deadline or self.deadline),
+            remind_every=parse_duration(r) if (r := over.remind_every or self.remind_every) else None,
+            ladder=tuple(
+                (parse_duration(s.after), tuple(s.to))
+                for s in (over.ladder if over.ladder is not None else self.ladder)
+            ),
+        )
+
+
+class EffectiveTimings(BaseModel):
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+    deadline: Duration
+    remind_every: Duration | None
+    ladder: tuple[tuple[Duration, tuple[str, ...]], ...]
+
+
+class Policy(_Strict):
+    name: str
+    version: int = 1
+    serious_notice: list[str] = Field(default_factory=list)
+    stages: list[StagePolicy] = Field(min_length=1)
+
+    @field_validator("serious_notice")
+    @classmethod
+    def _notice(cls, v: list[str]) -> list[str]:
+        return [_role(r) for r in v]
+
+    @model_validator(mode="after")
+    def _graph(self) -> Policy:
+        codes: list[str] = []
+        for i, st in enumerate(self.stages):
+            if st.code in codes:
+                raise ValueError(f"stages[{i}].code: duplicate stage code {st.code!r}")
+            for req in st.requires:
+                if req not in codes:
+                    raise ValueError(f"stages[{i}].requires: {req!r} is not an earlier stage")
+            codes.append(st.code)
+        return self
+
+    # -- look-ups -------------------------------------------------------------------------
+    def stage(self, name: str) -> StagePolicy:
+        """By code (``containment``) or article (``27-3``, when it names one stage)."""
+        for st in self.stages:
+            if st.code == name:
+                return st
+        by_article = [st for st in self.stages if st.article == name]
+        if len(by_article) == 1:
+            return by_article[0]
+        known = ", ".join(st.code for st in self.stages)
+        if len(by_article) > 1:
+            raise InputError(
+                f"stage {name!r} is ambiguous: {', '.join(s.code for s in by_article)}; use the code"
+            )
+        raise NotFound(f"unknown stage {name!r} (stages: {known})")
+
+    def applicable(self, *, entry: str, statutory: bool = False) -> list[StagePolicy]:
+        out = []
+        for st in self.stages:
+            if st.when == "contractor" and entry != "contractor":
+                continue
+            if st.when == "statutory" and not statutory:
+                continue
+            out.append(st)
+        return out
+
+    def snapshot(self) -> dict:
+        return self.model_dump(mode="json")
+
+    def sha256(self) -> str:
+        return hashlib.sha256(json.dumps(self.snapshot(), sort_keys=True).encode()).hexdigest()
+
+
+def load_policy(path: Path | None = None) -> Policy:
+    path = path or DEFAULT_POLICY
+    return validate(Policy, read_yaml(path), source=path)  # type: ignore[return-value]
+
+
+def policy_from_snapshot(snapshot: dict) -> Policy:
+    return Policy.model_validate(snapshot)

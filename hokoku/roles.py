@@ -1,0 +1,39 @@
+"""The roles of the regulation (Chapter 2 structure, Chapter 9 chain), as code names."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    DIRECTOR_GENERAL = "director_general"  # 機構長
+    GENERAL_MANAGER = "general_manager"  # 総括管理者
+    AUDIT_OFFICER = "audit_officer"  # 監査責任者
+    INSTITUTE_MANAGER = "institute_manager"  # 研究所等管理者
+    PROTECTION_MANAGER = "protection_manager"  # 保護管理者
+    PROTECTION_OFFICER = "protection_officer"  # 保護担当者
+    STAFF = "staff"  # 職員等
+    REPORTER = "reporter"  # whoever filed the report (staff or contractor)
+
+
+#: Pseudo-role used in escalation ladders: the deputy of the stage owner.
+DEPUTY = "deputy"
+
+ROLE_LABELS = {
+    Role.DIRECTOR_GENERAL: ("機構長", "Director-General"),
+    Role.GENERAL_MANAGER: ("総括管理者", "General Manager"),
+    Role.AUDIT_OFFICER: ("監査責任者", "Audit Officer"),
+    Role.INSTITUTE_MANAGER: ("研究所等管理者", "Institute Manager"),
+    Role.PROTECTION_MANAGER: ("保護管理者", "Protection Manager"),
+    Role.PROTECTION_OFFICER: ("保護担当者", "Protection Officer"),
+    Role.STAFF: ("職員等", "Staff"),
+    Role.REPORTER: ("報告者", "Reporter"),
+}
+
+
+def role_label(role: str, lang: str = "ja") -> str:
+    """Human label of a role (or the deputy pseudo-role) in ``ja`` or ``en``."""
+    if role == DEPUTY:
+        return "代理者" if lang == "ja" else "Deputy"
+    ja, en = ROLE_LABELS[Role(role)]
+    return ja if lang == "ja" else en

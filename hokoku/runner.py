@@ -1,0 +1,82 @@
+"""How a verb runs: straight through the services, or through the Prefect flows.
+
+With ``PREFECT_API_URL`` set (a Prefect server is running, e.g. under ``hokoku serve``) the CLI
+runs the flows so every transition shows in the Prefect UI, tagged with the incident id.
+Without it the same service functions run directly: no Prefect import, no server start.
+``HOKOKU_DIRECT=1`` forces the direct path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from datetime import datetime
+
+from hokoku.app import App
+
+
+class DirectRunner:
+    def __init__(self, app: App):
+        self.app = app
+
+    def report(self, **kw):
+        from hokoku.services.intake import report_incident
+
+        return report_incident(self.app, **kw)
+
+    def ack(self, **kw):
+        from hokoku.services.transitions import acknowledge
+
+        return acknowledge(self.app, **kw)
+
+    def advance(self, **kw):
+        from hokoku.services.transitions import advance
+
+        return advance(self.app, **kw)
+
+    def tick(self, *, now: datetime) -> dict:
+        from hokoku.services.dispatch import dispatch
+        from hokoku.services.sweep import sweep
+        from notifiers.registry import build_notifiers
+
+        events = sweep(self.app, now=now)
+        deliveries = dispatch(self.app, now=now, notifiers=build_notifiers(self.app.settings))
+        return {"now": now.isoformat(), "sweep": [e.to_json() for e in events],
+                "dispatch": [d.to_json() for d in deliveries]}
+
+
+class FlowRunner(DirectRunner):
+    """Same results, through the Prefect flows (needs a reachable Prefect API)."""
+
+    def report(self, **kw):
+        from flows.intake import intake_flow
+        from hokoku.services.intake import IntakeResult
+
+        data = asyncio.run(intake_flow(**kw))
+        return IntakeResult(data["incident"], data["notified"], data["immediate_actions"])
+
+    def ack(self, **kw):
+        from flows.stages import run_ack
+
+        return asyncio.run(run_ack(**kw))
+
+    def advance(self, **kw):
+        from flows.stages import run_advance
+
+        return asyncio.run(run_advance(**kw))
+
+    def tick(self, *, now: datetime) -> dict:
+        from flows.dispatch import dispatch_flow
+        from flows.sweep import sweep_flow
+
+        async def both():
+            return await sweep_flow(now=now), await dispatch_flow(now=now)
+
+        swept, dispatched = asyncio.run(both())
+        return {"now": now.isoformat(), "sweep": swept, "dispatch": dispatched}
+
+
+def runner_for(app: App) -> DirectRunner:
+    if os.environ.get("PREFECT_API_URL") and os.environ.get("HOKOKU_DIRECT", "") not in ("1", "true", "yes"):
+        return FlowRunner(app)
+    return DirectRunner(app)

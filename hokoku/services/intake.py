@@ -1,0 +1,135 @@
+"""Intake: a staff member's report becomes an incident with its chain started (27-1)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from hokoku import audit
+from hokoku.app import App
+from hokoku.exceptions import InputError, NotFound
+from hokoku.jpcalendar import japan_date
+from hokoku.services.outbox import MessageContext, enqueue
+from hokoku.services.stagerows import incident_policy, resolve_people, start_ready_stages
+from models.incident import Incident, IncidentCounter, Stage
+
+MAX_SUMMARY = 20_000
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+ENTRIES = ("staff", "contractor", "alert")
+
+
+@dataclass
+class IntakeResult:
+    public_id: str
+    notified: list[dict] = field(default_factory=list)
+    immediate_actions: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"incident": self.public_id, "notified": self.notified, "immediate_actions": self.immediate_actions}
+
+
+def next_public_id(session: Session, year: int) -> str:
+    """INC-<year>-<nnnn>: a per-year counter bumped inside the intake transaction."""
+    bumped = session.execute(
+        update(IncidentCounter).where(IncidentCounter.year == year).values(last=IncidentCounter.last + 1)
+    ).rowcount
+    if not bumped:
+        session.add(IncidentCounter(year=year, last=1))
+        session.flush()
+    last = session.execute(select(IncidentCounter.last).where(IncidentCounter.year == year)).scalar_one()
+    return f"INC-{year}-{last:04d}"
+
+
+def report_incident(
+    app: App,
+    *,
+    division: str,
+    category: str,
+    summary: str,
+    reporter: str,
+    now: datetime,
+    aware_at: datetime | None = None,
+    serious: bool = False,
+    entry: str = "staff",
+    source: str = "cli",
+    details: str | None = None,
+) -> IntakeResult:
+    """Validate, persist, route to the division's protection manager and start the chain."""
+    summary = (summary or "").strip()
+    if not summary:
+        raise InputError("--summary: the summary is empty; say what happened")
+    if len(summary) > MAX_SUMMARY:
+        raise InputError(f"--summary: too long ({len(summary)} characters; at most {MAX_SUMMARY})")
+    if entry not in ENTRIES:
+        raise InputError(f"entry {entry!r} is not one of {', '.join(ENTRIES)}")
+    aware_at = aware_at or now
+    if aware_at > now:
+        raise InputError("--aware-at: the time first known is in the future")
+    playbook = app.playbooks.get(category)
+    if playbook is None:
+        raise NotFound(f"unknown category {category!r} (categories: {', '.join(sorted(app.playbooks))})")
+    if category == "contractor" and entry == "staff":
+        entry = "contractor"
+    reporter = reporter.strip().lower()
+    policy = app.policy
+    lang = app.settings.lang
+
+    with app_transaction(app) as session:
+        org = app.organisation(session)
+        div = org.division(division)
+        inst = org.institute_of(division)
+        if reporter not in org.people():
+            if entry == "staff" or not _EMAIL.match(reporter):
+                raise NotFound(f"unknown person {reporter!r}: not in the organisation file")
+        public_id = next_public_id(session, japan_date(now).year)
+        incident = Incident(
+            public_id=public_id, division_code=div.code, institute_code=inst.code, category=category,
+            entry=entry, source=source, serious=serious, reporter_email=reporter, aware_at=aware_at,
+            reported_at=now, summary_enc=app.keyring.encrypt(summary, field="incident.summary"),
+            details_enc=app.keyring.encrypt(details, field="incident.details") if details else None,
+            policy_name=policy.name, policy_sha256=policy.sha256(), policy_snapshot=policy.snapshot(),
+        )
+        session.add(incident)
+        session.flush()
+        rows = []
+        for seq, sp in enumerate(incident_policy(incident).applicable(entry=entry), start=1):
+            row = Stage(incident_id=incident.id, seq=seq, code=sp.code, article=sp.article, owner_role=sp.owner)
+            session.add(row)
+            rows.append(row)
+        session.flush()
+        audit.append(session, app.keyring, at=now, actor=reporter, action="incident.reported", incident=public_id,
+                     data={"division": div.code, "category": category, "serious": serious, "entry": entry,
+                           "source": source, "aware_at": aware_at.isoformat(), "policy": policy.name,
+                           "policy_sha256": incident.policy_sha256})
+        ctx = MessageContext.for_incident(app, session, incident)
+        start_ready_stages(app, session, incident, rows, now=now, actor=reporter, ctx=ctx)
+
+        result = IntakeResult(public_id, immediate_actions=[a.get(lang) for a in playbook.immediate_actions])
+        pm = div.protection_manager
+        for email in [r.owner_email for r in rows if r.status == "notified"]:
+            result.notified.append({"email": email, "role": "protection_manager", "kind": "notify"})
+        if entry != "alert":
+            enqueue(session, app, ctx, kind="receipt", recipient=reporter, key=f"{public_id}:receipt:{reporter}",
+                    now=now, immediate_actions=result.immediate_actions, protection_manager=pm.name)
+            result.notified.append({"email": reporter, "role": "reporter", "kind": "receipt"})
+        if serious:
+            for email in resolve_people(app, session, incident, policy.serious_notice, "protection_manager"):
+                enqueue(session, app, ctx, kind="serious_notice", recipient=email,
+                        key=f"{public_id}:serious_notice:{email}", now=now, protection_manager=pm.name)
+                result.notified.append({"email": email, "role": _role_of(org, email, division), "kind": "serious_notice"})
+        return result
+
+
+def _role_of(org, email: str, division: str) -> str:
+    roles = org.roles_of(email)
+    return roles[0][0] if roles else "-"
+
+
+def app_transaction(app: App):
+    from hokoku.db import transaction
+
+    return transaction(app.engine)

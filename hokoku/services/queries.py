@@ -1,0 +1,139 @@
+"""Read-only views: one incident, the list, the outbox, the organisation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from hokoku import chain
+from hokoku.app import App
+from hokoku.db import transaction
+from hokoku.roles import role_label
+from hokoku.services.stagerows import incident_policy, load_stages
+from hokoku.services.transitions import get_incident
+from hokoku.timeutil import fmt_jst, iso
+from models.audit import AuditEvent
+from models.incident import Incident
+from models.notification import Notification
+
+
+def show_incident(app: App, public_id: str, *, now: datetime) -> dict:
+    lang = app.settings.lang
+    with transaction(app.engine) as session:
+        inc = get_incident(session, public_id)
+        org = app.organisation(session)
+        people = org.people()
+        policy = incident_policy(inc)
+        stages = []
+        for row in load_stages(session, inc):
+            sp = policy.stage(row.code)
+            overdue = row.status not in chain.CLOSED and row.due_at is not None and row.due_at <= now
+            stages.append({
+                "code": row.code, "article": row.article, "title": sp.title.get(lang),
+                "owner_role": row.owner_role, "owner": row.owner_email,
+                "owner_name": people[row.owner_email].name if row.owner_email in people else None,
+                "status": row.status, "due_at": iso(row.due_at), "overdue": overdue,
+                "activated_at": iso(row.activated_at), "acknowledged_at": iso(row.acknowledged_at),
+                "acknowledged_by": row.acknowledged_by, "completed_at": iso(row.completed_at),
+                "completed_by": row.completed_by, "escalation_level": row.escalation_level,
+                "next_reminder_at": iso(row.next_reminder_at), "reminders_sent": row.reminders_sent,
+                "note": app.keyring.decrypt(row.note_enc, field="stage.note"),
+                "skip_reason": app.keyring.decrypt(row.skip_reason_enc, field="stage.skip_reason"),
+            })
+        timeline = [
+            {"seq": ev.seq, "at": iso(ev.at), "actor": ev.actor, "action": ev.action, "data": ev.data}
+            for ev in session.execute(
+                select(AuditEvent).where(AuditEvent.incident_public_id == inc.public_id).order_by(AuditEvent.seq)
+            ).scalars()
+        ]
+        failures = [
+            {"key": n.idempotency_key, "channel": n.channel, "recipient": n.recipient_email, "error": n.last_error}
+            for n in session.execute(
+                select(Notification).where(Notification.incident_id == inc.id, Notification.status == "failed")
+            ).scalars()
+        ]
+        div = org.division(inc.division_code)
+        return {
+            "incident": inc.public_id, "status": inc.status, "category": inc.category, "serious": inc.serious,
+            "entry": inc.entry, "division": inc.division_code, "division_name": div.name.get(lang),
+            "reporter": inc.reporter_email, "aware_at": iso(inc.aware_at), "reported_at": iso(inc.reported_at),
+            "closed_at": iso(inc.closed_at), "policy": inc.policy_name, "policy_sha256": inc.policy_sha256,
+            "summary": app.keyring.decrypt(inc.summary_enc, field="incident.summary"),
+            "stages": stages, "timeline": timeline, "delivery_failures": failures,
+        }
+
+
+def list_incidents(app: App, *, open_only: bool, now: datetime) -> list[dict]:
+    with transaction(app.engine) as session:
+        query = select(Incident).order_by(Incident.id)
+        if open_only:
+            query = query.where(Incident.status == "open")
+        out = []
+        for inc in session.execute(query).scalars():
+            rows = load_stages(session, inc)
+            active = [r for r in rows if r.status in chain.ACTIVE]
+            out.append({
+                "incident": inc.public_id, "status": inc.status, "category": inc.category,
+                "division": inc.division_code, "serious": inc.serious, "reported_at": iso(inc.reported_at),
+                "current_stages": [r.code for r in active],
+                "overdue": any(r.due_at is not None and r.due_at <= now for r in active),
+                "next_due_at": iso(min((r.due_at for r in active if r.due_at), default=None)),
+            })
+        return out
+
+
+def outbox(app: App, *, incident: str | None = None) -> list[dict]:
+    with transaction(app.engine) as session:
+        query = select(Notification, Incident.public_id).join(Incident, isouter=True).order_by(Notification.id)
+        if incident:
+            query = query.where(Notification.incident_id == get_incident(session, incident).id)
+        out = []
+        for n, pid in session.execute(query):
+            out.append({
+                "id": n.id, "incident": pid, "stage": n.stage_code, "kind": n.kind, "channel": n.channel,
+                "to": n.recipient_email, "status": n.status, "attempts": n.attempts,
+                "created_at": iso(n.created_at), "sent_at": iso(n.sent_at), "provider_id": n.provider_id,
+                "error": n.last_error, "key": n.idempotency_key,
+                "subject": app.keyring.decrypt(n.subject_enc, field="notification.subject"),
+                "body": app.keyring.decrypt(n.body_enc, field="notification.body"),
+            })
+        return out
+
+
+def describe_org(app: App) -> dict:
+    lang = app.settings.lang
+    with transaction(app.engine) as session:
+        org = app.organisation(session)
+
+    def person(h):
+        out = {"name": h.name, "email": h.email}
+        if getattr(h, "deputy", None):
+            out["deputy"] = {"name": h.deputy.name, "email": h.deputy.email}
+        return out
+
+    return {
+        "organisation": org.organisation.name.get(lang),
+        "regime": org.organisation.regime,
+        "director_general": person(org.director_general),
+        "general_manager": person(org.general_manager),
+        "audit_officer": person(org.audit_officer),
+        "institutes": [
+            {
+                "code": inst.code, "name": inst.name.get(lang), "institute_manager": person(inst.institute_manager),
+                "divisions": [
+                    {"code": d.code, "name": d.name.get(lang), "protection_manager": person(d.protection_manager),
+                     "protection_officers": [person(p) for p in d.protection_officers],
+                     "staff": [person(p) for p in d.staff]}
+                    for d in inst.divisions
+                ],
+            }
+            for inst in org.institutes
+        ],
+        "role_labels": {r: role_label(r, lang) for r in (
+            "director_general", "general_manager", "audit_officer", "institute_manager",
+            "protection_manager", "protection_officer", "staff")},
+    }
+
+
+__all__ = ["describe_org", "list_incidents", "outbox", "show_incident", "fmt_jst"]

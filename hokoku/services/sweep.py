@@ -1,0 +1,96 @@
+"""The sweep: as of ``now``, send due reminders and escalations and mark overdue stages.
+
+It reads only stages whose indexed ``next_action_at`` is due, so its cost grows with the due
+rows, not with the open incidents. Each batch is one transaction: state change, outbox rows
+and audit events commit together, and re-running a sweep at the same ``now`` does nothing.
+On PostgreSQL rows are claimed with ``FOR UPDATE SKIP LOCKED`` so concurrent sweepers split
+the work instead of repeating it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+
+from hokoku import audit, chain
+from hokoku.app import App
+from hokoku.db import transaction
+from hokoku.services.outbox import MessageContext, enqueue
+from hokoku.services.stagerows import apply_state, incident_policy, to_state
+from hokoku.timeutil import iso
+from models.incident import Incident, Stage
+
+
+@dataclass
+class SweepEvent:
+    incident: str
+    stage: str
+    kind: str  # reminder | escalation | overdue
+    recipients: list[str]
+    detail: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"incident": self.incident, "stage": self.stage, "kind": self.kind,
+                "recipients": self.recipients, **self.detail}
+
+
+def sweep(app: App, *, now: datetime, batch_size: int = 200) -> list[SweepEvent]:
+    events: list[SweepEvent] = []
+    while True:
+        batch = _sweep_batch(app, now=now, batch_size=batch_size)
+        events.extend(batch.events)
+        if batch.rows < batch_size:
+            return events
+
+
+@dataclass
+class _Batch:
+    rows: int
+    events: list[SweepEvent]
+
+
+def _sweep_batch(app: App, *, now: datetime, batch_size: int) -> _Batch:
+    with transaction(app.engine) as session:
+        query = (
+            select(Stage).where(Stage.next_action_at <= now).order_by(Stage.next_action_at, Stage.id).limit(batch_size)
+        )
+        if session.bind.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = list(session.execute(query).scalars())
+        events: list[SweepEvent] = []
+        contexts: dict[int, MessageContext] = {}
+        for row in rows:
+            incident = session.get(Incident, row.incident_id)
+            sp = incident_policy(incident).stage(row.code)
+            outcome = chain.sweep_stage(to_state(row), sp.timings(incident.serious), now)
+            apply_state(row, outcome.state)
+            session.add(row)
+            if not outcome.actions:
+                continue
+            ctx = contexts.get(incident.id) or contexts.setdefault(
+                incident.id, MessageContext.for_incident(app, session, incident)
+            )
+            for action in outcome.actions:
+                events.append(_act(app, session, ctx, incident, row, action, now))
+        return _Batch(len(rows), events)
+
+
+def _act(app: App, session, ctx: MessageContext, incident: Incident, row: Stage, action, now: datetime) -> SweepEvent:
+    pid = incident.public_id
+    if isinstance(action, chain.Escalation):
+        kind, detail, tag = "escalation", {"level": action.level, "roles": list(action.roles)}, f"escalation:{action.level}"
+        extra = {"level": action.level}
+    elif isinstance(action, chain.Reminder):
+        kind, detail, tag = "reminder", {"number": action.number}, f"reminder:{action.number}"
+        extra = {"number": action.number}
+    else:
+        kind, detail, tag = "overdue", {"due_at": iso(action.due_at)}, "overdue"
+        extra = {}
+    for email in action.recipients:
+        enqueue(session, app, ctx, kind=kind, stage=row, recipient=email, key=f"{pid}:{row.code}:{tag}:{email}",
+                now=now, **extra)
+    audit.append(session, app.keyring, at=now, actor="hokoku:sweep", action=f"stage.{kind}", incident=pid,
+                 data={"stage": row.code, "recipients": list(action.recipients), **detail})
+    return SweepEvent(pid, row.code, kind, list(action.recipients), detail)

@@ -1,0 +1,186 @@
+"""Acknowledging and advancing stages; refusals are audited, nothing is half-written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from hokoku import audit, chain
+from hokoku.app import App
+from hokoku.db import transaction
+from hokoku.exceptions import InputError, NotFound, TransitionRefused
+from hokoku.services.outbox import MessageContext, enqueue
+from hokoku.services.stagerows import (
+    apply_state, incident_policy, load_stages, resolve_people, start_ready_stages, state_for_decision,
+)
+from hokoku.timeutil import fmt_jst
+from models.incident import Acknowledgement, Incident, Stage
+
+MAX_NOTE = 20_000
+
+
+@dataclass
+class TransitionResult:
+    incident: str
+    stages: list[str]
+    started: list[str]
+    closed: bool
+
+    def to_json(self) -> dict:
+        return {"incident": self.incident, "stages": self.stages, "started": self.started, "closed": self.closed}
+
+
+def get_incident(session: Session, public_id: str, *, lock: bool = False) -> Incident:
+    query = select(Incident).where(Incident.public_id == public_id.strip().upper())
+    if lock:
+        query = query.with_for_update()
+    incident = session.execute(query).scalar_one_or_none()
+    if incident is None:
+        raise NotFound(f"unknown incident {public_id!r}")
+    return incident
+
+
+def _known_actor(app: App, session: Session, actor: str) -> str:
+    actor = actor.strip().lower()
+    if actor not in app.organisation(session).people():
+        raise NotFound(f"unknown person {actor!r}: not in the organisation file")
+    return actor
+
+
+def _record_refusal(app: App, incident_id: str, stage_code: str | None, actor: str, channel: str, reason: str,
+                    action: str, now: datetime) -> None:
+    """A refused acknowledgement or transition is itself a fact worth keeping (own transaction)."""
+    with transaction(app.engine) as session:
+        incident = get_incident(session, incident_id)
+        stage = None
+        if stage_code:
+            stage = session.execute(
+                select(Stage).where(Stage.incident_id == incident.id, Stage.code == stage_code)
+            ).scalar_one_or_none()
+        if action == "ack.refused" and stage is not None:
+            session.add(Acknowledgement(incident_id=incident.id, stage_id=stage.id, person_email=actor, at=now,
+                                        channel=channel, accepted=False, reason=reason[:500]))
+        audit.append(session, app.keyring, at=now, actor=actor, action=action, incident=incident.public_id,
+                     data={"stage": stage_code, "channel": channel, "reason": reason[:500]})
+
+
+def acknowledge(app: App, *, incident_id: str, actor: str, now: datetime, stage: str | None = None,
+                channel: str = "cli") -> TransitionResult:
+    """Acknowledge the started, unacknowledged stages the actor may acknowledge (or one named stage)."""
+    refused_stage = None
+    try:
+        with transaction(app.engine) as session:
+            actor = _known_actor(app, session, actor)
+            incident = get_incident(session, incident_id, lock=True)
+            policy = incident_policy(incident)
+            rows = load_stages(session, incident, lock=True)
+            if stage is not None:
+                code = policy.stage(stage).code
+                targets = [r for r in rows if r.code == code]
+                if not targets:
+                    raise NotFound(f"stage {code!r} does not apply to {incident.public_id}")
+            else:
+                open_ = [r for r in rows if r.status in chain.ACTIVE and r.acknowledged_at is None]
+                targets = [r for r in open_ if actor in chain.StageState(r.code, ladder=_ladder(r)).entitled()]
+                if not targets:
+                    if not open_:
+                        raise TransitionRefused(f"{incident.public_id} has no started stage awaiting acknowledgement")
+                    targets = open_[:1]  # let the core say why this actor is refused
+            ctx = MessageContext.for_incident(app, session, incident)
+            acked = []
+            for row in targets:
+                refused_stage = row.code
+                sp = policy.stage(row.code)
+                state = chain.acknowledge(sp, state_for_decision(app, session, incident, sp, row, now), actor=actor, now=now)
+                apply_state(row, state)
+                session.add(row)
+                session.add(Acknowledgement(incident_id=incident.id, stage_id=row.id, person_email=actor, at=now,
+                                            channel=channel, accepted=True))
+                audit.append(session, app.keyring, at=now, actor=actor, action="stage.acknowledged",
+                             incident=incident.public_id, data={"stage": row.code, "channel": channel})
+                if state.status == chain.DONE:
+                    _on_done(app, session, ctx, incident, row, actor, now, note=None)
+                acked.append(row.code)
+            started = start_ready_stages(app, session, incident, rows, now=now, actor=actor, ctx=ctx)
+            return TransitionResult(incident.public_id, acked, [r.code for r in started], incident.status == "closed")
+    except TransitionRefused as exc:
+        _record_refusal(app, incident_id, refused_stage, actor.strip().lower(), channel, str(exc), "ack.refused", now)
+        raise
+
+
+def advance(app: App, *, incident_id: str, stage: str, actor: str, now: datetime, note: str | None = None,
+            skip_reason: str | None = None, channel: str = "cli") -> TransitionResult:
+    """Complete a stage (or skip it with a reason); start the stages that now may start."""
+    if note is not None and len(note) > MAX_NOTE:
+        raise InputError(f"--note: too long ({len(note)} characters; at most {MAX_NOTE})")
+    skip = skip_reason is not None
+    code = None
+    try:
+        with transaction(app.engine) as session:
+            actor = _known_actor(app, session, actor)
+            incident = get_incident(session, incident_id, lock=True)
+            policy = incident_policy(incident)
+            code = policy.stage(stage).code
+            rows = load_stages(session, incident, lock=True)
+            row = next((r for r in rows if r.code == code), None)
+            if row is None:
+                raise NotFound(f"stage {code!r} does not apply to {incident.public_id}")
+            sp = policy.stage(code)
+            statuses = {r.code: r.status for r in rows}
+            state = chain.complete(sp, state_for_decision(app, session, incident, sp, row, now), statuses,
+                                   actor=actor, now=now, skip_reason=skip_reason, skip=skip)
+            apply_state(row, state)
+            if note:
+                row.note_enc = app.keyring.encrypt(note, field="stage.note")
+            if skip:
+                row.skip_reason_enc = app.keyring.encrypt(skip_reason, field="stage.skip_reason")
+            session.add(row)
+            audit.append(session, app.keyring, at=now, actor=actor, action="stage.skipped" if skip else "stage.done",
+                         incident=incident.public_id, data={"stage": code, "channel": channel, "with_note": bool(note)})
+            ctx = MessageContext.for_incident(app, session, incident)
+            if not skip:
+                _on_done(app, session, ctx, incident, row, actor, now, note=note)
+            started = start_ready_stages(app, session, incident, rows, now=now, actor=actor, ctx=ctx)
+            return TransitionResult(incident.public_id, [code], [r.code for r in started], incident.status == "closed")
+    except TransitionRefused as exc:
+        _record_refusal(app, incident_id, code, actor.strip().lower(), channel, str(exc), "stage.refused", now)
+        raise
+
+
+def _on_done(app: App, session: Session, ctx: MessageContext, incident: Incident, row: Stage, actor: str,
+             now: datetime, note: str | None) -> None:
+    """Reports the regulation attaches to a completed stage (27-3 → managers, 27-4 → DG)."""
+    sp = incident_policy(incident).stage(row.code)
+    people = app.organisation(session).people()
+    who = people[actor].name if actor in people else actor
+    for email in resolve_people(app, session, incident, sp.on_done_notify, sp.owner):
+        enqueue(session, app, ctx, kind="stage_done", stage=row, recipient=email,
+                key=f"{incident.public_id}:{row.code}:done:{email}", now=now,
+                completed_by=who, completed_at=fmt_jst(now), note=note)
+
+
+def resolve_stage_code(app: App, *, incident_id: str, stage: str) -> str:
+    """A stage name (code or article) as the incident's own policy knows it."""
+    with transaction(app.engine) as session:
+        return incident_policy(get_incident(session, incident_id)).stage(stage).code
+
+
+def acknowledgeable(app: App, *, incident_id: str, actor: str) -> list[str]:
+    """Codes of the started, unacknowledged stages ``actor`` may acknowledge (or the first one,
+    so that the refusal names the reason)."""
+    with transaction(app.engine) as session:
+        incident = get_incident(session, incident_id)
+        open_ = [r for r in load_stages(session, incident) if r.status in chain.ACTIVE and r.acknowledged_at is None]
+        mine = [r.code for r in open_ if actor.strip().lower() in chain.StageState(r.code, ladder=_ladder(r)).entitled()]
+        if not mine and not open_:
+            raise TransitionRefused(f"{incident.public_id} has no started stage awaiting acknowledgement")
+        return mine or [open_[0].code]
+
+
+def _ladder(row: Stage):
+    from hokoku.services.stagerows import to_state
+
+    return to_state(row).ladder

@@ -1,0 +1,67 @@
+"""Configuration from ``HOKOKU_*`` environment variables (pydantic-settings).
+
+Every variable is documented in the README. Secrets are ``SecretStr`` so they never print.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PLACEHOLDERS = {"changeme", "change-me", "secret", "xxx", "todo"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOKOKU_", extra="ignore")
+
+    home: Path = Field(default_factory=lambda: Path.home() / ".hokoku")
+    database_url: str | None = None
+    secret_key: SecretStr | None = None
+    policy_file: Path | None = None
+    playbook_dir: str | None = None
+    lang: Literal["ja", "en"] = "ja"
+    public_url: str = "http://127.0.0.1:8000"
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_incident_channel: str | None = None
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["none", "starttls", "ssl"] = "none"
+    mail_from: str = "hokoku@localhost"
+
+    @field_validator("secret_key", "slack_signing_secret", "slack_bot_token", "smtp_password")
+    @classmethod
+    def _refuse_placeholders(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDERS:
+            raise ValueError("is a placeholder; set a real secret")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'hokoku.db'}"
+
+    @property
+    def key_file(self) -> Path:
+        return self.home / "keys" / "secret.key"
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings from the environment, with explicit overrides (CLI flags) on top."""
+    from hokoku.exceptions import ConfigError
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = "HOKOKU_" + str(err["loc"][0]).upper() if err["loc"] else "settings"
+        raise ConfigError(f"{name}: {err['msg']}") from None

@@ -1,0 +1,46 @@
+"""Time helpers: everything is stored as aware UTC and shown in Japan time."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from hokoku.exceptions import InputError
+
+UTC = timezone.utc
+JST = ZoneInfo("Asia/Tokyo")
+
+
+def parse_instant(text: str, *, what: str = "time") -> datetime:
+    """Parse an ISO 8601 instant; a value without offset is taken as Japan time.
+
+    Raises :class:`InputError` naming ``what`` and the bad text.
+    """
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
+        raise InputError(
+            f"{what}: {text!r} is not an ISO 8601 time (e.g. 2026-12-01T10:00:00+09:00)"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=JST)
+    return value.astimezone(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """Aware UTC; naive values (as SQLite returns them) are taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def fmt_jst(value: datetime | None, *, seconds: bool = False) -> str:
+    """``2026-12-01 10:00 JST`` — or ``-`` for None."""
+    if value is None:
+        return "-"
+    return as_utc(value).astimezone(JST).strftime("%Y-%m-%d %H:%M:%S JST" if seconds else "%Y-%m-%d %H:%M JST")
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC (for JSON output)."""
+    return None if value is None else as_utc(value).isoformat()

@@ -1,0 +1,34 @@
+"""The audit log: hash-chained, signed events appended in the same transaction as the change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(unique=True)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    actor: str = Field(max_length=320)
+    action: str = Field(max_length=64, index=True)
+    incident_public_id: str | None = Field(default=None, max_length=32, index=True)
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+    key_id: str = Field(max_length=32)
+    signature: str = Field(max_length=128)
+
+
+class AuditHead(SQLModel, table=True):
+    """One row: the last seq and hash. Updating it serialises appenders (a row lock)."""
+
+    __tablename__ = "audit_head"
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = Field(default="0" * 64, max_length=64)

@@ -1,0 +1,1 @@
+"""Notification channels: one protocol (``notifiers.base.Notifier``), one module per channel."""

@@ -1,0 +1,30 @@
+"""Build the notifiers the settings configure; the outbox notifier is always there."""
+
+from __future__ import annotations
+
+from notifiers.base import Notifier
+from notifiers.outbox import OutboxNotifier
+
+
+def build_notifiers(settings) -> dict[str, Notifier]:
+    notifiers: dict[str, Notifier] = {"outbox": OutboxNotifier()}
+    if settings.slack_bot_token:
+        from notifiers.slack import SlackNotifier
+
+        notifiers["slack"] = SlackNotifier(
+            settings.slack_bot_token.get_secret_value(),
+            base_url=settings.slack_api_url,
+            incident_channel=settings.slack_incident_channel,
+        )
+    if settings.smtp_host:
+        from notifiers.email import EmailNotifier
+
+        notifiers["email"] = EmailNotifier(
+            settings.smtp_host,
+            settings.smtp_port,
+            security=settings.smtp_security,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            mail_from=settings.mail_from,
+        )
+    return notifiers
