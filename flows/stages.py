@@ -82,3 +82,14 @@ async def run_advance(*, incident_id: str, stage: str, actor: str, now: datetime
     with tags(incident_id.upper(), code):
         r = await stage_flow(code)(incident_id, action, actor, now, note=note, skip_reason=skip_reason, channel=channel)
     return TransitionResult(r["incident"], r["stages"], r["started"], r["closed"])
+
+# Module-level names so prefect.yaml entrypoints can point at each stage's flow.
+acknowledge_flow = STAGE_FLOWS["acknowledge"]
+contractor_report_flow = STAGE_FLOWS["contractor-report"]
+immediate_measures_flow = STAGE_FLOWS["immediate-measures"]
+containment_flow = STAGE_FLOWS["containment"]
+investigation_report_flow = STAGE_FLOWS["investigation-report"]
+dg_report_flow = STAGE_FLOWS["dg-report"]
+root_cause_flow = STAGE_FLOWS["root-cause"]
+individuals_publication_flow = STAGE_FLOWS["individuals-publication"]
+commission_information_flow = STAGE_FLOWS["commission-information"]

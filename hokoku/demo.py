@@ -1,0 +1,171 @@
+"""``hokoku demo``: a fictional incident through the whole Chapter 9 chain on a simulated clock.
+
+Runs in a throw-away data directory (nothing of the user's is touched), with the bundled
+fictional organisation and the outbox notifier, and prints each step and the final timeline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from hokoku.app import App
+from hokoku.settings import Settings
+from hokoku.timeutil import JST, fmt_jst
+
+T0 = datetime(2027, 2, 1, 10, 0, tzinfo=JST)  # a Monday morning
+PM, DEPUTY, PO = "nakamura.pm@example.org", "kobayashi.pm2@example.org", "kato.po@example.org"
+GM, REPORTER = "suzuki.gm@example.org", "yoshida@example.org"
+
+_TEXT = {
+    "ja": {
+        "summary": "調査データ室の端末PC-17に身代金要求画面が表示された。共有フォルダ上の社会調査個票データ（約150名分）が暗号化された可能性がある。",
+        "imm": "PC-17のLANケーブルを抜いた。アカウントを停止し、共有フォルダを読み取り専用にした。",
+        "cont": "感染端末を隔離・保全し、同一セグメントの端末を走査した。バックアップから共有フォルダを復旧した。",
+        "inv": "不審メールの添付ファイルから感染。暗号化前の外部送信の痕跡は通信ログ上見当たらない。",
+        "dg": "機構長に事案の内容・経緯・被害状況を報告した。",
+        "rc": "原因: マクロ付き文書の実行制限が未適用。対策: マクロ無効化のグループポリシー、標的型メール訓練。",
+        "pub": "対象者150名に通知し、ウェブサイトで事実関係と再発防止策を公表した。",
+        "ppc": "個人情報保護委員会事務局に情報提供した。",
+        "title": "hokoku デモ: 架空の事案が第9章の全段階を進みます（模擬時計）",
+        "step": "▶",
+        "refused": "拒否（正しい動作）",
+        "verify": "監査ログの検証",
+    },
+    "en": {
+        "summary": "PC-17 in the survey office shows a ransom note; survey microdata (about 150 people) on the shared folder may be encrypted.",
+        "imm": "Pulled PC-17's LAN cable; disabled the account; set the share read-only.",
+        "cont": "Isolated and preserved the host, scanned the segment, restored the share from backup.",
+        "inv": "Infected via a mail attachment; network logs show no exfiltration before encryption.",
+        "dg": "Reported content, course and damage to the director-general.",
+        "rc": "Cause: macro execution not restricted. Measures: macro-blocking group policy, phishing drills.",
+        "pub": "Told the 150 individuals; published the facts and measures on the website.",
+        "ppc": "Informed the Commission's secretariat.",
+        "title": "hokoku demo: a fictional incident through every Chapter 9 stage (simulated clock)",
+        "step": ">",
+        "refused": "refused (as it should be)",
+        "verify": "audit log verification",
+    },
+}
+
+
+@contextmanager
+def _demo_app(lang: str):
+    home = Path(tempfile.mkdtemp(prefix="hokoku-demo-"))
+    settings = Settings(home=home, lang=lang)
+    settings = settings.model_copy(update={
+        "database_url": None, "secret_key": None, "policy_file": None, "playbook_dir": None,
+        "slack_bot_token": None, "smtp_host": None,
+    })
+    try:
+        yield App(settings)
+    finally:
+        from hokoku.db import dispose_engines
+
+        dispose_engines()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def run_demo(*, lang: str | None = None, use_prefect: bool = False, as_json: bool = False) -> dict:
+    lang = lang or os.environ.get("HOKOKU_LANG", "ja")
+    t = _TEXT[lang]
+    with _demo_app(lang) as app:
+        from hokoku.runner import DirectRunner, FlowRunner
+        from hokoku.services.setup import init
+
+        init(app, org_file=None, demo=True, now=T0 - timedelta(days=1))
+        server = None
+        if use_prefect and not os.environ.get("PREFECT_API_URL"):
+            from hokoku.prefect_server import start_local_server
+
+            server, url = start_local_server(app.settings.home)
+            os.environ["PREFECT_API_URL"] = url
+        os.environ.setdefault("HOKOKU_HOME", str(app.settings.home))
+        runner = FlowRunner(app) if use_prefect else DirectRunner(app)
+        try:
+            return _scenario(app, runner, t, lang, as_json)
+        finally:
+            if server is not None:
+                server.terminate()
+                os.environ.pop("PREFECT_API_URL", None)
+
+
+def _scenario(app: App, runner, t: dict, lang: str, as_json: bool) -> dict:
+    from hokoku import cli_format
+    from hokoku.audit import verify
+    from hokoku.db import transaction
+    from hokoku.exceptions import TransitionRefused
+    from hokoku.services.queries import outbox, show_incident
+
+    quiet = as_json
+
+    def say(at: datetime, text: str) -> None:
+        if not quiet:
+            print(f"{t['step']} {fmt_jst(at)}  {text}")
+
+    def tick(at: datetime) -> None:
+        result = runner.tick(now=at)
+        for e in result["sweep"]:
+            say(at, f"  {e['kind']} {e['stage']} → {', '.join(e['recipients'])}")
+        sent = sum(1 for d in result["dispatch"] if d["outcome"] == "sent")
+        if sent:
+            say(at, f"  {sent} message(s) delivered to the outbox")
+
+    if not quiet:
+        print(t["title"])
+        print()
+    r = runner.report(division="IDS-SURVEY", category="malware", summary=t["summary"], reporter=REPORTER,
+                      aware_at=T0 - timedelta(minutes=20), now=T0)
+    inc = r.public_id
+    say(T0, f"report {inc} by {REPORTER} (malware, IDS-SURVEY)")
+    for a in r.immediate_actions:
+        say(T0, f"  - {a}")
+    tick(T0)
+    tick(T0 + timedelta(minutes=15))
+    tick(T0 + timedelta(minutes=30))
+    at = T0 + timedelta(minutes=32)
+    try:
+        runner.ack(incident_id=inc, actor=REPORTER, now=at)
+    except TransitionRefused as exc:
+        say(at, f"ack by {REPORTER}: {t['refused']}: {exc}")
+    at = T0 + timedelta(minutes=34)
+    runner.ack(incident_id=inc, actor=DEPUTY, now=at)
+    say(at, f"ack by {DEPUTY} (deputy) → 27-2 immediate measures start")
+    steps = [
+        (T0 + timedelta(minutes=50), "immediate-measures", PM, t["imm"]),
+        (T0 + timedelta(days=1, hours=5), "containment", PM, t["cont"]),
+        (T0 + timedelta(days=3), "investigation-report", PM, t["inv"]),
+        (T0 + timedelta(days=4), "dg-report", GM, t["dg"]),
+        (T0 + timedelta(days=8), "individuals-publication", GM, t["pub"]),
+        (T0 + timedelta(days=10), "commission-information", GM, t["ppc"]),
+        (T0 + timedelta(days=16), "root-cause", PM, t["rc"]),
+    ]
+    tick_times = [T0 + timedelta(hours=1, minutes=20), T0 + timedelta(days=2), T0 + timedelta(days=5)]
+    for at, stage, who, note in steps:
+        for tt in [x for x in tick_times if x < at]:
+            tick(tt)
+            tick_times.remove(tt)
+        result = runner.advance(incident_id=inc, stage=stage, actor=who, now=at, note=note)
+        say(at, f"{stage} done by {who}" + (f" → {', '.join(result.started)}" if result.started else "")
+            + (" → incident closed" if result.closed else ""))
+        tick(at)
+    end = T0 + timedelta(days=16, minutes=5)
+    shown = show_incident(app, inc, now=end)
+    with transaction(app.engine) as session:
+        verified = verify(session, app.keyring.public_keys())
+    messages = outbox(app, incident=inc)
+    if as_json:
+        data = {"incident": shown, "audit": verified.message(), "messages": len(messages)}
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return data
+    print()
+    cli_format.print_show(shown, lang)
+    print()
+    print(f"{t['verify']}: {verified.message()}")
+    print(f"outbox: {len(messages)} messages ({sum(1 for m in messages if m['status'] == 'sent')} delivered)")
+    return {"incident": shown, "audit": verified.message(), "messages": len(messages)}
