@@ -114,15 +114,26 @@ def build_ladder(
     return tuple(levels)
 
 
-def activate(state: StageState, timings: EffectiveTimings, ladder: tuple[LadderLevel, ...], now: datetime) -> StageState:
-    """Start a pending stage: due time, first reminder, first escalation."""
+def activate(
+    state: StageState,
+    timings: EffectiveTimings,
+    ladder: tuple[LadderLevel, ...],
+    now: datetime,
+    *,
+    due_at: datetime | None = None,
+) -> StageState:
+    """Start a pending stage: due time, first reminder, first escalation.
+
+    ``due_at`` overrides the policy's relative deadline for stages whose due time is set by
+    law from another instant (the statutory reports count from awareness, not from start).
+    """
     if state.status != PENDING:
         raise TransitionRefused(f"stage {state.code} has already started")
     return replace(
         state,
         status=NOTIFIED,
         activated_at=now,
-        due_at=timings.deadline.after(now),
+        due_at=due_at or timings.deadline.after(now),
         next_reminder_at=timings.remind_every.after(now) if timings.remind_every else None,
         next_escalation_at=ladder[1].at if len(ladder) > 1 else None,
         ladder=ladder,

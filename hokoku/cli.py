@@ -207,7 +207,125 @@ def cmd_playbook_lint(args) -> None:
         sys.exit(1)
 
 
+def cmd_triage(args) -> None:
+    from hokoku import cli_format
+    from hokoku.services.triage import triage
+
+    result = triage(_app(), incident_id=args.incident, actor=args.as_, now=_now(args), serious=args.serious,
+                    sensitive=args.sensitive, financial_risk=args.financial_risk,
+                    unauthorized_purpose=args.unauthorized_purpose, individuals=args.individuals,
+                    individuals_estimated=args.estimated, encrypted=args.encrypted, category=args.category)
+    _emit(args, result, cli_format.print_assessment)
+
+
+def cmd_reportability(args) -> None:
+    from hokoku import cli_format
+    from hokoku.services.triage import decide, show_assessment
+
+    app = _app()
+    if args.confirm or args.override:
+        result = decide(app, incident_id=args.incident, actor=args.as_ or "", now=_now(args),
+                        decision="confirm" if args.confirm else args.override, reason=args.reason)
+    else:
+        result = show_assessment(app, incident_id=args.incident)
+    _emit(args, result, cli_format.print_assessment)
+
+
+def cmd_step_list(args) -> None:
+    from hokoku import cli_format
+    from hokoku.services.tasks import list_tasks
+
+    rows = list_tasks(_app(), incident_id=args.incident, kind=None if args.all else "step")
+    _emit(args, rows, cli_format.print_tasks)
+
+
+def cmd_step_done(args) -> None:
+    from hokoku.services.tasks import complete_task
+
+    r = complete_task(_app(), incident_id=args.incident, ref=args.step, actor=args.as_, now=_now(args),
+                      note=args.note, evidence=args.evidence)
+    _emit(args, r, lambda d: print(f"{d['incident']}: {d['ref']} done"))
+
+
+def cmd_step_assign(args) -> None:
+    from hokoku.services.tasks import assign_task
+
+    r = assign_task(_app(), incident_id=args.incident, ref=args.step, to=args.to, actor=args.as_, now=_now(args))
+    _emit(args, r, lambda d: print(f"{d['incident']}: {d['ref']} assigned to {d['owner']}"))
+
+
+def cmd_action_add(args) -> None:
+    from hokoku.services.tasks import add_prevention_action
+    from hokoku.timeutil import parse_instant
+
+    r = add_prevention_action(_app(), incident_id=args.incident, title=args.title, owner=args.owner,
+                              due_at=parse_instant(args.due, what="--due"), actor=args.as_, now=_now(args))
+    _emit(args, r, lambda d: print(f"{d['incident']}: prevention action {d['ref']} for {d['owner']}, due {d['due_at']}"))
+
+
+def cmd_action_list(args) -> None:
+    from hokoku import cli_format
+    from hokoku.services.tasks import list_tasks
+
+    _emit(args, list_tasks(_app(), incident_id=args.incident, kind="prevention"), cli_format.print_tasks)
+
+
+def cmd_notice_add(args) -> None:
+    from hokoku.services.records import record_notice
+    from hokoku.timeutil import parse_instant
+
+    now = _now(args)
+    r = record_notice(_app(), incident_id=args.incident, count=args.count, method=args.method,
+                      notified_at=parse_instant(args.at, what="--at") if args.at else now, actor=args.as_, now=now,
+                      substitute=args.substitute)
+    _emit(args, r, lambda d: print(f"{d['incident']}: notice to {d['count']} individuals recorded"))
+
+
+def cmd_finding_set(args) -> None:
+    from hokoku.services.records import set_finding
+
+    r = set_finding(_app(), incident_id=args.incident, item=args.item, text=args.text, actor=args.as_, now=_now(args))
+    _emit(args, r, lambda d: print(f"{d['incident']}: {d['item']}" + (f" ({d['question']})" if d["question"] else "") + " recorded"))
+
+
+def cmd_finding_list(args) -> None:
+    from hokoku.services.records import list_findings
+
+    data = list_findings(_app(), incident_id=args.incident)
+
+    def human(d):
+        for item, answers in d["findings"].items():
+            for a in answers:
+                print(f"{item}{' / ' + a['question'] if a['question'] else ''}  {a['at']}  {a['by']}\n  {a['text']}")
+    _emit(args, data, human)
+
+
+def cmd_draft(args) -> None:
+    from hokoku.documents.render import render_draft
+    from hokoku.services.docdata import build_document_data
+
+    app = _app()
+    lang = args.lang or app.settings.lang
+    data = build_document_data(app, incident_id=args.incident, now=_now(args), lang=lang)
+    text = render_draft(args.kind, data, lang=lang, fmt=args.format)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+
+
 # -- parser ---------------------------------------------------------------------------------
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is negative")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="hokoku", description="Incident-response workflow for personal-data incidents (Chapter 9).")
     sub = p.add_subparsers(dest="verb", required=True, parser_class=_Parser)
@@ -281,6 +399,113 @@ def build_parser() -> argparse.ArgumentParser:
     dp.add_argument("--unauthorized-purpose", action="store_true", help="60-day case")
     dp.add_argument("--json", action="store_true")
     dp.set_defaults(func=cmd_deadlines_ppc)
+
+    sp = verb("triage", cmd_triage, "record triage facts; shows whether a report to the Commission is required")
+    sp.add_argument("incident")
+    sp.add_argument("--as", dest="as_", required=True, metavar="EMAIL")
+    sp.add_argument("--serious", action="store_true", help="especially serious (特に重大)")
+    sp.add_argument("--sensitive", action="store_true", help="sensitive (要配慮) personal information involved")
+    sp.add_argument("--financial-risk", action="store_true", help="risk of financial damage from unauthorised use")
+    sp.add_argument("--unauthorized-purpose", action="store_true", help="possibly done for an unauthorised purpose")
+    sp.add_argument("--individuals", type=_count, metavar="N", help="number of individuals (known or estimated)")
+    sp.add_argument("--estimated", action="store_true", help="the number of individuals is an estimate")
+    sp.add_argument("--encrypted", action="store_true", help="the data was encrypted to a high standard")
+    sp.add_argument("--category", metavar="CAT", help="change the category (its playbook steps replace the old)")
+
+    sp = verb("reportability", cmd_reportability, "show, confirm or override the statutory-report assessment")
+    sp.add_argument("incident")
+    sp.add_argument("--as", dest="as_", metavar="EMAIL", help="the general manager (or deputy), to decide")
+    g = sp.add_mutually_exclusive_group()
+    g.add_argument("--confirm", action="store_true")
+    g.add_argument("--override", choices=["required", "not-required"])
+    sp.add_argument("--reason", metavar="TEXT", help="why (required for an override)")
+
+    sp = sub.add_parser("step", help="playbook steps on an incident")
+    ssub = sp.add_subparsers(dest="step_verb", required=True, parser_class=_Parser)
+    sl = ssub.add_parser("list", help="steps with owner, deadline, status")
+    sl.add_argument("incident")
+    sl.add_argument("--all", action="store_true", help="include recurrence-prevention actions")
+    sl.add_argument("--json", action="store_true")
+    sl.set_defaults(func=cmd_step_list)
+    sd = ssub.add_parser("done", help="complete a step (or prevention action), with note and evidence")
+    sd.add_argument("incident")
+    sd.add_argument("step")
+    sd.add_argument("--as", dest="as_", required=True, metavar="EMAIL")
+    sd.add_argument("--note", metavar="TEXT")
+    sd.add_argument("--evidence", metavar="TEXT")
+    sd.add_argument("--json", action="store_true")
+    sd.add_argument("--now", metavar="ISO8601")
+    sd.set_defaults(func=cmd_step_done)
+    sa = ssub.add_parser("assign", help="give a step to someone")
+    sa.add_argument("incident")
+    sa.add_argument("step")
+    sa.add_argument("--to", required=True, metavar="EMAIL")
+    sa.add_argument("--as", dest="as_", required=True, metavar="EMAIL")
+    sa.add_argument("--json", action="store_true")
+    sa.add_argument("--now", metavar="ISO8601")
+    sa.set_defaults(func=cmd_step_assign)
+
+    sp = sub.add_parser("action", help="recurrence-prevention actions (27-5)")
+    asub2 = sp.add_subparsers(dest="action_verb", required=True, parser_class=_Parser)
+    aa = asub2.add_parser("add", help="add an action with owner and due date")
+    aa.add_argument("incident")
+    aa.add_argument("--title", required=True)
+    aa.add_argument("--owner", required=True, metavar="EMAIL")
+    aa.add_argument("--due", required=True, metavar="ISO8601")
+    aa.add_argument("--as", dest="as_", required=True, metavar="EMAIL")
+    aa.add_argument("--json", action="store_true")
+    aa.add_argument("--now", metavar="ISO8601")
+    aa.set_defaults(func=cmd_action_add)
+    al = asub2.add_parser("list", help="the incident's prevention actions")
+    al.add_argument("incident")
+    al.add_argument("--json", action="store_true")
+    al.set_defaults(func=cmd_action_list)
+    ad = asub2.add_parser("done", help="complete an action")
+    ad.add_argument("incident")
+    ad.add_argument("step", metavar="ACTION")
+    ad.add_argument("--as", dest="as_", required=True, metavar="EMAIL")
+    ad.add_argument("--note", metavar="TEXT")
+    ad.add_argument("--evidence", metavar="TEXT")
+    ad.add_argument("--json", action="store_true")
+    ad.add_argument("--now", metavar="ISO8601")
+    ad.set_defaults(func=cmd_step_done)
+
+    sp = sub.add_parser("notice", help="notices to affected individuals (28-1)")
+    nsub = sp.add_subparsers(dest="notice_verb", required=True, parser_class=_Parser)
+    na = nsub.add_parser("add", help="record one batch of notices")
+    na.add_argument("incident")
+    na.add_argument("--count", type=_count, required=True, metavar="N")
+    na.add_argument("--method", required=True, help="letter, email, phone, ...")
+    na.add_argument("--at", metavar="ISO8601", help="when they were told (default: now)")
+    na.add_argument("--substitute", metavar="TEXT", help="substitute measure for those who could not be reached")
+    na.add_argument("--as", dest="as_", required=True, metavar="EMAIL")
+    na.add_argument("--json", action="store_true")
+    na.add_argument("--now", metavar="ISO8601")
+    na.set_defaults(func=cmd_notice_add)
+
+    sp = sub.add_parser("finding", help="answers that fill the Commission's nine items")
+    fsub = sp.add_subparsers(dest="finding_verb", required=True, parser_class=_Parser)
+    fs = fsub.add_parser("set", help="record an answer for an item or a playbook question")
+    fs.add_argument("incident")
+    fs.add_argument("item", help="summary, data_items, individuals, cause, secondary_damage, individual_response, "
+                                 "publication, prevention, other, or a playbook question id")
+    fs.add_argument("--text", required=True)
+    fs.add_argument("--as", dest="as_", required=True, metavar="EMAIL")
+    fs.add_argument("--json", action="store_true")
+    fs.add_argument("--now", metavar="ISO8601")
+    fs.set_defaults(func=cmd_finding_set)
+    fl = fsub.add_parser("list", help="every answer recorded")
+    fl.add_argument("incident")
+    fl.add_argument("--json", action="store_true")
+    fl.set_defaults(func=cmd_finding_list)
+
+    sp = verb("draft", cmd_draft, "draft a document from the incident", acts=True)
+    sp.add_argument("kind", choices=["ppc-preliminary", "ppc-final", "ppc-information", "publication",
+                                     "individual-notice", "investigation-report", "dg-report", "summary"])
+    sp.add_argument("incident")
+    sp.add_argument("--lang", choices=["ja", "en"])
+    sp.add_argument("--format", choices=["md", "html"], default="md")
+    sp.add_argument("--out", metavar="FILE")
 
     sp = sub.add_parser("playbook", help="response playbooks")
     psub = sp.add_subparsers(dest="playbook_verb", required=True, parser_class=_Parser)

@@ -107,3 +107,33 @@ def print_org(d: dict) -> None:
                 print(f"      {labels['protection_officer']}: {who(p)}")
             for p in div["staff"]:
                 print(f"      {labels['staff']}: {who(p)}")
+
+
+def print_assessment(d: dict) -> None:
+    if not d.get("triaged"):
+        print(f"{d['incident']}: not triaged yet")
+        return
+    state = {True: "REQUIRED", False: "not required", None: "undecided"}[d["required"]]
+    print(f"{d['incident']}: statutory report to the Commission {state} (regime: {d['regime']})")
+    for g in d["grounds"]:
+        print(f"  - {g['citation_ja']} / {g['citation_en']}")
+    if d.get("exempt_reason"):
+        print(f"  exempt: {d['exempt_reason']}")
+    if d.get("decision"):
+        dec = d["decision"]
+        print(f"  decision: {dec['kind']} by {dec['by_name']} at {_t(dec['at'])}" + (f": {dec['reason']}" if dec["reason"] else ""))
+    else:
+        print("  awaiting the general manager's confirmation (hokoku reportability --confirm | --override)")
+    if d.get("deadlines"):
+        dl = d["deadlines"]
+        print(f"  preliminary report target: {dl['preliminary_target']}; final report due: {dl['final_due']}")
+        print(f"  {dl['rule_ja']}")
+
+
+def print_tasks(rows: list[dict]) -> None:
+    if not rows:
+        print("no steps")
+    for r in rows:
+        mand = "*" if r["mandatory"] else " "
+        print(f"{mand} {r['ref']:<24} {r['status']:<8} {(r['phase'] or ''):<14} due {_t(r['due_at'])}  "
+              f"{r['owner'] or '-'}\n    {r['title']}")

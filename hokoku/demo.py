@@ -32,6 +32,7 @@ _TEXT = {
         "rc": "原因: マクロ付き文書の実行制限が未適用。対策: マクロ無効化のグループポリシー、標的型メール訓練。",
         "pub": "対象者150名に通知し、ウェブサイトで事実関係と再発防止策を公表した。",
         "ppc": "個人情報保護委員会事務局に情報提供した。",
+        "evidence": "記録票に記入・写真保存",
         "title": "hokoku デモ: 架空の事案が第9章の全段階を進みます（模擬時計）",
         "step": "▶",
         "refused": "拒否（正しい動作）",
@@ -46,6 +47,7 @@ _TEXT = {
         "rc": "Cause: macro execution not restricted. Measures: macro-blocking group policy, phishing drills.",
         "pub": "Told the 150 individuals; published the facts and measures on the website.",
         "ppc": "Informed the Commission's secretariat.",
+        "evidence": "recorded on the evidence sheet with photos",
         "title": "hokoku demo: a fictional incident through every Chapter 9 stage (simulated clock)",
         "step": ">",
         "refused": "refused (as it should be)",
@@ -146,7 +148,21 @@ def _scenario(app: App, runner, t: dict, lang: str, as_json: bool) -> dict:
         (T0 + timedelta(days=16), "root-cause", PM, t["rc"]),
     ]
     tick_times = [T0 + timedelta(hours=1, minutes=20), T0 + timedelta(days=2), T0 + timedelta(days=5)]
+    from hokoku.services.tasks import complete_task, list_tasks
+
+    step_done = {  # playbook steps done before containment can complete (27-2)
+        "containment": [(T0 + timedelta(minutes=25 + 20 * i), ref) for i, ref in enumerate(
+            t for t in (x["ref"] for x in list_tasks(app, incident_id=inc, kind="step"))
+        )],
+    }
     for at, stage, who, note in steps:
+        for done_at, ref in step_done.get(stage, []):
+            task = next(x for x in list_tasks(app, incident_id=inc, kind="step") if x["ref"] == ref)
+            if task["phase"] == "post-incident" or task["status"] == "done":
+                continue
+            complete_task(app, incident_id=inc, ref=ref, actor=PO, now=max(done_at, T0 + timedelta(minutes=51)),
+                          evidence=f"{ref}: {t['evidence']}")
+            say(max(done_at, T0 + timedelta(minutes=51)), f"playbook step {ref} ({task['title']}) done by {PO}")
         for tt in [x for x in tick_times if x < at]:
             tick(tt)
             tick_times.remove(tt)

@@ -6,7 +6,10 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-KINDS = ("receipt", "notify", "reminder", "escalation", "overdue", "serious_notice", "stage_done")
+KINDS = (
+    "receipt", "notify", "reminder", "escalation", "overdue", "serious_notice", "stage_done",
+    "task_assigned", "task_due_soon", "task_overdue",
+)
 
 
 class Renderer:

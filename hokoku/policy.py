@@ -71,11 +71,15 @@ class StagePolicy(_Strict):
     requires: list[str] = Field(default_factory=list)
     completed_by: Literal["advance", "ack", "intake"] = "advance"
     deadline: str
+    deadline_rule: Literal["ppc_preliminary", "ppc_final"] | None = None
     remind_every: str | None = None
     ladder: list[LadderStep] = Field(default_factory=list)
     on_done_notify: list[str] = Field(default_factory=list)
     skippable: bool = False
     allow_early: bool = False
+    requires_step_phases: list[Literal["detection", "containment", "eradication", "recovery", "post-incident"]] = Field(
+        default_factory=list
+    )
     serious: Timings | None = None
     _d = field_validator("deadline", "remind_every")(lambda v: None if v is None else _duration(v))
 
@@ -108,10 +112,15 @@ class EffectiveTimings(BaseModel):
     ladder: tuple[tuple[Duration, tuple[str, ...]], ...]
 
 
+class StatutorySettings(_Strict):
+    preliminary_days: int = Field(default=3, ge=1, le=5)
+
+
 class Policy(_Strict):
     name: str
     version: int = 1
     serious_notice: list[str] = Field(default_factory=list)
+    statutory: StatutorySettings = Field(default_factory=StatutorySettings)
     stages: list[StagePolicy] = Field(min_length=1)
 
     @field_validator("serious_notice")

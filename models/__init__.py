@@ -1,11 +1,30 @@
 """SQLModel tables: the durable state of hokoku (the database is the source of truth)."""
 
+from models.acktoken import UsedAckToken
 from models.audit import AuditEvent, AuditHead
+from models.casework import (
+    Alert,
+    AlertSource,
+    DocumentSnapshot,
+    Finding,
+    IndividualNotice,
+    StatutoryDecision,
+    Task,
+    Triage,
+)
 from models.incident import Acknowledgement, Incident, IncidentCounter, Stage
 from models.notification import Notification
 from models.org import Division, Institute, OrgSnapshot, Person, RoleAssignment
 
 __all__ = [
+    "Alert",
+    "AlertSource",
+    "DocumentSnapshot",
+    "Finding",
+    "IndividualNotice",
+    "StatutoryDecision",
+    "Task",
+    "Triage",
     "Acknowledgement",
     "AuditEvent",
     "AuditHead",
@@ -18,4 +37,5 @@ __all__ = [
     "Person",
     "RoleAssignment",
     "Stage",
+    "UsedAckToken",
 ]

@@ -106,6 +106,9 @@ def report_incident(
                            "source": source, "aware_at": aware_at.isoformat(), "policy": policy.name,
                            "policy_sha256": incident.policy_sha256})
         ctx = MessageContext.for_incident(app, session, incident)
+        from hokoku.services.tasks import create_step_tasks
+
+        create_step_tasks(app, session, incident, now=now, actor=reporter)
         start_ready_stages(app, session, incident, rows, now=now, actor=reporter, ctx=ctx)
 
         result = IntakeResult(public_id, immediate_actions=[a.get(lang) for a in playbook.immediate_actions])

@@ -89,6 +89,26 @@ def state_for_decision(app: App, session: Session, incident: Incident, sp: Stage
     return state
 
 
+def latest_triage(session: Session, incident: Incident):
+    from models.casework import Triage
+
+    return session.execute(
+        select(Triage).where(Triage.incident_id == incident.id).order_by(Triage.id.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def statutory_due(session: Session, incident: Incident, policy: Policy, sp: StagePolicy) -> datetime | None:
+    """End of the statutory due day (Japan time) for the PPC report stages; None otherwise."""
+    if sp.deadline_rule is None:
+        return None
+    from hokoku.statutory import ppc_deadlines
+
+    triage = latest_triage(session, incident)
+    deadlines = ppc_deadlines(incident.aware_at, unauthorized_purpose=bool(triage and triage.unauthorized_purpose),
+                              preliminary_days=policy.statutory.preliminary_days)
+    return deadlines.preliminary_target_at if sp.deadline_rule == "ppc_preliminary" else deadlines.final_due_at
+
+
 def start_ready_stages(app: App, session: Session, incident: Incident, rows: list[Stage], *, now: datetime, actor: str, ctx: MessageContext) -> list[Stage]:
     """Start every pending stage whose requirements are met; tell each owner; close if all done."""
     policy = incident_policy(incident)
@@ -102,7 +122,8 @@ def start_ready_stages(app: App, session: Session, incident: Incident, rows: lis
         for code in ready:
             row = next(r for r in rows if r.code == code)
             sp = policy.stage(code)
-            state = chain.activate(to_state(row), sp.timings(incident.serious), ladder_for(app, session, incident, sp, now), now)
+            state = chain.activate(to_state(row), sp.timings(incident.serious), ladder_for(app, session, incident, sp, now),
+                                   now, due_at=statutory_due(session, incident, policy, sp))
             if sp.completed_by == "intake":
                 state = chain.received(state, actor=actor, now=now)
             apply_state(row, state)

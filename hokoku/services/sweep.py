@@ -74,7 +74,11 @@ def _sweep_batch(app: App, *, now: datetime, batch_size: int) -> _Batch:
             )
             for action in outcome.actions:
                 events.append(_act(app, session, ctx, incident, row, action, now))
-        return _Batch(len(rows), events)
+        from hokoku.services.tasks import sweep_tasks
+
+        task_rows, task_events = sweep_tasks(app, session, now=now, limit=batch_size)
+        events.extend(SweepEvent(e["incident"], e["stage"], e["kind"], e["recipients"]) for e in task_events)
+        return _Batch(max(len(rows), task_rows), events)
 
 
 def _act(app: App, session, ctx: MessageContext, incident: Incident, row: Stage, action, now: datetime) -> SweepEvent:

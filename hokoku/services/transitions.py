@@ -130,6 +130,15 @@ def advance(app: App, *, incident_id: str, stage: str, actor: str, now: datetime
                 raise NotFound(f"stage {code!r} does not apply to {incident.public_id}")
             sp = policy.stage(code)
             statuses = {r.code: r.status for r in rows}
+            if sp.requires_step_phases and not skip:
+                from hokoku.services.tasks import open_blocking_steps
+
+                blocking = open_blocking_steps(session, incident, sp.requires_step_phases)
+                if blocking:
+                    raise TransitionRefused(
+                        f"stage {code} cannot be completed while mandatory steps are open: "
+                        + ", ".join(t.ref for t in blocking) + " (hokoku step done ...)"
+                    )
             state = chain.complete(sp, state_for_decision(app, session, incident, sp, row, now), statuses,
                                    actor=actor, now=now, skip_reason=skip_reason, skip=skip)
             apply_state(row, state)
@@ -154,6 +163,13 @@ def _on_done(app: App, session: Session, ctx: MessageContext, incident: Incident
              now: datetime, note: str | None) -> None:
     """Reports the regulation attaches to a completed stage (27-3 → managers, 27-4 → DG)."""
     sp = incident_policy(incident).stage(row.code)
+    if row.code == "ppc-preliminary":  # keep the nine items as filed, to diff the final against
+        from hokoku.services.docdata import document_data
+        from hokoku.services.records import snapshot_items
+
+        session.flush()
+        items = document_data(app, session, incident, now=now, lang=app.settings.lang)["items"]
+        snapshot_items(app, session, incident, kind="ppc-preliminary", items=items, now=now)
     people = app.organisation(session).people()
     who = people[actor].name if actor in people else actor
     for email in resolve_people(app, session, incident, sp.on_done_notify, sp.owner):

@@ -1,0 +1,177 @@
+"""Gathering one incident's facts for the document drafts (``hokoku.documents.render``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from hokoku.app import App
+from hokoku.db import transaction
+from hokoku.services.records import ITEMS, findings, latest_snapshot, notices
+from hokoku.services.stagerows import incident_policy, load_stages
+from hokoku.services.transitions import get_incident
+from hokoku.services.triage import effective_required
+from hokoku.statutory import ppc_deadlines
+from hokoku.timeutil import fmt_jst
+from models.audit import AuditEvent
+from models.casework import Task
+from models.incident import Incident
+
+
+def build_document_data(app: App, *, incident_id: str, now: datetime, lang: str = "ja") -> dict:
+    with transaction(app.engine) as session:
+        return document_data(app, session, get_incident(session, incident_id), now=now, lang=lang)
+
+
+def document_data(app: App, session: Session, inc: Incident, *, now: datetime, lang: str = "ja") -> dict:
+    org = app.organisation(session)
+    people = org.people()
+    name = lambda email: people[email].name if email in people else email  # noqa: E731
+    div, inst = org.division(inc.division_code), org.institute_of(inc.division_code)
+    policy = incident_policy(inc)
+    playbook = app.playbooks.get(inc.category)
+    rows = load_stages(session, inc)
+    dec = lambda blob, f: app.keyring.decrypt(blob, field=f)  # noqa: E731
+    stages = []
+    for r in rows:
+        sp = policy.stage(r.code)
+        stages.append({
+            "code": r.code, "article": r.article, "title_ja": sp.title.ja, "title_en": sp.title.en,
+            "owner_name": name(r.owner_email) if r.owner_email else None, "status": r.status,
+            "activated_at": r.activated_at, "due_at": r.due_at, "acknowledged_at": r.acknowledged_at,
+            "completed_at": r.completed_at, "completed_by_name": name(r.completed_by) if r.completed_by else None,
+            "note": dec(r.note_enc, "stage.note"), "skip_reason": dec(r.skip_reason_enc, "stage.skip_reason"),
+        })
+    by_code = {s["code"]: s for s in stages}
+
+    required, triage_row, decision = effective_required(session, inc)
+    triage = None
+    if triage_row is not None:
+        from hokoku.statutory import TriageFacts, assess_reportability
+
+        facts = TriageFacts(sensitive=triage_row.sensitive, financial_risk=triage_row.financial_risk,
+                            unauthorized_purpose=triage_row.unauthorized_purpose, individuals=triage_row.individuals,
+                            individuals_estimated=triage_row.individuals_estimated, encrypted=triage_row.encrypted)
+        assessed = assess_reportability(facts, triage_row.regime)
+        triage = {
+            "at": triage_row.at, "by_name": name(triage_row.by), "sensitive": triage_row.sensitive,
+            "financial_risk": triage_row.financial_risk, "unauthorized_purpose": triage_row.unauthorized_purpose,
+            "individuals": triage_row.individuals, "individuals_estimated": triage_row.individuals_estimated,
+            "encrypted": triage_row.encrypted, "required": bool(required),
+            "grounds": [{"code": g["code"], "citation_ja": g["citation_ja"], "citation_en": g["citation_en"]}
+                        for g in triage_row.grounds],
+            "exempt_reason": triage_row.exempt_reason,
+            "summary_ja": assessed.summary("ja"), "summary_en": assessed.summary("en"),
+            "decision": None if decision is None else {
+                "kind": decision.kind, "by_name": name(decision.by), "at": decision.at,
+                "reason": dec(decision.reason_enc, "decision.reason")},
+        }
+    ppc = None
+    if triage_row is not None and required:
+        d = ppc_deadlines(inc.aware_at, unauthorized_purpose=triage_row.unauthorized_purpose,
+                          preliminary_days=policy.statutory.preliminary_days)
+        ppc = {"aware_date": d.aware_date, "preliminary_target": d.preliminary_target, "final_due": d.final_due,
+               "final_day_count": d.final_day_count, "rule_ja": d.rule_ja, "rule_en": d.rule_en}
+
+    tasks = list(session.execute(select(Task).where(Task.incident_id == inc.id).order_by(Task.kind, Task.seq)).scalars())
+    prevention = [{
+        "title": dec(t.title_enc, "task.title") or (t.title_en if lang == "en" and t.title_en else t.title_ja),
+        "owner_name": name(t.owner_email) if t.owner_email else None, "due_at": t.due_at,
+        "status": t.status if not (t.status == "open" and t.due_at and t.due_at <= now) else "overdue",
+        "completed_at": t.completed_at,
+    } for t in tasks if t.kind == "prevention"]
+    notice_rows = notices(app, session, inc)
+    found = findings(app, session, inc)
+    items = _items(lang, inc, dec(inc.summary_enc, "incident.summary"), found, triage_row, by_code, prevention, notice_rows)
+
+    ack = by_code.get("acknowledge", {}).get("acknowledged_at")
+    contained = by_code.get("containment", {}).get("completed_at")
+    deadlines = []
+    for s in stages:
+        if s["due_at"] is None or s["code"] == "report" or s["status"] == "skipped":
+            continue
+        done = s["completed_at"]
+        deadlines.append({"name_ja": f"{s['article']} {s['title_ja']}", "name_en": f"{s['article']} {s['title_en']}",
+                          "due_at": s["due_at"], "done_at": done,
+                          "met": None if done is None else done <= s["due_at"],
+                          "margin": None if done is None else s["due_at"] - done})
+    for t in tasks:
+        if t.kind == "prevention" and t.due_at:
+            title = dec(t.title_enc, "task.title")
+            deadlines.append({"name_ja": f"再発防止 {t.ref} {title}", "name_en": f"Prevention {t.ref} {title}",
+                              "due_at": t.due_at, "done_at": t.completed_at,
+                              "met": None if t.completed_at is None else t.completed_at <= t.due_at,
+                              "margin": None if t.completed_at is None else t.due_at - t.completed_at})
+    events = session.execute(select(AuditEvent).where(AuditEvent.incident_public_id == inc.public_id)
+                             .order_by(AuditEvent.seq)).scalars()
+    timeline = [{"at": e.at, "actor_name": name(e.actor), "action": e.action,
+                 "stage": e.data.get("stage") or e.data.get("ref")} for e in events
+                if not e.action.startswith("notification.")]
+    return {
+        "generated_at": now,
+        "organisation": {"name_ja": org.organisation.name.ja, "name_en": org.organisation.name.en,
+                         "regime": org.organisation.regime},
+        "incident": {
+            "public_id": inc.public_id, "category": inc.category,
+            "category_label_ja": playbook.title.get("ja") if playbook else inc.category,
+            "category_label_en": playbook.title.get("en") if playbook else inc.category,
+            "division_name_ja": div.name.ja, "division_name_en": div.name.en,
+            "institute_name_ja": inst.name.ja, "institute_name_en": inst.name.en,
+            "serious": inc.serious, "status": inc.status, "aware_at": inc.aware_at, "reported_at": inc.reported_at,
+            "closed_at": inc.closed_at, "summary": dec(inc.summary_enc, "incident.summary"),
+            "reporter_name": name(inc.reporter_email),
+            "protection_manager_name": div.protection_manager.name, "general_manager_name": org.general_manager.name,
+            "institute_manager_name": inst.institute_manager.name, "director_general_name": org.director_general.name,
+        },
+        "stages": stages, "triage": triage, "ppc": ppc, "items": items,
+        "preliminary_items": latest_snapshot(app, session, inc, "ppc-preliminary"),
+        "prevention_actions": prevention, "notices": notice_rows,
+        "metrics": {"time_to_acknowledge": None if ack is None else ack - inc.reported_at,
+                    "time_to_contain": None if contained is None else contained - inc.reported_at},
+        "deadlines": deadlines, "timeline": timeline,
+    }
+
+
+def _latest_per_question(answers: list[dict]) -> list[str]:
+    latest: dict = {}
+    for a in answers:
+        latest[a["question"]] = a["text"]
+    return list(latest.values())
+
+
+def _items(lang, inc, summary, found, triage, stages, prevention, notice_rows) -> dict:
+    ja = lang == "ja"
+    items: dict[str, str | None] = {}
+    for key in ITEMS:
+        texts = _latest_per_question(found.get(key, []))
+        items[key] = "\n".join(texts) if texts else None
+    if items["summary"] is None:
+        items["summary"] = summary
+    if items["individuals"] is None and triage is not None and triage.individuals is not None:
+        n = triage.individuals
+        items["individuals"] = (f"{n}名" + ("（推計）" if triage.individuals_estimated else "")) if ja else (
+            f"{n}" + (" (estimated)" if triage.individuals_estimated else ""))
+    rc = stages.get("root-cause")
+    if items["cause"] is None and rc and rc["status"] == "done" and rc["note"]:
+        items["cause"] = rc["note"]
+    extra = []
+    for n in notice_rows:
+        when = fmt_jst(n["notified_at"])
+        line = (f"{when} {n['count']}名に{n['method']}で通知" if ja else f"{when}: {n['count']} notified by {n['method']}")
+        if n["substitute"]:
+            line += (f"（代替措置: {n['substitute']}）" if ja else f" (substitute measure: {n['substitute']})")
+        extra.append(line)
+    if extra:
+        items["individual_response"] = "\n".join(extra + ([items["individual_response"]] if items["individual_response"] else []))
+    pub = stages.get("individuals-publication")
+    if items["publication"] is None and pub and pub["status"] in ("done", "skipped"):
+        items["publication"] = pub["note"] if pub["status"] == "done" else (
+            ("公表しない: " if ja else "Not published: ") + (pub["skip_reason"] or ""))
+    if prevention:
+        lines = [f"- {p['title']}（{p['status']}）" if ja else f"- {p['title']} ({p['status']})" for p in prevention]
+        items["prevention"] = "\n".join(lines + ([items["prevention"]] if items["prevention"] else []))
+    elif items["prevention"] is None and rc and rc["status"] == "done" and rc["note"]:
+        items["prevention"] = rc["note"]
+    return items
