@@ -70,6 +70,15 @@ def cmd_report(args) -> None:
 
     app = _app()
     aware = parse_instant(args.aware_at, what="--aware-at") if args.aware_at else None
+    if args.source == "alert":
+        from hokoku.services.alerts import ingest_alert
+
+        data = ingest_alert(app, source=args.alert_source, division=args.division, category=args.category,
+                            summary=args.summary, now=_now(args), aware_at=aware, dedup_key=args.dedup_key,
+                            details={"reporter": args.reporter})
+        _emit(args, data, lambda d: print(
+            f"{'opened' if d['created'] else 'attached to'} {d['incident']} ({d['alerts']} alert(s))"))
+        return
     result = _runner(app).report(
         division=args.division, category=args.category, summary=args.summary, reporter=args.reporter,
         aware_at=aware, serious=args.serious, now=_now(args), entry=args.source or "staff",
@@ -205,6 +214,14 @@ def cmd_playbook_lint(args) -> None:
           lambda r: print("\n".join(r["errors"]) if r["errors"] else f"OK: {', '.join(str(d) for d in dirs)}"))
     if errors:
         sys.exit(1)
+
+
+def cmd_alert_source_add(args) -> None:
+    from hokoku.services.alerts import add_source
+
+    token = add_source(_app(), name=args.name, now=_now(args))
+    _emit(args, {"source": args.name, "token": token},
+          lambda d: print(f"alert source {d['source']} added; its token (shown once):\n{d['token']}"))
 
 
 def cmd_triage(args) -> None:
@@ -351,6 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--aware-at", metavar="ISO8601", help="when the reporter first knew (default: now)")
     sp.add_argument("--serious", action="store_true", help="especially serious (特に重大): tighter timings")
     sp.add_argument("--source", choices=["staff", "contractor", "alert"], help="who reports (default staff)")
+    sp.add_argument("--dedup-key", metavar="KEY", help="alerts: repeats with this key within the window attach")
+    sp.add_argument("--alert-source", default="cli", metavar="NAME", help="alerts: the monitor's name (default cli)")
 
     sp = verb("ack", cmd_ack, "acknowledge the stages awaiting you")
     sp.add_argument("incident")
@@ -506,6 +525,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--lang", choices=["ja", "en"])
     sp.add_argument("--format", choices=["md", "html"], default="md")
     sp.add_argument("--out", metavar="FILE")
+
+    sp = sub.add_parser("alert-source", help="monitors allowed to post alerts (POST /api/alerts)")
+    xsub = sp.add_subparsers(dest="alert_verb", required=True, parser_class=_Parser)
+    xa = xsub.add_parser("add", help="register a monitor and print its token once")
+    xa.add_argument("name")
+    xa.add_argument("--json", action="store_true")
+    xa.add_argument("--now", metavar="ISO8601")
+    xa.set_defaults(func=cmd_alert_source_add)
 
     sp = sub.add_parser("playbook", help="response playbooks")
     psub = sp.add_subparsers(dest="playbook_verb", required=True, parser_class=_Parser)

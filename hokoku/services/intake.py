@@ -14,6 +14,7 @@ from hokoku.app import App
 from hokoku.exceptions import InputError, NotFound
 from hokoku.jpcalendar import japan_date
 from hokoku.services.outbox import MessageContext, enqueue
+from hokoku.services.tasks import create_step_tasks
 from hokoku.services.stagerows import incident_policy, resolve_people, start_ready_stages
 from models.incident import Incident, IncidentCounter, Stage
 
@@ -75,56 +76,63 @@ def report_incident(
     if category == "contractor" and entry == "staff":
         entry = "contractor"
     reporter = reporter.strip().lower()
-    policy = app.policy
-    lang = app.settings.lang
 
     with app_transaction(app) as session:
-        org = app.organisation(session)
-        div = org.division(division)
-        inst = org.institute_of(division)
-        if reporter not in org.people():
-            if entry == "staff" or not _EMAIL.match(reporter):
-                raise NotFound(f"unknown person {reporter!r}: not in the organisation file")
-        public_id = next_public_id(session, japan_date(now).year)
-        incident = Incident(
-            public_id=public_id, division_code=div.code, institute_code=inst.code, category=category,
-            entry=entry, source=source, serious=serious, reporter_email=reporter, aware_at=aware_at,
-            reported_at=now, summary_enc=app.keyring.encrypt(summary, field="incident.summary"),
-            details_enc=app.keyring.encrypt(details, field="incident.details") if details else None,
-            policy_name=policy.name, policy_sha256=policy.sha256(), policy_snapshot=policy.snapshot(),
-        )
-        session.add(incident)
-        session.flush()
-        rows = []
-        for seq, sp in enumerate(incident_policy(incident).applicable(entry=entry), start=1):
-            row = Stage(incident_id=incident.id, seq=seq, code=sp.code, article=sp.article, owner_role=sp.owner)
-            session.add(row)
-            rows.append(row)
-        session.flush()
-        audit.append(session, app.keyring, at=now, actor=reporter, action="incident.reported", incident=public_id,
-                     data={"division": div.code, "category": category, "serious": serious, "entry": entry,
-                           "source": source, "aware_at": aware_at.isoformat(), "policy": policy.name,
-                           "policy_sha256": incident.policy_sha256})
-        ctx = MessageContext.for_incident(app, session, incident)
-        from hokoku.services.tasks import create_step_tasks
+        return file_report(app, session, division=division, category=category, summary=summary, reporter=reporter,
+                           now=now, aware_at=aware_at, serious=serious, entry=entry, source=source, details=details)
 
-        create_step_tasks(app, session, incident, now=now, actor=reporter)
-        start_ready_stages(app, session, incident, rows, now=now, actor=reporter, ctx=ctx)
 
-        result = IntakeResult(public_id, immediate_actions=[a.get(lang) for a in playbook.immediate_actions])
-        pm = div.protection_manager
-        for email in [r.owner_email for r in rows if r.status == "notified"]:
-            result.notified.append({"email": email, "role": "protection_manager", "kind": "notify"})
-        if entry != "alert":
-            enqueue(session, app, ctx, kind="receipt", recipient=reporter, key=f"{public_id}:receipt:{reporter}",
-                    now=now, immediate_actions=result.immediate_actions, protection_manager=pm.name)
-            result.notified.append({"email": reporter, "role": "reporter", "kind": "receipt"})
-        if serious:
-            for email in resolve_people(app, session, incident, policy.serious_notice, "protection_manager"):
-                enqueue(session, app, ctx, kind="serious_notice", recipient=email,
-                        key=f"{public_id}:serious_notice:{email}", now=now, protection_manager=pm.name)
-                result.notified.append({"email": email, "role": _role_of(org, email, division), "kind": "serious_notice"})
-        return result
+def file_report(app: App, session: Session, *, division: str, category: str, summary: str, reporter: str,
+                now: datetime, aware_at: datetime, serious: bool, entry: str, source: str,
+                details: str | None) -> IntakeResult:
+    """The intake itself, inside the caller's transaction (inputs already checked)."""
+    policy = app.policy
+    lang = app.settings.lang
+    playbook = app.playbooks[category]
+    org = app.organisation(session)
+    div = org.division(division)
+    inst = org.institute_of(division)
+    if reporter not in org.people():
+        if entry == "staff" or not (_EMAIL.match(reporter) or (entry == "alert" and reporter.startswith("alert:"))):
+            raise NotFound(f"unknown person {reporter!r}: not in the organisation file")
+    public_id = next_public_id(session, japan_date(now).year)
+    incident = Incident(
+        public_id=public_id, division_code=div.code, institute_code=inst.code, category=category,
+        entry=entry, source=source, serious=serious, reporter_email=reporter, aware_at=aware_at,
+        reported_at=now, summary_enc=app.keyring.encrypt(summary, field="incident.summary"),
+        details_enc=app.keyring.encrypt(details, field="incident.details") if details else None,
+        policy_name=policy.name, policy_sha256=policy.sha256(), policy_snapshot=policy.snapshot(),
+    )
+    session.add(incident)
+    session.flush()
+    rows = []
+    for seq, sp in enumerate(incident_policy(incident).applicable(entry=entry), start=1):
+        row = Stage(incident_id=incident.id, seq=seq, code=sp.code, article=sp.article, owner_role=sp.owner)
+        session.add(row)
+        rows.append(row)
+    session.flush()
+    audit.append(session, app.keyring, at=now, actor=reporter, action="incident.reported", incident=public_id,
+                 data={"division": div.code, "category": category, "serious": serious, "entry": entry,
+                       "source": source, "aware_at": aware_at.isoformat(), "policy": policy.name,
+                       "policy_sha256": incident.policy_sha256})
+    ctx = MessageContext.for_incident(app, session, incident)
+    create_step_tasks(app, session, incident, now=now, actor=reporter)
+    start_ready_stages(app, session, incident, rows, now=now, actor=reporter, ctx=ctx)
+
+    result = IntakeResult(public_id, immediate_actions=[a.get(lang) for a in playbook.immediate_actions])
+    pm = div.protection_manager
+    for email in [r.owner_email for r in rows if r.status == "notified"]:
+        result.notified.append({"email": email, "role": "protection_manager", "kind": "notify"})
+    if entry != "alert":
+        enqueue(session, app, ctx, kind="receipt", recipient=reporter, key=f"{public_id}:receipt:{reporter}",
+                now=now, immediate_actions=result.immediate_actions, protection_manager=pm.name)
+        result.notified.append({"email": reporter, "role": "reporter", "kind": "receipt"})
+    if serious:
+        for email in resolve_people(app, session, incident, policy.serious_notice, "protection_manager"):
+            enqueue(session, app, ctx, kind="serious_notice", recipient=email,
+                    key=f"{public_id}:serious_notice:{email}", now=now, protection_manager=pm.name)
+            result.notified.append({"email": email, "role": _role_of(org, email, division), "kind": "serious_notice"})
+    return result
 
 
 def _role_of(org, email: str, division: str) -> str:
