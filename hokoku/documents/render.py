@@ -1,0 +1,378 @@
+"""Rendering the document drafts: PPC reports, publication, notices, internal reports, summary.
+
+``render_draft(kind, data, lang=..., fmt=...)`` renders one draft from the data dict the draft
+builder produces (see :data:`KINDS`; every datetime aware UTC, shown in Japan time; any value
+may be None, meaning not yet established).
+
+Templates live in ``templates/documents/``:
+
+* ``<lang>/<kind>.j2`` — the content of one kind in one language, written once for both
+  formats: structure comes from format macros (``m.h2``, ``m.fields``, ``m.table``...).
+* ``_layout.<fmt>.j2`` and ``_macros.<fmt>.j2`` — the page and the building blocks of each
+  format (GitHub-flavoured Markdown; a complete, printable HTML page).
+
+A name ``X.<fmt>.j2`` loads ``X.<fmt>.j2`` when that file exists, else the shared ``X.j2``, so
+each content template is compiled once per format and escaped for it:
+
+* HTML (``*.html.j2``): Jinja's autoescape, from ``select_autoescape(("html", "html.j2"))``.
+* Markdown (``*.md.j2``): never HTML-escaped. Instead the environment's ``finalize`` passes
+  every ``{{ expression }}`` through :func:`~hokoku.documents.markdown.md_escape`, the
+  Markdown analogue of autoescape, so hostile text (``<script>``, ``<!channel>``,
+  ``**bold**``, ``[link](javascript:...)``) comes out as inert literal text. Macro output and explicit filters return
+  :class:`~markupsafe.Markup`, which is taken as already safe in both formats. (Markdown
+  templates are compiled in Jinja's autoescape mode too, only so that macro output is
+  ``Markup``; since ``finalize`` hands every value over already escaped, HTML escaping never
+  touches Markdown text.)
+
+``finalize`` also formats values for display in both formats: dates in 和暦 and Western form
+(:mod:`hokoku.documents.wareki`), durations (:mod:`hokoku.documents.durations_fmt`), None as
+「現時点で未確定」 / "Not yet established".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import (Environment, FileSystemLoader, StrictUndefined, TemplateNotFound,
+                    pass_context, select_autoescape)
+from jinja2.runtime import Context
+from markupsafe import Markup, escape
+
+from hokoku.documents.diff import ITEM_KEYS, diff_items, normalise
+from hokoku.documents.durations_fmt import deadline_verdict, format_duration
+from hokoku.documents.labels import LABELS
+from hokoku.documents.markdown import md_escape
+from hokoku.documents.wareki import format_date, format_datetime, japan_date
+from hokoku.exceptions import InputError
+from hokoku.statutory import parse_regime
+from hokoku.timeutil import as_utc
+
+KINDS: tuple[str, ...] = (
+    "ppc-preliminary", "ppc-final", "ppc-information", "publication", "individual-notice",
+    "investigation-report", "dg-report", "summary",
+)
+LANGS: tuple[str, ...] = ("ja", "en")
+FORMATS: tuple[str, ...] = ("md", "html")
+
+MEASURE_STAGES: tuple[str, ...] = ("immediate-measures", "containment", "contractor-report")
+"""Stages whose completion is a measure taken against the damage ("what we did")."""
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+
+# --------------------------------------------------------------------------- display values
+
+
+def _lang(context: Context) -> str:
+    return context.get("lang", "ja")
+
+
+def display(value: Any, lang: str) -> Any:
+    """A value as the drafts show it: dates in both calendars, durations, None as unknown."""
+    labels = LABELS[lang]
+    if value is None:
+        return labels["unknown"]
+    if isinstance(value, bool):
+        return labels["yes"] if value else labels["no"]
+    if isinstance(value, datetime):
+        return format_datetime(value, lang)
+    if isinstance(value, date):
+        return format_date(value, lang)
+    if isinstance(value, timedelta):
+        return format_duration(value, lang)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return value
+
+
+def _is_markdown(context: Context) -> bool:
+    return bool(context.name) and context.name.endswith(".md.j2")
+
+
+@pass_context
+def _finalize(context: Context, value: Any) -> Any:
+    """Every ``{{ }}``: shown for display, then md-escaped in Markdown templates."""
+    if isinstance(value, Markup):
+        return value
+    value = display(value, _lang(context))
+    if _is_markdown(context):
+        return md_escape(value)
+    if not context.eval_ctx.autoescape:  # a template outside both formats: still escape
+        return escape(value)
+    return value
+
+
+@pass_context
+def _md_cell(context: Context, value: Any) -> Markup:
+    """A Markdown table cell: escaped like md_escape, newlines as ``<br>``."""
+    if isinstance(value, Markup):
+        return Markup(str(value).replace("\\\n", "<br>").replace("\n", "<br>"))
+    return md_escape(display(value, _lang(context)), newline="<br>", line_starts=False)
+
+
+@pass_context
+def _md_inline(context: Context, value: Any) -> Markup:
+    """Markdown text inside a line that is already started (a heading): one line, escaped."""
+    if isinstance(value, Markup):
+        return Markup(str(value).replace("\\\n", " ").replace("\n", " "))
+    return md_escape(display(value, _lang(context)), newline=" ", line_starts=False)
+
+
+@pass_context
+def _md_escape_filter(context: Context, value: Any) -> Markup:
+    """``{{ value|md_escape }}``: shown for display, then made inert in Markdown."""
+    return md_escape(display(value, _lang(context)))
+
+
+@pass_context
+def _verdict(context: Context, deadline: Mapping[str, Any]) -> str:
+    """``期限内（残り2時間10分）`` / ``missed by 1 d 3 h`` for a deadline row."""
+    return deadline_verdict(due_at=deadline.get("due_at"), met=deadline.get("met"),
+                            margin=deadline.get("margin"), lang=_lang(context))
+
+
+@pass_context
+def _show(context: Context, value: Any) -> Any:
+    """A value formatted for display (dates, durations, None...) without escaping."""
+    return display(value, _lang(context))
+
+
+def _day(value: date | datetime | None) -> date | None:
+    """The Japan-time calendar date of an instant (None stays None)."""
+    return None if value is None else japan_date(value)
+
+
+@pass_context
+def _diff_row(context: Context, d: Any) -> list[str]:
+    """``["4. 原因", "変更あり"]`` for the changes table of the final report."""
+    labels = LABELS[_lang(context)]
+    return [f"{d.number}. {labels['item_titles'][d.key]}", labels["diff_status"][d.status]]
+
+
+# Table rows and list lines built from the data's lists (values are escaped on output).
+
+
+def _title(stage: Mapping[str, Any] | None, lang: str) -> str | None:
+    """A stage's title in ``lang``, else its code."""
+    if stage is None:
+        return None
+    return stage.get(f"title_{lang}") or stage.get("code")
+
+
+@pass_context
+def _stage_row(context: Context, s: Mapping[str, Any]) -> list[Any]:
+    """[completed, "27-2 title", by, note] for a completed stage."""
+    step = " ".join(p for p in (s.get("article"), _title(s, _lang(context))) if p)
+    return [s.get("completed_at"), step or None, s.get("completed_by_name"),
+            s.get("note") or s.get("skip_reason")]
+
+
+@pass_context
+def _stage_status_row(context: Context, s: Mapping[str, Any]) -> list[Any]:
+    """[article, title, owner, status, due, completed, note] for any stage."""
+    lang = _lang(context)
+    status = LABELS[lang]["stage_status"].get(s.get("status"), s.get("status"))
+    return [s.get("article"), _title(s, lang), s.get("owner_name"), status, s.get("due_at"),
+            s.get("completed_at"), s.get("note") or s.get("skip_reason")]
+
+
+@pass_context
+def _measure_line(context: Context, s: Mapping[str, Any]) -> str:
+    """``令和…10時50分　直ちに行い得る…：note`` / ``1 February… 10:50 JST: title — note``."""
+    lang = _lang(context)
+    when, title, note = display(s.get("completed_at"), lang), _title(s, lang) or "", s.get("note")
+    if lang == "ja":
+        return f"{when}　{title}" + (f"：{note}" if note else "")
+    return f"{when}: {title}" + (f" — {note}" if note else "")
+
+
+@pass_context
+def _timeline_row(context: Context, e: Mapping[str, Any]) -> list[Any]:
+    """[at, actor, stage title, action] for a timeline entry."""
+    stage = context.get("stage_by_code", {}).get(e.get("stage"))
+    return [e.get("at"), e.get("actor_name"), _title(stage, _lang(context)) or e.get("stage"),
+            e.get("action")]
+
+
+@pass_context
+def _deadline_row(context: Context, d: Mapping[str, Any]) -> list[Any]:
+    """[name, due, done, verdict] for a deadline."""
+    lang = _lang(context)
+    return [d.get(f"name_{lang}"), d.get("due_at"), d.get("done_at"), _verdict(context, d)]
+
+
+@pass_context
+def _action_row(context: Context, a: Mapping[str, Any]) -> list[Any]:
+    """[title, owner, due, status, completed] for a recurrence-prevention action."""
+    status = LABELS[_lang(context)]["action_status"].get(a.get("status"), a.get("status"))
+    return [a.get("title"), a.get("owner_name"), a.get("due_at"), status, a.get("completed_at")]
+
+
+def _notice_row(n: Mapping[str, Any]) -> list[Any]:
+    """[when, how many, method, substitute] for a notice to individuals."""
+    return [n.get("notified_at"), n.get("count"), n.get("method"), n.get("substitute")]
+
+
+# --------------------------------------------------------------------------- environment
+
+
+class _FormatLoader(FileSystemLoader):
+    """``X.md.j2`` / ``X.html.j2`` come from that file if it exists, else from the shared ``X.j2``."""
+
+    _FORMAT_NAME = re.compile(r"(?P<base>.+)\.(?:md|html)\.j2")
+
+    def get_source(self, environment: Environment, template: str):
+        try:
+            return super().get_source(environment, template)
+        except TemplateNotFound:
+            match = self._FORMAT_NAME.fullmatch(template)
+            if not match:
+                raise
+            return super().get_source(environment, match.group("base") + ".j2")
+
+
+_HTML_AUTOESCAPE = select_autoescape(("html", "html.j2"))
+
+
+def _autoescape(name: str | None) -> bool:
+    """HTML templates: autoescape. Markdown templates: see the module docstring."""
+    return bool(name) and (name.endswith(".md.j2") or _HTML_AUTOESCAPE(name))
+
+
+@lru_cache(maxsize=None)
+def environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
+    """The Jinja2 environment for the drafts (one per templates folder, cached)."""
+    env = Environment(
+        loader=_FormatLoader(str(templates_dir)),
+        autoescape=_autoescape,
+        finalize=_finalize,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        # escaping (Markdown); HTML is escaped by autoescape
+        md_escape=_md_escape_filter, md_cell=_md_cell, md_inline=_md_inline,
+        # display
+        show=_show, day=_day, verdict=_verdict,
+        # table rows and list lines from the data's lists
+        diff_row=_diff_row, stage_row=_stage_row, stage_status_row=_stage_status_row,
+        measure_line=_measure_line, timeline_row=_timeline_row, deadline_row=_deadline_row,
+        action_row=_action_row, notice_row=_notice_row,
+    )
+    return env
+
+
+# --------------------------------------------------------------------------- context
+
+_TOP_DEFAULTS: dict[str, Any] = {
+    "generated_at": None, "stages": [], "triage": None, "ppc": None, "items": {},
+    "preliminary_items": None, "prevention_actions": [], "notices": [],
+    "metrics": {"time_to_acknowledge": None, "time_to_contain": None},
+    "deadlines": [], "timeline": [],
+}
+
+
+def _items(raw: Mapping[str, Any]) -> dict[str, str | None]:
+    """The nine items, each normalised (blank = None = not yet established)."""
+    return {key: normalise(raw.get(key)) for key in ITEM_KEYS}
+
+
+def _item_rows(items: Mapping[str, str | None], labels: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The nine items as ``{number, key, title, value}`` rows, in report order."""
+    return [{"number": n, "key": key, "title": labels["item_titles"][key], "value": items[key]}
+            for n, key in enumerate(ITEM_KEYS, start=1)]
+
+
+def _open_questions(data: Mapping[str, Any], items: Mapping[str, str | None],
+                    labels: Mapping[str, Any], lang: str) -> list[str]:
+    """What the investigation has not established yet, one line each."""
+    texts = labels["open_questions"]
+    out = [texts["item"].format(title=labels["item_titles"][key]) for key in ITEM_KEYS if items[key] is None]
+    triage = data["triage"]
+    if triage is None:
+        out.append(texts["no_triage"])
+    else:
+        if triage.get("decision") is None:
+            out.append(texts["no_decision"])
+        if triage.get("individuals") is not None and triage.get("individuals_estimated"):
+            out.append(texts["estimated"].format(count=f"{triage['individuals']:,}"))
+    for stage in data["stages"]:
+        if stage.get("status") not in ("done", "skipped"):
+            status = labels["stage_status"].get(stage.get("status"), stage.get("status"))
+            out.append(texts["stage"].format(article=stage.get("article") or "",
+                                             title=stage.get(f"title_{lang}") or stage.get("code"),
+                                             status=status).strip())
+    return out
+
+
+def build_context(kind: str, data: Mapping[str, Any], lang: str, fmt: str) -> dict[str, Any]:
+    """The template context: the data (with defaults filled in) plus derived values."""
+    if not isinstance(data, Mapping):
+        raise InputError(f"draft data must be a mapping, got {type(data).__name__}")
+    for required in ("organisation", "incident"):
+        if not isinstance(data.get(required), Mapping):
+            raise InputError(f"draft data has no {required!r} section")
+    ctx: dict[str, Any] = {**_TOP_DEFAULTS, **data}
+    for key in ("stages", "prevention_actions", "notices", "deadlines", "timeline"):
+        ctx[key] = list(ctx[key] or [])
+    ctx["metrics"] = {**_TOP_DEFAULTS["metrics"], **(ctx["metrics"] or {})}
+    labels = LABELS[lang]
+    items = _items(ctx["items"] or {})
+    preliminary = None if ctx["preliminary_items"] is None else _items(ctx["preliminary_items"])
+    org, incident = ctx["organisation"], ctx["incident"]
+    institute = display(incident.get(f"institute_name_{lang}"), lang)
+    division = display(incident.get(f"division_name_{lang}"), lang)
+    regime = parse_regime(org["regime"])
+    ctx.update(
+        kind=kind, lang=lang, fmt=fmt, L=labels,
+        items=items,
+        preliminary_items=preliminary,
+        item_rows=_item_rows(items, labels),
+        preliminary_rows=None if preliminary is None else _item_rows(preliminary, labels),
+        unknown_items=[labels["item_titles"][key] for key in ITEM_KEYS if items[key] is None],
+        diffs=diff_items(preliminary, items),
+        org_name=org.get(f"name_{lang}") or org.get("name_ja"),
+        place=f"{institute} {division}" if lang == "ja" else f"{division}, {institute}",
+        regime=regime,
+        regime_label=labels["regime"][regime.value],
+        stage_by_code={s.get("code"): s for s in ctx["stages"]},
+        measures=[s for s in ctx["stages"] if s.get("code") in MEASURE_STAGES and s.get("completed_at")],
+        done_stages=sorted((s for s in ctx["stages"] if s.get("completed_at")),
+                           key=lambda s: as_utc(s["completed_at"])),
+        timeline=sorted(ctx["timeline"], key=lambda e: as_utc(e["at"])),
+        open_questions=_open_questions(ctx, items, labels, lang),
+    )
+    return ctx
+
+
+def _tidy_markdown(text: str) -> str:
+    """No trailing spaces, at most one blank line in a row."""
+    lines = [line.rstrip() for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+
+
+def _choices(what: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise InputError(f"unknown {what} {value!r}: expected one of {', '.join(allowed)}")
+
+
+def render_draft(kind: str, data: Mapping[str, Any], *, lang: str = "ja", fmt: str = "md") -> str:
+    """Render draft ``kind`` (one of :data:`KINDS`) in ``lang`` (ja, en) and ``fmt`` (md, html).
+
+    Raises :class:`~hokoku.exceptions.InputError` for an unknown kind, language or format, or
+    data without ``organisation`` / ``incident``.
+    """
+    _choices("document kind", kind, KINDS)
+    _choices("language", lang, LANGS)
+    _choices("format", fmt, FORMATS)
+    context = build_context(kind, data, lang, fmt)
+    text = environment().get_template(f"documents/{lang}/{kind}.{fmt}.j2").render(context)
+    if fmt == "md":
+        text = _tidy_markdown(text)
+    return text.strip() + "\n"
