@@ -47,6 +47,9 @@ from hokoku.durations import Duration, parse_duration
 from hokoku.exceptions import ConfigError, InputError, NotFound
 from hokoku.roles import Role, role_label
 
+#: libyaml's safe loader when available (about ten times faster), else the pure-Python one.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 #: Environment variable naming extra playbook directories (``os.pathsep``-separated).
 PLAYBOOK_DIR_ENV = "HOKOKU_PLAYBOOK_DIR"
 
@@ -369,8 +372,8 @@ def _check_file(path: Path) -> tuple[Playbook | None, list[LintError]]:
     except (OSError, UnicodeDecodeError) as exc:
         return None, [LintError(shown, 0, f"cannot read: {exc}")]
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=_LOADER)
+        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else 1
