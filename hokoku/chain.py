@@ -65,12 +65,11 @@ class StageState:
         return {e for lvl in self.ladder for e in lvl.emails}
 
     def current_recipients(self) -> tuple[str, ...]:
-        """The owner plus the people of the level the stage has escalated to."""
-        owners = self.ladder[0].emails if self.ladder else ()
-        if self.escalation_level == 0 or not self.ladder:
-            return owners
-        level = self.ladder[min(self.escalation_level, len(self.ladder) - 1)].emails
-        return tuple(dict.fromkeys(owners + level))
+        """The owner plus everyone the ladder has added so far (escalation adds, never replaces)."""
+        if not self.ladder:
+            return ()
+        reached = self.ladder[: min(self.escalation_level, len(self.ladder) - 1) + 1]
+        return tuple(dict.fromkeys(e for level in reached for e in level.emails))
 
 
 # -- decisions the sweep turns into messages ------------------------------------------------

@@ -1,0 +1,102 @@
+"""Shared fixtures: an isolated HOKOKU_HOME, an initialised demo app, an in-process CLI."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import T0, run_cli
+
+_PLAYBOOKS: dict = {}
+
+
+def _cached(load):
+    """``load_playbooks`` memoised on the directories and their files' mtimes.
+
+    Parsing the ten shipped playbooks with line tracking takes ~0.4 s and every ``App`` (so
+    every in-process CLI call) does it again; the result depends only on the files.
+    """
+
+    def load_playbooks(dirs):
+        dirs = [Path(d) for d in dirs]
+        key = tuple(
+            (str(d), tuple(sorted((f.name, f.stat().st_mtime_ns) for f in d.iterdir())) if d.is_dir() else None)
+            for d in dirs
+        )
+        if key not in _PLAYBOOKS:
+            _PLAYBOOKS[key] = load(dirs)
+        return _PLAYBOOKS[key]
+
+    return load_playbooks
+
+
+@pytest.fixture
+def hokoku_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh HOKOKU_HOME (not initialised); other HOKOKU_* and PREFECT_API_URL cleared."""
+    import hokoku.playbooks
+    from hokoku.db import dispose_engines
+
+    monkeypatch.setattr(hokoku.playbooks, "load_playbooks", _cached(hokoku.playbooks.load_playbooks))
+    for name in list(os.environ):
+        if name.startswith("HOKOKU_"):
+            monkeypatch.delenv(name)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOKOKU_HOME", str(home))
+    yield home
+    dispose_engines()
+
+
+@pytest.fixture
+def demo_app(hokoku_home: Path):
+    """An App on a HOKOKU_HOME initialised with the demo organisation at T0."""
+    from hokoku.app import open_app
+    from hokoku.services.setup import init
+
+    init(open_app(), org_file=None, demo=True, now=T0)
+    return open_app()
+
+
+@pytest.fixture
+def cli(capsys):
+    """``cli("report", "--division", ...)`` → (exit code, stdout, stderr), in-process."""
+    return functools.partial(run_cli, capsys=capsys)
+
+
+# -- PostgreSQL (HOKOKU_TEST_DATABASE_URL): added for the production-scale tests -------------
+@pytest.fixture(scope="session")
+def pg_url():
+    """A scratch PostgreSQL database for this test run, migrated to head; skipped when unset."""
+    from tests import pgscratch
+
+    if not pgscratch.base_url():
+        pytest.skip("HOKOKU_TEST_DATABASE_URL is not set")
+    with pgscratch.scratch_database() as url:
+        from hokoku.db import get_engine
+        from hokoku.migrations import upgrade
+
+        upgrade(get_engine(url))
+        yield url
+
+
+@pytest.fixture
+def pg_home(hokoku_home: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Like ``hokoku_home``, with ``HOKOKU_DATABASE_URL`` on the (emptied) scratch database."""
+    from tests import pgscratch
+
+    pgscratch.truncate_all(pg_url)
+    monkeypatch.setenv("HOKOKU_DATABASE_URL", pg_url)
+    return hokoku_home
+
+
+@pytest.fixture
+def pg_app(pg_home: Path):
+    """An App on PostgreSQL initialised with the demo organisation at T0."""
+    from hokoku.app import open_app
+    from hokoku.services.setup import init
+
+    init(open_app(), org_file=None, demo=True, now=T0)
+    return open_app()

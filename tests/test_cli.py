@@ -1,0 +1,326 @@
+"""The ``hokoku`` command line, in-process: the acceptance scenario, error paths, JSON output."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.helpers import (
+    DEFAULT_SUMMARY, DIVISION, GM, PM, PM_DEPUTY, PO, REPORTER, STAFF_NOT_ON_LADDER, STAFF_STAGES, T0, iso, minutes,
+)
+
+T = T0
+PID = "INC-2027-0001"
+
+
+def at(delta: timedelta) -> str:
+    """A --now argument T + delta (Japan time)."""
+    return iso(T + delta)
+
+
+def utc(dt: datetime) -> str:
+    """How --json output writes an instant (ISO 8601 in UTC)."""
+    return dt.astimezone(timezone.utc).isoformat()
+
+
+def ok(cli, *args) -> str:
+    """Run a verb that must succeed; return its stdout."""
+    code, out, err = cli(*args)
+    assert (code, err) == (0, ""), (args, err)
+    return out
+
+
+def ok_json(cli, *args):
+    return json.loads(ok(cli, *args, "--json"))
+
+
+def init_demo(cli) -> None:
+    ok(cli, "init", "--demo", "--now", at(timedelta(0)))
+
+
+def report_at(cli, delta: timedelta = timedelta(0)) -> dict:
+    """`hokoku report` of the demo malware case by yoshida at T + delta; its JSON."""
+    return ok_json(cli, "report", "--division", DIVISION, "--category", "malware", "--summary", DEFAULT_SUMMARY,
+                   "--reporter", REPORTER, "--now", at(delta))
+
+
+@pytest.fixture
+def reported(hokoku_home, cli) -> str:
+    """`init --demo`, then one report at T; the incident id."""
+    init_demo(cli)
+    assert report_at(cli)["incident"] == PID
+    return PID
+
+
+def outbox_rows(cli, **where) -> list[dict]:
+    rows = ok_json(cli, "outbox")
+    return [r for r in rows if all(r[k] == v for k, v in where.items())]
+
+
+def tick(cli, delta: timedelta) -> dict:
+    return ok_json(cli, "tick", "--now", at(delta))
+
+
+def show(cli, delta: timedelta = timedelta(0)) -> dict:
+    return ok_json(cli, "show", PID, "--now", at(delta))
+
+
+# -- the acceptance scenario ---------------------------------------------------------------
+def test_report_tells_the_protection_manager_and_lists_what_to_do_now(hokoku_home, cli):
+    """A report notifies the protection manager, sends the reporter a receipt and lists the immediate actions."""
+    init_demo(cli)
+    result = report_at(cli)
+    assert result["incident"] == PID
+    assert [(n["email"], n["kind"]) for n in result["notified"]][:2] == [(PM, "notify"), (REPORTER, "receipt")]
+    assert result["immediate_actions"][0].startswith("LANケーブルを抜く")  # the malware playbook, in Japanese
+    outbox = outbox_rows(cli)
+    assert {(r["kind"], r["to"]) for r in outbox} >= {("notify", PM), ("receipt", REPORTER)}
+    assert all(r["incident"] == PID and r["status"] == "pending" for r in outbox)
+
+
+def test_tick_at_15m_queues_a_reminder_to_the_protection_manager(reported, cli):
+    """`tick --now T+15m` puts reminder #1 for the acknowledge stage to nakamura.pm in the outbox."""
+    assert outbox_rows(cli, kind="reminder") == []
+    tick(cli, minutes(14))
+    assert outbox_rows(cli, kind="reminder") == []
+    result = tick(cli, minutes(15))
+    assert [(e["stage"], e["kind"], e["recipients"]) for e in result["sweep"] if e["kind"] == "reminder"] == [
+        ("acknowledge", "reminder", [PM])]
+    reminders = outbox_rows(cli, kind="reminder")
+    assert [(r["to"], r["stage"], r["status"]) for r in reminders] == [(PM, "acknowledge", "sent")]
+    assert DEFAULT_SUMMARY in reminders[0]["body"]
+
+
+def test_tick_past_30m_escalates_to_the_next_ladder_level(reported, cli):
+    """Past T+30m the acknowledge stage escalates to the deputy (kobayashi.pm2) and the officer (kato.po)."""
+    tick(cli, minutes(15))
+    result = tick(cli, minutes(31))
+    escalations = [e for e in result["sweep"] if e["kind"] == "escalation"]
+    assert [(e["stage"], e["level"], e["recipients"]) for e in escalations] == [("acknowledge", 1, [PM_DEPUTY, PO])]
+    assert sorted(r["to"] for r in outbox_rows(cli, kind="escalation")) == sorted([PM_DEPUTY, PO])
+
+
+def test_ack_by_the_protection_officer_stops_the_acknowledge_chasing(reported, cli):
+    """After kato.po acknowledges, later ticks send no reminder or escalation for the acknowledge stage."""
+    tick(cli, minutes(15))
+    tick(cli, minutes(31))
+    ack = ok_json(cli, "ack", PID, "--as", PO, "--now", at(minutes(35)))
+    assert (ack["stages"], ack["started"]) == (["acknowledge"], ["immediate-measures"])
+    chased = {(r["kind"], r["to"]) for r in outbox_rows(cli, stage="acknowledge")}
+    later = []
+    for delta in (minutes(45), minutes(60), minutes(61), minutes(120), minutes(121), timedelta(hours=5)):
+        later += [e for e in tick(cli, delta)["sweep"] if e["stage"] == "acknowledge"]
+    assert later == []
+    assert {(r["kind"], r["to"]) for r in outbox_rows(cli, stage="acknowledge")} == chased
+    stage = {s["code"]: s for s in show(cli, timedelta(hours=5))["stages"]}["acknowledge"]
+    assert (stage["status"], stage["acknowledged_by"]) == ("done", PO)
+
+
+def test_show_lists_the_nine_stages_with_owners_and_due_times(reported, cli):
+    """`show --json` lists all 9 stages with owner roles; started ones have owner and due time."""
+    ok(cli, "ack", PID, "--as", PM, "--now", at(minutes(10)))
+    stages = show(cli, minutes(11))["stages"]
+    assert [s["code"] for s in stages] == STAFF_STAGES
+    assert all(s["owner_role"] for s in stages)
+    started = {s["code"]: (s["status"], s["owner"], s["due_at"]) for s in stages if s["status"] != "pending"}
+    assert started == {
+        "report": ("done", REPORTER, utc(T)),
+        "acknowledge": ("done", PM, utc(T + minutes(60))),
+        "immediate-measures": ("notified", PM, utc(T + minutes(10) + timedelta(hours=2))),
+    }
+    pending = [s for s in stages if s["status"] == "pending"]
+    assert len(pending) == 6 and all(s["due_at"] is None for s in pending)
+
+
+def complete_blocking_steps(cli, delta: timedelta) -> None:
+    """Complete the incident's open mandatory playbook steps (they gate containment, 27-2)."""
+    for step in ok_json(cli, "step", "list", PID):
+        if step["mandatory"] and step["status"] not in ("done", "skipped") and step["phase"] != "post-incident":
+            ok(cli, "step", "done", PID, step["ref"], "--as", PM, "--evidence", "photo of the unplugged cable",
+               "--now", at(delta))
+
+
+def test_advance_through_every_stage_closes_the_incident(reported, cli):
+    """Acknowledge, complete each stage in order (two skipped with reasons) and the incident is closed."""
+    ok(cli, "ack", PID, "--as", PM, "--now", at(minutes(5)))
+    steps = [
+        ("immediate-measures", PM, None),
+        ("investigation-report", PM, None),
+        ("dg-report", GM, "minor case: reported orally, no written report needed"),
+        ("root-cause", PM, None),
+        ("individuals-publication", GM, None),
+        ("commission-information", GM, "not published, so nothing to provide to the Commission"),
+    ]
+    for n, (stage, who, skip) in enumerate(steps, start=1):
+        extra = ["--skip-reason", skip] if skip else ["--note", f"{stage} handled"]
+        result = ok_json(cli, "advance", PID, stage, "--as", who, "--now", at(minutes(10 * n)), *extra)
+        assert (result["stages"], result["closed"]) == ([stage], False)
+    complete_blocking_steps(cli, minutes(70))
+    result = ok_json(cli, "advance", PID, "containment", "--as", PM, "--now", at(minutes(80)))
+    assert result["closed"] is True
+
+    shown = show(cli, minutes(90))
+    assert (shown["status"], shown["closed_at"]) == ("closed", utc(T + minutes(80)))
+    status = {s["code"]: s["status"] for s in shown["stages"]}
+    assert status == {**{c: "done" for c in STAFF_STAGES}, "dg-report": "skipped", "commission-information": "skipped"}
+    reasons = {s["code"]: s["skip_reason"] for s in shown["stages"] if s["skip_reason"]}
+    assert reasons == {"dg-report": steps[2][2], "commission-information": steps[5][2]}
+    assert "incident.closed" in [e["action"] for e in shown["timeline"]]
+    assert ok_json(cli, "list", "--open", "--now", at(minutes(90))) == []
+
+
+# -- error paths ---------------------------------------------------------------------------
+_REPORT = ["report", "--division", DIVISION, "--category", "malware", "--summary", "x", "--reporter", REPORTER]
+
+
+def _with(args: list[str], flag: str, value: str) -> list[str]:
+    out = list(args)
+    out[out.index(flag) + 1] = value
+    return out
+
+
+ERRORS = {
+    "unknown division": (_with(_REPORT, "--division", "IDS-NOPE"), "unknown division 'IDS-NOPE'"),
+    "unknown category": (_with(_REPORT, "--category", "meteor"), "unknown category 'meteor'"),
+    "unknown reporter": (_with(_REPORT, "--reporter", "nobody@example.org"), "unknown person 'nobody@example.org'"),
+    "empty summary": (_with(_REPORT, "--summary", "   "), "--summary: the summary is empty"),
+    "malformed --now": ([*_REPORT, "--now", "tomorrow 10am"], "--now: 'tomorrow 10am' is not an ISO 8601 time"),
+    "malformed --aware-at": ([*_REPORT, "--aware-at", "2027-02-30T10:00"], "--aware-at: '2027-02-30T10:00' is not"),
+    "aware-at in the future": ([*_REPORT, "--now", at(timedelta(0)), "--aware-at", at(minutes(5))],
+                               "--aware-at: the time first known is in the future"),
+    "malformed --now on tick": (["tick", "--now", "10:15"], "--now: '10:15' is not an ISO 8601 time"),
+    "wrong stage name": (["advance", PID, "contanment", "--as", PM], "unknown stage 'contanment'"),
+    "ambiguous article": (["advance", PID, "27-2", "--as", PM], "stage '27-2' is ambiguous: immediate-measures, containment"),
+    "unknown incident (show)": (["show", "INC-2027-0999"], "unknown incident 'INC-2027-0999'"),
+    "unknown incident (ack)": (["ack", "INC-2027-0999", "--as", PM], "unknown incident 'INC-2027-0999'"),
+    "unknown person (ack)": (["ack", PID, "--as", "nobody@example.org"], "unknown person 'nobody@example.org'"),
+    "advance out of order": (["advance", PID, "root-cause", "--as", PM],
+                             "stage root-cause cannot be completed before investigation-report is done"),
+    "skip of a non-skippable stage": (["advance", PID, "root-cause", "--as", PM, "--skip-reason", ""],
+                                      "stage root-cause (27-5) cannot be skipped"),
+    "skip without reason": (["advance", PID, "dg-report", "--as", GM, "--skip-reason", " "],
+                            "skipping stage dg-report needs a reason"),
+    "ack by someone not on the ladder": (["ack", PID, "--as", STAFF_NOT_ON_LADDER],
+                                         f"{STAFF_NOT_ON_LADDER} may not acknowledge stage acknowledge"),
+    "missing required option": (["report", "--division", DIVISION], "the following arguments are required"),
+}
+
+
+def state_of(cli) -> tuple:
+    """Everything a refused command must leave as it was (the audit log aside)."""
+    incidents = ok_json(cli, "list", "--now", at(minutes(1)))
+    shown = [{k: v for k, v in ok_json(cli, "show", i["incident"], "--now", at(minutes(1))).items() if k != "timeline"}
+             for i in incidents]
+    return incidents, shown, ok_json(cli, "outbox")
+
+
+@pytest.mark.parametrize("case", list(ERRORS))
+def test_error_exits_2_with_one_line_and_changes_nothing(reported, cli, case):
+    """Each user error exits 2 with one `hokoku: ...` line naming the problem; no incident, stage or message changes."""
+    args, expected = ERRORS[case]
+    before = state_of(cli)
+    code, out, err = cli(*args)
+    assert code == 2
+    assert out == ""
+    assert len(err.splitlines()) == 1 and err.endswith("\n"), err
+    assert err.startswith("hokoku: ") and expected in err, err
+    assert state_of(cli) == before
+
+
+def test_refused_report_leaves_no_incident_and_no_message(hokoku_home, cli):
+    """Refused reports write nothing: no incident, no outbox row, no audit event, no id used up."""
+    init_demo(cli)
+    audit_before = ok_json(cli, "audit", "verify")["events"]
+    for case in ("unknown division", "unknown category", "unknown reporter", "empty summary", "malformed --now"):
+        assert cli(*ERRORS[case][0])[0] == 2
+    assert ok_json(cli, "list") == []
+    assert ok_json(cli, "outbox") == []
+    assert ok_json(cli, "audit", "verify")["events"] == audit_before
+    assert report_at(cli)["incident"] == PID  # the counter was not bumped by the refusals
+
+
+def test_refused_ack_is_kept_in_the_audit_log(reported, cli):
+    """A refused acknowledgement is recorded as `ack.refused` with the stage and the reason; the stage stays open."""
+    code, _out, err = cli("ack", PID, "--as", STAFF_NOT_ON_LADDER, "--now", at(minutes(3)))
+    assert code == 2
+    shown = show(cli, minutes(4))
+    refused = [e for e in shown["timeline"] if e["action"] == "ack.refused"]
+    assert [(e["actor"], e["data"]["stage"]) for e in refused] == [(STAFF_NOT_ON_LADDER, "acknowledge")]
+    assert refused[0]["data"]["reason"] in err
+    stage = {s["code"]: s for s in shown["stages"]}["acknowledge"]
+    assert (stage["status"], stage["acknowledged_at"]) == ("notified", None)
+
+
+def test_refused_advance_is_kept_in_the_audit_log(reported, cli):
+    """An out-of-order advance is recorded as `stage.refused` naming the stage."""
+    assert cli("advance", PID, "root-cause", "--as", PM, "--now", at(minutes(3)))[0] == 2
+    refused = [e for e in show(cli, minutes(4))["timeline"] if e["action"] == "stage.refused"]
+    assert [(e["actor"], e["data"]["stage"]) for e in refused] == [(PM, "root-cause")]
+
+
+VERBS_BEFORE_INIT = {
+    "report": _REPORT,
+    "ack": ["ack", PID, "--as", PM],
+    "advance": ["advance", PID, "containment", "--as", PM],
+    "tick": ["tick"],
+    "show": ["show", PID],
+    "list": ["list"],
+    "outbox": ["outbox"],
+    "org": ["org"],
+    "audit verify": ["audit", "verify"],
+}
+
+
+@pytest.mark.parametrize("verb", list(VERBS_BEFORE_INIT))
+def test_verb_before_init_says_to_run_init(hokoku_home, cli, verb):
+    """On a fresh HOKOKU_HOME every verb exits 2 with one line telling to run `hokoku init`; no key is made."""
+    code, out, err = cli(*VERBS_BEFORE_INIT[verb])
+    assert (code, out) == (2, "")
+    assert len(err.splitlines()) == 1
+    assert err.startswith("hokoku: ") and "hokoku init" in err, err
+    assert not (hokoku_home / "keys").exists()
+    init_demo(cli)  # and the home is still good to initialise
+    assert ok_json(cli, "list") == []
+
+
+# -- audit verify ---------------------------------------------------------------------------
+def test_audit_verify_exits_0_then_1_after_tampering(reported, cli, hokoku_home):
+    """`audit verify` passes on the untouched log and exits 1 naming the seq after one row is edited."""
+    code, out, err = cli("audit", "verify")
+    assert (code, err) == (0, "")
+    assert out.startswith("OK: ")
+    con = sqlite3.connect(hokoku_home / "hokoku.db")
+    with con:
+        con.execute("UPDATE audit_event SET actor='x' WHERE seq=3")
+    con.close()
+    code, out, _err = cli("audit", "verify")
+    assert code == 1
+    assert out.startswith("FAILED at audit event seq 3 ")
+    code, out, _err = cli("audit", "verify", "--json")
+    assert (code, json.loads(out)["ok"], json.loads(out)["bad_seq"]) == (1, False, 3)
+
+
+# -- JSON output -----------------------------------------------------------------------------
+def test_json_output_parses_for_every_verb(reported, cli):
+    """--json prints one JSON document for report, ack, advance, tick, show, list, outbox and org."""
+    second = report_at(cli, minutes(1))
+    assert second["incident"] == "INC-2027-0002" and {"email": PM, "role": "protection_manager", "kind": "notify"} in second["notified"]
+    assert isinstance(second["immediate_actions"], list) and second["immediate_actions"]
+    assert ok_json(cli, "ack", PID, "--as", PM, "--now", at(minutes(2)))["stages"] == ["acknowledge"]
+    assert ok_json(cli, "advance", PID, "immediate-measures", "--as", PM, "--now", at(minutes(3)))["started"] == [
+        "containment", "investigation-report"]
+    assert ok_json(cli, "tick", "--now", at(minutes(15)))["now"] == utc(T + minutes(15))
+    assert ok_json(cli, "show", PID, "--now", at(minutes(16)))["incident"] == PID
+    assert [r["incident"] for r in ok_json(cli, "list", "--now", at(minutes(16)))] == [PID, "INC-2027-0002"]
+    assert {r["incident"] for r in ok_json(cli, "outbox")} == {PID, "INC-2027-0002"}
+    assert ok_json(cli, "org")["institutes"][0]["divisions"][0]["code"] == DIVISION
+
+
+def test_deadlines_ppc_moves_past_the_year_end_closure(hokoku_home, cli):
+    """Aware on 2026-12-01 (JST): day 30 is Dec 30, a closure day, so the final report is due 2027-01-04."""
+    data = ok_json(cli, "deadlines", "ppc", "--aware-at", "2026-12-01T10:00:00+09:00")
+    assert (data["aware_date"], data["final_due"]) == ("2026-12-01", "2027-01-04")
+
