@@ -60,6 +60,15 @@ class App:
         return self._cache["org"]
 
     def check_ready(self) -> None:
+        """Refuse (one line) to work on a data directory that ``hokoku init`` has not set up.
+
+        Checked before the engine exists so that a refused verb leaves no empty database behind.
+        """
+        from hokoku.exceptions import NotInitialised
+
+        url = self.settings.effective_database_url
+        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+            raise NotInitialised("no hokoku database here: run `hokoku init --demo` (or --org FILE) first")
         require_schema(self.engine)
 
 
