@@ -38,7 +38,18 @@ class Settings(BaseSettings):
     smtp_security: Literal["none", "starttls", "ssl"] = "none"
     mail_from: str = "hokoku@localhost"
 
-    @field_validator("secret_key", "slack_signing_secret", "slack_bot_token", "smtp_password")
+    #: Lifetime of the signed acknowledgement link in each escalation mail.
+    ack_link_ttl_hours: float = Field(default=24, gt=0)
+    #: A Slack (email) message not delivered this long after it was queued, or failed for good,
+    #: is also sent by email (Slack). 0 turns the time-based fallback off (failures still fall back).
+    fallback_after_minutes: float = Field(default=10, ge=0)
+    #: Self-check (hokoku.selfcheck): a due item this many minutes past its time means the
+    #: engine stalled; the general manager is alerted (once an hour). 0 turns the check off.
+    stall_alert_minutes: float = Field(default=10, ge=0)
+    #: Pinged (HTTP GET) after each healthy live sweep, so that its silence alarms a monitor elsewhere.
+    heartbeat_url: str | None = None
+
+    @field_validator("secret_key", "slack_signing_secret", "slack_bot_token", "slack_app_token", "smtp_password")
     @classmethod
     def _refuse_placeholders(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDERS:

@@ -401,3 +401,23 @@ class SlackNotifier:
             blocks=build_acknowledged_blocks(text=text, lang=lang, who=who, at=at, subject=subject),
         )
         return DeliveryResult(provider_id=f"slack:{response.get('channel') or channel_id}:{response.get('ts') or ts}")
+
+    # -- interactivity helpers (used by hokoku.web.slack)
+
+    def user_email(self, user_id: str) -> str | None:
+        """The email address of a Slack user (``users.info``; needs ``users:read.email``), or None."""
+        try:
+            response = self._call("users.info", user=user_id)
+        except DeliveryError as exc:
+            log.warning("users.info for %s failed: %s", user_id, exc)
+            return None
+        email = ((response.get("user") or {}).get("profile") or {}).get("email")
+        return email.strip().lower() if isinstance(email, str) and email.strip() else None
+
+    def post_ephemeral(self, *, channel: str, user: str, text: str) -> None:
+        """A message only ``user`` sees in ``channel`` (plain text, escaped)."""
+        self._call("chat.postEphemeral", channel=channel, user=user, text=escape_mrkdwn(text))
+
+    def open_view(self, *, trigger_id: str, view: dict[str, Any]) -> None:
+        """Open a modal (``views.open``); ``trigger_id`` is valid for 3 seconds after the click."""
+        self._call("views.open", trigger_id=trigger_id, view=view)

@@ -1,7 +1,7 @@
 """A loopback stand-in for the Slack Web API, for notifier tests.
 
 ``SlackStub`` runs an ``http.server.ThreadingHTTPServer`` on ``127.0.0.1`` (free port) in a
-thread. It answers ``users.lookupByEmail``, ``conversations.open``, ``chat.postMessage``,
+thread. It answers ``users.lookupByEmail``, ``users.info``, ``conversations.open``, ``chat.postMessage``,
 ``chat.update``, ``chat.postEphemeral``, ``views.open`` and ``auth.test`` with plausible
 payloads, records every request, and can be scripted per method::
 
@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 SUPPORTED_METHODS = (
     "users.lookupByEmail",
+    "users.info",
     "conversations.open",
     "chat.postMessage",
     "chat.update",
@@ -238,6 +239,13 @@ class _Handler(BaseHTTPRequestHandler):
             if user_id is None:
                 return {"ok": False, "error": "users_not_found"}
             return {"ok": True, "user": {"id": user_id, "profile": {"email": body.get("email")}}}
+        if method == "users.info":
+            wanted = str(body.get("user", ""))
+            with state.lock:
+                email = next((e for e, uid in state.users.items() if uid == wanted), None)
+            if email is None:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": {"id": wanted, "profile": {"email": email}}}
         if method == "conversations.open":
             first_user = str(body.get("users", "")).split(",")[0]
             if not first_user:

@@ -1,30 +1,71 @@
 """Delivering the outbox: claim due rows, send through the channel's notifier, record the result.
 
-A row is claimed (status ``sending``, attempts + 1) and committed before the send; the result is
-recorded in a second transaction. A crash between send and record leaves the row ``sending``;
-after ``lease`` it is claimed again, so a message is sent at most one extra time, and it is
-never marked ``sent`` unless the provider accepted it.
+Guarantees
+----------
+* **At most one duplicate, never a false "sent".** A row is claimed (status ``sending``,
+  attempts + 1) and committed before the send; the result is recorded in a second
+  transaction. A crash between send and record leaves the row ``sending``; after ``LEASE`` it
+  is claimed again, so a message is sent at most one extra time (email carries a
+  deterministic Message-ID, Slack the key in its metadata), and it is never marked ``sent``
+  unless the provider accepted it.
+* **Retries.** Transient errors are retried with exponential backoff and full jitter
+  (:func:`backoff`); a provider's ``Retry-After`` (Slack 429) is honoured: the next attempt is
+  that many seconds later plus up to one second of jitter. Permanent errors, and transient
+  ones after ``MAX_ATTEMPTS`` (``MAX_RATE_LIMITED_ATTEMPTS`` while rate limited), mark the row
+  ``failed`` with an audit event; ``hokoku show`` lists it.
+* **Fallback between Slack and email.** When a Slack (email) row fails for good, or is still
+  undelivered ``HOKOKU_FALLBACK_AFTER_MINUTES`` after it was queued, the same message (same
+  encrypted subject and body) is queued on the other configured channel under
+  ``<base>:<channel>`` — unless that row exists already (messages that ask for an
+  acknowledgement are queued on both channels from the start). When every channel has
+  failed for a message, the general manager gets a ``delivery_alert`` on every channel.
+* **Stale follow-ups are not sent.** A reminder or escalation whose stage was acknowledged
+  (or closed) before it could be delivered is ``cancelled``.
+
+What a message carries is decided here, at delivery time: Slack buttons (Acknowledge,
+Mark done, Open in hokoku) from the stage's current state, the thread of the first Slack
+message of the stage to that person, and for email the signed, expiring, single-use
+acknowledgement link (the token is made now and never stored).
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 
-from hokoku import audit
+from hokoku import audit, chain
+from hokoku.acktokens import issue_token
 from hokoku.app import App
 from hokoku.db import transaction
-from models.incident import Incident
+from hokoku.services import slackops
+from hokoku.services.outbox import (
+    ACK_KINDS, ACK_TOKEN_PLACEHOLDER, CHANNELS, REAL_CHANNELS, MessageContext, base_key, delivery_channels, enqueue,
+)
+from hokoku.timeutil import JST
+from models.incident import Incident, Stage
 from models.notification import Notification
-from notifiers.base import DeliveryError, Notifier, OutgoingMessage
+from notifiers.base import Action, DeliveryError, Notifier, OutgoingMessage
 
 MAX_ATTEMPTS = 8
+MAX_RATE_LIMITED_ATTEMPTS = 32
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=1)
 LEASE = timedelta(minutes=5)
+_ROUNDS = 3  # dispatch() passes: the claimed rows, then what delivering them queued
+#: Kinds that never fall back or raise alerts of their own.
+_NO_FALLBACK = frozenset({slackops.ACK_UPDATE, "delivery_alert"})
+_FOLLOW_UPS = frozenset({"reminder", "escalation"})
+
+ACTION_LABELS = {
+    "ja": {"acknowledge": "受領確認", "mark_done": "完了にする", "open": "hokoku で開く", "link": "受領確認（ブラウザ）"},
+    "en": {"acknowledge": "Acknowledge", "mark_done": "Mark done", "open": "Open in hokoku", "link": "Acknowledge (browser)"},
+}
 
 
 @dataclass
@@ -33,7 +74,7 @@ class DispatchEvent:
     key: str
     channel: str
     recipient: str
-    outcome: str  # sent | retry | failed
+    outcome: str  # sent | retry | failed | cancelled
     provider_id: str | None = None
     error: str | None = None
 
@@ -42,21 +83,34 @@ class DispatchEvent:
 
 
 def backoff(attempt: int, *, rng: random.Random, retry_after: float | None = None) -> timedelta:
-    """Exponential backoff with full jitter, at least the provider's Retry-After."""
-    ceiling = min(MAX_DELAY, BASE_DELAY * (2 ** max(attempt - 1, 0)))
-    delay = timedelta(seconds=rng.uniform(ceiling.total_seconds() / 2, ceiling.total_seconds()))
+    """Exponential backoff with full jitter; with a provider's Retry-After, that wait plus ≤1 s."""
     if retry_after is not None:
-        delay = max(delay, timedelta(seconds=retry_after))
-    return delay
+        return timedelta(seconds=max(0.0, retry_after) + rng.uniform(0, 1))
+    ceiling = min(MAX_DELAY, BASE_DELAY * (2 ** max(attempt - 1, 0)))
+    return timedelta(seconds=rng.uniform(ceiling.total_seconds() / 2, ceiling.total_seconds()))
 
 
-def claim(app: App, *, now: datetime, limit: int) -> list[int]:
+# -- claiming ------------------------------------------------------------------------------
+def claim(app: App, *, now: datetime, limit: int, ids: list[int] | None = None,
+          incident: str | None = None) -> list[int]:
+    """Queue due fallbacks, then mark up to ``limit`` due rows ``sending`` and return their ids.
+
+    ``ids`` / ``incident`` (a public id) narrow the claim, e.g. to deliver what one web request
+    just queued without waiting for the next scheduled dispatch.
+    """
     with transaction(app.engine) as session:
+        fallback_overdue(app, session, now=now)
         due = or_(
             and_(Notification.status == "pending", or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now)),
             and_(Notification.status == "sending", Notification.next_attempt_at <= now - LEASE),
         )
-        query = select(Notification).where(due).order_by(Notification.id).limit(limit)
+        query = select(Notification).where(due)
+        if ids is not None:
+            query = query.where(Notification.id.in_(ids))
+        if incident is not None:
+            inc_id = select(Incident.id).where(Incident.public_id == incident.strip().upper()).scalar_subquery()
+            query = query.where(Notification.incident_id == inc_id)
+        query = query.order_by(Notification.id).limit(limit)
         if session.bind.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         rows = list(session.execute(query).scalars())
@@ -67,58 +121,288 @@ def claim(app: App, *, now: datetime, limit: int) -> list[int]:
 
 
 def dispatch(app: App, *, now: datetime, notifiers: dict[str, Notifier], limit: int = 500,
-             rng: random.Random | None = None) -> list[DispatchEvent]:
+             rng: random.Random | None = None, ids: list[int] | None = None,
+             incident: str | None = None) -> list[DispatchEvent]:
+    """Deliver every due row (or the given ``ids`` / one ``incident``'s rows).
+
+    Rows that delivering queues for ``now`` — a fallback copy, a Slack update, a delivery
+    alert — go out in the same call (a few rounds at most), not a dispatch later.
+    """
     rng = rng or random.Random()
-    events = []
-    for nid in claim(app, now=now, limit=limit):
-        events.append(deliver_one(app, nid, now=now, notifiers=notifiers, rng=rng))
+    events: list[DispatchEvent] = []
+    for _round in range(_ROUNDS):
+        claimed = claim(app, now=now, limit=limit, ids=ids, incident=incident)
+        if not claimed:
+            break
+        for nid in claimed:
+            events.append(deliver_one(app, nid, now=now, notifiers=notifiers, rng=rng))
+        if ids is not None:
+            break
     return events
 
 
-def to_message(app: App, row: Notification, incident_public_id: str | None, slack_id: str | None, name: str) -> OutgoingMessage:
-    return OutgoingMessage(
-        idempotency_key=row.idempotency_key, channel=row.channel, kind=row.kind, lang=row.lang,
-        recipient_email=row.recipient_email, recipient_name=name, recipient_slack_id=slack_id,
-        subject=app.keyring.decrypt(row.subject_enc, field="notification.subject") or "",
-        text=app.keyring.decrypt(row.body_enc, field="notification.body") or "",
-        incident_id=incident_public_id, stage_code=row.stage_code,
+# -- what one row becomes ------------------------------------------------------------------
+@dataclass
+class Delivery:
+    """One prepared delivery: a message to send, a Slack message to update, or nothing (cancel)."""
+
+    op: str  # send | update | cancel
+    message: OutgoingMessage | None = None
+    target: str | None = None
+    update: dict = field(default_factory=dict)
+    reason: str | None = None
+
+    @property
+    def has_ack_button(self) -> bool:
+        return self.message is not None and any(a.action_id == "acknowledge" for a in self.message.actions)
+
+
+def _stage_row(session: Session, row: Notification, *, lock: bool = False) -> Stage | None:
+    if row.incident_id is None or row.stage_code is None:
+        return None
+    query = select(Stage).where(Stage.incident_id == row.incident_id, Stage.code == row.stage_code)
+    if lock:  # serialises with an acknowledgement (which locks its stages) on PostgreSQL
+        query = query.with_for_update()
+    return session.execute(query).scalar_one_or_none()
+
+
+def ack_token_for(app: App, row: Notification, incident_public_id: str, *, now: datetime) -> str:
+    """The signed link token of an email row: bound to recipient, incident and stage; one per row."""
+    digest = hashlib.sha256(row.idempotency_key.encode()).hexdigest()[:12]
+    return issue_token(
+        key=app.keyring.current.token_key, person_email=row.recipient_email, incident_id=incident_public_id,
+        stage_code=row.stage_code or "", issued_at=now, ttl=timedelta(hours=app.settings.ack_link_ttl_hours),
+        nonce=f"n{row.id}-{digest}",
     )
+
+
+def with_ack_link(text: str, *, token: str, url_base: str, lang: str) -> str:
+    """Put the token where the template left :data:`ACK_TOKEN_PLACEHOLDER` (its last occurrence:
+    user text comes earlier in the body), or append a link line to a body without one."""
+    at = text.rfind(ACK_TOKEN_PLACEHOLDER)
+    if at >= 0:
+        return text[:at] + token + text[at + len(ACK_TOKEN_PLACEHOLDER):]
+    label = ACTION_LABELS.get(lang, ACTION_LABELS["en"])["link"]
+    return f"{text.rstrip()}\n\n{label}: {url_base.rstrip('/')}/ack/{token}\n"
+
+
+def without_ack_link(text: str) -> str:
+    """Drop the line holding the link placeholder (a body rendered for email, sent elsewhere)."""
+    at = text.rfind(ACK_TOKEN_PLACEHOLDER)
+    if at < 0:
+        return text
+    start = text.rfind("\n", 0, at) + 1
+    end = text.find("\n", at)
+    return text[:start] + (text[end + 1:] if end >= 0 else "")
+
+
+def _actions(app: App, row: Notification, incident: Incident | None, stage: Stage | None) -> tuple[Action, ...]:
+    if incident is None:
+        return ()
+    labels = ACTION_LABELS.get(row.lang, ACTION_LABELS["en"])
+    pid = incident.public_id
+    out = []
+    if row.kind in ACK_KINDS and stage is not None and stage.status in chain.ACTIVE:
+        value = f"{pid}|{stage.code}"
+        if stage.acknowledged_at is None:
+            out.append(Action("acknowledge", labels["acknowledge"], value=value))
+            from hokoku.services.stagerows import incident_policy
+
+            if incident_policy(incident).stage(stage.code).completed_by == "advance":
+                out.append(Action("mark_done", labels["mark_done"], value=value))
+    out.append(Action("open", labels["open"], url=f"{app.settings.public_url.rstrip('/')}/incidents/{pid}"))
+    return tuple(out)
+
+
+def prepare(app: App, session: Session, row: Notification, *, now: datetime) -> Delivery:
+    """Decide what delivering ``row`` means right now (pure reads; no side effects)."""
+    incident = session.get(Incident, row.incident_id) if row.incident_id else None
+    stage = _stage_row(session, row)
+    if row.kind in _FOLLOW_UPS and stage is not None and (stage.acknowledged_at is not None or stage.status in chain.CLOSED):
+        who = stage.acknowledged_by or stage.completed_by or "-"
+        return Delivery("cancel", reason=f"stage {stage.code} was acknowledged ({who}) before delivery")
+    people = app.organisation(session).people()
+    subject = app.keyring.decrypt(row.subject_enc, field="notification.subject") or ""
+    text = app.keyring.decrypt(row.body_enc, field="notification.body") or ""
+    if row.kind == slackops.ACK_UPDATE:
+        meta = row.meta or {}
+        by = meta.get("by") or "-"
+        at = datetime.fromisoformat(meta["at"]).astimezone(JST) if meta.get("at") else now.astimezone(JST)
+        return Delivery("update", target=meta.get("target"), update={
+            "text": without_ack_link(text), "subject": subject, "lang": row.lang,
+            "who": people[by].name if by in people else by, "at": at,
+        })
+    pid = incident.public_id if incident else None
+    if row.channel == "email" and row.kind in ACK_KINDS and pid and row.stage_code:
+        token = ack_token_for(app, row, pid, now=now)
+        text = with_ack_link(text, token=token, url_base=app.settings.public_url, lang=row.lang)
+    else:
+        text = without_ack_link(text)
+    person = people.get(row.recipient_email)
+    message = OutgoingMessage(
+        idempotency_key=row.idempotency_key, channel=row.channel, kind=row.kind, lang=row.lang,
+        recipient_email=row.recipient_email, recipient_name=person.name if person else row.recipient_email,
+        recipient_slack_id=person.slack_id if person else None, subject=subject, text=text,
+        incident_id=pid, stage_code=row.stage_code,
+        thread_ref=slackops.thread_ref_for(session, row),
+        actions=_actions(app, row, incident, stage) if row.channel == "slack" else (),
+    )
+    return Delivery("send", message=message)
+
+
+# -- delivering one row --------------------------------------------------------------------
+def _attempt(delivery: Delivery, notifier: Notifier | None, channel: str) -> str:
+    if notifier is None:
+        raise DeliveryError(f"no notifier configured for channel {channel!r}", permanent=True)
+    if delivery.op == "update":
+        update = getattr(notifier, "update_acknowledged", None)
+        if update is None:
+            raise DeliveryError(f"channel {channel!r} cannot update a delivered message", permanent=True)
+        if not delivery.target:
+            raise DeliveryError("no message to update", permanent=True)
+        return update(delivery.target, **delivery.update).provider_id
+    return notifier.send(delivery.message).provider_id
 
 
 def deliver_one(app: App, nid: int, *, now: datetime, notifiers: dict[str, Notifier], rng: random.Random) -> DispatchEvent:
     with transaction(app.engine) as session:
         row = session.get(Notification, nid)
-        incident = session.get(Incident, row.incident_id) if row.incident_id else None
-        person = app.organisation(session).people().get(row.recipient_email)
-        message = to_message(app, row, incident.public_id if incident else None,
-                             person.slack_id if person else None, person.name if person else row.recipient_email)
-    notifier = notifiers.get(row.channel)
+        delivery = prepare(app, session, row, now=now)
+        pid = session.get(Incident, row.incident_id).public_id if row.incident_id else None
+        if delivery.op == "cancel":
+            row.status, row.last_error = "cancelled", delivery.reason
+            session.add(row)
+            audit.append(session, app.keyring, at=now, actor="hokoku:dispatch", action="notification.cancelled",
+                         incident=pid, data={"key": row.idempotency_key, "channel": row.channel})
+            return DispatchEvent(nid, row.idempotency_key, row.channel, row.recipient_email, "cancelled",
+                                 error=delivery.reason)
     provider_id, error = None, None
     try:
-        if notifier is None:
-            raise DeliveryError(f"no notifier configured for channel {row.channel!r}", permanent=True)
-        provider_id = notifier.send(message).provider_id
+        provider_id = _attempt(delivery, notifiers.get(row.channel), row.channel)
     except DeliveryError as exc:
         error = exc
     with transaction(app.engine) as session:
         row = session.get(Notification, nid)
-        pid = incident.public_id if incident else None
         if error is None:
             row.status, row.sent_at, row.provider_id, row.last_error = "sent", now, provider_id, None
             outcome = "sent"
-        elif error.permanent or row.attempts >= MAX_ATTEMPTS:
+            audit.append(session, app.keyring, at=now, actor="hokoku:dispatch", action="notification.sent",
+                         incident=pid, data={"key": row.idempotency_key, "channel": row.channel, "provider_id": provider_id})
+            if delivery.has_ack_button:  # acknowledged while this was in flight: take the buttons away
+                slackops.enqueue_late_update(session, row, _stage_row(session, row, lock=True), now=now)
+        elif error.permanent or row.attempts >= (MAX_ATTEMPTS if error.retry_after is None else MAX_RATE_LIMITED_ATTEMPTS):
             row.status, row.last_error = "failed", str(error)[:1000]
             outcome = "failed"
             audit.append(session, app.keyring, at=now, actor="hokoku:dispatch", action="notification.failed",
                          incident=pid, data={"key": row.idempotency_key, "channel": row.channel,
                                              "attempts": row.attempts, "error": str(error)[:300]})
+            session.add(row)
+            session.flush()
+            after_failure(app, session, row, now=now)
         else:
             row.status, row.last_error = "pending", str(error)[:1000]
             row.next_attempt_at = now + backoff(row.attempts, rng=rng, retry_after=error.retry_after)
             outcome = "retry"
-        if outcome == "sent":
-            audit.append(session, app.keyring, at=now, actor="hokoku:dispatch", action="notification.sent",
-                         incident=pid, data={"key": row.idempotency_key, "channel": row.channel, "provider_id": provider_id})
         session.add(row)
         return DispatchEvent(nid, row.idempotency_key, row.channel, row.recipient_email, outcome, provider_id,
                              None if error is None else str(error))
+
+
+# -- fallback and alerts -------------------------------------------------------------------
+def _other_channels(app: App, channel: str) -> list[str]:
+    return [c for c in delivery_channels(app) if c in REAL_CHANNELS and c != channel]
+
+
+def enqueue_fallback(app: App, session: Session, row: Notification, *, now: datetime, reason: str) -> list[Notification]:
+    """Queue ``row``'s message on the other configured channels (once per key); mark ``row``."""
+    base = row.base_key or base_key(row.idempotency_key)
+    added = []
+    for channel in _other_channels(app, row.channel):
+        key = f"{base}:{channel}"
+        if session.execute(select(Notification.id).where(Notification.idempotency_key == key)).first():
+            continue
+        copy = Notification(
+            idempotency_key=key, base_key=base, incident_id=row.incident_id, stage_code=row.stage_code,
+            kind=row.kind, channel=channel, recipient_email=row.recipient_email, lang=row.lang,
+            subject_enc=row.subject_enc, body_enc=row.body_enc, status="pending", created_at=now,
+            next_attempt_at=now, fallback_of=row.id, meta=row.meta,
+        )
+        try:
+            with session.begin_nested():  # a concurrent dispatcher may have queued the same copy
+                session.add(copy)
+                session.flush()
+        except IntegrityError:
+            continue
+        added.append(copy)
+        pid = session.get(Incident, row.incident_id).public_id if row.incident_id else None
+        audit.append(session, app.keyring, at=now, actor="hokoku:dispatch", action="notification.fallback",
+                     incident=pid, data={"key": row.idempotency_key, "from": row.channel, "to": channel, "reason": reason})
+    row.fell_back_at = now
+    session.add(row)
+    session.flush()
+    return added
+
+
+def fallback_overdue(app: App, session: Session, *, now: datetime) -> list[Notification]:
+    """Fall back for Slack/email rows still undelivered ``fallback_after`` after they were queued."""
+    minutes = app.settings.fallback_after_minutes
+    if not minutes or len([c for c in delivery_channels(app) if c in REAL_CHANNELS]) < 2:
+        return []
+    cutoff = now - timedelta(minutes=minutes)
+    query = select(Notification).where(
+        Notification.status.in_(("pending", "sending")),
+        Notification.channel.in_(REAL_CHANNELS),
+        Notification.kind.not_in(_NO_FALLBACK),
+        Notification.fell_back_at.is_(None),
+        Notification.created_at <= cutoff,
+    ).order_by(Notification.id)
+    if session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    late = session.execute(query).scalars()
+    added = []
+    for row in list(late):
+        added += enqueue_fallback(app, session, row, now=now, reason=f"not delivered within {minutes:g} minutes")
+    return added
+
+
+def after_failure(app: App, session: Session, row: Notification, *, now: datetime) -> None:
+    """A row failed for good: fall back to another channel, or alert when every channel failed."""
+    if row.channel not in REAL_CHANNELS or row.kind in _NO_FALLBACK:
+        return
+    if enqueue_fallback(app, session, row, now=now, reason="failed"):
+        return
+    base = row.base_key or base_key(row.idempotency_key)
+    siblings = list(session.execute(
+        select(Notification).where(Notification.idempotency_key.in_([f"{base}:{c}" for c in CHANNELS]))
+    ).scalars())
+    if any(s.status != "failed" for s in siblings):
+        return  # delivered, still trying, or no longer needed elsewhere
+    alert_undeliverable(app, session, base, siblings, now=now)
+
+
+def alert_undeliverable(app: App, session: Session, base: str, failed: list[Notification], *, now: datetime) -> list[Notification]:
+    """Tell the general manager (on every channel) that a message could not be delivered at all."""
+    first = failed[0]
+    incident = session.get(Incident, first.incident_id) if first.incident_id else None
+    org = app.organisation(session)
+    gm = org.general_manager
+    recipients = [gm.email]
+    if first.recipient_email == gm.email and gm.deputy:
+        recipients.append(gm.deputy.email)
+    rows: list[Notification] = []
+    if incident is not None:
+        ctx = MessageContext.for_incident(app, session, incident)
+        people = org.people()
+        person = people.get(first.recipient_email)
+        failures = [{"channel": r.channel, "error": (r.last_error or "-")[:300]} for r in failed]
+        for email in recipients:
+            rows += enqueue(
+                session, app, ctx, kind="delivery_alert", recipient=email, key=f"{base}:delivery_alert:{email}",
+                now=now, stage=_stage_row(session, first), channels=delivery_channels(app), meta={"failed": base},
+                failed_kind=first.kind, failed_recipient_name=person.name if person else first.recipient_email,
+                failed_recipient_email=first.recipient_email, failures=failures,
+            )
+    audit.append(session, app.keyring, at=now, actor="hokoku:dispatch", action="notification.undeliverable",
+                 incident=incident.public_id if incident else None,
+                 data={"key": base, "channels": sorted({r.channel for r in failed}), "alerted": recipients})
+    return rows

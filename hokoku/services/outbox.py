@@ -1,4 +1,14 @@
-"""Putting messages in the outbox: render, encrypt, one row per message with its idempotency key."""
+"""Putting messages in the outbox: render, encrypt, one row per message and channel with its key.
+
+Channels: with nothing configured every message goes to the ``outbox`` channel. With Slack and
+email both configured, the messages that ask for an acknowledgement (:data:`ACK_KINDS`) go to
+**both** (keys ``<base>:slack`` and ``<base>:email``); every other message goes to the first
+configured channel (Slack before email) and falls back to the other one when it cannot be
+delivered (``hokoku.services.dispatch``). A ``delivery_alert`` goes to every configured channel.
+
+Email rows of :data:`ACK_KINDS` carry :data:`ACK_TOKEN_PLACEHOLDER` where the signed
+acknowledgement link goes: the token is made at dispatch time, never stored in clear.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +23,16 @@ from hokoku.timeutil import fmt_jst
 from models.incident import Incident, Stage
 from models.notification import Notification
 
+#: Messages that ask the recipient to acknowledge a stage: sent on every channel, with buttons/links.
+ACK_KINDS = frozenset({"notify", "reminder", "escalation"})
+#: Messages sent on every configured channel at once.
+ALL_CHANNEL_KINDS = ACK_KINDS | {"delivery_alert"}
+#: Channels that deliver to people (and so can fail and fall back to each other).
+REAL_CHANNELS = ("slack", "email")
+CHANNELS = ("outbox", *REAL_CHANNELS)
+#: Stands for the acknowledgement token in a stored email body (the last occurrence is the link).
+ACK_TOKEN_PLACEHOLDER = "{ack-token}"
+
 
 def delivery_channels(app: App) -> list[str]:
     """Configured channels in order of preference; the outbox when nothing is configured."""
@@ -23,6 +43,22 @@ def delivery_channels(app: App) -> list[str]:
     if s.smtp_host:
         channels.append("email")
     return channels or ["outbox"]
+
+
+def channels_for(app: App, kind: str) -> list[str]:
+    """The channels a message of ``kind`` is queued on at first (see the module docstring)."""
+    channels = delivery_channels(app)
+    return channels if kind in ALL_CHANNEL_KINDS else channels[:1]
+
+
+def base_key(key: str) -> str:
+    """An idempotency key without its ``:<channel>`` suffix."""
+    head, sep, tail = key.rpartition(":")
+    return head if sep and tail in CHANNELS else key
+
+
+def ack_link_template(app: App) -> str:
+    return f"{app.settings.public_url.rstrip('/')}/ack/{ACK_TOKEN_PLACEHOLDER}"
 
 
 @dataclass
@@ -85,33 +121,39 @@ def enqueue(
     key: str,
     now: datetime,
     stage: Stage | None = None,
+    channels: list[str] | None = None,
+    meta: dict | None = None,
     **extra,
 ) -> list[Notification]:
-    """Render one message for ``recipient`` and add it to the outbox, once per key."""
+    """Render one message for ``recipient`` and add it to the outbox, once per key and channel."""
     people = app.organisation(session).people()
     person = people.get(recipient)
     name = person.name if person else recipient
     variables = {
         "incident": ctx.incident_vars(),
         "recipient": {"name": name, "email": recipient},
-        "ack_url": None,
         **extra,
     }
     if stage is not None:
         variables["stage"] = ctx.stage_vars(stage)
-    subject, body = app.renderer.message(kind, ctx.lang, **variables)
+    rendered: dict[str | None, tuple[str, str]] = {}
     rows = []
-    for channel in delivery_channels(app)[:1]:
+    for channel in channels or channels_for(app, kind):
         full_key = f"{key}:{channel}"
         exists = session.execute(select(Notification.id).where(Notification.idempotency_key == full_key)).first()
         if exists:
             continue
+        ack_url = ack_link_template(app) if channel == "email" and kind in ACK_KINDS and stage is not None else None
+        if ack_url not in rendered:
+            rendered[ack_url] = app.renderer.message(kind, ctx.lang, **variables, ack_url=ack_url)
+        subject, body = rendered[ack_url]
         row = Notification(
-            idempotency_key=full_key, incident_id=ctx.incident.id, stage_code=stage.code if stage else None,
+            idempotency_key=full_key, base_key=key, incident_id=ctx.incident.id,
+            stage_code=stage.code if stage else None,
             kind=kind, channel=channel, recipient_email=recipient, lang=ctx.lang,
             subject_enc=app.keyring.encrypt(subject, field="notification.subject"),
             body_enc=app.keyring.encrypt(body, field="notification.body"),
-            status="pending", created_at=now, next_attempt_at=now,
+            status="pending", created_at=now, next_attempt_at=now, meta=meta,
         )
         session.add(row)
         rows.append(row)

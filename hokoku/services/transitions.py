@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,6 +14,7 @@ from hokoku.app import App
 from hokoku.db import transaction
 from hokoku.exceptions import InputError, NotFound, TransitionRefused
 from hokoku.services.outbox import MessageContext, enqueue
+from hokoku.services.slackops import enqueue_ack_updates
 from hokoku.services.stagerows import (
     apply_state, incident_policy, load_stages, resolve_people, start_ready_stages, state_for_decision,
 )
@@ -68,8 +70,12 @@ def _record_refusal(app: App, incident_id: str, stage_code: str | None, actor: s
 
 
 def acknowledge(app: App, *, incident_id: str, actor: str, now: datetime, stage: str | None = None,
-                channel: str = "cli") -> TransitionResult:
-    """Acknowledge the started, unacknowledged stages the actor may acknowledge (or one named stage)."""
+                channel: str = "cli", within: Callable[[Session], None] | None = None) -> TransitionResult:
+    """Acknowledge the started, unacknowledged stages the actor may acknowledge (or one named stage).
+
+    ``within`` runs inside the same transaction after the acknowledgement (e.g. to record a used
+    acknowledgement-link token): if it raises, nothing is acknowledged.
+    """
     refused_stage = None
     try:
         with transaction(app.engine) as session:
@@ -101,9 +107,12 @@ def acknowledge(app: App, *, incident_id: str, actor: str, now: datetime, stage:
                                             channel=channel, accepted=True))
                 audit.append(session, app.keyring, at=now, actor=actor, action="stage.acknowledged",
                              incident=incident.public_id, data={"stage": row.code, "channel": channel})
+                enqueue_ack_updates(session, incident, row, actor=actor, now=now)
                 if state.status == chain.DONE:
                     _on_done(app, session, ctx, incident, row, actor, now, note=None)
                 acked.append(row.code)
+            if within is not None:
+                within(session)
             started = start_ready_stages(app, session, incident, rows, now=now, actor=actor, ctx=ctx)
             return TransitionResult(incident.public_id, acked, [r.code for r in started], incident.status == "closed")
     except TransitionRefused as exc:
@@ -151,6 +160,7 @@ def advance(app: App, *, incident_id: str, stage: str, actor: str, now: datetime
                          incident=incident.public_id, data={"stage": code, "channel": channel, "with_note": bool(note)})
             ctx = MessageContext.for_incident(app, session, incident)
             if not skip:
+                enqueue_ack_updates(session, incident, row, actor=row.acknowledged_by or actor, now=now)
                 _on_done(app, session, ctx, incident, row, actor, now, note=note)
             started = start_ready_stages(app, session, incident, rows, now=now, actor=actor, ctx=ctx)
             return TransitionResult(incident.public_id, [code], [r.code for r in started], incident.status == "closed")

@@ -1,0 +1,58 @@
+"""What the web handlers share: the App, the notifiers, the clock (injected, so tests set time)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from hokoku import audit
+from hokoku.app import App
+from hokoku.db import transaction
+from notifiers.base import Notifier
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class WebContext:
+    app: App
+    notifiers: dict[str, Notifier]
+    clock: Callable[[], datetime] = utcnow
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    @property
+    def lang(self) -> str:
+        return self.app.settings.lang
+
+    @property
+    def slack(self):
+        """The Slack notifier (its WebClient answers users.info, chat.postEphemeral, views.open)."""
+        return self.notifiers.get("slack")
+
+    def deliver(self, *, incident: str | None = None, ids: list[int] | None = None) -> list:
+        """Deliver what a request just queued now instead of at the next scheduled dispatch.
+
+        Best effort: the rows are durable already, and whatever fails here is retried by the
+        scheduled dispatch.
+        """
+        from hokoku.services.dispatch import dispatch
+
+        try:
+            return dispatch(self.app, now=self.now(), notifiers=self.notifiers, incident=incident, ids=ids)
+        except Exception:  # noqa: BLE001 - a delivery problem must not turn a done acknowledgement into an error
+            log.exception("immediate dispatch for %s failed; the scheduled dispatch will retry", incident or ids)
+            return []
+
+    def audit(self, *, action: str, actor: str, incident: str | None = None, data: dict | None = None) -> None:
+        """Record a refused request (its own transaction)."""
+        with transaction(self.app.engine) as session:
+            audit.append(session, self.app.keyring, at=self.now(), actor=actor[:320], action=action,
+                         incident=incident[:32] if incident else None, data=data or {})

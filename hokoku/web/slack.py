@@ -1,0 +1,382 @@
+"""Slack interactivity: button clicks, the ``/hokoku`` slash command and its report modal.
+
+Two transports share the handlers :func:`handle_interaction` and :func:`handle_command`:
+
+* HTTP (this module's router): ``POST /slack/interactions`` and ``POST /slack/commands``. Every
+  request is verified with the signing secret (``v0:{timestamp}:{body}`` HMAC, 5-minute replay
+  window) before anything is parsed; a refused request gets 401 and an audit event
+  ``slack.request_refused``.
+* Socket Mode (``hokoku.web.socket_mode``): the same handlers, no inbound port.
+
+A handler returns a :class:`SlackReply`: the immediate answer (sent to Slack at once, well
+within its 3 seconds) and the work to do after it (run as a FastAPI background task, or right
+after the Socket Mode acknowledgement). The work commits to the database itself — the
+acknowledgement, its audit event and the ``chat.update`` outbox rows in one transaction — and
+then delivers what it queued.
+
+Who may click: the Slack user is mapped to a person of the organisation (``slack_id`` in the
+organisation file, else ``users.info`` → email); the transitions service decides entitlement
+and audits refusals (``ack.refused``). Anyone unknown or not entitled gets an ephemeral
+refusal.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from hokoku.db import transaction
+from hokoku.exceptions import HokokuError
+from hokoku.slacksig import SlackSignatureError, verify_slack_request
+from hokoku.web.context import WebContext
+
+log = logging.getLogger(__name__)
+
+REPORT_CALLBACK = "hokoku_report"
+MAX_SUMMARY = 3000  # the modal's input limit; the CLI allows more
+
+TEXT = {
+    "ja": {
+        "unknown_user": "hokoku の組織ファイルにあなたの Slack アカウントが見つからないため、この操作はできません。",
+        "refused": "できませんでした: {reason}",
+        "reporting": "報告を受け付けています…",
+        "reported": "{incident} として報告しました。保護管理者に通知します。",
+        "usage": "使い方: `/hokoku report` (フォームを開く) または `/hokoku report <部署コード> <区分> [--serious] <概要>`",
+        "no_modal": "Slack のボットが設定されていないためフォームを開けません。`/hokoku report <部署コード> <区分> <概要>` を使ってください。",
+        "modal_title": "hokoku 事案の報告",
+        "submit": "報告する",
+        "close": "閉じる",
+        "division": "部署",
+        "category": "区分",
+        "summary": "何が起きたか（概要）",
+        "serious": "特に重大な事案",
+        "serious_option": "特に重大（第27条第3項ただし書）",
+        "empty_summary": "概要を入力してください。",
+    },
+    "en": {
+        "unknown_user": "Your Slack account is not in hokoku's organisation file, so you cannot do this.",
+        "refused": "Not done: {reason}",
+        "reporting": "Filing the report…",
+        "reported": "Reported as {incident}. The protection manager is being notified.",
+        "usage": "Usage: `/hokoku report` (opens a form) or `/hokoku report <division code> <category> [--serious] <summary>`",
+        "no_modal": "The Slack bot is not configured, so no form can open. Use `/hokoku report <division code> <category> <summary>`.",
+        "modal_title": "hokoku: report",
+        "submit": "Report",
+        "close": "Close",
+        "division": "Division",
+        "category": "Category",
+        "summary": "What happened (summary)",
+        "serious": "Especially serious",
+        "serious_option": "Especially serious (Art. 27(3) proviso)",
+        "empty_summary": "Please describe what happened.",
+    },
+}
+
+
+def _t(ctx: WebContext) -> dict[str, str]:
+    return TEXT.get(ctx.lang, TEXT["en"])
+
+
+@dataclass
+class SlackReply:
+    """The immediate answer to Slack (None: an empty 200) and the work to do after it."""
+
+    body: dict[str, Any] | None = None
+    work: Callable[[], None] | None = None
+
+
+def _ephemeral(text: str) -> dict[str, Any]:
+    return {"response_type": "ephemeral", "text": text}
+
+
+# -- people -----------------------------------------------------------------------------------
+def person_for_slack_user(ctx: WebContext, user_id: str) -> str | None:
+    """The organisation email of a Slack user: by ``slack_id``, else ``users.info`` → email."""
+    with transaction(ctx.app.engine) as session:
+        people = ctx.app.organisation(session).people()
+    for email, person in people.items():
+        if person.slack_id and person.slack_id == user_id:
+            return email
+    if ctx.slack is None:
+        return None
+    email = ctx.slack.user_email(user_id)
+    return email if email in people else None
+
+
+def tell(ctx: WebContext, text: str, *, user_id: str, channel_id: str | None = None,
+         response_url: str | None = None, prefer_response_url: bool = False) -> None:
+    """An ephemeral message to ``user_id``: ``chat.postEphemeral`` or the ``response_url``."""
+    ways: list[str] = ["ephemeral", "response_url"]
+    if prefer_response_url:
+        ways.reverse()
+    for way in ways:
+        try:
+            if way == "ephemeral" and channel_id and ctx.slack is not None:
+                ctx.slack.post_ephemeral(channel=channel_id, user=user_id, text=text)
+                return
+            if way == "response_url" and response_url:
+                from slack_sdk.webhook import WebhookClient
+
+                response = WebhookClient(response_url, timeout=5).send_dict(
+                    {"response_type": "ephemeral", "replace_original": False, "text": text})
+                if response.status_code < 400:
+                    return
+        except Exception as exc:  # noqa: BLE001 - telling is best effort
+            log.warning("could not tell Slack user %s (%s): %s", user_id, way, exc)
+    log.warning("no way to tell Slack user %s: %s", user_id, text)
+
+
+# -- button clicks ----------------------------------------------------------------------------
+def run_button(ctx: WebContext, *, action: str, user_id: str, incident: str, stage: str,
+               channel_id: str | None, response_url: str | None) -> None:
+    """Acknowledge (or complete) ``stage`` as the person behind ``user_id``; refuse otherwise."""
+    from hokoku.services.transitions import acknowledge, advance
+
+    email = person_for_slack_user(ctx, user_id)
+    if email is None:
+        ctx.audit(action="ack.refused" if action == "acknowledge" else "stage.refused", actor=f"slack:{user_id}",
+                  incident=incident, data={"stage": stage, "channel": "slack",
+                                           "reason": "Slack user not in the organisation"})
+        tell(ctx, _t(ctx)["unknown_user"], user_id=user_id, channel_id=channel_id, response_url=response_url)
+        return
+    try:
+        if action == "acknowledge":
+            acknowledge(ctx.app, incident_id=incident, actor=email, now=ctx.now(), stage=stage, channel="slack")
+        else:
+            advance(ctx.app, incident_id=incident, stage=stage, actor=email, now=ctx.now(), channel="slack")
+    except HokokuError as exc:  # refusals are audited by the transitions service
+        tell(ctx, _t(ctx)["refused"].format(reason=exc), user_id=user_id, channel_id=channel_id,
+             response_url=response_url)
+        return
+    ctx.deliver(incident=incident)  # the chat.update rows and the next stage's notices
+
+
+def _block_actions(ctx: WebContext, payload: dict[str, Any]) -> SlackReply:
+    user_id = (payload.get("user") or {}).get("id")
+    channel_id = (payload.get("channel") or {}).get("id") or (payload.get("container") or {}).get("channel_id")
+    for action in (payload.get("actions") or [])[:1]:
+        action_id = action.get("action_id")
+        if action_id not in ("acknowledge", "mark_done"):
+            continue  # "open" is a link button: Slack tells us, nothing to do
+        incident, _, stage = str(action.get("value") or "").partition("|")
+        if not (user_id and incident and stage):
+            log.warning("ignoring a %s click without user or value", action_id)
+            continue
+        return SlackReply(work=functools.partial(
+            run_button, ctx, action=action_id, user_id=user_id, incident=incident, stage=stage,
+            channel_id=channel_id, response_url=payload.get("response_url")))
+    return SlackReply()
+
+
+# -- reporting --------------------------------------------------------------------------------
+def validate_report(ctx: WebContext, *, division: str | None, category: str | None, summary: str | None) -> dict[str, str]:
+    """Field errors (block id → message) for a report; empty when it may be filed."""
+    errors: dict[str, str] = {}
+    with transaction(ctx.app.engine) as session:
+        org = ctx.app.organisation(session)
+    try:
+        org.division(division or "")
+    except HokokuError as exc:
+        errors["division"] = str(exc)[:150]
+    if (category or "") not in ctx.app.playbooks:
+        errors["category"] = f"unknown category {category!r}"[:150]
+    if not (summary or "").strip():
+        errors["summary"] = _t(ctx)["empty_summary"]
+    return errors
+
+
+def run_report(ctx: WebContext, *, user_id: str, division: str, category: str, summary: str, serious: bool,
+               channel_id: str | None, response_url: str | None) -> None:
+    """File a report for the person behind ``user_id`` and deliver its first notices."""
+    from hokoku.services.intake import report_incident
+
+    email = person_for_slack_user(ctx, user_id)
+    if email is None:
+        ctx.audit(action="report.refused", actor=f"slack:{user_id}",
+                  data={"division": division[:64], "channel": "slack", "reason": "Slack user not in the organisation"})
+        tell(ctx, _t(ctx)["unknown_user"], user_id=user_id, channel_id=channel_id, response_url=response_url,
+             prefer_response_url=True)
+        return
+    try:
+        result = report_incident(ctx.app, division=division, category=category, summary=summary, reporter=email,
+                                 now=ctx.now(), serious=serious, source="slack")
+    except HokokuError as exc:
+        tell(ctx, _t(ctx)["refused"].format(reason=exc), user_id=user_id, channel_id=channel_id,
+             response_url=response_url, prefer_response_url=True)
+        return
+    tell(ctx, _t(ctx)["reported"].format(incident=result.public_id), user_id=user_id, channel_id=channel_id,
+         response_url=response_url, prefer_response_url=True)
+    ctx.deliver(incident=result.public_id)
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": text[:75]}, "value": value[:150]}
+
+
+def report_view(ctx: WebContext, *, channel_id: str | None) -> dict[str, Any]:
+    """The Block Kit modal of ``/hokoku report``."""
+    t = _t(ctx)
+    lang = ctx.lang
+    with transaction(ctx.app.engine) as session:
+        org = ctx.app.organisation(session)
+    divisions = [_option(f"{d.code} {d.name.get(lang)}", d.code) for i in org.institutes for d in i.divisions]
+    categories = [_option(p.title.get(lang), code) for code, p in sorted(ctx.app.playbooks.items())]
+
+    def plain(text: str) -> dict[str, Any]:
+        return {"type": "plain_text", "text": text}
+
+    return {
+        "type": "modal",
+        "callback_id": REPORT_CALLBACK,
+        "title": plain(t["modal_title"][:24]),
+        "submit": plain(t["submit"]),
+        "close": plain(t["close"]),
+        "private_metadata": json.dumps({"channel": channel_id}),
+        "blocks": [
+            {"type": "input", "block_id": "division", "label": plain(t["division"]),
+             "element": {"type": "static_select", "action_id": "value", "options": divisions[:100]}},
+            {"type": "input", "block_id": "category", "label": plain(t["category"]),
+             "element": {"type": "static_select", "action_id": "value", "options": categories[:100]}},
+            {"type": "input", "block_id": "summary", "label": plain(t["summary"]),
+             "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
+                         "max_length": MAX_SUMMARY}},
+            {"type": "input", "block_id": "serious", "optional": True, "label": plain(t["serious"]),
+             "element": {"type": "checkboxes", "action_id": "value",
+                         "options": [_option(t["serious_option"], "serious")]}},
+        ],
+    }
+
+
+def _state_value(values: dict[str, Any], block: str) -> Any:
+    return (values.get(block) or {}).get("value") or {}
+
+
+def _report_submission(ctx: WebContext, payload: dict[str, Any]) -> SlackReply:
+    view = payload.get("view") or {}
+    values = (view.get("state") or {}).get("values") or {}
+    division = (_state_value(values, "division").get("selected_option") or {}).get("value")
+    category = (_state_value(values, "category").get("selected_option") or {}).get("value")
+    summary = _state_value(values, "summary").get("value") or ""
+    serious = bool(_state_value(values, "serious").get("selected_options"))
+    errors = validate_report(ctx, division=division, category=category, summary=summary)
+    if errors:
+        return SlackReply(body={"response_action": "errors", "errors": errors})
+    try:
+        channel_id = json.loads(view.get("private_metadata") or "{}").get("channel")
+    except (ValueError, AttributeError):
+        channel_id = None
+    user_id = (payload.get("user") or {}).get("id") or ""
+    return SlackReply(work=functools.partial(
+        run_report, ctx, user_id=user_id, division=division, category=category, summary=summary.strip(),
+        serious=serious, channel_id=channel_id, response_url=None))
+
+
+# -- the two entry points ---------------------------------------------------------------------
+def handle_interaction(ctx: WebContext, payload: dict[str, Any]) -> SlackReply:
+    """An interactivity payload (already authenticated): button clicks and modal submissions."""
+    kind = payload.get("type")
+    if kind == "block_actions":
+        return _block_actions(ctx, payload)
+    if kind == "view_submission" and (payload.get("view") or {}).get("callback_id") == REPORT_CALLBACK:
+        return _report_submission(ctx, payload)
+    return SlackReply()
+
+
+def _open_modal(ctx: WebContext, trigger_id: str, view: dict[str, Any]) -> None:
+    try:
+        ctx.slack.open_view(trigger_id=trigger_id, view=view)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("views.open failed: %s", exc)
+
+
+def handle_command(ctx: WebContext, form: dict[str, str]) -> SlackReply:
+    """The ``/hokoku`` slash command (already authenticated); ``form`` is Slack's form fields."""
+    t = _t(ctx)
+    words = (form.get("text") or "").strip().split(maxsplit=3)
+    user_id = form.get("user_id") or ""
+    if not words or words == ["report"]:
+        trigger_id = form.get("trigger_id")
+        if ctx.slack is None or not trigger_id:
+            return SlackReply(body=_ephemeral(t["no_modal"]))
+        view = report_view(ctx, channel_id=form.get("channel_id"))
+        return SlackReply(work=functools.partial(_open_modal, ctx, trigger_id, view))
+    if words[0].lower() == "report" and len(words) == 4:
+        _, division, category, summary = words
+        serious = False
+        if summary.startswith("--serious"):
+            serious, summary = True, summary.removeprefix("--serious").strip()
+        errors = validate_report(ctx, division=division, category=category, summary=summary)
+        if errors:
+            return SlackReply(body=_ephemeral(t["refused"].format(reason="; ".join(errors.values()))))
+        return SlackReply(body=_ephemeral(t["reporting"]), work=functools.partial(
+            run_report, ctx, user_id=user_id, division=division, category=category, summary=summary,
+            serious=serious, channel_id=form.get("channel_id"), response_url=form.get("response_url")))
+    return SlackReply(body=_ephemeral(t["usage"]))
+
+
+# -- HTTP -------------------------------------------------------------------------------------
+router = APIRouter()
+
+
+async def _verified(request: Request) -> bytes | Response:
+    """The raw body if Slack signed it and it is fresh; otherwise the 401 (audited) or 503."""
+    ctx: WebContext = request.app.state.ctx
+    body = await request.body()
+    secret = ctx.app.settings.slack_signing_secret
+    if secret is None:
+        return PlainTextResponse("Slack is not configured (HOKOKU_SLACK_SIGNING_SECRET)", status_code=503)
+    try:
+        verify_slack_request(signing_secret=secret.get_secret_value(), body=body,
+                             timestamp=request.headers.get("X-Slack-Request-Timestamp"),
+                             signature=request.headers.get("X-Slack-Signature"), now=ctx.now().timestamp())
+    except SlackSignatureError as exc:
+        client = request.client.host if request.client else "-"
+        await run_in_threadpool(ctx.audit, action="slack.request_refused", actor="slack",
+                                data={"path": request.url.path, "reason": exc.reason, "client": client})
+        return PlainTextResponse(f"request refused: {exc.reason}", status_code=401)
+    return body
+
+
+def _form(body: bytes) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+
+
+def _answer(reply: SlackReply, background: BackgroundTasks) -> Response:
+    if reply.work is not None:
+        background.add_task(reply.work)
+    if reply.body is None:
+        return Response(status_code=200)
+    return JSONResponse(reply.body)
+
+
+@router.post("/slack/interactions")
+async def slack_interactions(request: Request, background: BackgroundTasks) -> Response:
+    verified = await _verified(request)
+    if isinstance(verified, Response):
+        return verified
+    try:
+        payload = json.loads(_form(verified).get("payload") or "")
+    except ValueError:
+        return PlainTextResponse("no interaction payload", status_code=400)
+    if not isinstance(payload, dict):
+        return PlainTextResponse("no interaction payload", status_code=400)
+    reply = await run_in_threadpool(handle_interaction, request.app.state.ctx, payload)
+    return _answer(reply, background)
+
+
+@router.post("/slack/commands")
+async def slack_commands(request: Request, background: BackgroundTasks) -> Response:
+    verified = await _verified(request)
+    if isinstance(verified, Response):
+        return verified
+    reply = await run_in_threadpool(handle_command, request.app.state.ctx, _form(verified))
+    return _answer(reply, background)
