@@ -15,6 +15,7 @@ from models.casework import (
 from models.incident import Acknowledgement, Incident, IncidentCounter, Stage
 from models.notification import Notification
 from models.org import Division, Institute, OrgSnapshot, Person, RoleAssignment
+from models.web import ApiToken, IncidentRead, LoginFailure, ReadWarning, WebSession, WebUser
 
 __all__ = [
     "Alert",
@@ -38,4 +39,10 @@ __all__ = [
     "RoleAssignment",
     "Stage",
     "UsedAckToken",
+    "ApiToken",
+    "IncidentRead",
+    "LoginFailure",
+    "ReadWarning",
+    "WebSession",
+    "WebUser",
 ]

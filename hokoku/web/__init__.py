@@ -1,21 +1,48 @@
-"""hokoku's web endpoints (FastAPI), served by ``hokoku serve``."""
+"""hokoku's web endpoints (FastAPI), served by ``hokoku serve``.
+
+* ``GET /healthz``
+* ``POST /slack/interactions``, ``POST /slack/commands`` — Slack, signed (``hokoku.web.slack``)
+* ``GET /ack/{token}`` (confirmation page), ``POST /ack/{token}`` (acknowledges) — email links
+  (``hokoku.web.ack``)
+* ``/login``, ``/report``, ``/dashboard``, ``/incidents/{id}``, ``/leadership``, ``/audit`` — pages
+  for people, signed in (``hokoku.web.pages``, ``hokoku.web.auth``)
+* ``/api/...`` — the JSON API (personal tokens; ``POST /api/alerts`` for monitors) (``hokoku.web.api``)
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
 
 from fastapi import FastAPI
 
 
-def create_app(app=None) -> FastAPI:
-    """The ASGI app; ``app`` is a :class:`hokoku.app.App` (from the environment when None)."""
+def create_app(app=None, *, notifiers: dict | None = None, clock: Callable[[], datetime] | None = None) -> FastAPI:
+    """The ASGI app; ``app`` is a :class:`hokoku.app.App` (from the environment when None).
+
+    ``notifiers`` default to those the settings configure; ``clock`` (aware UTC) defaults to
+    the system clock — tests inject both.
+    """
     from hokoku.app import open_app
+    from hokoku.web import ack, slack
+    from hokoku.web.context import WebContext, utcnow
+    from notifiers.registry import build_notifiers
 
     hk = app or open_app()
     web = FastAPI(title="hokoku", version="0.1.0")
     web.state.hokoku = hk
+    web.state.ctx = WebContext(hk, notifiers if notifiers is not None else build_notifiers(hk.settings), clock or utcnow)
 
     @web.get("/healthz")
     def healthz() -> dict:
         hk.check_ready()
         return {"ok": True}
 
+    web.include_router(slack.router)
+    web.include_router(ack.router)
+
+    # The web app for people: sign-in, pages, JSON API (hokoku.web.site; clock: web.state.clock)
+    from hokoku.web.site import install as install_site
+
+    install_site(web, hk)
     return web

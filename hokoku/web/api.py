@@ -1,0 +1,265 @@
+"""The JSON API under ``/api/`` (documented at ``/docs`` and ``/openapi.json``).
+
+Scripts authenticate with a personal token (``hokoku user token EMAIL``) as
+``Authorization: Bearer hkp_...``; a signed-in browser may use its session cookie, with the
+session's CSRF token in ``X-CSRF-Token`` on every POST. Monitors post alerts to ``/api/alerts``
+with their alert-source token. Errors are ``{"error": "...", "field": "..."}``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from hokoku.services.intake import MAX_SUMMARY
+from hokoku.timeutil import JST, iso
+from hokoku.web import security
+from hokoku.web.common import (
+    SORTS, NotSignedIn, Viewer, app_for, bearer, hk, incident_rows, lang_of, load_visible, now_of, organisation,
+    require_writer, rows_json, viewer_of,
+)
+from hokoku.web.drafts import FORMATS, render_incident_draft
+from hokoku.web.errors import FieldError
+from hokoku.web.reports import MAX_TEXT, submit_report
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no or bad token", "content": {"application/json": {"example": {"error": "sign in first", "field": None}}}},
+    403: {"description": "not allowed (outside your scope, or read-only)"},
+    404: {"description": "unknown incident, stage or step"},
+    409: {"description": "the chain refuses this transition now"},
+    413: {"description": "request body too large"},
+    422: {"description": "bad input; `field` names it",
+          "content": {"application/json": {"example": {"error": "division: unknown division 'X'", "field": "division"}}}},
+}
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """A time without an offset is Japan time (as on the command line)."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=JST)
+    return value
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ReportIn(_In):
+    division: str = Field(min_length=1, max_length=64, description="division code (hokoku org)")
+    category: str = Field(min_length=1, max_length=64, description="incident category (hokoku playbook list)")
+    summary: str = Field(min_length=1, max_length=MAX_SUMMARY, description="what happened")
+    aware_at: datetime | None = Field(None, description="when the reporter first knew (ISO 8601; no offset = Japan time)")
+    data_items: str | None = Field(None, max_length=MAX_TEXT, description="what data")
+    individuals: int | None = Field(None, ge=0, description="roughly how many people")
+    already_done: str | None = Field(None, max_length=MAX_TEXT, description="what was already done")
+    details: str | None = Field(None, max_length=MAX_TEXT)
+    serious: bool = False
+
+    _aw = field_validator("aware_at")(lambda v: _aware(v))
+
+
+class AckIn(_In):
+    stage: str | None = Field(None, max_length=64, description="only this stage (code or article)")
+
+
+class AdvanceIn(_In):
+    stage: str = Field(min_length=1, max_length=64, description="stage code (containment) or article (27-3)")
+    note: str | None = Field(None, max_length=20_000)
+    skip_reason: str | None = Field(None, max_length=20_000, description="skip the stage instead, for this reason")
+
+
+class TriageIn(_In):
+    serious: bool = False
+    sensitive: bool = False
+    financial_risk: bool = False
+    unauthorized_purpose: bool = False
+    individuals: int | None = Field(None, ge=0)
+    individuals_estimated: bool = False
+    encrypted: bool = False
+    category: str | None = Field(None, max_length=64)
+
+
+class StepDoneIn(_In):
+    note: str | None = Field(None, max_length=20_000)
+    evidence: str | None = Field(None, max_length=20_000)
+
+
+class StepAssignIn(_In):
+    to: str = Field(min_length=3, max_length=320, description="email of the new owner")
+
+
+class AlertIn(_In):
+    division: str = Field(min_length=1, max_length=64)
+    category: str = Field("bulk-download", min_length=1, max_length=64)
+    summary: str = Field(min_length=1, max_length=MAX_SUMMARY)
+    dedup_key: str | None = Field(None, max_length=255)
+    occurred_at: datetime | None = None
+    details: dict[str, Any] | None = None
+
+    _oc = field_validator("occurred_at")(lambda v: _aware(v))
+
+
+# -- who is calling ------------------------------------------------------------------------------
+def api_viewer(request: Request) -> Viewer:
+    viewer = viewer_of(request, allow_token=True)
+    if viewer is None:
+        raise NotSignedIn("authentication required: Authorization: Bearer <personal token> (hokoku user token EMAIL)")
+    return viewer
+
+
+def api_writer(request: Request, viewer: Viewer = Depends(api_viewer)) -> Viewer:
+    if viewer.signed.via == "session" and not security.tokens_match(
+            viewer.signed.csrf_token, request.headers.get(security.CSRF_HEADER)):
+        raise security.csrf_refused("X-CSRF-Token header missing or wrong (needed with a session cookie)")
+    incident = request.path_params.get("incident_id")
+    require_writer(request, viewer, action=f"api {request.method} {request.url.path}", incident=incident, via="api")
+    return viewer
+
+
+def _json(data, status: int = 200) -> JSONResponse:
+    return security.security_headers(JSONResponse(data, status_code=status))
+
+
+# -- endpoints ------------------------------------------------------------------------------------
+@router.get("/me", responses=ERROR_RESPONSES, summary="who the token or session belongs to")
+def me(viewer: Viewer = Depends(api_viewer)):
+    s = viewer.scope
+    return _json({"email": viewer.email, "name": viewer.name, "roles": [list(r) for r in s.roles],
+                  "everything": s.everything, "institutes": sorted(s.institutes), "divisions": sorted(s.divisions),
+                  "read_only": s.read_only})
+
+
+@router.post("/incidents", status_code=201, responses=ERROR_RESPONSES, summary="report an incident (27-1)")
+def api_report(body: ReportIn, request: Request, viewer: Viewer = Depends(api_writer)):
+    result = submit_report(hk(request), viewer, now=now_of(request), lang=lang_of(request), **body.model_dump())
+    return _json(result.to_json(), 201)
+
+
+@router.get("/incidents", responses=ERROR_RESPONSES, summary="incidents you may see")
+def api_list(request: Request, open: bool = True, sort: str = "due", viewer: Viewer = Depends(api_viewer)):
+    if sort not in SORTS:
+        raise FieldError("sort", f"sort: {sort!r} is not one of {', '.join(SORTS)}")
+    rows = incident_rows(hk(request), viewer.scope, now=now_of(request), lang=lang_of(request), open_only=open,
+                         sort=sort)
+    return _json(rows_json(rows))
+
+
+@router.get("/incidents/{incident_id}", responses=ERROR_RESPONSES, summary="one incident (the view is audited)")
+def api_show(incident_id: str, request: Request, viewer: Viewer = Depends(api_viewer)):
+    inc = load_visible(request, viewer, incident_id, via="api")
+    from hokoku.services.queries import show_incident
+    from hokoku.services.tasks import list_tasks
+    from hokoku.services.triage import show_assessment
+
+    view = app_for(hk(request), lang_of(request))
+    data = show_incident(view, inc.public_id, now=now_of(request))
+    data["details"] = view.keyring.decrypt(inc.details_enc, field="incident.details") if inc.details_enc else None
+    data["tasks"] = list_tasks(view, incident_id=inc.public_id)
+    data["assessment"] = show_assessment(view, incident_id=inc.public_id)
+    return _json(data)
+
+
+@router.post("/incidents/{incident_id}/ack", responses=ERROR_RESPONSES, summary="acknowledge the stages awaiting you")
+def api_ack(incident_id: str, request: Request, body: AckIn | None = None, viewer: Viewer = Depends(api_writer)):
+    inc = load_visible(request, viewer, incident_id, via="api:ack", record=False)
+    from hokoku.services.transitions import acknowledge
+
+    result = acknowledge(hk(request), incident_id=inc.public_id, actor=viewer.email, now=now_of(request),
+                         stage=(body.stage if body else None) or None, channel="web")
+    return _json(result.to_json())
+
+
+@router.post("/incidents/{incident_id}/advance", responses=ERROR_RESPONSES, summary="complete (or skip) a stage")
+def api_advance(incident_id: str, body: AdvanceIn, request: Request, viewer: Viewer = Depends(api_writer)):
+    inc = load_visible(request, viewer, incident_id, via="api:advance", record=False)
+    from hokoku.services.transitions import advance
+
+    result = advance(hk(request), incident_id=inc.public_id, stage=body.stage, actor=viewer.email,
+                     now=now_of(request), note=body.note or None, skip_reason=body.skip_reason, channel="web")
+    return _json(result.to_json())
+
+
+@router.post("/incidents/{incident_id}/triage", responses=ERROR_RESPONSES,
+             summary="record triage facts; returns the reportability assessment")
+def api_triage(incident_id: str, body: TriageIn, request: Request, viewer: Viewer = Depends(api_writer)):
+    inc = load_visible(request, viewer, incident_id, via="api:triage", record=False)
+    from hokoku.services.triage import triage
+
+    return _json(triage(hk(request), incident_id=inc.public_id, actor=viewer.email, now=now_of(request),
+                        **body.model_dump()))
+
+
+@router.get("/incidents/{incident_id}/steps", responses=ERROR_RESPONSES, summary="playbook steps and prevention actions")
+def api_steps(incident_id: str, request: Request, viewer: Viewer = Depends(api_viewer)):
+    inc = load_visible(request, viewer, incident_id, via="api:steps")
+    from hokoku.services.tasks import list_tasks
+
+    return _json(list_tasks(app_for(hk(request), lang_of(request)), incident_id=inc.public_id))
+
+
+@router.post("/incidents/{incident_id}/steps/{ref}/done", responses=ERROR_RESPONSES, summary="complete a step")
+def api_step_done(incident_id: str, ref: str, request: Request, body: StepDoneIn | None = None,
+                  viewer: Viewer = Depends(api_writer)):
+    inc = load_visible(request, viewer, incident_id, via="api:step", record=False)
+    from hokoku.services.tasks import complete_task
+
+    return _json(complete_task(hk(request), incident_id=inc.public_id, ref=ref, actor=viewer.email,
+                               now=now_of(request), note=body.note if body else None,
+                               evidence=body.evidence if body else None))
+
+
+@router.post("/incidents/{incident_id}/steps/{ref}/assign", responses=ERROR_RESPONSES, summary="give a step to someone")
+def api_step_assign(incident_id: str, ref: str, body: StepAssignIn, request: Request,
+                    viewer: Viewer = Depends(api_writer)):
+    inc = load_visible(request, viewer, incident_id, via="api:assign", record=False)
+    from hokoku.services.tasks import assign_task
+
+    return _json(assign_task(hk(request), incident_id=inc.public_id, ref=ref, to=body.to, actor=viewer.email,
+                             now=now_of(request)))
+
+
+@router.get("/incidents/{incident_id}/drafts/{kind}", responses=ERROR_RESPONSES, response_class=PlainTextResponse,
+            summary="a document draft (Markdown by default, or HTML)")
+def api_draft(incident_id: str, kind: str, request: Request, format: str = "md", lang: str | None = None,
+              viewer: Viewer = Depends(api_viewer)) -> Response:
+    if lang is not None and lang not in ("ja", "en"):
+        raise FieldError("lang", f"lang: {lang!r} is not ja or en")
+    if format not in FORMATS:
+        raise FieldError("format", f"format: {format!r} is not one of {', '.join(FORMATS)}")
+    inc = load_visible(request, viewer, incident_id, via=f"api:draft:{kind}")
+    text = render_incident_draft(hk(request), incident_id=inc.public_id, kind=kind, lang=lang or lang_of(request),
+                                 fmt=format, now=now_of(request))
+    media = "text/html; charset=utf-8" if format == "html" else "text/markdown; charset=utf-8"
+    return security.security_headers(Response(text, media_type=media), csp=security.DRAFT_CSP)
+
+
+@router.post("/alerts", status_code=201, responses={**ERROR_RESPONSES, 200: {"description": "attached to an open incident"},
+                                                     429: {"description": "rate limited; see Retry-After"}},
+             summary="a machine alert (Art. 13 bulk download and other monitors)")
+def api_alert(body: AlertIn, request: Request):
+    from hokoku.services.alerts import ingest_alert, source_for_token
+
+    app = hk(request)
+    token = bearer(request)
+    source = source_for_token(app, token) if token else None
+    if source is None:
+        raise NotSignedIn("authentication required: Authorization: Bearer <alert source token> (hokoku alert-source add)")
+    try:
+        organisation(app).division(body.division)
+    except Exception:  # noqa: BLE001
+        raise FieldError("division", f"division: unknown division {body.division!r}") from None
+    if body.category not in app.playbooks:
+        raise FieldError("category", f"category: unknown category {body.category!r}")
+    result = ingest_alert(app, source=source, division=body.division, category=body.category, summary=body.summary,
+                          now=now_of(request), dedup_key=body.dedup_key, aware_at=body.occurred_at,
+                          details=body.details)
+    return _json(result, 201 if result["created"] else 200)
+
+
+__all__ = ["router", "iso"]

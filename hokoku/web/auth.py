@@ -1,0 +1,247 @@
+"""Accounts, passwords, sessions and API tokens (Art. 11: authentication).
+
+Accounts belong to people of the organisation file. Passwords are argon2id hashes
+(argon2-cffi); a session is a random id in an HttpOnly, SameSite=Lax cookie (Secure when
+``HOKOKU_PUBLIC_URL`` is https) whose SHA-256 is a ``web_session`` row with an expiry;
+personal API tokens (``hkp_...``) are stored as SHA-256 too. Every account change and every
+sign-in, failed sign-in and sign-out is an audit event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import delete, inspect, select
+from sqlmodel import SQLModel
+
+from hokoku import audit
+from hokoku.db import transaction
+from hokoku.exceptions import HokokuError, InputError, NotFound
+from hokoku.web import security
+from models.web import ApiToken, IncidentRead, LoginFailure, ReadWarning, WebSession, WebUser
+
+SESSION_COOKIE = "hokoku_session"
+API_TOKEN_PREFIX = "hkp_"
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024
+WEB_TABLES = (WebUser, WebSession, ApiToken, LoginFailure, IncidentRead, ReadWarning)
+
+_hasher = PasswordHasher()
+#: Verified against when the account does not exist, so both cases cost the same time.
+_DUMMY_HASH = _hasher.hash("hokoku: no such account")
+
+
+class LoginFailed(HokokuError):
+    """Wrong email or password (the message never says which)."""
+
+
+class LoginThrottled(HokokuError):
+    """Too many failed sign-ins for this account from this address."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def ensure_web_tables(engine) -> None:
+    """Create the web tables in a database initialised before they existed (idempotent)."""
+    if not all(inspect(engine).has_table(t.__tablename__) for t in WEB_TABLES):
+        SQLModel.metadata.create_all(engine, tables=[t.__table__ for t in WEB_TABLES])
+
+
+def _person(app, session, email: str) -> str:
+    email = (email or "").strip().lower()
+    if email not in app.organisation(session).people():
+        raise NotFound(f"unknown person {email!r}: not in the organisation file")
+    return email
+
+
+def check_password(password: str) -> str:
+    if password is None or len(password) < MIN_PASSWORD:
+        raise InputError(f"password: too short (at least {MIN_PASSWORD} characters)")
+    if len(password) > MAX_PASSWORD:
+        raise InputError(f"password: too long (at most {MAX_PASSWORD} characters)")
+    if password.strip() != password or "\n" in password:
+        raise InputError("password: no leading or trailing spaces, no line breaks")
+    return password
+
+
+# -- accounts -------------------------------------------------------------------------------
+def add_user(app, *, email: str, password: str, now: datetime) -> dict:
+    """An account for a person of the organisation file."""
+    check_password(password)
+    ensure_web_tables(app.engine)
+    with transaction(app.engine) as session:
+        email = _person(app, session, email)
+        if session.get(WebUser, email) is not None:
+            raise InputError(f"{email} already has an account (hokoku user passwd {email} changes its password)")
+        session.add(WebUser(email=email, password_hash=_hasher.hash(password), created_at=now, password_changed_at=now))
+        audit.append(session, app.keyring, at=now, actor="hokoku:admin", action="user.added", data={"user": email})
+    return {"user": email, "created": True}
+
+
+def set_password(app, *, email: str, password: str, now: datetime) -> dict:
+    """A new password; the account's sessions end."""
+    check_password(password)
+    ensure_web_tables(app.engine)
+    with transaction(app.engine) as session:
+        email = _person(app, session, email)
+        user = session.get(WebUser, email)
+        if user is None:
+            raise NotFound(f"{email} has no account (hokoku user add {email})")
+        user.password_hash, user.password_changed_at = _hasher.hash(password), now
+        session.add(user)
+        ended = session.execute(delete(WebSession).where(WebSession.email == email)).rowcount
+        audit.append(session, app.keyring, at=now, actor="hokoku:admin", action="user.password_changed",
+                     data={"user": email, "sessions_ended": ended})
+    return {"user": email, "sessions_ended": ended}
+
+
+def create_api_token(app, *, email: str, now: datetime) -> str:
+    """A personal API token for an existing account; returned once, stored as a hash."""
+    ensure_web_tables(app.engine)
+    token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction(app.engine) as session:
+        email = _person(app, session, email)
+        if session.get(WebUser, email) is None:
+            raise NotFound(f"{email} has no account (hokoku user add {email})")
+        session.add(ApiToken(token_sha256=digest(token), email=email, created_at=now))
+        audit.append(session, app.keyring, at=now, actor="hokoku:admin", action="user.token_created",
+                     data={"user": email, "token": digest(token)[:12]})
+    return token
+
+
+def ensure_demo_users(app, *, emails: list[str], password: str, now: datetime) -> list[str]:
+    """Create (or reset the password of) the demo accounts; returns their emails."""
+    check_password(password)
+    ensure_web_tables(app.engine)
+    done = []
+    hashed = _hasher.hash(password)  # one password for every demo account (printed anyway)
+    with transaction(app.engine) as session:
+        for email in emails:
+            email = _person(app, session, email)
+            user = session.get(WebUser, email) or WebUser(email=email, created_at=now)
+            user.password_hash, user.password_changed_at, user.active = hashed, now, True
+            session.add(user)
+            done.append(email)
+        audit.append(session, app.keyring, at=now, actor="hokoku:serve", action="user.demo_accounts",
+                     data={"users": done})
+    return done
+
+
+# -- sign-in, sessions, tokens ----------------------------------------------------------------
+@dataclass(frozen=True)
+class SignedIn:
+    email: str
+    via: str  # session | token
+    csrf_token: str | None = None
+    session_id: str | None = None  # the SHA-256 of the cookie value
+
+
+def login(app, web_settings, *, email: str, password: str, ip: str, now: datetime) -> tuple[str, str]:
+    """Check the password; returns (cookie value, CSRF token) of a new session.
+
+    Raises :class:`LoginThrottled` after too many failures for this account and address
+    (checked before the password, so guessing stops), else :class:`LoginFailed`.
+    """
+    email = (email or "").strip().lower()[:320]
+    window = timedelta(minutes=web_settings.login_window_minutes)
+    with transaction(app.engine) as session:
+        failures = security.login_failures(session, email=email, ip=ip, now=now, window=window)
+        known = email in app.organisation(session).people()
+        throttled = failures >= web_settings.login_max_failures
+        if throttled:  # audited, and the password is not even checked
+            audit.append(session, app.keyring, at=now, actor=email if known else "anonymous",
+                         action="auth.login_throttled", data={"failures": failures})
+        user = session.get(WebUser, email) if known else None
+        ok = False
+        try:
+            if throttled:
+                raise VerificationError("throttled")
+            ok = _hasher.verify(user.password_hash if user and user.active and user.password_hash else _DUMMY_HASH,
+                                password or "")
+            ok = ok and user is not None and user.active and bool(user.password_hash)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            ok = False
+        if not ok and not throttled:
+            security.record_login_failure(session, email=email, ip=ip, now=now)
+            audit.append(session, app.keyring, at=now, actor=email if known else "anonymous",
+                         action="auth.login_failed",
+                         data={"reason": "bad password" if user else "no such account", "failures": failures + 1})
+    if throttled:
+        raise LoginThrottled("too many failed sign-ins: wait and try again", int(window.total_seconds()))
+    if not ok:
+        raise LoginFailed("wrong email or password")
+    cookie, csrf = secrets.token_urlsafe(32), security.new_token()
+    with transaction(app.engine) as session:
+        user = session.get(WebUser, email)
+        if _hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = _hasher.hash(password)
+            session.add(user)
+        security.clear_login_failures(session, email=email, ip=ip)
+        session.add(WebSession(id_sha256=digest(cookie), email=email, csrf_token=csrf, created_at=now,
+                               expires_at=now + timedelta(hours=web_settings.session_hours), last_seen_at=now))
+        audit.append(session, app.keyring, at=now, actor=email, action="auth.login", data={"via": "web"})
+    return cookie, csrf
+
+
+def session_user(app, cookie: str | None, *, now: datetime) -> SignedIn | None:
+    """The signed-in person of a session cookie, or None (unknown, expired, left the organisation)."""
+    if not cookie:
+        return None
+    with transaction(app.engine) as session:
+        row = session.get(WebSession, digest(cookie))
+        if row is None:
+            return None
+        if row.expires_at <= now:
+            session.delete(row)
+            return None
+        user = session.get(WebUser, row.email)
+        if user is None or not user.active or row.email not in app.organisation(session).people():
+            return None
+        return SignedIn(email=row.email, via="session", csrf_token=row.csrf_token, session_id=row.id_sha256)
+
+
+def token_user(app, token: str | None, *, now: datetime) -> SignedIn | None:
+    """The owner of a personal API token, or None."""
+    if not token or not token.startswith(API_TOKEN_PREFIX):
+        return None
+    with transaction(app.engine) as session:
+        row = session.get(ApiToken, digest(token))
+        if row is None or not row.active:
+            return None
+        user = session.get(WebUser, row.email)
+        if user is None or not user.active or row.email not in app.organisation(session).people():
+            return None
+        row.last_used_at = now
+        session.add(row)
+        return SignedIn(email=row.email, via="token")
+
+
+def logout(app, cookie: str | None, *, now: datetime) -> None:
+    if not cookie:
+        return
+    with transaction(app.engine) as session:
+        row = session.get(WebSession, digest(cookie))
+        if row is not None:
+            session.delete(row)
+            audit.append(session, app.keyring, at=now, actor=row.email, action="auth.logout", data={})
+
+
+def purge_expired_sessions(app, *, now: datetime) -> int:
+    with transaction(app.engine) as session:
+        return session.execute(delete(WebSession).where(WebSession.expires_at <= now)).rowcount
+
+
+def has_account(app, email: str) -> bool:
+    with transaction(app.engine) as session:
+        return session.execute(select(WebUser.email).where(WebUser.email == email.strip().lower())).first() is not None

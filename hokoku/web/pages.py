@@ -1,0 +1,483 @@
+"""Server-rendered pages (Jinja2, autoescaped): report, receipt, dashboard, incident, leadership,
+audit log, sign-in. Every form carries the session's CSRF token; every POST checks it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select
+
+from hokoku import audit
+from hokoku.app import ROOT
+from hokoku.db import transaction
+from hokoku.exceptions import InputError
+from hokoku.playbooks import PHASE_LABELS
+from hokoku.roles import role_label
+from hokoku.timeutil import JST, as_utc, fmt_jst
+from hokoku.web import accesslog, security
+from hokoku.web.auth import SESSION_COOKIE, LoginFailed, LoginThrottled, login, logout
+from hokoku.web.charts import Bar, Segment, bar_chart, fmt_duration, stacked_chart
+from hokoku.web.common import (
+    LANG_COOKIE, LANGS, SORTS, Forbidden, NotSignedIn, Viewer, app_for, hk, incident_rows, lang_of,
+    load_visible, managing_people, now_of, organisation, require_writer, viewer_of, web_settings,
+)
+from hokoku.web.drafts import draft_kinds, render_incident_draft
+from hokoku.web.errors import FieldError
+from hokoku.web.i18n import translate
+from hokoku.web.reports import report_from_form
+from models.audit import AuditEvent
+
+router = APIRouter(include_in_schema=False)
+
+_env = Environment(
+    loader=FileSystemLoader(str(ROOT / "templates")),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
+MESSAGES = ("acked", "advanced", "skipped", "triaged", "step_done", "assigned")
+
+
+def _when(value) -> str:
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return fmt_jst(value)
+
+
+_env.filters["when"] = _when
+
+
+def _role(role: str | None, lang: str) -> str:
+    try:
+        return role_label(role, lang) if role else "-"
+    except ValueError:
+        return role
+
+
+def _local_input(value: datetime | None) -> str:
+    """A datetime as the value of an ``<input type=datetime-local>`` in Japan time."""
+
+    return "" if value is None else as_utc(value).astimezone(JST).strftime("%Y-%m-%dT%H:%M")
+
+
+def _url_with(request: Request, **params) -> str:
+    query = dict(request.query_params)
+    for k, v in params.items():
+        if v is None:
+            query.pop(k, None)
+        else:
+            query[k] = v
+    return request.url.path + ("?" + urlencode(query) if query else "")
+
+
+def render(request: Request, name: str, *, status: int = 200, headers: dict | None = None, **ctx) -> HTMLResponse:
+    lang = lang_of(request)
+    viewer = getattr(request.state, "viewer", None)
+    msg = request.query_params.get("msg")
+    base = {
+        "lang": lang, "t": lambda key: translate(key, lang), "viewer": viewer,
+        "csrf": viewer.signed.csrf_token if viewer and viewer.signed.csrf_token else "",
+        "lang_url": _url_with(request, lang="en" if lang == "ja" else "ja"),
+        "role_label": lambda role: _role(role, lang), "flash": translate(f"msg.{msg}", lang) if msg in MESSAGES else None,
+        "dur": lambda v: fmt_duration(v, lang), "path": request.url.path,
+    }
+    base.update(ctx)
+    response = HTMLResponse(_env.get_template(f"web/{name}").render(base), status_code=status, headers=headers)
+    if request.query_params.get("lang") in LANGS:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", httponly=True,
+                            secure=_secure(request))
+    return security.security_headers(response)
+
+
+def render_error(request: Request, status: int, message: str, *, headers: dict | None = None) -> HTMLResponse:
+    if getattr(request.state, "viewer", None) is None and status != 401:
+        try:
+            viewer_of(request)
+        except Exception:  # noqa: BLE001  (the error page must render whatever broke)
+            pass
+    lang = lang_of(request)
+    key = f"err.{status}" if f"err.{status}" in _ERROR_KEYS else "err.other"
+    return render(request, "error.html", status=status, headers=headers, status_code=status,
+                  headline=translate(key, lang), message=message)
+
+
+_ERROR_KEYS = {f"err.{s}" for s in (401, 403, 404, 409, 413, 422, 429, 503)}
+
+
+def _secure(request: Request) -> bool:
+    return hk(request).settings.public_url.lower().startswith("https://")
+
+
+def _viewer(request: Request) -> Viewer:
+    viewer = viewer_of(request)
+    if viewer is None:
+        raise NotSignedIn("sign in first")
+    return viewer
+
+
+def _writer(request: Request, csrf_token: str, *, action: str, incident: str | None = None) -> Viewer:
+    """The signed-in person, after the CSRF check and the read-only check (both 403)."""
+    viewer = _viewer(request)
+    if not security.tokens_match(viewer.signed.csrf_token, csrf_token):
+        raise security.csrf_refused()
+    require_writer(request, viewer, action=action, incident=incident, via="page")
+    return viewer
+
+
+def _local(next_url: str | None, default: str) -> str:
+    """Only same-site paths are followed after a form (no open redirects)."""
+    if next_url and next_url.startswith("/") and not next_url.startswith("//") and "\\" not in next_url:
+        return next_url
+    return default
+
+
+def _back(next_url: str | None, default: str, msg: str) -> RedirectResponse:
+    target = _local(next_url, default)
+    sep = "&" if "?" in target else "?"
+    return RedirectResponse(f"{target}{sep}msg={msg}", status_code=303)
+
+
+# -- sign-in ----------------------------------------------------------------------------------
+@router.get("/")
+def home(request: Request):
+    return RedirectResponse("/dashboard" if viewer_of(request) else "/login", status_code=303)
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = ""):
+    token = request.cookies.get(security.LOGIN_CSRF_COOKIE) or security.new_token()
+    response = render(request, "login.html", login_csrf=token, next=_local(next, "/dashboard"), error=None, email="")
+    response.set_cookie(security.LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request),
+                        max_age=3600, path="/login")
+    return response
+
+
+@router.post("/login")
+def login_submit(request: Request, email: str = Form(""), password: str = Form(""), csrf_token: str = Form(""),
+                 next: str = Form("")):
+    if not security.tokens_match(request.cookies.get(security.LOGIN_CSRF_COOKIE), csrf_token):
+        raise security.csrf_refused("sign-in form expired: reload the page and try again")
+    ip = request.client.host if request.client else "-"
+    lang = lang_of(request)
+    try:
+        cookie, _csrf = login(hk(request), web_settings(request), email=email, password=password, ip=ip,
+                              now=now_of(request))
+    except LoginThrottled as exc:
+        return render(request, "login.html", status=429, headers={"Retry-After": str(exc.retry_after)},
+                      login_csrf=csrf_token, next=_local(next, "/dashboard"), error=translate("login.throttled", lang),
+                      email=email)
+    except LoginFailed:
+        return render(request, "login.html", status=401, login_csrf=csrf_token, next=_local(next, "/dashboard"),
+                      error=translate("login.failed", lang), email=email)
+    response = RedirectResponse(_local(next, "/dashboard"), status_code=303)
+    response.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="lax", secure=_secure(request), path="/",
+                        max_age=int(web_settings(request).session_hours * 3600))
+    response.delete_cookie(security.LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout_submit(request: Request, csrf_token: str = Form("")):
+    viewer = viewer_of(request)
+    if viewer is not None:
+        if not security.tokens_match(viewer.signed.csrf_token, csrf_token):
+            raise security.csrf_refused()
+        logout(hk(request), request.cookies.get(SESSION_COOKIE), now=now_of(request))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# -- report -------------------------------------------------------------------------------------
+def _report_page(request: Request, viewer: Viewer, *, status: int = 200, values: dict | None = None,
+                 error: str | None = None, error_field: str | None = None) -> HTMLResponse:
+    app = hk(request)
+    lang = lang_of(request)
+    org = organisation(app)
+    divisions = [(d.code, d.name.get(lang), i.name.get(lang)) for i in org.institutes for d in i.divisions]
+    categories = [(c, p.title.get(lang), p.description.get(lang)) for c, p in sorted(app.playbooks.items())]
+    values = values or {"division": viewer.scope.home_division or "", "category": "", "summary": "",
+                        "aware_at": "", "data_items": "", "individuals": "", "already_done": "", "serious": False}
+    return render(request, "report.html", status=status, divisions=divisions, categories=categories, values=values,
+                  error=error, error_field=error_field, max_now=_local_input(now_of(request)))
+
+
+@router.get("/report")
+def report_form(request: Request):
+    return _report_page(request, _viewer(request))
+
+
+@router.post("/report")
+def report_submit(request: Request, division: str = Form(""), category: str = Form(""), summary: str = Form(""),
+                  aware_at: str = Form(""), data_items: str = Form(""), individuals: str = Form(""),
+                  already_done: str = Form(""), serious: bool = Form(False), csrf_token: str = Form("")):
+    viewer = _writer(request, csrf_token, action="report")
+    values = {"division": division, "category": category, "summary": summary, "aware_at": aware_at,
+              "data_items": data_items, "individuals": individuals, "already_done": already_done, "serious": serious}
+    try:
+        result = report_from_form(hk(request), viewer, now=now_of(request), lang=lang_of(request), **values)
+    except InputError as exc:
+        from hokoku.web.errors import field_of
+
+        return _report_page(request, viewer, status=422, values=values, error=str(exc), error_field=field_of(exc))
+    return RedirectResponse(f"/incidents/{result.public_id}/receipt", status_code=303)
+
+
+@router.get("/incidents/{incident_id}/receipt")
+def receipt(request: Request, incident_id: str):
+    viewer = _viewer(request)
+    inc = load_visible(request, viewer, incident_id, via="page:receipt")
+    app = hk(request)
+    lang = lang_of(request)
+    org = organisation(app)
+    playbook = app.playbooks.get(inc.category)
+    return render(request, "receipt.html", incident=inc.public_id,
+                  category=playbook.title.get(lang) if playbook else inc.category,
+                  protection_manager=org.division(inc.division_code).protection_manager.name,
+                  actions=[a.get(lang) for a in playbook.immediate_actions] if playbook else [])
+
+
+# -- dashboard ----------------------------------------------------------------------------------
+@router.get("/dashboard")
+def dashboard(request: Request, sort: str = "due", dir: str = "asc", all: int = 0):
+    viewer = _viewer(request)
+    sort = sort if sort in SORTS else "due"
+    lang = lang_of(request)
+    rows = incident_rows(hk(request), viewer.scope, now=now_of(request), lang=lang, open_only=not all, sort=sort,
+                         descending=dir == "desc")
+    scope = viewer.scope
+    if scope.everything:
+        scope_text = translate("dash.scope_all", lang)
+    elif scope.manages:
+        scope_text = ", ".join(sorted(scope.institutes | scope.divisions))
+    else:
+        scope_text = translate("dash.mine", lang)
+    sort_links = [(s, translate(f"dash.sort.{s}", lang), _url_with(request, sort=s, dir=None, msg=None)) for s in SORTS]
+    return render(request, "dashboard.html", rows=rows, sort=sort, sort_links=sort_links, show_all=bool(all),
+                  toggle_url=_url_with(request, all=None if all else "1", msg=None), scope_text=scope_text,
+                  here=_url_with(request, msg=None), can_act=scope.manages and not scope.read_only)
+
+
+# -- incident -------------------------------------------------------------------------------------
+@router.get("/incidents/{incident_id}")
+def incident_page(request: Request, incident_id: str):
+    viewer = _viewer(request)
+    inc = load_visible(request, viewer, incident_id, via="page")
+    app = hk(request)
+    lang = lang_of(request)
+    view = app_for(app, lang)
+    now = now_of(request)
+    from hokoku.services.queries import show_incident
+    from hokoku.services.tasks import list_tasks
+    from hokoku.services.triage import show_assessment
+
+    shown = show_incident(view, inc.public_id, now=now)
+    tasks = list_tasks(view, incident_id=inc.public_id)
+    assessment = show_assessment(view, incident_id=inc.public_id)
+    org = organisation(app)
+    people = org.people()
+    playbook = app.playbooks.get(inc.category)
+    checklists = {}
+    if playbook:
+        for step in playbook.steps:
+            checklists[step.id] = [c.get(lang) for c in step.checklist]
+    for task in tasks:
+        ref = task["ref"].split(":", 1)[-1]
+        task["checklist"] = checklists.get(ref, []) if task["kind"] == "step" else []
+        task["phase_label"] = (PHASE_LABELS[task["phase"]][1 if lang == "en" else 0]
+                               if task.get("phase") in PHASE_LABELS else task.get("phase") or "")
+    policy_stages = {}
+    from hokoku.services.stagerows import incident_policy
+
+    policy = incident_policy(inc)
+    for s in shown["stages"]:
+        sp = policy.stage(s["code"])
+        policy_stages[s["code"]] = {"can_complete": sp.completed_by == "advance", "skippable": sp.skippable}
+    for ev in shown["timeline"]:
+        ev["actor_name"] = people[ev["actor"]].name if ev["actor"] in people else ev["actor"]
+    details = app.keyring.decrypt(inc.details_enc, field="incident.details") if inc.details_enc else None
+    scope = viewer.scope
+    can_manage = scope.manages and not scope.read_only
+    return render(
+        request, "incident.html", inc=shown, details=details, tasks=tasks, assessment=assessment,
+        immediate=[a.get(lang) for a in playbook.immediate_actions] if playbook else [],
+        category_label=playbook.title.get(lang) if playbook else inc.category, policy_stages=policy_stages,
+        reporter_name=people[inc.reporter_email].name if inc.reporter_email in people else inc.reporter_email,
+        can_manage=can_manage, assignees=managing_people(org, inc.division_code),
+        categories=[(c, p.title.get(lang)) for c, p in sorted(app.playbooks.items())],
+        draft_kinds=draft_kinds(), here=f"/incidents/{inc.public_id}",
+    )
+
+
+@router.post("/incidents/{incident_id}/ack")
+def incident_ack(request: Request, incident_id: str, stage: str = Form(""), next: str = Form(""),
+                 csrf_token: str = Form("")):
+    viewer = _writer(request, csrf_token, action="ack", incident=incident_id)
+    inc = load_visible(request, viewer, incident_id, via="page:ack", record=False)
+    from hokoku.services.transitions import acknowledge
+
+    acknowledge(hk(request), incident_id=inc.public_id, actor=viewer.email, now=now_of(request),
+                stage=stage.strip() or None, channel="web")
+    return _back(next, f"/incidents/{inc.public_id}", "acked")
+
+
+@router.post("/incidents/{incident_id}/advance")
+def incident_advance(request: Request, incident_id: str, stage: str = Form(...), op: str = Form("done"),
+                     note: str = Form(""), skip_reason: str = Form(""), next: str = Form(""),
+                     csrf_token: str = Form("")):
+    viewer = _writer(request, csrf_token, action="advance", incident=incident_id)
+    inc = load_visible(request, viewer, incident_id, via="page:advance", record=False)
+    from hokoku.services.transitions import advance
+
+    skip = op == "skip"
+    if skip and not skip_reason.strip():
+        raise FieldError("skip_reason", "skip_reason: skipping a stage needs a reason")
+    advance(hk(request), incident_id=inc.public_id, stage=stage, actor=viewer.email, now=now_of(request),
+            note=note.strip() or None, skip_reason=skip_reason.strip() if skip else None, channel="web")
+    return _back(next, f"/incidents/{inc.public_id}", "skipped" if skip else "advanced")
+
+
+def _count_or_none(text: str, field: str) -> int | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise FieldError(field, f"{field}: {text!r} is not a whole number") from None
+    if value < 0:
+        raise FieldError(field, f"{field}: must be 0 or more")
+    return value
+
+
+@router.post("/incidents/{incident_id}/triage")
+def incident_triage(request: Request, incident_id: str, serious: bool = Form(False), sensitive: bool = Form(False),
+                    financial_risk: bool = Form(False), unauthorized_purpose: bool = Form(False),
+                    individuals: str = Form(""), individuals_estimated: bool = Form(False),
+                    encrypted: bool = Form(False), category: str = Form(""), next: str = Form(""),
+                    csrf_token: str = Form("")):
+    viewer = _writer(request, csrf_token, action="triage", incident=incident_id)
+    inc = load_visible(request, viewer, incident_id, via="page:triage", record=False)
+    from hokoku.services.triage import triage
+
+    triage(hk(request), incident_id=inc.public_id, actor=viewer.email, now=now_of(request), serious=serious,
+           sensitive=sensitive, financial_risk=financial_risk, unauthorized_purpose=unauthorized_purpose,
+           individuals=_count_or_none(individuals, "individuals"), individuals_estimated=individuals_estimated,
+           encrypted=encrypted, category=category.strip() or None)
+    return _back(next, f"/incidents/{inc.public_id}", "triaged")
+
+
+@router.post("/incidents/{incident_id}/steps/{ref}/done")
+def step_done(request: Request, incident_id: str, ref: str, note: str = Form(""), evidence: str = Form(""),
+              checked: list[str] = Form([]), next: str = Form(""), csrf_token: str = Form("")):
+    viewer = _writer(request, csrf_token, action="step.done", incident=incident_id)
+    inc = load_visible(request, viewer, incident_id, via="page:step", record=False)
+    from hokoku.services.tasks import complete_task
+
+    ticked = [c.strip() for c in checked if c.strip()][:50]
+    text = "\n".join([f"[x] {c}" for c in ticked] + ([note.strip()] if note.strip() else [])) or None
+    complete_task(hk(request), incident_id=inc.public_id, ref=ref, actor=viewer.email, now=now_of(request),
+                  note=text, evidence=evidence.strip() or None)
+    return _back(next, f"/incidents/{inc.public_id}", "step_done")
+
+
+@router.post("/incidents/{incident_id}/steps/{ref}/assign")
+def step_assign(request: Request, incident_id: str, ref: str, to: str = Form(...), next: str = Form(""),
+                csrf_token: str = Form("")):
+    viewer = _writer(request, csrf_token, action="step.assign", incident=incident_id)
+    inc = load_visible(request, viewer, incident_id, via="page:assign", record=False)
+    from hokoku.services.tasks import assign_task
+
+    assign_task(hk(request), incident_id=inc.public_id, ref=ref, to=to, actor=viewer.email, now=now_of(request))
+    return _back(next, f"/incidents/{inc.public_id}", "assigned")
+
+
+@router.get("/incidents/{incident_id}/drafts/{kind}")
+def draft(request: Request, incident_id: str, kind: str, format: str = "html"):
+    viewer = _viewer(request)
+    inc = load_visible(request, viewer, incident_id, via=f"draft:{kind}")
+    lang = lang_of(request)
+    text = render_incident_draft(hk(request), incident_id=inc.public_id, kind=kind, lang=lang, fmt=format,
+                                 now=now_of(request))
+    response: Response
+    if format == "html":
+        response = HTMLResponse(text)
+    else:
+        response = PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
+    return security.security_headers(response, csp=security.DRAFT_CSP)
+
+
+# -- leadership -----------------------------------------------------------------------------------
+@router.get("/leadership")
+def leadership(request: Request, incident: str = ""):
+    viewer = _viewer(request)
+    app = hk(request)
+    lang = lang_of(request)
+    now = now_of(request)
+    if not viewer.scope.manages:
+        accesslog.record_denied(app, email=viewer.email, incident=None, via="page:leadership",
+                                reason="staff see only their own reports", now=now)
+        raise Forbidden(f"{viewer.email} may not see the leadership overview")
+    from hokoku.web.metrics import incident_metrics
+
+    rows = incident_metrics(app, viewer.scope, now=now, lang=lang)
+    t = lambda k: translate(k, lang)  # noqa: E731
+    href = lambda r: f"/incidents/{r['incident']}"  # noqa: E731
+    ack_chart = bar_chart(t("lead.ack_chart"), [
+        Bar(r["incident"], r["time_to_acknowledge"].total_seconds() / 60 if r["time_to_acknowledge"] else None,
+            fmt_duration(r["time_to_acknowledge"], lang), "bar ack", href(r)) for r in rows], empty=t("lead.none"))
+    contain_chart = bar_chart(t("lead.contain_chart"), [
+        Bar(r["incident"], r["time_to_contain"].total_seconds() / 60 if r["time_to_contain"] else None,
+            fmt_duration(r["time_to_contain"], lang), "bar contain", href(r)) for r in rows], empty=t("lead.none"))
+    deadline_chart = stacked_chart(t("lead.deadline_chart"), [
+        (r["incident"], [Segment(r["deadlines_met"], "seg met", t("lead.met")),
+                         Segment(r["deadlines_missed"], "seg missed", t("lead.missed")),
+                         Segment(r["deadlines_open"], "seg open", t("lead.open"))], href(r)) for r in rows],
+        empty=t("lead.none"))
+    totals = {k: sum(r[k] for r in rows) for k in ("deadlines_met", "deadlines_missed", "deadlines_open")}
+    selected = incident.strip().upper() or (rows[-1]["incident"] if rows else "")
+    if selected and selected not in {r["incident"] for r in rows}:
+        selected = ""
+    return render(request, "leadership.html", rows=rows, ack_chart=ack_chart, contain_chart=contain_chart,
+                  deadline_chart=deadline_chart, totals=totals, selected=selected)
+
+
+# -- audit log --------------------------------------------------------------------------------------
+PAGE_SIZE = 100
+
+
+@router.get("/audit")
+def audit_page(request: Request, incident: str = "", before: int = 0):
+    viewer = _viewer(request)
+    app = hk(request)
+    now = now_of(request)
+    if not viewer.scope.may_read_audit_log:
+        accesslog.record_denied(app, email=viewer.email, incident=None, via="page:audit",
+                                reason="only the audit officer, the general manager and the director-general "
+                                       "read the audit log", now=now)
+        raise Forbidden(f"{viewer.email} may not read the audit log")
+    with transaction(app.engine) as session:
+        result = audit.verify(session, app.keyring.public_keys())
+    with transaction(app.engine) as session:
+        query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(PAGE_SIZE)
+        if incident.strip():
+            query = query.where(AuditEvent.incident_public_id == incident.strip().upper())
+        if before > 0:
+            query = query.where(AuditEvent.seq < before)
+        events = [{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "incident": e.incident_public_id,
+                   "data": e.data} for e in session.execute(query).scalars()]
+        audit.append(session, app.keyring, at=now, actor=viewer.email, action="audit.viewed",
+                     data={"incident": incident.strip().upper() or None, "before": before or None})
+    older = _url_with(request, before=str(events[-1]["seq"])) if len(events) == PAGE_SIZE else None
+    return render(request, "audit.html", result=result, events=events, incident=incident.strip().upper(),
+                  older=older)
+
+
+__all__ = ["router", "render", "render_error"]

@@ -1,0 +1,93 @@
+"""A staff report from the web form or the API: checked field by field, then the normal intake."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from hokoku.exceptions import InputError, NotFound
+from hokoku.services.intake import MAX_SUMMARY, IntakeResult, report_incident
+from hokoku.timeutil import parse_instant
+from hokoku.web.common import organisation
+from hokoku.web.errors import FieldError
+from hokoku.web.i18n import translate
+
+MAX_TEXT = 20_000
+
+
+def _text(value: str | None, field: str, *, limit: int = MAX_TEXT) -> str | None:
+    value = (value or "").strip()
+    if len(value) > limit:
+        raise FieldError(field, f"{field}: too long ({len(value)} characters; at most {limit})")
+    return value or None
+
+
+def compose_details(lang: str, *, data_items: str | None, individuals: int | None, already_done: str | None,
+                    details: str | None = None) -> str | None:
+    """The reporter's answers as one text (stored encrypted with the incident)."""
+    parts = []
+    if data_items:
+        parts.append(f"{translate('report.data_items', lang)}: {data_items}")
+    if individuals is not None:
+        parts.append(f"{translate('report.individuals', lang)}: {individuals}")
+    if already_done:
+        parts.append(f"{translate('report.already_done', lang)}: {already_done}")
+    if details:
+        parts.append(details)
+    return "\n".join(parts) or None
+
+
+def submit_report(app, viewer, *, now: datetime, lang: str, division: str, category: str, summary: str,
+                  aware_at: datetime | None = None, data_items: str | None = None, individuals: int | None = None,
+                  already_done: str | None = None, details: str | None = None, serious: bool = False) -> IntakeResult:
+    division = (division or "").strip()
+    if not division:
+        raise FieldError("division", "division: choose the division that manages the information")
+    org = organisation(app)
+    try:
+        division = org.division(division).code
+    except NotFound as exc:
+        raise FieldError("division", f"division: {exc}") from None
+    category = (category or "").strip()
+    if not category:
+        raise FieldError("category", "category: choose the kind of incident")
+    if category not in app.playbooks:
+        raise FieldError("category", f"category: unknown category {category!r} "
+                                     f"(categories: {', '.join(sorted(app.playbooks))})")
+    summary_text = _text(summary, "summary", limit=MAX_SUMMARY)
+    if not summary_text:
+        raise FieldError("summary", "summary: say what happened")
+    if aware_at is not None and aware_at > now:
+        raise FieldError("aware_at", "aware_at: the time first known is in the future")
+    if individuals is not None and individuals < 0:
+        raise FieldError("individuals", "individuals: must be 0 or more")
+    text = compose_details(lang, data_items=_text(data_items, "data_items"), individuals=individuals,
+                           already_done=_text(already_done, "already_done"), details=_text(details, "details"))
+    try:
+        return report_incident(app, division=division, category=category, summary=summary_text,
+                               reporter=viewer.email, now=now, aware_at=aware_at, serious=bool(serious),
+                               entry="staff", source="web", details=text)
+    except InputError as exc:
+        from hokoku.web.errors import field_of
+
+        if isinstance(exc, NotFound) and field_of(exc) is None:
+            raise FieldError(None, str(exc)) from None
+        raise
+
+
+def report_from_form(app, viewer, *, now: datetime, lang: str, division: str, category: str, summary: str,
+                     aware_at: str, data_items: str, individuals: str, already_done: str, serious: bool) -> IntakeResult:
+    when = None
+    if (aware_at or "").strip():
+        try:
+            when = parse_instant(aware_at, what="aware_at")
+        except InputError as exc:
+            raise FieldError("aware_at", str(exc)) from None
+    count = None
+    if (individuals or "").strip():
+        try:
+            count = int(individuals.strip())
+        except ValueError:
+            raise FieldError("individuals", f"individuals: {individuals.strip()!r} is not a whole number") from None
+    return submit_report(app, viewer, now=now, lang=lang, division=division, category=category, summary=summary,
+                         aware_at=when, data_items=data_items, individuals=count, already_done=already_done,
+                         serious=serious)

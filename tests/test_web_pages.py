@@ -1,0 +1,431 @@
+"""The server-rendered pages: report, receipt, dashboard, incident, leadership, audit; access
+control, audit of every view and refusal, hostile input, size limits, languages."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from hokoku.db import transaction
+from tests.helpers import GM, IM, PM, PO, REPORTER, STAFF_NOT_ON_LADDER, audit_actions, last_seq
+from tests.web_support import AUDIT, DG, IEH_STAFF, OTHER_IM, OTHER_PM, fast_hashes, site  # noqa: F401
+
+HOSTILE = "<script>alert(1)</script><!channel> <@U0PM00001> <img src=x onerror=alert(2)>"
+
+
+def _actions(site, **kw) -> list[str]:
+    return [a for a, _ in audit_actions(site.app, **kw)]
+
+
+# -- report and receipt ---------------------------------------------------------------------------
+def test_report_form_lists_categories_with_their_playbook_descriptions(site):
+    """Japanese by default: each category with its one-line description; the reporter's division preselected."""
+    page = site.as_(REPORTER).get("/report")
+    assert page.status_code == 200
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page.text
+    assert site.app.playbooks["malware"].description.get("ja") in page.text
+    assert site.app.playbooks["lost-device"].title.get("ja") in page.text
+    assert re.search(r'<option value="IDS-SURVEY" selected>', page.text)
+    for name in ("division", "category", "summary", "aware_at", "data_items", "individuals", "already_done"):
+        assert f'name="{name}"' in page.text
+
+
+def test_english_by_query_and_then_by_cookie(site):
+    """?lang=en switches to English and sets a cookie; later pages stay English; ?lang=ja goes back."""
+    c = site.as_(REPORTER)
+    page = c.get("/report?lang=en")
+    assert "Report a personal-data incident" in page.text
+    assert site.app.playbooks["malware"].description.get("en") in page.text
+    assert c.cookies.get("hokoku_lang") == "en"
+    assert "Incidents" in c.get("/dashboard").text
+    assert "事案一覧" in c.get("/dashboard?lang=ja").text
+
+
+def test_report_becomes_an_incident_and_the_receipt_shows_what_to_do_now(site):
+    """POST /report → 303 to the receipt: the id and the playbook's immediate actions; details kept encrypted."""
+    c = site.as_(REPORTER)
+    r = c.post("/report", data={
+        "csrf_token": c.csrf, "division": "IDS-SURVEY", "category": "malware", "summary": "PC-17 shows a ransom note",
+        "aware_at": "2027-02-01T09:40", "data_items": "survey respondents' names", "individuals": "120",
+        "already_done": "pulled the LAN cable", "serious": "true"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/incidents/INC-2027-0001/receipt"
+    receipt = c.get(r.headers["location"])
+    assert "INC-2027-0001" in receipt.text and "中村 美咲" in receipt.text
+    for action in site.app.playbooks["malware"].immediate_actions:
+        assert action.get("ja") in receipt.text
+    from models.incident import Incident
+
+    with transaction(site.app.engine) as session:
+        inc = session.execute(select(Incident)).scalar_one()
+    assert inc.serious and inc.source == "web" and inc.reporter_email == REPORTER
+    assert inc.aware_at == site.clock() - timedelta(minutes=25)
+    details = site.app.keyring.decrypt(inc.details_enc, field="incident.details")
+    assert "survey respondents' names" in details and "120" in details and "pulled the LAN cable" in details
+    assert b"pulled" not in inc.details_enc
+    reported = [d for a, d in audit_actions(site.app) if a == "incident.reported"]
+    assert len(reported) == 1 and reported[0]["source"] == "web" and reported[0]["serious"] is True
+
+
+@pytest.mark.parametrize("field, patch, needle", [
+    ("summary", {"summary": "   "}, "summary"),
+    ("division", {"division": "NOPE"}, "unknown division"),
+    ("category", {"category": "alien-invasion"}, "unknown category"),
+    ("aware_at", {"aware_at": "2030-01-01T00:00"}, "future"),
+    ("aware_at", {"aware_at": "yesterday"}, "ISO 8601"),
+    ("individuals", {"individuals": "many"}, "whole number"),
+])
+def test_bad_report_is_shown_again_with_the_field_marked(site, field, patch, needle):
+    """422, the message, the wrong field marked and the other answers kept; no incident is made."""
+    c = site.as_(REPORTER)
+    data = {"csrf_token": c.csrf, "division": "IDS-SURVEY", "category": "malware", "summary": "kept summary text",
+            "data_items": "kept data items"} | patch
+    r = c.post("/report", data=data)
+    assert r.status_code == 422
+    assert needle in r.text
+    assert "kept data items" in r.text
+    if field in ("summary", "aware_at", "individuals", "division"):
+        assert re.search(rf'name="{field}"[^>]*aria-invalid="true"', r.text), field
+    assert "incident.reported" not in _actions(site)
+
+
+# -- dashboard ------------------------------------------------------------------------------------
+def test_dashboard_shows_owner_due_time_and_overdue_and_sorts(site):
+    """Open incidents in scope with each started stage's owner and due time; overdue marked; ?sort= works."""
+    first = site.report(summary="first")
+    site.clock.advance(minutes=1)
+    second = site.report(summary="second", category="lost-device")
+    pm = site.as_(PM)
+    page = pm.get("/dashboard")
+    assert page.status_code == 200
+    assert "中村 美咲" in page.text and "2027-02-01" in page.text
+    assert page.text.index(first) < page.text.index(second)  # by due time (first is due first)
+    by_incident_desc = pm.get("/dashboard?sort=incident&dir=desc").text
+    assert by_incident_desc.index(second) < by_incident_desc.index(first)
+    pm.post(f"/incidents/{second}/ack", data={"csrf_token": pm.csrf, "stage": "acknowledge"})
+    site.clock.advance(hours=3)  # the first one's acknowledgement is overdue now
+    page = pm.get("/dashboard?sort=status").text
+    assert "期限超過" in page
+    assert page.index(first) < page.index(second)  # overdue first
+    assert re.search(rf'<tr class="overdue" data-incident="{first}">', page)
+
+
+def test_staff_dashboard_lists_only_their_own_reports(site):
+    """A staff member sees their own reports, not their colleague's."""
+    mine = site.report(REPORTER)
+    theirs = site.report(STAFF_NOT_ON_LADDER)
+    page = site.as_(STAFF_NOT_ON_LADDER).get("/dashboard").text
+    assert theirs in page and mine not in page
+    assert "受領する" not in page  # no action buttons for staff
+
+
+def test_acknowledge_and_advance_from_the_dashboard(site):
+    """The forms POST, the chain moves on, the change is audited with channel web, and we come back."""
+    inc = site.report()
+    pm = site.as_(PM)
+    r = pm.post(f"/incidents/{inc}/ack", data={"csrf_token": pm.csrf, "stage": "acknowledge",
+                                                "next": "/dashboard?sort=incident"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/dashboard?sort=incident&msg=acked"
+    assert "受領を記録しました" in pm.get(r.headers["location"]).text
+    r = pm.post(f"/incidents/{inc}/advance", data={"csrf_token": pm.csrf, "stage": "immediate-measures",
+                                                    "note": "LAN cable pulled"}, follow_redirects=False)
+    assert r.status_code == 303
+    events = audit_actions(site.app, incident=inc)
+    assert ("stage.acknowledged", {"stage": "acknowledge", "channel": "web"}) in events
+    assert ("stage.done", {"stage": "immediate-measures", "channel": "web", "with_note": True}) in events
+    page = pm.get(f"/incidents/{inc}").text
+    assert "LAN cable pulled" in page
+
+
+def test_refused_transitions_are_409_or_403(site):
+    """Out of order → 409; someone not on the stage's ladder → 403; both are kept in the audit log."""
+    inc = site.report()
+    pm = site.as_(PM)
+    r = pm.post(f"/incidents/{inc}/advance", data={"csrf_token": pm.csrf, "stage": "dg-report"})
+    assert r.status_code == 409 and "cannot be completed before" in r.text
+    dg = site.as_(DG)
+    r = dg.post(f"/incidents/{inc}/ack", data={"csrf_token": dg.csrf, "stage": "acknowledge"})
+    assert r.status_code == 403 and "may not acknowledge" in r.text
+    assert {"stage.refused", "ack.refused"} <= set(_actions(site, incident=inc))
+
+
+def test_skipping_needs_a_reason(site):
+    """Skip without a reason is a 422 naming the field."""
+    inc = site.report()
+    pm = site.as_(PM)
+    r = pm.post(f"/incidents/{inc}/advance", data={"csrf_token": pm.csrf, "stage": "root-cause", "op": "skip"})
+    assert r.status_code == 422 and "skip_reason" in r.text
+
+
+# -- incident page --------------------------------------------------------------------------------
+def test_incident_page_has_stages_checklist_timeline_and_drafts(site):
+    """Stages with owners; playbook steps with their checklist; timeline; links to every draft kind."""
+    inc = site.report()
+    page = site.as_(PM).get(f"/incidents/{inc}")
+    assert page.status_code == 200
+    text = page.text
+    assert "27-1" in text and "incident.reported" in text
+    step = site.app.playbooks["malware"].steps[0]
+    assert step.title.get("ja") in text and step.checklist[0].get("ja") in text
+    for kind in ("ppc-preliminary", "summary", "investigation-report"):
+        assert f"/incidents/{inc}/drafts/{kind}?lang=en&amp;format=html" in text
+
+
+def test_tick_checklist_complete_step_and_assign(site):
+    """Ticked checklist items and the note are kept with the step; a step can be given to someone else."""
+    inc = site.report()
+    pm = site.as_(PM)
+    step = site.app.playbooks["malware"].steps[0]
+    items = [step.checklist[0].get("ja"), step.checklist[1].get("ja")]
+    r = pm.post(f"/incidents/{inc}/steps/{step.id}/done", data={
+        "csrf_token": pm.csrf, "checked": items, "note": "isolated by EDR", "evidence": "ticket 42"},
+        follow_redirects=False)
+    assert r.status_code == 303
+    from hokoku.services.tasks import list_tasks
+
+    done = next(t for t in list_tasks(site.app, incident_id=inc) if t["ref"] == step.id)
+    assert done["status"] == "done" and done["evidence"] == "ticket 42"
+    assert done["note"] == f"[x] {items[0]}\n[x] {items[1]}\nisolated by EDR"
+    other = site.app.playbooks["malware"].steps[1].id
+    r = pm.post(f"/incidents/{inc}/steps/{other}/assign", data={"csrf_token": pm.csrf, "to": PO},
+                follow_redirects=False)
+    assert r.status_code == 303
+    assert next(t for t in list_tasks(site.app, incident_id=inc) if t["ref"] == other)["owner"] == PO
+
+
+def test_triage_form_records_facts_and_shows_the_assessment(site):
+    """More than 100 individuals under the administrative-body regime: a report to the Commission is required."""
+    inc = site.report()
+    pm = site.as_(PM)
+    r = pm.post(f"/incidents/{inc}/triage", data={"csrf_token": pm.csrf, "individuals": "120"},
+                follow_redirects=False)
+    assert r.status_code == 303
+    page = pm.get(f"/incidents/{inc}").text
+    assert "個人情報保護委員会への報告: 必要" in page
+    assert "incident.triaged" in _actions(site, incident=inc)
+    bad = pm.post(f"/incidents/{inc}/triage", data={"csrf_token": pm.csrf, "individuals": "-3"})
+    assert bad.status_code == 422
+
+
+def test_every_view_of_an_incident_is_an_audit_event(site):
+    """incident.viewed with the channel, for the page and the drafts; the dashboard is not a view."""
+    inc = site.report()
+    seq = last_seq(site.app)
+    gm = site.as_(GM)
+    gm.get("/dashboard")
+    gm.get(f"/incidents/{inc}")
+    gm.get(f"/incidents/{inc}/drafts/summary?format=md")
+    events = [(a, d) for a, d in audit_actions(site.app, after_seq=seq) if a == "incident.viewed"]
+    assert events == [("incident.viewed", {"via": "page"}), ("incident.viewed", {"via": "draft:summary"})]
+
+
+def test_drafts_render_in_either_language_and_format(site):
+    """/incidents/{id}/drafts/{kind}?lang=&format= renders render_draft; unknown kinds are 404."""
+    inc = site.report()
+    gm = site.as_(GM)
+    html = gm.get(f"/incidents/{inc}/drafts/summary?lang=en&format=html")
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    assert inc in html.text
+    assert "script-src" not in html.headers["content-security-policy"]  # default-src 'none': no script at all
+    md = gm.get(f"/incidents/{inc}/drafts/ppc-preliminary?lang=ja&format=md")
+    assert md.status_code == 200 and md.headers["content-type"].startswith("text/markdown")
+    assert gm.get(f"/incidents/{inc}/drafts/no-such-kind").status_code == 404
+    assert gm.get(f"/incidents/{inc}/drafts/summary?format=pdf").status_code == 422
+
+
+# -- hostile input --------------------------------------------------------------------------------
+def test_report_text_with_html_script_and_slack_mentions_is_inert(site):
+    """Autoescaped everywhere it is shown: no tag from the report reaches the page."""
+    inc = site.report(summary=HOSTILE, already_done="<b>bold</b> <!here>")
+    for email in (REPORTER, PM):
+        page = site.as_(email).get(f"/incidents/{inc}").text
+        assert "<script>alert(1)" not in page and "<img src=x" not in page and "<!channel>" not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;!channel&gt;" in page
+        assert "&lt;@U0PM00001&gt;" in page and "&lt;b&gt;bold&lt;/b&gt;" in page
+        assert "<script" not in page.lower()
+    draft = site.as_(PM).get(f"/incidents/{inc}/drafts/summary?format=html").text
+    assert "<script>alert(1)" not in draft
+
+
+def test_unknown_incident_is_404_not_500(site):
+    """Unknown ids, pages and drafts answer 404 pages."""
+    c = site.as_(GM)
+    for path in ("/incidents/INC-2027-9999", "/incidents/INC-2027-9999/receipt", "/incidents/garbage<>",
+                 "/incidents/INC-2027-9999/drafts/summary", "/no-such-page"):
+        r = c.get(path, headers={"accept": "text/html,application/xhtml+xml"})
+        assert r.status_code == 404, path
+        assert "<html" in r.text
+    r = c.post("/incidents/INC-2027-9999/ack", data={"csrf_token": c.csrf})
+    assert r.status_code == 404
+
+
+def test_oversized_bodies_are_refused_with_413(site):
+    """Bodies over 256 KiB: refused by Content-Length, and when streamed without one."""
+    c = site.as_(REPORTER)
+    big = "x" * (300 * 1024)
+    r = c.post("/report", data={"csrf_token": c.csrf, "division": "IDS-SURVEY", "category": "malware", "summary": big})
+    assert r.status_code == 413
+
+    def chunks():
+        for _ in range(40):
+            yield b"summary=" + b"y" * 10_000 + b"&"
+
+    r = c.post("/report", content=chunks(), headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 413
+    assert "incident.reported" not in _actions(site)
+
+
+# -- who may see what ------------------------------------------------------------------------------
+@pytest.mark.parametrize("who", [STAFF_NOT_ON_LADDER, OTHER_PM, OTHER_IM, IEH_STAFF])
+def test_people_outside_the_scope_get_403_and_the_attempt_is_audited(site, who):
+    """Another staff member, another division's PM, another institute's IM: 403 page, access.denied event."""
+    inc = site.report()
+    seq = last_seq(site.app)
+    c = site.as_(who)
+    for path in (f"/incidents/{inc}", f"/incidents/{inc}/receipt", f"/incidents/{inc}/drafts/summary"):
+        r = c.get(path)
+        assert r.status_code == 403, (who, path)
+        assert "監査ログに記録されました" in r.text
+        assert "PC-17" not in r.text
+    denied = [(a, d) for a, d in audit_actions(site.app, after_seq=seq, incident=inc) if a == "access.denied"]
+    assert len(denied) == 3
+    assert "incident.viewed" not in _actions(site, after_seq=seq)
+    if who in (OTHER_PM, OTHER_IM):
+        r = c.post(f"/incidents/{inc}/ack", data={"csrf_token": c.csrf, "stage": "acknowledge"})
+        assert r.status_code == 403
+
+
+@pytest.mark.parametrize("who", [PM, PO, IM, GM, DG, AUDIT, REPORTER])
+def test_people_inside_the_scope_see_the_incident(site, who):
+    inc = site.report()
+    assert site.as_(who).get(f"/incidents/{inc}").status_code == 200
+
+
+def test_audit_officer_reads_everything_and_changes_nothing(site):
+    """Every POST by the audit officer is 403 and recorded; the audit log page verifies the chain."""
+    inc = site.report()
+    a = site.as_(AUDIT)
+    assert a.get(f"/incidents/{inc}").status_code == 200
+    posts = [(f"/incidents/{inc}/ack", {"stage": "acknowledge"}),
+             (f"/incidents/{inc}/advance", {"stage": "immediate-measures"}),
+             (f"/incidents/{inc}/triage", {"individuals": "5"}),
+             (f"/incidents/{inc}/steps/isolate-host/done", {}),
+             (f"/incidents/{inc}/steps/isolate-host/assign", {"to": PO}),
+             ("/report", {"division": "IDS-SURVEY", "category": "malware", "summary": "x"})]
+    seq = last_seq(site.app)
+    for path, data in posts:
+        r = a.post(path, data={"csrf_token": a.csrf, **data})
+        assert r.status_code == 403, path
+    denied = [d for act, d in audit_actions(site.app, after_seq=seq) if act == "access.denied"]
+    assert len(denied) == len(posts) and all(d["reason"].startswith("read-only") for d in denied)
+    assert {"stage.acknowledged", "incident.triaged", "step.done"}.isdisjoint(_actions(site, incident=inc))
+    page = a.get("/audit")
+    assert page.status_code == 200 and 'class="verify ok"' in page.text
+    assert "access.denied" in page.text
+    assert "<form method=\"post\" action=\"/incidents" not in a.get(f"/incidents/{inc}").text
+
+
+def test_audit_log_page_is_for_auditors_and_top_management_only(site):
+    """PM and staff get 403 (audited); GM and DG read it; the incident filter works."""
+    inc = site.report()
+    for who in (PM, REPORTER):
+        assert site.as_(who).get("/audit").status_code == 403
+    assert site.as_(DG).get("/audit").status_code == 200
+    page = site.as_(GM).get(f"/audit?incident={inc}").text
+    rows = re.findall(r'<tr data-action="([^"]+)"', page)
+    assert rows and "incident.reported" in rows and "org.loaded" not in rows
+
+
+def test_tampered_audit_log_shows_failed_verification(site):
+    """The page says FAILED when a row was edited behind hokoku's back."""
+    from tests.helpers import raw_sql
+
+    site.report()
+    raw_sql(site.app, "UPDATE audit_event SET actor = 'someone-else' WHERE seq = 2")
+    page = site.as_(AUDIT).get("/audit?lang=en").text
+    assert 'class="verify failed"' in page and "Verification FAILED" in page
+
+
+# -- Art. 13: bulk reading -------------------------------------------------------------------------
+def test_reading_many_incidents_warns_the_general_manager_once_per_window(site):
+    """More than the threshold of different incidents in the window: an outbox warning to the GM and an audit event."""
+    from hokoku.web.config import WebSettings
+    from models.notification import Notification
+
+    site.web.state.web_settings = WebSettings(read_alert_threshold=3, read_alert_window_minutes=10)
+    incidents = [site.report(summary=f"case {i}") for i in range(5)]
+    reader = site.as_(IM)
+    for inc in incidents[:3]:
+        reader.get(f"/incidents/{inc}")
+        reader.get(f"/incidents/{inc}")  # the same incident again does not count twice
+    assert "access.bulk_read_warning" not in _actions(site)
+    reader.get(f"/incidents/{incidents[3]}")
+    warnings = [d for a, d in audit_actions(site.app) if a == "access.bulk_read_warning"]
+    assert warnings == [{"reader": IM, "incidents": 4, "window_minutes": 10.0, "threshold": 3, "to": GM}]
+    reader.get(f"/incidents/{incidents[4]}")
+    assert len([a for a in _actions(site) if a == "access.bulk_read_warning"]) == 1
+    with transaction(site.app.engine) as session:
+        rows = session.execute(select(Notification).where(Notification.kind == "bulk_read_warning")).scalars().all()
+    assert len(rows) == 1 and rows[0].recipient_email == GM and rows[0].incident_id is None
+    body = site.app.keyring.decrypt(rows[0].body_enc, field="notification.body")
+    assert "伊藤 四郎" in body and incidents[3] in body and "第13条" in body
+    site.clock.advance(minutes=11)  # a new window: a new warning is possible
+    for inc in incidents[:4]:
+        reader.get(f"/incidents/{inc}")
+    assert len([a for a in _actions(site) if a == "access.bulk_read_warning"]) == 2
+
+
+def test_read_alert_settings_come_from_the_environment(monkeypatch):
+    from hokoku.web.config import load_web_settings
+
+    monkeypatch.setenv("HOKOKU_READ_ALERT_THRESHOLD", "7")
+    monkeypatch.setenv("HOKOKU_READ_ALERT_WINDOW_MINUTES", "3")
+    s = load_web_settings()
+    assert (s.read_alert_threshold, s.read_alert_window_minutes) == (7, 3)
+    assert load_web_settings.__module__ == "hokoku.web.config"
+
+
+# -- leadership -------------------------------------------------------------------------------------
+def test_leadership_charts_and_summary(site):
+    """Time to acknowledge, time to contain and deadlines met as inline SVG; the summary draft embedded."""
+    inc = site.report()
+    pm = site.as_(PM)
+    site.clock.advance(minutes=10)
+    pm.post(f"/incidents/{inc}/ack", data={"csrf_token": pm.csrf, "stage": "acknowledge"})
+    site.clock.advance(minutes=5)
+    pm.post(f"/incidents/{inc}/advance", data={"csrf_token": pm.csrf, "stage": "immediate-measures"})
+    page = site.as_(GM).get("/leadership")
+    assert page.status_code == 200
+    text = page.text
+    assert text.count("<svg") == 3
+    assert "10分" in text  # acknowledged 10 minutes after the report
+    assert f'src="/incidents/{inc}/drafts/summary?lang=ja&amp;format=html"' in text
+    assert re.search(r'<rect class="seg met"', text)
+    assert site.as_(REPORTER).get("/leadership").status_code == 403
+
+
+def test_security_headers_on_pages(site):
+    """CSP without inline script, nosniff, no framing, no caching of pages with personal data."""
+    r = site.as_(PM).get("/dashboard")
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["cache-control"] == "no-store"
+    css = site.client().get("/static/web.css")
+    assert css.status_code == 200 and "@media (max-width: 40rem)" in css.text
+
+
+def test_uninitialised_data_directory_answers_503(hokoku_home):
+    """Before `hokoku init` the pages and the API say 503 (not initialised), not 500."""
+    from fastapi.testclient import TestClient
+
+    from hokoku.app import open_app
+    from hokoku.web import create_app
+
+    client = TestClient(create_app(open_app(), notifiers={}), raise_server_exceptions=False)
+    r = client.get("/api/incidents", headers={"Authorization": "Bearer hkp_x"})
+    assert r.status_code == 503 and "hokoku init" in r.json()["error"]
+    r = client.get("/dashboard", headers={"Cookie": "hokoku_session=abc", "accept": "text/html"})
+    assert r.status_code == 503 and "<html" in r.text
