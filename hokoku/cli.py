@@ -169,7 +169,7 @@ def cmd_demo(args) -> None:
 def cmd_serve(args) -> None:
     from hokoku.serve import serve
 
-    serve(host=args.host, port=args.port, demo=args.demo)
+    serve(host=args.host, port=args.port, demo=args.demo, flows=not args.no_flows)
 
 
 def cmd_deadlines_ppc(args) -> None:
@@ -332,6 +332,73 @@ def cmd_draft(args) -> None:
         sys.stdout.write(text)
 
 
+def cmd_db_upgrade(args) -> None:
+    from hokoku.app import open_app
+    from hokoku.migrations import upgrade
+    from hokoku.services.setup import _redact
+
+    app = open_app()
+    result = upgrade(app.engine, args.revision)
+    data = {"database": _redact(app.settings.effective_database_url), **result}
+    _emit(args, data, lambda d: print(
+        f"{d['database']}: " + ("stamped pre-migration schema; " if d["stamped"] else "")
+        + (f"upgraded {d['from'] or '(empty)'} -> {d['to']}" if d["from"] != d["to"] else f"already at {d['to']}")))
+
+
+def cmd_db_current(args) -> None:
+    from hokoku.app import open_app
+    from hokoku.migrations import current_revision, head_revision
+    from hokoku.services.setup import _redact
+
+    app = open_app()
+    current, head = current_revision(app.engine), head_revision()
+    data = {"database": _redact(app.settings.effective_database_url), "current": current, "head": head,
+            "up_to_date": current == head}
+    _emit(args, data, lambda d: print(
+        f"{d['database']}: at {d['current'] or '(no schema)'}; head {d['head']}"
+        + ("" if d["up_to_date"] else " (run `hokoku db upgrade`)")))
+
+
+# -- web accounts (hokoku.web.auth) ----------------------------------------------------------
+def _read_password(args, *, confirm: bool = True) -> str:
+    """One line from stdin with ``--password-stdin``; else asked twice without echo."""
+    if args.password_stdin:
+        line = sys.stdin.readline()
+        return line[:-1] if line.endswith("\n") else line
+    import getpass
+
+    from hokoku.exceptions import InputError
+
+    first = getpass.getpass("password: ")
+    if confirm and getpass.getpass("password again: ") != first:
+        raise InputError("password: the two entries differ")
+    return first
+
+
+def cmd_user_add(args) -> None:
+    from hokoku.web.auth import add_user
+
+    app = _app()
+    r = add_user(app, email=args.email, password=_read_password(args), now=_now(args))
+    _emit(args, r, lambda d: print(f"account for {d['user']} created"))
+
+
+def cmd_user_passwd(args) -> None:
+    from hokoku.web.auth import set_password
+
+    app = _app()
+    r = set_password(app, email=args.email, password=_read_password(args), now=_now(args))
+    _emit(args, r, lambda d: print(f"password of {d['user']} changed; {d['sessions_ended']} session(s) ended"))
+
+
+def cmd_user_token(args) -> None:
+    from hokoku.web.auth import create_api_token
+
+    token = create_api_token(_app(), email=args.email, now=_now(args))
+    _emit(args, {"user": args.email.strip().lower(), "token": token},
+          lambda d: print(f"API token for {d['user']} (shown once; use as Authorization: Bearer):\n{d['token']}"))
+
+
 # -- parser ---------------------------------------------------------------------------------
 def _count(text: str) -> int:
     try:
@@ -409,7 +476,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = verb("serve", cmd_serve, "run the flows (sweep and dispatch every minute) and the web endpoints", acts=False)
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=8000)
-    sp.add_argument("--demo", action="store_true", help="initialise the demo organisation first if needed")
+    sp.add_argument("--demo", action="store_true", help="initialise the demo organisation first if needed; make and print demo sign-in accounts")
+    sp.add_argument("--no-flows", action="store_true", help="serve the web app only (no Prefect server, no flows)")
 
     sp = sub.add_parser("deadlines", help="statutory deadlines")
     dsub = sp.add_subparsers(dest="deadline_verb", required=True, parser_class=_Parser)
@@ -547,6 +615,32 @@ def build_parser() -> argparse.ArgumentParser:
     pn.add_argument("dir", nargs="?")
     pn.add_argument("--json", action="store_true")
     pn.set_defaults(func=cmd_playbook_lint)
+
+    sp = sub.add_parser("db", help="the database schema (migrations)")
+    dbsub = sp.add_subparsers(dest="db_verb", required=True, parser_class=_Parser)
+    du = dbsub.add_parser("upgrade", help="apply the schema migrations (alembic upgrade)")
+    du.add_argument("revision", nargs="?", default="head", help="target revision (default head)")
+    du.add_argument("--json", action="store_true")
+    du.set_defaults(func=cmd_db_upgrade)
+    dc = dbsub.add_parser("current", help="the schema revision of the database, and the newest one")
+    dc.add_argument("--json", action="store_true")
+    dc.set_defaults(func=cmd_db_current)
+
+    sp = sub.add_parser("user", help="sign-in accounts for the web app and API tokens")
+    usub = sp.add_subparsers(dest="user_verb", required=True, parser_class=_Parser)
+    for name, func, help_ in (("add", cmd_user_add, "make an account for a person of the organisation file"),
+                              ("passwd", cmd_user_passwd, "set a new password (ends the account's sessions)")):
+        up = usub.add_parser(name, help=help_, description=help_)
+        up.add_argument("email")
+        up.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+        up.add_argument("--json", action="store_true")
+        up.add_argument("--now", metavar="ISO8601")
+        up.set_defaults(func=func)
+    ut = usub.add_parser("token", help="print a new personal API token (Authorization: Bearer) for an account")
+    ut.add_argument("email")
+    ut.add_argument("--json", action="store_true")
+    ut.add_argument("--now", metavar="ISO8601")
+    ut.set_defaults(func=cmd_user_token)
     return p
 
 

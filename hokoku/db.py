@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, create_engine
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session, create_engine
 
 from hokoku.exceptions import NotInitialised
 
@@ -56,12 +60,6 @@ def dispose_engines() -> None:
     _engines.clear()
 
 
-def create_schema(engine: Engine) -> None:
-    import models  # noqa: F401  (registers the tables)
-
-    SQLModel.metadata.create_all(engine)
-
-
 def require_schema(engine: Engine) -> None:
     if not inspect(engine).has_table("incident"):
         raise NotInitialised("no hokoku database here: run `hokoku init --demo` (or --org FILE) first")
@@ -77,3 +75,27 @@ def transaction(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+T = TypeVar("T")
+log = logging.getLogger("hokoku.db")
+
+
+def retry_on_disconnect(work: Callable[[], T], *, attempts: int = 4, delay: float = 0.25) -> T:
+    """Run ``work()``; if the database connection was lost under it (server restart, failover,
+    a terminated backend), run it again on a fresh connection, up to ``attempts`` times.
+
+    Only for units of work that are one transaction and idempotent (a sweep batch, a claim):
+    the lost transaction was rolled back by the server, so running it again is safe.
+    ``pool_pre_ping`` covers connections that died while idle in the pool; this covers the
+    ones that die in use.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except DBAPIError as exc:
+            if not exc.connection_invalidated or attempt == attempts:
+                raise
+            log.warning("database connection lost (%s); retrying (%d/%d)", exc.orig, attempt, attempts - 1)
+            time.sleep(delay * attempt)
+    raise AssertionError("unreachable")

@@ -34,7 +34,22 @@ class IntakeResult:
 
 
 def next_public_id(session: Session, year: int) -> str:
-    """INC-<year>-<nnnn>: a per-year counter bumped inside the intake transaction."""
+    """INC-<year>-<nnnn>: a per-year counter bumped inside the intake transaction.
+
+    One upsert (``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``), so two first reports of a
+    year filed at once on PostgreSQL cannot both try to insert the year's row (the second
+    would fail on the primary key); the row lock then orders them.
+    """
+    dialect = session.bind.dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as upsert
+        stmt = upsert(IncidentCounter).values(year=year, last=1)
+        stmt = stmt.on_conflict_do_update(index_elements=[IncidentCounter.year],
+                                          set_={"last": IncidentCounter.last + 1}).returning(IncidentCounter.last)
+        return f"INC-{year}-{session.execute(stmt).scalar_one():04d}"
     bumped = session.execute(
         update(IncidentCounter).where(IncidentCounter.year == year).values(last=IncidentCounter.last + 1)
     ).rowcount

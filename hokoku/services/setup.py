@@ -10,7 +10,8 @@ from pathlib import Path
 from hokoku import audit
 from hokoku.app import App
 from hokoku.crypto import create_key_file
-from hokoku.db import create_schema, transaction
+from hokoku.db import transaction
+from hokoku.migrations import upgrade as migrate
 from hokoku.org import DEMO_ORG, load_organisation
 from hokoku.services.orgstore import store_organisation
 
@@ -26,7 +27,7 @@ def init(app: App, *, org_file: Path | None, demo: bool, now: datetime) -> dict:
     if app.settings.secret_key is None:
         key_created = create_key_file(app.settings.key_file)
     app.policy  # validate the policy file too  # noqa: B018
-    create_schema(app.engine)
+    schema = migrate(app.engine)  # alembic upgrade head (never metadata.create_all)
     with transaction(app.engine) as session:
         snap = store_organisation(session, org, source=str(path), now=now)
         audit.append(session, app.keyring, at=now, actor="hokoku:init", action="org.loaded",
@@ -36,7 +37,7 @@ def init(app: App, *, org_file: Path | None, demo: bool, now: datetime) -> dict:
     return {
         "home": str(home), "database": _redact(app.settings.effective_database_url),
         "organisation": org.organisation.name.ja, "source": str(path), "key_created": key_created,
-        "audit_public_keys": str(pub),
+        "audit_public_keys": str(pub), "schema": schema["to"],
     }
 
 

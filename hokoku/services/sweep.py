@@ -36,12 +36,24 @@ class SweepEvent:
                 "recipients": self.recipients, **self.detail}
 
 
-def sweep(app: App, *, now: datetime, batch_size: int = 200) -> list[SweepEvent]:
+def sweep(app: App, *, now: datetime, batch_size: int = 200, selfcheck: bool | None = None) -> list[SweepEvent]:
+    """Sweep everything due at ``now``, batch by batch.
+
+    First the self-check (:mod:`hokoku.services.selfcheck`: alert if the engine stalled; only
+    for live sweeps unless ``selfcheck`` is given); after a healthy sweep, the heartbeat ping.
+    A batch whose database connection was lost is run again on a fresh one (it is one
+    transaction, idempotent at a given ``now``).
+    """
+    from hokoku.db import retry_on_disconnect
+    from hokoku.services import selfcheck as _selfcheck
+
+    check = _selfcheck.check(app, now=now, live=selfcheck)
     events: list[SweepEvent] = []
     while True:
-        batch = _sweep_batch(app, now=now, batch_size=batch_size)
+        batch = retry_on_disconnect(lambda: _sweep_batch(app, now=now, batch_size=batch_size))
         events.extend(batch.events)
         if batch.rows < batch_size:
+            _selfcheck.heartbeat(app, check)
             return events
 
 
