@@ -135,8 +135,12 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
 
 
 def _latest_per_question(answers: list[dict]) -> list[str]:
+    """The newest answer to each question of an item, in order; an answer given for the item as
+    a whole replaces everything recorded before it."""
     latest: dict = {}
     for a in answers:
+        if a["question"] is None:
+            latest = {}
         latest[a["question"]] = a["text"]
     return list(latest.values())
 
