@@ -282,7 +282,9 @@ def test_postgres_backends_killed_mid_run_lose_nothing(pg_app):
     counts = Counter(rec.keys)
     assert set(counts) == {r.idempotency_key for r in rows(app)}
     duplicates = sum(n - 1 for n in counts.values())
-    assert max(counts.values()) <= 2 and duplicates <= len(errors)
+    # each interrupted delivery may repeat its message once; a message interrupted twice may
+    # arrive three times, so the bound is on the total, not per message
+    assert duplicates <= len(errors)
     print(f"\nkill rounds {len(kills)}, backends killed {sum(kills)}, failed operations {len(errors)}, "
           f"deliveries {len(rec.keys)}, duplicates {duplicates}")
     assert_nothing_lost(app)
