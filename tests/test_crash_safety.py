@@ -115,7 +115,7 @@ def check(app, workdir: Path, kills: Counter, final, later, label: str) -> None:
     statuses = Counter(r.status for r in rows)
     duplicates = sum(n - 1 for n in deliveries.values())
     total_kills = sum(kills.values())
-    print(f"\n[{label}] trials {total_kills}, kills per phase {dict(sorted(kills.items()))}; "
+    _show(f"\n[{label}] trials {total_kills}, kills per phase {dict(sorted(kills.items()))}; "
           f"reports filed {len(filed)} (+{len(summaries) - len(filed)} committed but killed before the reply, "
           f"{len(intents) - len(summaries)} killed before commit); incidents {len(incidents)}; "
           f"messages {len(rows)} {dict(statuses)}; deliveries {sum(deliveries.values())}, duplicates {duplicates}; "
@@ -129,7 +129,7 @@ def check(app, workdir: Path, kills: Counter, final, later, label: str) -> None:
     # one duplicate; a key is duplicated more than once only when several kills hit it in flight.
     attempts = {r.idempotency_key: r.attempts for r in rows}
     repeated = {k: (n, attempts[k]) for k, n in deliveries.items() if n > 1}
-    print(f"[{label}] keys delivered more than once (deliveries, attempts): {repeated}")
+    _show(f"[{label}] keys delivered more than once (deliveries, attempts): {repeated}")
     assert duplicates <= total_kills
     assert all(n <= attempts[k] for k, n in deliveries.items())  # never delivered without a claim
     # nothing stuck
@@ -143,9 +143,28 @@ def check(app, workdir: Path, kills: Counter, final, later, label: str) -> None:
     assert verified.ok, verified.message()
 
 
+_CAPSYS: list = []
+
+
+@pytest.fixture(autouse=True)
+def _counts_on_the_terminal(capsys):
+    """The seed and the counts are part of the result: ``_show`` prints them past pytest's capture."""
+    _CAPSYS[:] = [capsys]
+    yield
+    _CAPSYS.clear()
+
+
+def _show(text: str) -> None:
+    if _CAPSYS:
+        with _CAPSYS[0].disabled():
+            print(text, flush=True)
+    else:
+        print(text)
+
+
 def _seed() -> int:
     seed = int(SEED or random.SystemRandom().randrange(10**6))
-    print(f"\ncrash test seed {seed} (replay with HOKOKU_CRASH_SEED={seed})")
+    _show(f"\ncrash test seed {seed} (replay with HOKOKU_CRASH_SEED={seed})")
     return seed
 
 
