@@ -70,6 +70,26 @@ class App:
         if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
             raise NotInitialised("no hokoku database here: run `hokoku init --demo` (or --org FILE) first")
         require_schema(self.engine)
+        self._check_revision()
+
+    def _check_revision(self) -> None:
+        """A database behind the code's migrations gets a one-line error, not a SQL traceback."""
+        from sqlalchemy import inspect, text
+
+        from hokoku.exceptions import NotInitialised
+
+        if not inspect(self.engine).has_table("alembic_version"):
+            current = None
+        else:
+            with self.engine.connect() as conn:
+                current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        from hokoku.schema_version import EXPECTED_HEAD as head
+
+        if current != head:
+            raise NotInitialised(
+                f"the database schema is at {current or 'no revision'}, this hokoku needs {head}: "
+                "run `hokoku db upgrade`"
+            )
 
 
 def open_app(**overrides) -> App:

@@ -90,3 +90,22 @@ def test_db_upgrade_creates_the_schema(hokoku_home, cli):
     assert data["from"] is None and data["to"] == head_revision()
     code, out, _ = cli("db", "current", "--json")
     assert json.loads(out)["up_to_date"] is True
+
+
+def test_the_revision_the_cli_checks_is_the_newest_migration():
+    """``hokoku.schema_version.EXPECTED_HEAD`` (checked on every CLI call) names the migrations' head."""
+    from hokoku.migrations import head_revision
+    from hokoku.schema_version import EXPECTED_HEAD
+
+    assert EXPECTED_HEAD == head_revision()
+
+
+def test_a_database_behind_the_migrations_gets_a_one_line_error(demo_app, cli):
+    """A schema at an older revision: every verb exits 2 telling the user to run `hokoku db upgrade`."""
+    from sqlalchemy import text
+
+    with demo_app.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+    code, out, err = cli("list")
+    assert code == 2 and err.strip().splitlines() == [
+        "hokoku: the database schema is at 0000, this hokoku needs 0001: run `hokoku db upgrade`"]
