@@ -86,11 +86,9 @@ def load(app, rows) -> float:
             conn.execute("COMMIT")
     finally:
         raw.close()
-    with app.engine.connect() as c:
-        from sqlalchemy import text
+    from bench.sweep_scale import settle
 
-        c.execute(text("ANALYZE"))
-        c.commit()
+    settle(app)
     return time.perf_counter() - started
 
 
