@@ -12,7 +12,7 @@ from models.casework import (
     Task,
     Triage,
 )
-from models.incident import Acknowledgement, Incident, IncidentCounter, Stage
+from models.incident import Acknowledgement, Incident, IncidentAmendment, IncidentCounter, Stage
 from models.notification import Notification
 from models.org import Division, Institute, OrgSnapshot, Person, RoleAssignment
 from models.web import ApiToken, IncidentRead, LoginFailure, ReadWarning, WebSession, WebUser
@@ -31,6 +31,7 @@ __all__ = [
     "AuditHead",
     "Division",
     "Incident",
+    "IncidentAmendment",
     "IncidentCounter",
     "Institute",
     "Notification",
