@@ -124,6 +124,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "inc.report_late": ("報告の遅れ（第27条第1項「直ちに」）: 把握から報告まで", "Late report (27-1 says at once): from awareness to report"),
     "inc.minutes": ("分", "min"),
     "inc.tolerance": ("許容", "tolerance"),
+    "badge.report_late": ("報告遅れ", "late report"),
     "fact.yes": ("はい", "yes"),
     "fact.no": ("いいえ", "no"),
     "fact.unknown": ("不明", "unknown"),
