@@ -55,6 +55,7 @@ class ReportIn(_In):
     category: str = Field(min_length=1, max_length=64, description="incident category (hokoku playbook list)")
     summary: str = Field(min_length=1, max_length=MAX_SUMMARY, description="what happened")
     aware_at: datetime | None = Field(None, description="when the reporter first knew (ISO 8601; no offset = Japan time)")
+    occurred_at: datetime | None = Field(None, description="when it happened, if known (ISO 8601; no offset = Japan time)")
     data_items: str | None = Field(None, max_length=MAX_TEXT, description="what data")
     individuals: int | None = Field(None, ge=0, description="roughly how many people")
     already_done: str | None = Field(None, max_length=MAX_TEXT, description="what was already done")
@@ -62,6 +63,7 @@ class ReportIn(_In):
     serious: bool = False
 
     _aw = field_validator("aware_at")(lambda v: _aware(v))
+    _oa = field_validator("occurred_at")(lambda v: _aware(v))
 
 
 class AckIn(_In):
