@@ -227,7 +227,7 @@ def api_step_assign(incident_id: str, ref: str, body: StepAssignIn, request: Req
 
 
 @router.get("/incidents/{incident_id}/drafts/{kind}", responses=ERROR_RESPONSES, response_class=PlainTextResponse,
-            summary="a document draft (Markdown by default, or HTML)")
+            summary="a document draft (Markdown by default, HTML, or Word: format=docx)")
 def api_draft(incident_id: str, kind: str, request: Request, format: str = "md", lang: str | None = None,
               viewer: Viewer = Depends(api_viewer)) -> Response:
     if lang is not None and lang not in ("ja", "en"):
@@ -237,6 +237,10 @@ def api_draft(incident_id: str, kind: str, request: Request, format: str = "md",
     inc = load_visible(request, viewer, incident_id, via=f"api:draft:{kind}")
     text = render_incident_draft(hk(request), incident_id=inc.public_id, kind=kind, lang=lang or lang_of(request),
                                  fmt=format, now=now_of(request))
+    if format == "docx":
+        from hokoku.web.casework import draft_response
+
+        return draft_response(text, kind=kind, incident=inc.public_id, lang=lang or lang_of(request), fmt=format)
     media = "text/html; charset=utf-8" if format == "html" else "text/markdown; charset=utf-8"
     return security.security_headers(Response(text, media_type=media), csp=security.DRAFT_CSP)
 
