@@ -259,6 +259,12 @@ def _measure_line(context: Context, s: Mapping[str, Any]) -> str:
 
 
 _CODE_LIKE = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)+$")
+#: Events the system records as a consequence of someone's action or of time passing: told
+#: without an actor ("「封じ込め」が始まった。"), whoever's action triggered them.
+AUTOMATIC_EVENTS = frozenset({
+    "tasks.created", "stage.started", "stage.reminder", "stage.escalation", "stage.overdue",
+    "step.due_soon", "step.overdue", "step.reminder", "prevention.due_soon", "prevention.overdue",
+})
 
 
 @pass_context
@@ -275,7 +281,7 @@ def _timeline_sentence(context: Context, e: Mapping[str, Any]) -> str:
                          step=e.get(f"step_title_{lang}") or e.get("step_title_ja") or labels["none"])
     actor = e.get("actor_name") or ""
     when = display(e.get("at"), lang)
-    if not actor or actor.startswith("hokoku:") or "@" in actor:
+    if not actor or actor.startswith("hokoku:") or "@" in actor or action in AUTOMATIC_EVENTS:
         return labels["timeline_sentence_system"].format(when=when, what=what[0].upper() + what[1:]
                                                          if lang == "en" else what)
     return labels["timeline_sentence"].format(when=when, actor=actor, what=what)
