@@ -38,6 +38,17 @@ def _instant(text: str, field: str):
         raise FieldError(field, str(exc)) from None
 
 
+def _back(next_url: str | None, incident: str, msg: str, anchor: str):
+    """Back to the incident page (or a same-site ``next``), the message before the anchor."""
+    from fastapi.responses import RedirectResponse
+
+    from hokoku.web.pages import _local
+
+    target = _local(next_url, f"/incidents/{incident}")
+    sep = "&" if "?" in target else "?"
+    return RedirectResponse(f"{target}{sep}msg={msg}#{anchor}", status_code=303)
+
+
 def _changed(values: dict[str, str], current: dict[str, str | None]) -> dict[str, str]:
     """The non-blank fields whose text differs from what is in force."""
     out = {}
@@ -70,7 +81,7 @@ def findings_submit(request: Request, incident_id: str, cause: str = Form(""), s
                     individual_response: str = Form(""), publication: str = Form(""), prevention: str = Form(""),
                     other: str = Form(""), next: str = Form(""), csrf_token: str = Form("")):
     from hokoku.services.records import set_finding
-    from hokoku.web.pages import _back, _writer
+    from hokoku.web.pages import _writer
 
     viewer = _writer(request, csrf_token, action="finding", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:findings", record=False)
@@ -80,7 +91,7 @@ def findings_submit(request: Request, incident_id: str, cause: str = Form(""), s
     changed = _changed(values, current_findings(app, inc.public_id))
     for item, text in changed.items():
         set_finding(app, incident_id=inc.public_id, item=item, text=text, actor=viewer.email, now=now_of(request))
-    return _back(next, f"/incidents/{inc.public_id}#findings", "findings" if changed else "nothing")
+    return _back(next, inc.public_id, "findings" if changed else "nothing", "findings")
 
 
 @router.post("/incidents/{incident_id}/public-texts")
@@ -89,7 +100,7 @@ def public_texts_submit(request: Request, incident_id: str, summary: str = Form(
                         prevention: str = Form(""), other: str = Form(""), next: str = Form(""),
                         csrf_token: str = Form("")):
     from hokoku.services.records import set_public_text
-    from hokoku.web.pages import _back, _writer
+    from hokoku.web.pages import _writer
 
     viewer = _writer(request, csrf_token, action="public-text", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:public-texts", record=False)
@@ -100,14 +111,14 @@ def public_texts_submit(request: Request, incident_id: str, summary: str = Form(
     for field, text in changed.items():
         set_public_text(app, incident_id=inc.public_id, field=field, text=text, actor=viewer.email,
                         now=now_of(request))
-    return _back(next, f"/incidents/{inc.public_id}#public", "public_texts" if changed else "nothing")
+    return _back(next, inc.public_id, "public_texts" if changed else "nothing", "public")
 
 
 @router.post("/incidents/{incident_id}/notices")
 def notice_submit(request: Request, incident_id: str, count: str = Form(""), method: str = Form(""),
                   at: str = Form(""), substitute: str = Form(""), next: str = Form(""), csrf_token: str = Form("")):
     from hokoku.services.records import record_notice
-    from hokoku.web.pages import _back, _count_or_none, _writer
+    from hokoku.web.pages import _count_or_none, _writer
 
     viewer = _writer(request, csrf_token, action="notice", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:notice", record=False)
@@ -120,14 +131,14 @@ def notice_submit(request: Request, incident_id: str, count: str = Form(""), met
     when = _instant(at, "at") or now
     record_notice(hk(request), incident_id=inc.public_id, count=number, method=method.strip()[:200],
                   notified_at=when, actor=viewer.email, now=now, substitute=substitute.strip()[:MAX_TEXT] or None)
-    return _back(next, f"/incidents/{inc.public_id}#notices", "notice")
+    return _back(next, inc.public_id, "notice", "notices")
 
 
 @router.post("/incidents/{incident_id}/actions")
 def action_submit(request: Request, incident_id: str, title: str = Form(""), owner: str = Form(""),
                   due: str = Form(""), next: str = Form(""), csrf_token: str = Form("")):
     from hokoku.services.tasks import add_prevention_action
-    from hokoku.web.pages import _back, _writer
+    from hokoku.web.pages import _writer
 
     viewer = _writer(request, csrf_token, action="action", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:action", record=False)
@@ -140,7 +151,7 @@ def action_submit(request: Request, incident_id: str, title: str = Form(""), own
         raise FieldError("due", "due: give the due date")
     add_prevention_action(hk(request), incident_id=inc.public_id, title=title, owner=owner, due_at=due_at,
                           actor=viewer.email, now=now_of(request))
-    return _back(next, f"/incidents/{inc.public_id}#actions", "action")
+    return _back(next, inc.public_id, "action", "actions")
 
 
 def draft_response(text_or_bytes, *, kind: str, incident: str, lang: str, fmt: str) -> Response:
