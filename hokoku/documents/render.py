@@ -501,9 +501,9 @@ def build_context(kind: str, data: Mapping[str, Any], lang: str, fmt: str) -> di
     ctx["public_texts"] = public
     recorded = _items(ctx["items"] or {})
     items = _report_items(ctx, recorded, public, lang)
-    items["summary"] = summary_block(ctx, items["summary"], lang)
+    gaps = {key: marked_gap(labels, key) for key in public}
+    items["summary"] = summary_block(ctx, items["summary"], lang, gap=gaps["summary"])
     preliminary = None if ctx["preliminary_items"] is None else _items(ctx["preliminary_items"])
-    gaps = {key: Markup_gap(labels, key) for key in public}
     contact = (ctx["organisation"] or {}).get("contact")
     org, incident = ctx["organisation"], ctx["incident"]
     institute = display(incident.get(f"institute_name_{lang}"), lang)
@@ -539,7 +539,7 @@ def build_context(kind: str, data: Mapping[str, Any], lang: str, fmt: str) -> di
     return ctx
 
 
-def Markup_gap(labels: Mapping[str, Any], key: str) -> str:
+def marked_gap(labels: Mapping[str, Any], key: str) -> str:
     """The marked gap for a public field nobody has written yet: 【未記入：公表用の概要】."""
     return labels["gap"].format(field=labels["public_fields"][key])
 
