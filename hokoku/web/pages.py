@@ -304,8 +304,19 @@ def incident_page(request: Request, incident_id: str):
     for s in shown["stages"]:
         sp = policy.stage(s["code"])
         policy_stages[s["code"]] = {"can_complete": sp.completed_by == "advance", "skippable": sp.skippable}
+    from hokoku.documents.labels import LABELS
+
+    events = LABELS[lang]["events"]
+    stage_titles = {st["code"]: st.get("title") or st["code"] for st in shown["stages"]}
+    step_titles = {t["ref"].split(":", 1)[-1]: t.get("title") or t["ref"] for t in tasks}
     for ev in shown["timeline"]:
         ev["actor_name"] = people[ev["actor"]].name if ev["actor"] in people else ev["actor"]
+        data = ev.get("data") or {}
+        ref = str(data.get("ref") or "").split(":", 1)[-1]
+        phrase = events.get(ev["action"])
+        ev["phrase"] = None if phrase is None else phrase.format(
+            stage=stage_titles.get(data.get("stage"), data.get("stage") or ""),
+            step=step_titles.get(ref, ref))
     details = app.keyring.decrypt(inc.details_enc, field="incident.details") if inc.details_enc else None
     scope = viewer.scope
     can_manage = scope.manages and not scope.read_only
