@@ -53,6 +53,8 @@ def _cli_incident(cli, tmp_path):
         ("step", "done", incident, "isolate-host", "--as", PM, "--note", STEP_NOTE, "--now", iso(T0 + minutes(10))),
         ("advance", incident, "immediate-measures", "--as", PM, "--note", STAGE_NOTE, "--now", iso(T0 + minutes(15))),
         ("finding", "set", incident, "cause", "--text", FINDING_CAUSE, "--as", PM, "--now", iso(T0 + minutes(20))),
+        ("finding", "set", incident, "data_items", "--text", "氏名、住所、電話番号", "--as", PM,
+         "--now", iso(T0 + minutes(20))),
         ("notice", "add", incident, "--count", "80", "--method", "letter", "--at", iso(T0 + timedelta(days=2)),
          "--as", PM, "--now", iso(T0 + timedelta(days=2))),
         ("action", "add", incident, "--title", "認証設定の定期点検", "--owner", PM,
@@ -172,16 +174,17 @@ def test_commission_drafts_carry_the_reporters_contact_and_no_internal_sections(
 
 
 def test_a_missing_public_text_is_a_marked_gap_not_internal_text(demo_app, cli, tmp_path):
-    """Without public texts the publication shows 【未記入：…】, never the reporter's summary."""
+    """Without public texts the publication shows 【未記入：…】, never the reporter's words."""
     code, out, err = cli("report", "--division", DIVISION, "--category", "malware", "--summary", REPORTER_SUMMARY,
-                         "--reporter", REPORTER, "--json", "--now", iso(T0))
+                         "--reporter", REPORTER, "--data-items", "氏名と住所の一覧", "--json", "--now", iso(T0))
     incident = re.search(r'"incident": "(INC-[0-9-]+)"', out).group(1)
     path = tmp_path / "pub.md"
     code, _, err = cli("draft", "publication", incident, "--out", str(path), "--now", iso(T0 + minutes(5)))
     assert code == 0, err
     md = path.read_text(encoding="utf-8")
     assert "【未記入：公表用の概要】" in md and "【未記入：公表用の原因】" in md
-    assert REPORTER_SUMMARY not in md
+    assert "【未記入：個人情報の項目（保護管理者が確認したもの）】" in md
+    assert REPORTER_SUMMARY not in md and "氏名と住所の一覧" not in md  # the reporter's words stay out
 
 
 def test_public_texts_are_encrypted_at_rest_and_audited(cli_drafts, demo_app):

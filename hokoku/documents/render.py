@@ -531,6 +531,9 @@ def build_context(kind: str, data: Mapping[str, Any], lang: str, fmt: str) -> di
         recorded_items=recorded,
         gaps=gaps,
         pub={key: public[key] if public[key] is not None else gaps[key] for key in public},
+        # the public and the person read the data items the owner recorded, not the reporter's words
+        public_data_items=recorded["data_items"] if recorded["data_items"] is not None
+        else labels["gap"].format(field=labels["data_items_field"]),
         public_summary=summary_block(ctx, public["summary"], lang, gap=gaps["summary"]),
         contact=contact,
         notice_stage=first_stage({s.get("code"): s for s in ctx["stages"]}, NOTICE_STAGES),
