@@ -671,3 +671,67 @@ def test_data_without_incident_is_an_input_error():
     del data["incident"]
     with pytest.raises(InputError, match="'incident'"):
         render_draft("summary", data)
+
+
+# --------------------------------------------------------------------------- Word
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_exports_to_word_with_its_sections(kind, lang):
+    """The .docx of each kind (read back with python-docx) holds the HTML draft's sections, and a
+    just-reported incident exports too."""
+    from hokoku.documents.docx import docx_text, render_docx
+
+    text = docx_text(render_docx(kind, make_data(), lang=lang))
+    missing = [t for t in SECTIONS[(kind, lang)] if t not in text]
+    assert not missing, f"{kind}/{lang}/docx lacks {missing}"
+    assert "None" not in text
+    assert {"ja": "現時点で未確定", "en": "Not yet established"}[lang] in docx_text(
+        render_docx(kind, fresh_data(), lang=lang))
+
+
+def test_word_keeps_hostile_text_as_plain_text():
+    """Script and markup from the record are plain characters in the Word document."""
+    from hokoku.documents.docx import docx_text, render_docx
+
+    text = docx_text(render_docx("investigation-report", hostile_data()))
+    assert SCRIPT in text and MARKDOWN in text
+
+
+def test_word_sets_a_japanese_font_and_a4():
+    """Normal text: East Asian font MS Mincho; the page is A4."""
+    import io
+
+    from docx import Document
+    from docx.oxml.ns import qn
+    from docx.shared import Mm
+
+    from hokoku.documents.docx import render_docx
+
+    doc = Document(io.BytesIO(render_docx("publication", make_data())))
+    assert doc.styles["Normal"].element.rPr.find(qn("w:rFonts")).get(qn("w:eastAsia")) == "MS Mincho"
+    assert abs(doc.sections[0].page_width - Mm(210)) < Mm(1)
+
+
+@pytest.mark.parametrize("stages,notices,expected", [
+    ([("individual-notice", "acknowledged")], True, "実施状況：実施中"),
+    ([("individual-notice", "notified")], False, "実施状況：未実施"),
+    ([("individual-notice", "done")], True, "実施状況：実施済"),
+    ([("individuals-publication", "pending")], False, "実施状況：未実施"),
+    ([], False, "現時点で未確定"),  # no notice duty on the chain, nothing recorded: not established
+    ([], True, "実施状況：実施済"),
+])
+def test_item_6_reads_the_notice_duty_by_either_stage_code(stages, notices, expected):
+    """Item 6's status word comes from the notice stage (new or old code) and the notice records;
+    a missing stage code counts as not applicable, never as 'not done'."""
+    data = make_data()
+    data["items"]["individual_response"] = None
+    data["stages"] = [s for s in data["stages"] if s["code"] != "individuals-publication"]
+    for code, status in stages:
+        data["stages"].append(_stage(code, "28-1", "本人への通知", "Notice to individuals", GM, status,
+                                     jst(2027, 2, 19, 17, 0)))
+    if not notices:
+        data["notices"] = []
+    item = _item_section(render_draft("ppc-final", data), 6)
+    assert expected in item
