@@ -159,6 +159,8 @@ def test_the_api_takes_the_occurrence_time(site):
                     headers=bearer(site.token(REPORTER)))
     assert r.status_code == 201, r.text
     incident = r.json()["incident"]
+    shown = client.get(f"/api/incidents/{incident}", headers=bearer(site.token(REPORTER))).json()
+    assert shown["occurred_at"] == "2027-01-31T22:15:00+00:00"
     final = client.get(f"/api/incidents/{incident}/drafts/ppc-final", headers=bearer(site.token(GM))).text
     assert "発生日時：令和9年2月1日（2027-02-01）7時15分" in final and "1,200人（推計）" in final
     late = client.post("/api/incidents", json=REPORT | {"aware_at": "2027-02-01T09:40", "occurred_at": "2027-02-01T09:45"},

@@ -10,6 +10,12 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Any, Mapping
 
+#: Texts written (or approved) by the owner for the public, the person and the Commission. The
+#: publication, the notice to individuals and the Commission drafts draw only from these and the
+#: findings: never from the reporter's summary, stage notes or step notes.
+PUBLIC_FIELDS: tuple[str, ...] = ("summary", "discovery", "cause", "secondary_damage", "measures", "prevention",
+                                  "other")
+
 _JA: dict[str, Any] = {
     "unknown": "現時点で未確定",
     "none": "—",

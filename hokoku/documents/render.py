@@ -45,7 +45,7 @@ from markupsafe import Markup, escape
 
 from hokoku.documents.diff import ITEM_KEYS, diff_items, normalise
 from hokoku.documents.durations_fmt import deadline_verdict, format_duration
-from hokoku.documents.labels import LABELS
+from hokoku.documents.labels import LABELS, PUBLIC_FIELDS
 from hokoku.documents.markdown import md_escape
 from hokoku.documents.wareki import format_date, format_datetime, japan_date
 from hokoku.exceptions import InputError
@@ -407,8 +407,6 @@ def _open_questions(data: Mapping[str, Any], items: Mapping[str, str | None],
 
 
 def _public(raw: Mapping[str, Any] | None) -> dict[str, str | None]:
-    from hokoku.services.records import PUBLIC_FIELDS
-
     raw = raw or {}
     return {key: normalise(raw.get(key)) for key in PUBLIC_FIELDS}
 

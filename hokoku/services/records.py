@@ -12,6 +12,7 @@ from sqlmodel import Session
 from hokoku import audit
 from hokoku.app import App
 from hokoku.db import transaction
+from hokoku.documents.labels import PUBLIC_FIELDS
 from hokoku.exceptions import InputError, NotFound
 from hokoku.services.tasks import require_manager
 from hokoku.services.transitions import get_incident
@@ -24,10 +25,6 @@ ITEMS = ("summary", "data_items", "individuals", "cause", "secondary_damage", "i
          "prevention", "other")
 MAX_TEXT = 20_000
 
-#: Texts written (or approved) by the owner for the public, the person and the Commission. The
-#: publication, the notice to individuals and the Commission drafts draw only from these and the
-#: findings: never from the reporter's summary, stage notes or step notes.
-PUBLIC_FIELDS = ("summary", "discovery", "cause", "secondary_damage", "measures", "prevention", "other")
 PUBLIC_TEXT_MAX = 5_000
 
 
