@@ -355,6 +355,8 @@ def _casework_view(app, inc, lang: str, now) -> dict:
         "data_items": data["reported_data_items"],
         "occurred_at": inc.occurred_at,
         "action_labels": labels["action_status"],
+        "reported_facts": {"individuals": data["headcount"]["count"],
+                           "individuals_estimated": data["headcount"]["estimated"]},
     }
 
 

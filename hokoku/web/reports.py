@@ -28,7 +28,10 @@ def compose_details(lang: str, *, data_items: str | None, individuals: int | Non
     if data_items:
         parts.append(f"{translate('report.data_items', lang)}: {data_items}")
     if individuals is not None:
-        parts.append(f"{translate('report.individuals', lang)}: {individuals}")
+        from hokoku.documents.render import headcount_text  # one wording of the headcount everywhere
+
+        parts.append(f"{translate('report.individuals', lang)}: "
+                     f"{headcount_text({'count': individuals, 'estimated': True}, lang)}")
     if already_done:
         parts.append(f"{translate('report.already_done', lang)}: {already_done}")
     if details:
