@@ -24,6 +24,13 @@ each content template is compiled once per format and escaped for it:
   ``Markup``; since ``finalize`` hands every value over already escaped, HTML escaping never
   touches Markdown text.)
 
+What flows where: the public-facing kinds (:data:`PUBLIC_KINDS`, :data:`COMMISSION_KINDS`) read
+only the owner's findings and public texts (``data["public"]``) and the facts the records
+establish — never the reporter's summary, stage notes or step notes; an unwritten public text is
+a marked gap (``【未記入：公表用の原因】``). The headcount (:func:`headcount_text`), statuses
+(:func:`work_status`) and dates each have one wording in every kind. Word export renders the
+HTML and converts it (:mod:`hokoku.documents.docx`).
+
 ``finalize`` also formats values for display in both formats: dates in 和暦 and Western form
 (:mod:`hokoku.documents.wareki`), durations (:mod:`hokoku.documents.durations_fmt`), None as
 「現時点で未確定」 / "Not yet established".
@@ -248,16 +255,6 @@ def _stage_status_row(context: Context, s: Mapping[str, Any]) -> list[Any]:
             s.get("completed_at"), s.get("note") or s.get("skip_reason")]
 
 
-@pass_context
-def _measure_line(context: Context, s: Mapping[str, Any]) -> str:
-    """``令和…10時50分　直ちに行い得る…：note`` / ``1 February… 10:50 JST: title — note``."""
-    lang = _lang(context)
-    when, title, note = display(s.get("completed_at"), lang), _title(s, lang) or "", s.get("note")
-    if lang == "ja":
-        return f"{when}　{title}" + (f"：{note}" if note else "")
-    return f"{when}: {title}" + (f" — {note}" if note else "")
-
-
 _CODE_LIKE = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)+$")
 #: Events the system records as a consequence of someone's action or of time passing: told
 #: without an actor ("「封じ込め」が始まった。"), whoever's action triggered them.
@@ -355,7 +352,7 @@ def environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
         show=_show, day=_day, verdict=_verdict,
         # table rows and list lines from the data's lists
         diff_row=_diff_row, stage_row=_stage_row, stage_status_row=_stage_status_row,
-        measure_line=_measure_line, timeline_sentence=_timeline_sentence, deadline_row=_deadline_row,
+        timeline_sentence=_timeline_sentence, deadline_row=_deadline_row,
         stage_done_row=_stage_done_row, article=lambda a, lang="ja": article_label(a, lang),
         action_row=_action_row, notice_row=_notice_row,
     )
