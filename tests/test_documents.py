@@ -735,3 +735,11 @@ def test_item_6_reads_the_notice_duty_by_either_stage_code(stages, notices, expe
         data["notices"] = []
     item = _item_section(render_draft("ppc-final", data), 6)
     assert expected in item
+
+
+def test_a_finding_on_item_3_explains_the_headcount_but_never_replaces_it():
+    """Item 3 is the one headcount; the owner's answer follows as how it was counted."""
+    data = make_data()
+    data["items"]["individuals"] = "名簿の件数から算定"
+    item = _item_section(render_draft("ppc-final", data), 3)
+    assert item.strip() == "150人（推計）\\\n（算定方法等）名簿の件数から算定"

@@ -430,7 +430,9 @@ def _report_items(ctx: Mapping[str, Any], items: Mapping[str, str | None], publi
     if out["data_items"] is None:
         out["data_items"] = normalise(ctx.get("reported_data_items"))
     count = headcount_text(ctx.get("headcount"), lang)
-    out["individuals"] = _lines(count, items["individuals"]) if count else items["individuals"]
+    if count:  # the number from the triage (or the report); the owner's finding only explains it
+        note = items["individuals"] and labels["individuals_note"].format(text=items["individuals"])
+        out["individuals"] = _lines(count, note)
 
     notices = ctx["notices"]
     notice_stage = first_stage(stage_by_code, NOTICE_STAGES)
