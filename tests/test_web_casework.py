@@ -168,3 +168,21 @@ def test_the_api_takes_the_occurrence_time(site):
     late = client.post("/api/incidents", json=REPORT | {"aware_at": "2027-02-01T09:40", "occurred_at": "2027-02-01T09:45"},
                        headers=bearer(site.token(REPORTER)))
     assert late.status_code == 422 and late.json()["field"] == "occurred_at"
+
+
+def test_no_ascii_code_in_any_japanese_draft_of_an_incident_built_on_the_pages(site):
+    """Report form, step, stage, findings, public texts, notice and action through the web app; then
+    every Japanese draft (Markdown) is scanned for slugs, codes and English words."""
+    from tests.test_public_documents import _ascii_words
+
+    incident = _incident(site)
+    pm = site.as_(PM)
+    assert _post(pm, f"/incidents/{incident}/ack").status_code == 303
+    assert _post(pm, f"/incidents/{incident}/steps/isolate-host/done", note=STEP_NOTE).status_code == 303
+    assert _post(pm, f"/incidents/{incident}/advance", stage="immediate-measures", note="内部の記録").status_code == 303
+    assert _post(pm, f"/incidents/{incident}/findings", cause="認証設定の不備", prevention="定期点検").status_code == 303
+    assert _post(pm, f"/incidents/{incident}/public-texts", **PUBLIC).status_code == 303
+    assert _post(pm, f"/incidents/{incident}/notices", count="80", method="郵送").status_code == 303
+    assert _post(pm, f"/incidents/{incident}/actions", title="定期点検", owner=PM, due="2030-01-01T10:00").status_code == 303
+    found = {kind: _ascii_words(_draft(pm, incident, kind).text) for kind in KINDS}
+    assert {kind: words for kind, words in found.items() if words} == {}
