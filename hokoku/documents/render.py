@@ -532,6 +532,9 @@ def build_context(kind: str, data: Mapping[str, Any], lang: str, fmt: str) -> di
         public_data_items=recorded["data_items"] if recorded["data_items"] is not None
         else labels["gap"].format(field=labels["data_items_field"]),
         public_summary=summary_block(ctx, public["summary"], lang, gap=gaps["summary"]),
+        # internal reports may fall back to the reporter's own words
+        internal_summary=summary_block(ctx, recorded["summary"] or public["summary"]
+                                       or normalise(ctx["incident"].get("summary")), lang),
         contact=contact,
         notice_stage=first_stage({s.get("code"): s for s in ctx["stages"]}, NOTICE_STAGES),
         publication_stage=first_stage({s.get("code"): s for s in ctx["stages"]}, PUBLICATION_STAGES),
