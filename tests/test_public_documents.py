@@ -143,8 +143,10 @@ def test_the_timeline_of_the_investigation_report_is_sentences(cli_drafts):
     _, drafts = cli_drafts
     md = drafts[("investigation-report", "md")]
     timeline = md[md.index("## 2. 経緯"):md.index("## 3.")]
-    assert "- 令和9年2月1日（2027-02-01）10時00分　吉田 翔が事案の報告を受け付けた。" in timeline
+    assert "- 令和9年2月1日（2027-02-01）10時00分　吉田 翔が事案を報告した。" in timeline
     assert "中村 美咲が手順「感染端末のネットワーク隔離」を完了した。" in timeline
+    assert "中村 美咲が報告事項「原因」を記録した。" in timeline
+    assert "中村 美咲が「公表用の原因」を記録した。" in timeline
     assert "incident.reported" not in md and "isolate-host" not in md
 
 

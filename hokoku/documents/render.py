@@ -274,8 +274,12 @@ def _timeline_sentence(context: Context, e: Mapping[str, Any]) -> str:
     phrase = labels["events"].get(action)
     if phrase is None:
         phrase = labels["event_other"] if _CODE_LIKE.match(action) or not action else action
+    field = e.get("field")
+    field_label = (labels["public_fields"].get(field) if action.startswith("public_text.")
+                   else labels["item_titles"].get(field)) if isinstance(field, str) else None
     what = phrase.format(stage=_title(stage, lang) or labels["none"],
-                         step=e.get(f"step_title_{lang}") or e.get("step_title_ja") or labels["none"])
+                         step=e.get(f"step_title_{lang}") or e.get("step_title_ja") or labels["none"],
+                         field=field_label or labels["none"])
     actor = e.get("actor_name") or ""
     when = display(e.get("at"), lang)
     if not actor or actor.startswith("hokoku:") or "@" in actor or action in AUTOMATIC_EVENTS:

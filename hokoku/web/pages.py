@@ -316,7 +316,9 @@ def incident_page(request: Request, incident_id: str):
         phrase = events.get(ev["action"])
         ev["phrase"] = None if phrase is None else phrase.format(
             stage=stage_titles.get(data.get("stage"), data.get("stage") or ""),
-            step=step_titles.get(ref, ref))
+            step=step_titles.get(ref, ref),
+            field=(LABELS[lang]["public_fields"] if ev["action"].startswith("public_text.")
+                   else LABELS[lang]["item_titles"]).get(data.get("field") or data.get("item"), ""))
     details = app.keyring.decrypt(inc.details_enc, field="incident.details") if inc.details_enc else None
     scope = viewer.scope
     can_manage = scope.manages and not scope.read_only
