@@ -13,7 +13,7 @@ import pytest
 
 from hokoku.documents import KINDS
 from hokoku.documents.render import COMMISSION_KINDS, PUBLIC_KINDS
-from tests.helpers import DIVISION, GM, PM, REPORTER, T0, iso, minutes
+from tests.helpers import DIVISION, PM, REPORTER, T0, iso, minutes
 
 REPORTER_SUMMARY = "解析サーバで外部からの不正ログインの痕跡がある"  # the reporter's raw words
 STEP_NOTE = "配線を抜き該当アカウントを停止済"  # an internal step note

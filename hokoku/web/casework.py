@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from hokoku.services.records import ITEMS, PUBLIC_FIELDS
 from hokoku.web import security
-from hokoku.web.common import hk, lang_of, load_visible, now_of
+from hokoku.web.common import hk, load_visible, now_of
 from hokoku.web.errors import FieldError
 
 router = APIRouter(include_in_schema=False)
