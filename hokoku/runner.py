@@ -3,7 +3,8 @@
 With ``PREFECT_API_URL`` set (a Prefect server is running, e.g. under ``hokoku serve``) the CLI
 runs the flows so every transition shows in the Prefect UI, tagged with the incident id.
 Without it the same service functions run directly: no Prefect import, no server start.
-``HOKOKU_DIRECT=1`` forces the direct path.
+``HOKOKU_DIRECT=1`` forces the direct path. Prefect's API is called with
+``PREFECT_API_AUTH_STRING``, or else the string ``hokoku serve`` keeps under ``$HOKOKU_HOME``.
 """
 
 from __future__ import annotations
@@ -88,5 +89,11 @@ class FlowRunner(DirectRunner):
 
 def runner_for(app: App) -> DirectRunner:
     if os.environ.get("PREFECT_API_URL") and os.environ.get("HOKOKU_DIRECT", "") not in ("1", "true", "yes"):
+        if not os.environ.get("PREFECT_API_AUTH_STRING"):  # before Prefect reads its settings
+            from hokoku.prefect_server import auth_string
+
+            found = auth_string(app.settings.home)
+            if found:
+                os.environ["PREFECT_API_AUTH_STRING"] = found
         return FlowRunner(app)
     return DirectRunner(app)
