@@ -61,7 +61,7 @@ def with_input(kind: str, input_id: str, work: Callable[[App, dict], dict]) -> d
             flowinput.finish(a, input_id, error=exc)
         except Exception:
             log.error("could not record the failure of input %s", input_id, exc_info=True)
-        raise StepRefused(f"{name} (the reason is kept in hokoku's database with input {input_id})") from None
+        raise StepRefused(f"{name} (its message goes to hokoku's caller through input {input_id}, not to Prefect)") from None
     flowinput.finish(a, input_id, outcome=outcome)
     return outcome
 
