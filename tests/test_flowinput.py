@@ -70,3 +70,58 @@ def test_inputs_left_behind_are_purged_after_a_day(demo_app, monkeypatch):
     monkeypatch.setattr(flowinput, "_clock", lambda: later)
     new = flowinput.stash(demo_app, kind="report", payload={"summary": "x"})
     assert _row(demo_app, old) is None and _row(demo_app, new) is not None
+
+
+def test_every_flow_takes_ids_codes_times_and_counts_only():
+    """No flow or task parameter can carry report text, notes, names or addresses: each one is on
+    an allow-list of ids, codes, times and counts (a new parameter must be added here knowingly)."""
+    import inspect
+
+    from prefect import Flow, Task
+
+    import flows.dispatch
+    import flows.documents
+    import flows.intake
+    import flows.stages
+    import flows.sweep
+
+    allowed = {"input_id", "incident_id", "action", "stage", "now", "channel", "limit", "nid", "kind", "lang", "fmt",
+               "out"}
+    seen = {}
+    for module in (flows.dispatch, flows.documents, flows.intake, flows.stages, flows.sweep):
+        for obj in list(vars(module).values()) + list(getattr(module, "STAGE_FLOWS", {}).values()):
+            if isinstance(obj, (Flow, Task)):
+                seen[obj.name] = set(inspect.signature(obj.fn).parameters)
+    assert "27-1 report received" in seen and "27-2 immediate measures" in seen and "apply transition" in seen
+    assert {name: params - allowed for name, params in seen.items() if params - allowed} == {}
+    assert seen["27-1 report received"] == {"input_id", "now"}
+
+
+def test_the_prefect_auth_string_is_generated_once_with_mode_0600_unless_given(hokoku_home, monkeypatch):
+    """serve's basic-auth string: random, kept in $HOKOKU_HOME/prefect (0600), reused; the
+    environment's PREFECT_API_AUTH_STRING wins; the CLI's runner picks the file up."""
+    import os
+    import stat
+
+    from hokoku.prefect_server import auth_file, auth_string
+
+    monkeypatch.delenv("PREFECT_API_AUTH_STRING", raising=False)
+    monkeypatch.delenv("PREFECT_SERVER_API_AUTH_STRING", raising=False)
+    assert auth_string(hokoku_home) is None
+    made = auth_string(hokoku_home, create=True)
+    assert made.startswith("hokoku:") and len(made) > 40
+    assert stat.S_IMODE(auth_file(hokoku_home).stat().st_mode) == 0o600
+    assert auth_string(hokoku_home, create=True) == made == auth_string(hokoku_home)
+    monkeypatch.setenv("PREFECT_SERVER_API_AUTH_STRING", "ops:given")
+    assert auth_string(hokoku_home) == "ops:given"
+    monkeypatch.setenv("PREFECT_API_AUTH_STRING", "ops:client")
+    assert auth_string(hokoku_home) == "ops:client"
+
+    monkeypatch.delenv("PREFECT_API_AUTH_STRING")
+    monkeypatch.delenv("PREFECT_SERVER_API_AUTH_STRING")
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+    from hokoku.app import open_app
+    from hokoku.runner import FlowRunner, runner_for
+
+    assert isinstance(runner_for(open_app()), FlowRunner)
+    assert os.environ["PREFECT_API_AUTH_STRING"] == made
