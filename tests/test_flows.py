@@ -62,7 +62,7 @@ def test_intake_sweep_dispatch_run_as_flows_tagged_with_the_incident(flow_app):
     tick = runner.tick(now=T0 + timedelta(minutes=15))
     assert [(e["kind"], e["recipients"]) for e in tick["sweep"]] == [("reminder", ["nakamura.pm@example.org"])]
     assert {d["outcome"] for d in tick["dispatch"]} == {"sent"}
-    assert len(tick["dispatch"]) == 6  # notify, receipt, reminder; the three statutory duties' notices to the GM
+    assert len(tick["dispatch"]) == 4  # notify, receipt, reminder; the statutory clocks' notice to the GM
 
     ack = runner.ack(incident_id=incident, actor="nakamura.pm@example.org", now=T0 + timedelta(minutes=16))
     assert ack.stages == ["acknowledge"] and ack.started == ["triage", "immediate-measures"]
