@@ -171,7 +171,7 @@ def cmd_demo(args) -> None:
 def cmd_serve(args) -> None:
     from hokoku.serve import serve
 
-    serve(host=args.host, port=args.port, demo=args.demo, flows=not args.no_flows)
+    serve(host=args.host, port=args.port, demo=args.demo, flows=not args.no_flows, prefect_host=args.prefect_host)
 
 
 def cmd_deadlines_ppc(args) -> None:
@@ -579,6 +579,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--port", type=int, default=8000)
     sp.add_argument("--demo", action="store_true", help="initialise the demo organisation first if needed; make and print demo sign-in accounts")
     sp.add_argument("--no-flows", action="store_true", help="serve the web app only (no Prefect server, no flows)")
+    sp.add_argument("--prefect-host", default=None,
+                    help="address Prefect's local server listens on (default $HOKOKU_PREFECT_HOST or 127.0.0.1)")
 
     sp = sub.add_parser("deadlines", help="statutory deadlines")
     dsub = sp.add_subparsers(dest="deadline_verb", required=True, parser_class=_Parser)
