@@ -752,15 +752,41 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _undecodable(argv: list[str]) -> str | None:
+    """The first argument that is not valid UTF-8 (the shell passed raw bytes), if any."""
+    for i, arg in enumerate(argv, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"argument {i} ({arg.encode('utf-8', 'replace').decode()[:40]!r}) is not valid UTF-8 text"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    bad = _undecodable(argv)
+    if bad:
+        print(f"hokoku: {bad}", file=sys.stderr)
+        return EXIT_USAGE
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
+        sys.stdout.flush()
     except HokokuError as exc:
         print(f"hokoku: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into `head` and the reader left: stop quietly
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except (NotADirectoryError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"hokoku: {exc.strerror or exc}{where} (check HOKOKU_HOME and the paths given)", file=sys.stderr)
+        return EXIT_USAGE
     return 0
 
 
