@@ -28,6 +28,9 @@ def create_app(app=None, *, notifiers: dict | None = None, clock: Callable[[], d
     from hokoku.web.context import WebContext, utcnow
     from notifiers.registry import build_notifiers
 
+    from hokoku.web import logredact
+
+    logredact.install()  # ack-link tokens never reach the access log
     hk = app or open_app()
     web = FastAPI(title="hokoku", version="0.1.0")
     web.state.hokoku = hk

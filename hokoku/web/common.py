@@ -103,7 +103,7 @@ def viewer_of(request: Request, *, allow_token: bool = False) -> Viewer | None:
     signed = None
     token = bearer(request) if allow_token else None
     if token:
-        signed = token_user(app, token, now=now)
+        signed = token_user(app, token, now=now, days=web_settings(request).token_days)
         if signed is None:
             return None
     else:

@@ -164,7 +164,7 @@ def login_submit(request: Request, email: str = Form(""), password: str = Form("
                  next: str = Form("")):
     if not security.tokens_match(request.cookies.get(security.LOGIN_CSRF_COOKIE), csrf_token):
         raise security.csrf_refused("sign-in form expired: reload the page and try again")
-    ip = request.client.host if request.client else "-"
+    ip = security.client_ip(request, web_settings(request).proxy_networks)
     lang = lang_of(request)
     try:
         cookie, _csrf = login(hk(request), web_settings(request), email=email, password=password, ip=ip,

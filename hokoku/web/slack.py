@@ -23,6 +23,7 @@ refusal.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 from collections.abc import Callable
@@ -339,11 +340,51 @@ async def _verified(request: Request) -> bytes | Response:
                              timestamp=request.headers.get("X-Slack-Request-Timestamp"),
                              signature=request.headers.get("X-Slack-Signature"), now=ctx.now().timestamp())
     except SlackSignatureError as exc:
-        client = request.client.host if request.client else "-"
-        await run_in_threadpool(ctx.audit, action="slack.request_refused", actor="slack",
-                                data={"path": request.url.path, "reason": exc.reason, "client": client})
-        return PlainTextResponse(f"request refused: {exc.reason}", status_code=401)
+        return await _refuse(request, ctx, exc.reason)
+    fresh = await run_in_threadpool(remember_request, ctx.app, timestamp=request.headers["X-Slack-Request-Timestamp"],
+                                    signature=request.headers["X-Slack-Signature"], now=ctx.now())
+    if not fresh:
+        return await _refuse(request, ctx, "replayed")
     return body
+
+
+async def _refuse(request: Request, ctx: WebContext, reason: str) -> Response:
+    """401, audited at most once a minute per client address (hokoku.web.refusals)."""
+    from hokoku.web.refusals import record_refusal
+    from hokoku.web.security import client_ip
+
+    settings = getattr(request.app.state, "web_settings", None)
+    client = client_ip(request, settings.proxy_networks if settings is not None else ())
+    await run_in_threadpool(record_refusal, ctx.app, source=f"slack:{client}", actor="slack",
+                            action="slack.request_refused", now=ctx.now(),
+                            data={"path": request.url.path, "reason": reason, "client": client})
+    return PlainTextResponse(f"request refused: {reason}", status_code=401)
+
+
+def remember_request(app, *, timestamp: str, signature: str, now) -> bool:
+    """Record a verified request's (timestamp, signature); False if it was seen before (a replay).
+
+    The digest is kept in the database for Slack's 5-minute window (plus the same again for
+    clock skew), so every worker refuses a replay; the primary key settles two at once.
+    """
+    from datetime import timedelta
+
+    from sqlalchemy import delete
+    from sqlalchemy.exc import IntegrityError
+
+    from hokoku.slacksig import MAX_SKEW_SECONDS
+    from models.web import SlackRequestSeen
+
+    key = hashlib.sha256(f"{timestamp}:{signature}".encode()).hexdigest()
+    try:
+        with transaction(app.engine) as session:
+            session.execute(delete(SlackRequestSeen).where(SlackRequestSeen.expires_at <= now))
+            if session.get(SlackRequestSeen, key) is not None:
+                return False
+            session.add(SlackRequestSeen(digest=key, expires_at=now + timedelta(seconds=2 * MAX_SKEW_SECONDS)))
+    except IntegrityError:
+        return False
+    return True
 
 
 def _form(body: bytes) -> dict[str, str]:
