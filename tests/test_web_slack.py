@@ -339,3 +339,32 @@ def test_socket_mode_slash_commands_and_other_envelopes(demo_app, monkeypatch):
     assert "/hokoku report" in client.responses[0].payload["text"]
     assert client.responses[1].payload is None and client.responses[2].payload is None
     assert fake.ephemeral and fake.ephemeral[0][1] == "U0STRANGER"
+
+
+def test_a_replayed_signed_slash_command_files_one_incident(app, stub, client, clock):
+    """The same signed `/hokoku report …` sent three times within its 5-minute window: the first
+    files the report, the replays get 401 (remembered in the database) and file nothing."""
+    body = command_body(text="report IDS-SURVEY malware PC-17 shows a ransom note", user_id="U0ST00001",
+                        response_url=f"{stub.base_url}response.hook")
+    headers = sign(body, timestamp=int(clock.now.timestamp()))
+    assert client.post("/slack/commands", content=body, headers=headers).status_code == 200
+    clock.now += minutes(1)
+    for _ in range(2):
+        replay = client.post("/slack/commands", content=body, headers=headers)
+        assert replay.status_code == 401 and "replayed" in replay.text
+    reported = [a for a, _ in audit_actions(app) if a == "incident.reported"]
+    assert len(reported) == 1
+    assert "replayed" in [r["reason"] for r in refused_requests(app)]
+
+
+def test_a_replay_is_refused_by_another_worker_too(app, stub, clock):
+    """The memory of seen requests is in the database: a second app (another worker) refuses it."""
+    from hokoku.web.slack import remember_request
+
+    assert remember_request(app, timestamp="1700000000", signature="v0=abc", now=clock.now) is True
+    from hokoku.app import open_app
+
+    other = open_app()
+    assert remember_request(other, timestamp="1700000000", signature="v0=abc", now=clock.now) is False
+    # after the window the row is purged; the signature check refuses such an old timestamp anyway
+    assert remember_request(other, timestamp="1700000000", signature="v0=abc", now=clock.now + minutes(11)) is True
