@@ -255,3 +255,31 @@ def test_sign_in_guesses_at_unknown_names_are_aggregated(site):
         c.post("/login", data={"email": f"ghost{i}@example.org", "password": "whatever it is",
                                "csrf_token": _CSRF_FIELD.search(page.text).group(1)})
     assert len([a for a, _ in audit_actions(site.app) if a == "auth.login_failed"]) == 1
+
+
+# -- /docs ---------------------------------------------------------------------------------------------
+def test_docs_are_served_locally_under_a_csp_to_signed_in_people_only(site):
+    """/docs loads no script from elsewhere and none inline; its assets come from this host; a
+    stranger is sent to sign in (the page, its assets and the OpenAPI document); /redoc is gone."""
+    stranger = site.client()
+    for path in ("/docs", "/docs/init.js", "/docs/assets/swagger-ui-bundle.js"):
+        r = stranger.get(path, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login?next="), path
+    assert stranger.get("/openapi.json").status_code == 401
+    assert stranger.get("/redoc").status_code == 404
+    c = site.as_(PM)
+    page = c.get("/docs")
+    assert page.status_code == 200
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self';" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page.text, re.S)
+    assert scripts and all(body.strip() == "" for _, body in scripts)  # no inline code
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert sources and all(s.startswith("/") and not s.startswith("//") for s in sources), sources
+    for src in sources:
+        asset = c.get(src)
+        assert asset.status_code == 200 and len(asset.content) > 100, src
+    assert c.get("/docs/assets/../../../../etc/passwd").status_code == 404
+    assert c.get("/docs/assets/index.html").status_code == 404  # an allow-list, not the directory
+    assert c.get("/openapi.json").json()["info"]["title"] == "hokoku"
+    assert site.client().get("/openapi.json", headers={"Authorization": f"Bearer {site.token(GM)}"}).status_code == 200

@@ -37,3 +37,6 @@ def install(web: FastAPI, hk, *, clock=None, web_settings=None) -> None:
     web.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     web.include_router(api.router)
     web.include_router(pages.router)
+    from hokoku.web import docs
+
+    docs.install(web)  # /docs from local files under a CSP, signed-in only; /openapi.json signed-in only
