@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
@@ -246,7 +246,7 @@ def receipt(request: Request, incident_id: str):
 
 # -- dashboard ----------------------------------------------------------------------------------
 @router.get("/dashboard")
-def dashboard(request: Request, sort: str = "due", dir: str = "asc", all: int = 0):
+def dashboard(request: Request, sort: str = "due", dir: str = "asc", all: int = Query(0, ge=0, le=1)):
     viewer = _viewer(request)
     sort = sort if sort in SORTS else "due"
     lang = lang_of(request)
@@ -354,6 +354,8 @@ def _count_or_none(text: str, field: str) -> int | None:
         raise FieldError(field, f"{field}: {text!r} is not a whole number") from None
     if value < 0:
         raise FieldError(field, f"{field}: must be 0 or more")
+    if value > 1_000_000_000:
+        raise FieldError(field, f"{field}: at most 1,000,000,000")
     return value
 
 
@@ -454,7 +456,7 @@ PAGE_SIZE = 100
 
 
 @router.get("/audit")
-def audit_page(request: Request, incident: str = "", before: int = 0):
+def audit_page(request: Request, incident: str = "", before: int = Query(0, ge=0, le=2**62)):
     viewer = _viewer(request)
     app = hk(request)
     now = now_of(request)
