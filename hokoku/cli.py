@@ -461,11 +461,13 @@ def _days(text: str) -> int:
 
 def _count(text: str) -> int:
     try:
-        value = int(text)
+        value = int(text[:32])
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} is negative")
+    if value > 1_000_000_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is more than 1,000,000,000")
     return value
 
 

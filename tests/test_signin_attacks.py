@@ -283,3 +283,12 @@ def test_docs_are_served_locally_under_a_csp_to_signed_in_people_only(site):
     assert c.get("/docs/assets/index.html").status_code == 404  # an allow-list, not the directory
     assert c.get("/openapi.json").json()["info"]["title"] == "hokoku"
     assert site.client().get("/openapi.json", headers={"Authorization": f"Bearer {site.token(GM)}"}).status_code == 200
+
+
+def test_cli_counts_and_times_are_bounded_in_one_line(demo_app, cli):
+    """`--individuals 2^63` and `--now 9999-…` / `0001-…` are refused in one line (exit 2), no traceback."""
+    for args in (("triage", "INC-2027-0001", "--as", GM, "--individuals", str(2**63)),
+                 ("tick", "--now", "9999-12-31T23:59"),
+                 ("tick", "--now", "0001-01-01T00:00")):
+        code, _, err = cli(*args)
+        assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, (args, err)
