@@ -292,3 +292,17 @@ def test_cli_counts_and_times_are_bounded_in_one_line(demo_app, cli):
                  ("tick", "--now", "0001-01-01T00:00")):
         code, _, err = cli(*args)
         assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, (args, err)
+
+
+def test_a_replay_is_refused_by_another_worker_too(demo_app):
+    """The memory of accepted Slack requests is in the database: a second App (another worker
+    process) refuses the same (timestamp, signature); after the window the row is purged."""
+    from hokoku.app import open_app
+    from hokoku.web.slack import remember_request
+    from tests.helpers import T0
+
+    assert remember_request(demo_app, timestamp="1700000000", signature="v0=abc", now=T0) is True
+    other = open_app()
+    assert remember_request(other, timestamp="1700000000", signature="v0=abc", now=T0) is False
+    assert remember_request(other, timestamp="1700000001", signature="v0=abc", now=T0) is True
+    assert remember_request(other, timestamp="1700000000", signature="v0=abc", now=T0 + timedelta(minutes=11)) is True

@@ -356,15 +356,3 @@ def test_a_replayed_signed_slash_command_files_one_incident(app, stub, client, c
     assert len(reported) == 1
     assert "replayed" in [r["reason"] for r in refused_requests(app)]
 
-
-def test_a_replay_is_refused_by_another_worker_too(app, stub, clock):
-    """The memory of seen requests is in the database: a second app (another worker) refuses it."""
-    from hokoku.web.slack import remember_request
-
-    assert remember_request(app, timestamp="1700000000", signature="v0=abc", now=clock.now) is True
-    from hokoku.app import open_app
-
-    other = open_app()
-    assert remember_request(other, timestamp="1700000000", signature="v0=abc", now=clock.now) is False
-    # after the window the row is purged; the signature check refuses such an old timestamp anyway
-    assert remember_request(other, timestamp="1700000000", signature="v0=abc", now=clock.now + minutes(11)) is True
