@@ -90,7 +90,10 @@ def test_per_account_limit_holds_across_genuinely_different_addresses(site):
                  for i in range(20)]
         assert codes == [401] * 20
         assert _login(client, PM, PASSWORD, **{"X-Forwarded-For": "198.51.100.9"}).status_code == 429
+        for i in range(5):  # more tries from more addresses: still locked, one audit row a minute
+            assert _login(client, PM, PASSWORD, **{"X-Forwarded-For": f"198.51.100.{20 + i}"}).status_code == 429
         assert _login(client, GM, PASSWORD, **{"X-Forwarded-For": "203.0.113.1"}).status_code == 303
+    assert [a for a, _ in audit_actions(site.app)].count("auth.login_throttled") == 1
     addresses = {row[0] for row in raw_sql(site.app, "SELECT DISTINCT ip FROM web_login_failure")}
     assert len(addresses) == 20 and "127.0.0.1" not in addresses  # the proxy's header was believed
     site.clock.advance(minutes=16)

@@ -287,8 +287,8 @@ def login(app, web_settings, *, email: str, password: str, ip: str, now: datetim
         known = email in app.organisation(session).people()
         throttled = (failures >= web_settings.login_max_failures
                      or account_failures >= web_settings.login_account_max_failures)
-        if throttled:  # audited (at most once a minute per account and address), password not checked
-            audit_refusal(app, session, source=f"login:{email[:64]}:{ip}", actor=email if known else "anonymous",
+        if throttled:  # audited (at most once a minute per account, whatever the address), password not checked
+            audit_refusal(app, session, source=f"login-throttled:{email[:100]}", actor=email if known else "anonymous",
                           action="auth.login_throttled", now=now,
                           data={"failures": failures, "account_failures": account_failures})
         user = session.get(WebUser, email) if known else None
