@@ -433,6 +433,28 @@ def _token_id(token: str) -> str:
     return digest(token)[:12]
 
 
+def _days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 3650:
+        raise argparse.ArgumentTypeError(f"{text!r} is not between 1 and 3650")
+    return value
+
+
+#: Largest whole number a count on the command line may be (the database keeps 32-bit integers).
+MAX_COUNT = 1_000_000_000
+
+
+def _bounded_int(text: str) -> int:
+    """``int(text)``; more than :data:`MAX_COUNT` (in size) is refused in one line."""
+    value = int(text)
+    if abs(value) > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is more than {MAX_COUNT:,}")
+    return value
+
+
 def cmd_user_disable(args) -> None:
     from hokoku.web.auth import disable_user
 
@@ -449,25 +471,13 @@ def cmd_user_enable(args) -> None:
 
 
 # -- parser ---------------------------------------------------------------------------------
-def _days(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= 3650:
-        raise argparse.ArgumentTypeError(f"{text!r} is not between 1 and 3650")
-    return value
-
-
 def _count(text: str) -> int:
     try:
-        value = int(text[:32])
+        value = _bounded_int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} is negative")
-    if value > 1_000_000_000:
-        raise argparse.ArgumentTypeError(f"{text!r} is more than 1,000,000,000")
     return value
 
 

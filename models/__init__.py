@@ -15,16 +15,7 @@ from models.casework import (
 from models.incident import Acknowledgement, Incident, IncidentCounter, Stage
 from models.notification import Notification
 from models.org import Division, Institute, OrgSnapshot, Person, RoleAssignment
-from models.web import (
-    ApiToken,
-    IncidentRead,
-    LoginFailure,
-    ReadWarning,
-    RefusalTally,
-    SlackRequestSeen,
-    WebSession,
-    WebUser,
-)
+from models.web import ApiToken, IncidentRead, LoginFailure, ReadWarning, WebSession, WebUser
 
 __all__ = [
     "Alert",
@@ -52,8 +43,6 @@ __all__ = [
     "IncidentRead",
     "LoginFailure",
     "ReadWarning",
-    "RefusalTally",
-    "SlackRequestSeen",
     "WebSession",
     "WebUser",
 ]

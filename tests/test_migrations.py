@@ -12,6 +12,7 @@ from sqlmodel import SQLModel
 import models  # noqa: F401  (every table on the metadata)
 from hokoku.db import get_engine
 from hokoku.migrations import BASELINE, alembic_config, current_revision, head_revision, upgrade
+from hokoku.schema_version import EXPECTED_HEAD
 from tests import pgscratch
 
 
@@ -103,8 +104,6 @@ def test_the_revision_the_cli_checks_is_the_newest_migration():
 def test_a_database_behind_the_migrations_gets_a_one_line_error(demo_app, cli):
     """A schema at an older revision: every verb exits 2 telling the user to run `hokoku db upgrade`."""
     from sqlalchemy import text
-
-    from hokoku.schema_version import EXPECTED_HEAD
 
     with demo_app.engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hokoku.services.intake import MAX_SUMMARY
-from hokoku.timeutil import iso
+from hokoku.timeutil import JST, iso
 from hokoku.web import security
 from hokoku.web.common import (
     SORTS, NotSignedIn, Viewer, app_for, bearer, hk, incident_rows, lang_of, load_visible, now_of, organisation,
@@ -39,25 +39,22 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-#: Largest count of people accepted anywhere (the database column is a 64-bit integer at most).
-MAX_COUNT = 1_000_000_000
-
-
 def _aware(value: datetime | None) -> datetime | None:
-    """A time without an offset is Japan time (as on the command line); years 2000–2099 only."""
-    from hokoku.exceptions import InputError
-    from hokoku.timeutil import in_range
+    """A time without an offset is Japan time (as on the command line); only accepted years."""
+    from hokoku.web.bounds import in_range
 
-    if value is None:
-        return None
-    try:
-        return in_range(value)
-    except InputError as exc:
-        raise ValueError(str(exc).partition(": ")[2]) from None
+    return None if value is None else in_range(value)
 
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _bounded(cls, value):  # every whole number in a body: at most 1e9 (hokoku.web.bounds)
+        from hokoku.web.bounds import bounded_int
+
+        return bounded_int(value)
 
 
 class ReportIn(_In):
@@ -66,7 +63,7 @@ class ReportIn(_In):
     summary: str = Field(min_length=1, max_length=MAX_SUMMARY, description="what happened")
     aware_at: datetime | None = Field(None, description="when the reporter first knew (ISO 8601; no offset = Japan time)")
     data_items: str | None = Field(None, max_length=MAX_TEXT, description="what data")
-    individuals: int | None = Field(None, ge=0, le=MAX_COUNT, description="roughly how many people")
+    individuals: int | None = Field(None, ge=0, description="roughly how many people")
     already_done: str | None = Field(None, max_length=MAX_TEXT, description="what was already done")
     details: str | None = Field(None, max_length=MAX_TEXT)
     serious: bool = False
@@ -89,7 +86,7 @@ class TriageIn(_In):
     sensitive: bool = False
     financial_risk: bool = False
     unauthorized_purpose: bool = False
-    individuals: int | None = Field(None, ge=0, le=MAX_COUNT)
+    individuals: int | None = Field(None, ge=0)
     individuals_estimated: bool = False
     encrypted: bool = False
     category: str | None = Field(None, max_length=64)

@@ -144,6 +144,16 @@ def _back(next_url: str | None, default: str, msg: str) -> RedirectResponse:
     return RedirectResponse(f"{target}{sep}msg={msg}", status_code=303)
 
 
+def _bounded_int(text: str, field: str) -> int:
+    from hokoku.web.bounds import bounded_int
+
+    value = int(text)
+    try:
+        return bounded_int(value)
+    except ValueError as exc:
+        raise FieldError(field, f"{field}: {exc}") from None
+
+
 # -- sign-in ----------------------------------------------------------------------------------
 @router.get("/")
 def home(request: Request):
@@ -349,13 +359,11 @@ def _count_or_none(text: str, field: str) -> int | None:
     if not text:
         return None
     try:
-        value = int(text)
+        value = _bounded_int(text, field)
     except ValueError:
         raise FieldError(field, f"{field}: {text!r} is not a whole number") from None
     if value < 0:
         raise FieldError(field, f"{field}: must be 0 or more")
-    if value > 1_000_000_000:
-        raise FieldError(field, f"{field}: at most 1,000,000,000")
     return value
 
 

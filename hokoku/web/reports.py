@@ -60,8 +60,6 @@ def submit_report(app, viewer, *, now: datetime, lang: str, division: str, categ
         raise FieldError("aware_at", "aware_at: the time first known is in the future")
     if individuals is not None and individuals < 0:
         raise FieldError("individuals", "individuals: must be 0 or more")
-    if individuals is not None and individuals > 1_000_000_000:
-        raise FieldError("individuals", "individuals: at most 1,000,000,000")
     text = compose_details(lang, data_items=_text(data_items, "data_items"), individuals=individuals,
                            already_done=_text(already_done, "already_done"), details=_text(details, "details"))
     try:
@@ -87,7 +85,7 @@ def report_from_form(app, viewer, *, now: datetime, lang: str, division: str, ca
     count = None
     if (individuals or "").strip():
         try:
-            count = int(individuals.strip()[:32])
+            count = int(individuals.strip())
         except ValueError:
             raise FieldError("individuals", f"individuals: {individuals.strip()!r} is not a whole number") from None
     return submit_report(app, viewer, now=now, lang=lang, division=division, category=category, summary=summary,
