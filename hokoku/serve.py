@@ -74,23 +74,6 @@ def print_demo_accounts(app, demo: tuple[str, list[tuple[str, str]]] | None) -> 
     print("\n".join(lines), flush=True)
 
 
-def uvicorn_config(asgi, *, host: str, port: int, **extra):
-    """uvicorn's configuration for the web app.
-
-    ``proxy_headers=False``: uvicorn would otherwise believe ``X-Forwarded-For`` from loopback
-    (its default ``forwarded_allow_ips``), so anyone on the host — or a proxy passing the
-    header through — could pick the client address the sign-in limit counts. hokoku reads the
-    header itself, only from ``HOKOKU_TRUSTED_PROXIES`` (:func:`hokoku.web.security.client_ip`).
-    The access log redacts acknowledgement-link tokens (:mod:`hokoku.web.logredact`).
-    """
-    import uvicorn
-
-    from hokoku.web.logredact import uvicorn_log_config
-
-    return uvicorn.Config(asgi, host=host, port=port, log_level="info", proxy_headers=False,
-                          forwarded_allow_ips="", server_header=False, log_config=uvicorn_log_config(), **extra)
-
-
 def serve(*, host: str, port: int, demo: bool, flows: bool = True) -> None:
     """``flows=False`` (``--no-flows``) serves the web app only (workers run the flows elsewhere)."""
     app = _ensure_initialised(demo)
@@ -106,8 +89,9 @@ def serve(*, host: str, port: int, demo: bool, flows: bool = True) -> None:
     import uvicorn
 
     from hokoku.web import create_app
+    from hokoku.web.server import uvicorn_config
 
-    server = uvicorn.Server(uvicorn_config(create_app(app), host=host, port=port))
+    server = uvicorn.Server(uvicorn_config(create_app(app), host=host, port=port))  # hokoku.web.server
     web_thread = threading.Thread(target=server.run, name="hokoku-web", daemon=True)
     web_thread.start()
     for _ in range(200):  # print the address once it answers (at most ~10 s)

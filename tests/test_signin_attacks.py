@@ -2,7 +2,7 @@
 password, disabled accounts, ack tokens in the access log, floods of unauthenticated refusals.
 
 The address tests run the web app under a real uvicorn on loopback with the configuration
-``hokoku serve`` uses (:func:`hokoku.serve.uvicorn_config`), because the hole was uvicorn's own
+``hokoku serve`` uses (:func:`hokoku.web.server.uvicorn_config`), because the hole was uvicorn's own
 trust of ``X-Forwarded-For`` from 127.0.0.1.
 """
 
@@ -37,7 +37,7 @@ def served(web):
     """The ASGI app under uvicorn on 127.0.0.1 with hokoku serve's configuration."""
     import uvicorn
 
-    from hokoku.serve import uvicorn_config
+    from hokoku.web.server import uvicorn_config
 
     port = _free_port()
     server = uvicorn.Server(uvicorn_config(web, host="127.0.0.1", port=port))
