@@ -464,18 +464,89 @@ def cmd_user_passwd(args) -> None:
     _emit(args, r, lambda d: print(f"password of {d['user']} changed; {d['sessions_ended']} session(s) ended"))
 
 
-def cmd_user_token(args) -> None:
-    from hokoku.web.auth import create_api_token
+TOKEN_VERBS = ("create", "list", "revoke")
 
-    token = create_api_token(_app(), email=args.email, now=_now(args))
-    _emit(args, {"user": args.email.strip().lower(), "token": token},
-          lambda d: print(f"API token for {d['user']} (shown once; use as Authorization: Bearer):\n{d['token']}"))
+
+def cmd_user_token(args) -> None:
+    """``user token [create] EMAIL`` · ``user token list EMAIL`` · ``user token revoke ID|PREFIX``."""
+    from hokoku.exceptions import InputError
+    from hokoku.web.auth import create_api_token, list_api_tokens, revoke_api_token
+
+    words = list(args.words)
+    verb = words.pop(0) if words[0] in TOKEN_VERBS else "create"
+    if len(words) != 1:
+        raise InputError("usage: hokoku user token [create] EMAIL | list EMAIL | revoke ID|PREFIX")
+    (target,) = words
+    app = _app()
+    if verb == "create":
+        token = create_api_token(app, email=target, now=_now(args), days=args.days)
+        _emit(args, {"user": target.strip().lower(), "token": token, "id": _token_id(token)},
+              lambda d: print(f"API token for {d['user']} (id {d['id']}; shown once; use as Authorization: Bearer):\n"
+                              f"{d['token']}"))
+    elif verb == "list":
+        rows = list_api_tokens(app, email=target, now=_now(args))
+
+        def human(rows):
+            if not rows:
+                print(f"{target}: no API tokens")
+            for r in rows:
+                print(f"{r['id']}  {r['prefix'] or '-':<12}  {r['status']:<8}  created {r['created_at']}  "
+                      f"expires {r['expires_at']}  last used {r['last_used_at'] or '-'}")
+
+        _emit(args, rows, human)
+    else:
+        r = revoke_api_token(app, ref=target, now=_now(args))
+        _emit(args, r, lambda d: print(f"token {d['id']} of {d['user']} "
+                                       f"{'revoked' if d['was_active'] else 'was already revoked'}"))
+
+
+def _token_id(token: str) -> str:
+    from hokoku.web.auth import digest
+
+    return digest(token)[:12]
+
+
+def _days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 3650:
+        raise argparse.ArgumentTypeError(f"{text!r} is not between 1 and 3650")
+    return value
+
+
+#: Largest whole number a count on the command line may be (the database keeps 32-bit integers).
+MAX_COUNT = 1_000_000_000
+
+
+def _bounded_int(text: str) -> int:
+    """``int(text)``; more than :data:`MAX_COUNT` (in size) is refused in one line."""
+    value = int(text)
+    if abs(value) > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is more than {MAX_COUNT:,}")
+    return value
+
+
+def cmd_user_disable(args) -> None:
+    from hokoku.web.auth import disable_user
+
+    r = disable_user(_app(), email=args.email, now=_now(args))
+    _emit(args, r, lambda d: print(f"account {d['user']} disabled; {d['sessions_ended']} session(s) ended, "
+                                   f"{d['tokens_revoked']} token(s) revoked"))
+
+
+def cmd_user_enable(args) -> None:
+    from hokoku.web.auth import enable_user
+
+    r = enable_user(_app(), email=args.email, now=_now(args))
+    _emit(args, r, lambda d: print(f"account {d['user']} enabled (old tokens stay revoked)"))
 
 
 # -- parser ---------------------------------------------------------------------------------
 def _count(text: str) -> int:
     try:
-        value = int(text)
+        value = _bounded_int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 0:
@@ -746,9 +817,19 @@ def build_parser() -> argparse.ArgumentParser:
         up.add_argument("email")
         up.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
         _leaf(up, func, acts=True)
-    ut = usub.add_parser("token", help="print a new personal API token (Authorization: Bearer) for an account")
-    ut.add_argument("email")
+    ut = usub.add_parser("token", help="personal API tokens: [create] EMAIL (print a new one), list EMAIL, "
+                                       "revoke ID|PREFIX",
+                         description="user token [create] EMAIL: print a new personal API token (expires after "
+                                     "HOKOKU_TOKEN_DAYS, default 90). user token list EMAIL: the account's tokens. "
+                                     "user token revoke ID|PREFIX: revoke one (its id from list, or its start hkp_…).")
+    ut.add_argument("words", nargs="+", metavar="[create|list|revoke] EMAIL|ID")
+    ut.add_argument("--days", type=_days, metavar="N", help="lifetime of a new token in days (default HOKOKU_TOKEN_DAYS)")
     _leaf(ut, cmd_user_token, acts=True)
+    for name, func, help_ in (("disable", cmd_user_disable, "disable an account: no sign-in, sessions end, tokens revoked"),
+                              ("enable", cmd_user_enable, "enable a disabled account again")):
+        up = usub.add_parser(name, help=help_, description=help_)
+        up.add_argument("email")
+        _leaf(up, func, acts=True)
     return p
 
 

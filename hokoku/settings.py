@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_security: Literal["none", "starttls", "ssl"] = "none"
+    #: SMTP AUTH over a connection without TLS is refused unless this is set (1).
+    smtp_allow_plaintext_auth: bool = False
     mail_from: str = "hokoku@localhost"
 
     #: Lifetime of the signed acknowledgement link in each escalation mail.

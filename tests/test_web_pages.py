@@ -307,22 +307,24 @@ def test_oversized_bodies_are_refused_with_413(site):
 
 # -- who may see what ------------------------------------------------------------------------------
 @pytest.mark.parametrize("who", [STAFF_NOT_ON_LADDER, OTHER_PM, OTHER_IM, IEH_STAFF])
-def test_people_outside_the_scope_get_403_and_the_attempt_is_audited(site, who):
-    """Another staff member, another division's PM, another institute's IM: 403 page, access.denied event."""
+def test_people_outside_the_scope_get_the_missing_incident_page_and_the_attempt_is_audited(site, who):
+    """Another staff member, another division's PM, another institute's IM: the very page a missing
+    incident gets (404, ids cannot be probed), and an access.denied event."""
     inc = site.report()
     seq = last_seq(site.app)
     c = site.as_(who)
     for path in (f"/incidents/{inc}", f"/incidents/{inc}/receipt", f"/incidents/{inc}/drafts/summary"):
         r = c.get(path)
-        assert r.status_code == 403, (who, path)
-        assert "監査ログに記録されました" in r.text
+        missing = c.get(path.replace(inc, "INC-2099-9999"))
+        assert r.status_code == missing.status_code == 404, (who, path)
+        assert r.text == missing.text.replace("INC-2099-9999", inc)
         assert "PC-17" not in r.text
     denied = [(a, d) for a, d in audit_actions(site.app, after_seq=seq, incident=inc) if a == "access.denied"]
     assert len(denied) == 3
     assert "incident.viewed" not in _actions(site, after_seq=seq)
     if who in (OTHER_PM, OTHER_IM):
         r = c.post(f"/incidents/{inc}/ack", data={"csrf_token": c.csrf, "stage": "acknowledge"})
-        assert r.status_code == 403
+        assert r.status_code == 404
 
 
 @pytest.mark.parametrize("who", [PM, PO, IM, GM, DG, AUDIT, REPORTER])

@@ -177,23 +177,31 @@ def ack_token_for(app: App, row: Notification, incident_public_id: str, *, now: 
 
 
 def with_ack_link(text: str, *, token: str, url_base: str, lang: str) -> str:
-    """Put the token where the template left :data:`ACK_TOKEN_PLACEHOLDER` (its last occurrence:
-    user text comes earlier in the body), or append a link line to a body without one."""
-    at = text.rfind(ACK_TOKEN_PLACEHOLDER)
+    """Put the token where the template left :data:`ACK_TOKEN_PLACEHOLDER` (its last occurrence
+    in hokoku's own text, before any quotation of user text), or add a link line before the
+    quotation of a body without one."""
+    from notifiers.base import split_quote
+
+    own, quoted = split_quote(text)
+    at = own.rfind(ACK_TOKEN_PLACEHOLDER)
     if at >= 0:
-        return text[:at] + token + text[at + len(ACK_TOKEN_PLACEHOLDER):]
+        return own[:at] + token + own[at + len(ACK_TOKEN_PLACEHOLDER):] + quoted
     label = ACTION_LABELS.get(lang, ACTION_LABELS["en"])["link"]
-    return f"{text.rstrip()}\n\n{label}: {url_base.rstrip('/')}/ack/{token}\n"
+    link = f"{own.rstrip()}\n\n{label}: {url_base.rstrip('/')}/ack/{token}\n"
+    return f"{link}\n{quoted}" if quoted else link
 
 
 def without_ack_link(text: str) -> str:
     """Drop the line holding the link placeholder (a body rendered for email, sent elsewhere)."""
-    at = text.rfind(ACK_TOKEN_PLACEHOLDER)
+    from notifiers.base import split_quote
+
+    own, quoted = split_quote(text)
+    at = own.rfind(ACK_TOKEN_PLACEHOLDER)
     if at < 0:
         return text
-    start = text.rfind("\n", 0, at) + 1
-    end = text.find("\n", at)
-    return text[:start] + (text[end + 1:] if end >= 0 else "")
+    start = own.rfind("\n", 0, at) + 1
+    end = own.find("\n", at)
+    return own[:start] + (own[end + 1:] if end >= 0 else "") + quoted
 
 
 def _actions(app: App, row: Notification, incident: Incident | None, stage: Stage | None) -> tuple[Action, ...]:

@@ -41,14 +41,21 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def _aware(value: datetime | None) -> datetime | None:
-    """A time without an offset is Japan time (as on the command line)."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=JST)
-    return value
+    """A time without an offset is Japan time (as on the command line); only accepted years."""
+    from hokoku.web.bounds import in_range
+
+    return None if value is None else in_range(value)
 
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _bounded(cls, value):  # every whole number in a body: at most 1e9 (hokoku.web.bounds)
+        from hokoku.web.bounds import bounded_int
+
+        return bounded_int(value)
 
 
 class ReportIn(_In):

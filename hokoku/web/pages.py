@@ -145,6 +145,16 @@ def _back(next_url: str | None, default: str, msg: str) -> RedirectResponse:
     return RedirectResponse(f"{target}{sep}msg={msg}", status_code=303)
 
 
+def _bounded_int(text: str, field: str) -> int:
+    from hokoku.web.bounds import bounded_int
+
+    value = int(text)
+    try:
+        return bounded_int(value)
+    except ValueError as exc:
+        raise FieldError(field, f"{field}: {exc}") from None
+
+
 # -- sign-in ----------------------------------------------------------------------------------
 @router.get("/")
 def home(request: Request):
@@ -165,7 +175,7 @@ def login_submit(request: Request, email: str = Form(""), password: str = Form("
                  next: str = Form("")):
     if not security.tokens_match(request.cookies.get(security.LOGIN_CSRF_COOKIE), csrf_token):
         raise security.csrf_refused("sign-in form expired: reload the page and try again")
-    ip = request.client.host if request.client else "-"
+    ip = security.client_ip(request, web_settings(request).proxy_networks)
     lang = lang_of(request)
     try:
         cookie, _csrf = login(hk(request), web_settings(request), email=email, password=password, ip=ip,
@@ -397,7 +407,7 @@ def _count_or_none(text: str, field: str) -> int | None:
     if not text:
         return None
     try:
-        value = int(text)
+        value = _bounded_int(text, field)
     except ValueError:
         raise FieldError(field, f"{field}: {text!r} is not a whole number") from None
     if value < 0:
@@ -554,6 +564,8 @@ PAGE_SIZE = 100
 @router.get("/audit")
 def audit_page(request: Request, incident: str = "", before: int = 0):
     viewer = _viewer(request)
+    if not 0 <= before <= 2**62:
+        raise FieldError("before", "before: must be a whole number from 0 to 2^62")
     app = hk(request)
     now = now_of(request)
     if not viewer.scope.may_read_audit_log:
