@@ -11,6 +11,7 @@ KINDS = (
     "task_assigned", "task_due_soon", "task_overdue",
     "delivery_alert",
     "stall_alert",
+    "audit_checkpoint",
 )
 
 

@@ -13,6 +13,7 @@ from models.casework import (
     Triage,
 )
 from models.incident import Acknowledgement, Incident, IncidentCounter, Stage
+from models.meta import HokokuMeta
 from models.notification import Notification
 from models.org import Division, Institute, OrgSnapshot, Person, RoleAssignment
 from models.web import ApiToken, IncidentRead, LoginFailure, ReadWarning, WebSession, WebUser
@@ -30,6 +31,7 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Division",
+    "HokokuMeta",
     "Incident",
     "IncidentCounter",
     "Institute",

@@ -46,8 +46,10 @@ def set_finding(app: App, *, incident_id: str, item: str, text: str, actor: str,
         incident = get_incident(session, incident_id, lock=True)
         actor = require_manager(app, session, incident, actor, "record findings")
         code, question = _item_for(app, incident, item)
-        session.add(Finding(incident_id=incident.id, item=code, question_id=question, by=actor, at=now,
-                            text_enc=app.keyring.encrypt(text, field="finding.text")))
+        row = Finding(incident_id=incident.id, item=code, question_id=question, by=actor, at=now, text_enc=b"")
+        session.add(row)
+        session.flush()  # the ciphertext is bound to the row id
+        row.text_enc = app.keyring.encrypt(text, field="finding.text", bind=row.id)
         audit.append(session, app.keyring, at=now, actor=actor, action="finding.recorded", incident=incident.public_id,
                      data={"item": code, "question": question})
         return {"incident": incident.public_id, "item": code, "question": question}
@@ -60,7 +62,7 @@ def findings(app: App, session: Session, incident: Incident) -> dict[str, list[d
     for f in rows:
         out.setdefault(f.item, []).append({
             "question": f.question_id, "by": f.by, "at": iso(f.at),
-            "text": app.keyring.decrypt(f.text_enc, field="finding.text")})
+            "text": app.keyring.decrypt(f.text_enc, field="finding.text", bind=f.id)})
     return out
 
 
@@ -82,10 +84,13 @@ def record_notice(app: App, *, incident_id: str, count: int, method: str, notifi
     with transaction(app.engine) as session:
         incident = get_incident(session, incident_id, lock=True)
         actor = require_manager(app, session, incident, actor, "record notices")
-        session.add(IndividualNotice(
-            incident_id=incident.id, count=count, notified_at=notified_at, recorded_by=actor, recorded_at=now,
-            method_enc=app.keyring.encrypt(method.strip(), field="notice.method"),
-            substitute_enc=app.keyring.encrypt(substitute, field="notice.substitute") if substitute else None))
+        row = IndividualNotice(incident_id=incident.id, count=count, notified_at=notified_at, recorded_by=actor,
+                               recorded_at=now, method_enc=b"")
+        session.add(row)
+        session.flush()  # the ciphertexts are bound to the row id
+        row.method_enc = app.keyring.encrypt(method.strip(), field="notice.method", bind=row.id)
+        if substitute:
+            row.substitute_enc = app.keyring.encrypt(substitute, field="notice.substitute", bind=row.id)
         audit.append(session, app.keyring, at=now, actor=actor, action="notice.recorded", incident=incident.public_id,
                      data={"count": count, "notified_at": iso(notified_at), "substitute": bool(substitute)})
         return {"incident": incident.public_id, "count": count, "notified_at": iso(notified_at)}
@@ -96,13 +101,15 @@ def notices(app: App, session: Session, incident: Incident) -> list[dict]:
         select(IndividualNotice).where(IndividualNotice.incident_id == incident.id).order_by(IndividualNotice.notified_at)
     ).scalars()
     return [{"count": n.count, "notified_at": n.notified_at,
-             "method": app.keyring.decrypt(n.method_enc, field="notice.method"),
-             "substitute": app.keyring.decrypt(n.substitute_enc, field="notice.substitute")} for n in rows]
+             "method": app.keyring.decrypt(n.method_enc, field="notice.method", bind=n.id),
+             "substitute": app.keyring.decrypt(n.substitute_enc, field="notice.substitute", bind=n.id)} for n in rows]
 
 
 def snapshot_items(app: App, session: Session, incident: Incident, *, kind: str, items: dict, now: datetime) -> None:
-    session.add(DocumentSnapshot(incident_id=incident.id, kind=kind, at=now,
-                                 items_enc=app.keyring.encrypt(json.dumps(items, ensure_ascii=False), field="snapshot.items")))
+    row = DocumentSnapshot(incident_id=incident.id, kind=kind, at=now, items_enc=b"")
+    session.add(row)
+    session.flush()  # the ciphertext is bound to the row id
+    row.items_enc = app.keyring.encrypt(json.dumps(items, ensure_ascii=False), field="snapshot.items", bind=row.id)
 
 
 def latest_snapshot(app: App, session: Session, incident: Incident, kind: str) -> dict | None:
@@ -110,4 +117,4 @@ def latest_snapshot(app: App, session: Session, incident: Incident, kind: str) -
         select(DocumentSnapshot).where(DocumentSnapshot.incident_id == incident.id, DocumentSnapshot.kind == kind)
         .order_by(DocumentSnapshot.id.desc()).limit(1)
     ).scalar_one_or_none()
-    return None if row is None else json.loads(app.keyring.decrypt(row.items_enc, field="snapshot.items"))
+    return None if row is None else json.loads(app.keyring.decrypt(row.items_enc, field="snapshot.items", bind=row.id))

@@ -97,9 +97,11 @@ def decide(app: App, *, incident_id: str, actor: str, decision: str, now: dateti
         if current is None:
             raise TransitionRefused(f"{incident.public_id} has not been triaged yet (hokoku triage ...)")
         kind = DECISIONS[decision]
-        session.add(StatutoryDecision(incident_id=incident.id, triage_id=current.id, at=now, by=actor, kind=kind,
-                                      reason_enc=app.keyring.encrypt(reason, field="decision.reason") if reason else None))
-        session.flush()
+        row = StatutoryDecision(incident_id=incident.id, triage_id=current.id, at=now, by=actor, kind=kind)
+        session.add(row)
+        session.flush()  # the ciphertext is bound to the row id
+        if reason:
+            row.reason_enc = app.keyring.encrypt(reason, field="decision.reason", bind=row.id)
         audit.append(session, app.keyring, at=now, actor=actor, action="reportability.decided", incident=incident.public_id,
                      data={"triage_id": current.id, "decision": kind, "assessed_required": current.required})
         required = current.required if kind == "confirmed" else kind == "override_required"
@@ -139,7 +141,7 @@ def assessment(app: App, session: Session, incident: Incident) -> dict:
         "triaged_by": current.by, "triaged_at": iso(current.at),
         "decision": None if decision is None else {
             "kind": decision.kind, "by": decision.by, "by_name": people[decision.by].name if decision.by in people else decision.by,
-            "at": iso(decision.at), "reason": app.keyring.decrypt(decision.reason_enc, field="decision.reason")},
+            "at": iso(decision.at), "reason": app.keyring.decrypt(decision.reason_enc, field="decision.reason", bind=decision.id)},
         "deadlines": deadlines.to_json_dict() if required else None,
     })
     return out
@@ -185,7 +187,7 @@ def _apply_statutory(app: App, session: Session, incident: Incident, *, required
 
                 apply_state(row, replace(state, status=chain.SKIPPED, completed_at=now, completed_by="hokoku:triage",
                                          next_reminder_at=None, next_escalation_at=None))
-                row.skip_reason_enc = app.keyring.encrypt(reason, field="stage.skip_reason")
+                row.skip_reason_enc = app.keyring.encrypt(reason, field="stage.skip_reason", bind=row.id)
                 session.add(row)
                 audit.append(session, app.keyring, at=now, actor=actor, action="stage.skipped", incident=incident.public_id,
                              data={"stage": sp.code, "reason": reason})

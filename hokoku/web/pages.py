@@ -302,7 +302,7 @@ def incident_page(request: Request, incident_id: str):
         policy_stages[s["code"]] = {"can_complete": sp.completed_by == "advance", "skippable": sp.skippable}
     for ev in shown["timeline"]:
         ev["actor_name"] = people[ev["actor"]].name if ev["actor"] in people else ev["actor"]
-    details = app.keyring.decrypt(inc.details_enc, field="incident.details") if inc.details_enc else None
+    details = app.keyring.decrypt(inc.details_enc, field="incident.details", bind=inc.public_id) if inc.details_enc else None
     scope = viewer.scope
     can_manage = scope.manages and not scope.read_only
     return render(
@@ -463,8 +463,9 @@ def audit_page(request: Request, incident: str = "", before: int = 0):
                                 reason="only the audit officer, the general manager and the director-general "
                                        "read the audit log", now=now)
         raise Forbidden(f"{viewer.email} may not read the audit log")
-    with transaction(app.engine) as session:
-        result = audit.verify(session, app.keyring.public_keys())
+    from hokoku.services.auditops import verify as verify_audit
+
+    result = verify_audit(app, public_keys=app.keyring.public_keys())  # with the local checkpoints
     with transaction(app.engine) as session:
         query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(PAGE_SIZE)
         if incident.strip():
