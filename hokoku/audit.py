@@ -134,8 +134,9 @@ def _rotate(session: Session, keyring: Keyring, head: AuditHead, *, at: datetime
         data.update(previous_public_key=legacy.public_key_hex, legacy=True)
         sign = lambda m: (old, legacy.signing_key.sign(m).hex())  # noqa: E731
     else:
-        raise ConfigError(f"the audit chain's active key {old} is not available to sign the change to key "
-                          f"{new.key_id}: keep the previous key as a later line of the audit key file")
+        raise ConfigError(f"the audit chain's active key {old} is not among this process's audit keys (current "
+                          f"{new.key_id}): after a rotation restart with the new key file; to change keys keep the "
+                          "previous key as a later line of the key file")
     _add(session, head, sign, at=at, actor="hokoku", action=KEY_ACTION, incident=None, data=data)
 
 

@@ -60,6 +60,16 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('name')
     )
     _rebind_ciphertexts()
+    _mark_demo()
+
+
+def _mark_demo() -> None:
+    """A database whose organisation is the bundled fictional one is a demo (simulated time allowed)."""
+    conn = op.get_bind()
+    source = conn.execute(sa.text("SELECT source FROM org_snapshot ORDER BY id DESC LIMIT 1")).scalar()
+    if source is not None:
+        demo = source.replace("\\", "/").endswith("hokoku/data/demo-org.yaml")
+        conn.execute(sa.text("INSERT INTO hokoku_meta (name, value) VALUES ('demo', :v)"), {"v": "1" if demo else "0"})
 
 
 def _rebind_ciphertexts() -> None:
