@@ -172,7 +172,8 @@ class VerifyResult:
 
     def message(self) -> str:
         if self.ok:
-            anchor = (f" (signed head; matches checkpoint seq {self.checkpoint['seq']} of {self.checkpoint['at']})"
+            anchor = (f" (signed head; matches checkpoint seq {self.checkpoint['seq']} of {self.checkpoint['at']}, "
+                      f"{self.checkpoint['source']})"
                       if self.checkpoint else "")
             return f"OK: {self.events} audit events, chain and signatures verified{anchor}"
         if self.bad_id is not None:
@@ -214,7 +215,7 @@ def verify(session: Session, public_keys: dict[str, str], *, checkpoints: Iterab
     from hokoku.auditkeys import fingerprint
 
     keys = _Keys(public_keys)
-    cps = sorted(checkpoints, key=lambda c: c.seq)
+    cps = sorted(checkpoints, key=lambda c: c.seq)  # stable: of equal seqs, the one given last is "newest"
     for cp in cps:
         if cp.key_id not in keys.hex:
             return VerifyResult(False, 0, cp.seq, None, f"checkpoint {cp.source} was signed by audit key {cp.key_id}, "

@@ -412,3 +412,58 @@ def test_an_existing_database_is_upgraded_and_still_verifies(demo_app, cli):
             (app.keyring.get("k1").signing_key.sign(last[1].encode()).hex(), last[0]))
     code, out, _ = _verify(cli)
     assert code == 1 and f"seq {last[0]}" in out and "active audit key" in out
+
+
+# -- checkpoints at every sweep, daily to the audit officer ------------------------------------------
+def test_each_sweep_appends_a_checkpoint_when_the_head_moved(demo_app):
+    """A sweep that recorded something adds a signed line; a sweep that changed nothing adds none."""
+    from hokoku.checkpoints import checkpoint_file, read_file
+    from hokoku.services.sweep import sweep
+
+    path = checkpoint_file(demo_app)
+    first = read_file(path)  # init wrote the first one
+    report(demo_app)
+    sweep(demo_app, now=T0 + minutes(15))  # a reminder: the head moves
+    lines = read_file(path)
+    assert len(lines) == len(first) + 1
+    assert lines[-1].seq == raw_sql(demo_app, "SELECT seq FROM audit_head")[0][0]
+    sweep(demo_app, now=T0 + minutes(16))  # nothing due, nothing recorded
+    assert len(read_file(path)) == len(lines)
+
+
+def test_a_live_sweep_mails_the_checkpoint_to_the_audit_officer_once_a_day(demo_app):
+    """The audit officer gets seq, hash, time and key id (no personal data) once per Japan date."""
+    from hokoku.services.sweep import sweep
+    from models.notification import Notification
+
+    report(demo_app, summary="secret summary text")
+    now = datetime.now(UTC)
+    sweep(demo_app, now=now, selfcheck=True)
+    sweep(demo_app, now=now + timedelta(seconds=30), selfcheck=True)
+    with transaction(demo_app.engine) as session:
+        rows = session.execute(select(Notification).where(Notification.kind == "audit_checkpoint")).scalars().all()
+    assert len(rows) == 1 and rows[0].recipient_email == "tanaka.audit@example.org" and rows[0].incident_id is None
+    body = demo_app.keyring.decrypt(rows[0].body_enc, field="notification.body", bind=rows[0].idempotency_key)
+    line = json.loads(body.strip().splitlines()[-1])
+    assert line["seq"] >= 4 and line["key_id"] == demo_app.keyring.signer.current.key_id
+    assert "secret summary" not in body and REPORTER not in body and "hokoku audit verify --checkpoint" in body
+
+
+def test_the_mailed_checkpoint_line_verifies_with_checkpoint_file(demo_app, cli, tmp_path):
+    """The JSON line in the audit officer's mail, saved to a file, is accepted by --checkpoint;
+    the message exists in English too."""
+    from hokoku.services import auditops
+
+    report(demo_app)
+    auditops.write_checkpoint(demo_app, force=True)
+    auditops.queue_daily_checkpoint(demo_app, now=datetime.now(UTC))
+    rows = raw_sql(demo_app, "SELECT idempotency_key, body_enc FROM notification WHERE kind='audit_checkpoint'")
+    body = demo_app.keyring.decrypt(rows[0][1], field="notification.body", bind=rows[0][0])
+    saved = tmp_path / "from-mail.jsonl"
+    saved.write_text(body.strip().splitlines()[-1] + "\n")
+    code, out, _ = _verify(cli, "--checkpoint", str(saved))
+    assert code == 0 and "from-mail.jsonl" in out
+    subject, text = demo_app.renderer.message("audit_checkpoint", "en", recipient={"name": "A", "email": "a@x"},
+                                              checkpoint={"seq": 9, "hash": "ab", "key_id": "a1"}, line="{}",
+                                              day="2027-02-01", written_at="-")
+    assert subject.startswith("[hokoku] Audit log checkpoint 2027-02-01") and "--checkpoint" in text
