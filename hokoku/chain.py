@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from hokoku.durations import Duration
+from hokoku.durations import Duration, before
 from hokoku.exceptions import TransitionRefused
 from hokoku.policy import EffectiveTimings, StagePolicy
 
@@ -48,13 +48,14 @@ class StageState:
     overdue_at: datetime | None = None
     completed_at: datetime | None = None
     completed_by: str | None = None
+    next_warning_at: datetime | None = None
 
     @property
     def next_action_at(self) -> datetime | None:
         """The earliest time the sweep has something to do for this stage (indexed column)."""
         if self.status not in ACTIVE:
             return None
-        times = [self.next_reminder_at, self.next_escalation_at]
+        times = [self.next_reminder_at, self.next_escalation_at, self.next_warning_at]
         if self.overdue_at is None:
             times.append(self.due_at)
         times = [t for t in times if t is not None]
@@ -87,6 +88,16 @@ class Escalation:
 
 
 @dataclass(frozen=True)
+class DueWarning:
+    """A reminder before the due time (e.g. 5 business days before a statutory due date); it
+    goes out whether or not the stage was acknowledged, until the stage is done."""
+
+    before: str
+    due_at: datetime
+    recipients: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class OverdueMark:
     due_at: datetime
     recipients: tuple[str, ...]
@@ -95,7 +106,7 @@ class OverdueMark:
 @dataclass(frozen=True)
 class SweepOutcome:
     state: StageState
-    actions: tuple[Reminder | Escalation | OverdueMark, ...] = field(default_factory=tuple)
+    actions: tuple[Reminder | Escalation | DueWarning | OverdueMark, ...] = field(default_factory=tuple)
 
 
 def build_ladder(
@@ -128,15 +139,44 @@ def activate(
     """
     if state.status != PENDING:
         raise TransitionRefused(f"stage {state.code} has already started")
+    due = due_at or timings.deadline.after(now)
     return replace(
         state,
         status=NOTIFIED,
         activated_at=now,
-        due_at=due_at or timings.deadline.after(now),
+        due_at=due,
         next_reminder_at=timings.remind_every.after(now) if timings.remind_every else None,
         next_escalation_at=ladder[1].at if len(ladder) > 1 else None,
+        next_warning_at=next_warning(timings, due, now),
         ladder=ladder,
     )
+
+
+def warning_times(timings: EffectiveTimings, due_at: datetime) -> list[tuple[datetime, Duration]]:
+    """The policy's reminders before ``due_at`` (``remind_before``), earliest first."""
+    return sorted(((before(due_at, d), d) for d in timings.remind_before), key=lambda pair: pair[0])
+
+
+def next_warning(timings: EffectiveTimings, due_at: datetime | None, now: datetime) -> datetime | None:
+    """The first reminder before the due time that is still ahead of ``now`` (None if none)."""
+    if due_at is None:
+        return None
+    return next((t for t, _d in warning_times(timings, due_at) if now < t < due_at), None)
+
+
+def reschedule(state: StageState, timings: EffectiveTimings, due_at: datetime, now: datetime) -> StageState:
+    """Move a started stage's due time (a fact changed: awareness corrected, triage).
+
+    An overdue stage whose new due time is still ahead is no longer overdue; the reminders
+    before the due time are recounted from the new due time.
+    """
+    if state.status not in ACTIVE:
+        raise TransitionRefused(f"stage {state.code} is {state.status}; its due time cannot move")
+    status, overdue_at = state.status, state.overdue_at
+    if state.status == OVERDUE and due_at > now:
+        status, overdue_at = (ACKNOWLEDGED if state.acknowledged_at else NOTIFIED), None
+    return replace(state, due_at=due_at, status=status, overdue_at=overdue_at,
+                   next_warning_at=next_warning(timings, due_at, now))
 
 
 def _next_after(start: datetime, every: Duration, now: datetime) -> datetime:
@@ -183,9 +223,15 @@ def sweep_stage(state: StageState, timings: EffectiveTimings, now: datetime) -> 
     elif not unacked:
         state = replace(state, next_reminder_at=None)
 
+    if state.next_warning_at is not None and state.next_warning_at <= now:
+        passed = [d for t, d in warning_times(timings, state.due_at) if t <= now] if state.due_at else []
+        if passed and state.due_at is not None and now < state.due_at:
+            actions.append(DueWarning(str(passed[-1]), state.due_at, state.current_recipients()))
+        state = replace(state, next_warning_at=next_warning(timings, state.due_at, now))
+
     if state.overdue_at is None and state.due_at is not None and state.due_at <= now:
         actions.append(OverdueMark(state.due_at, state.current_recipients()))
-        state = replace(state, status=OVERDUE, overdue_at=now)
+        state = replace(state, status=OVERDUE, overdue_at=now, next_warning_at=None)
     return SweepOutcome(state, tuple(actions))
 
 
@@ -203,7 +249,7 @@ def acknowledge(stage: StagePolicy, state: StageState, *, actor: str, now: datet
         status=state.status if state.status == OVERDUE else ACKNOWLEDGED,
     )
     if stage.completed_by == "ack":
-        state = replace(state, status=DONE, completed_at=now, completed_by=actor)
+        state = replace(state, status=DONE, completed_at=now, completed_by=actor, next_warning_at=None)
     return state
 
 
@@ -221,6 +267,10 @@ def complete(
     if state.status in CLOSED:
         raise TransitionRefused(f"stage {state.code} is already {state.status}")
     if skip:
+        if stage.when == "statutory":
+            raise TransitionRefused(
+                f"stage {state.code} is a statutory duty and cannot be skipped: it ends when it is done, or when "
+                "the general manager decides that no report is required (hokoku reportability)")
         if not stage.skippable:
             raise TransitionRefused(f"stage {state.code} ({stage.article}) cannot be skipped under the policy")
         if not (skip_reason or "").strip():
@@ -228,6 +278,14 @@ def complete(
     else:
         if stage.completed_by == "intake":
             raise TransitionRefused(f"stage {state.code} is completed by the report itself")
+        if stage.completed_by == "assessment":
+            raise TransitionRefused(
+                f"stage {state.code} is completed when the reportability assessment is decided: record "
+                "the facts (hokoku triage) or the general manager's decision (hokoku reportability)")
+        if stage.completed_by == "notice":
+            raise TransitionRefused(
+                f"stage {state.code} is completed by notice records: hokoku notice add ... --complete, "
+                "or hokoku notice difficult ... (notifying is difficult and the alternative measure taken)")
         if state.status == PENDING and not stage.allow_early:
             open_ = [r for r in stage.requires if statuses.get(r) not in CLOSED]
             raise TransitionRefused(
@@ -242,8 +300,27 @@ def complete(
         state, **extra,
         status=SKIPPED if skip else DONE,
         completed_at=now, completed_by=actor,
-        next_reminder_at=None, next_escalation_at=None,
+        next_reminder_at=None, next_escalation_at=None, next_warning_at=None,
     )
+
+
+def discharge(state: StageState, *, by: str, now: datetime) -> StageState:
+    """A duty discharged by a record rather than by ``advance``: the assessment decided
+    (triage), the notices recorded (notice to individuals)."""
+    if state.status in CLOSED:
+        raise TransitionRefused(f"stage {state.code} is already {state.status}")
+    return replace(state, status=DONE, activated_at=state.activated_at or now,
+                   acknowledged_at=state.acknowledged_at or now, acknowledged_by=state.acknowledged_by or by,
+                   completed_at=now, completed_by=by,
+                   next_reminder_at=None, next_escalation_at=None, next_warning_at=None)
+
+
+def set_aside(state: StageState, *, by: str, now: datetime) -> StageState:
+    """Skip a stage that no longer applies (a decision, or a stage it depends on was skipped)."""
+    if state.status in CLOSED:
+        raise TransitionRefused(f"stage {state.code} is already {state.status}")
+    return replace(state, status=SKIPPED, completed_at=now, completed_by=by,
+                   next_reminder_at=None, next_escalation_at=None, next_warning_at=None)
 
 
 def received(state: StageState, *, actor: str, now: datetime) -> StageState:
@@ -254,10 +331,21 @@ def received(state: StageState, *, actor: str, now: datetime) -> StageState:
 
 
 def ready_to_start(stages: list[StagePolicy], statuses: dict[str, str]) -> list[str]:
-    """Codes of pending stages whose required stages are all done or skipped."""
+    """Codes of pending stages whose required stages are all done or skipped, and whose
+    ``requires_done`` stages are done (not skipped)."""
     return [
         st.code for st in stages
         if statuses.get(st.code) == PENDING and all(statuses.get(r, DONE) in CLOSED for r in st.requires)
+        and all(statuses.get(r, DONE) == DONE for r in st.requires_done)
+    ]
+
+
+def not_applicable(stages: list[StagePolicy], statuses: dict[str, str]) -> list[str]:
+    """Codes of pending stages that can no longer apply: a stage they need done was skipped
+    (28-2 informs the Commission about a published case; nothing published, nothing to inform)."""
+    return [
+        st.code for st in stages
+        if statuses.get(st.code) == PENDING and any(statuses.get(r) == SKIPPED for r in st.requires_done)
     ]
 
 

@@ -229,14 +229,33 @@ def cmd_serve(args) -> None:
 
 
 def cmd_deadlines_ppc(args) -> None:
+    from hokoku.services.queries import regime_detail
     from hokoku.statutory import ppc_deadlines
     from hokoku.timeutil import parse_instant
 
     result = ppc_deadlines(parse_instant(args.aware_at, what="--aware-at"), unauthorized_purpose=args.unauthorized_purpose)
     data = result.to_json_dict()
+    regime = args.regime or _initialised_regime()
+    if regime:
+        data["regime"] = regime_detail(regime)
     _emit(args, data, lambda d: print(
-        f"aware date: {d['aware_date']}\npreliminary report target: {d['preliminary_target']}\n"
+        (f"{d['regime']['basis_ja']}\n{d['regime']['basis']}\n" if d.get("regime") else "")
+        + f"aware date: {d['aware_date']}\npreliminary report target: {d['preliminary_target']}\n"
         f"final report due: {d['final_due']}\n{d['rule_ja']}\n{d['rule']}"))
+
+
+def _initialised_regime() -> str | None:
+    """The regime of the initialised organisation, when there is one (else None)."""
+    from hokoku.app import open_app
+    from hokoku.db import transaction
+
+    app = open_app()
+    try:
+        app.check_ready()
+    except HokokuError:
+        return None
+    with transaction(app.engine) as session:
+        return app.organisation(session).organisation.regime
 
 
 def cmd_playbook_list(args) -> None:
@@ -284,11 +303,28 @@ def cmd_triage(args) -> None:
     from hokoku import cli_format
     from hokoku.services.triage import triage
 
+    given = {name: getattr(args, name) for name in ("sensitive", "financial_risk", "unauthorized_purpose", "encrypted")
+             if getattr(args, name) is not None}
+    given = {k: {"yes": True, "no": False, "unknown": None}[v] for k, v in given.items()}
+    if args.individuals is not None:
+        given["individuals"] = None if args.individuals == "unknown" else args.individuals
+        given["individuals_estimated"] = args.estimated
+    elif args.estimated:
+        given["individuals_estimated"] = True
     result = triage(_app(), incident_id=args.incident, actor=args.as_, now=_now(args), serious=args.serious,
-                    sensitive=args.sensitive, financial_risk=args.financial_risk,
-                    unauthorized_purpose=args.unauthorized_purpose, individuals=args.individuals,
-                    individuals_estimated=args.estimated, encrypted=args.encrypted, category=args.category)
+                    category=args.category, **given)
     _emit(args, result, cli_format.print_assessment)
+
+
+def cmd_amend(args) -> None:
+    from hokoku.services.amend import amend_awareness
+    from hokoku.timeutil import parse_instant
+
+    r = amend_awareness(_app(), incident_id=args.incident, aware_at=parse_instant(args.aware_at, what="--aware-at"),
+                        reason=args.reason, actor=args.as_, now=_now(args))
+    _emit(args, r, lambda d: print(
+        f"{d['incident']}: awareness time {d['previous']} → {d['aware_at']}"
+        + "".join(f"\n  {m['stage']}: due {m['old_due_at']} → {m['new_due_at']}" for m in d["moved"])))
 
 
 def cmd_reportability(args) -> None:
@@ -350,8 +386,18 @@ def cmd_notice_add(args) -> None:
     now = _now(args)
     r = record_notice(_app(), incident_id=args.incident, count=args.count, method=args.method,
                       notified_at=parse_instant(args.at, what="--at") if args.at else now, actor=args.as_, now=now,
-                      substitute=args.substitute)
-    _emit(args, r, lambda d: print(f"{d['incident']}: notice to {d['count']} individuals recorded"))
+                      substitute=args.substitute, complete=args.complete)
+    _emit(args, r, lambda d: print(f"{d['incident']}: notice to {d['count']} individuals recorded"
+                                   + (f"; {', '.join(d['completed'])} done" if d["completed"] else "")))
+
+
+def cmd_notice_difficult(args) -> None:
+    from hokoku.services.records import record_notice_difficult
+
+    r = record_notice_difficult(_app(), incident_id=args.incident, reason=args.reason, alternative=args.alternative,
+                                measure=args.measure, count=args.count, actor=args.as_, now=_now(args))
+    _emit(args, r, lambda d: print(f"{d['incident']}: notifying is difficult; alternative measure ({d['alternative']}) "
+                                   "recorded" + (f"; {', '.join(d['completed'])} done" if d["completed"] else "")))
 
 
 def cmd_finding_set(args) -> None:
@@ -465,6 +511,24 @@ def _count(text: str) -> int:
     return value
 
 
+def _yes_no_unknown(text: str) -> str:
+    value = text.strip().lower()
+    if value not in ("yes", "no", "unknown"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not yes, no or unknown")
+    return value
+
+
+def _count_or_unknown(text: str) -> int | str:
+    if text.strip().lower() == "unknown":
+        return "unknown"
+    value = _count(text)
+    from hokoku.statutory import MAX_INDIVIDUALS
+
+    if value > MAX_INDIVIDUALS:
+        raise argparse.ArgumentTypeError(f"{text!r} is more than {MAX_INDIVIDUALS:,}")
+    return value
+
+
 def _leaf(parser: argparse.ArgumentParser, func, *, acts: bool) -> None:
     """Finish a sub-verb: ``--json`` always, ``--now`` when it acts, and its handler."""
     parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -555,19 +619,31 @@ def build_parser() -> argparse.ArgumentParser:
     dp = dsub.add_parser("ppc", help="preliminary and final report dates for the Commission")
     dp.add_argument("--aware-at", required=True, metavar="ISO8601")
     dp.add_argument("--unauthorized-purpose", action="store_true", help="60-day case")
+    dp.add_argument("--regime", choices=["administrative_body", "business_like"],
+                    help="cite this regime's provisions (default: the initialised organisation's)")
     _leaf(dp, cmd_deadlines_ppc, acts=False)
 
     sp = verb("triage", cmd_triage, "record triage facts; shows whether a report to the Commission is required")
     sp.add_argument("incident")
     sp.add_argument("--as", dest="as_", required=True, metavar="EMAIL")
     sp.add_argument("--serious", action="store_true", help="especially serious (特に重大)")
-    sp.add_argument("--sensitive", action="store_true", help="sensitive (要配慮) personal information involved")
-    sp.add_argument("--financial-risk", action="store_true", help="risk of financial damage from unauthorised use")
-    sp.add_argument("--unauthorized-purpose", action="store_true", help="possibly done for an unauthorised purpose")
-    sp.add_argument("--individuals", type=_count, metavar="N", help="number of individuals (known or estimated)")
+    yn = {"type": _yes_no_unknown, "metavar": "yes|no|unknown"}
+    sp.add_argument("--sensitive", **yn, help="sensitive (要配慮) personal information involved")
+    sp.add_argument("--financial-risk", **yn, help="risk of financial damage from unauthorised use")
+    sp.add_argument("--unauthorized-purpose", **yn, help="possibly done for an unauthorised purpose")
+    sp.add_argument("--individuals", type=_count_or_unknown, metavar="N|unknown",
+                    help="number of individuals (known or estimated)")
     sp.add_argument("--estimated", action="store_true", help="the number of individuals is an estimate")
-    sp.add_argument("--encrypted", action="store_true", help="the data was encrypted to a high standard")
+    sp.add_argument("--encrypted", **yn, help="the data was encrypted to a high standard")
     sp.add_argument("--category", metavar="CAT", help="change the category (its playbook steps replace the old)")
+    sp.epilog = "Facts not given keep their previous value; a new incident starts with every fact unknown."
+
+    sp = verb("amend", cmd_amend, "correct the awareness time (protection manager or general manager); the "
+                                  "statutory clocks move with it")
+    sp.add_argument("incident")
+    sp.add_argument("--aware-at", required=True, metavar="ISO8601", help="the corrected time the organisation became aware")
+    sp.add_argument("--reason", required=True, metavar="TEXT")
+    sp.add_argument("--as", dest="as_", required=True, metavar="EMAIL")
 
     sp = verb("reportability", cmd_reportability, "show, confirm or override the statutory-report assessment")
     sp.add_argument("incident")
@@ -625,8 +701,19 @@ def build_parser() -> argparse.ArgumentParser:
     na.add_argument("--method", required=True, help="letter, email, phone, ...")
     na.add_argument("--at", metavar="ISO8601", help="when they were told (default: now)")
     na.add_argument("--substitute", metavar="TEXT", help="substitute measure for those who could not be reached")
+    na.add_argument("--complete", action="store_true",
+                    help="every individual concerned is now told or covered: the notice duty is done")
     na.add_argument("--as", dest="as_", required=True, metavar="EMAIL")
     _leaf(na, cmd_notice_add, acts=True)
+    nd = nsub.add_parser("difficult", help="notifying the individuals is difficult: record why and the alternative "
+                                           "measure taken (APPI 26(2) proviso); completes the notice duty")
+    nd.add_argument("incident")
+    nd.add_argument("--reason", required=True, metavar="TEXT", help="why notifying is difficult")
+    nd.add_argument("--alternative", required=True, choices=["publication", "other"])
+    nd.add_argument("--measure", required=True, metavar="TEXT", help="the alternative measure taken")
+    nd.add_argument("--count", type=_count, default=0, metavar="N", help="individuals it covers")
+    nd.add_argument("--as", dest="as_", required=True, metavar="EMAIL")
+    _leaf(nd, cmd_notice_difficult, acts=True)
 
     sp = sub.add_parser("finding", help="answers that fill the Commission's nine items")
     fsub = sp.add_subparsers(dest="finding_verb", required=True, parser_class=_Parser)

@@ -45,6 +45,13 @@ def print_show(d: dict, lang: str) -> None:
     print(f"  {'把握' if ja else 'first known'}: {_t(d['aware_at'])}   {'報告' if ja else 'reported'}: {_t(d['reported_at'])}"
           f"   {'報告者' if ja else 'reporter'}: {d['reporter']}")
     print(f"  {'概要' if ja else 'summary'}: {d['summary']}")
+    delay = d["report_delay"]
+    if delay["late"]:
+        print(f"  ⚠ {'報告の遅れ' if ja else 'late report'}: "
+              + (f"把握から{delay['minutes']}分後に報告（許容 {delay['tolerance']}、第27条第1項「直ちに」）" if ja else
+                 f"reported {delay['minutes']} min after awareness (tolerance {delay['tolerance']}; 27-1 says at once)"))
+    rep = d["reportability"]
+    print(f"  {'委員会への報告' if ja else 'report to the Commission'}: {rep['summary']}")
     print(f"  policy: {d['policy']} ({d['policy_sha256'][:12]})")
     print()
     header = ("段階", "条", "担当", "状態", "期限") if ja else ("stage", "art.", "owner", "status", "due")
@@ -94,7 +101,11 @@ def print_org(d: dict) -> None:
         dep = f" (deputy: {p['deputy']['name']} <{p['deputy']['email']}>)" if p.get("deputy") else ""
         return f"{p['name']} <{p['email']}>{dep}"
 
+    r = d["regime_detail"]
     print(f"{d['organisation']}  [regime: {d['regime']}]")
+    print(f"  {r['label_ja']} / {r['label']}")
+    print(f"  報告義務の根拠 / basis: {r['basis_ja']} / {r['basis']}")
+    print(f"  人数基準 / headcount line: {r['headcount_line_ja']} / {r['headcount_line']}")
     for role in ("director_general", "general_manager", "audit_officer"):
         print(f"  {labels[role]}: {who(d[role])}")
     for inst in d["institutes"]:
@@ -110,18 +121,25 @@ def print_org(d: dict) -> None:
 
 
 def print_assessment(d: dict) -> None:
-    if not d.get("triaged"):
-        print(f"{d['incident']}: not triaged yet")
-        return
-    state = {True: "REQUIRED", False: "not required", None: "undecided"}[d["required"]]
-    print(f"{d['incident']}: statutory report to the Commission {state} (regime: {d['regime']})")
+    state = {"required": "REQUIRED", "not_required": "not required", "undecided": "UNDECIDED (possibly reportable)"}
+    print(f"{d['incident']}: statutory report to the Commission {state[d['status']]} (regime: {d['regime']}; "
+          f"{d['basis']})")
+    facts = d["facts"]
+    shown = {True: "yes", False: "no", None: "unknown"}
+    people = "unknown" if facts["individuals"] is None else (
+        f"{facts['individuals']:,}" + (" (estimated)" if facts["individuals_estimated"] else ""))
+    print(f"  facts: sensitive {shown[facts['sensitive']]}, financial risk {shown[facts['financial_risk']]}, "
+          f"unauthorised purpose {shown[facts['unauthorized_purpose']]}, encrypted {shown[facts['encrypted']]}, "
+          f"individuals {people}")
+    print(f"  {d['summary']}")
     for g in d["grounds"]:
         print(f"  - {g['citation_ja']} / {g['citation_en']}")
-    if d.get("exempt_reason"):
-        print(f"  exempt: {d['exempt_reason']}")
     if d.get("decision"):
         dec = d["decision"]
         print(f"  decision: {dec['kind']} by {dec['by_name']} at {_t(dec['at'])}" + (f": {dec['reason']}" if dec["reason"] else ""))
+    elif d["status"] == "undecided":
+        print("  undecided: record the unknown facts (hokoku triage) or the general manager decides "
+              "(hokoku reportability --override required|not-required --reason)")
     else:
         print("  awaiting the general manager's confirmation (hokoku reportability --confirm | --override)")
     if d.get("deadlines"):

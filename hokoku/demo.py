@@ -30,7 +30,10 @@ _TEXT = {
         "inv": "不審メールの添付ファイルから感染。暗号化前の外部送信の痕跡は通信ログ上見当たらない。",
         "dg": "機構長に事案の内容・経緯・被害状況を報告した。",
         "rc": "原因: マクロ付き文書の実行制限が未適用。対策: マクロ無効化のグループポリシー、標的型メール訓練。",
-        "pub": "対象者150名に通知し、ウェブサイトで事実関係と再発防止策を公表した。",
+        "pub": "ウェブサイトで事実関係と再発防止策を公表した。",
+        "notice": "書面（郵送）",
+        "ppc_pre": "個人情報保護委員会に速報を提出した（報告フォーム）。",
+        "ppc_final": "個人情報保護委員会に確報を提出した（報告フォーム）。",
         "ppc": "個人情報保護委員会事務局に情報提供した。",
         "evidence": "記録票に記入・写真保存",
         "title": "hokoku デモ: 架空の事案が第9章の全段階を進みます（模擬時計）",
@@ -45,7 +48,10 @@ _TEXT = {
         "inv": "Infected via a mail attachment; network logs show no exfiltration before encryption.",
         "dg": "Reported content, course and damage to the director-general.",
         "rc": "Cause: macro execution not restricted. Measures: macro-blocking group policy, phishing drills.",
-        "pub": "Told the 150 individuals; published the facts and measures on the website.",
+        "pub": "Published the facts and measures on the website.",
+        "notice": "letter (post)",
+        "ppc_pre": "Filed the preliminary report with the Commission (report form).",
+        "ppc_final": "Filed the final report with the Commission (report form).",
         "ppc": "Informed the Commission's secretariat.",
         "evidence": "recorded on the evidence sheet with photos",
         "title": "hokoku demo: a fictional incident through every Chapter 9 stage (simulated clock)",
@@ -138,20 +144,42 @@ def _scenario(app: App, runner, t: dict, lang: str, as_json: bool) -> dict:
     at = T0 + timedelta(minutes=34)
     runner.ack(incident_id=inc, actor=DEPUTY, now=at)
     say(at, f"ack by {DEPUTY} (deputy) → 27-2 immediate measures start")
+    from hokoku.services.records import record_notice
+    from hokoku.services.triage import decide, triage
+
+    def do_triage(at: datetime) -> str:
+        r = triage(app, incident_id=inc, actor=PM, now=at, sensitive=False, financial_risk=False,
+                   unauthorized_purpose=True, encrypted=False, individuals=150, individuals_estimated=True)
+        return f"triage by {PM}: {r['summary']}"
+
+    def do_confirm(at: datetime) -> str:
+        r = decide(app, incident_id=inc, actor=GM, decision="confirm", now=at)
+        return f"reportability confirmed by {GM} ({r['status']})"
+
+    def do_notice(at: datetime) -> str:
+        record_notice(app, incident_id=inc, count=150, method=t["notice"], notified_at=at, actor=GM, now=at,
+                      complete=True)
+        return f"notice to 150 individuals recorded by {GM} → individual-notice done"
+
     steps = [
         (T0 + timedelta(minutes=50), "immediate-measures", PM, t["imm"]),
+        (T0 + timedelta(hours=1, minutes=10), do_triage, None, None),
+        (T0 + timedelta(hours=2), do_confirm, None, None),
         (T0 + timedelta(days=1, hours=5), "containment", PM, t["cont"]),
+        (T0 + timedelta(days=2), "ppc-preliminary", GM, t["ppc_pre"]),
         (T0 + timedelta(days=3), "investigation-report", PM, t["inv"]),
         (T0 + timedelta(days=4), "dg-report", GM, t["dg"]),
-        (T0 + timedelta(days=8), "individuals-publication", GM, t["pub"]),
+        (T0 + timedelta(days=8), "publication", GM, t["pub"]),
+        (T0 + timedelta(days=8, hours=1), do_notice, None, None),
         (T0 + timedelta(days=10), "commission-information", GM, t["ppc"]),
+        (T0 + timedelta(days=15), "ppc-final", GM, t["ppc_final"]),
         (T0 + timedelta(days=16), "root-cause", PM, t["rc"]),
     ]
     tick_times = [T0 + timedelta(hours=1, minutes=20), T0 + timedelta(days=2), T0 + timedelta(days=5)]
     from hokoku.services.tasks import complete_task, list_tasks
 
     step_done = {  # playbook steps done before containment can complete (27-2)
-        "containment": [(T0 + timedelta(minutes=25 + 20 * i), ref) for i, ref in enumerate(
+        "containment": [(T0 + timedelta(days=1, minutes=20 * i), ref) for i, ref in enumerate(
             t for t in (x["ref"] for x in list_tasks(app, incident_id=inc, kind="step"))
         )],
     }
@@ -160,12 +188,16 @@ def _scenario(app: App, runner, t: dict, lang: str, as_json: bool) -> dict:
             task = next(x for x in list_tasks(app, incident_id=inc, kind="step") if x["ref"] == ref)
             if task["phase"] == "post-incident" or task["status"] == "done":
                 continue
-            complete_task(app, incident_id=inc, ref=ref, actor=PO, now=max(done_at, T0 + timedelta(minutes=51)),
+            complete_task(app, incident_id=inc, ref=ref, actor=PO, now=done_at,
                           evidence=f"{ref}: {t['evidence']}")
-            say(max(done_at, T0 + timedelta(minutes=51)), f"playbook step {ref} ({task['title']}) done by {PO}")
+            say(done_at, f"playbook step {ref} ({task['title']}) done by {PO}")
         for tt in [x for x in tick_times if x < at]:
             tick(tt)
             tick_times.remove(tt)
+        if callable(stage):
+            say(at, stage(at))
+            tick(at)
+            continue
         result = runner.advance(incident_id=inc, stage=stage, actor=who, now=at, note=note)
         say(at, f"{stage} done by {who}" + (f" → {', '.join(result.started)}" if result.started else "")
             + (" → incident closed" if result.closed else ""))

@@ -57,6 +57,30 @@ class Duration:
         return start + self.approx_timedelta()
 
 
+#: Reminders counted back from a due day in days or business days go out at this Japan time.
+MORNING_HOUR = 9
+
+
+def before(due: datetime, duration: Duration) -> datetime:
+    """When a reminder ``duration`` before ``due`` goes out (aware UTC).
+
+    Minutes and hours count back from the instant. Days and business days count back from the
+    due day in Japan and give 09:00 Japan time of that day (a reminder "5 business days before"
+    a due date arrives on a working morning).
+    """
+    if due.tzinfo is None:
+        raise ValueError("due must be timezone-aware")
+    if duration.unit in ("minutes", "hours"):
+        return due - duration.approx_timedelta()
+    from datetime import time, timezone
+
+    from hokoku.jpcalendar import JST, business_days_before, japan_date
+
+    day = japan_date(due)
+    day = business_days_before(day, duration.amount) if duration.is_business else day - duration.approx_timedelta()
+    return datetime.combine(day, time(MORNING_HOUR), tzinfo=JST).astimezone(timezone.utc)
+
+
 def parse_duration(text: str | int) -> Duration:
     """Parse a duration; raise :class:`InputError` naming the bad text."""
     if isinstance(text, bool) or not isinstance(text, (str, int)):

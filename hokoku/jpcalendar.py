@@ -157,3 +157,18 @@ def add_business_days(start: datetime, n: int) -> datetime:
     for _ in range(n):
         local_day = next_business_day_on_or_after(local_day + timedelta(days=1))
     return datetime.combine(local_day, wall_clock, tzinfo=JST).astimezone(UTC)
+
+
+def business_days_before(d: date, n: int) -> date:
+    """The business day ``n`` business days before ``d`` (``n == 0``: the last business day on
+    or before ``d``)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"business days must be a whole number ≥ 0, got {n!r}")
+    day = d
+    while not is_business_day(day):
+        day -= timedelta(days=1)
+    for _ in range(n):
+        day -= timedelta(days=1)
+        while not is_business_day(day):
+            day -= timedelta(days=1)
+    return day

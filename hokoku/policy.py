@@ -57,8 +57,14 @@ class LadderStep(_Strict):
 class Timings(_Strict):
     deadline: str | None = None
     remind_every: str | None = None
+    remind_before: list[str] | None = None
     ladder: list[LadderStep] | None = None
     _d = field_validator("deadline", "remind_every")(lambda v: None if v is None else _duration(v))
+
+    @field_validator("remind_before")
+    @classmethod
+    def _before(cls, v: list[str] | None) -> list[str] | None:
+        return None if v is None else [_duration(d) for d in v]
 
 
 class StagePolicy(_Strict):
@@ -69,10 +75,14 @@ class StagePolicy(_Strict):
     owner: str
     when: Literal["always", "contractor", "statutory"] = "always"
     requires: list[str] = Field(default_factory=list)
-    completed_by: Literal["advance", "ack", "intake"] = "advance"
+    requires_done: list[str] = Field(default_factory=list)
+    completed_by: Literal["advance", "ack", "intake", "assessment", "notice"] = "advance"
     deadline: str
+    deadline_from: Literal["start", "awareness"] = "start"
+    deadline_end_of_day: bool = False
     deadline_rule: Literal["ppc_preliminary", "ppc_final"] | None = None
     remind_every: str | None = None
+    remind_before: list[str] = Field(default_factory=list)
     ladder: list[LadderStep] = Field(default_factory=list)
     on_done_notify: list[str] = Field(default_factory=list)
     skippable: bool = False
@@ -82,6 +92,16 @@ class StagePolicy(_Strict):
     )
     serious: Timings | None = None
     _d = field_validator("deadline", "remind_every")(lambda v: None if v is None else _duration(v))
+
+    @field_validator("remind_before")
+    @classmethod
+    def _before(cls, v: list[str]) -> list[str]:
+        return [_duration(d) for d in v]
+
+    @property
+    def statutory(self) -> bool:
+        """A duty under the Act (runs while the incident may be reportable)."""
+        return self.when == "statutory"
 
     @field_validator("owner")
     @classmethod
@@ -98,6 +118,8 @@ class StagePolicy(_Strict):
         return EffectiveTimings(
             deadline=parse_duration(over.deadline or self.deadline),
             remind_every=parse_duration(r) if (r := over.remind_every or self.remind_every) else None,
+            remind_before=tuple(parse_duration(d) for d in (
+                over.remind_before if over.remind_before is not None else self.remind_before)),
             ladder=tuple(
                 (parse_duration(s.after), tuple(s.to))
                 for s in (over.ladder if over.ladder is not None else self.ladder)
@@ -110,6 +132,7 @@ class EffectiveTimings(BaseModel):
     deadline: Duration
     remind_every: Duration | None
     ladder: tuple[tuple[Duration, tuple[str, ...]], ...]
+    remind_before: tuple[Duration, ...] = ()
 
 
 class StatutorySettings(_Strict):
@@ -121,7 +144,9 @@ class Policy(_Strict):
     version: int = 1
     serious_notice: list[str] = Field(default_factory=list)
     statutory: StatutorySettings = Field(default_factory=StatutorySettings)
+    report_delay_tolerance: str = "1h"
     stages: list[StagePolicy] = Field(min_length=1)
+    _t = field_validator("report_delay_tolerance")(_duration)
 
     @field_validator("serious_notice")
     @classmethod
@@ -134,9 +159,12 @@ class Policy(_Strict):
         for i, st in enumerate(self.stages):
             if st.code in codes:
                 raise ValueError(f"stages[{i}].code: duplicate stage code {st.code!r}")
-            for req in st.requires:
-                if req not in codes:
-                    raise ValueError(f"stages[{i}].requires: {req!r} is not an earlier stage")
+            for key in ("requires", "requires_done"):
+                for req in getattr(st, key):
+                    if req not in codes:
+                        raise ValueError(f"stages[{i}].{key}: {req!r} is not an earlier stage")
+            if st.deadline_rule and st.when != "statutory":
+                raise ValueError(f"stages[{i}].deadline_rule: only a statutory stage (when: statutory) has one")
             codes.append(st.code)
         return self
 
@@ -156,7 +184,9 @@ class Policy(_Strict):
             )
         raise NotFound(f"unknown stage {name!r} (stages: {known})")
 
-    def applicable(self, *, entry: str, statutory: bool = False) -> list[StagePolicy]:
+    def applicable(self, *, entry: str, statutory: bool = True) -> list[StagePolicy]:
+        """The stages an incident reported through ``entry`` has. Statutory duties are included
+        by default: a new incident may be reportable until its facts say otherwise."""
         out = []
         for st in self.stages:
             if st.when == "contractor" and entry != "contractor":
@@ -165,6 +195,11 @@ class Policy(_Strict):
                 continue
             out.append(st)
         return out
+
+    @property
+    def report_delay(self) -> Duration:
+        """How long after awareness a report still counts as made at once (27-1: 直ちに)."""
+        return parse_duration(self.report_delay_tolerance)
 
     def snapshot(self) -> dict:
         return self.model_dump(mode="json")

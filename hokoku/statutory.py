@@ -43,6 +43,10 @@ DEFAULT_PRELIMINARY_WARNING_DAYS = DEFAULT_PRELIMINARY_DAYS + 1
 
 EXEMPT_HIGH_GRADE_ENCRYPTION = "high_grade_encryption"
 
+#: Years whose statutory dates can be counted: the Act's reporting duty dates from 2022, and
+#: the holiday calendar (``holidays``) covers years up to 2099 (a 60-day count must fit in it).
+MIN_YEAR, MAX_YEAR = 2000, 2099
+
 
 # --------------------------------------------------------------------------- regimes
 
@@ -70,6 +74,20 @@ class Regime(StrEnum):
     def rules_article(self) -> int:
         """The PPC Rules article listing the reportable cases."""
         return 43 if self is Regime.ADMINISTRATIVE_BODY else 7
+
+    @property
+    def basis_en(self) -> str:
+        """The provisions the duty rests on, e.g. ``APPI Art. 26(1); PPC Rules Art. 7 and 8``."""
+        extra = "" if self is Regime.ADMINISTRATIVE_BODY else " (applied by Art. 58(1) and Art. 125)"
+        return (f"APPI Art. {self.act_article}(1){extra}; PPC Rules Art. {self.rules_article} "
+                f"(reportable cases) and Art. {self.rules_article + 1} (report)")
+
+    @property
+    def basis_ja(self) -> str:
+        """Japanese citation of the provisions the duty rests on."""
+        extra = "" if self is Regime.ADMINISTRATIVE_BODY else "（第58条第1項・第125条により適用）"
+        return (f"個人情報保護法第{self.act_article}条第1項{extra}、個人情報保護法施行規則"
+                f"第{self.rules_article}条（報告対象となる事態）・第{self.rules_article + 1}条（報告事項）")
 
     @property
     def label(self) -> str:
@@ -138,51 +156,93 @@ def _ground(code: str, regime: Regime) -> Ground:
     )
 
 
+#: The facts that can make an incident reportable, in the order they are listed to people.
+FACT_NAMES = ("sensitive", "financial_risk", "unauthorized_purpose", "individuals", "encrypted")
+
+REQUIRED, NOT_REQUIRED, UNDECIDED = "required", "not_required", "undecided"
+
+
 @dataclass(frozen=True, kw_only=True)
 class TriageFacts:
-    """What the responsible people established about the incident.
+    """What the responsible people established about the incident; ``None`` means unknown.
 
-    ``individuals`` is the number of people affected (``None`` while unknown);
-    ``individuals_estimated`` says that number is an estimate. ``encrypted`` means the data was
-    protected to a high standard (高度な暗号化その他の個人の権利利益を保護するために必要な措置),
-    e.g. strong encryption whose key was not also exposed. It defaults to ``False``, the
-    conservative answer (no exemption).
+    Every fact is three-valued: ``True``, ``False`` or ``None`` (not known yet). A new incident
+    starts with every fact unknown. ``individuals`` is the number of people affected (``None``
+    while unknown); ``individuals_estimated`` says that number is an estimate. ``encrypted``
+    means the data was protected to a high standard (高度な暗号化その他の個人の権利利益を保護する
+    ために必要な措置), e.g. strong encryption whose key was not also exposed.
     """
 
-    sensitive: bool
-    financial_risk: bool
-    unauthorized_purpose: bool
-    individuals: int | None
+    sensitive: bool | None = None
+    financial_risk: bool | None = None
+    unauthorized_purpose: bool | None = None
+    individuals: int | None = None
     individuals_estimated: bool = False
-    encrypted: bool = False
+    encrypted: bool | None = None
 
     def __post_init__(self) -> None:
-        for name in ("sensitive", "financial_risk", "unauthorized_purpose",
-                     "individuals_estimated", "encrypted"):
-            if not isinstance(getattr(self, name), bool):
-                raise InputError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        for name in ("sensitive", "financial_risk", "unauthorized_purpose", "encrypted"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, bool):
+                raise InputError(f"{name} must be yes, no or unknown, got {value!r}")
+        if not isinstance(self.individuals_estimated, bool):
+            raise InputError(f"individuals_estimated must be true or false, got {self.individuals_estimated!r}")
         n = self.individuals
-        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
-            raise InputError(f"individuals must be a whole number ≥ 0 or unknown, got {n!r}")
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0 or n > MAX_INDIVIDUALS):
+            raise InputError(f"individuals must be a whole number from 0 to {MAX_INDIVIDUALS:,} or unknown, got {n!r}")
+
+    def unknown(self) -> tuple[str, ...]:
+        """Names of the facts not known yet, in :data:`FACT_NAMES` order."""
+        return tuple(name for name in FACT_NAMES if getattr(self, name) is None)
+
+
+#: More people than live in Japan is a typing error, not a headcount.
+MAX_INDIVIDUALS = 200_000_000
+
+_FACT_LABELS = {
+    "sensitive": ("要配慮個人情報の有無", "sensitive personal information"),
+    "financial_risk": ("財産的被害のおそれの有無", "risk of financial damage"),
+    "unauthorized_purpose": ("不正の目的によるおそれの有無", "unauthorised purpose"),
+    "individuals": ("本人の数", "number of individuals"),
+    "encrypted": ("高度な暗号化等の措置の有無", "high-grade encryption"),
+}
+
+
+def fact_label(name: str, lang: Lang = "en") -> str:
+    """A fact's name for people, in ``lang``."""
+    ja, en = _FACT_LABELS[name]
+    return ja if lang == "ja" else en
 
 
 @dataclass(frozen=True)
 class Reportability:
     """The outcome of :func:`assess_reportability`.
 
-    ``grounds`` are the cases that make the report required; ``exempt_grounds`` are cases that
-    would apply but are exempt (``exempt_reason`` says why). ``headcount_unknown`` flags that
-    the headcount line could not be checked; when nothing else decides the case, the summary
-    asks for a reassessment once the number is known.
+    ``status`` is ``required``, ``not_required`` or ``undecided``. Undecided means a fact that
+    could make the incident reportable is still unknown (``unknown`` names them): such an
+    incident is treated as possibly reportable, so the statutory clocks run. ``grounds`` are
+    the cases that apply on the known facts; ``exempt_grounds`` are cases that would apply but
+    are exempt (``exempt_reason`` says why).
     """
 
-    required: bool
+    status: str
     regime: Regime
     grounds: tuple[Ground, ...]
     exempt_reason: str | None = None
     exempt_grounds: tuple[Ground, ...] = ()
     individuals: int | None = None
     individuals_estimated: bool = False
+    unknown: tuple[str, ...] = ()
+
+    @property
+    def required(self) -> bool:
+        """True only when the report is certainly required on the known facts."""
+        return self.status == REQUIRED
+
+    @property
+    def possibly_required(self) -> bool:
+        """Required or undecided: the statutory clocks run."""
+        return self.status != NOT_REQUIRED
 
     @property
     def headcount_unknown(self) -> bool:
@@ -197,10 +257,6 @@ class Reportability:
             return self._summary_ja()
         raise InputError(f"unsupported language {lang!r}: expected 'en' or 'ja'")
 
-    def _undecided(self) -> bool:
-        """True when a known headcount could still change the answer (not required, not exempt)."""
-        return not self.required and self.exempt_reason is None
-
     def _people_en(self) -> str:
         if self.individuals is None:
             return "unknown"
@@ -213,9 +269,15 @@ class Reportability:
 
     def _summary_en(self) -> str:
         regime = self.regime.label
-        if self.required:
+        if self.status == REQUIRED:
             cited = "; ".join(g.citation_en for g in self.grounds)
             text = f"Report to the PPC required ({regime}): {cited}."
+        elif self.status == UNDECIDED:
+            missing = ", ".join(fact_label(n, "en") for n in self.unknown)
+            text = (f"Undecided ({regime}): not yet known: {missing}. Treated as possibly reportable: "
+                    "the preliminary and final report clocks run from awareness.")
+            if self.grounds:
+                text += " Would apply: " + "; ".join(g.citation_en for g in self.grounds) + "."
         elif self.exempt_reason == EXEMPT_HIGH_GRADE_ENCRYPTION:
             cited = "; ".join(g.citation_en for g in self.exempt_grounds)
             text = (f"No report to the PPC required ({regime}): the data was protected by "
@@ -224,17 +286,19 @@ class Reportability:
         else:
             text = (f"No report to the PPC required ({regime}): no case in PPC Rules "
                     f"Art. {self.regime.rules_article} items 1–4 applies.")
-        text += f" Individuals: {self._people_en()}."
-        if self.headcount_unknown and self._undecided():
-            text += (" The headcount line (more than "
-                     f"{self.regime.headcount_threshold:,}) could not be checked: reassess.")
-        return text
+        return text + f" Individuals: {self._people_en()}."
 
     def _summary_ja(self) -> str:
         regime = self.regime.label_ja
-        if self.required:
+        if self.status == REQUIRED:
             cited = "、".join(g.citation_ja for g in self.grounds)
             text = f"個人情報保護委員会への報告が必要（{regime}）：{cited}。"
+        elif self.status == UNDECIDED:
+            missing = "、".join(fact_label(n, "ja") for n in self.unknown)
+            text = (f"報告要否は未確定（{regime}）：{missing}が判明していない。報告対象となる可能性がある"
+                    "ものとして扱い、速報・確報の期限は把握時点から進行する。")
+            if self.grounds:
+                text += "該当し得る事態：" + "、".join(g.citation_ja for g in self.grounds) + "。"
         elif self.exempt_reason == EXEMPT_HIGH_GRADE_ENCRYPTION:
             cited = "、".join(g.citation_ja for g in self.exempt_grounds)
             text = (f"個人情報保護委員会への報告は不要（{regime}）：高度な暗号化等の措置が"
@@ -243,26 +307,24 @@ class Reportability:
         else:
             text = (f"個人情報保護委員会への報告は不要（{regime}）：個人情報保護法施行規則"
                     f"第{self.regime.rules_article}条第1号から第4号までのいずれにも該当しない。")
-        text += f"本人の数：{self._people_ja()}。"
-        if self.headcount_unknown and self._undecided():
-            text += (f"本人の数が不明のため、{self.regime.headcount_threshold:,}人超の基準を"
-                     "確認できない。判明次第再判定すること。")
-        return text
+        return text + f"本人の数：{self._people_ja()}。"
 
 
 def assess_reportability(facts: TriageFacts, regime: Regime | str) -> Reportability:
-    """Which reportable cases apply to ``facts`` under ``regime``.
+    """Which reportable cases apply to ``facts`` under ``regime``, and whether that is decided.
 
     Grounds, in item order: 1 sensitive, 2 financial damage from unauthorised use,
     3 unauthorised purpose, 4 headcount strictly more than the regime's threshold (100 for
     administrative bodies, 1,000 for business-like bodies; an estimated headcount counts, as
-    the rules cover incidents that "may have occurred"). An unknown headcount never triggers
-    item 4 and is flagged on the result instead.
+    the rules cover incidents that "may have occurred").
 
-    Encryption: when ``facts.encrypted`` (high-grade encryption or an equivalent protective
-    measure) every ground is exempt, including the unauthorised-purpose one — the rules define
-    the exemption once in item 1 and apply it to the whole article. The grounds that would
-    have applied are kept in ``exempt_grounds`` so a human can review the decision.
+    Unknown is never "no": while a fact that could make the incident reportable is unknown the
+    status is ``undecided``. Encryption: when ``facts.encrypted`` is true (high-grade encryption
+    or an equivalent protective measure) every ground is exempt, including the
+    unauthorised-purpose one — the rules define the exemption once in item 1 and apply it to
+    the whole article; the grounds that would have applied are kept in ``exempt_grounds``. A
+    ground that applies while encryption is unknown leaves the case undecided (reportable
+    unless the protection is established).
     """
     regime = parse_regime(regime)
     if not isinstance(facts, TriageFacts):
@@ -280,9 +342,16 @@ def assess_reportability(facts: TriageFacts, regime: Regime | str) -> Reportabil
     common = dict(regime=regime, individuals=facts.individuals,
                   individuals_estimated=facts.individuals_estimated)
     if facts.encrypted:
-        return Reportability(required=False, grounds=(), exempt_grounds=applicable,
+        return Reportability(NOT_REQUIRED, grounds=(), exempt_grounds=applicable,
                              exempt_reason=EXEMPT_HIGH_GRADE_ENCRYPTION, **common)
-    return Reportability(required=bool(applicable), grounds=applicable, **common)
+    if applicable:
+        if facts.encrypted is None:
+            return Reportability(UNDECIDED, grounds=applicable, unknown=("encrypted",), **common)
+        return Reportability(REQUIRED, grounds=applicable, **common)
+    unknown = tuple(n for n in facts.unknown() if n != "encrypted")
+    if unknown:
+        return Reportability(UNDECIDED, grounds=(), unknown=unknown, **common)
+    return Reportability(NOT_REQUIRED, grounds=(), **common)
 
 
 # --------------------------------------------------------------------------- deadlines
@@ -327,6 +396,20 @@ class PPCDeadlines:
         """End of the preliminary warning day (23:59:59 Japan time), as aware UTC."""
         return jpcalendar.end_of_japan_day(self.preliminary_warning)
 
+    @property
+    def preliminary_rule_en(self) -> str:
+        """English account of the preliminary report's target date."""
+        return (f"Preliminary report promptly (PPC guidance: roughly 3–5 days): target {self.preliminary_days} "
+                f"days after the awareness date {self.aware_date.isoformat()} (Japan time), i.e. "
+                f"{self.preliminary_target.isoformat()}; not moved for weekends or holidays.")
+
+    @property
+    def preliminary_rule_ja(self) -> str:
+        """Japanese account of the preliminary report's target date."""
+        return (f"速報は速やかに（委員会ガイドライン：おおむね3〜5日以内）：把握日（{self.aware_date.isoformat()}、"
+                f"日本時間）の{self.preliminary_days}日後の{self.preliminary_target.isoformat()}を目標とする"
+                "（土日祝日による繰り延べはしない）。")
+
     def to_json_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: dates as ISO strings, ``rule`` in English, ``rule_ja`` in Japanese."""
         ja = dict(self.moved_reasons_ja)
@@ -352,11 +435,25 @@ def _check_aware_at(aware_at: datetime) -> None:
     """Raise :class:`InputError` unless ``aware_at`` is a timezone-aware datetime."""
     if not isinstance(aware_at, datetime):
         raise InputError(f"awareness time must be a date and time, got {aware_at!r}")
+    if not MIN_YEAR <= aware_at.year <= MAX_YEAR:
+        raise InputError(
+            f"awareness time {aware_at.isoformat()} is out of range: statutory dates can be counted "
+            f"for {MIN_YEAR}–{MAX_YEAR}"
+        )
     if aware_at.tzinfo is None or aware_at.utcoffset() is None:
         raise InputError(
             f"awareness time {aware_at.isoformat()} has no time zone: give an offset, "
             "e.g. 2026-12-01T10:00:00+09:00"
         )
+
+
+def check_countable(instant: datetime, what: str) -> None:
+    """Raise :class:`InputError` (one line naming ``what``) unless statutory dates can be counted
+    from ``instant``: a timezone-aware time whose 60-day count stays inside the holiday calendar."""
+    try:
+        ppc_deadlines(instant, unauthorized_purpose=True)
+    except InputError as exc:
+        raise InputError(f"{what}: {exc}") from None
 
 
 def _check_days(name: str, value: int) -> None:
@@ -371,10 +468,13 @@ def _skipped_days(nominal: date) -> tuple[date, tuple[tuple[date, str], ...],
     skipped_en: list[tuple[date, str]] = []
     skipped_ja: list[tuple[date, str]] = []
     day = nominal
-    while not jpcalendar.is_business_day(day):
-        skipped_en.append((day, ", ".join(jpcalendar.non_business_reasons(day, "en"))))
-        skipped_ja.append((day, "・".join(jpcalendar.non_business_reasons(day, "ja"))))
-        day += timedelta(days=1)
+    try:
+        while not jpcalendar.is_business_day(day):
+            skipped_en.append((day, ", ".join(jpcalendar.non_business_reasons(day, "en"))))
+            skipped_ja.append((day, "・".join(jpcalendar.non_business_reasons(day, "ja"))))
+            day += timedelta(days=1)
+    except (ValueError, OverflowError) as exc:
+        raise InputError(f"cannot count the statutory due date from {nominal.isoformat()}: {exc}") from None
     return day, tuple(skipped_en), tuple(skipped_ja)
 
 

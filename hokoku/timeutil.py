@@ -9,6 +9,9 @@ from hokoku.exceptions import InputError
 
 UTC = timezone.utc
 JST = ZoneInfo("Asia/Tokyo")
+#: Times hokoku accepts: wide enough for any real incident, narrow enough that every date
+#: computed from one (statutory counts, holiday look-ups) stays representable.
+MIN_YEAR, MAX_YEAR = 1970, 2200
 
 
 def parse_instant(text: str, *, what: str = "time") -> datetime:
@@ -22,6 +25,8 @@ def parse_instant(text: str, *, what: str = "time") -> datetime:
         raise InputError(
             f"{what}: {text!r} is not an ISO 8601 time (e.g. 2026-12-01T10:00:00+09:00)"
         ) from None
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise InputError(f"{what}: {text.strip()!r} is out of range (years {MIN_YEAR}–{MAX_YEAR})")
     if value.tzinfo is None:
         value = value.replace(tzinfo=JST)
     return value.astimezone(UTC)
@@ -44,3 +49,8 @@ def fmt_jst(value: datetime | None, *, seconds: bool = False) -> str:
 def iso(value: datetime | None) -> str | None:
     """ISO 8601 in UTC (for JSON output)."""
     return None if value is None else as_utc(value).isoformat()
+
+
+def iso_local(value: datetime | None) -> str | None:
+    """ISO 8601 in Japan time with its offset (``2027-02-04T23:59:59+09:00``), for people and JSON."""
+    return None if value is None else as_utc(value).astimezone(JST).isoformat()

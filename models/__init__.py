@@ -12,7 +12,7 @@ from models.casework import (
     Task,
     Triage,
 )
-from models.incident import Acknowledgement, Incident, IncidentCounter, Stage
+from models.incident import Acknowledgement, Incident, IncidentAmendment, IncidentCounter, Stage
 from models.meta import HokokuMeta
 from models.notification import Notification
 from models.org import Division, Institute, OrgSnapshot, Person, RoleAssignment
@@ -33,6 +33,7 @@ __all__ = [
     "Division",
     "HokokuMeta",
     "Incident",
+    "IncidentAmendment",
     "IncidentCounter",
     "Institute",
     "Notification",

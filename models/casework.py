@@ -12,22 +12,27 @@ from models.types import UTCDateTime
 
 
 class Triage(SQLModel, table=True):
-    """One triage of an incident (the newest is in force), with the reportability it implies."""
+    """One set of facts about an incident (the newest is in force), with the reportability it
+    implies. Facts are three-valued: ``None`` is unknown. ``source`` is ``report`` for what the
+    reporter gave at intake (e.g. the headcount), ``triage`` for a manager's triage."""
 
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="incident.id", index=True)
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     by: str = Field(max_length=320)
+    source: str = Field(default="triage", max_length=16)
     serious: bool = False
-    sensitive: bool = False
-    financial_risk: bool = False
-    unauthorized_purpose: bool = False
+    sensitive: bool | None = None
+    financial_risk: bool | None = None
+    unauthorized_purpose: bool | None = None
     individuals: int | None = None
     individuals_estimated: bool = False
-    encrypted: bool = False
+    encrypted: bool | None = None
     category: str = Field(max_length=64)
     regime: str = Field(max_length=32)
-    required: bool
+    #: ``required`` / ``not_required`` / ``undecided`` (the assessment on these facts).
+    status: str = Field(default="undecided", max_length=16)
+    required: bool | None = None
     grounds: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     exempt_reason: str | None = Field(default=None, max_length=64)
 
@@ -100,6 +105,14 @@ class IndividualNotice(SQLModel, table=True):
     notified_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     method_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     substitute_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    #: ``notice`` (people were told) or ``difficult`` (APPI 26(2) ただし書: notifying is
+    #: difficult; ``method_enc`` then holds the alternative measure taken).
+    kind: str = Field(default="notice", max_length=16)
+    #: ``publication`` or ``other``: the alternative measure of a ``difficult`` record.
+    alternative: str | None = Field(default=None, max_length=16)
+    difficulty_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    #: This record completes the duty (every individual told or covered).
+    completes: bool = False
     recorded_by: str = Field(max_length=320)
     recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 

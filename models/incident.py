@@ -71,6 +71,8 @@ class Stage(SQLModel, table=True):
     completed_by: str | None = Field(default=None, max_length=320)
     note_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     skip_reason_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    #: The next reminder before the due time (policy ``remind_before``), acknowledged or not.
+    next_warning_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 class Acknowledgement(SQLModel, table=True):
@@ -84,3 +86,17 @@ class Acknowledgement(SQLModel, table=True):
     channel: str = Field(max_length=16)  # cli | web | slack | email
     accepted: bool
     reason: str | None = None
+
+
+class IncidentAmendment(SQLModel, table=True):
+    """A correction of a recorded fact after intake (e.g. the awareness time), with its reason."""
+
+    __tablename__ = "incident_amendment"
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    field: str = Field(max_length=32)
+    old_value: str = Field(max_length=64)
+    new_value: str = Field(max_length=64)
+    reason_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    by: str = Field(max_length=320)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -25,9 +25,12 @@ STAFF_NOT_ON_LADDER = "yamamoto@example.org"  # staff of IDS-SURVEY: may report,
 
 #: The stages a staff report runs through, in order (contractor-report only applies to 25-2).
 STAFF_STAGES = [
-    "report", "acknowledge", "immediate-measures", "containment", "investigation-report",
-    "dg-report", "root-cause", "individuals-publication", "commission-information",
+    "report", "acknowledge", "triage", "immediate-measures", "containment", "investigation-report",
+    "dg-report", "root-cause", "publication", "commission-information",
+    "ppc-preliminary", "ppc-final", "individual-notice",
 ]
+#: The duties under the Act: they run from the report on while the incident may be reportable.
+STATUTORY_STAGES = ["ppc-preliminary", "ppc-final", "individual-notice"]
 
 DEFAULT_SUMMARY = "Malware alert on survey PC SV-0042; respondent list may be exposed"
 

@@ -346,14 +346,14 @@ def _legacy_encrypt(ring, plaintext: str, field: str) -> bytes:
 
 
 def _make_legacy(app) -> list[int]:
-    """Turn ``app``'s database into one made by the code before 0003: schema 0001, unbound
-    ciphertexts, events signed with the key derived from the data key, an unsigned head."""
+    """Turn ``app``'s database into one made by the code before 0003: schema 0002, unbound
+    ciphertexts, events signed with the key derived from the data key, an unsigned head."""  # (schema 0002)
     from alembic import command
 
     from hokoku.migrations import alembic_config
 
     ring = app.keyring
-    command.downgrade(alembic_config(app.engine), "0001")
+    command.downgrade(alembic_config(app.engine), "0002")
     for pid, summary, details in raw_sql(app, "SELECT public_id, summary_enc, details_enc FROM incident"):
         plain = ring.decrypt(summary, field="incident.summary", bind=pid)
         raw_sql(app, "UPDATE incident SET summary_enc=?, details_enc=? WHERE public_id=?",
@@ -384,7 +384,7 @@ def _make_legacy(app) -> list[int]:
 
 
 def test_an_existing_database_is_upgraded_and_still_verifies(demo_app, cli):
-    """A 0001 database (unbound ciphertexts, legacy-signed events, unsigned head): `db upgrade`
+    """A 0002 database (unbound ciphertexts, legacy-signed events, unsigned head): `db upgrade`
     re-encrypts every value bound to its row, makes the audit key, records the change in the
     chain signed by the legacy key; old events still verify; the data key can no longer sign."""
     report(demo_app, summary="legacy summary", details="legacy details")

@@ -103,39 +103,54 @@ def test_changing_the_category_at_triage_replaces_the_open_steps(demo_app):
     assert {t["status"] for t in rows if t["ref"] == "isolate-host"} == {"skipped"}
 
 
-# -- issue 5: triage, statutory stages ------------------------------------------------------
-def test_150_people_under_the_administrative_regime_add_the_statutory_report_stages(demo_app):
-    """Reportable (PPC Rules Art. 43(iv)): preliminary and final stages appear with statutory dues."""
-    incident = report(demo_app, aware_at=datetime(2026, 12, 1, 10, 0, tzinfo=JST),
-                      now=datetime(2026, 12, 1, 11, 0, tzinfo=JST)).public_id
-    result = triage.triage(demo_app, incident_id=incident, actor=PM, individuals=150,
-                           now=datetime(2026, 12, 1, 12, 0, tzinfo=JST))
-    assert result["required"] is True
-    assert [g["code"] for g in result["grounds"]] == ["headcount"]
-    assert "第43条" in result["grounds"][0]["citation_ja"]
-    assert result["deadlines"]["final_due"] == "2027-01-04"
-    stages = _statuses(demo_app, incident, datetime(2026, 12, 1, 12, 0, tzinfo=JST))
-    assert stages["ppc-preliminary"]["status"] == "notified" and stages["ppc-preliminary"]["owner"] == GM
-    due = datetime.fromisoformat(stages["ppc-preliminary"]["due_at"]).astimezone(JST)
-    assert (due.date(), due.hour, due.minute) == (date(2026, 12, 4), 23, 59)
-    assert stages["ppc-final"]["status"] == "pending"
+# -- issue 5 / 10: triage, statutory stages -------------------------------------------------
+KNOWN_NO = dict(sensitive=False, financial_risk=False, unauthorized_purpose=False, encrypted=False)
 
 
-def test_150_people_under_the_business_like_regime_are_not_reportable(demo_app, tmp_path, monkeypatch):
-    """Under APPI Art. 26 (threshold 1,000) 150 people add no statutory stage."""
+def _app_with_regime(tmp_path, regime: str):
     from hokoku.app import open_app
     from hokoku.org import DEMO_ORG
     from hokoku.services.setup import init
 
     org = tmp_path / "org.yaml"
-    org.write_text(DEMO_ORG.read_text(encoding="utf-8").replace("regime: administrative_body", "regime: business_like"),
+    org.write_text(DEMO_ORG.read_text(encoding="utf-8").replace("regime: business_like", f"regime: {regime}"),
                    encoding="utf-8")
     init(open_app(), org_file=org, demo=False, now=T0)
-    app = open_app()
-    incident = report(app).public_id
-    result = triage.triage(app, incident_id=incident, actor=PM, individuals=150, now=T0 + minutes(30))
-    assert result["required"] is False and result["grounds"] == []
-    assert "ppc-preliminary" not in _statuses(app, incident, T0 + minutes(30))
+    return open_app()
+
+
+def test_150_people_under_the_administrative_regime_are_reportable_on_the_running_clocks(hokoku_home, tmp_path):
+    """Reportable (PPC Rules Art. 43(iv)): the statutory stages, running since the report, keep
+    their dues counted from awareness."""
+    app = _app_with_regime(tmp_path, "administrative_body")
+    incident = report(app, aware_at=datetime(2026, 12, 1, 10, 0, tzinfo=JST),
+                      now=datetime(2026, 12, 1, 11, 0, tzinfo=JST)).public_id
+    result = triage.triage(app, incident_id=incident, actor=PM, individuals=150, **KNOWN_NO,
+                           now=datetime(2026, 12, 1, 12, 0, tzinfo=JST))
+    assert result["status"] == "required" and result["required"] is True
+    assert [g["code"] for g in result["grounds"]] == ["headcount"]
+    assert "第43条" in result["grounds"][0]["citation_ja"]
+    assert result["deadlines"]["final_due"] == "2027-01-04"
+    stages = _statuses(app, incident, datetime(2026, 12, 1, 12, 0, tzinfo=JST))
+    assert stages["ppc-preliminary"]["status"] == "notified" and stages["ppc-preliminary"]["owner"] == GM
+    due = datetime.fromisoformat(stages["ppc-preliminary"]["due_at"]).astimezone(JST)
+    assert (due.date(), due.hour, due.minute) == (date(2026, 12, 4), 23, 59)
+    assert stages["ppc-final"]["status"] == "notified"  # in parallel, not after the preliminary
+    assert stages["triage"]["status"] == "done"  # every fact known: the assessment is decided
+
+
+def test_150_people_under_the_business_like_regime_are_not_reportable_once_the_general_manager_confirms(demo_app):
+    """Under APPI Art. 26 (threshold 1,000) 150 people are not reportable on the facts; the
+    statutory duties end only when the general manager confirms that."""
+    incident = report(demo_app).public_id
+    result = triage.triage(demo_app, incident_id=incident, actor=PM, individuals=150, **KNOWN_NO,
+                           now=T0 + minutes(30))
+    assert result["status"] == "not_required" and result["grounds"] == []
+    assert result["confirmed_by_general_manager"] is False
+    assert _statuses(demo_app, incident, T0 + minutes(30))["ppc-preliminary"]["status"] == "notified"
+    triage.decide(demo_app, incident_id=incident, actor=GM, decision="confirm", now=T0 + minutes(40))
+    stages = _statuses(demo_app, incident, T0 + minutes(40))
+    assert {stages[c]["status"] for c in ("ppc-preliminary", "ppc-final", "individual-notice")} == {"skipped"}
 
 
 def test_the_general_manager_overrides_with_a_reason_and_others_may_not(demo_app):
@@ -161,7 +176,7 @@ def test_the_unauthorized_purpose_case_gets_the_60_day_final_report(demo_app):
     aware = datetime(2027, 2, 1, 9, 0, tzinfo=JST)
     incident = report(demo_app, aware_at=aware).public_id
     result = triage.triage(demo_app, incident_id=incident, actor=PM, unauthorized_purpose=True, individuals=3,
-                           now=T0 + minutes(10))
+                           encrypted=False, now=T0 + minutes(10))
     assert result["required"] is True and result["deadlines"]["final_day_count"] == 60
     assert result["deadlines"]["final_due"] == "2027-04-01"  # day 60 = Thu 2027-04-01
 
@@ -169,7 +184,8 @@ def test_the_unauthorized_purpose_case_gets_the_60_day_final_report(demo_app):
 # -- findings, notices, prevention actions and drafts -------------------------------------------
 def _reportable_incident(app):
     incident = report(app, summary="<script>alert(1)</script><!channel> survey PC infected").public_id
-    triage.triage(app, incident_id=incident, actor=PM, individuals=150, individuals_estimated=True, now=T0 + minutes(10))
+    triage.triage(app, incident_id=incident, actor=PM, individuals=150, individuals_estimated=True,
+                  **(KNOWN_NO | {"sensitive": True}), now=T0 + minutes(10))
     triage.decide(app, incident_id=incident, actor=GM, decision="confirm", now=T0 + minutes(11))
     records.set_finding(app, incident_id=incident, item="data-items", text="氏名、住所、回答内容", actor=PM,
                         now=T0 + minutes(20))

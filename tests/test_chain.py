@@ -338,8 +338,74 @@ def test_ready_to_start_follows_requires():
     """After immediate-measures, both containment and investigation-report may start."""
     stages = POLICY.applicable(entry="staff")
     statuses = {st.code: chain.PENDING for st in stages}
-    statuses.update({"report": "done", "acknowledge": "done", "immediate-measures": "skipped"})
+    statuses.update({"report": "done", "acknowledge": "done", "triage": "done", "immediate-measures": "skipped",
+                     "ppc-preliminary": "notified", "ppc-final": "notified", "individual-notice": "notified"})
     assert chain.ready_to_start(stages, statuses) == ["containment", "investigation-report"]
+
+
+LADDER = (chain.LadderLevel(0, T0, ("general_manager",), (PM,)),)
+
+
+def test_statutory_duties_are_ready_with_the_report_in_parallel():
+    """Right after the report both Commission reports and the notice duty may start: the final
+    report does not wait for the preliminary one, nor for triage."""
+    stages = POLICY.applicable(entry="staff")
+    statuses = {st.code: chain.PENDING for st in stages} | {"report": "done"}
+    ready = chain.ready_to_start(stages, statuses)
+    assert {"acknowledge", "ppc-preliminary", "ppc-final", "individual-notice"} <= set(ready)
+    assert "triage" not in ready  # triage starts with the acknowledgement
+
+
+def test_information_to_the_commission_needs_a_publication_done_not_skipped():
+    """28-2 is about a published case: publication skipped → 28-2 no longer applies."""
+    stages = POLICY.applicable(entry="staff")
+    base = {st.code: chain.DONE for st in stages} | {"commission-information": chain.PENDING}
+    assert chain.ready_to_start(stages, base | {"publication": chain.SKIPPED}) == []
+    assert chain.not_applicable(stages, base | {"publication": chain.SKIPPED}) == ["commission-information"]
+    assert chain.ready_to_start(stages, base) == ["commission-information"]
+    assert chain.not_applicable(stages, base) == []
+
+
+def test_a_statutory_duty_cannot_be_skipped_with_a_reason():
+    """The notice to individuals is never ended by a bare skip, whatever the reason given."""
+    sp = POLICY.stage("individual-notice")
+    state = StageState("individual-notice", status=chain.NOTIFIED, ladder=LADDER)
+    with pytest.raises(TransitionRefused, match="statutory duty and cannot be skipped"):
+        chain.complete(sp, state, {}, actor=PM, now=T0, skip=True, skip_reason="影響軽微のため公表しない")
+
+
+def test_reminders_before_a_due_date_count_back_business_days_to_a_working_morning():
+    """ppc-final due Fri 2027-03-05: 10/5/2/1 business days before are 09:00 JST on those mornings
+    (10 back skips the weekends and 天皇誕生日, Tue 2027-02-23)."""
+    timings = POLICY.stage("ppc-final").timings(False)
+    due = datetime(2027, 3, 5, 23, 59, 59, tzinfo=JST)
+    times = [t.astimezone(JST).strftime("%m-%d %H:%M") for t, _d in chain.warning_times(timings, due)]
+    assert times == ["02-18 09:00", "02-26 09:00", "03-03 09:00", "03-04 09:00"]
+
+
+def test_a_due_warning_goes_out_after_acknowledgement_until_the_stage_is_done():
+    """Acknowledging a statutory report does not file it: warnings before the due date continue."""
+    sp = POLICY.stage("ppc-final")
+    timings = sp.timings(False)
+    due = datetime(2027, 3, 5, 23, 59, 59, tzinfo=JST)
+    state = chain.activate(StageState("ppc-final"), timings, LADDER, T0, due_at=due)
+    state = chain.acknowledge(sp, state, actor=PM, now=T0)
+    assert state.next_warning_at is not None
+    outcome = chain.sweep_stage(state, timings, datetime(2027, 3, 3, 9, 30, tzinfo=JST))
+    warnings = [a for a in outcome.actions if isinstance(a, chain.DueWarning)]
+    assert [w.before for w in warnings] == ["2bd"]  # only the latest passed warning, once
+    assert outcome.state.next_warning_at == datetime(2027, 3, 4, 9, 0, tzinfo=JST)
+    assert chain.sweep_stage(outcome.state, timings, datetime(2027, 3, 3, 9, 30, tzinfo=JST)).actions == ()
+
+
+def test_rescheduling_an_overdue_stage_to_a_later_due_time_clears_overdue():
+    """A withdrawn 30-day case that becomes 60-day: the stage is no longer overdue."""
+    timings = POLICY.stage("ppc-final").timings(False)
+    state = chain.activate(StageState("ppc-final"), timings, LADDER, T0, due_at=T0 + timedelta(days=1))
+    late = chain.sweep_stage(state, timings, T0 + timedelta(days=2)).state
+    assert late.status == chain.OVERDUE
+    moved = chain.reschedule(late, timings, T0 + timedelta(days=30), T0 + timedelta(days=2))
+    assert moved.status == chain.NOTIFIED and moved.overdue_at is None and moved.due_at == T0 + timedelta(days=30)
 
 
 # -- next_action_at ------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.helpers import (
-    DEFAULT_SUMMARY, DIVISION, GM, PM, PM_DEPUTY, PO, REPORTER, STAFF_NOT_ON_LADDER, STAFF_STAGES, T0, iso, minutes,
+    DEFAULT_SUMMARY, DIVISION, GM, PM, PM_DEPUTY, PO, REPORTER, STAFF_NOT_ON_LADDER, STAFF_STAGES, STATUTORY_STAGES, T0,
+    iso, minutes,
 )
 
 T = T0
@@ -74,7 +75,12 @@ def test_report_tells_the_protection_manager_and_lists_what_to_do_now(hokoku_hom
     init_demo(cli)
     result = report_at(cli)
     assert result["incident"] == PID
-    assert [(n["email"], n["kind"]) for n in result["notified"]][:2] == [(PM, "notify"), (REPORTER, "receipt")]
+    notified = [(n["email"], n["role"], n["kind"]) for n in result["notified"]]
+    assert notified[0] == (PM, "protection_manager", "notify")
+    assert (REPORTER, "reporter", "receipt") in notified
+    # a new incident may be reportable: the general manager is told of the statutory duties at once
+    assert {n["stage"] for n in result["notified"] if n["email"] == GM} == {"ppc-preliminary", "ppc-final",
+                                                                              "individual-notice"}
     assert result["immediate_actions"][0].startswith("LANケーブルを抜く")  # the malware playbook, in Japanese
     outbox = outbox_rows(cli)
     assert {(r["kind"], r["to"]) for r in outbox} >= {("notify", PM), ("receipt", REPORTER)}
@@ -108,7 +114,7 @@ def test_ack_by_the_protection_officer_stops_the_acknowledge_chasing(reported, c
     tick(cli, minutes(15))
     tick(cli, minutes(31))
     ack = ok_json(cli, "ack", PID, "--as", PO, "--now", at(minutes(35)))
-    assert (ack["stages"], ack["started"]) == (["acknowledge"], ["immediate-measures"])
+    assert (ack["stages"], ack["started"]) == (["acknowledge"], ["triage", "immediate-measures"])
     chased = {(r["kind"], r["to"]) for r in outbox_rows(cli, stage="acknowledge")}
     later = []
     for delta in (minutes(45), minutes(60), minutes(61), minutes(120), minutes(121), timedelta(hours=5)):
@@ -119,17 +125,22 @@ def test_ack_by_the_protection_officer_stops_the_acknowledge_chasing(reported, c
     assert (stage["status"], stage["acknowledged_by"]) == ("done", PO)
 
 
-def test_show_lists_the_nine_stages_with_owners_and_due_times(reported, cli):
-    """`show --json` lists all 9 stages with owner roles; started ones have owner and due time."""
+def test_show_lists_every_stage_with_owners_and_due_times(reported, cli):
+    """`show --json` lists every stage with owner roles; started ones have owner and due time."""
     ok(cli, "ack", PID, "--as", PM, "--now", at(minutes(10)))
     stages = show(cli, minutes(11))["stages"]
     assert [s["code"] for s in stages] == STAFF_STAGES
     assert all(s["owner_role"] for s in stages)
     started = {s["code"]: (s["status"], s["owner"], s["due_at"]) for s in stages if s["status"] != "pending"}
+    end_of_day = lambda d: utc(datetime(2027, 2, d, 23, 59, 59, tzinfo=T.tzinfo))  # noqa: E731
     assert started == {
         "report": ("done", REPORTER, utc(T)),
         "acknowledge": ("done", PM, utc(T + minutes(60))),
+        "triage": ("notified", PM, end_of_day(2)),  # the end of the day after awareness
         "immediate-measures": ("notified", PM, utc(T + minutes(10) + timedelta(hours=2))),
+        "ppc-preliminary": ("notified", GM, end_of_day(4)),
+        "ppc-final": ("notified", GM, utc(datetime(2027, 3, 2, 23, 59, 59, tzinfo=T.tzinfo))),
+        "individual-notice": ("notified", GM, utc(datetime(2027, 3, 3, 23, 59, 59, tzinfo=T.tzinfo))),
     }
     pending = [s for s in stages if s["status"] == "pending"]
     assert len(pending) == 6 and all(s["due_at"] is None for s in pending)
@@ -151,8 +162,8 @@ def test_advance_through_every_stage_closes_the_incident(reported, cli):
         ("investigation-report", PM, None),
         ("dg-report", GM, "minor case: reported orally, no written report needed"),
         ("root-cause", PM, None),
-        ("individuals-publication", GM, None),
-        ("commission-information", GM, "not published, so nothing to provide to the Commission"),
+        ("publication", GM, None),
+        ("commission-information", GM, "the secretariat was informed by telephone; no written information"),
     ]
     for n, (stage, who, skip) in enumerate(steps, start=1):
         extra = ["--skip-reason", skip] if skip else ["--note", f"{stage} handled"]
@@ -160,14 +171,20 @@ def test_advance_through_every_stage_closes_the_incident(reported, cli):
         assert (result["stages"], result["closed"]) == ([stage], False)
     complete_blocking_steps(cli, minutes(70))
     result = ok_json(cli, "advance", PID, "containment", "--as", PM, "--now", at(minutes(80)))
-    assert result["closed"] is True
+    assert result["closed"] is False  # triage and the statutory duties are still undecided
+    ok(cli, "triage", PID, "--as", PM, "--sensitive", "no", "--financial-risk", "no", "--unauthorized-purpose", "no",
+       "--encrypted", "no", "--individuals", "12", "--now", at(minutes(82)))
+    assert show(cli, minutes(83))["status"] == "open"  # not required on the facts, not yet decided
+    ok(cli, "reportability", PID, "--as", GM, "--confirm", "--now", at(minutes(85)))
 
     shown = show(cli, minutes(90))
-    assert (shown["status"], shown["closed_at"]) == ("closed", utc(T + minutes(80)))
+    assert (shown["status"], shown["closed_at"]) == ("closed", utc(T + minutes(85)))
     status = {s["code"]: s["status"] for s in shown["stages"]}
-    assert status == {**{c: "done" for c in STAFF_STAGES}, "dg-report": "skipped", "commission-information": "skipped"}
+    assert status == {**{c: "done" for c in STAFF_STAGES}, "dg-report": "skipped",
+                      "commission-information": "skipped", **{c: "skipped" for c in STATUTORY_STAGES}}
     reasons = {s["code"]: s["skip_reason"] for s in shown["stages"] if s["skip_reason"]}
-    assert reasons == {"dg-report": steps[2][2], "commission-information": steps[5][2]}
+    assert reasons == {"dg-report": steps[2][2], "commission-information": steps[5][2],
+                       **{c: "報告不要と判断（総括管理者）" for c in STATUTORY_STAGES}}
     assert "incident.closed" in [e["action"] for e in shown["timeline"]]
     assert ok_json(cli, "list", "--open", "--now", at(minutes(90))) == []
 
@@ -307,7 +324,7 @@ def test_audit_verify_exits_0_then_1_after_tampering(reported, cli, hokoku_home)
 def test_json_output_parses_for_every_verb(reported, cli):
     """--json prints one JSON document for report, ack, advance, tick, show, list, outbox and org."""
     second = report_at(cli, minutes(1))
-    assert second["incident"] == "INC-2027-0002" and {"email": PM, "role": "protection_manager", "kind": "notify"} in second["notified"]
+    assert second["incident"] == "INC-2027-0002" and {"email": PM, "role": "protection_manager", "kind": "notify", "stage": "acknowledge"} in second["notified"]
     assert isinstance(second["immediate_actions"], list) and second["immediate_actions"]
     assert ok_json(cli, "ack", PID, "--as", PM, "--now", at(minutes(2)))["stages"] == ["acknowledge"]
     assert ok_json(cli, "advance", PID, "immediate-measures", "--as", PM, "--now", at(minutes(3)))["started"] == [

@@ -139,8 +139,8 @@ def test_policy_bad_serious_duration(tmp_path):
 
 def test_policy_duplicate_stage_code(tmp_path):
     """Two stages with one code are refused, naming the second."""
-    msg = policy_error(tmp_path, lambda d: d["stages"][4].__setitem__("code", "immediate-measures"))
-    assert msg == "policy.yaml: stages[4].code: duplicate stage code 'immediate-measures'"
+    msg = policy_error(tmp_path, lambda d: d["stages"][5].__setitem__("code", "immediate-measures"))
+    assert msg == "policy.yaml: stages[5].code: duplicate stage code 'immediate-measures'"
 
 
 def test_policy_requires_a_later_stage(tmp_path):

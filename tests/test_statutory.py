@@ -30,8 +30,8 @@ BUSINESS = Regime.BUSINESS_LIKE
 
 
 def facts(individuals: int | None = None, **flags: bool) -> TriageFacts:
-    """TriageFacts with every flag off unless given."""
-    base = dict(sensitive=False, financial_risk=False, unauthorized_purpose=False)
+    """TriageFacts with every flag known to be off unless given."""
+    base = dict(sensitive=False, financial_risk=False, unauthorized_purpose=False, encrypted=False)
     base.update(flags)
     return TriageFacts(individuals=individuals, **base)
 
@@ -147,7 +147,7 @@ def test_unencrypted_result_has_no_exemption():
 def test_estimated_headcount_above_line_counts_and_is_flagged():
     """An estimate over the line triggers item 4 and the summary says it is estimated."""
     result = assess_reportability(
-        TriageFacts(sensitive=False, financial_risk=False, unauthorized_purpose=False,
+        TriageFacts(sensitive=False, financial_risk=False, unauthorized_purpose=False, encrypted=False,
                     individuals=101, individuals_estimated=True),
         ADMIN,
     )
@@ -156,13 +156,59 @@ def test_estimated_headcount_above_line_counts_and_is_flagged():
     assert "101人（推計）" in result.summary("ja")
 
 
-def test_unknown_headcount_is_not_required_but_asks_for_reassessment():
-    """With no other case, an unknown headcount is not reportable yet and flagged to revisit."""
+def test_unknown_headcount_leaves_the_case_undecided_never_not_required():
+    """Unknown is never "no": with no other case, an unknown headcount leaves it undecided."""
     result = assess_reportability(facts(None), ADMIN)
-    assert not result.required
-    assert result.headcount_unknown
-    assert "reassess" in result.summary("en")
-    assert "再判定" in result.summary("ja")
+    assert result.status == "undecided" and not result.required and result.possibly_required
+    assert result.unknown == ("individuals",)
+    assert "number of individuals" in result.summary("en")
+    assert "本人の数" in result.summary("ja") and "未確定" in result.summary("ja")
+
+
+def test_a_new_incident_with_every_fact_unknown_is_undecided():
+    """Nothing known yet: every fact but encryption (which only exempts) is listed as unknown."""
+    result = assess_reportability(TriageFacts(), BUSINESS)
+    assert result.status == "undecided"
+    assert result.unknown == ("sensitive", "financial_risk", "unauthorized_purpose", "individuals")
+
+
+def test_a_known_ground_with_encryption_unknown_is_undecided_but_keeps_the_ground():
+    """2,000 health records misdirected, encryption not established: possibly reportable."""
+    result = assess_reportability(TriageFacts(sensitive=True, individuals=2000, encrypted=None), BUSINESS)
+    assert result.status == "undecided" and result.possibly_required
+    assert [g.code for g in result.grounds] == ["sensitive", "headcount"]
+    assert result.unknown == ("encrypted",)
+
+
+def test_encryption_established_decides_not_required_even_with_other_facts_unknown():
+    """High-grade encryption exempts every case, so unknown facts no longer matter."""
+    result = assess_reportability(TriageFacts(encrypted=True), BUSINESS)
+    assert result.status == "not_required"
+
+
+def test_every_fact_known_and_no_case_is_not_required():
+    """All facts known, none applies: decided, not required."""
+    assert assess_reportability(facts(150), BUSINESS).status == "not_required"
+
+
+def test_a_fact_that_is_not_yes_no_or_unknown_is_refused():
+    """Three-valued facts: anything but True, False or None is an input error naming the fact."""
+    with pytest.raises(InputError, match="sensitive must be yes, no or unknown"):
+        TriageFacts(sensitive="maybe")  # type: ignore[arg-type]
+
+
+def test_a_headcount_beyond_any_population_is_refused():
+    """A typing error such as 2**63 people is refused, not stored."""
+    with pytest.raises(InputError, match="individuals"):
+        facts(2**63)
+
+
+def test_dates_outside_the_holiday_calendar_give_a_one_line_input_error():
+    """Aware in 2099-12: the 60-day count leaves the holiday library's range; year 1 is refused."""
+    with pytest.raises(InputError, match="cannot count the statutory due date"):
+        ppc_deadlines(jst(2099, 12, 1, 10, 0), unauthorized_purpose=True)
+    with pytest.raises(InputError, match="out of range"):
+        ppc_deadlines(datetime(1, 1, 1, tzinfo=JST))
 
 
 def test_regime_accepts_configuration_string():

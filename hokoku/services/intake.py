@@ -13,6 +13,7 @@ from hokoku import audit
 from hokoku.app import App
 from hokoku.exceptions import InputError, NotFound
 from hokoku.jpcalendar import japan_date
+from hokoku.statutory import MAX_INDIVIDUALS, check_countable
 from hokoku.services.outbox import MessageContext, enqueue
 from hokoku.services.tasks import create_step_tasks
 from hokoku.services.stagerows import incident_policy, resolve_people, start_ready_stages
@@ -73,6 +74,7 @@ def report_incident(
     entry: str = "staff",
     source: str = "cli",
     details: str | None = None,
+    individuals: int | None = None,
 ) -> IntakeResult:
     """Validate, persist, route to the division's protection manager and start the chain."""
     summary = (summary or "").strip()
@@ -85,6 +87,9 @@ def report_incident(
     aware_at = aware_at or now
     if aware_at > now:
         raise InputError("--aware-at: the time first known is in the future")
+    check_countable(aware_at, "--aware-at")
+    if individuals is not None and not 0 <= individuals <= MAX_INDIVIDUALS:
+        raise InputError(f"individuals: must be a whole number from 0 to {MAX_INDIVIDUALS:,}")
     playbook = app.playbooks.get(category)
     if playbook is None:
         raise NotFound(f"unknown category {category!r} (categories: {', '.join(sorted(app.playbooks))})")
@@ -94,12 +99,13 @@ def report_incident(
 
     with app_transaction(app) as session:
         return file_report(app, session, division=division, category=category, summary=summary, reporter=reporter,
-                           now=now, aware_at=aware_at, serious=serious, entry=entry, source=source, details=details)
+                           now=now, aware_at=aware_at, serious=serious, entry=entry, source=source, details=details,
+                           individuals=individuals)
 
 
 def file_report(app: App, session: Session, *, division: str, category: str, summary: str, reporter: str,
                 now: datetime, aware_at: datetime, serious: bool, entry: str, source: str,
-                details: str | None) -> IntakeResult:
+                details: str | None, individuals: int | None = None) -> IntakeResult:
     """The intake itself, inside the caller's transaction (inputs already checked)."""
     policy = app.policy
     lang = app.settings.lang
@@ -130,14 +136,21 @@ def file_report(app: App, session: Session, *, division: str, category: str, sum
                  data={"division": div.code, "category": category, "serious": serious, "entry": entry,
                        "source": source, "aware_at": aware_at.isoformat(), "policy": policy.name,
                        "policy_sha256": incident.policy_sha256})
+    if individuals is not None:  # the reporter's rough headcount: a first, estimated fact
+        from hokoku.services.triage import facts_of, record_facts
+
+        record_facts(app, session, incident, by=reporter, now=now, source="report",
+                     facts=facts_of(None) | {"individuals": individuals, "individuals_estimated": True})
     ctx = MessageContext.for_incident(app, session, incident)
     create_step_tasks(app, session, incident, now=now, actor=reporter)
     start_ready_stages(app, session, incident, rows, now=now, actor=reporter, ctx=ctx)
 
     result = IntakeResult(public_id, immediate_actions=[a.get(lang) for a in playbook.immediate_actions])
     pm = div.protection_manager
-    for email in [r.owner_email for r in rows if r.status == "notified"]:
-        result.notified.append({"email": email, "role": "protection_manager", "kind": "notify"})
+    for row in rows:
+        if row.status == "notified":
+            result.notified.append({"email": row.owner_email, "role": row.owner_role, "kind": "notify",
+                                    "stage": row.code})
     if entry != "alert":
         enqueue(session, app, ctx, kind="receipt", recipient=reporter, key=f"{public_id}:receipt:{reporter}",
                 now=now, immediate_actions=result.immediate_actions, protection_manager=pm.name)

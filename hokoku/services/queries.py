@@ -12,7 +12,7 @@ from hokoku.db import transaction
 from hokoku.roles import role_label
 from hokoku.services.stagerows import incident_policy, load_stages
 from hokoku.services.transitions import get_incident
-from hokoku.timeutil import fmt_jst, iso
+from hokoku.timeutil import as_utc, fmt_jst, iso, iso_local
 from models.audit import AuditEvent
 from models.incident import Incident
 from models.notification import Notification
@@ -25,6 +25,10 @@ def show_incident(app: App, public_id: str, *, now: datetime) -> dict:
         org = app.organisation(session)
         people = org.people()
         policy = incident_policy(inc)
+        from hokoku.services.triage import assessment
+
+        assessed = assessment(app, session, inc)
+        rules = statutory_rules(app, session, inc, lang)
         stages = []
         for row in load_stages(session, inc):
             sp = policy.stage(row.code)
@@ -33,7 +37,8 @@ def show_incident(app: App, public_id: str, *, now: datetime) -> dict:
                 "code": row.code, "article": row.article, "title": sp.title.get(lang),
                 "owner_role": row.owner_role, "owner": row.owner_email,
                 "owner_name": people[row.owner_email].name if row.owner_email in people else None,
-                "status": row.status, "due_at": iso(row.due_at), "overdue": overdue,
+                "status": row.status, "due": iso_local(row.due_at), "due_at": iso(row.due_at), "overdue": overdue,
+                "statutory": sp.statutory, **({"rule": rules.get(row.code)} if sp.statutory else {}),
                 "activated_at": iso(row.activated_at), "acknowledged_at": iso(row.acknowledged_at),
                 "acknowledged_by": row.acknowledged_by, "completed_at": iso(row.completed_at),
                 "completed_by": row.completed_by, "escalation_level": row.escalation_level,
@@ -60,8 +65,52 @@ def show_incident(app: App, public_id: str, *, now: datetime) -> dict:
             "reporter": inc.reporter_email, "aware_at": iso(inc.aware_at), "reported_at": iso(inc.reported_at),
             "closed_at": iso(inc.closed_at), "policy": inc.policy_name, "policy_sha256": inc.policy_sha256,
             "summary": app.keyring.decrypt(inc.summary_enc, field="incident.summary", bind=inc.public_id),
+            "report_delay": report_delay(inc, policy),
+            "reportability": {k: assessed[k] for k in ("status", "decided", "possibly_required", "unknown",
+                                                       "confirmed_by_general_manager", "summary", "basis")},
             "stages": stages, "timeline": timeline, "delivery_failures": failures,
         }
+
+
+def report_delay(inc: Incident, policy) -> dict:
+    """27-1 says 直ちに: how long after awareness the report came, and whether that is late."""
+    delay = as_utc(inc.reported_at) - as_utc(inc.aware_at)
+    tolerance = policy.report_delay
+    late = inc.reported_at > tolerance.after(inc.aware_at)
+    return {"minutes": int(delay.total_seconds() // 60), "tolerance": str(tolerance), "late": late}
+
+
+def statutory_rules(app: App, session, inc: Incident, lang: str) -> dict[str, str]:
+    """For each statutory stage code, the rule its due time was counted by, in ``lang``."""
+    from hokoku.statutory import ppc_deadlines, parse_regime
+    from hokoku.services.stagerows import latest_triage
+
+    policy = incident_policy(inc)
+    facts = latest_triage(session, inc)
+    d = ppc_deadlines(inc.aware_at, unauthorized_purpose=bool(facts and facts.unauthorized_purpose),
+                      preliminary_days=policy.statutory.preliminary_days)
+    regime = parse_regime(app.organisation(session).organisation.regime)
+    ja = lang == "ja"
+    out = {}
+    for sp in policy.stages:
+        if not sp.statutory:
+            continue
+        if sp.deadline_rule == "ppc_final":
+            out[sp.code] = d.rule_ja if ja else d.rule_en
+        elif sp.deadline_rule == "ppc_preliminary":
+            out[sp.code] = d.preliminary_rule_ja if ja else d.preliminary_rule_en
+        elif sp.completed_by == "notice":
+            art = f"{regime.act_article}(2)"
+            out[sp.code] = (
+                f"個人情報保護法第{regime.act_article}条第2項：報告対象となる事態では本人に通知する（困難な場合は、"
+                f"本人の権利利益を保護するため必要な代替措置）。目標期限は把握時点から{sp.deadline}（内規）。"
+                if ja else
+                f"APPI Art. {art}: when the incident is reportable the individuals concerned are notified (where "
+                f"that is difficult, an alternative measure protects them). Policy target: {sp.deadline} from awareness."
+            )
+        else:
+            out[sp.code] = regime.basis_ja if ja else regime.basis_en
+    return out
 
 
 def list_incidents(app: App, *, open_only: bool, now: datetime) -> list[dict]:
@@ -115,6 +164,7 @@ def describe_org(app: App) -> dict:
     return {
         "organisation": org.organisation.name.get(lang),
         "regime": org.organisation.regime,
+        "regime_detail": regime_detail(org.organisation.regime),
         "director_general": person(org.director_general),
         "general_manager": person(org.general_manager),
         "audit_officer": person(org.audit_officer),
@@ -134,6 +184,18 @@ def describe_org(app: App) -> dict:
             "director_general", "general_manager", "audit_officer", "institute_manager",
             "protection_manager", "protection_officer", "staff")},
     }
+
+
+def regime_detail(value: str) -> dict:
+    """The regime, its headcount line and the provisions it cites (ja and en)."""
+    from hokoku.statutory import parse_regime
+
+    r = parse_regime(value)
+    return {"regime": r.value, "label": r.label, "label_ja": r.label_ja, "basis": r.basis_en, "basis_ja": r.basis_ja,
+            "act_article": r.act_article, "rules_articles": [r.rules_article, r.rules_article + 1],
+            "headcount_threshold": r.headcount_threshold,
+            "headcount_line": f"reportable when more than {r.headcount_threshold:,} individuals",
+            "headcount_line_ja": f"本人の数が{r.headcount_threshold:,}人を超える場合に報告対象"}
 
 
 __all__ = ["describe_org", "list_incidents", "outbox", "show_incident", "fmt_jst"]

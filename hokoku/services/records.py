@@ -11,7 +11,8 @@ from sqlmodel import Session
 from hokoku import audit
 from hokoku.app import App
 from hokoku.db import transaction
-from hokoku.exceptions import InputError, NotFound
+from hokoku.exceptions import InputError, NotFound, TransitionRefused
+from hokoku.statutory import MAX_INDIVIDUALS
 from hokoku.services.tasks import require_manager
 from hokoku.services.transitions import get_incident
 from hokoku.timeutil import iso
@@ -73,36 +74,116 @@ def list_findings(app: App, *, incident_id: str) -> dict:
 
 
 def record_notice(app: App, *, incident_id: str, count: int, method: str, notified_at: datetime, actor: str,
-                  now: datetime, substitute: str | None = None) -> dict:
-    """One batch of notices to individuals: how many, when, how, and any substitute measure."""
-    if count < 0:
-        raise InputError("--count: must be 0 or more")
+                  now: datetime, substitute: str | None = None, complete: bool = False) -> dict:
+    """One batch of notices to individuals: how many, when, how, and any substitute measure.
+
+    ``complete`` says every individual concerned has now been told (or is covered by the
+    substitute measure): the statutory notice duty (APPI 26(2) / 68(2)) is then done.
+    """
+    if count < 0 or count > MAX_INDIVIDUALS:
+        raise InputError(f"--count: must be a whole number from 0 to {MAX_INDIVIDUALS:,}")
     if not (method or "").strip():
         raise InputError("--method: say how the individuals were told (e.g. letter, email, phone)")
+    _check_text("--method", method)
+    _check_text("--substitute", substitute)
     if notified_at > now:
         raise InputError("--at: the notice time is in the future")
     with transaction(app.engine) as session:
         incident = get_incident(session, incident_id, lock=True)
         actor = require_manager(app, session, incident, actor, "record notices")
+        if notified_at < incident.aware_at:
+            raise InputError("--at: the notice time is before the organisation became aware of the incident")
         row = IndividualNotice(incident_id=incident.id, count=count, notified_at=notified_at, recorded_by=actor,
-                               recorded_at=now, method_enc=b"")
+                               recorded_at=now, kind="notice", completes=complete, method_enc=b"")
         session.add(row)
         session.flush()  # the ciphertexts are bound to the row id
         row.method_enc = app.keyring.encrypt(method.strip(), field="notice.method", bind=row.id)
         if substitute:
             row.substitute_enc = app.keyring.encrypt(substitute, field="notice.substitute", bind=row.id)
         audit.append(session, app.keyring, at=now, actor=actor, action="notice.recorded", incident=incident.public_id,
-                     data={"count": count, "notified_at": iso(notified_at), "substitute": bool(substitute)})
-        return {"incident": incident.public_id, "count": count, "notified_at": iso(notified_at)}
+                     data={"count": count, "notified_at": iso(notified_at), "substitute": bool(substitute),
+                           "complete": complete})
+        done = _discharge_notice_duty(app, session, incident, actor=actor, now=now) if complete else []
+        return {"incident": incident.public_id, "count": count, "notified_at": iso(notified_at), "completed": done}
+
+
+ALTERNATIVES = ("publication", "other")
+
+
+def record_notice_difficult(app: App, *, incident_id: str, reason: str, alternative: str, measure: str, actor: str,
+                            now: datetime, count: int = 0) -> dict:
+    """The statutory exception (APPI 26(2) ただし書 / 68(2) ただし書): notifying the individuals is
+    difficult, and an alternative measure to protect their rights was taken (publication of the
+    case, or another measure). Both must be recorded; it completes the notice duty."""
+    if alternative not in ALTERNATIVES:
+        raise InputError(f"--alternative: {alternative!r} is not one of {', '.join(ALTERNATIVES)}")
+    for label, text in (("--reason", reason), ("--measure", measure)):
+        if not (text or "").strip():
+            raise InputError(f"{label}: empty; the exception needs why notifying is difficult and the measure taken")
+        _check_text(label, text)
+    if count < 0 or count > MAX_INDIVIDUALS:
+        raise InputError(f"--count: must be a whole number from 0 to {MAX_INDIVIDUALS:,}")
+    with transaction(app.engine) as session:
+        incident = get_incident(session, incident_id, lock=True)
+        actor = require_manager(app, session, incident, actor, "record that notifying is difficult")
+        if alternative == "publication":
+            from hokoku.services.stagerows import incident_policy, load_stages
+
+            policy = incident_policy(incident)
+            published = [r for r in load_stages(session, incident)
+                         if policy.stage(r.code).article == "28-1" and r.status == "done"]
+            if not published:
+                raise TransitionRefused(
+                    f"{incident.public_id}: publication (28-1) is not done, so it cannot be the alternative measure; "
+                    "publish first, or record another measure (--alternative other)")
+        row = IndividualNotice(incident_id=incident.id, count=count, notified_at=now, recorded_by=actor,
+                               recorded_at=now, kind="difficult", alternative=alternative, completes=True,
+                               method_enc=b"")
+        session.add(row)
+        session.flush()  # the ciphertexts are bound to the row id
+        row.method_enc = app.keyring.encrypt(measure.strip(), field="notice.method", bind=row.id)
+        row.difficulty_enc = app.keyring.encrypt(reason.strip(), field="notice.difficulty", bind=row.id)
+        audit.append(session, app.keyring, at=now, actor=actor, action="notice.difficult", incident=incident.public_id,
+                     data={"alternative": alternative, "count": count})
+        done = _discharge_notice_duty(app, session, incident, actor=actor, now=now)
+        return {"incident": incident.public_id, "alternative": alternative, "completed": done}
+
+
+def _discharge_notice_duty(app: App, session: Session, incident: Incident, *, actor: str, now: datetime) -> list[str]:
+    """Complete the stages discharged by notice records; start what may start now."""
+    from hokoku import chain
+    from hokoku.services.outbox import MessageContext
+    from hokoku.services.stagerows import apply_state, incident_policy, load_stages, start_ready_stages, to_state
+
+    policy = incident_policy(incident)
+    rows = load_stages(session, incident, lock=True)
+    done = []
+    for row in rows:
+        if policy.stage(row.code).completed_by == "notice" and row.status not in chain.CLOSED:
+            apply_state(row, chain.discharge(to_state(row), by=actor, now=now))
+            session.add(row)
+            audit.append(session, app.keyring, at=now, actor=actor, action="stage.done", incident=incident.public_id,
+                         data={"stage": row.code, "by_record": "notice"})
+            done.append(row.code)
+    start_ready_stages(app, session, incident, rows, now=now, actor=actor,
+                       ctx=MessageContext.for_incident(app, session, incident))
+    return done
+
+
+def _check_text(label: str, text: str | None) -> None:
+    if text is not None and len(text) > MAX_TEXT:
+        raise InputError(f"{label}: too long ({len(text)} characters; at most {MAX_TEXT})")
 
 
 def notices(app: App, session: Session, incident: Incident) -> list[dict]:
     rows = session.execute(
         select(IndividualNotice).where(IndividualNotice.incident_id == incident.id).order_by(IndividualNotice.notified_at)
     ).scalars()
-    return [{"count": n.count, "notified_at": n.notified_at,
+    return [{"count": n.count, "notified_at": n.notified_at, "kind": n.kind, "alternative": n.alternative,
+             "completes": n.completes,
              "method": app.keyring.decrypt(n.method_enc, field="notice.method", bind=n.id),
-             "substitute": app.keyring.decrypt(n.substitute_enc, field="notice.substitute", bind=n.id)} for n in rows]
+             "substitute": app.keyring.decrypt(n.substitute_enc, field="notice.substitute", bind=n.id),
+             "difficulty": app.keyring.decrypt(n.difficulty_enc, field="notice.difficulty", bind=n.id)} for n in rows]
 
 
 def snapshot_items(app: App, session: Session, incident: Incident, *, kind: str, items: dict, now: datetime) -> None:

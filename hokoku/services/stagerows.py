@@ -13,12 +13,13 @@ from hokoku.chain import LadderLevel, StageState
 from hokoku.policy import Policy, StagePolicy, policy_from_snapshot
 from hokoku.roles import Role
 from hokoku.services.outbox import MessageContext, enqueue
-from hokoku.timeutil import as_utc, iso
+from hokoku.timeutil import as_utc, fmt_jst, iso
 from models.incident import Incident, Stage
 
 _STATE_FIELDS = (
     "status", "activated_at", "due_at", "next_reminder_at", "next_escalation_at", "escalation_level",
     "reminders_sent", "acknowledged_at", "acknowledged_by", "overdue_at", "completed_at", "completed_by",
+    "next_warning_at",
 )
 
 
@@ -97,16 +98,62 @@ def latest_triage(session: Session, incident: Incident):
     ).scalar_one_or_none()
 
 
-def statutory_due(session: Session, incident: Incident, policy: Policy, sp: StagePolicy) -> datetime | None:
-    """End of the statutory due day (Japan time) for the PPC report stages; None otherwise."""
-    if sp.deadline_rule is None:
-        return None
-    from hokoku.statutory import ppc_deadlines
+def stage_due(session: Session, incident: Incident, policy: Policy, sp: StagePolicy, start: datetime) -> datetime:
+    """A stage's due time if it starts (or started) at ``start``.
 
-    triage = latest_triage(session, incident)
-    deadlines = ppc_deadlines(incident.aware_at, unauthorized_purpose=bool(triage and triage.unauthorized_purpose),
-                              preliminary_days=policy.statutory.preliminary_days)
-    return deadlines.preliminary_target_at if sp.deadline_rule == "ppc_preliminary" else deadlines.final_due_at
+    Statutory report stages follow the counting rule from the awareness time with the facts in
+    force (an unknown unauthorised purpose counts the shorter 30 days); ``deadline_from:
+    awareness`` counts the policy's deadline from the awareness time; ``deadline_end_of_day``
+    moves the result to the end of its day in Japan.
+    """
+    if sp.deadline_rule is not None:
+        from hokoku.statutory import ppc_deadlines
+
+        triage = latest_triage(session, incident)
+        deadlines = ppc_deadlines(incident.aware_at, unauthorized_purpose=bool(triage and triage.unauthorized_purpose),
+                                  preliminary_days=policy.statutory.preliminary_days)
+        return deadlines.preliminary_target_at if sp.deadline_rule == "ppc_preliminary" else deadlines.final_due_at
+    timings = sp.timings(incident.serious)
+    due = timings.deadline.after(incident.aware_at if sp.deadline_from == "awareness" else start)
+    if sp.deadline_end_of_day:
+        from hokoku.jpcalendar import end_of_japan_day, japan_date
+
+        due = end_of_japan_day(japan_date(due))
+    return due
+
+
+def follows_facts(sp: StagePolicy) -> bool:
+    """A stage whose due time depends on facts that can be corrected later."""
+    return sp.deadline_rule is not None or sp.deadline_from == "awareness"
+
+
+def recompute_dues(app: App, session: Session, incident: Incident, rows: list[Stage], *, now: datetime, actor: str,
+                   ctx: MessageContext, cause: str) -> list[dict]:
+    """Move every running stage whose due time follows the facts to its due time under the facts
+    now in force; each move is an audit event with the old and new times and a message to the
+    people the stage has reached."""
+    policy = incident_policy(incident)
+    moved = []
+    for row in rows:
+        sp = policy.stage(row.code)
+        if row.status not in chain.ACTIVE or not follows_facts(sp) or row.activated_at is None:
+            continue
+        new_due = stage_due(session, incident, policy, sp, row.activated_at)
+        if row.due_at is not None and as_utc(row.due_at) == as_utc(new_due):
+            continue
+        old_due = row.due_at
+        state = chain.reschedule(to_state(row), sp.timings(incident.serious), new_due, now)
+        apply_state(row, state)
+        session.add(row)
+        change = {"stage": row.code, "old_due_at": iso(old_due), "new_due_at": iso(new_due), "cause": cause}
+        audit.append(session, app.keyring, at=now, actor=actor, action="stage.due_changed", incident=incident.public_id,
+                     data=change)
+        for email in state.current_recipients():
+            enqueue(session, app, ctx, kind="due_changed", stage=row, recipient=email, now=now,
+                    key=f"{incident.public_id}:{row.code}:due_changed:{iso(new_due)}:{email}",
+                    old_due_at=fmt_jst(old_due), cause=cause)
+        moved.append(change)
+    return moved
 
 
 def start_ready_stages(app: App, session: Session, incident: Incident, rows: list[Stage], *, now: datetime, actor: str, ctx: MessageContext) -> list[Stage]:
@@ -116,6 +163,15 @@ def start_ready_stages(app: App, session: Session, incident: Incident, rows: lis
     started = []
     while True:
         statuses = {r.code: r.status for r in rows}
+        for code in chain.not_applicable(applicable, statuses):
+            row = next(r for r in rows if r.code == code)
+            apply_state(row, chain.set_aside(to_state(row), by="hokoku:chain", now=now))
+            session.add(row)
+            audit.append(session, app.keyring, at=now, actor=actor, action="stage.not_applicable",
+                         incident=incident.public_id,
+                         data={"stage": code, "because_skipped": [r for r in policy.stage(code).requires_done
+                                                                  if statuses.get(r) == chain.SKIPPED]})
+        statuses = {r.code: r.status for r in rows}
         ready = chain.ready_to_start(applicable, statuses)
         if not ready:
             break
@@ -123,7 +179,7 @@ def start_ready_stages(app: App, session: Session, incident: Incident, rows: lis
             row = next(r for r in rows if r.code == code)
             sp = policy.stage(code)
             state = chain.activate(to_state(row), sp.timings(incident.serious), ladder_for(app, session, incident, sp, now),
-                                   now, due_at=statutory_due(session, incident, policy, sp))
+                                   now, due_at=stage_due(session, incident, policy, sp, now))
             if sp.completed_by == "intake":
                 state = chain.received(state, actor=actor, now=now)
             apply_state(row, state)
@@ -138,5 +194,9 @@ def start_ready_stages(app: App, session: Session, incident: Incident, rows: lis
     if all(r.status in chain.CLOSED for r in rows) and incident.status != "closed":
         incident.status, incident.closed_at = "closed", now
         session.add(incident)
-        audit.append(session, app.keyring, at=now, actor=actor, action="incident.closed", incident=incident.public_id)
+        from hokoku.services.tasks import cancel_open_tasks
+
+        cancelled = cancel_open_tasks(session, incident, now=now)
+        audit.append(session, app.keyring, at=now, actor=actor, action="incident.closed", incident=incident.public_id,
+                     data={"tasks_cancelled": cancelled} if cancelled else None)
     return started

@@ -105,6 +105,10 @@ def _act(app: App, session, ctx: MessageContext, incident: Incident, row: Stage,
     elif isinstance(action, chain.Reminder):
         kind, detail, tag = "reminder", {"number": action.number}, f"reminder:{action.number}"
         extra = {"number": action.number}
+    elif isinstance(action, chain.DueWarning):
+        kind, detail = "due_warning", {"before": action.before, "due_at": iso(action.due_at)}
+        tag = f"due_warning:{iso(action.due_at)}:{action.before}"
+        extra = {"before": _before_words(action.before, ctx.lang)}
     else:
         kind, detail, tag = "overdue", {"due_at": iso(action.due_at)}, "overdue"
         extra = {}
@@ -114,3 +118,13 @@ def _act(app: App, session, ctx: MessageContext, incident: Incident, row: Stage,
     audit.append(session, app.keyring, at=now, actor="hokoku:sweep", action=f"stage.{kind}", incident=pid,
                  data={"stage": row.code, "recipients": list(action.recipients), **detail})
     return SweepEvent(pid, row.code, kind, list(action.recipients), detail)
+
+
+def _before_words(before: str, lang: str) -> str:
+    """``5bd`` → ``5営業日前`` / ``5 business days``: how long before the due time, in words."""
+    from hokoku.durations import parse_duration
+
+    d = parse_duration(before)
+    ja = {"minutes": "分", "hours": "時間", "days": "日", "business_days": "営業日"}[d.unit]
+    en = {"minutes": "minutes", "hours": "hours", "days": "days", "business_days": "business days"}[d.unit]
+    return f"{d.amount}{ja}" if lang == "ja" else f"{d.amount} {en}"

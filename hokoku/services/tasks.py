@@ -221,6 +221,21 @@ def _task_vars(app: App, task: Task, lang: str) -> dict:
             "mandatory": task.mandatory}
 
 
+def cancel_open_tasks(session: Session, incident: Incident, *, now: datetime) -> list[str]:
+    """The incident closed: open playbook steps are cancelled (skipped) and no task is reminded
+    any more. Recurrence-prevention actions keep their status (they record a commitment that
+    may outlive the incident) but are no longer reminded by hokoku."""
+    cancelled = []
+    query = select(Task).where(Task.incident_id == incident.id, Task.status.in_((taskrules.OPEN, taskrules.OVERDUE)))
+    for task in session.execute(query).scalars():
+        if task.kind == "step":
+            task.status, task.completed_at, task.completed_by = taskrules.SKIPPED, now, "hokoku:closed"
+            cancelled.append(task.ref)
+        task.next_reminder_at = task.next_action_at = None
+        session.add(task)
+    return cancelled
+
+
 def sweep_tasks(app: App, session: Session, *, now: datetime, limit: int) -> tuple[int, list[dict]]:
     """One batch of due tasks (called by the sweep inside its transaction)."""
     query = select(Task).where(Task.next_action_at <= now).order_by(Task.next_action_at, Task.id).limit(limit)
@@ -230,6 +245,11 @@ def sweep_tasks(app: App, session: Session, *, now: datetime, limit: int) -> tup
     events = []
     contexts: dict[int, MessageContext] = {}
     for task in rows:
+        incident = session.get(Incident, task.incident_id)
+        if incident.status == "closed":  # nothing is sent about a closed incident
+            task.next_reminder_at = task.next_action_at = None
+            session.add(task)
+            continue
         state = taskrules.TaskState(task.status, task.created_at, task.due_at, task.next_reminder_at,
                                     task.reminders_sent, task.overdue_at)
         state, actions = taskrules.sweep_task(state, now)
@@ -239,7 +259,6 @@ def sweep_tasks(app: App, session: Session, *, now: datetime, limit: int) -> tup
         session.add(task)
         if not actions:
             continue
-        incident = session.get(Incident, task.incident_id)
         ctx = contexts.get(incident.id) or contexts.setdefault(incident.id, MessageContext.for_incident(app, session, incident))
         recipients = [task.owner_email] if task.owner_email else []
         for action in actions:

@@ -1,16 +1,24 @@
-"""Triage and the statutory-report decision (APPI Art. 68 / Art. 26).
+"""Triage and the statutory-report decision (APPI Art. 26 / Art. 68).
 
-Triage records the facts; the pure rules (``hokoku.statutory``) say whether a report to the
-Commission is required and which rule makes it so; the general manager confirms or overrides
-with a reason. When a report is required the preliminary and final report stages are added to
-the chain with their statutory due dates; when it no longer is, they are skipped with the reason.
+Triage records the facts — each yes, no or unknown, anything not given keeping its previous
+value; the pure rules (``hokoku.statutory``) say whether a report to the Commission is
+required, not required, or still undecided (a fact that could make it reportable is unknown).
+The general manager confirms or overrides with a reason.
+
+The statutory duties (``when: statutory`` stages: the preliminary and final reports, the notice
+to individuals) start with the report, because a new incident may be reportable, and run on
+their own clocks from the awareness time. They end only by a record: filed or sent (``advance``,
+``notice``), or set aside by the general manager's decision that no report is required. A later
+change of facts voids that decision and reinstates them; a change of the unauthorised-purpose
+fact moves the final report's due date (30 ↔ 60 days), audited and told to the owners.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from hokoku import audit, chain
@@ -19,23 +27,80 @@ from hokoku.db import transaction
 from hokoku.exceptions import InputError, NotFound, TransitionRefused
 from hokoku.roles import Role
 from hokoku.services.outbox import MessageContext, enqueue
-from hokoku.services.stagerows import apply_state, incident_policy, latest_triage, load_stages, resolve_people, start_ready_stages, to_state
+from hokoku.services.stagerows import (
+    apply_state, incident_policy, latest_triage, load_stages, recompute_dues, resolve_people, start_ready_stages,
+    to_state,
+)
 from hokoku.services.tasks import create_step_tasks, require_manager
 from hokoku.services.transitions import get_incident
-from hokoku.statutory import TriageFacts, assess_reportability, ppc_deadlines
+from hokoku.statutory import FACT_NAMES, NOT_REQUIRED, REQUIRED, UNDECIDED, TriageFacts, assess_reportability, ppc_deadlines
 from hokoku.timeutil import iso
 from models.casework import StatutoryDecision, Triage
-from models.incident import Incident, Stage
+from models.incident import Incident
 
 DECISIONS = {"confirm": "confirmed", "required": "override_required", "not-required": "override_not_required"}
+#: completed_by / audit actor for statutory stages set aside by a decision (reinstated on new facts).
+SET_ASIDE = "hokoku:statutory-decision"
 
 
-def triage(app: App, *, incident_id: str, actor: str, now: datetime, serious: bool = False, sensitive: bool = False,
-           financial_risk: bool = False, unauthorized_purpose: bool = False, individuals: int | None = None,
-           individuals_estimated: bool = False, encrypted: bool = False, category: str | None = None) -> dict:
-    """Record the facts; re-assess reportability; apply category and seriousness changes."""
-    if individuals is not None and individuals < 0:
-        raise InputError("--individuals: must be 0 or more")
+class _Keep:
+    """A fact that was not given: it keeps its previous value."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP: Any = _Keep()
+
+
+def parse_fact(text: str, what: str) -> bool | None:
+    """``yes`` / ``no`` / ``unknown`` (also true/false, y/n, はい/いいえ/不明) → True / False / None."""
+    value = (text or "").strip().lower()
+    if value in ("yes", "y", "true", "1", "はい", "あり"):
+        return True
+    if value in ("no", "n", "false", "0", "いいえ", "なし"):
+        return False
+    if value in ("unknown", "?", "不明", ""):
+        return None
+    raise InputError(f"{what}: {text!r} is not yes, no or unknown")
+
+
+def facts_of(row: Triage | None) -> dict:
+    if row is None:
+        return {name: None for name in FACT_NAMES} | {"individuals_estimated": False}
+    return {name: getattr(row, name) for name in FACT_NAMES} | {"individuals_estimated": row.individuals_estimated}
+
+
+def record_facts(app: App, session: Session, incident: Incident, *, by: str, now: datetime, source: str,
+                 facts: dict) -> Triage:
+    """Write one facts row (the newest is in force) with the assessment it implies."""
+    org = app.organisation(session)
+    result = assess_reportability(TriageFacts(**facts), org.organisation.regime)
+    row = Triage(
+        incident_id=incident.id, at=now, by=by, source=source, serious=incident.serious, category=incident.category,
+        regime=org.organisation.regime, status=result.status,
+        required=None if result.status == UNDECIDED else result.required,
+        grounds=[{"code": g.code, "item": g.item, "citation_ja": g.citation_ja, "citation_en": g.citation_en}
+                 for g in result.grounds],
+        exempt_reason=result.exempt_reason, **facts,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def triage(app: App, *, incident_id: str, actor: str, now: datetime, serious: bool = False,
+           sensitive: bool | None = KEEP, financial_risk: bool | None = KEEP,
+           unauthorized_purpose: bool | None = KEEP, individuals: int | None = KEEP,
+           individuals_estimated: bool = KEEP, encrypted: bool | None = KEEP, category: str | None = None) -> dict:
+    """Record the facts given (each yes/no/unknown; the rest keep their value), re-assess
+    reportability, move the statutory clocks the facts move, apply category and seriousness."""
+    given = {k: v for k, v in {"sensitive": sensitive, "financial_risk": financial_risk,
+                               "unauthorized_purpose": unauthorized_purpose, "individuals": individuals,
+                               "individuals_estimated": individuals_estimated, "encrypted": encrypted}.items()
+             if v is not KEEP}
+    if "individuals" in given:
+        given.setdefault("individuals_estimated", False)
     with transaction(app.engine) as session:
         incident = get_incident(session, incident_id, lock=True)
         actor = require_manager(app, session, incident, actor, "triage")
@@ -48,24 +113,12 @@ def triage(app: App, *, incident_id: str, actor: str, now: datetime, serious: bo
         became_serious = serious and not incident.serious
         incident.serious = serious or incident.serious
         session.add(incident)
-        facts = TriageFacts(sensitive=sensitive, financial_risk=financial_risk, unauthorized_purpose=unauthorized_purpose,
-                            individuals=individuals, individuals_estimated=individuals_estimated, encrypted=encrypted)
-        result = assess_reportability(facts, org.organisation.regime)
-        row = Triage(
-            incident_id=incident.id, at=now, by=actor, serious=incident.serious, sensitive=sensitive,
-            financial_risk=financial_risk, unauthorized_purpose=unauthorized_purpose, individuals=individuals,
-            individuals_estimated=individuals_estimated, encrypted=encrypted, category=incident.category,
-            regime=org.organisation.regime, required=result.required,
-            grounds=[{"code": g.code, "item": g.item, "citation_ja": g.citation_ja, "citation_en": g.citation_en}
-                     for g in result.grounds],
-            exempt_reason=result.exempt_reason,
-        )
-        session.add(row)
-        session.flush()
+        facts = facts_of(latest_triage(session, incident)) | given
+        row = record_facts(app, session, incident, by=actor, now=now, source="triage", facts=facts)
         audit.append(session, app.keyring, at=now, actor=actor, action="incident.triaged", incident=incident.public_id,
-                     data={"triage_id": row.id, "required": result.required, "grounds": [g.code for g in result.grounds],
-                           "category": incident.category, "serious": incident.serious, "individuals": individuals,
-                           "regime": row.regime, "exempt": result.exempt_reason})
+                     data={"triage_id": row.id, "status": row.status, "grounds": [g["code"] for g in row.grounds],
+                           "changed": sorted(given), "category": incident.category, "serious": incident.serious,
+                           "individuals": row.individuals, "regime": row.regime, "exempt": row.exempt_reason})
         ctx = MessageContext.for_incident(app, session, incident)
         if became_serious:
             policy = incident_policy(incident)
@@ -73,8 +126,7 @@ def triage(app: App, *, incident_id: str, actor: str, now: datetime, serious: bo
                 enqueue(session, app, ctx, kind="serious_notice", recipient=email, now=now,
                         key=f"{incident.public_id}:serious_notice:{email}",
                         protection_manager=org.division(incident.division_code).protection_manager.name)
-        _apply_statutory(app, session, incident, required=result.required, now=now, actor=actor, ctx=ctx,
-                         reason="triage: not reportable")
+        apply_statutory(app, session, incident, now=now, actor=actor, ctx=ctx, cause="triage")
         return assessment(app, session, incident)
 
 
@@ -94,8 +146,13 @@ def decide(app: App, *, incident_id: str, actor: str, decision: str, now: dateti
         if actor not in {gm.email, gm.deputy.email if gm.deputy else None}:
             raise TransitionRefused(f"{actor} may not decide reportability: only the general manager or the deputy may")
         current = latest_triage(session, incident)
-        if current is None:
-            raise TransitionRefused(f"{incident.public_id} has not been triaged yet (hokoku triage ...)")
+        if decision == "confirm" and (current is None or current.status == UNDECIDED):
+            unknown = TriageFacts(**{k: v for k, v in facts_of(current).items()}).unknown()
+            raise TransitionRefused(
+                f"{incident.public_id}: the assessment is undecided (not known yet: {', '.join(unknown)}); record "
+                "the facts (hokoku triage) or decide with --override required|not-required --reason")
+        if current is None:  # an override before any facts: decide on the all-unknown facts
+            current = record_facts(app, session, incident, by=actor, now=now, source="triage", facts=facts_of(None))
         kind = DECISIONS[decision]
         row = StatutoryDecision(incident_id=incident.id, triage_id=current.id, at=now, by=actor, kind=kind)
         session.add(row)
@@ -103,47 +160,66 @@ def decide(app: App, *, incident_id: str, actor: str, decision: str, now: dateti
         if reason:
             row.reason_enc = app.keyring.encrypt(reason, field="decision.reason", bind=row.id)
         audit.append(session, app.keyring, at=now, actor=actor, action="reportability.decided", incident=incident.public_id,
-                     data={"triage_id": current.id, "decision": kind, "assessed_required": current.required})
-        required = current.required if kind == "confirmed" else kind == "override_required"
+                     data={"triage_id": current.id, "decision": kind, "assessed": current.status})
         ctx = MessageContext.for_incident(app, session, incident)
-        _apply_statutory(app, session, incident, required=required, now=now, actor=actor, ctx=ctx,
-                         reason="general manager: not reportable")
+        apply_statutory(app, session, incident, now=now, actor=actor, ctx=ctx, cause="decision")
         return assessment(app, session, incident)
 
 
-def effective_required(session: Session, incident: Incident) -> tuple[bool | None, Triage | None, StatutoryDecision | None]:
+def effective(session: Session, incident: Incident) -> tuple[str, Triage | None, StatutoryDecision | None]:
+    """(status, facts row, decision): ``required`` / ``not_required`` / ``undecided`` in force.
+
+    A decision binds to the facts it was made on: newer facts void it until it is made again.
+    """
     current = latest_triage(session, incident)
     if current is None:
-        return None, None, None
+        return UNDECIDED, None, None
     decision = session.execute(
-        select(StatutoryDecision).where(StatutoryDecision.triage_id == current.id).order_by(StatutoryDecision.id.desc()).limit(1)
+        select(StatutoryDecision).where(StatutoryDecision.triage_id == current.id)
+        .order_by(StatutoryDecision.id.desc()).limit(1)
     ).scalar_one_or_none()
     if decision is None or decision.kind == "confirmed":
-        return current.required, current, decision
-    return decision.kind == "override_required", current, decision
+        return current.status, current, decision
+    return (REQUIRED if decision.kind == "override_required" else NOT_REQUIRED), current, decision
+
+
+def effective_required(session: Session, incident: Incident) -> tuple[bool | None, Triage | None, StatutoryDecision | None]:
+    """Like :func:`effective`, as True (required) / False (not required) / None (undecided)."""
+    status, current, decision = effective(session, incident)
+    return {REQUIRED: True, NOT_REQUIRED: False}.get(status), current, decision
 
 
 def assessment(app: App, session: Session, incident: Incident) -> dict:
-    required, current, decision = effective_required(session, incident)
+    status, current, decision = effective(session, incident)
     people = app.organisation(session).people()
-    out: dict = {"incident": incident.public_id, "triaged": current is not None, "required": required}
-    if current is None:
-        return out
-    deadlines = ppc_deadlines(incident.aware_at, unauthorized_purpose=current.unauthorized_purpose,
-                              preliminary_days=incident_policy(incident).statutory.preliminary_days)
-    out.update({
-        "assessed_required": current.required, "regime": current.regime, "grounds": current.grounds,
-        "exempt_reason": current.exempt_reason,
-        "facts": {"serious": current.serious, "sensitive": current.sensitive, "financial_risk": current.financial_risk,
-                  "unauthorized_purpose": current.unauthorized_purpose, "individuals": current.individuals,
-                  "individuals_estimated": current.individuals_estimated, "encrypted": current.encrypted,
-                  "category": current.category},
-        "triaged_by": current.by, "triaged_at": iso(current.at),
+    facts = facts_of(current)
+    unknown = TriageFacts(**facts).unknown()
+    policy = incident_policy(incident)
+    deadlines = ppc_deadlines(incident.aware_at, unauthorized_purpose=bool(facts["unauthorized_purpose"]),
+                              preliminary_days=policy.statutory.preliminary_days)
+    org = app.organisation(session)
+    result = assess_reportability(TriageFacts(**facts), current.regime if current else org.organisation.regime)
+    out: dict = {
+        "incident": incident.public_id,
+        "triaged": current is not None and current.source == "triage",
+        "status": status, "required": {REQUIRED: True, NOT_REQUIRED: False}.get(status),
+        "decided": status != UNDECIDED, "possibly_required": status != NOT_REQUIRED,
+        "confirmed_by_general_manager": decision is not None,
+        "assessed": result.status, "assessed_required": result.required if result.status != UNDECIDED else None,
+        "unknown": list(unknown),
+        "regime": result.regime.value, "basis": result.regime.basis_en, "basis_ja": result.regime.basis_ja,
+        "grounds": [{"code": g.code, "item": g.item, "citation_ja": g.citation_ja, "citation_en": g.citation_en}
+                    for g in result.grounds],
+        "exempt_reason": result.exempt_reason,
+        "summary": result.summary(app.settings.lang),
+        "facts": {**{k: facts[k] for k in FACT_NAMES}, "individuals_estimated": facts["individuals_estimated"],
+                  "serious": incident.serious, "category": incident.category},
+        "triaged_by": current.by if current else None, "triaged_at": iso(current.at) if current else None,
         "decision": None if decision is None else {
             "kind": decision.kind, "by": decision.by, "by_name": people[decision.by].name if decision.by in people else decision.by,
             "at": iso(decision.at), "reason": app.keyring.decrypt(decision.reason_enc, field="decision.reason", bind=decision.id)},
-        "deadlines": deadlines.to_json_dict() if required else None,
-    })
+        "deadlines": deadlines.to_json_dict() if status != NOT_REQUIRED else None,
+    }
     return out
 
 
@@ -152,43 +228,56 @@ def show_assessment(app: App, *, incident_id: str) -> dict:
         return assessment(app, session, get_incident(session, incident_id))
 
 
-def _apply_statutory(app: App, session: Session, incident: Incident, *, required: bool, now: datetime, actor: str,
-                     ctx: MessageContext, reason: str) -> None:
-    policy = incident_policy(incident)
-    statutory = [sp for sp in policy.stages if sp.when == "statutory"]
-    rows = load_stages(session, incident, lock=True)
-    by_code = {r.code: r for r in rows}
-    if required:
-        next_seq = session.execute(select(func.max(Stage.seq)).where(Stage.incident_id == incident.id)).scalar_one() or 0
-        for sp in statutory:
-            row = by_code.get(sp.code)
-            if row is None:
-                next_seq += 1
-                row = Stage(incident_id=incident.id, seq=next_seq, code=sp.code, article=sp.article, owner_role=sp.owner)
-                session.add(row)
-                rows.append(row)
-            elif row.status == chain.SKIPPED and row.completed_by == "hokoku:triage":
-                apply_state(row, chain.StageState(code=row.code))  # reinstated: starts again from pending
-                row.completed_by = row.skip_reason_enc = None
-                session.add(row)
-        session.flush()
-        if incident.status == "closed":
-            incident.status, incident.closed_at = "open", None
-            session.add(incident)
-            audit.append(session, app.keyring, at=now, actor=actor, action="incident.reopened", incident=incident.public_id,
-                         data={"reason": "statutory report required"})
-        start_ready_stages(app, session, incident, rows, now=now, actor=actor, ctx=ctx)
-    else:
-        for sp in statutory:
-            row = by_code.get(sp.code)
-            if row is not None and row.status not in chain.CLOSED:
-                state = to_state(row)
-                from dataclasses import replace
+def apply_statutory(app: App, session: Session, incident: Incident, *, now: datetime, actor: str,
+                    ctx: MessageContext, cause: str) -> None:
+    """Bring the statutory stages and the triage stage in line with the assessment in force.
 
-                apply_state(row, replace(state, status=chain.SKIPPED, completed_at=now, completed_by="hokoku:triage",
-                                         next_reminder_at=None, next_escalation_at=None))
-                row.skip_reason_enc = app.keyring.encrypt(reason, field="stage.skip_reason", bind=row.id)
+    * decided not required by the general manager → the open statutory duties are set aside
+      with the decision as their reason;
+    * otherwise (required, undecided, or not required on the facts but not yet confirmed) →
+      duties set aside by an earlier decision are reinstated and started again;
+    * decided either way → the triage stage is done;
+    * the running statutory due times follow the facts (unauthorised purpose: 30 ↔ 60 days).
+    """
+    policy = incident_policy(incident)
+    status, current, decision = effective(session, incident)
+    rows = load_stages(session, incident, lock=True)
+    statutory = {sp.code for sp in policy.stages if sp.statutory}
+    set_aside = status == NOT_REQUIRED and decision is not None
+    reinstated = []
+    for row in rows:
+        if row.code not in statutory:
+            continue
+        if set_aside and row.status not in chain.CLOSED:
+            apply_state(row, chain.set_aside(to_state(row), by=SET_ASIDE, now=now))
+            reason = "報告不要と判断（総括管理者）" if app.settings.lang == "ja" else "decided not reportable (general manager)"
+            given = app.keyring.decrypt(decision.reason_enc, field="decision.reason", bind=decision.id)
+            if given:
+                reason += ("：" if app.settings.lang == "ja" else ": ") + given
+            row.skip_reason_enc = app.keyring.encrypt(reason, field="stage.skip_reason", bind=row.id)
+            session.add(row)
+            audit.append(session, app.keyring, at=now, actor=actor, action="stage.skipped", incident=incident.public_id,
+                         data={"stage": row.code, "reason": "statutory.not_required", "decision": decision.kind})
+        elif not set_aside and row.status == chain.SKIPPED and row.completed_by == SET_ASIDE:
+            apply_state(row, chain.StageState(code=row.code))  # from pending again, due from awareness
+            row.completed_by = row.skip_reason_enc = None
+            session.add(row)
+            reinstated.append(row.code)
+            audit.append(session, app.keyring, at=now, actor=actor, action="stage.reinstated",
+                         incident=incident.public_id, data={"stage": row.code, "cause": cause, "assessment": status})
+    if status != UNDECIDED:
+        for row in rows:
+            sp = policy.stage(row.code)
+            if sp.completed_by == "assessment" and row.status not in chain.CLOSED:
+                apply_state(row, chain.discharge(to_state(row), by=actor, now=now))
                 session.add(row)
-                audit.append(session, app.keyring, at=now, actor=actor, action="stage.skipped", incident=incident.public_id,
-                             data={"stage": sp.code, "reason": reason})
-        start_ready_stages(app, session, incident, rows, now=now, actor=actor, ctx=ctx)
+                audit.append(session, app.keyring, at=now, actor=actor, action="stage.done", incident=incident.public_id,
+                             data={"stage": row.code, "assessment": status, "cause": cause})
+    if reinstated and incident.status == "closed":
+        incident.status, incident.closed_at = "open", None
+        session.add(incident)
+        audit.append(session, app.keyring, at=now, actor=actor, action="incident.reopened", incident=incident.public_id,
+                     data={"reason": "statutory duty reinstated", "stages": reinstated})
+    session.flush()
+    recompute_dues(app, session, incident, rows, now=now, actor=actor, ctx=ctx, cause=cause)
+    start_ready_stages(app, session, incident, rows, now=now, actor=actor, ctx=ctx)

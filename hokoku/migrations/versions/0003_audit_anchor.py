@@ -1,7 +1,7 @@
 """audit anchor: recorded_at, signed head, key-check values, row-bound ciphertexts
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 
 Schema: ``audit_event.recorded_at`` (real wall-clock time), ``audit_head.key_id/signature``
 (the signed head), table ``hokoku_meta`` (data-key check values, demo flag).
@@ -21,7 +21,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = '0003'
-down_revision: str | None = '0001'
+down_revision: str | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -32,7 +32,9 @@ BOUND = [
     ("notification", "idempotency_key", [("subject_enc", "notification.subject"), ("body_enc", "notification.body")]),
     ("task", "id", [("title_enc", "task.title"), ("note_enc", "task.note"), ("evidence_enc", "task.evidence")]),
     ("finding", "id", [("text_enc", "finding.text")]),
-    ("individual_notice", "id", [("method_enc", "notice.method"), ("substitute_enc", "notice.substitute")]),
+    ("individual_notice", "id", [("method_enc", "notice.method"), ("substitute_enc", "notice.substitute"),
+                                 ("difficulty_enc", "notice.difficulty")]),
+    ("incident_amendment", "id", [("reason_enc", "amendment.reason")]),
     ("document_snapshot", "id", [("items_enc", "snapshot.items")]),
     ("statutory_decision", "id", [("reason_enc", "decision.reason")]),
     ("alert", "id", [("payload_enc", "alert.payload")]),
