@@ -337,14 +337,6 @@ def test_a_ciphertext_moved_to_another_column_of_the_same_row_does_not_decrypt(d
 
 
 # -- an existing database --------------------------------------------------------------------------
-def _legacy_encrypt(ring, plaintext: str, field: str) -> bytes:
-    """A ciphertext as hokoku wrote it before revision 0003 (associated data: the field only)."""
-    key = ring.current
-    nonce = os.urandom(12)
-    kid = key.key_id.encode()
-    return b"h1" + bytes([len(kid)]) + kid + nonce + key.aead.encrypt(nonce, plaintext.encode(), field.encode())
-
-
 def _make_legacy(app) -> list[int]:
     """Turn ``app``'s database into one made by the code before 0003: schema 0002, unbound
     ciphertexts, events signed with the key derived from the data key, an unsigned head."""  # (schema 0002)
@@ -354,16 +346,11 @@ def _make_legacy(app) -> list[int]:
 
     ring = app.keyring
     command.downgrade(alembic_config(app.engine), "0002")
-    for pid, summary, details in raw_sql(app, "SELECT public_id, summary_enc, details_enc FROM incident"):
-        plain = ring.decrypt(summary, field="incident.summary", bind=pid)
-        raw_sql(app, "UPDATE incident SET summary_enc=?, details_enc=? WHERE public_id=?",
-                (_legacy_encrypt(ring, plain, "incident.summary"),
-                 _legacy_encrypt(ring, ring.decrypt(details, field="incident.details", bind=pid), "incident.details")
-                 if details else None, pid))
-    for key, subject, body in raw_sql(app, "SELECT idempotency_key, subject_enc, body_enc FROM notification"):
-        raw_sql(app, "UPDATE notification SET subject_enc=?, body_enc=? WHERE idempotency_key=?",
-                (_legacy_encrypt(ring, ring.decrypt(subject, field="notification.subject", bind=key), "notification.subject"),
-                 _legacy_encrypt(ring, ring.decrypt(body, field="notification.body", bind=key), "notification.body"), key))
+    # The downgrade itself turns every ciphertext back into the unbound format of 0002.
+    blobs = [b for row in raw_sql(app, "SELECT summary_enc, details_enc FROM incident") for b in row]
+    blobs += [b for row in raw_sql(app, "SELECT subject_enc, body_enc FROM notification") for b in row]
+    assert blobs and all(bytes(b).startswith(b"h1") for b in blobs if b is not None)
+    assert ring.decrypt_legacy(blobs[0], field="incident.summary") == "legacy summary"
     raw_sql(app, "DELETE FROM audit_event")
     raw_sql(app, "DELETE FROM audit_head")
     legacy = ring.current

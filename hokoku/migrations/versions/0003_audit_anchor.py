@@ -99,7 +99,32 @@ def _rebind_ciphertexts() -> None:
                          {"n": f"key_check:{key.key_id}", "v": ring.key_check_value(key)})
 
 
+def _unbind_ciphertexts() -> None:
+    """Back to the ``h1`` format (associated data: the field only) that revision 0002's code reads."""
+    import os
+
+    conn = op.get_bind()
+    ring = None
+    for table, ident, columns in BOUND:
+        names = ", ".join(c for c, _ in columns)
+        for row in conn.execute(sa.text(f"SELECT {ident}, {names} FROM {table}")).fetchall():  # noqa: S608
+            values = {}
+            for (column, field), blob in zip(columns, row[1:]):
+                if blob is None or not bytes(blob).startswith(b"h2"):
+                    continue
+                ring = ring or _keyring()
+                plain = ring.decrypt(blob, field=field, bind=row[0]).encode()
+                key, nonce = ring.current, os.urandom(12)
+                kid = key.key_id.encode()
+                values[column] = b"h1" + bytes([len(kid)]) + kid + nonce + key.aead.encrypt(nonce, plain, field.encode())
+            if values:
+                sets = ", ".join(f"{c} = :{c}" for c in values)
+                conn.execute(sa.text(f"UPDATE {table} SET {sets} WHERE {ident} = :ident"),  # noqa: S608
+                             {**values, "ident": row[0]})
+
+
 def downgrade() -> None:
+    _unbind_ciphertexts()
     op.drop_table('hokoku_meta')
     with op.batch_alter_table('audit_head', schema=None) as batch_op:
         batch_op.drop_column('signature')
