@@ -8,7 +8,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 KINDS = (
     "receipt", "notify", "reminder", "escalation", "overdue", "serious_notice", "stage_done",
-    "due_warning", "due_changed",
+    "due_warning", "due_changed", "statutory_started",
     "task_assigned", "task_due_soon", "task_overdue",
     "delivery_alert",
     "stall_alert",

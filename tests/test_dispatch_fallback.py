@@ -90,7 +90,8 @@ def test_acknowledgement_requests_go_to_both_channels_and_other_messages_to_one(
 def test_outbox_only_configuration_is_unchanged(demo_app):
     """With neither Slack nor SMTP, one outbox row per message and no link placeholder."""
     report(demo_app)
-    assert [(r.kind, r.channel) for r in rows(demo_app)] == [("notify", "outbox"), ("receipt", "outbox")]
+    assert [(r.kind, r.channel) for r in rows(demo_app)] == [
+        ("notify", "outbox"), ("statutory_started", "outbox"), ("receipt", "outbox")]
     row = rows(demo_app, kind="notify")[0]
     body = demo_app.keyring.decrypt(row.body_enc, field="notification.body", bind=row.idempotency_key)
     assert ACK_TOKEN_PLACEHOLDER not in body and "/ack/" not in body
@@ -277,7 +278,7 @@ def test_outbox_channel_failures_raise_no_alert(demo_app):
 
     report(demo_app)
     dispatch(demo_app, now=T0, notifiers={"outbox": Failing()})
-    assert {r.kind for r in rows(demo_app)} == {"notify", "receipt"}
+    assert {r.kind for r in rows(demo_app)} == {"notify", "statutory_started", "receipt"}
 
 
 def test_retry_after_sets_the_next_attempt_and_other_errors_back_off_exponentially():

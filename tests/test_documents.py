@@ -84,6 +84,7 @@ def make_data() -> dict[str, Any]:
             "institute_name_ja": "データ科学研究所", "institute_name_en": "Institute of Data Science",
             "serious": True, "status": "open", "aware_at": jst(2027, 2, 1, 9, 40),
             "reported_at": jst(2027, 2, 1, 9, 55), "closed_at": None,
+            "report_delay_ja": "15分", "report_delay_en": "15 min", "report_late": False,
             "summary": "PC-17 shows a ransom note", "reporter_name": "吉田 翔",
             "protection_manager_name": PM, "general_manager_name": GM,
             "institute_manager_name": "伊藤 四郎", "director_general_name": "山田 太郎",

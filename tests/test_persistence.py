@@ -27,7 +27,7 @@ from models.incident import Incident, Stage
 from models.notification import Notification
 from notifiers.base import DeliveryError, DeliveryResult
 from tests.helpers import (
-    PM, PO, REPORTER, STAFF_STAGES, T0, audit_actions, last_seq, minutes, raw_sql, report,
+    GM, PM, PO, REPORTER, STAFF_STAGES, STATUTORY_STAGES, T0, audit_actions, last_seq, minutes, raw_sql, report,
 )
 
 UTC = timezone.utc
@@ -71,7 +71,7 @@ def notifications(app, *kinds: str) -> list[Notification]:
 
 
 #: The two messages a report queues: the protection manager's notice and the reporter's receipt.
-REPORT_KINDS = ("notify", "receipt")
+REPORT_KINDS = ("notify", "statutory_started", "receipt")
 
 
 # -- rows and ids --------------------------------------------------------------------------
@@ -90,8 +90,11 @@ def test_report_creates_the_incident_and_its_stage_rows(demo_app):
     assert (by_code["report"].status, by_code["report"].owner_email) == ("done", REPORTER)
     ack = by_code["acknowledge"]
     assert (ack.status, ack.owner_email, ack.due_at, ack.next_action_at) == ("notified", PM, T0 + minutes(60), T0 + minutes(15))
-    assert {r.status for r in rows[2:]} == {"pending"}
-    assert all(r.next_action_at is None for r in rows[2:])
+    statutory = [r for r in rows if r.code in STATUTORY_STAGES]
+    assert {(r.status, r.owner_email) for r in statutory} == {("notified", GM)}  # clocks run from the report
+    rest = [r for r in rows[2:] if r.code not in STATUTORY_STAGES]
+    assert {r.status for r in rest} == {"pending"}
+    assert all(r.next_action_at is None for r in rest)
 
 
 def test_incident_ids_count_per_japan_year(demo_app):
@@ -172,7 +175,8 @@ def test_every_state_change_appends_an_audit_event(demo_app):
     seq = last_seq(demo_app)
     pid = report(demo_app).public_id
     assert chain_events(demo_app, seq) == [
-        ("incident.reported", None), ("stage.started", "report"), ("stage.started", "acknowledge")]
+        ("incident.reported", None), ("stage.started", "report"), ("stage.started", "acknowledge"),
+        ("stage.started", "ppc-preliminary"), ("stage.started", "ppc-final"), ("stage.started", "individual-notice")]
 
     seq = last_seq(demo_app)
     sweep(demo_app, now=T0 + minutes(15))
@@ -187,7 +191,7 @@ def test_every_state_change_appends_an_audit_event(demo_app):
     seq = last_seq(demo_app)
     acknowledge(demo_app, incident_id=pid, actor=PO, now=T0 + minutes(20))
     assert chain_events(demo_app, seq) == [
-        ("stage.acknowledged", "acknowledge"), ("stage.started", "immediate-measures")]
+        ("stage.acknowledged", "acknowledge"), ("stage.started", "triage"), ("stage.started", "immediate-measures")]
 
     seq = last_seq(demo_app)
     advance(demo_app, incident_id=pid, stage="immediate-measures", actor=PM, now=T0 + minutes(25))
@@ -321,42 +325,42 @@ def test_transient_delivery_failure_is_retried_later_not_marked_sent(demo_app):
     report(demo_app)
     failing = FailingNotifier(permanent=False)
     events = dispatch(demo_app, now=T0, notifiers={"outbox": failing}, rng=random.Random(7))
-    assert [e.outcome for e in events] == ["retry", "retry"]
+    assert [e.outcome for e in events] == ["retry"] * 3
     rows = notifications(demo_app, *REPORT_KINDS)
-    assert [(r.status, r.attempts, r.sent_at, r.provider_id) for r in rows] == [("pending", 1, None, None)] * 2
+    assert [(r.status, r.attempts, r.sent_at, r.provider_id) for r in rows] == [("pending", 1, None, None)] * 3
     assert all(r.next_attempt_at > T0 for r in rows)
     assert all("451" in r.last_error for r in rows)
     assert "notification.sent" not in [a for a, _ in audit_actions(demo_app)]
     assert dispatch(demo_app, now=T0 + timedelta(seconds=1), notifiers={"outbox": failing}) == []
-    assert len(failing.attempted) == 2
+    assert len(failing.attempted) == 3
 
 
 def test_permanent_delivery_failure_is_failed_and_shown(demo_app):
     """A permanent DeliveryError marks the message failed; show_incident lists it under delivery_failures."""
     pid = report(demo_app).public_id
     events = dispatch(demo_app, now=T0, notifiers={"outbox": FailingNotifier(permanent=True)})
-    assert [e.outcome for e in events] == ["failed", "failed"]
+    assert [e.outcome for e in events] == ["failed"] * 3
     assert [(r.status, r.sent_at, r.provider_id) for r in notifications(demo_app, *REPORT_KINDS)] == [
-        ("failed", None, None)] * 2
+        ("failed", None, None)] * 3
     failures = show_incident(demo_app, pid, now=T0)["delivery_failures"]
-    assert sorted(f["recipient"] for f in failures) == sorted([PM, REPORTER])
+    assert sorted(f["recipient"] for f in failures) == sorted([PM, GM, REPORTER])
     assert all("451" in f["error"] for f in failures)
-    assert [a for a, _ in audit_actions(demo_app, incident=pid)].count("notification.failed") == 2
+    assert [a for a, _ in audit_actions(demo_app, incident=pid)].count("notification.failed") == 3
 
 
 def test_claimed_row_left_sending_is_reclaimed_after_the_lease_and_sent_once(demo_app):
     """A crash between claim and record leaves rows `sending`; after the lease they are delivered exactly once."""
     report(demo_app)
     claimed = claim(demo_app, now=T0, limit=500)  # ...and the process dies here
-    assert len(claimed) == 2
-    assert [r.status for r in notifications(demo_app)] == ["sending", "sending"]
+    assert len(claimed) == 3
+    assert [r.status for r in notifications(demo_app)] == ["sending"] * 3
     notifier = RecordingNotifier()
     assert dispatch(demo_app, now=T0 + LEASE - timedelta(seconds=1), notifiers={"outbox": notifier}) == []
     events = dispatch(demo_app, now=T0 + LEASE, notifiers={"outbox": notifier})
-    assert [e.outcome for e in events] == ["sent", "sent"]
+    assert [e.outcome for e in events] == ["sent"] * 3
     assert dispatch(demo_app, now=T0 + LEASE * 4, notifiers={"outbox": notifier}) == []
     assert sorted(notifier.sent) == sorted(r.idempotency_key for r in notifications(demo_app))
-    assert [(r.status, r.attempts) for r in notifications(demo_app)] == [("sent", 2)] * 2
+    assert [(r.status, r.attempts) for r in notifications(demo_app)] == [("sent", 2)] * 3
 
 
 def test_idempotency_key_is_unique_in_the_database(demo_app):
@@ -371,7 +375,7 @@ def test_idempotency_key_is_unique_in_the_database(demo_app):
                 subject_enc=original.subject_enc, body_enc=original.body_enc, created_at=T0,
             ))
     with transaction(demo_app.engine) as session:
-        assert session.execute(select(func.count()).select_from(Notification)).scalar_one() == 2
+        assert session.execute(select(func.count()).select_from(Notification)).scalar_one() == 3
 
 
 def test_refused_transition_writes_no_stage_change(demo_app):

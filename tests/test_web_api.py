@@ -49,7 +49,7 @@ def test_report_through_the_api(site, api):
     assert r.status_code == 201
     body = r.json()
     assert body["incident"] == "INC-2027-0001"
-    assert {"email": PM, "role": "protection_manager", "kind": "notify"} in body["notified"]
+    assert {"email": PM, "role": "protection_manager", "kind": "notify", "stage": "acknowledge"} in body["notified"]
     assert body["immediate_actions"][0] == site.app.playbooks["malware"].immediate_actions[0].get("ja")
     shown = client.get("/api/incidents/INC-2027-0001", headers=h[REPORTER]).json()
     assert shown["reporter"] == REPORTER and shown["aware_at"] == "2027-02-01T00:40:00+00:00"
@@ -134,7 +134,14 @@ def test_ack_advance_triage_and_steps_through_the_api(site, api):
     r = client.post(f"/api/incidents/{inc}/advance", json={"stage": "immediate-measures", "note": "cable pulled"}, headers=h[PM])
     assert r.status_code == 200 and r.json()["stages"] == ["immediate-measures"]
     r = client.post(f"/api/incidents/{inc}/triage", json={"individuals": 150, "sensitive": True}, headers=h[PM])
-    assert r.status_code == 200 and r.json()["required"] is True
+    assert r.status_code == 200 and r.json()["status"] == "undecided"  # encryption not yet known
+    assert r.json()["unknown"] == ["encrypted"]  # the only fact that could still change the answer
+    r = client.post(f"/api/incidents/{inc}/triage", json={"encrypted": "no", "financial_risk": False,
+                                                          "unauthorized_purpose": "unknown"}, headers=h[PM])
+    assert r.status_code == 200 and r.json()["required"] is True  # sensitive (kept) and not encrypted
+    assert r.json()["facts"]["individuals"] == 150 and r.json()["facts"]["unauthorized_purpose"] is None
+    r = client.post(f"/api/incidents/{inc}/triage", json={"individuals": 2**63}, headers=h[PM])
+    assert r.status_code == 422 and "individuals" in r.json()["error"]
     steps = client.get(f"/api/incidents/{inc}/steps", headers=h[PM]).json()
     ref = steps[0]["ref"]
     r = client.post(f"/api/incidents/{inc}/steps/{ref}/assign", json={"to": PO}, headers=h[PM])

@@ -196,10 +196,14 @@ def test_tick_checklist_complete_step_and_assign(site):
 
 
 def test_triage_form_records_facts_and_shows_the_assessment(site):
-    """More than 100 individuals under the administrative-body regime: a report to the Commission is required."""
+    """Yes/no/unknown facts from the form; more than 1,000 individuals under the Art. 26 regime
+    with every other fact known: a report to the Commission is required."""
     inc = site.report()
     pm = site.as_(PM)
-    r = pm.post(f"/incidents/{inc}/triage", data={"csrf_token": pm.csrf, "individuals": "120"},
+    assert "未確定" in pm.get(f"/incidents/{inc}").text  # a new incident is undecided
+    r = pm.post(f"/incidents/{inc}/triage", data={"csrf_token": pm.csrf, "individuals": "1200", "sensitive": "no",
+                                                  "financial_risk": "no", "unauthorized_purpose": "no",
+                                                  "encrypted": "no"},
                 follow_redirects=False)
     assert r.status_code == 303
     page = pm.get(f"/incidents/{inc}").text
@@ -207,6 +211,30 @@ def test_triage_form_records_facts_and_shows_the_assessment(site):
     assert "incident.triaged" in _actions(site, incident=inc)
     bad = pm.post(f"/incidents/{inc}/triage", data={"csrf_token": pm.csrf, "individuals": "-3"})
     assert bad.status_code == 422
+    bad = pm.post(f"/incidents/{inc}/triage", data={"csrf_token": pm.csrf, "sensitive": "maybe"})
+    assert bad.status_code == 422
+
+
+def test_the_general_manager_decides_and_a_manager_corrects_the_awareness_time_in_the_web_app(site):
+    """The decision form and the awareness correction: the statutory clocks move and are audited."""
+    inc = site.report()
+    pm = site.as_(PM)
+    pm.post(f"/incidents/{inc}/triage", data={"csrf_token": pm.csrf, "individuals": "12", "sensitive": "no",
+                                              "financial_risk": "no", "unauthorized_purpose": "no",
+                                              "encrypted": "no"})
+    r = pm.post(f"/incidents/{inc}/amend", data={"csrf_token": pm.csrf, "aware_at": "2027-01-25T09:00",
+                                                 "reason": "the log shows the first alert a week earlier"},
+                follow_redirects=False)
+    assert r.status_code == 303
+    actions = _actions(site, incident=inc)
+    assert "incident.amended" in actions and "stage.due_changed" in actions
+    gm = site.as_(GM)
+    r = gm.post(f"/incidents/{inc}/reportability", data={"csrf_token": gm.csrf, "decision": "confirm"},
+                follow_redirects=False)
+    assert r.status_code == 303 and "reportability.decided" in _actions(site, incident=inc)
+    refused = pm.post(f"/incidents/{inc}/reportability", data={"csrf_token": pm.csrf, "decision": "required",
+                                                               "reason": "x"})
+    assert refused.status_code == 403  # only the general manager (or deputy) decides
 
 
 def test_every_view_of_an_incident_is_an_audit_event(site):

@@ -121,6 +121,7 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
             "institute_name_ja": inst.name.ja, "institute_name_en": inst.name.en,
             "serious": inc.serious, "status": inc.status, "aware_at": inc.aware_at, "reported_at": inc.reported_at,
             "closed_at": inc.closed_at, "summary": dec(inc.summary_enc, "incident.summary", inc.public_id),
+            **_report_delay_text(inc, policy),
             "reporter_name": name(inc.reporter_email),
             "protection_manager_name": div.protection_manager.name, "general_manager_name": org.general_manager.name,
             "institute_manager_name": inst.institute_manager.name, "director_general_name": org.director_general.name,
@@ -169,7 +170,7 @@ def _items(lang, inc, summary, found, triage, stages, prevention, notice_rows) -
         extra.append(line)
     if extra:
         items["individual_response"] = "\n".join(extra + ([items["individual_response"]] if items["individual_response"] else []))
-    pub = stages.get("individuals-publication")
+    pub = stages.get("publication") or stages.get("individuals-publication")
     if items["publication"] is None and pub and pub["status"] in ("done", "skipped"):
         items["publication"] = pub["note"] if pub["status"] == "done" else (
             ("公表しない: " if ja else "Not published: ") + (pub["skip_reason"] or ""))
@@ -179,3 +180,19 @@ def _items(lang, inc, summary, found, triage, stages, prevention, notice_rows) -
     elif items["prevention"] is None and rc and rc["status"] == "done" and rc["note"]:
         items["prevention"] = rc["note"]
     return items
+
+
+def _report_delay_text(inc: Incident, policy) -> dict:
+    """How long after awareness the report came, in words, and whether 27-1 (直ちに) was met."""
+    from hokoku.services.queries import report_delay
+
+    delay = report_delay(inc, policy)
+    hours, minutes = divmod(max(delay["minutes"], 0), 60)
+    ja = (f"{hours}時間{minutes}分" if hours else f"{minutes}分")
+    en = (f"{hours} h {minutes} min" if hours else f"{minutes} min")
+    tolerance = policy.report_delay
+    tol_ja = {"minutes": "分", "hours": "時間", "days": "日", "business_days": "営業日"}[tolerance.unit]
+    if delay["late"]:
+        ja += f"（規程第27条第1項の「直ちに」の目安 {tolerance.amount}{tol_ja} を超えて報告）"
+        en += f" (later than the {tolerance} within which 27-1 expects an immediate report)"
+    return {"report_delay_ja": ja, "report_delay_en": en, "report_late": delay["late"]}

@@ -156,6 +156,22 @@ def recompute_dues(app: App, session: Session, incident: Incident, rows: list[St
     return moved
 
 
+def _tell_statutory_owners(app: App, session: Session, incident: Incident, rows: list[Stage], *, now: datetime,
+                           ctx: MessageContext) -> None:
+    """One message per owner for the statutory duties that just started (not one per duty):
+    which clocks run, their due times, and why (the incident is or may be reportable)."""
+    if not rows:
+        return
+    owners: dict[str, list[Stage]] = {}
+    for row in rows:
+        for email in to_state(row).ladder[0].emails:
+            owners.setdefault(email, []).append(row)
+    for email, duties in owners.items():
+        enqueue(session, app, ctx, kind="statutory_started", recipient=email, now=now,
+                key=f"{incident.public_id}:statutory_started:{iso(now)}:{email}",
+                duties=[ctx.stage_vars(r) for r in duties])
+
+
 def start_ready_stages(app: App, session: Session, incident: Incident, rows: list[Stage], *, now: datetime, actor: str, ctx: MessageContext) -> list[Stage]:
     """Start every pending stage whose requirements are met; tell each owner; close if all done."""
     policy = incident_policy(incident)
@@ -186,11 +202,13 @@ def start_ready_stages(app: App, session: Session, incident: Incident, rows: lis
             session.add(row)
             audit.append(session, app.keyring, at=now, actor=actor, action="stage.started", incident=incident.public_id,
                          data={"stage": code, "due_at": iso(state.due_at), "owner": row.owner_email})
-            if state.status == chain.NOTIFIED:
+            if state.status == chain.NOTIFIED and not sp.statutory:
                 for email in state.ladder[0].emails:
                     enqueue(session, app, ctx, kind="notify", stage=row, recipient=email,
                             key=f"{incident.public_id}:{code}:notify:{email}", now=now)
             started.append(row)
+    _tell_statutory_owners(app, session, incident, [r for r in started if policy.stage(r.code).statutory],
+                           now=now, ctx=ctx)
     if all(r.status in chain.CLOSED for r in rows) and incident.status != "closed":
         incident.status, incident.closed_at = "closed", now
         session.add(incident)

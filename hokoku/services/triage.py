@@ -147,7 +147,7 @@ def decide(app: App, *, incident_id: str, actor: str, decision: str, now: dateti
             raise TransitionRefused(f"{actor} may not decide reportability: only the general manager or the deputy may")
         current = latest_triage(session, incident)
         if decision == "confirm" and (current is None or current.status == UNDECIDED):
-            unknown = TriageFacts(**{k: v for k, v in facts_of(current).items()}).unknown()
+            unknown = assess_reportability(TriageFacts(**facts_of(current)), org.organisation.regime).unknown
             raise TransitionRefused(
                 f"{incident.public_id}: the assessment is undecided (not known yet: {', '.join(unknown)}); record "
                 "the facts (hokoku triage) or decide with --override required|not-required --reason")
@@ -193,7 +193,6 @@ def assessment(app: App, session: Session, incident: Incident) -> dict:
     status, current, decision = effective(session, incident)
     people = app.organisation(session).people()
     facts = facts_of(current)
-    unknown = TriageFacts(**facts).unknown()
     policy = incident_policy(incident)
     deadlines = ppc_deadlines(incident.aware_at, unauthorized_purpose=bool(facts["unauthorized_purpose"]),
                               preliminary_days=policy.statutory.preliminary_days)
@@ -206,7 +205,7 @@ def assessment(app: App, session: Session, incident: Incident) -> dict:
         "decided": status != UNDECIDED, "possibly_required": status != NOT_REQUIRED,
         "confirmed_by_general_manager": decision is not None,
         "assessed": result.status, "assessed_required": result.required if result.status != UNDECIDED else None,
-        "unknown": list(unknown),
+        "unknown": list(result.unknown),
         "regime": result.regime.value, "basis": result.regime.basis_en, "basis_ja": result.regime.basis_ja,
         "grounds": [{"code": g.code, "item": g.item, "citation_ja": g.citation_ja, "citation_en": g.citation_en}
                     for g in result.grounds],

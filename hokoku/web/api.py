@@ -9,13 +9,14 @@ with their alert-source token. Errors are ``{"error": "...", "field": "..."}``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hokoku.services.intake import MAX_SUMMARY
+from hokoku.statutory import MAX_INDIVIDUALS
 from hokoku.timeutil import JST, iso
 from hokoku.web import security
 from hokoku.web.common import (
@@ -56,7 +57,7 @@ class ReportIn(_In):
     summary: str = Field(min_length=1, max_length=MAX_SUMMARY, description="what happened")
     aware_at: datetime | None = Field(None, description="when the reporter first knew (ISO 8601; no offset = Japan time)")
     data_items: str | None = Field(None, max_length=MAX_TEXT, description="what data")
-    individuals: int | None = Field(None, ge=0, description="roughly how many people")
+    individuals: int | None = Field(None, ge=0, le=MAX_INDIVIDUALS, description="roughly how many people")
     already_done: str | None = Field(None, max_length=MAX_TEXT, description="what was already done")
     details: str | None = Field(None, max_length=MAX_TEXT)
     serious: bool = False
@@ -74,15 +75,54 @@ class AdvanceIn(_In):
     skip_reason: str | None = Field(None, max_length=20_000, description="skip the stage instead, for this reason")
 
 
+Fact = Literal["yes", "no", "unknown"]
+
+
 class TriageIn(_In):
+    """Each fact is yes, no or unknown (``true``/``false``/``null`` also work); a fact left out
+    keeps its recorded value. ``individuals`` is a number or ``"unknown"``."""
+
     serious: bool = False
-    sensitive: bool = False
-    financial_risk: bool = False
-    unauthorized_purpose: bool = False
-    individuals: int | None = Field(None, ge=0)
+    sensitive: bool | Fact | None = None
+    financial_risk: bool | Fact | None = None
+    unauthorized_purpose: bool | Fact | None = None
+    individuals: int | Literal["unknown"] | None = Field(None, description="a number, or \"unknown\"")
     individuals_estimated: bool = False
-    encrypted: bool = False
+    encrypted: bool | Fact | None = None
     category: str | None = Field(None, max_length=64)
+
+    @field_validator("individuals")
+    @classmethod
+    def _people(cls, v):
+        if isinstance(v, int) and not 0 <= v <= MAX_INDIVIDUALS:
+            raise ValueError(f"must be a whole number from 0 to {MAX_INDIVIDUALS:,}, or \"unknown\"")
+        return v
+
+    def facts(self) -> dict:
+        """The facts given, as True / False / None (unknown)."""
+        out: dict = {}
+        for name in ("sensitive", "financial_risk", "unauthorized_purpose", "encrypted"):
+            if name in self.model_fields_set:
+                value = getattr(self, name)
+                out[name] = {"yes": True, "no": False, "unknown": None}.get(value, value)
+        if "individuals" in self.model_fields_set:
+            out["individuals"] = None if self.individuals == "unknown" else self.individuals
+            out["individuals_estimated"] = self.individuals_estimated
+        elif "individuals_estimated" in self.model_fields_set:
+            out["individuals_estimated"] = self.individuals_estimated
+        return out
+
+
+class DecisionIn(_In):
+    decision: Literal["confirm", "required", "not-required"]
+    reason: str | None = Field(None, max_length=2_000, description="required for an override")
+
+
+class AmendIn(_In):
+    aware_at: datetime = Field(description="the corrected awareness time (ISO 8601; no offset = Japan time)")
+    reason: str = Field(min_length=1, max_length=2_000)
+
+    _aw = field_validator("aware_at")(lambda v: _aware(v))
 
 
 class StepDoneIn(_In):
@@ -192,7 +232,27 @@ def api_triage(incident_id: str, body: TriageIn, request: Request, viewer: Viewe
     from hokoku.services.triage import triage
 
     return _json(triage(hk(request), incident_id=inc.public_id, actor=viewer.email, now=now_of(request),
-                        **body.model_dump()))
+                        serious=body.serious, category=body.category, **body.facts()))
+
+
+@router.post("/incidents/{incident_id}/reportability", responses=ERROR_RESPONSES,
+             summary="the general manager confirms or overrides the reportability assessment")
+def api_reportability(incident_id: str, body: DecisionIn, request: Request, viewer: Viewer = Depends(api_writer)):
+    inc = load_visible(request, viewer, incident_id, via="api:reportability", record=False)
+    from hokoku.services.triage import decide
+
+    return _json(decide(hk(request), incident_id=inc.public_id, actor=viewer.email, decision=body.decision,
+                        reason=body.reason, now=now_of(request)))
+
+
+@router.post("/incidents/{incident_id}/amend", responses=ERROR_RESPONSES,
+             summary="correct the awareness time; the statutory clocks move with it")
+def api_amend(incident_id: str, body: AmendIn, request: Request, viewer: Viewer = Depends(api_writer)):
+    inc = load_visible(request, viewer, incident_id, via="api:amend", record=False)
+    from hokoku.services.amend import amend_awareness
+
+    return _json(amend_awareness(hk(request), incident_id=inc.public_id, aware_at=body.aware_at, reason=body.reason,
+                                 actor=viewer.email, now=now_of(request)))
 
 
 @router.get("/incidents/{incident_id}/steps", responses=ERROR_RESPONSES, summary="playbook steps and prevention actions")

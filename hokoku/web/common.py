@@ -210,6 +210,7 @@ def incident_rows(app, scope: Scope, *, now: datetime, lang: str, open_only: boo
                 "division": inc.division_code, "division_name": division_name, "serious": inc.serious,
                 "reporter": inc.reporter_email, "reported_at": inc.reported_at, "stages": stages,
                 "next_due_at": due, "overdue": overdue,
+                "report_late": inc.reported_at > policy.report_delay.after(inc.aware_at),
                 "state": "closed" if inc.status == "closed" else ("overdue" if overdue else (
                     min((s["status"] for s in stages), key=lambda s: _STATUS_ORDER.get(s, 9)) if stages else "open")),
             })

@@ -313,6 +313,8 @@ def incident_page(request: Request, incident_id: str):
         can_manage=can_manage, assignees=managing_people(org, inc.division_code),
         categories=[(c, p.title.get(lang)) for c, p in sorted(app.playbooks.items())],
         draft_kinds=draft_kinds(), here=f"/incidents/{inc.public_id}",
+        is_general_manager=viewer.email in {org.general_manager.email,
+                                            org.general_manager.deputy.email if org.general_manager.deputy else None},
     )
 
 
@@ -357,21 +359,74 @@ def _count_or_none(text: str, field: str) -> int | None:
     return value
 
 
+def _fact(text: str, field: str):
+    """A three-valued fact from the form: yes / no / unknown; empty keeps the recorded value."""
+    from hokoku.services.triage import KEEP, parse_fact
+
+    if not (text or "").strip():
+        return KEEP
+    try:
+        return parse_fact(text, field)
+    except InputError as exc:
+        raise FieldError(field, str(exc)) from None
+
+
 @router.post("/incidents/{incident_id}/triage")
-def incident_triage(request: Request, incident_id: str, serious: bool = Form(False), sensitive: bool = Form(False),
-                    financial_risk: bool = Form(False), unauthorized_purpose: bool = Form(False),
+def incident_triage(request: Request, incident_id: str, serious: bool = Form(False), sensitive: str = Form(""),
+                    financial_risk: str = Form(""), unauthorized_purpose: str = Form(""),
                     individuals: str = Form(""), individuals_estimated: bool = Form(False),
-                    encrypted: bool = Form(False), category: str = Form(""), next: str = Form(""),
+                    encrypted: str = Form(""), category: str = Form(""), next: str = Form(""),
                     csrf_token: str = Form("")):
     viewer = _writer(request, csrf_token, action="triage", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:triage", record=False)
     from hokoku.services.triage import triage
 
+    facts = {name: _fact(value, name) for name, value in (
+        ("sensitive", sensitive), ("financial_risk", financial_risk), ("unauthorized_purpose", unauthorized_purpose),
+        ("encrypted", encrypted))}
+    if individuals.strip().lower() in ("unknown", "不明"):
+        facts["individuals"], facts["individuals_estimated"] = None, False
+    elif individuals.strip():
+        facts["individuals"] = _count_or_none(individuals, "individuals")
+        facts["individuals_estimated"] = individuals_estimated
     triage(hk(request), incident_id=inc.public_id, actor=viewer.email, now=now_of(request), serious=serious,
-           sensitive=sensitive, financial_risk=financial_risk, unauthorized_purpose=unauthorized_purpose,
-           individuals=_count_or_none(individuals, "individuals"), individuals_estimated=individuals_estimated,
-           encrypted=encrypted, category=category.strip() or None)
-    return _back(next, f"/incidents/{inc.public_id}", "triaged")
+           category=category.strip() or None, **{k: v for k, v in facts.items()})
+    return _back(next, f"/incidents/{inc.public_id}#triage", "triaged")
+
+
+@router.post("/incidents/{incident_id}/reportability")
+def incident_reportability(request: Request, incident_id: str, decision: str = Form(...), reason: str = Form(""),
+                           next: str = Form(""), csrf_token: str = Form("")):
+    viewer = _writer(request, csrf_token, action="reportability", incident=incident_id)
+    inc = load_visible(request, viewer, incident_id, via="page:reportability", record=False)
+    from hokoku.services.triage import DECISIONS, decide
+
+    if decision not in DECISIONS:
+        raise FieldError("decision", f"decision: {decision!r} is not one of {', '.join(DECISIONS)}")
+    if decision != "confirm" and not reason.strip():
+        raise FieldError("reason", "reason: an override needs a reason")
+    decide(hk(request), incident_id=inc.public_id, actor=viewer.email, decision=decision, now=now_of(request),
+           reason=reason.strip() or None)
+    return _back(next, f"/incidents/{inc.public_id}#triage", "decided")
+
+
+@router.post("/incidents/{incident_id}/amend")
+def incident_amend(request: Request, incident_id: str, aware_at: str = Form(...), reason: str = Form(""),
+                   next: str = Form(""), csrf_token: str = Form("")):
+    viewer = _writer(request, csrf_token, action="amend", incident=incident_id)
+    inc = load_visible(request, viewer, incident_id, via="page:amend", record=False)
+    from hokoku.services.amend import amend_awareness
+    from hokoku.timeutil import parse_instant
+
+    try:
+        when = parse_instant(aware_at, what="aware_at")
+    except InputError as exc:
+        raise FieldError("aware_at", str(exc)) from None
+    if not reason.strip():
+        raise FieldError("reason", "reason: say why the awareness time is corrected")
+    amend_awareness(hk(request), incident_id=inc.public_id, aware_at=when, reason=reason, actor=viewer.email,
+                    now=now_of(request))
+    return _back(next, f"/incidents/{inc.public_id}#triage", "amended")
 
 
 @router.post("/incidents/{incident_id}/steps/{ref}/done")

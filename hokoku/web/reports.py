@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from hokoku.exceptions import InputError, NotFound
+from hokoku.statutory import MAX_INDIVIDUALS
 from hokoku.services.intake import MAX_SUMMARY, IntakeResult, report_incident
 from hokoku.timeutil import parse_instant
 from hokoku.web.common import organisation
@@ -58,14 +59,14 @@ def submit_report(app, viewer, *, now: datetime, lang: str, division: str, categ
         raise FieldError("summary", "summary: say what happened")
     if aware_at is not None and aware_at > now:
         raise FieldError("aware_at", "aware_at: the time first known is in the future")
-    if individuals is not None and individuals < 0:
-        raise FieldError("individuals", "individuals: must be 0 or more")
+    if individuals is not None and not 0 <= individuals <= MAX_INDIVIDUALS:
+        raise FieldError("individuals", f"individuals: must be a whole number from 0 to {MAX_INDIVIDUALS:,}")
     text = compose_details(lang, data_items=_text(data_items, "data_items"), individuals=individuals,
                            already_done=_text(already_done, "already_done"), details=_text(details, "details"))
     try:
         return report_incident(app, division=division, category=category, summary=summary_text,
                                reporter=viewer.email, now=now, aware_at=aware_at, serious=bool(serious),
-                               entry="staff", source="web", details=text)
+                               entry="staff", source="web", details=text, individuals=individuals)
     except InputError as exc:
         from hokoku.web.errors import field_of
 
