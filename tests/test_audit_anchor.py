@@ -454,3 +454,18 @@ def test_the_mailed_checkpoint_line_verifies_with_checkpoint_file(demo_app, cli,
                                               checkpoint={"seq": 9, "hash": "ab", "key_id": "a1"}, line="{}",
                                               day="2027-02-01", written_at="-")
     assert subject.startswith("[hokoku] Audit log checkpoint 2027-02-01") and "--checkpoint" in text
+
+
+def test_rotating_a_key_given_in_the_environment_records_it_and_publishes_it(busy, demo_app, cli):
+    """HOKOKU_AUDIT_SIGNING_KEY with a new seed first and the old after it: `audit rotate-key`
+    records the change (signed by the old key) and rewrites the public-key file; verify is OK."""
+    from hokoku.auditkeys import new_seed
+
+    old_seed = [ln for ln in demo_app.settings.audit_key_file.read_text().splitlines() if not ln.startswith("#")][0]
+    env = {"HOKOKU_AUDIT_SIGNING_KEY": f"{new_seed()},{old_seed}"}
+    code, out, err = cli("audit", "rotate-key", "--json", env=env)
+    assert code == 0, err
+    assert json.loads(out)["key_id"] in json.loads(demo_app.settings.public_keys_file.read_text())
+    assert _verify(cli)[0] == 0
+    code, out, err = cli("audit", "rotate-key", env=env)
+    assert code == 2 and "already the chain's key" in err

@@ -69,15 +69,23 @@ def record_key(app, *, now: datetime, actor: str, action: str = "audit.key_in_fo
 
 
 def rotate_key(app, *, now: datetime, actor: str) -> dict:
-    """A new audit key becomes current; the change is an event signed by the old key."""
+    """A new audit key becomes current; the change is an event signed by the old key.
+
+    With the key file, a new key is generated and put first in it. With
+    ``HOKOKU_AUDIT_SIGNING_KEY``, the operator has put a new key first (the old one after it):
+    the change is recorded now. Either way the public-key file is rewritten.
+    """
     from hokoku.auditkeys import prepend_new_key
 
-    if app.settings.audit_signing_key is not None:
-        raise ConfigError("the audit key comes from HOKOKU_AUDIT_SIGNING_KEY: put a new key first in it (keep the old "
-                          "one after it) and run `hokoku audit checkpoint`")
-    old = app.keyring.signer.current.key_id
-    prepend_new_key(app.settings.audit_key_file)
-    app.keyring.__dict__.pop("signer", None)  # reload the key file
+    with transaction(app.engine) as session:
+        head = session.get(AuditHead, 1)
+        old = audit.active_key(session, head) if head else None
+    if app.settings.audit_signing_key is None:
+        prepend_new_key(app.settings.audit_key_file)
+        app.keyring.__dict__.pop("signer", None)  # reload the key file
+    elif app.keyring.signer.current.key_id == old:
+        raise InputError("HOKOKU_AUDIT_SIGNING_KEY: its first key is already the chain's key; put a new key first "
+                         "(keep the old one after it), then run this again")
     result = record_key(app, now=now, actor=actor, action="audit.key_rotated")
     write_checkpoint(app, force=True)
     return {"previous": old, **result}
