@@ -84,7 +84,9 @@ def cmd_init(args) -> None:
     result = init(open_app(), org_file=Path(args.org) if args.org else None, demo=args.demo, now=_now(args))
     _emit(args, result, lambda r: print(
         f"initialised {r['home']}\n  database: {r['database']}\n  organisation: {r['organisation']} ({r['source']})\n"
-        f"  key file: {'created' if r['key_created'] else 'kept'}; audit public keys: {r['audit_public_keys']}"))
+        f"  key file: {'created' if r['key_created'] else 'kept'}; audit signing key "
+        f"{'created' if r['audit_key_created'] else 'kept'} ({r['audit_key_id']})\n"
+        f"  audit public keys: {r['audit_public_keys']} (keep a copy off this host)"))
 
 
 def cmd_report(args) -> None:

@@ -105,9 +105,8 @@ def run_demo(*, lang: str | None = None, use_prefect: bool = False, as_json: boo
 
 def _scenario(app: App, runner, t: dict, lang: str, as_json: bool) -> dict:
     from hokoku import cli_format
-    from hokoku.services.auditops import verify
-    from hokoku.db import transaction
     from hokoku.exceptions import TransitionRefused
+    from hokoku.services.auditops import verify
     from hokoku.services.queries import outbox, show_incident
 
     quiet = as_json
