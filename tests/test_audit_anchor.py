@@ -199,6 +199,8 @@ def test_verify_with_public_keys_on_a_copy_needs_no_secret(busy, demo_app, cli, 
     monkeypatch.setenv("HOKOKU_HOME", str(copy_dir / "home"))
     monkeypatch.setenv("HOKOKU_DATABASE_URL", f"sqlite:///{copy_dir / 'copy.db'}")
     assert "HOKOKU_SECRET_KEY" not in os.environ and "HOKOKU_AUDIT_SIGNING_KEY" not in os.environ
+    code, out, err = _verify(cli)  # no public keys at all here: refused in one line, never "OK"
+    assert code == 2 and err.endswith("no public keys; pass --public-keys FILE (from `hokoku audit keys --json`)")
     code, out, err = _verify(cli, "--public-keys", str(pub))
     assert (code, err) == (0, "") and out.startswith("OK: ")
     from hokoku.db import get_engine
