@@ -21,10 +21,12 @@ def persist_report(params: dict) -> dict:
 async def intake_flow(
     division: str, category: str, summary: str, reporter: str, now: datetime,
     aware_at: datetime | None = None, serious: bool = False, entry: str = "staff", source: str = "cli",
-    details: str | None = None,
+    details: str | None = None, occurred_at: datetime | None = None, data_items: str | None = None,
+    individuals: int | None = None,
 ) -> dict:
     params = dict(division=division, category=category, summary=summary, reporter=reporter, now=now,
-                  aware_at=aware_at, serious=serious, entry=entry, source=source, details=details)
+                  aware_at=aware_at, serious=serious, entry=entry, source=source, details=details,
+                  occurred_at=occurred_at, data_items=data_items, individuals=individuals)
     result = persist_report(params)
     incident = result["incident"]
     run_id = flow_run.get_id()

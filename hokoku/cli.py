@@ -14,7 +14,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from hokoku.exceptions import HokokuError
+from hokoku.exceptions import HokokuError, InputError
 
 EXIT_USAGE = 2
 
@@ -95,6 +95,7 @@ def cmd_report(args) -> None:
 
     app = _app()
     aware = parse_instant(args.aware_at, what="--aware-at") if args.aware_at else None
+    occurred = parse_instant(args.occurred_at, what="--occurred-at") if args.occurred_at else None
     if args.source == "alert":
         from hokoku.services.alerts import ingest_alert
 
@@ -107,7 +108,8 @@ def cmd_report(args) -> None:
     result = _runner(app).report(
         division=args.division, category=args.category, summary=args.summary, reporter=args.reporter,
         aware_at=aware, serious=args.serious, now=_now(args), entry=args.source or "staff",
-        source="alert" if args.source == "alert" else "cli",
+        source="alert" if args.source == "alert" else "cli", occurred_at=occurred, data_items=args.data_items,
+        individuals=args.individuals,
     )
     _emit(args, result.to_json(), lambda r: cli_format.print_report(r, app.settings.lang))
 
@@ -421,6 +423,23 @@ def cmd_finding_list(args) -> None:
     _emit(args, data, human)
 
 
+def cmd_public_text(args) -> None:
+    from hokoku.services.records import list_public_texts, set_public_text
+
+    app = _app()
+    if args.text is None:
+        data = list_public_texts(app, incident_id=args.incident)
+        _emit(args, data, lambda d: [print(f"{k}\n  {v}") for k, v in d["texts"].items()] or None)
+        return
+    if not args.as_:
+        raise InputError("--as: say who writes the public text (an incident manager's email)")
+    if not args.field:
+        raise InputError("--field: say which public text (summary, discovery, cause, ...)")
+    r = set_public_text(app, incident_id=args.incident, field=args.field, text=args.text, actor=args.as_,
+                        now=_now(args))
+    _emit(args, r, lambda d: print(f"{d['incident']}: public text {d['field']} recorded"))
+
+
 def cmd_draft(args) -> None:
     from hokoku.documents.render import render_draft
     from hokoku.services.docdata import build_document_data
@@ -428,6 +447,14 @@ def cmd_draft(args) -> None:
     app = _app()
     lang = args.lang or app.settings.lang
     data = build_document_data(app, incident_id=args.incident, now=_now(args), lang=lang)
+    if args.format == "docx":
+        from hokoku.documents.docx import render_docx
+
+        if not args.out:
+            raise InputError("--out: a Word document needs a file to write (--out FILE.docx)")
+        Path(args.out).write_bytes(render_docx(args.kind, data, lang=lang))
+        print(f"wrote {args.out}")
+        return
     text = render_draft(args.kind, data, lang=lang, fmt=args.format)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
@@ -562,6 +589,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--summary", required=True, metavar="TEXT")
     sp.add_argument("--reporter", required=True, metavar="EMAIL")
     sp.add_argument("--aware-at", metavar="ISO8601", help="when the reporter first knew (default: now)")
+    sp.add_argument("--occurred-at", metavar="ISO8601", help="when it happened, if known")
+    sp.add_argument("--data-items", metavar="TEXT", help="what personal data is concerned (e.g. 氏名、住所)")
+    sp.add_argument("--individuals", type=_count, metavar="N", help="roughly how many people (an estimate)")
     sp.add_argument("--serious", action="store_true", help="especially serious (特に重大): tighter timings")
     sp.add_argument("--source", choices=["staff", "contractor", "alert"], help="who reports (default staff)")
     sp.add_argument("--dedup-key", metavar="KEY", help="alerts: repeats with this key within the window attach")
@@ -730,12 +760,21 @@ def build_parser() -> argparse.ArgumentParser:
     fl.add_argument("incident")
     _leaf(fl, cmd_finding_list, acts=False)
 
+    sp = verb("public-text", cmd_public_text,
+              "texts written for the public and the person (publication, notice, Commission drafts)")
+    sp.add_argument("incident")
+    sp.add_argument("--field", choices=["summary", "discovery", "cause", "secondary_damage", "measures",
+                                        "prevention", "other"])
+    sp.add_argument("--text", metavar="TEXT", help="the text (without --text: list the texts in force)")
+    sp.add_argument("--as", dest="as_", metavar="EMAIL")
+
     sp = verb("draft", cmd_draft, "draft a document from the incident", acts=True)
-    sp.add_argument("kind", choices=["ppc-preliminary", "ppc-final", "ppc-information", "publication",
+    sp.add_argument("kind", choices=["ppc-preliminary", "ppc-final", "ppc-cover", "ppc-information", "publication",
                                      "individual-notice", "investigation-report", "dg-report", "summary"])
     sp.add_argument("incident")
     sp.add_argument("--lang", choices=["ja", "en"])
-    sp.add_argument("--format", choices=["md", "html"], default="md")
+    sp.add_argument("--format", choices=["md", "html", "docx"], default="md",
+                    help="md (default), html (print-ready page) or docx (Word; needs --out)")
     sp.add_argument("--out", metavar="FILE")
 
     sp = sub.add_parser("alert-source", help="monitors allowed to post alerts (POST /api/alerts)")

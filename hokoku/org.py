@@ -72,9 +72,28 @@ class InstituteSpec(_Strict):
     _v = field_validator("code")(_code)
 
 
+class ContactPoint(_Strict):
+    """The contact point printed on the notices and publication, and the reporter's contact on
+    the Commission drafts: an office, a phone number, an email address."""
+
+    office: LocalText
+    phone: str = Field(min_length=1, max_length=64)
+    email: str
+    hours: LocalText | None = None
+    person: str | None = Field(default=None, max_length=200)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        if not _EMAIL.match(v):
+            raise ValueError(f"{v!r} is not an email address")
+        return v.lower()
+
+
 class OrganisationInfo(_Strict):
     name: LocalText
     regime: Literal["administrative_body", "business_like"]
+    contact: ContactPoint | None = None
 
 
 class Organisation(_Strict):

@@ -1,5 +1,5 @@
 """Casework around the chain: triage, playbook steps and prevention actions (tasks), findings
-for the reports, notices to individuals, document snapshots and machine alerts."""
+for the reports, public texts, notices to individuals, document snapshots and machine alerts."""
 
 from __future__ import annotations
 
@@ -115,6 +115,19 @@ class IndividualNotice(SQLModel, table=True):
     completes: bool = False
     recorded_by: str = Field(max_length=320)
     recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class PublicText(SQLModel, table=True):
+    """Text written (or approved) by the owner for the public, the person and the Commission:
+    the public summary, cause, measures for the person... The newest per field is in force."""
+
+    __tablename__ = "public_text"
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    field: str = Field(max_length=32)
+    text_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    by: str = Field(max_length=320)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class DocumentSnapshot(SQLModel, table=True):

@@ -32,6 +32,11 @@ class Incident(SQLModel, table=True):
     aware_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     reported_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # When it happened, if the reporter knows (optional; the awareness time is aware_at).
+    occurred_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # The reporter's answers as facts: provisional values for the drafts until triage/findings.
+    reported_individuals: int | None = None
+    reported_data_items_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     # Encrypted at rest (hokoku.crypto): the reporter's free text and personal details.
     summary_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     details_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary))

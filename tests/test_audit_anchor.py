@@ -340,15 +340,18 @@ def test_a_ciphertext_moved_to_another_column_of_the_same_row_does_not_decrypt(d
 
 # -- an existing database --------------------------------------------------------------------------
 def _make_legacy(app) -> list[int]:
-    """Turn ``app``'s database into one made by the code before 0003: schema 0002, unbound
-    ciphertexts, events signed with the key derived from the data key, an unsigned head."""  # (schema 0002)
+    """Turn ``app``'s database into one made by the code before 0003: schema just before it, unbound
+    ciphertexts, events signed with the key derived from the data key, an unsigned head."""  # (schema before 0003)
     from alembic import command
 
     from hokoku.migrations import alembic_config
 
     ring = app.keyring
-    command.downgrade(alembic_config(app.engine), "0002")
-    # The downgrade itself turns every ciphertext back into the unbound format of 0002.
+    from alembic.script import ScriptDirectory
+
+    before = ScriptDirectory.from_config(alembic_config()).get_revision("0003").down_revision
+    command.downgrade(alembic_config(app.engine), before)
+    # The downgrade itself turns every ciphertext back into the unbound format of the revision before.
     blobs = [b for row in raw_sql(app, "SELECT summary_enc, details_enc FROM incident") for b in row]
     blobs += [b for row in raw_sql(app, "SELECT subject_enc, body_enc FROM notification") for b in row]
     assert blobs and all(bytes(b).startswith(b"h1") for b in blobs if b is not None)
@@ -373,7 +376,7 @@ def _make_legacy(app) -> list[int]:
 
 
 def test_an_existing_database_is_upgraded_and_still_verifies(demo_app, cli):
-    """A 0002 database (unbound ciphertexts, legacy-signed events, unsigned head): `db upgrade`
+    """A database at the revision before 0003 (unbound ciphertexts, legacy-signed events, unsigned head): `db upgrade`
     re-encrypts every value bound to its row, makes the audit key, records the change in the
     chain signed by the legacy key; old events still verify; the data key can no longer sign."""
     report(demo_app, summary="legacy summary", details="legacy details")

@@ -301,3 +301,76 @@ def test_hostile_report_text_is_inert_in_the_browser(people, server, shots):
         assert person.page.get_by_text(HOSTILE, exact=True).is_visible()
         assert person.dialogs == []
     staff.page.screenshot(path=str(shots / "14-hostile-text-inert.png"), full_page=True)
+
+
+ITEMS_4_TO_9 = {
+    "cause": "認証の設定に不備があった。",
+    "secondary_damage": "二次被害は確認されていない。",
+    "individual_response": "対象者に郵送で通知する。",
+    "publication": "機構のウェブサイトで公表する予定。",
+    "prevention": "認証の設定を点検する。",
+    "other": "警察に相談済み。",
+}
+NINE_HEADINGS = ["1. 概要", "2. 漏えい等が発生し、又は発生したおそれがある個人データ（保有個人情報）の項目",
+                 "3. 本人の数", "4. 原因", "5. 二次被害又はそのおそれの有無及びその内容", "6. 本人への対応の実施状況",
+                 "7. 公表の実施状況", "8. 再発防止のための措置", "9. その他参考となる事項"]
+
+
+def test_items_4_to_9_a_notice_and_an_action_from_the_incident_page_then_a_word_download(people, server, shots):
+    """The PM completes items 4–9, records a notice batch and a prevention action on the incident page,
+    then downloads the final report as .docx: the nine item headings in order, with the values entered."""
+    from docx import Document
+
+    base, app = server
+    incident = _report(people(STAFF).sign_in())
+    pm = people(PM).sign_in()
+    pm.goto(f"/incidents/{incident}")
+    assert pm.page.locator("#headcount").inner_text() == "120人（推計）"  # the report's headcount, at once
+    for key, text in ITEMS_4_TO_9.items():
+        pm.page.fill(f"#finding-{key}", text)
+    pm.page.click("button[data-action=findings]")
+    pm.page.wait_for_url(re.compile(r".*msg=findings.*"))
+    assert "報告事項を記録しました" in pm.page.locator(".flash").inner_text()
+    assert pm.page.locator("#finding-cause").input_value() == ITEMS_4_TO_9["cause"]
+
+    form = pm.page.locator("form.notice")
+    form.locator("input[name=count]").fill("80")
+    form.locator("select[name=method]").select_option("郵送")
+    form.locator("input[name=substitute]").fill("連絡のつかない方にはウェブサイトでお知らせ")
+    pm.page.click("button[data-action=notice]")
+    pm.page.wait_for_url(re.compile(r".*msg=notice.*"))
+
+    form = pm.page.locator("form.action")
+    form.locator("input[name=title]").fill("認証設定の定期点検")
+    form.locator("select[name=owner]").select_option(PM)
+    form.locator("input[name=due]").fill(time.strftime("%Y-%m-%dT%H:%M", time.gmtime(time.time() + 9 * 3600 + 30 * 86400)))
+    pm.page.click("button[data-action=add-action]")
+    pm.page.wait_for_url(re.compile(r".*msg=action.*"))
+    assert "認証設定の定期点検" in pm.page.locator("#actions").inner_text()
+    assert "80" in pm.page.locator("#notices").inner_text()
+    pm.page.screenshot(path=str(shots / "15-casework-forms.png"), full_page=True)
+
+    with pm.page.expect_download() as download:
+        pm.page.click("li[data-kind=ppc-final] a[data-format=docx]")
+    path = download.value.path()
+    assert download.value.suggested_filename == f"{incident}-ppc-final-ja.docx"
+    doc = Document(str(path))
+    paragraphs = [p.text for p in doc.paragraphs]
+    headings = [p.text for p in doc.paragraphs if p.style.name == "Heading 2"]
+    assert headings == NINE_HEADINGS
+    text = "\n".join(paragraphs)
+    positions = [text.index(h) for h in NINE_HEADINGS]
+    assert positions == sorted(positions)
+    body = {h: text[text.index(h):(text.index(NINE_HEADINGS[i + 1]) if i + 1 < 9 else None)]
+            for i, h in enumerate(NINE_HEADINGS)}
+    assert "120人（推計）" in body["3. 本人の数"]
+    assert ITEMS_4_TO_9["cause"] in body["4. 原因"]
+    assert ITEMS_4_TO_9["secondary_damage"] in body["5. 二次被害又はそのおそれの有無及びその内容"]
+    assert "80人に郵送により通知" in body["6. 本人への対応の実施状況"]
+    assert ITEMS_4_TO_9["individual_response"] in body["6. 本人への対応の実施状況"]
+    assert ITEMS_4_TO_9["publication"] in body["7. 公表の実施状況"]
+    assert ITEMS_4_TO_9["prevention"] in body["8. 再発防止のための措置"]
+    assert "認証設定の定期点検（実施中）" in body["8. 再発防止のための措置"]
+    assert ITEMS_4_TO_9["other"] in body["9. その他参考となる事項"]
+    actions = [a for a, _ in audit_actions(app, incident=incident)]
+    assert actions.count("finding.recorded") == 6 and "notice.recorded" in actions and "prevention.added" in actions

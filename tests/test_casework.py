@@ -182,6 +182,13 @@ def test_the_unauthorized_purpose_case_gets_the_60_day_final_report(demo_app):
 
 
 # -- findings, notices, prevention actions and drafts -------------------------------------------
+def _drafted_items(data, lang="ja"):
+    """The nine items as the drafts write them (findings plus the records, in words)."""
+    from hokoku.documents.render import build_context
+
+    return build_context("ppc-final", data, lang, "md")["items"]
+
+
 def _reportable_incident(app):
     incident = report(app, summary="<script>alert(1)</script><!channel> survey PC infected").public_id
     triage.triage(app, incident_id=incident, actor=PM, individuals=150, individuals_estimated=True,
@@ -202,8 +209,8 @@ def test_prevention_actions_are_reminded_go_overdue_and_fill_item_8(demo_app):
     assert ("prevention_due_soon", [PO]) in [(e.kind, e.recipients) for e in events if e.stage == "P1"]
     events = sweep(demo_app, now=T0 + timedelta(days=10, minutes=1))
     assert "prevention_overdue" in [e.kind for e in events if e.stage == "P1"]
-    data = build_document_data(demo_app, incident_id=incident, now=T0 + timedelta(days=11))
-    assert "マクロ無効化のポリシー適用" in data["items"]["prevention"] and "overdue" in data["items"]["prevention"]
+    items = _drafted_items(build_document_data(demo_app, incident_id=incident, now=T0 + timedelta(days=11)))
+    assert "・マクロ無効化のポリシー適用（実施中（期限超過））" in items["prevention"]
 
 
 def test_notices_to_individuals_fill_item_6_and_findings_fill_their_items(demo_app):
@@ -213,18 +220,19 @@ def test_notices_to_individuals_fill_item_6_and_findings_fill_their_items(demo_a
                           substitute="連絡のつかない10名はウェブサイトで公表", actor=PM, now=T0 + timedelta(days=3))
     with pytest.raises(InputError):
         records.record_notice(demo_app, incident_id=incident, count=1, method=" ", notified_at=T0, actor=PM, now=T0)
-    data = build_document_data(demo_app, incident_id=incident, now=T0 + timedelta(days=4))
-    assert "140名に郵送で通知" in data["items"]["individual_response"]
-    assert "ウェブサイトで公表" in data["items"]["individual_response"]
-    assert data["items"]["data_items"] == "氏名、住所、回答内容"
-    assert data["items"]["individuals"] == "150名（推計）"
-    assert data["items"]["cause"] is None  # not yet established
+    items = _drafted_items(build_document_data(demo_app, incident_id=incident, now=T0 + timedelta(days=4)))
+    assert "140人に郵送により通知" in items["individual_response"]
+    assert "ウェブサイトで公表" in items["individual_response"]
+    assert items["individual_response"].startswith("実施状況：実施中")  # notices sent, the duty not closed
+    assert items["data_items"] == "氏名、住所、回答内容"
+    assert items["individuals"] == "150人（推計）"
+    assert items["cause"] is None  # not yet established
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
 @pytest.mark.parametrize("fmt", ["md", "html"])
 def test_every_draft_renders_from_a_real_incident(demo_app, lang, fmt):
-    """All eight kinds render from an incident built through the services; hostile text is inert."""
+    """Every kind renders from an incident built through the services; hostile text is inert."""
     from hokoku.documents.render import KINDS, render_draft
 
     incident = _reportable_incident(demo_app)
@@ -254,4 +262,6 @@ def test_filing_the_preliminary_report_keeps_its_items_for_the_final_diff(demo_a
     assert data["preliminary_items"]["data_items"] == "氏名、住所、回答内容"
     assert data["items"]["data_items"] == "氏名、住所、電話番号、回答内容"
     final = render_draft("ppc-final", data, lang="ja", fmt="md")
-    assert "電話番号" in final and "氏名、住所、回答内容" in final
+    assert "電話番号" in final and "氏名、住所、回答内容" not in final  # the filed form carries the current items
+    cover = render_draft("ppc-cover", data, lang="ja", fmt="md")  # the changes are on the internal cover page
+    assert "電話番号" in cover and "氏名、住所、回答内容" in cover

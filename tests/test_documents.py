@@ -38,8 +38,10 @@ def jst(*args: int) -> datetime:
 
 PM, GM = "中村 美咲", "鈴木 一郎"
 
+SUMMARY_FACTS_JA = ("発生日時：現時点で未確定\n発覚の経緯：職員が画面上の不審な表示に気づき、直ちに報告しました。\n"
+                    "事態を知った日時：令和9年2月1日（2027-02-01）9時40分")
 PRELIMINARY_ITEMS = {
-    "summary": "端末PC-17がランサムウェアに感染し、調査票データの共有フォルダが暗号化された。",
+    "summary": "端末PC-17がランサムウェアに感染し、調査票データの共有フォルダが暗号化された。\n" + SUMMARY_FACTS_JA,
     "data_items": "氏名、住所、電話番号、調査回答",
     "individuals": "約150人（推計）",
     "cause": "VPN機器の脆弱性を突かれた不正侵入の可能性。\n定義ファイルが更新されていなかった。",
@@ -53,7 +55,7 @@ PRELIMINARY_ITEMS = {
 FINAL_ITEMS = {
     "summary": "端末PC-17がランサムウェアに感染し、調査票データの共有フォルダが暗号化された。",
     "data_items": "氏名、住所、電話番号、調査回答",
-    "individuals": "150人",
+    "individuals": None,
     "cause": "VPN機器の脆弱性（修正プログラム未適用）を突かれた不正侵入。\n定義ファイルが更新されていなかった。",
     "secondary_damage": "二次被害は確認されていない。不審な電話のおそれがある。",
     "individual_response": "対象者150人に郵送で通知した。",
@@ -71,12 +73,26 @@ def _stage(code: str, article: str, title_ja: str, title_en: str, owner: str | N
             "completed_by_name": owner if done else None, "note": note, "skip_reason": None}
 
 
+CONTACT = {"office_ja": "総務部 個人情報保護相談窓口", "office_en": "Personal Information Desk",
+           "phone": "03-0000-0000", "email": "privacy-desk@example.org", "hours_ja": "平日9時から17時まで",
+           "hours_en": "weekdays 9:00–17:00", "person": "森田 誠"}
+PUBLIC = {
+    "summary": "当機構の職員が使用する業務用パソコン1台が、コンピュータウイルスに感染しました。",
+    "discovery": "職員が画面上の不審な表示に気づき、直ちに報告しました。",
+    "cause": "外部からの不正な侵入によるものと考えられます。",
+    "secondary_damage": "現時点で、二次被害は確認されていません。",
+    "measures": "感染したパソコンをネットワークから切り離しました。",
+    "prevention": "ソフトウェアの更新手順を見直します。",
+    "other": "対象の方には、順次お知らせしています。",
+}
+
+
 def make_data() -> dict[str, Any]:
     """The malware incident, preliminary report filed, final report late, root cause open."""
     return {
         "generated_at": jst(2027, 3, 4, 10, 0),
         "organisation": {"name_ja": "架空総合研究機構", "name_en": "Fictional Research Organisation",
-                         "regime": "administrative_body"},
+                         "regime": "administrative_body", "contact": dict(CONTACT)},
         "incident": {
             "public_id": "INC-2027-0001", "category": "malware",
             "category_label_ja": "不正プログラム感染", "category_label_en": "Malware infection",
@@ -129,6 +145,8 @@ def make_data() -> dict[str, Any]:
             "rule_en": "Final report within 30 days: the awareness date 2027-02-01 (Japan time) is day 1.",
         },
         "items": dict(FINAL_ITEMS),
+        "public": dict(PUBLIC),
+        "headcount": {"count": 150, "estimated": True, "source": "triage"},
         "preliminary_items": dict(PRELIMINARY_ITEMS),
         "prevention_actions": [
             {"title": "修正プログラム適用手順の見直し", "owner_name": PM, "due_at": jst(2027, 3, 31, 17, 0),
@@ -161,6 +179,7 @@ def fresh_data() -> dict[str, Any]:
     """A just-reported incident: no triage, no deadlines, nothing established, nothing done."""
     data = make_data()
     data.update(triage=None, ppc=None, items={key: None for key in FINAL_ITEMS}, preliminary_items=None,
+                public={}, headcount=None,
                 stages=[], prevention_actions=[], notices=[], deadlines=[], timeline=[],
                 metrics={"time_to_acknowledge": None, "time_to_contain": None})
     data["incident"].update(summary="PC-17 shows a ransom note", closed_at=None)
@@ -173,6 +192,8 @@ def hostile_data() -> dict[str, Any]:
     text = f"{SCRIPT} {MARKDOWN}"
     data["incident"]["summary"] = text
     data["items"] = {key: text for key in FINAL_ITEMS}
+    data["public"] = {key: text for key in PUBLIC}
+    data["triage"]["decision"]["reason"] = text  # shown on the internal cover page
     data["preliminary_items"] = None  # the preliminary draft then shows the current items
     for stage in data["stages"]:
         stage["note"] = text
@@ -203,57 +224,69 @@ NINE_EN = ["Summary", "Items of personal data (retained personal information) le
            "Response to the individuals concerned", "Publication", "Measures to prevent recurrence",
            "Other relevant matters"]
 PPC_HEADER = {
-    "ja": ["報告者及び報告の根拠", "報告期限", "報告対象となる事態", "架空総合研究機構", "INC-2027-0001",
-           "行政機関等", "個人情報保護法第68条", "施行規則第43条", "令和9年2月1日（2027-02-01）",
-           "令和9年3月2日（2027-03-02）", "令和9年2月4日（2027-02-04）", "確報は30日以内",
-           "個人情報保護法施行規則第43条第4号（本人の数が100人を超える）"],
-    "en": ["Reporting body and legal basis", "Deadlines", "Reportable case", "Fictional Research Organisation",
+    "ja": ["報告者及び報告の根拠", "報告対象となる事態", "報告者の連絡先", "架空総合研究機構", "INC-2027-0001",
+           "行政機関等", "個人情報保護法第68条", "施行規則第43条", "令和9年2月1日（2027-02-01）9時40分",
+           "個人情報保護法施行規則第43条第4号（本人の数が100人を超える）", "総務部 個人情報保護相談窓口",
+           "森田 誠", "03-0000-0000", "privacy-desk@example.org"],
+    "en": ["Reporting body and legal basis", "Reportable case", "Reporter’s contact", "Fictional Research Organisation",
            "INC-2027-0001", "Administrative body", "APPI Art. 68", "PPC Rules Art. 43",
-           "1 February 2027 (Reiwa 9)", "2 March 2027 (Reiwa 9)", "4 February 2027 (Reiwa 9)",
-           "Final report within 30 days", "PPC Rules Art. 43(iv) (more than 100 individuals)"],
+           "1 February 2027 (Reiwa 9)", "PPC Rules Art. 43(iv) (more than 100 individuals)",
+           "Personal Information Desk", "森田 誠", "03-0000-0000", "privacy-desk@example.org"],
+}
+COVER = {
+    "ja": ["個人情報保護委員会への報告に関する内部確認票", "本票は内部用です", "報告期限", "報告要否の判定",
+           "総括管理者の判定", "速報からの変更点", "令和9年3月2日（2027-03-02）", "令和9年2月4日（2027-02-04）",
+           "確報は30日以内"],
+    "en": ["Internal cover page for the reports to the Commission", "For internal use", "Deadlines",
+           "Decision on reporting", "General manager’s decision", "Changes since the preliminary report",
+           "2 March 2027 (Reiwa 9)", "4 February 2027 (Reiwa 9)", "Final report within 30 days"],
 }
 SECTIONS: dict[tuple[str, str], list[str]] = {
     ("ppc-preliminary", "ja"): ["個人情報保護委員会への報告（速報）", "報告事項", *PPC_HEADER["ja"], *NINE_JA],
     ("ppc-preliminary", "en"): ["Preliminary report to the Personal Information Protection Commission",
                                 "Matters reported", *PPC_HEADER["en"], *NINE_EN],
-    ("ppc-final", "ja"): ["個人情報保護委員会への報告（確報）", "報告事項", "速報からの変更点",
-                          *PPC_HEADER["ja"], *NINE_JA],
+    ("ppc-final", "ja"): ["個人情報保護委員会への報告（確報）", "報告事項", *PPC_HEADER["ja"], *NINE_JA],
     ("ppc-final", "en"): ["Final report to the Personal Information Protection Commission", "Matters reported",
-                          "Changes since the preliminary report", *PPC_HEADER["en"], *NINE_EN],
+                          *PPC_HEADER["en"], *NINE_EN],
+    ("ppc-cover", "ja"): COVER["ja"],
+    ("ppc-cover", "en"): COVER["en"],
     ("ppc-information", "ja"): ["個人情報保護委員会事務局への情報提供", "個人情報保護委員会事務局 御中",
                                 "第28条第2項", "1. 事案の内容", "2. 経緯", "3. 被害状況", "4. 原因及び再発防止策",
-                                "5. 法令に基づく報告", "令和9年2月12日（2027-02-12）"],
+                                "5. 法令に基づく報告", "令和9年2月12日（2027-02-12）", "連絡先", "03-0000-0000"],
     ("ppc-information", "en"): ["Information to the secretariat of the Personal Information Protection Commission",
                                 "Art. 28(2)", "1. Content", "2. Course of events", "3. Damage",
                                 "4. Cause and recurrence prevention", "5. Statutory report",
-                                "12 February 2027 (Reiwa 9)"],
+                                "12 February 2027 (Reiwa 9)", "Contact", "03-0000-0000"],
     ("publication", "ja"): ["個人情報の漏えい等に関するお詫びとお知らせ", "深くお詫び申し上げます", "1. 発生した事態",
                             "2. 漏えい等のおそれがある個人情報の項目", "3. 対象となる方の人数", "4. 発生の原因",
                             "5. 二次被害又はそのおそれ", "6. 当機構の対応", "7. 再発防止策", "8. お問い合わせ窓口",
-                            "〔電話番号〕", "PC-17のLANケーブルを抜線", "150人"],
+                            "03-0000-0000", PUBLIC["summary"], PUBLIC["measures"], "150人（推計）"],
     ("publication", "en"): ["Apology and notice concerning a personal data incident", "We sincerely apologise",
                             "1. What happened", "2. Personal information concerned",
                             "3. Number of people affected", "4. Cause", "5. Secondary damage",
-                            "6. What we have done", "7. Preventing recurrence", "8. Contact", "[number]",
-                            "PC-17のLANケーブルを抜線", "150人"],
-    ("individual-notice", "ja"): ["個人情報の漏えい等に関するお知らせ", "〔対象の方のお名前〕様", "1. 発生した事態",
-                                  "2. 対象となるあなたの個人情報", "3. ご注意いただきたいこと", "不審な電話",
-                                  "4. 当機構の対応", "5. お問い合わせ窓口", "〔メールアドレス〕"],
+                            "6. What we have done", "7. Preventing recurrence", "8. Contact", "03-0000-0000",
+                            PUBLIC["summary"], "150 (estimated)"],
+    ("individual-notice", "ja"): ["個人情報の漏えい等に関するお知らせ", "〔対象の方のお名前〕様", "1. 概要",
+                                  "2. 対象となるあなたの個人情報の項目", "3. 原因",
+                                  "4. 二次被害又はそのおそれの有無及びその内容", "不審な電話",
+                                  "5. 当機構の対応", "6. その他参考となる事項", "7. お問い合わせ窓口",
+                                  "privacy-desk@example.org", PUBLIC["cause"], PUBLIC["other"]],
     ("individual-notice", "en"): ["Notice concerning your personal information", "Dear [name of the person]",
-                                  "1. What happened", "2. Your information concerned", "3. What to watch out for",
-                                  "suspicious telephone calls", "4. What we have done", "5. Contact", "[address]"],
+                                  "1. What happened", "2. Your information concerned", "3. Cause",
+                                  "4. Secondary damage or risk of it", "suspicious telephone calls",
+                                  "5. What we have done", "6. Other relevant matters", "7. Contact",
+                                  "privacy-desk@example.org"],
     ("investigation-report", "ja"): ["事案の経緯及び被害状況等の調査報告（規程第27条第3項）", "総括管理者 鈴木 一郎 殿",
                                      "研究所等管理者 伊藤 四郎 殿", "保護管理者 中村 美咲", "特に重大と認める事案",
                                      "1. 事案の概要", "2. 経緯", "3. 被害状況", "4. 講じた措置", "5. 調査の結果",
                                      "6. 未解明の事項", "令和9年2月1日（2027-02-01）10時50分", "PC-17のLANケーブルを抜線",
-                                     "その他参考となる事項：現時点で未確定", "本人の数は推計値（150人）"],
+                                     "本人の数は150人（推計）であり", "規程第27条第5項"],
     ("investigation-report", "en"): ["Investigation report on the course and damage of the incident (Art. 27(3))",
                                      "鈴木 一郎, general manager", "伊藤 四郎, institute manager",
                                      "中村 美咲, protection manager", "Especially serious case", "1. The incident",
                                      "2. Course of events", "3. Damage", "4. Measures taken", "5. Findings",
                                      "6. Open questions", "1 February 2027 (Reiwa 9) 10:50 JST",
-                                     "PC-17のLANケーブルを抜線", "Other relevant matters: not yet established",
-                                     "The number of individuals (150) is an estimate"],
+                                     "PC-17のLANケーブルを抜線", "The number of individuals, 150 (estimated), is an estimate"],
     ("dg-report", "ja"): ["機構長への報告（規程第27条第4項）", "機構長 山田 太郎 殿", "総括管理者 鈴木 一郎",
                           "1. 事案の内容", "2. 経緯", "3. 被害状況", "4. 対応の状況",
                           "令和9年2月2日（2027-02-02）15時00分", "確報の期限：令和9年3月2日（2027-03-02）"],
@@ -262,11 +295,11 @@ SECTIONS: dict[tuple[str, str], list[str]] = {
                           "2 February 2027 (Reiwa 9) 15:00 JST", "Final report due: 2 March 2027 (Reiwa 9)"],
     ("summary", "ja"): ["事案の事後総括", "受領確認までの時間", "38分", "封じ込めまでの時間", "1日5時間20分",
                         "1. 概要", "2. 期限の遵守状況", "3. 経過", "4. 根本原因", "5. 再発防止策", "6. 本人への通知",
-                        "修正プログラム適用手順の見直し", "未完了", "郵送"],
+                        "修正プログラム適用手順の見直し", "実施中", "郵送"],
     ("summary", "en"): ["Post-incident summary", "Time to acknowledge", "38 min", "Time to contain",
                         "1 d 5 h 20 min", "1. Summary", "2. Deadlines", "3. Timeline", "4. Root cause",
                         "5. Recurrence prevention", "6. Notices to individuals", "修正プログラム適用手順の見直し",
-                        "open", "郵送"],
+                        "in progress", "郵送"],
 }
 
 
@@ -328,8 +361,9 @@ def test_preliminary_before_filing_uses_the_current_items():
     """Without a filed snapshot the preliminary draft shows what is known now."""
     data = make_data()
     data["preliminary_items"] = None
+    data["public"]["other"] = None
     md = render_draft("ppc-preliminary", data)
-    assert "150人" in _item_section(md, 3) and "約150人" not in md
+    assert "150人（推計）" in _item_section(md, 3) and "約150人" not in md
     assert "現時点で未確定" in _item_section(md, 9)
     assert "現時点で未確定" not in _item_section(md, 5)
 
@@ -360,11 +394,11 @@ def test_not_reportable_triage_says_so_with_the_exemption():
 
 def test_final_diff_shows_changed_items_old_and_new():
     """A changed item shows the preliminary text struck out and the final text added."""
-    md = render_draft("ppc-final", make_data())
+    md = render_draft("ppc-cover", make_data())
     changes = section(md, "## 速報からの変更点")
     individuals = section(changes, "#### 3. 本人の数: 変更あり", "####")
     assert "| − | ~~約150人（推計）~~ |" in individuals
-    assert "| + | **150人** |" in individuals
+    assert "| + | **150人（推計）** |" in individuals
     cause = section(changes, "#### 4. 原因: 変更あり", "####")
     assert "~~VPN機器の脆弱性を突かれた不正侵入の可能性。~~" in cause
     assert "**VPN機器の脆弱性（修正プログラム未適用）を突かれた不正侵入。**" in cause
@@ -373,7 +407,9 @@ def test_final_diff_shows_changed_items_old_and_new():
 
 def test_final_diff_shows_newly_established_unchanged_and_still_unknown():
     """The changes table names every item's status; newly established items show their text."""
-    md = render_draft("ppc-final", make_data())
+    data = make_data()
+    data["public"]["other"] = None
+    md = render_draft("ppc-cover", data)
     changes = section(md, "## 速報からの変更点")
     assert "| 1. 概要 | 変更なし |" in changes
     assert "| 5. 二次被害又はそのおそれの有無及びその内容 | 新たに判明 |" in changes
@@ -385,35 +421,48 @@ def test_final_diff_shows_newly_established_unchanged_and_still_unknown():
 
 def test_final_diff_in_html_and_english():
     """The HTML diff marks old text <del> and new text <ins>; English labels the statuses."""
-    html = render_draft("ppc-final", make_data(), fmt="html")
+    html = render_draft("ppc-cover", make_data(), fmt="html")
     assert '<tr class="del"><td>−</td><td><del>約150人（推計）</del></td></tr>' in html
-    assert '<tr class="ins"><td>+</td><td><ins>150人</ins></td></tr>' in html
-    en = render_draft("ppc-final", make_data(), lang="en")
+    assert '<tr class="ins"><td>+</td><td><ins>150人（推計）</ins></td></tr>' in html
+    en = render_draft("ppc-cover", make_data(), lang="en")
     assert "| 3. Number of individuals | changed |" in en
     assert "| 6. Response to the individuals concerned | newly established |" in en
 
 
-def test_final_lists_items_still_unknown():
-    """The final draft warns which items are still not established."""
-    md = render_draft("ppc-final", make_data())
+def test_cover_lists_items_still_unknown():
+    """The internal cover page warns which items are still not established."""
+    data = make_data()
+    data["public"]["other"] = None
+    md = render_draft("ppc-cover", data)
     assert "次の事項が未確定です：その他参考となる事項" in md
 
 
 def test_final_without_preliminary_says_changes_cannot_be_shown():
-    """With no preliminary snapshot the final draft says so instead of a diff."""
+    """With no preliminary snapshot the cover page says so instead of a diff."""
     data = make_data()
     data["preliminary_items"] = None
-    md = render_draft("ppc-final", data)
+    md = render_draft("ppc-cover", data)
     assert "速報の記録がないため、変更点を示すことができません。" in md
     assert "変更あり" not in md
 
 
-def test_information_to_secretariat_flags_an_unpublished_case():
-    """28-2 information for a case not yet published says the duty applies to published cases."""
+def test_information_to_secretariat_without_a_publication_stage_leaves_the_date_open():
+    """28-2 information where the chain has no publication stage: the date is not yet established."""
     data = make_data()
     data["stages"] = [s for s in data["stages"] if s["code"] != "individuals-publication"]
     md = render_draft("ppc-information", data)
-    assert "この事案はまだ公表されていません。" in md
+    assert "| 公表日 | **現時点で未確定** |" in md
+
+
+@pytest.mark.parametrize("code", ["publication", "individuals-publication"])
+def test_publication_status_is_read_from_either_stage_code(code):
+    """Before and after the split of 28-1, item 7 reads the publication stage by whichever code exists."""
+    data = make_data()
+    for stage in data["stages"]:
+        if stage["code"] == "individuals-publication":
+            stage["code"] = code
+    md = render_draft("ppc-final", data)
+    assert "実施状況：実施済（令和9年2月12日（2027-02-12）公表）" in _item_section(md, 7)
 
 
 # --------------------------------------------------------------------------- diff
@@ -623,3 +672,75 @@ def test_data_without_incident_is_an_input_error():
     del data["incident"]
     with pytest.raises(InputError, match="'incident'"):
         render_draft("summary", data)
+
+
+# --------------------------------------------------------------------------- Word
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_exports_to_word_with_its_sections(kind, lang):
+    """The .docx of each kind (read back with python-docx) holds the HTML draft's sections, and a
+    just-reported incident exports too."""
+    from hokoku.documents.docx import docx_text, render_docx
+
+    text = docx_text(render_docx(kind, make_data(), lang=lang))
+    missing = [t for t in SECTIONS[(kind, lang)] if t not in text]
+    assert not missing, f"{kind}/{lang}/docx lacks {missing}"
+    assert "None" not in text
+    assert {"ja": "現時点で未確定", "en": "Not yet established"}[lang] in docx_text(
+        render_docx(kind, fresh_data(), lang=lang))
+
+
+def test_word_keeps_hostile_text_as_plain_text():
+    """Script and markup from the record are plain characters in the Word document."""
+    from hokoku.documents.docx import docx_text, render_docx
+
+    text = docx_text(render_docx("investigation-report", hostile_data()))
+    assert SCRIPT in text and MARKDOWN in text
+
+
+def test_word_sets_a_japanese_font_and_a4():
+    """Normal text: East Asian font MS Mincho; the page is A4."""
+    import io
+
+    from docx import Document
+    from docx.oxml.ns import qn
+    from docx.shared import Mm
+
+    from hokoku.documents.docx import render_docx
+
+    doc = Document(io.BytesIO(render_docx("publication", make_data())))
+    assert doc.styles["Normal"].element.rPr.find(qn("w:rFonts")).get(qn("w:eastAsia")) == "MS Mincho"
+    assert abs(doc.sections[0].page_width - Mm(210)) < Mm(1)
+
+
+@pytest.mark.parametrize("stages,notices,expected", [
+    ([("individual-notice", "acknowledged")], True, "実施状況：実施中"),
+    ([("individual-notice", "notified")], False, "実施状況：未実施"),
+    ([("individual-notice", "done")], True, "実施状況：実施済"),
+    ([("individuals-publication", "pending")], False, "実施状況：未実施"),
+    ([], False, "現時点で未確定"),  # no notice duty on the chain, nothing recorded: not established
+    ([], True, "実施状況：実施済"),
+])
+def test_item_6_reads_the_notice_duty_by_either_stage_code(stages, notices, expected):
+    """Item 6's status word comes from the notice stage (new or old code) and the notice records;
+    a missing stage code counts as not applicable, never as 'not done'."""
+    data = make_data()
+    data["items"]["individual_response"] = None
+    data["stages"] = [s for s in data["stages"] if s["code"] != "individuals-publication"]
+    for code, status in stages:
+        data["stages"].append(_stage(code, "28-1", "本人への通知", "Notice to individuals", GM, status,
+                                     jst(2027, 2, 19, 17, 0)))
+    if not notices:
+        data["notices"] = []
+    item = _item_section(render_draft("ppc-final", data), 6)
+    assert expected in item
+
+
+def test_a_finding_on_item_3_explains_the_headcount_but_never_replaces_it():
+    """Item 3 is the one headcount; the owner's answer follows as how it was counted."""
+    data = make_data()
+    data["items"]["individuals"] = "名簿の件数から算定"
+    item = _item_section(render_draft("ppc-final", data), 3)
+    assert item.strip() == "150人（推計）\\\n（算定方法等）名簿の件数から算定"

@@ -24,6 +24,13 @@ each content template is compiled once per format and escaped for it:
   ``Markup``; since ``finalize`` hands every value over already escaped, HTML escaping never
   touches Markdown text.)
 
+What flows where: the public-facing kinds (:data:`PUBLIC_KINDS`, :data:`COMMISSION_KINDS`) read
+only the owner's findings and public texts (``data["public"]``) and the facts the records
+establish — never the reporter's summary, stage notes or step notes; an unwritten public text is
+a marked gap (``【未記入：公表用の原因】``). The headcount (:func:`headcount_text`), statuses
+(:func:`work_status`) and dates each have one wording in every kind. Word export renders the
+HTML and converts it (:mod:`hokoku.documents.docx`).
+
 ``finalize`` also formats values for display in both formats: dates in 和暦 and Western form
 (:mod:`hokoku.documents.wareki`), durations (:mod:`hokoku.documents.durations_fmt`), None as
 「現時点で未確定」 / "Not yet established".
@@ -45,7 +52,7 @@ from markupsafe import Markup, escape
 
 from hokoku.documents.diff import ITEM_KEYS, diff_items, normalise
 from hokoku.documents.durations_fmt import deadline_verdict, format_duration
-from hokoku.documents.labels import LABELS
+from hokoku.documents.labels import LABELS, PUBLIC_FIELDS
 from hokoku.documents.markdown import md_escape
 from hokoku.documents.wareki import format_date, format_datetime, japan_date
 from hokoku.exceptions import InputError
@@ -53,11 +60,22 @@ from hokoku.statutory import parse_regime
 from hokoku.timeutil import as_utc
 
 KINDS: tuple[str, ...] = (
-    "ppc-preliminary", "ppc-final", "ppc-information", "publication", "individual-notice",
+    "ppc-preliminary", "ppc-final", "ppc-cover", "ppc-information", "publication", "individual-notice",
     "investigation-report", "dg-report", "summary",
 )
 LANGS: tuple[str, ...] = ("ja", "en")
 FORMATS: tuple[str, ...] = ("md", "html")
+"""Text formats :func:`render_draft` returns; Word (docx) comes from :mod:`hokoku.documents.docx`."""
+
+PUBLIC_KINDS: tuple[str, ...] = ("publication", "individual-notice")
+"""Drafts for the public and the person: only public texts and established facts flow in."""
+COMMISSION_KINDS: tuple[str, ...] = ("ppc-preliminary", "ppc-final", "ppc-information")
+"""Drafts filed with the Commission: the form's items and the reporter's contact, nothing internal."""
+
+#: Stage codes, old and new (issue 10 splits individuals-publication): the first present wins;
+#: a missing code means the duty is not on this incident's chain (treated as not applicable).
+NOTICE_STAGES: tuple[str, ...] = ("individual-notice", "individuals-publication")
+PUBLICATION_STAGES: tuple[str, ...] = ("publication", "individuals-publication")
 
 MEASURE_STAGES: tuple[str, ...] = ("immediate-measures", "containment", "contractor-report")
 """Stages whose completion is a measure taken against the damage ("what we did")."""
@@ -157,45 +175,117 @@ def _diff_row(context: Context, d: Any) -> list[str]:
 
 
 def _title(stage: Mapping[str, Any] | None, lang: str) -> str | None:
-    """A stage's title in ``lang``, else its code."""
+    """A stage's title in ``lang`` (never its code)."""
     if stage is None:
         return None
-    return stage.get(f"title_{lang}") or stage.get("code")
+    return stage.get(f"title_{lang}") or stage.get("title_ja") or None
+
+
+_ARTICLE = re.compile(r"(\d+)-(\d+)")
+
+
+def article_label(article: str | None, lang: str) -> str | None:
+    """``27-2`` → 規程第27条第2項 / Art. 27(2); ``APPI`` → 個人情報保護法 / APPI."""
+    if not article:
+        return None
+    match = _ARTICLE.fullmatch(article.strip())
+    if match:
+        a, b = match.groups()
+        return f"規程第{a}条第{b}項" if lang == "ja" else f"Art. {a}({b})"
+    if article.strip().upper() == "APPI":
+        return "個人情報保護法" if lang == "ja" else "APPI"
+    return article
+
+
+def headcount_text(headcount: Mapping[str, Any] | None, lang: str) -> str | None:
+    """``1,200人（推計）`` / ``1,200 (estimated)``: the one way every draft writes the headcount."""
+    if not headcount or headcount.get("count") is None:
+        return None
+    labels = LABELS[lang]
+    text = labels["headcount"].format(count=f"{headcount['count']:,}")
+    return text + (labels["estimated"] if headcount.get("estimated") else "")
+
+
+def first_stage(stage_by_code: Mapping[str, Any], codes: tuple[str, ...]) -> Mapping[str, Any] | None:
+    """The first of ``codes`` on the incident's chain, or None (not applicable)."""
+    for code in codes:
+        if code in stage_by_code:
+            return stage_by_code[code]
+    return None
+
+
+def work_status(stage: Mapping[str, Any] | None, has_records: bool) -> str:
+    """done / in_progress / not_done / skipped / unknown for a duty, from its stage and records."""
+    if stage is None:
+        return "done" if has_records else "unknown"
+    status = stage.get("status")
+    if status == "done":
+        return "done"
+    if status == "skipped":
+        return "skipped"
+    if has_records or status == "acknowledged":
+        return "in_progress"
+    return "not_done"
+
+
+def _method(method: str | None, lang: str) -> str:
+    text = (method or "").strip()
+    return LABELS[lang]["notice_methods"].get(text.lower(), text)
 
 
 @pass_context
 def _stage_row(context: Context, s: Mapping[str, Any]) -> list[Any]:
-    """[completed, "27-2 title", by, note] for a completed stage."""
-    step = " ".join(p for p in (s.get("article"), _title(s, _lang(context))) if p)
-    return [s.get("completed_at"), step or None, s.get("completed_by_name"),
+    """[completed, title, by, note] for a completed stage (internal drafts)."""
+    return [s.get("completed_at"), _title(s, _lang(context)), s.get("completed_by_name"),
             s.get("note") or s.get("skip_reason")]
+
+
+@pass_context
+def _stage_done_row(context: Context, s: Mapping[str, Any]) -> list[Any]:
+    """[completed, title] for a completed stage, without internal notes (Commission drafts)."""
+    return [s.get("completed_at"), _title(s, _lang(context))]
 
 
 @pass_context
 def _stage_status_row(context: Context, s: Mapping[str, Any]) -> list[Any]:
     """[article, title, owner, status, due, completed, note] for any stage."""
     lang = _lang(context)
-    status = LABELS[lang]["stage_status"].get(s.get("status"), s.get("status"))
-    return [s.get("article"), _title(s, lang), s.get("owner_name"), status, s.get("due_at"),
+    status = LABELS[lang]["stage_status"].get(s.get("status"), LABELS[lang]["unknown"])
+    return [article_label(s.get("article"), lang), _title(s, lang), s.get("owner_name"), status, s.get("due_at"),
             s.get("completed_at"), s.get("note") or s.get("skip_reason")]
 
 
+_CODE_LIKE = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)+$")
+#: Events the system records as a consequence of someone's action or of time passing: told
+#: without an actor ("「封じ込め」が始まった。"), whoever's action triggered them.
+AUTOMATIC_EVENTS = frozenset({
+    "tasks.created", "stage.started", "stage.reminder", "stage.escalation", "stage.overdue",
+    "step.due_soon", "step.overdue", "step.reminder", "prevention.due_soon", "prevention.overdue",
+})
+
+
 @pass_context
-def _measure_line(context: Context, s: Mapping[str, Any]) -> str:
-    """``令和…10時50分　直ちに行い得る…：note`` / ``1 February… 10:50 JST: title — note``."""
+def _timeline_sentence(context: Context, e: Mapping[str, Any]) -> str:
+    """One timeline entry as a sentence in words: 「令和…　中村 美咲が「封じ込め」を完了した。」"""
     lang = _lang(context)
-    when, title, note = display(s.get("completed_at"), lang), _title(s, lang) or "", s.get("note")
-    if lang == "ja":
-        return f"{when}　{title}" + (f"：{note}" if note else "")
-    return f"{when}: {title}" + (f" — {note}" if note else "")
-
-
-@pass_context
-def _timeline_row(context: Context, e: Mapping[str, Any]) -> list[Any]:
-    """[at, actor, stage title, action] for a timeline entry."""
+    labels = LABELS[lang]
     stage = context.get("stage_by_code", {}).get(e.get("stage"))
-    return [e.get("at"), e.get("actor_name"), _title(stage, _lang(context)) or e.get("stage"),
-            e.get("action")]
+    action = str(e.get("action") or "")
+    phrase = labels["events"].get(action)
+    if phrase is None:
+        phrase = labels["event_other"] if _CODE_LIKE.match(action) or not action else action
+    field = e.get("field")
+    field_label = (labels["public_fields"].get(field) if action.startswith("public_text.")
+                   else labels["item_titles"].get(field)) if isinstance(field, str) else None
+    what = phrase.format(stage=_title(stage, lang) or labels["none"],
+                         step=e.get(f"step_title_{lang}") or e.get("step_title_ja") or labels["none"],
+                         field=field_label or labels["none"])
+    actor = e.get("actor_name") or ""
+    when = display(e.get("at"), lang)
+    if not actor or actor.startswith("hokoku:") or "@" in actor or action in AUTOMATIC_EVENTS:
+        return labels["timeline_sentence_system"].format(when=when, what=what[0].upper() + what[1:]
+                                                         if lang == "en" else what)
+    return labels["timeline_sentence"].format(when=when, actor=actor, what=what)
 
 
 @pass_context
@@ -206,15 +296,19 @@ def _deadline_row(context: Context, d: Mapping[str, Any]) -> list[Any]:
 
 
 @pass_context
+def _notice_row(context: Context, n: Mapping[str, Any]) -> list[Any]:
+    """[when, how many, method, alternative measure] for a notice to individuals."""
+    lang = _lang(context)
+    count = n.get("count")
+    return [n.get("notified_at"), None if count is None else LABELS[lang]["headcount"].format(count=f"{count:,}"),
+            _method(n.get("method"), lang), n.get("substitute")]
+
+
+@pass_context
 def _action_row(context: Context, a: Mapping[str, Any]) -> list[Any]:
     """[title, owner, due, status, completed] for a recurrence-prevention action."""
     status = LABELS[_lang(context)]["action_status"].get(a.get("status"), a.get("status"))
     return [a.get("title"), a.get("owner_name"), a.get("due_at"), status, a.get("completed_at")]
-
-
-def _notice_row(n: Mapping[str, Any]) -> list[Any]:
-    """[when, how many, method, substitute] for a notice to individuals."""
-    return [n.get("notified_at"), n.get("count"), n.get("method"), n.get("substitute")]
 
 
 # --------------------------------------------------------------------------- environment
@@ -262,7 +356,8 @@ def environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
         show=_show, day=_day, verdict=_verdict,
         # table rows and list lines from the data's lists
         diff_row=_diff_row, stage_row=_stage_row, stage_status_row=_stage_status_row,
-        measure_line=_measure_line, timeline_row=_timeline_row, deadline_row=_deadline_row,
+        timeline_sentence=_timeline_sentence, deadline_row=_deadline_row,
+        stage_done_row=_stage_done_row, article=lambda a, lang="ja": article_label(a, lang),
         action_row=_action_row, notice_row=_notice_row,
     )
     return env
@@ -274,7 +369,7 @@ _TOP_DEFAULTS: dict[str, Any] = {
     "generated_at": None, "stages": [], "triage": None, "ppc": None, "items": {},
     "preliminary_items": None, "prevention_actions": [], "notices": [],
     "metrics": {"time_to_acknowledge": None, "time_to_contain": None},
-    "deadlines": [], "timeline": [],
+    "deadlines": [], "timeline": [], "public": {}, "headcount": None, "reported_data_items": None,
 }
 
 
@@ -300,15 +395,91 @@ def _open_questions(data: Mapping[str, Any], items: Mapping[str, str | None],
     else:
         if triage.get("decision") is None:
             out.append(texts["no_decision"])
-        if triage.get("individuals") is not None and triage.get("individuals_estimated"):
-            out.append(texts["estimated"].format(count=f"{triage['individuals']:,}"))
+    headcount = data.get("headcount") or ({"count": triage.get("individuals"),
+                                            "estimated": triage.get("individuals_estimated")} if triage else None)
+    if headcount and headcount.get("count") is not None and headcount.get("estimated"):
+        out.append(texts["estimated"].format(count=headcount_text(headcount, lang)))
     for stage in data["stages"]:
         if stage.get("status") not in ("done", "skipped"):
-            status = labels["stage_status"].get(stage.get("status"), stage.get("status"))
-            out.append(texts["stage"].format(article=stage.get("article") or "",
-                                             title=stage.get(f"title_{lang}") or stage.get("code"),
-                                             status=status).strip())
+            status = labels["stage_status"].get(stage.get("status"), labels["unknown"])
+            out.append(texts["stage"].format(article=article_label(stage.get("article"), lang) or "",
+                                             title=_title(stage, lang) or "", status=status).strip())
     return out
+
+
+def _public(raw: Mapping[str, Any] | None) -> dict[str, str | None]:
+    raw = raw or {}
+    return {key: normalise(raw.get(key)) for key in PUBLIC_FIELDS}
+
+
+def _lines(*parts: str | None) -> str | None:
+    text = "\n".join(p for p in parts if p)
+    return text or None
+
+
+def _report_items(ctx: Mapping[str, Any], items: Mapping[str, str | None], public: Mapping[str, str | None],
+                  lang: str) -> dict[str, str | None]:
+    """The nine items as the drafts write them, each fact from one source, never internal notes.
+
+    Owner's findings first, then the owner's public texts; the headcount from the triage (or the
+    report until triage); notices, publication and prevention actions from their records, in words.
+    """
+    labels = LABELS[lang]
+    words = labels["work_status"]
+    stage_by_code = {s.get("code"): s for s in ctx["stages"]}
+    out = dict(items)
+    for key in ("summary", "cause", "secondary_damage", "prevention", "other"):
+        if out[key] is None:
+            out[key] = public.get(key)
+    if out["data_items"] is None:
+        out["data_items"] = normalise(ctx.get("reported_data_items"))
+    count = headcount_text(ctx.get("headcount"), lang)
+    if count:  # the number from the triage (or the report); the owner's finding only explains it
+        note = items["individuals"] and labels["individuals_note"].format(text=items["individuals"])
+        out["individuals"] = _lines(count, note)
+
+    notices = ctx["notices"]
+    notice_stage = first_stage(stage_by_code, NOTICE_STAGES)
+    lines = []
+    for n in notices:
+        line = labels["notice_line"].format(when=display(n.get("notified_at"), lang),
+                                            count=f"{n.get('count') or 0:,}", method=_method(n.get("method"), lang))
+        if n.get("substitute"):
+            line += labels["notice_substitute"].format(substitute=n["substitute"])
+        lines.append(line)
+    status = work_status(notice_stage, bool(notices))
+    if status != "unknown" or lines or items["individual_response"]:
+        out["individual_response"] = _lines(labels["status_line"].format(status=words[status]), *lines,
+                                            items["individual_response"])
+
+    pub = first_stage(stage_by_code, PUBLICATION_STAGES)
+    status = work_status(pub, False)
+    if status != "unknown" or items["publication"]:
+        head = labels["status_line"].format(status=words[status])
+        if status == "done" and pub.get("completed_at"):
+            head += labels["published_on"].format(when=display(_day(pub["completed_at"]), lang))
+        out["publication"] = _lines(head, items["publication"])
+
+    actions = [f"・{a.get('title')}（{labels['action_status'].get(a.get('status'), words['unknown'])}）" if lang == "ja"
+               else f"- {a.get('title')} ({labels['action_status'].get(a.get('status'), words['unknown'])})"
+               for a in ctx["prevention_actions"]]
+    if actions:
+        out["prevention"] = _lines(out["prevention"], *actions)
+    return out
+
+
+def summary_block(ctx: Mapping[str, Any], text: str | None, lang: str, *, gap: str | None = None) -> str | None:
+    """概要: what happened, then when it happened, how and by whom it was discovered, awareness."""
+    labels = LABELS[lang]
+    incident = ctx["incident"]
+    sep = "：" if lang == "ja" else ": "
+    discovery = ctx["public_texts"].get("discovery") or labels["discovered_by"].get(incident.get("entry") or "staff")
+    facts = [f"{labels['occurred_at']}{sep}{display(incident.get('occurred_at'), lang)}",
+             f"{labels['discovery']}{sep}{discovery}",
+             f"{labels['aware_at']}{sep}{display(incident.get('aware_at'), lang)}"]
+    if text is None and gap is None:
+        return None
+    return _lines(text if text is not None else gap, *facts)
 
 
 def build_context(kind: str, data: Mapping[str, Any], lang: str, fmt: str) -> dict[str, Any]:
@@ -319,12 +490,22 @@ def build_context(kind: str, data: Mapping[str, Any], lang: str, fmt: str) -> di
         if not isinstance(data.get(required), Mapping):
             raise InputError(f"draft data has no {required!r} section")
     ctx: dict[str, Any] = {**_TOP_DEFAULTS, **data}
+    triage = ctx.get("triage")
+    if ctx.get("headcount") is None and triage and triage.get("individuals") is not None:
+        ctx["headcount"] = {"count": triage["individuals"], "estimated": bool(triage.get("individuals_estimated")),
+                            "source": "triage"}
     for key in ("stages", "prevention_actions", "notices", "deadlines", "timeline"):
         ctx[key] = list(ctx[key] or [])
     ctx["metrics"] = {**_TOP_DEFAULTS["metrics"], **(ctx["metrics"] or {})}
     labels = LABELS[lang]
-    items = _items(ctx["items"] or {})
+    public = _public(ctx["public"])
+    ctx["public_texts"] = public
+    recorded = _items(ctx["items"] or {})
+    items = _report_items(ctx, recorded, public, lang)
+    gaps = {key: marked_gap(labels, key) for key in public}
+    items["summary"] = summary_block(ctx, items["summary"], lang, gap=gaps["summary"])
     preliminary = None if ctx["preliminary_items"] is None else _items(ctx["preliminary_items"])
+    contact = (ctx["organisation"] or {}).get("contact")
     org, incident = ctx["organisation"], ctx["incident"]
     institute = display(incident.get(f"institute_name_{lang}"), lang)
     division = display(incident.get(f"division_name_{lang}"), lang)
@@ -347,8 +528,27 @@ def build_context(kind: str, data: Mapping[str, Any], lang: str, fmt: str) -> di
                            key=lambda s: as_utc(s["completed_at"])),
         timeline=sorted(ctx["timeline"], key=lambda e: as_utc(e["at"])),
         open_questions=_open_questions(ctx, items, labels, lang),
+        headcount_text=headcount_text(ctx.get("headcount"), lang),
+        recorded_items=recorded,
+        gaps=gaps,
+        pub={key: public[key] if public[key] is not None else gaps[key] for key in public},
+        # the public and the person read the data items the owner recorded, not the reporter's words
+        public_data_items=recorded["data_items"] if recorded["data_items"] is not None
+        else labels["gap"].format(field=labels["data_items_field"]),
+        public_summary=summary_block(ctx, public["summary"], lang, gap=gaps["summary"]),
+        # internal reports may fall back to the reporter's own words
+        internal_summary=summary_block(ctx, recorded["summary"] or public["summary"]
+                                       or normalise(ctx["incident"].get("summary")), lang),
+        contact=contact,
+        notice_stage=first_stage({s.get("code"): s for s in ctx["stages"]}, NOTICE_STAGES),
+        publication_stage=first_stage({s.get("code"): s for s in ctx["stages"]}, PUBLICATION_STAGES),
     )
     return ctx
+
+
+def marked_gap(labels: Mapping[str, Any], key: str) -> str:
+    """The marked gap for a public field nobody has written yet: 【未記入：公表用の概要】."""
+    return labels["gap"].format(field=labels["public_fields"][key])
 
 
 def _tidy_markdown(text: str) -> str:

@@ -9,12 +9,11 @@ from sqlmodel import Session
 
 from hokoku.app import App
 from hokoku.db import transaction
-from hokoku.services.records import ITEMS, findings, latest_snapshot, notices
+from hokoku.services.records import ITEMS, findings, latest_snapshot, notices, public_texts
 from hokoku.services.stagerows import incident_policy, load_stages
 from hokoku.services.transitions import get_incident
 from hokoku.services.triage import effective_required
 from hokoku.statutory import ppc_deadlines
-from hokoku.timeutil import fmt_jst
 from models.audit import AuditEvent
 from models.casework import Task
 from models.incident import Incident
@@ -82,9 +81,12 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
         "status": t.status if not (t.status == "open" and t.due_at and t.due_at <= now) else "overdue",
         "completed_at": t.completed_at,
     } for t in tasks if t.kind == "prevention"]
+    step_titles = {t.ref: {"ja": t.title_ja or dec(t.title_enc, "task.title", t.id),
+                           "en": t.title_en or t.title_ja or dec(t.title_enc, "task.title", t.id)}
+                   for t in tasks if t.kind == "step"}
     notice_rows = notices(app, session, inc)
     found = findings(app, session, inc)
-    items = _items(lang, inc, dec(inc.summary_enc, "incident.summary", inc.public_id), found, triage_row, by_code, prevention, notice_rows)
+    items = _items(found)
 
     ack = by_code.get("acknowledge", {}).get("acknowledged_at")
     contained = by_code.get("containment", {}).get("completed_at")
@@ -93,26 +95,49 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
         if s["due_at"] is None or s["code"] == "report" or s["status"] == "skipped":
             continue
         done = s["completed_at"]
-        deadlines.append({"name_ja": f"{s['article']} {s['title_ja']}", "name_en": f"{s['article']} {s['title_en']}",
+        deadlines.append({"name_ja": s["title_ja"], "name_en": s["title_en"], "article": s["article"],
                           "due_at": s["due_at"], "done_at": done,
                           "met": None if done is None else done <= s["due_at"],
                           "margin": None if done is None else s["due_at"] - done})
     for t in tasks:
         if t.kind == "prevention" and t.due_at:
             title = dec(t.title_enc, "task.title", t.id)
-            deadlines.append({"name_ja": f"再発防止 {t.ref} {title}", "name_en": f"Prevention {t.ref} {title}",
+            deadlines.append({"name_ja": f"再発防止の措置「{title}」", "name_en": f"Prevention: {title}",
                               "due_at": t.due_at, "done_at": t.completed_at,
                               "met": None if t.completed_at is None else t.completed_at <= t.due_at,
                               "margin": None if t.completed_at is None else t.due_at - t.completed_at})
     events = session.execute(select(AuditEvent).where(AuditEvent.incident_public_id == inc.public_id)
                              .order_by(AuditEvent.seq)).scalars()
-    timeline = [{"at": e.at, "actor_name": name(e.actor), "action": e.action,
-                 "stage": e.data.get("stage") or e.data.get("ref")} for e in events
-                if not e.action.startswith("notification.")]
+    timeline = []
+    for e in events:
+        if e.action.startswith("notification.") or e.action in ("incident.viewed", "access.denied"):
+            continue
+        ref = e.data.get("ref")
+        step = step_titles.get(ref.split(":", 1)[-1] if isinstance(ref, str) else None)
+        timeline.append({"at": e.at, "actor_name": name(e.actor), "action": e.action,
+                         "stage": e.data.get("stage") or ref,
+                         "step_title_ja": step["ja"] if step else None, "step_title_en": step["en"] if step else None,
+                         "field": e.data.get("field") or e.data.get("item"), "count": e.data.get("count")})
+    contact = org.organisation.contact
+    reported_items = dec(inc.reported_data_items_enc, "incident.data_items", inc.public_id)
+    if triage_row is not None and triage_row.individuals is not None:
+        headcount = {"count": triage_row.individuals, "estimated": bool(triage_row.individuals_estimated),
+                     "source": "triage"}
+    elif triage_row is None and inc.reported_individuals is not None:
+        headcount = {"count": inc.reported_individuals, "estimated": True, "source": "report"}
+    else:
+        headcount = {"count": None, "estimated": False, "source": None}
     return {
         "generated_at": now,
-        "organisation": {"name_ja": org.organisation.name.ja, "name_en": org.organisation.name.en,
-                         "regime": org.organisation.regime},
+        "organisation": {
+            "name_ja": org.organisation.name.ja, "name_en": org.organisation.name.en,
+            "regime": org.organisation.regime,
+            "contact": None if contact is None else {
+                "office_ja": contact.office.ja, "office_en": contact.office.en, "phone": contact.phone,
+                "email": contact.email, "hours_ja": contact.hours.ja if contact.hours else None,
+                "hours_en": contact.hours.en if contact.hours else None,
+                "person": contact.person or org.general_manager.name},
+        },
         "incident": {
             "public_id": inc.public_id, "category": inc.category,
             "category_label_ja": playbook.title.get("ja") if playbook else inc.category,
@@ -120,6 +145,7 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
             "division_name_ja": div.name.ja, "division_name_en": div.name.en,
             "institute_name_ja": inst.name.ja, "institute_name_en": inst.name.en,
             "serious": inc.serious, "status": inc.status, "aware_at": inc.aware_at, "reported_at": inc.reported_at,
+            "occurred_at": inc.occurred_at, "entry": inc.entry,
             "closed_at": inc.closed_at, "summary": dec(inc.summary_enc, "incident.summary", inc.public_id),
             **_report_delay_text(inc, policy),
             "reporter_name": name(inc.reporter_email),
@@ -127,12 +153,22 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
             "institute_manager_name": inst.institute_manager.name, "director_general_name": org.director_general.name,
         },
         "stages": stages, "triage": triage, "ppc": ppc, "items": items,
+        "public": public_texts(app, session, inc),
+        "headcount": headcount, "reported_data_items": reported_items,
         "preliminary_items": latest_snapshot(app, session, inc, "ppc-preliminary"),
         "prevention_actions": prevention, "notices": notice_rows,
         "metrics": {"time_to_acknowledge": None if ack is None else ack - inc.reported_at,
                     "time_to_contain": None if contained is None else contained - inc.reported_at},
         "deadlines": deadlines, "timeline": timeline,
     }
+
+
+def filed_items(app: App, session: Session, inc: Incident, *, now: datetime, lang: str = "ja") -> dict:
+    """The nine items exactly as a report filed now would state them (kept to diff against)."""
+    from hokoku.documents.render import build_context
+
+    data = document_data(app, session, inc, now=now, lang=lang)
+    return dict(build_context("ppc-preliminary", data, lang, "md")["items"])
 
 
 def _latest_per_question(answers: list[dict]) -> list[str]:
@@ -146,39 +182,15 @@ def _latest_per_question(answers: list[dict]) -> list[str]:
     return list(latest.values())
 
 
-def _items(lang, inc, summary, found, triage, stages, prevention, notice_rows) -> dict:
-    ja = lang == "ja"
+def _items(found) -> dict:
+    """The nine items as the owner recorded them (findings); nothing filled from internal notes.
+
+    What the records establish (the headcount, notices, publication, prevention actions) is
+    added in words by the renderer (``hokoku.documents.render``), from one source each."""
     items: dict[str, str | None] = {}
     for key in ITEMS:
         texts = _latest_per_question(found.get(key, []))
         items[key] = "\n".join(texts) if texts else None
-    if items["summary"] is None:
-        items["summary"] = summary
-    if items["individuals"] is None and triage is not None and triage.individuals is not None:
-        n = triage.individuals
-        items["individuals"] = (f"{n}名" + ("（推計）" if triage.individuals_estimated else "")) if ja else (
-            f"{n}" + (" (estimated)" if triage.individuals_estimated else ""))
-    rc = stages.get("root-cause")
-    if items["cause"] is None and rc and rc["status"] == "done" and rc["note"]:
-        items["cause"] = rc["note"]
-    extra = []
-    for n in notice_rows:
-        when = fmt_jst(n["notified_at"])
-        line = (f"{when} {n['count']}名に{n['method']}で通知" if ja else f"{when}: {n['count']} notified by {n['method']}")
-        if n["substitute"]:
-            line += (f"（代替措置: {n['substitute']}）" if ja else f" (substitute measure: {n['substitute']})")
-        extra.append(line)
-    if extra:
-        items["individual_response"] = "\n".join(extra + ([items["individual_response"]] if items["individual_response"] else []))
-    pub = stages.get("publication") or stages.get("individuals-publication")
-    if items["publication"] is None and pub and pub["status"] in ("done", "skipped"):
-        items["publication"] = pub["note"] if pub["status"] == "done" else (
-            ("公表しない: " if ja else "Not published: ") + (pub["skip_reason"] or ""))
-    if prevention:
-        lines = [f"- {p['title']}（{p['status']}）" if ja else f"- {p['title']} ({p['status']})" for p in prevention]
-        items["prevention"] = "\n".join(lines + ([items["prevention"]] if items["prevention"] else []))
-    elif items["prevention"] is None and rc and rc["status"] == "done" and rc["note"]:
-        items["prevention"] = rc["note"]
     return items
 
 

@@ -74,6 +74,8 @@ def report_incident(
     entry: str = "staff",
     source: str = "cli",
     details: str | None = None,
+    occurred_at: datetime | None = None,
+    data_items: str | None = None,
     individuals: int | None = None,
 ) -> IntakeResult:
     """Validate, persist, route to the division's protection manager and start the chain."""
@@ -88,8 +90,15 @@ def report_incident(
     if aware_at > now:
         raise InputError("--aware-at: the time first known is in the future")
     check_countable(aware_at, "--aware-at")
+    if occurred_at is not None and occurred_at > now:
+        raise InputError("--occurred-at: the time it happened is in the future")
+    if occurred_at is not None and occurred_at > aware_at:
+        raise InputError("--occurred-at: the time it happened is after the time it was first known")
     if individuals is not None and not 0 <= individuals <= MAX_INDIVIDUALS:
-        raise InputError(f"individuals: must be a whole number from 0 to {MAX_INDIVIDUALS:,}")
+        raise InputError(f"--individuals: must be a whole number from 0 to {MAX_INDIVIDUALS:,}")
+    data_items = (data_items or "").strip() or None
+    if data_items and len(data_items) > MAX_SUMMARY:
+        raise InputError(f"--data-items: too long ({len(data_items)} characters; at most {MAX_SUMMARY})")
     playbook = app.playbooks.get(category)
     if playbook is None:
         raise NotFound(f"unknown category {category!r} (categories: {', '.join(sorted(app.playbooks))})")
@@ -100,12 +109,13 @@ def report_incident(
     with app_transaction(app) as session:
         return file_report(app, session, division=division, category=category, summary=summary, reporter=reporter,
                            now=now, aware_at=aware_at, serious=serious, entry=entry, source=source, details=details,
-                           individuals=individuals)
+                           occurred_at=occurred_at, data_items=data_items, individuals=individuals)
 
 
 def file_report(app: App, session: Session, *, division: str, category: str, summary: str, reporter: str,
                 now: datetime, aware_at: datetime, serious: bool, entry: str, source: str,
-                details: str | None, individuals: int | None = None) -> IntakeResult:
+                details: str | None, occurred_at: datetime | None = None, data_items: str | None = None,
+                individuals: int | None = None) -> IntakeResult:
     """The intake itself, inside the caller's transaction (inputs already checked)."""
     policy = app.policy
     lang = app.settings.lang
@@ -122,6 +132,8 @@ def file_report(app: App, session: Session, *, division: str, category: str, sum
         entry=entry, source=source, serious=serious, reporter_email=reporter, aware_at=aware_at,
         reported_at=now, summary_enc=app.keyring.encrypt(summary, field="incident.summary", bind=public_id),
         details_enc=app.keyring.encrypt(details, field="incident.details", bind=public_id) if details else None,
+        occurred_at=occurred_at, reported_individuals=individuals,
+        reported_data_items_enc=app.keyring.encrypt(data_items, field="incident.data_items", bind=public_id) if data_items else None,
         policy_name=policy.name, policy_sha256=policy.sha256(), policy_snapshot=policy.snapshot(),
     )
     session.add(incident)
@@ -135,6 +147,8 @@ def file_report(app: App, session: Session, *, division: str, category: str, sum
     audit.append(session, app.keyring, at=now, actor=reporter, action="incident.reported", incident=public_id,
                  data={"division": div.code, "category": category, "serious": serious, "entry": entry,
                        "source": source, "aware_at": aware_at.isoformat(), "policy": policy.name,
+                       "occurred_at": occurred_at.isoformat() if occurred_at else None,
+                       "individuals": individuals,
                        "policy_sha256": incident.policy_sha256})
     if individuals is not None:  # the reporter's rough headcount: a first, estimated fact
         from hokoku.services.triage import facts_of, record_facts

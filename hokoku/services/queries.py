@@ -64,6 +64,7 @@ def show_incident(app: App, public_id: str, *, now: datetime) -> dict:
             "entry": inc.entry, "division": inc.division_code, "division_name": div.name.get(lang),
             "reporter": inc.reporter_email, "aware_at": iso(inc.aware_at), "reported_at": iso(inc.reported_at),
             "closed_at": iso(inc.closed_at), "policy": inc.policy_name, "policy_sha256": inc.policy_sha256,
+            "occurred_at": iso(inc.occurred_at),
             "summary": app.keyring.decrypt(inc.summary_enc, field="incident.summary", bind=inc.public_id),
             "report_delay": report_delay(inc, policy),
             "reportability": {k: assessed[k] for k in ("status", "decided", "possibly_required", "unknown",

@@ -1,4 +1,5 @@
-"""Findings that fill the Commission's nine items, and notices to individuals (28-1)."""
+"""Findings that fill the Commission's nine items, public texts (written for the public and the
+person), and notices to individuals (28-1)."""
 
 from __future__ import annotations
 
@@ -11,18 +12,21 @@ from sqlmodel import Session
 from hokoku import audit
 from hokoku.app import App
 from hokoku.db import transaction
+from hokoku.documents.labels import PUBLIC_FIELDS
 from hokoku.exceptions import InputError, NotFound, TransitionRefused
 from hokoku.statutory import MAX_INDIVIDUALS
 from hokoku.services.tasks import require_manager
 from hokoku.services.transitions import get_incident
 from hokoku.timeutil import iso
-from models.casework import DocumentSnapshot, Finding, IndividualNotice
+from models.casework import DocumentSnapshot, Finding, IndividualNotice, PublicText
 from models.incident import Incident
 
 #: The nine items of the report to the Commission (PPC Rules Art. 8(1) / 44), in order.
 ITEMS = ("summary", "data_items", "individuals", "cause", "secondary_damage", "individual_response", "publication",
          "prevention", "other")
 MAX_TEXT = 20_000
+
+PUBLIC_TEXT_MAX = 5_000
 
 
 def _item_for(app: App, incident: Incident, name: str) -> tuple[str, str | None]:
@@ -199,3 +203,37 @@ def latest_snapshot(app: App, session: Session, incident: Incident, kind: str) -
         .order_by(DocumentSnapshot.id.desc()).limit(1)
     ).scalar_one_or_none()
     return None if row is None else json.loads(app.keyring.decrypt(row.items_enc, field="snapshot.items", bind=row.id))
+
+
+def set_public_text(app: App, *, incident_id: str, field: str, text: str, actor: str, now: datetime) -> dict:
+    """Write (or replace) one public text of an incident; the incident's managers only."""
+    if field not in PUBLIC_FIELDS:
+        raise InputError(f"--field: {field!r} is not one of {', '.join(PUBLIC_FIELDS)}")
+    text = (text or "").strip()
+    if not text:
+        raise InputError("--text: empty")
+    if len(text) > PUBLIC_TEXT_MAX:
+        raise InputError(f"--text: too long ({len(text)} characters; at most {PUBLIC_TEXT_MAX})")
+    with transaction(app.engine) as session:
+        incident = get_incident(session, incident_id, lock=True)
+        actor = require_manager(app, session, incident, actor, "write public texts")
+        row = PublicText(incident_id=incident.id, field=field, by=actor, at=now, text_enc=b"")
+        session.add(row)
+        session.flush()  # the ciphertext is bound to the row id
+        row.text_enc = app.keyring.encrypt(text, field="public_text.text", bind=row.id)
+        audit.append(session, app.keyring, at=now, actor=actor, action="public_text.recorded",
+                     incident=incident.public_id, data={"field": field, "chars": len(text)})
+        return {"incident": incident.public_id, "field": field}
+
+
+def public_texts(app: App, session: Session, incident: Incident) -> dict[str, str]:
+    """The newest text per public field (fields never written are absent)."""
+    rows = session.execute(select(PublicText).where(PublicText.incident_id == incident.id)
+                           .order_by(PublicText.id)).scalars()
+    return {r.field: app.keyring.decrypt(r.text_enc, field="public_text.text", bind=r.id) for r in rows}
+
+
+def list_public_texts(app: App, *, incident_id: str) -> dict:
+    with transaction(app.engine) as session:
+        incident = get_incident(session, incident_id)
+        return {"incident": incident.public_id, "texts": public_texts(app, session, incident)}

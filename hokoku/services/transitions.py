@@ -175,11 +175,11 @@ def _on_done(app: App, session: Session, ctx: MessageContext, incident: Incident
     """Reports the regulation attaches to a completed stage (27-3 → managers, 27-4 → DG)."""
     sp = incident_policy(incident).stage(row.code)
     if row.code == "ppc-preliminary":  # keep the nine items as filed, to diff the final against
-        from hokoku.services.docdata import document_data
+        from hokoku.services.docdata import filed_items
         from hokoku.services.records import snapshot_items
 
         session.flush()
-        items = document_data(app, session, incident, now=now, lang=app.settings.lang)["items"]
+        items = filed_items(app, session, incident, now=now, lang=app.settings.lang)
         snapshot_items(app, session, incident, kind="ppc-preliminary", items=items, now=now)
     people = app.organisation(session).people()
     who = people[actor].name if actor in people else actor

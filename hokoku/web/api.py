@@ -56,6 +56,7 @@ class ReportIn(_In):
     category: str = Field(min_length=1, max_length=64, description="incident category (hokoku playbook list)")
     summary: str = Field(min_length=1, max_length=MAX_SUMMARY, description="what happened")
     aware_at: datetime | None = Field(None, description="when the reporter first knew (ISO 8601; no offset = Japan time)")
+    occurred_at: datetime | None = Field(None, description="when it happened, if known (ISO 8601; no offset = Japan time)")
     data_items: str | None = Field(None, max_length=MAX_TEXT, description="what data")
     individuals: int | None = Field(None, ge=0, le=MAX_INDIVIDUALS, description="roughly how many people")
     already_done: str | None = Field(None, max_length=MAX_TEXT, description="what was already done")
@@ -63,6 +64,7 @@ class ReportIn(_In):
     serious: bool = False
 
     _aw = field_validator("aware_at")(lambda v: _aware(v))
+    _oa = field_validator("occurred_at")(lambda v: _aware(v))
 
 
 class AckIn(_In):
@@ -285,7 +287,7 @@ def api_step_assign(incident_id: str, ref: str, body: StepAssignIn, request: Req
 
 
 @router.get("/incidents/{incident_id}/drafts/{kind}", responses=ERROR_RESPONSES, response_class=PlainTextResponse,
-            summary="a document draft (Markdown by default, or HTML)")
+            summary="a document draft (Markdown by default, HTML, or Word: format=docx)")
 def api_draft(incident_id: str, kind: str, request: Request, format: str = "md", lang: str | None = None,
               viewer: Viewer = Depends(api_viewer)) -> Response:
     if lang is not None and lang not in ("ja", "en"):
@@ -295,6 +297,10 @@ def api_draft(incident_id: str, kind: str, request: Request, format: str = "md",
     inc = load_visible(request, viewer, incident_id, via=f"api:draft:{kind}")
     text = render_incident_draft(hk(request), incident_id=inc.public_id, kind=kind, lang=lang or lang_of(request),
                                  fmt=format, now=now_of(request))
+    if format == "docx":
+        from hokoku.web.casework import draft_response
+
+        return draft_response(text, kind=kind, incident=inc.public_id, lang=lang or lang_of(request), fmt=format)
     media = "text/html; charset=utf-8" if format == "html" else "text/markdown; charset=utf-8"
     return security.security_headers(Response(text, media_type=media), csp=security.DRAFT_CSP)
 

@@ -7,9 +7,9 @@ from fastapi import HTTPException
 from hokoku.exceptions import NotFound
 
 #: The kinds ``hokoku draft`` knows, used when the renderer cannot be imported.
-FALLBACK_KINDS = ("ppc-preliminary", "ppc-final", "ppc-information", "publication", "individual-notice",
-                  "investigation-report", "dg-report", "summary")
-FORMATS = ("html", "md")
+FALLBACK_KINDS = ("ppc-preliminary", "ppc-final", "ppc-cover", "ppc-information", "publication",
+                  "individual-notice", "investigation-report", "dg-report", "summary")
+FORMATS = ("html", "md", "docx")
 
 
 def draft_kinds() -> tuple[str, ...]:
@@ -20,7 +20,8 @@ def draft_kinds() -> tuple[str, ...]:
     return tuple(KINDS)
 
 
-def render_incident_draft(app, *, incident_id: str, kind: str, lang: str, fmt: str, now) -> str:
+def render_incident_draft(app, *, incident_id: str, kind: str, lang: str, fmt: str, now) -> str | bytes:
+    """The draft as text (html, md) or as a Word document's bytes (docx)."""
     if fmt not in FORMATS:
         from hokoku.web.errors import FieldError
 
@@ -34,4 +35,8 @@ def render_incident_draft(app, *, incident_id: str, kind: str, lang: str, fmt: s
     from hokoku.services.docdata import build_document_data
 
     data = build_document_data(app, incident_id=incident_id, now=now, lang=lang)
+    if fmt == "docx":
+        from hokoku.documents.docx import render_docx
+
+        return render_docx(kind, data, lang=lang)
     return render_draft(kind, data, lang=lang, fmt=fmt)

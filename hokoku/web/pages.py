@@ -7,7 +7,7 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 
@@ -40,7 +40,8 @@ _env = Environment(
     lstrip_blocks=True,
 )
 _env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
-MESSAGES = ("acked", "advanced", "skipped", "triaged", "step_done", "assigned")
+MESSAGES = ("acked", "advanced", "skipped", "triaged", "step_done", "assigned", "findings", "public_texts", "notice",
+            "action", "nothing")
 
 
 def _when(value) -> str:
@@ -204,7 +205,8 @@ def _report_page(request: Request, viewer: Viewer, *, status: int = 200, values:
     divisions = [(d.code, d.name.get(lang), i.name.get(lang)) for i in org.institutes for d in i.divisions]
     categories = [(c, p.title.get(lang), p.description.get(lang)) for c, p in sorted(app.playbooks.items())]
     values = values or {"division": viewer.scope.home_division or "", "category": "", "summary": "",
-                        "aware_at": "", "data_items": "", "individuals": "", "already_done": "", "serious": False}
+                        "aware_at": "", "occurred_at": "", "data_items": "", "individuals": "", "already_done": "",
+                        "serious": False}
     return render(request, "report.html", status=status, divisions=divisions, categories=categories, values=values,
                   error=error, error_field=error_field, max_now=_local_input(now_of(request)))
 
@@ -217,10 +219,12 @@ def report_form(request: Request):
 @router.post("/report")
 def report_submit(request: Request, division: str = Form(""), category: str = Form(""), summary: str = Form(""),
                   aware_at: str = Form(""), data_items: str = Form(""), individuals: str = Form(""),
-                  already_done: str = Form(""), serious: bool = Form(False), csrf_token: str = Form("")):
+                  already_done: str = Form(""), serious: bool = Form(False), occurred_at: str = Form(""),
+                  csrf_token: str = Form("")):
     viewer = _writer(request, csrf_token, action="report")
     values = {"division": division, "category": category, "summary": summary, "aware_at": aware_at,
-              "data_items": data_items, "individuals": individuals, "already_done": already_done, "serious": serious}
+              "occurred_at": occurred_at, "data_items": data_items, "individuals": individuals,
+              "already_done": already_done, "serious": serious}
     try:
         result = report_from_form(hk(request), viewer, now=now_of(request), lang=lang_of(request), **values)
     except InputError as exc:
@@ -300,11 +304,25 @@ def incident_page(request: Request, incident_id: str):
     for s in shown["stages"]:
         sp = policy.stage(s["code"])
         policy_stages[s["code"]] = {"can_complete": sp.completed_by == "advance", "skippable": sp.skippable}
+    from hokoku.documents.labels import LABELS
+
+    events = LABELS[lang]["events"]
+    stage_titles = {st["code"]: st.get("title") or st["code"] for st in shown["stages"]}
+    step_titles = {t["ref"].split(":", 1)[-1]: t.get("title") or t["ref"] for t in tasks}
     for ev in shown["timeline"]:
         ev["actor_name"] = people[ev["actor"]].name if ev["actor"] in people else ev["actor"]
+        data = ev.get("data") or {}
+        ref = str(data.get("ref") or "").split(":", 1)[-1]
+        phrase = events.get(ev["action"])
+        ev["phrase"] = None if phrase is None else phrase.format(
+            stage=stage_titles.get(data.get("stage"), data.get("stage") or ""),
+            step=step_titles.get(ref, ref),
+            field=(LABELS[lang]["public_fields"] if ev["action"].startswith("public_text.")
+                   else LABELS[lang]["item_titles"]).get(data.get("field") or data.get("item"), ""))
     details = app.keyring.decrypt(inc.details_enc, field="incident.details", bind=inc.public_id) if inc.details_enc else None
     scope = viewer.scope
     can_manage = scope.manages and not scope.read_only
+    casework = _casework_view(app, inc, lang, now)
     return render(
         request, "incident.html", inc=shown, details=details, tasks=tasks, assessment=assessment,
         immediate=[a.get(lang) for a in playbook.immediate_actions] if playbook else [],
@@ -312,10 +330,38 @@ def incident_page(request: Request, incident_id: str):
         reporter_name=people[inc.reporter_email].name if inc.reporter_email in people else inc.reporter_email,
         can_manage=can_manage, assignees=managing_people(org, inc.division_code),
         categories=[(c, p.title.get(lang)) for c, p in sorted(app.playbooks.items())],
-        draft_kinds=draft_kinds(), here=f"/incidents/{inc.public_id}",
+        draft_kinds=draft_kinds(), here=f"/incidents/{inc.public_id}", **casework,
         is_general_manager=viewer.email in {org.general_manager.email,
                                             org.general_manager.deputy.email if org.general_manager.deputy else None},
     )
+
+
+def _casework_view(app, inc, lang: str, now) -> dict:
+    """Report items 4–9, public texts, notices, prevention actions and the one headcount, for the page."""
+    from hokoku.documents.render import headcount_text
+    from hokoku.services.docdata import build_document_data
+    from hokoku.services.records import PUBLIC_FIELDS
+    from hokoku.web.casework import PAGE_ITEMS, current_findings, current_public_texts
+
+    data = build_document_data(app, incident_id=inc.public_id, now=now, lang=lang)
+    from hokoku.documents.labels import LABELS
+
+    labels = LABELS[lang]
+    found = current_findings(app, inc.public_id)
+    return {
+        "finding_items": [(key, labels["item_titles"][key], found.get(key) or "", n)
+                          for n, key in enumerate(PAGE_ITEMS, start=4)],
+        "public_fields": [(key, labels["public_fields"][key]) for key in PUBLIC_FIELDS],
+        "public_texts": current_public_texts(app, inc.public_id),
+        "notices": data["notices"],
+        "actions": data["prevention_actions"],
+        "headcount": headcount_text(data["headcount"], lang),
+        "data_items": data["reported_data_items"],
+        "occurred_at": inc.occurred_at,
+        "action_labels": labels["action_status"],
+        "reported_facts": {"individuals": data["headcount"]["count"],
+                           "individuals_estimated": data["headcount"]["estimated"]},
+    }
 
 
 @router.post("/incidents/{incident_id}/ack")
@@ -461,12 +507,9 @@ def draft(request: Request, incident_id: str, kind: str, format: str = "html"):
     lang = lang_of(request)
     text = render_incident_draft(hk(request), incident_id=inc.public_id, kind=kind, lang=lang, fmt=format,
                                  now=now_of(request))
-    response: Response
-    if format == "html":
-        response = HTMLResponse(text)
-    else:
-        response = PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
-    return security.security_headers(response, csp=security.DRAFT_CSP)
+    from hokoku.web.casework import draft_response
+
+    return draft_response(text, kind=kind, incident=inc.public_id, lang=lang, fmt=format)
 
 
 # -- leadership -----------------------------------------------------------------------------------

@@ -29,7 +29,10 @@ def compose_details(lang: str, *, data_items: str | None, individuals: int | Non
     if data_items:
         parts.append(f"{translate('report.data_items', lang)}: {data_items}")
     if individuals is not None:
-        parts.append(f"{translate('report.individuals', lang)}: {individuals}")
+        from hokoku.documents.render import headcount_text  # one wording of the headcount everywhere
+
+        parts.append(f"{translate('report.individuals', lang)}: "
+                     f"{headcount_text({'count': individuals, 'estimated': True}, lang)}")
     if already_done:
         parts.append(f"{translate('report.already_done', lang)}: {already_done}")
     if details:
@@ -39,7 +42,8 @@ def compose_details(lang: str, *, data_items: str | None, individuals: int | Non
 
 def submit_report(app, viewer, *, now: datetime, lang: str, division: str, category: str, summary: str,
                   aware_at: datetime | None = None, data_items: str | None = None, individuals: int | None = None,
-                  already_done: str | None = None, details: str | None = None, serious: bool = False) -> IntakeResult:
+                  already_done: str | None = None, details: str | None = None, serious: bool = False,
+                  occurred_at: datetime | None = None) -> IntakeResult:
     division = (division or "").strip()
     if not division:
         raise FieldError("division", "division: choose the division that manages the information")
@@ -59,14 +63,20 @@ def submit_report(app, viewer, *, now: datetime, lang: str, division: str, categ
         raise FieldError("summary", "summary: say what happened")
     if aware_at is not None and aware_at > now:
         raise FieldError("aware_at", "aware_at: the time first known is in the future")
+    if occurred_at is not None and occurred_at > now:
+        raise FieldError("occurred_at", "occurred_at: the time it happened is in the future")
+    if occurred_at is not None and occurred_at > (aware_at or now):
+        raise FieldError("occurred_at", "occurred_at: the time it happened is after the time it was first known")
     if individuals is not None and not 0 <= individuals <= MAX_INDIVIDUALS:
         raise FieldError("individuals", f"individuals: must be a whole number from 0 to {MAX_INDIVIDUALS:,}")
-    text = compose_details(lang, data_items=_text(data_items, "data_items"), individuals=individuals,
+    items_text = _text(data_items, "data_items")
+    text = compose_details(lang, data_items=items_text, individuals=individuals,
                            already_done=_text(already_done, "already_done"), details=_text(details, "details"))
     try:
         return report_incident(app, division=division, category=category, summary=summary_text,
                                reporter=viewer.email, now=now, aware_at=aware_at, serious=bool(serious),
-                               entry="staff", source="web", details=text, individuals=individuals)
+                               entry="staff", source="web", details=text, occurred_at=occurred_at,
+                               data_items=items_text, individuals=individuals)
     except InputError as exc:
         from hokoku.web.errors import field_of
 
@@ -76,13 +86,18 @@ def submit_report(app, viewer, *, now: datetime, lang: str, division: str, categ
 
 
 def report_from_form(app, viewer, *, now: datetime, lang: str, division: str, category: str, summary: str,
-                     aware_at: str, data_items: str, individuals: str, already_done: str, serious: bool) -> IntakeResult:
-    when = None
-    if (aware_at or "").strip():
+                     aware_at: str, data_items: str, individuals: str, already_done: str, serious: bool,
+                     occurred_at: str = "") -> IntakeResult:
+    def instant(text: str, field: str):
+        if not (text or "").strip():
+            return None
         try:
-            when = parse_instant(aware_at, what="aware_at")
+            return parse_instant(text, what=field)
         except InputError as exc:
-            raise FieldError("aware_at", str(exc)) from None
+            raise FieldError(field, str(exc)) from None
+
+    when = instant(aware_at, "aware_at")
+    occurred = instant(occurred_at, "occurred_at")
     count = None
     if (individuals or "").strip():
         try:
@@ -91,4 +106,4 @@ def report_from_form(app, viewer, *, now: datetime, lang: str, division: str, ca
             raise FieldError("individuals", f"individuals: {individuals.strip()!r} is not a whole number") from None
     return submit_report(app, viewer, now=now, lang=lang, division=division, category=category, summary=summary,
                          aware_at=when, data_items=data_items, individuals=count, already_done=already_done,
-                         serious=serious)
+                         serious=serious, occurred_at=occurred)

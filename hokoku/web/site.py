@@ -15,7 +15,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 def install(web: FastAPI, hk, *, clock=None, web_settings=None) -> None:
     """Pages, API, error handlers, size limit, static files; ``web.state.clock`` is injectable."""
     from hokoku.exceptions import NotInitialised
-    from hokoku.web import api, pages
+    from hokoku.web import api, casework, pages
     from hokoku.web.auth import ensure_web_tables
     from hokoku.web.config import load_web_settings
     from hokoku.web.errors import install_handlers
@@ -37,3 +37,4 @@ def install(web: FastAPI, hk, *, clock=None, web_settings=None) -> None:
     web.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     web.include_router(api.router)
     web.include_router(pages.router)
+    web.include_router(casework.router)

@@ -1,7 +1,7 @@
 """audit anchor: recorded_at, signed head, key-check values, row-bound ciphertexts
 
 Revision ID: 0003
-Revises: 0002
+Revises: 0006
 
 Schema: ``audit_event.recorded_at`` (real wall-clock time), ``audit_head.key_id/signature``
 (the signed head), table ``hokoku_meta`` (data-key check values, demo flag).
@@ -21,13 +21,14 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = '0003'
-down_revision: str | None = '0002'
+down_revision: str | None = '0006'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 #: (table, row identity column, [(ciphertext column, field name)]) as of this revision.
 BOUND = [
-    ("incident", "public_id", [("summary_enc", "incident.summary"), ("details_enc", "incident.details")]),
+    ("incident", "public_id", [("summary_enc", "incident.summary"), ("details_enc", "incident.details"),
+                               ("reported_data_items_enc", "incident.data_items")]),
     ("stage", "id", [("note_enc", "stage.note"), ("skip_reason_enc", "stage.skip_reason")]),
     ("notification", "idempotency_key", [("subject_enc", "notification.subject"), ("body_enc", "notification.body")]),
     ("task", "id", [("title_enc", "task.title"), ("note_enc", "task.note"), ("evidence_enc", "task.evidence")]),
@@ -35,6 +36,7 @@ BOUND = [
     ("individual_notice", "id", [("method_enc", "notice.method"), ("substitute_enc", "notice.substitute"),
                                  ("difficulty_enc", "notice.difficulty")]),
     ("incident_amendment", "id", [("reason_enc", "amendment.reason")]),
+    ("public_text", "id", [("text_enc", "public_text.text")]),
     ("document_snapshot", "id", [("items_enc", "snapshot.items")]),
     ("statutory_decision", "id", [("reason_enc", "decision.reason")]),
     ("alert", "id", [("payload_enc", "alert.payload")]),
@@ -100,7 +102,7 @@ def _rebind_ciphertexts() -> None:
 
 
 def _unbind_ciphertexts() -> None:
-    """Back to the ``h1`` format (associated data: the field only) that revision 0002's code reads."""
+    """Back to the ``h1`` format (associated data: the field only) that the code of the revision before reads."""
     import os
 
     conn = op.get_bind()
