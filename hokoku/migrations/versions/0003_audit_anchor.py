@@ -37,6 +37,8 @@ BOUND = [
                                  ("difficulty_enc", "notice.difficulty")]),
     ("incident_amendment", "id", [("reason_enc", "amendment.reason")]),
     ("public_text", "id", [("text_enc", "public_text.text")]),
+    # Already row-bound before, through the field name (``flow_input.payload:<id>``).
+    ("flow_input", "id", [("payload_enc", "flow_input.payload"), ("outcome_enc", "flow_input.outcome")]),
     ("document_snapshot", "id", [("items_enc", "snapshot.items")]),
     ("statutory_decision", "id", [("reason_enc", "decision.reason")]),
     ("alert", "id", [("payload_enc", "alert.payload")]),
@@ -50,6 +52,10 @@ def _keyring():
 
         ring = open_app().keyring
     return ring
+
+
+def _legacy_field(table: str, field: str, ident) -> str:
+    return f"{field}:{ident}" if table == "flow_input" else field
 
 
 def upgrade() -> None:
@@ -89,7 +95,7 @@ def _rebind_ciphertexts() -> None:
                     continue
                 if ring is None:
                     ring = _keyring()
-                plain = ring.decrypt_legacy(blob, field=field)
+                plain = ring.decrypt_legacy(blob, field=_legacy_field(table, field, row[0]))
                 values[column] = ring.encrypt(plain, field=field, bind=row[0])
             if values:
                 sets = ", ".join(f"{c} = :{c}" for c in values)
@@ -118,7 +124,8 @@ def _unbind_ciphertexts() -> None:
                 plain = ring.decrypt(blob, field=field, bind=row[0]).encode()
                 key, nonce = ring.current, os.urandom(12)
                 kid = key.key_id.encode()
-                values[column] = b"h1" + bytes([len(kid)]) + kid + nonce + key.aead.encrypt(nonce, plain, field.encode())
+                values[column] = b"h1" + bytes([len(kid)]) + kid + nonce + key.aead.encrypt(
+                    nonce, plain, _legacy_field(table, field, row[0]).encode())
             if values:
                 sets = ", ".join(f"{c} = :{c}" for c in values)
                 conn.execute(sa.text(f"UPDATE {table} SET {sets} WHERE {ident} = :ident"),  # noqa: S608
