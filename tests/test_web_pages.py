@@ -62,7 +62,7 @@ def test_report_becomes_an_incident_and_the_receipt_shows_what_to_do_now(site):
         inc = session.execute(select(Incident)).scalar_one()
     assert inc.serious and inc.source == "web" and inc.reporter_email == REPORTER
     assert inc.aware_at == site.clock() - timedelta(minutes=25)
-    details = site.app.keyring.decrypt(inc.details_enc, field="incident.details")
+    details = site.app.keyring.decrypt(inc.details_enc, field="incident.details", bind=inc.public_id)
     assert "survey respondents' names" in details and "120" in details and "pulled the LAN cable" in details
     assert b"pulled" not in inc.details_enc
     reported = [d for a, d in audit_actions(site.app) if a == "incident.reported"]
@@ -399,7 +399,7 @@ def test_reading_many_incidents_warns_the_general_manager_once_per_window(site):
     with transaction(site.app.engine) as session:
         rows = session.execute(select(Notification).where(Notification.kind == "bulk_read_warning")).scalars().all()
     assert len(rows) == 1 and rows[0].recipient_email == GM and rows[0].incident_id is None
-    body = site.app.keyring.decrypt(rows[0].body_enc, field="notification.body")
+    body = site.app.keyring.decrypt(rows[0].body_enc, field="notification.body", bind=rows[0].idempotency_key)
     assert "伊藤 四郎" in body and incidents[3] in body and "第13条" in body
     site.clock.advance(minutes=11)  # a new window: a new warning is possible
     for inc in incidents[:4]:

@@ -208,7 +208,7 @@ def api_show(incident_id: str, request: Request, viewer: Viewer = Depends(api_vi
 
     view = app_for(hk(request), lang_of(request))
     data = show_incident(view, inc.public_id, now=now_of(request))
-    data["details"] = view.keyring.decrypt(inc.details_enc, field="incident.details") if inc.details_enc else None
+    data["details"] = view.keyring.decrypt(inc.details_enc, field="incident.details", bind=inc.public_id) if inc.details_enc else None
     data["tasks"] = list_tasks(view, incident_id=inc.public_id)
     data["assessment"] = show_assessment(view, incident_id=inc.public_id)
     return _json(data)

@@ -329,7 +329,7 @@ def incident_page(request: Request, incident_id: str):
             step=step_titles.get(ref, ref),
             field=(LABELS[lang]["public_fields"] if ev["action"].startswith("public_text.")
                    else LABELS[lang]["item_titles"]).get(data.get("field") or data.get("item"), ""))
-    details = app.keyring.decrypt(inc.details_enc, field="incident.details") if inc.details_enc else None
+    details = app.keyring.decrypt(inc.details_enc, field="incident.details", bind=inc.public_id) if inc.details_enc else None
     scope = viewer.scope
     can_manage = scope.manages and not scope.read_only
     casework = _casework_view(app, inc, lang, now)
@@ -573,8 +573,9 @@ def audit_page(request: Request, incident: str = "", before: int = 0):
                                 reason="only the audit officer, the general manager and the director-general "
                                        "read the audit log", now=now)
         raise Forbidden(f"{viewer.email} may not read the audit log")
-    with transaction(app.engine) as session:
-        result = audit.verify(session, app.keyring.public_keys())
+    from hokoku.services.auditops import verify as verify_audit
+
+    result = verify_audit(app, public_keys=app.keyring.public_keys())  # with the local checkpoints
     with transaction(app.engine) as session:
         query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(PAGE_SIZE)
         if incident.strip():
