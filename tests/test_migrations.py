@@ -104,8 +104,10 @@ def test_a_database_behind_the_migrations_gets_a_one_line_error(demo_app, cli):
     """A schema at an older revision: every verb exits 2 telling the user to run `hokoku db upgrade`."""
     from sqlalchemy import text
 
+    from hokoku.schema_version import EXPECTED_HEAD
+
     with demo_app.engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
     code, out, err = cli("list")
     assert code == 2 and err.strip().splitlines() == [
-        "hokoku: the database schema is at 0000, this hokoku needs 0001: run `hokoku db upgrade`"]
+        f"hokoku: the database schema is at 0000, this hokoku needs {EXPECTED_HEAD}: run `hokoku db upgrade`"]
