@@ -364,6 +364,7 @@ def deliver_one(app: App, nid: int, *, now: datetime, notifiers: dict[str, Notif
     with transaction(app.engine) as session:
         row = _owned(session, nid, claim_id)
         if row is None:  # the lease ran out and another dispatcher took the row: not ours to send
+            log.warning("notification %s: claim %s was taken over before sending; not sent", nid, claim_id)
             return DispatchEvent(nid, "", "", "", "superseded")
         delivery = prepare(app, session, row, now=now)
         pid = session.get(Incident, row.incident_id).public_id if row.incident_id else None
@@ -388,7 +389,7 @@ def deliver_one(app: App, nid: int, *, now: datetime, notifiers: dict[str, Notif
         stage = _stage_row(session, row, lock=True) if error is None and delivery.has_ack_button else None
         row = _owned(session, nid, claim_id)
         if row is None:  # taken over while we were sending (our lease was not renewed in time)
-            log.warning("notification %s: lease lost while sending; the new owner records it", nid)
+            log.warning("notification %s: claim %s was taken over while sending; not recorded", nid, claim_id)
             return DispatchEvent(nid, "", "", "", "superseded")
         row.claim_id, row.lease_until = None, None
         if error is None:
