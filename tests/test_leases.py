@@ -195,3 +195,23 @@ def test_tick_dispatches_even_when_its_sweep_dies(demo_app, monkeypatch):
         runner.DirectRunner(demo_app).tick(now=T0)
     with transaction(demo_app.engine) as session:
         assert {r.status for r in session.execute(select(Notification)).scalars()} == {"sent"}
+
+
+def test_the_stall_alert_is_queued_even_when_every_sweep_batch_dies(demo_app, monkeypatch):
+    """The self-check commits on its own before the first sweep batch: with every batch dying, the
+    stalled engine's alert to the general manager is still queued (and a tick delivers it)."""
+    from hokoku.services import sweep as sweep_service
+
+    report(demo_app)
+
+    def dying(*_a, **_kw):
+        raise RuntimeError("killed mid-batch")
+
+    monkeypatch.setattr(sweep_service, "_sweep_batch", dying)
+    with pytest.raises(RuntimeError):
+        sweep_service.sweep(demo_app, now=T0 + timedelta(minutes=45), selfcheck=True)
+    with transaction(demo_app.engine) as session:
+        alerts = list(session.execute(select(Notification).where(Notification.kind == "stall_alert")).scalars())
+    assert alerts and {a.status for a in alerts} == {"pending"}
+    events = dispatch(demo_app, now=T0 + timedelta(minutes=45), notifiers={"outbox": Recorder()})
+    assert any(e.key == alerts[0].idempotency_key and e.outcome == "sent" for e in events)

@@ -170,17 +170,18 @@ def test_a_lease_that_runs_out_mid_batch_with_a_slow_slack_peer_sends_nothing_tw
 
 
 def test_dispatchers_whose_simulated_clocks_are_hours_apart_cannot_expire_a_live_lease(pg_app, monkeypatch, tmp_path):
-    """One dispatcher works at ``--now`` T0 through a Slack peer taking 2 s per post; meanwhile
-    `hokoku tick --now T0+3h` runs again and again (as two `tick --now` loops would). Leases are on
-    the database's clock, so the tick never takes the live rows over: nothing is posted twice."""
+    """One dispatcher works at ``--now`` T0+1min through a Slack peer taking 2 s per post; meanwhile
+    `hokoku tick --now T0+10min` runs three times (two `tick --now` loops that disagree by more than
+    the old five-minute lease). Leases are on the database's clock, so the tick never takes the
+    live rows over: nothing is posted twice."""
     with SlackStub() as stub:
         stub.slow("chat.postMessage", seconds=2, times=None)
         app = _slack_app(monkeypatch, stub)
-        for i in range(6):
+        for i in range(5):
             report(app, now=T0 + timedelta(seconds=i))
         slow = _start("loop", tmp_path, T1, "slow")
         hokoku = Path(sys.executable).with_name("hokoku")
-        later = (T0 + timedelta(hours=3)).isoformat()
+        later = (T0 + timedelta(minutes=10)).isoformat()  # before the first reminder (15 min)
         try:
             _wait_until(lambda: len(stub.calls("chat.postMessage")) >= 1, what="the first post")
             for _ in range(3):
@@ -189,7 +190,7 @@ def test_dispatchers_whose_simulated_clocks_are_hours_apart_cannot_expire_a_live
         finally:
             _stop([slow], tmp_path)
         stub.normal("chat.postMessage", times=1)
-        while dispatch(app, now=T0 + timedelta(hours=3), notifiers=_notifiers(app)):
+        while dispatch(app, now=T0 + timedelta(minutes=10), notifiers=_notifiers(app)):
             pass
         posted = _posted(stub)
     rows = _rows(app)
