@@ -97,7 +97,8 @@ def serve(*, host: str, port: int, demo: bool, flows: bool = True, prefect_host:
     from hokoku.web import create_app
     from hokoku.web.server import uvicorn_config
 
-    server = uvicorn.Server(uvicorn_config(create_app(app), host=host, port=port))  # hokoku.web.server
+    web = create_app(app)
+    server = uvicorn.Server(uvicorn_config(web, host=host, port=port))  # hokoku.web.server
     web_thread = threading.Thread(target=server.run, name="hokoku-web", daemon=True)
     web_thread.start()
     for _ in range(200):  # print the address once it answers (at most ~10 s)
@@ -116,8 +117,15 @@ def serve(*, host: str, port: int, demo: bool, flows: bool = True, prefect_host:
     if app.settings.slack_app_token is not None:  # Slack over an outbound websocket: no inbound port needed
         from hokoku.web.socket_mode import start_socket_mode
 
-        start_socket_mode(app)
-        print("Slack Socket Mode: connected", flush=True)
+        def report(status: dict) -> None:  # each change of state, as it happens
+            if status["state"] == "retrying":
+                print(f"Slack Socket Mode: retrying since {status['since']} (attempt {status['attempts']}): "
+                      f"{status['last_error']}", flush=True)
+            else:
+                print(f"Slack Socket Mode: {status['state']}", flush=True)
+
+        print("Slack Socket Mode: connecting in the background (state: /healthz)", flush=True)
+        web.state.socket_mode = start_socket_mode(app, notifiers=web.state.ctx.notifiers, on_change=report)
 
     if not flows:
         try:
