@@ -148,6 +148,11 @@ class SlackStub:
         """Answer the next ``times`` calls normally (to script e.g. "second call fails")."""
         self._script(method, _Behaviour("normal", times))
 
+    def restore(self, method: str) -> None:
+        """Drop every scripted behaviour of ``method``: it answers normally again (an outage ends)."""
+        with self._state.lock:
+            self._state.behaviours.pop(method, None)
+
     @property
     def requests(self) -> list[RecordedRequest]:
         with self._state.lock:

@@ -74,7 +74,7 @@ MAX_DELAY = timedelta(hours=1)
 CLAIM_BATCH = 10
 log = logging.getLogger("hokoku.dispatch")
 #: Kinds that never fall back or raise alerts of their own.
-_NO_FALLBACK = frozenset({slackops.ACK_UPDATE, "delivery_alert"})
+_NO_FALLBACK = frozenset({slackops.ACK_UPDATE, "delivery_alert", "channel_down", "channel_up"})
 _FOLLOW_UPS = frozenset({"reminder", "escalation"})
 
 ACTION_LABELS = {
@@ -212,6 +212,10 @@ def dispatch(app: App, *, now: datetime, notifiers: dict[str, Notifier], limit: 
     rng = rng or random.Random()
     events: list[DispatchEvent] = []
     retry_on_disconnect(lambda: fallback_overdue_tx(app, now=now))
+    if ids is None and incident is None:  # a full dispatch: outage alerts and recovery notices
+        from hokoku.services.channelhealth import check_channels
+
+        retry_on_disconnect(lambda: check_channels(app, now=now))
     handled: set[int] = set()
     while len(handled) < limit:
         batch = claim(app, now=now, limit=min(CLAIM_BATCH, limit - len(handled)), ids=ids, incident=incident,
