@@ -5,9 +5,10 @@ when it has messages that failed at least once and are still being retried (or f
 than one attempt) and the oldest of them, T, was queued after the channel's last successful
 delivery. Once that has lasted ``HOKOKU_CHANNEL_DOWN_ALERT_MINUTES`` (default 10; 0 turns this
 off), the general manager and the protection officers get **one** ``channel_down`` summary on
-the channels still working (on every channel when none is: it goes out with the first to come
-back), with the audit event ``channel.down``. When the channel delivers again after that alert,
-they get one ``channel_up`` notice (audit ``channel.recovered``). An outage is one alert, however
+the channels still working (on every channel when none is: the first to come back delivers it,
+the other copy is then dropped as already delivered), with the audit event ``channel.down``.
+When the channel delivers again after that alert, they get one ``channel_up`` notice on the
+channel the alert was read on (audit ``channel.recovered``). An outage is one alert, however
 many messages failed and however the oldest failing message changes while it lasts.
 
 Called at the start of every dispatch (:func:`hokoku.services.dispatch.dispatch`).
@@ -158,8 +159,13 @@ def check_channels(app: App, *, now: datetime) -> list[str]:
                     select(Notification.id).where(Notification.channel == c, Notification.status == "sent",
                                                   Notification.sent_at > alert.created_at).limit(1)).first()
                            for c in down)
-                if back:
-                    keys = _queue(app, session, kind=UP, down=down, outage=meta.get("outage"), channels=configured,
+                if back:  # one notice, where the alert was read (else the preferred channel)
+                    tag = _tag(down, meta.get("outage"))
+                    read_on = [c for c in configured if session.execute(select(Notification.id).where(
+                        Notification.kind == DOWN, Notification.base_key.like(f"{DOWN}:{tag}:%"),
+                        Notification.channel == c, Notification.status == "sent").limit(1)).first()]
+                    keys = _queue(app, session, kind=UP, down=down, outage=meta.get("outage"),
+                                  channels=(read_on or configured)[:1],
                                   now=now, variables={"down_at": fmt_jst(alert.created_at), "checked_at": fmt_jst(now)})
                     audit.append(session, app.keyring, at=now, actor="hokoku:dispatch", action="channel.recovered",
                                  data={"channels": down, "outage": meta.get("outage"), "keys": len(keys)})

@@ -29,8 +29,12 @@ Guarantees
   ``<base>:<channel>`` — unless that row exists already (messages that ask for an
   acknowledgement are queued on both channels from the start). When every channel has
   failed for a message, the general manager gets a ``delivery_alert`` on every channel.
-* **Stale follow-ups are not sent.** A reminder or escalation whose stage was acknowledged
-  (or closed) before it could be delivered is ``cancelled``.
+* **Stale messages are not sent** (:func:`stale_reason`): a reminder or escalation whose stage
+  was acknowledged or closed, an overdue or first notice whose stage was closed, a stage
+  message of a closed incident, a reminder with a newer one queued, a one-channel message the
+  other channel already delivered — each is ``cancelled`` with its reason (audited).
+* **Order per person.** A message waits ("held", no attempt counted) while an older message to
+  the same person on the same channel is still undelivered.
 
 What a message carries is decided here, at delivery time: Slack buttons (Acknowledge,
 Mark done, Open in hokoku) from the stage's current state, the thread of the first Slack
@@ -225,7 +229,7 @@ def dispatch(app: App, *, now: datetime, notifiers: dict[str, Notifier], limit: 
         handled.update(batch.ids)
         for nid in batch.ids:
             events.append(deliver_one(app, nid, now=now, notifiers=notifiers, rng=rng, claim_id=batch.claim_id))
-    return [e for e in events if e.outcome != "superseded"]
+    return [e for e in events if e.outcome not in ("superseded", "held")]
 
 
 def fallback_overdue_tx(app: App, *, now: datetime) -> None:
@@ -315,13 +319,60 @@ def _actions(app: App, row: Notification, incident: Incident | None, stage: Stag
     return tuple(out)
 
 
+#: Kinds that no longer apply once their incident is closed.
+_INCIDENT_BOUND = frozenset({"notify", "reminder", "escalation", "overdue", "due_warning", "task_due_soon", "task_overdue"})
+
+
+def stale_reason(session: Session, row: Notification, incident: Incident | None, stage: Stage | None) -> str | None:
+    """Why ``row`` no longer applies now that it could be sent (None: it still does).
+
+    A reminder or escalation whose stage was acknowledged or closed; an overdue notice or a
+    first notice whose stage was closed; a stage message of a closed incident; a reminder with
+    a newer reminder for the same person, stage and channel queued; a one-channel message
+    already delivered on the other channel (the fallback copy reached the person first).
+    """
+    if row.kind in _FOLLOW_UPS and stage is not None and (stage.acknowledged_at is not None or stage.status in chain.CLOSED):
+        who = stage.acknowledged_by or stage.completed_by or "-"
+        return f"stage {stage.code} was acknowledged ({who}) before delivery"
+    if row.kind in ("overdue", "notify") and stage is not None and stage.status in chain.CLOSED:
+        return f"stage {stage.code} was {stage.status} before delivery"
+    if row.kind in _INCIDENT_BOUND and incident is not None and incident.status == "closed":
+        return f"incident {incident.public_id} was closed before delivery"
+    if row.kind == "reminder" and row.stage_code is not None:
+        newer = session.execute(select(Notification.id).where(
+            Notification.kind == "reminder", Notification.incident_id == row.incident_id,
+            Notification.stage_code == row.stage_code, Notification.recipient_email == row.recipient_email,
+            Notification.channel == row.channel, Notification.id > row.id,
+            Notification.status.in_(("pending", "sending", "sent"))).limit(1)).first()
+        if newer:
+            return "a newer reminder for this stage was queued"
+    if row.kind not in ACK_KINDS and row.kind not in (slackops.ACK_UPDATE, "delivery_alert"):
+        base = row.base_key or base_key(row.idempotency_key)
+        other = session.execute(select(Notification.channel).where(
+            Notification.base_key == base, Notification.channel != row.channel,
+            Notification.status == "sent").limit(1)).scalar()
+        if other:
+            return f"already delivered by {other}"
+    return None
+
+
+def older_undelivered(session: Session, row: Notification) -> Notification | None:
+    """An older message to the same person on the same channel still waiting: ``row`` goes after it."""
+    if row.kind in _NO_FALLBACK or row.channel not in REAL_CHANNELS:
+        return None
+    return session.execute(select(Notification).where(
+        Notification.recipient_email == row.recipient_email, Notification.channel == row.channel,
+        Notification.id < row.id, Notification.status.in_(("pending", "sending")),
+        Notification.kind.not_in(_NO_FALLBACK)).order_by(Notification.id).limit(1)).scalar_one_or_none()
+
+
 def prepare(app: App, session: Session, row: Notification, *, now: datetime) -> Delivery:
     """Decide what delivering ``row`` means right now (pure reads; no side effects)."""
     incident = session.get(Incident, row.incident_id) if row.incident_id else None
     stage = _stage_row(session, row)
-    if row.kind in _FOLLOW_UPS and stage is not None and (stage.acknowledged_at is not None or stage.status in chain.CLOSED):
-        who = stage.acknowledged_by or stage.completed_by or "-"
-        return Delivery("cancel", reason=f"stage {stage.code} was acknowledged ({who}) before delivery")
+    stale = stale_reason(session, row, incident, stage)
+    if stale is not None:
+        return Delivery("cancel", reason=stale)
     people = app.organisation(session).people()
     subject = app.keyring.decrypt(row.subject_enc, field="notification.subject", bind=row.idempotency_key) or ""
     text = app.keyring.decrypt(row.body_enc, field="notification.body", bind=row.idempotency_key) or ""
@@ -380,11 +431,19 @@ def deliver_one(app: App, nid: int, *, now: datetime, notifiers: dict[str, Notif
             return DispatchEvent(nid, "", "", "", "superseded")
         delivery = prepare(app, session, row, now=now)
         pid = session.get(Incident, row.incident_id).public_id if row.incident_id else None
+        ahead = older_undelivered(session, row) if delivery.op == "send" else None
+        if ahead is not None:  # per person and channel, messages go in the order they were queued
+            row.status, row.claim_id, row.lease_until = "pending", None, None
+            row.next_attempt_at = max(now, ahead.next_attempt_at or now)
+            session.add(row)
+            return DispatchEvent(nid, row.idempotency_key, row.channel, row.recipient_email, "held",
+                                 error=f"waits for {ahead.idempotency_key}")
         if delivery.op == "cancel":
             row.status, row.last_error, row.claim_id, row.lease_until = "cancelled", delivery.reason, None, None
             session.add(row)
             audit.append(session, app.keyring, at=now, actor="hokoku:dispatch", action="notification.cancelled",
-                         incident=pid, data={"key": row.idempotency_key, "channel": row.channel})
+                         incident=pid, data={"key": row.idempotency_key, "channel": row.channel,
+                                             "reason": delivery.reason})
             return DispatchEvent(nid, row.idempotency_key, row.channel, row.recipient_email, "cancelled",
                                  error=delivery.reason)
         # The attempt is counted now, just before the call, and the lease starts afresh.
