@@ -15,6 +15,7 @@ from models.casework import (
 )
 from models.incident import Acknowledgement, Incident, IncidentAmendment, IncidentCounter, Stage
 from models.notification import Notification
+from models.responders import ChecklistTick, EvidenceFile, IncidentUpdate
 from models.org import Division, Institute, OrgSnapshot, Person, RoleAssignment
 from models.web import ApiToken, IncidentRead, LoginFailure, ReadWarning, WebSession, WebUser
 
@@ -48,4 +49,7 @@ __all__ = [
     "ReadWarning",
     "WebSession",
     "WebUser",
+    "ChecklistTick",
+    "EvidenceFile",
+    "IncidentUpdate",
 ]

@@ -257,20 +257,34 @@ def test_incident_page_has_stages_checklist_timeline_and_drafts(site):
 
 
 def test_tick_checklist_complete_step_and_assign(site):
-    """Ticked checklist items and the note are kept with the step; a step can be given to someone else."""
+    """Checklist items are saved one by one as structured rows (not "[x] …" text), survive a
+    reload without completing the step, and are audited; the step is completed with its note."""
     inc = site.report()
     pm = site.as_(PM)
     step = site.app.playbooks["malware"].steps[0]
-    items = [step.checklist[0].get("ja"), step.checklist[1].get("ja")]
-    r = pm.post(f"/incidents/{inc}/steps/{step.id}/done", data={
-        "csrf_token": pm.csrf, "checked": items, "note": "isolated by EDR", "evidence": "ticket 42"},
-        follow_redirects=False)
-    assert r.status_code == 303
+    for item in (0, 1):
+        r = pm.post(f"/incidents/{inc}/steps/{step.id}/tick", data={"csrf_token": pm.csrf, "item": item, "checked": "1"},
+                    follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].endswith(f"msg=ticked#step-{step.id}")
+    from hokoku.services.responders import ticks
     from hokoku.services.tasks import list_tasks
 
+    assert ticks(site.app, incident_id=inc) == {step.id: {0, 1}}
+    task = next(t for t in list_tasks(site.app, incident_id=inc) if t["ref"] == step.id)
+    assert task["status"] == "open" and task["note"] is None
+    page = pm.get(f"/incidents/{inc}?lang=en").text
+    assert re.search(rf'aria-pressed="true" data-action="tick" data-step="{step.id}" data-item="0"', page)
+    assert re.search(rf'aria-pressed="false" data-action="tick" data-step="{step.id}" data-item="2"', page)
+    assert step.checklist[0].get("en") in page and "[x]" not in page
+    pm.post(f"/incidents/{inc}/steps/{step.id}/tick", data={"csrf_token": pm.csrf, "item": 1, "checked": "0"})
+    assert ticks(site.app, incident_id=inc) == {step.id: {0}}
+    assert [d["item"] for a, d in audit_actions(site.app, incident=inc) if a.startswith("checklist.")] == [0, 1, 1]
+    assert pm.post(f"/incidents/{inc}/steps/{step.id}/tick", data={"csrf_token": pm.csrf, "item": 99}).status_code == 422
+    r = pm.post(f"/incidents/{inc}/steps/{step.id}/done", data={
+        "csrf_token": pm.csrf, "note": "isolated by EDR", "evidence": "ticket 42"}, follow_redirects=False)
+    assert r.status_code == 303
     done = next(t for t in list_tasks(site.app, incident_id=inc) if t["ref"] == step.id)
-    assert done["status"] == "done" and done["evidence"] == "ticket 42"
-    assert done["note"] == f"[x] {items[0]}\n[x] {items[1]}\nisolated by EDR"
+    assert done["status"] == "done" and done["evidence"] == "ticket 42" and done["note"] == "isolated by EDR"
     other = site.app.playbooks["malware"].steps[1].id
     r = pm.post(f"/incidents/{inc}/steps/{other}/assign", data={"csrf_token": pm.csrf, "to": PO},
                 follow_redirects=False)
@@ -373,20 +387,34 @@ def test_unknown_incident_is_404_not_500(site):
     assert r.status_code == 404
 
 
-def test_oversized_bodies_are_refused_with_413(site):
-    """Bodies over 256 KiB: refused by Content-Length, and when streamed without one."""
+def test_oversized_report_comes_back_with_the_typed_text_and_a_message(site):
+    """A 300 KiB summary (over the 256 KiB limit of other forms) is refused on the form page in
+    Japanese, with every typed word still in the form; no incident is made."""
     c = site.as_(REPORTER)
     big = "x" * (300 * 1024)
-    r = c.post("/report", data={"csrf_token": c.csrf, "division": "IDS-SURVEY", "category": "malware", "summary": big})
+    r = c.post("/report", data={"csrf_token": c.csrf, "division": "IDS-SURVEY", "category": "malware", "summary": big,
+                                "already_done": "kept words"})
+    assert r.status_code == 422 and "長すぎます" in r.text and big in r.text and "kept words" in r.text
+    assert "incident.reported" not in _actions(site)
+
+
+def test_oversized_bodies_are_refused_with_413(site):
+    """Bodies over the limit: refused by Content-Length, and when streamed without one."""
+    c = site.as_(REPORTER)
+    big = "x" * (300 * 1024)
+    inc = site.report()
+    r = c.post(f"/incidents/{inc}/updates", data={"csrf_token": c.csrf, "text": big})
+    assert r.status_code == 413
+    r = c.post("/report", data={"csrf_token": c.csrf, "summary": "x" * (1100 * 1024)})
     assert r.status_code == 413
 
     def chunks():
-        for _ in range(40):
+        for _ in range(120):
             yield b"summary=" + b"y" * 10_000 + b"&"
 
     r = c.post("/report", content=chunks(), headers={"content-type": "application/x-www-form-urlencoded"})
     assert r.status_code == 413
-    assert "incident.reported" not in _actions(site)
+    assert _actions(site).count("incident.reported") == 1
 
 
 # -- who may see what ------------------------------------------------------------------------------
@@ -541,3 +569,117 @@ def test_uninitialised_data_directory_answers_503(hokoku_home):
     assert r.status_code == 503 and "hokoku init" in r.json()["error"]
     r = client.get("/dashboard", headers={"Cookie": "hokoku_session=abc", "accept": "text/html"})
     assert r.status_code == 503 and "<html" in r.text
+
+
+# -- issue 17: dashboard search and filters, status updates, evidence, timeline ---------------------
+def test_dashboard_filters_and_text_search_narrow_the_list_and_stay_in_the_url(site):
+    """?q= searches the decrypted summaries in scope; ?category= and ?status= narrow; each row has its summary."""
+    usb = site.report(summary="USB stick lost on the train", category="lost-device")
+    pc = site.report(summary="PC-17 shows a ransom note")
+    other = site.report(IEH_STAFF, division="IEH-COHORT", summary="USB stick at another institute")
+    pm = site.as_(PM)
+    page = pm.get("/dashboard").text
+    assert usb in page and pc in page and "USB stick lost on the train" in page and other not in page
+    found = pm.get("/dashboard?q=usb+STICK").text
+    assert usb in found and pc not in found and other not in found  # the other institute's text is out of scope
+    assert 'name="q" type="search" value="usb STICK"' in found
+    by_cat = pm.get("/dashboard?category=malware").text
+    assert pc in by_cat and usb not in by_cat
+    pm.post(f"/incidents/{pc}/ack", data={"csrf_token": pm.csrf, "stage": "acknowledge"})
+    pm.post(f"/incidents/{pc}/ack", data={"csrf_token": pm.csrf, "stage": "immediate-measures"})
+    site.clock.advance(hours=3)  # the unacknowledged report is overdue now
+    late = pm.get("/dashboard?overdue=1").text
+    assert usb in late and "期限超過の手順" in late
+    closed = pm.get("/dashboard?status=closed").text
+    assert usb not in closed and pc not in closed
+    assert "受領: 中村 美咲" in pm.get(f"/dashboard?q=PC-17").text
+    assert "条件に合う事案はありません" in pm.get("/dashboard?q=nothing-like-this").text
+    live = pm.get("/dashboard?q=usb&partial=1").text
+    assert usb in live and "<html" not in live
+
+
+def test_dashboard_shows_relative_times_and_one_minute_wording(site):
+    """Due times carry あと…/…超過 beside the absolute time; under a minute is 1分未満 everywhere."""
+    from datetime import datetime, timedelta, timezone
+
+    from hokoku.web.charts import fmt_duration, fmt_relative
+
+    now = datetime(2027, 2, 1, tzinfo=timezone.utc)
+    assert fmt_relative(now + timedelta(minutes=58, seconds=30), now, "ja") == "あと58分"
+    assert fmt_relative(now - timedelta(hours=2), now, "ja") == "2時間0分超過"
+    assert fmt_relative(now + timedelta(seconds=20), now, "ja") == "あと1分未満"
+    assert fmt_duration(timedelta(seconds=10), "ja") == "1分未満" and fmt_duration(timedelta(0), "en") == "under 1 min"
+    inc = site.report()
+    page = site.as_(PM).get("/dashboard").text
+    assert re.search(r'<span class="sub rel">あと[0-9時間]+分</span>', page)
+    site.clock.advance(hours=3)
+    assert "超過</span>" in site.as_(PM).get("/dashboard").text and inc
+
+
+def test_status_update_is_posted_audited_encrypted_and_shown_in_the_timeline(site):
+    """Someone in scope posts an update: audited, stored encrypted, shown as a sentence with its text;
+    the audit officer may not post; the fragment the page polls carries it too."""
+    inc = site.report()
+    staff = site.as_(REPORTER)
+    r = staff.post(f"/incidents/{inc}/updates", data={"csrf_token": staff.csrf, "text": "Found a second PC affected"},
+                   follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith("msg=update#timeline")
+    assert "incident.update_posted" in _actions(site, incident=inc)
+    from models.responders import IncidentUpdate
+
+    with transaction(site.app.engine) as session:
+        row = session.execute(select(IncidentUpdate)).scalar_one()
+    assert b"second PC" not in row.text_enc
+    page = site.as_(PM).get(f"/incidents/{inc}").text
+    assert "吉田 翔が状況を更新した。" in page and "Found a second PC affected" in page
+    fragment = site.as_(PM).get(f"/incidents/{inc}/timeline").text
+    assert "Found a second PC affected" in fragment and "<html" not in fragment
+    audit_officer = site.as_(AUDIT)
+    assert audit_officer.post(f"/incidents/{inc}/updates",
+                              data={"csrf_token": audit_officer.csrf, "text": "x"}).status_code == 403
+
+
+def test_timeline_folds_views_into_a_count_and_speaks_in_sentences(site):
+    """incident.viewed entries become one line "閲覧 N回（M人）"; no raw event codes are shown."""
+    inc = site.report()
+    for email in (PM, PM, GM):
+        site.as_(email).get(f"/incidents/{inc}")
+    page = site.as_(PM).get(f"/incidents/{inc}").text
+    timeline = page[page.index('id="timeline"'):]
+    assert re.search(r"閲覧 [4-9]回（[2-9]人）", timeline)
+    assert 'data-action="incident.viewed"' not in timeline
+    assert "吉田 翔が事案を報告した。" in timeline and ">incident.reported<" not in timeline
+
+
+def test_evidence_file_uploads_encrypted_downloads_intact_within_scope_and_is_audited(site):
+    """A file is stored encrypted (no plaintext in the database file), downloads byte for byte for
+    people in scope (audited), is refused to others, and an over-size file is refused."""
+    inc = site.report()
+    pm = site.as_(PM)
+    content = b"EVIDENCE-PLAINTEXT-MARKER " + bytes(range(256)) * 40
+    r = pm.post(f"/incidents/{inc}/evidence", data={"csrf_token": pm.csrf},
+                files={"file": ("mail log 送信.txt", content, "text/plain")}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith("msg=evidence#evidence")
+    page = pm.get(f"/incidents/{inc}").text
+    link = re.search(rf'href="(/incidents/{inc}/evidence/\d+)"', page).group(1)
+    assert "mail log 送信.txt" in page
+    got = pm.get(link)
+    assert got.status_code == 200 and got.content == content
+    assert "attachment" in got.headers["content-disposition"]
+    assert {"evidence.added", "evidence.downloaded"} <= set(_actions(site, incident=inc))
+    assert site.as_(OTHER_PM).get(link).status_code == 403
+    from pathlib import Path
+
+    from sqlalchemy import text
+
+    with transaction(site.app.engine) as session:
+        stored = session.execute(text("SELECT name_enc, content_enc FROM evidence_file")).one()
+    assert b"EVIDENCE" not in bytes(stored[1]) and "送信".encode() not in bytes(stored[0])
+    url = site.app.settings.effective_database_url
+    if url.startswith("sqlite:///"):  # the database file itself (and its WAL) holds no plaintext
+        db_file = Path(url.removeprefix("sqlite:///"))
+        raw = b"".join(p.read_bytes() for p in db_file.parent.glob(db_file.name + "*"))
+        assert b"EVIDENCE-PLAINTEXT-MARKER" not in raw and "mail log 送信".encode() not in raw
+    big = b"x" * (5 * 1024 * 1024 + 1)
+    r = pm.post(f"/incidents/{inc}/evidence", data={"csrf_token": pm.csrf}, files={"file": ("big.bin", big)})
+    assert r.status_code in (413, 422)

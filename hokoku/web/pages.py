@@ -391,7 +391,7 @@ def incident_page(request: Request, incident_id: str):
             checklists[step.id] = [c.get(lang) for c in step.checklist]
     for task in tasks:
         ref = task["ref"].split(":", 1)[-1]
-        task["checklist"] = checklists.get(ref, []) if task["kind"] == "step" else []
+        task["checklist"] = list(enumerate(checklists.get(ref, []))) if task["kind"] == "step" else []
         task["phase_label"] = (PHASE_LABELS[task["phase"]][1 if lang == "en" else 0]
                                if task.get("phase") in PHASE_LABELS else task.get("phase") or "")
     policy_stages = {}
@@ -401,21 +401,18 @@ def incident_page(request: Request, incident_id: str):
     for s in shown["stages"]:
         sp = policy.stage(s["code"])
         policy_stages[s["code"]] = {"can_complete": sp.completed_by == "advance", "skippable": sp.skippable}
-    from hokoku.documents.labels import LABELS
-
-    events = LABELS[lang]["events"]
     stage_titles = {st["code"]: st.get("title") or st["code"] for st in shown["stages"]}
     step_titles = {t["ref"].split(":", 1)[-1]: t.get("title") or t["ref"] for t in tasks}
-    for ev in shown["timeline"]:
-        ev["actor_name"] = people[ev["actor"]].name if ev["actor"] in people else ev["actor"]
-        data = ev.get("data") or {}
-        ref = str(data.get("ref") or "").split(":", 1)[-1]
-        phrase = events.get(ev["action"])
-        ev["phrase"] = None if phrase is None else phrase.format(
-            stage=stage_titles.get(data.get("stage"), data.get("stage") or ""),
-            step=step_titles.get(ref, ref),
-            field=(LABELS[lang]["public_fields"] if ev["action"].startswith("public_text.")
-                   else LABELS[lang]["item_titles"]).get(data.get("field") or data.get("item"), ""))
+    from hokoku.services.responders import evidence_list, task_workers, ticks
+    from hokoku.web.responders import timeline_entries
+
+    timeline, views = timeline_entries(app, incident_id=inc.public_id, events=shown["timeline"], lang=lang,
+                                       stage_titles=stage_titles, step_titles=step_titles)
+    ticked = ticks(app, incident_id=inc.public_id)
+    workable = set() if viewer.scope.read_only else task_workers(app, incident_id=inc.public_id, actor=viewer.email)
+    evidence = evidence_list(app, incident_id=inc.public_id)
+    for e in evidence:
+        e["by_name"] = people[e["by"]].name if e["by"] in people else e["by"]
     details = app.keyring.decrypt(inc.details_enc, field="incident.details") if inc.details_enc else None
     scope = viewer.scope
     can_manage = scope.manages and not scope.read_only
@@ -429,7 +426,8 @@ def incident_page(request: Request, incident_id: str):
         immediate=[a.get(lang) for a in playbook.immediate_actions] if playbook else [],
         category_label=playbook.title.get(lang) if playbook else inc.category, policy_stages=policy_stages,
         reporter_name=people[inc.reporter_email].name if inc.reporter_email in people else inc.reporter_email,
-        can_manage=can_manage, permitted=permitted, rel=lambda v: fmt_relative(_aware(v), now, lang),
+        can_manage=can_manage, permitted=permitted, timeline=timeline, views=views, ticked=ticked,
+        workable=workable, evidence=evidence, may_write=not scope.read_only, rel=lambda v: fmt_relative(_aware(v), now, lang),
         people_names={e: p.name for e, p in people.items()}, assignees=managing_people(org, inc.division_code),
         categories=[(c, p.title.get(lang)) for c, p in sorted(app.playbooks.items())],
         draft_kinds=draft_kinds(), here=f"/incidents/{inc.public_id}", **casework,
@@ -624,15 +622,14 @@ def incident_amend(request: Request, incident_id: str, aware_at: str = Form(...)
 
 @router.post("/incidents/{incident_id}/steps/{ref}/done")
 def step_done(request: Request, incident_id: str, ref: str, note: str = Form(""), evidence: str = Form(""),
-              checked: list[str] = Form([]), next: str = Form(""), csrf_token: str = Form("")):
+              next: str = Form(""), csrf_token: str = Form("")):
+    """Complete a step (checklist ticks are saved one by one: ``/steps/{ref}/tick``)."""
     viewer = _writer(request, csrf_token, action="step.done", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:step", record=False)
     from hokoku.services.tasks import complete_task
 
-    ticked = [c.strip() for c in checked if c.strip()][:50]
-    text = "\n".join([f"[x] {c}" for c in ticked] + ([note.strip()] if note.strip() else [])) or None
     complete_task(hk(request), incident_id=inc.public_id, ref=ref, actor=viewer.email, now=now_of(request),
-                  note=text, evidence=evidence.strip() or None)
+                  note=note.strip() or None, evidence=evidence.strip() or None)
     return _back(next, f"/incidents/{inc.public_id}#step-{ref}", "step_done")
 
 
