@@ -51,7 +51,7 @@ def _post(url: str) -> None:
 async def _measure(app, stub, samples: int, warmup: int) -> dict:
     from prefect import flow
 
-    from flows.intake import intake_flow
+    from flows.intake import run_report
     from hokoku.db import transaction
     from hokoku.services.dispatch import dispatch
     from models.casework import AlertSource
@@ -68,10 +68,10 @@ async def _measure(app, stub, samples: int, warmup: int) -> dict:
         timed = FirstDelivery(slack)
         start = time.perf_counter()
         now = datetime.now(timezone.utc)
-        result = await intake_flow(division="IDS-SURVEY", category="malware", summary=f"bench report {i}",
-                                   reporter="yoshida@example.org", now=now)
+        result = await run_report(app, division="IDS-SURVEY", category="malware", summary=f"bench report {i}",
+                                  reporter="yoshida@example.org", now=now)
         after_intake = time.perf_counter()
-        dispatch(app, now=now, notifiers={"slack": timed}, incident=result["incident"])
+        dispatch(app, now=now, notifiers={"slack": timed}, incident=result.public_id)
         if i >= warmup:
             path.append(timed.first - start)
             intake_part.append(after_intake - start)
@@ -87,10 +87,10 @@ async def _measure(app, stub, samples: int, warmup: int) -> dict:
 
 
 def run(dbs: list[str], *, quick: bool) -> str:
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
     from bench.common import drain_prefect, quiet_prefect_console
-    from hokoku.prefect_server import start_local_server
+    from hokoku.prefect_server import auth_string, start_local_server
     from tests.slack_stub import SlackStub
 
     quiet_prefect_console()
@@ -106,7 +106,8 @@ def run(dbs: list[str], *, quick: bool) -> str:
     out.append(f"Prefect server (its own SQLite database) started in {time.perf_counter() - started:.1f} s.\n")
     rows = []
     try:
-        with SlackStub() as stub, temporary_settings({PREFECT_API_URL: api}):
+        with SlackStub() as stub, temporary_settings({PREFECT_API_URL: api,
+                                                                   PREFECT_API_AUTH_STRING: auth_string(prefect_home)}):
             for db in dbs:
                 with environment(db, slack_bot_token=BOT_TOKEN, slack_api_url=stub.base_url) as env:
                     r = asyncio.run(_measure(env.app, stub, samples, warmup))

@@ -37,12 +37,12 @@ def draft_document(a, *, kind: str, incident_id: str, now: datetime, lang: str |
     return result
 
 
-@task(name="render draft", retries=1, retry_delay_seconds=2)  # read-only, safe to retry
+@task(name="render draft", retries=1, retry_delay_seconds=2, persist_result=False)  # read-only, safe to retry
 def render_task(kind: str, incident_id: str, now: datetime, lang: str | None, fmt: str, out: str | None) -> dict:
     return draft_document(app(), kind=kind, incident_id=incident_id, now=now, lang=lang, fmt=fmt, out=out)
 
 
-@flow(name="documents: draft", log_prints=False)
+@flow(name="documents: draft", log_prints=False, persist_result=False)
 async def documents_flow(kind: str, incident_id: str, now: datetime | None = None, lang: str | None = None,
                          fmt: str = "md", out: str | None = None) -> dict:
     now = now or datetime.now(timezone.utc)

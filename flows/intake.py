@@ -1,4 +1,8 @@
-"""Intake: validate, persist, route to the protection manager, start the first stage (27-1)."""
+"""Intake: validate, persist, route to the protection manager, start the first stage (27-1).
+
+The report itself (summary, details, reporter) never is a parameter of the flow: the caller
+stashes it encrypted in hokoku's database (:func:`run_report` does) and passes the input's id.
+"""
 
 from __future__ import annotations
 
@@ -7,32 +11,45 @@ from datetime import datetime
 from prefect import flow, get_client, task
 from prefect.runtime import flow_run
 
-from flows.common import app, emit
+from flows.common import emit, through_flow, with_input
 
 
-@task(name="persist report")  # not retried: a retry after a commit would file the report twice
-def persist_report(params: dict) -> dict:
+@task(name="persist report", persist_result=False)  # not retried: a retry after a commit would file it twice
+def persist_report(input_id: str, now: datetime) -> dict:
+    """File the stashed report; return what Prefect may see (the id, codes and counts)."""
     from hokoku.services.intake import report_incident
 
-    return report_incident(app(), **params).to_json()
+    codes = {}
+
+    def work(a, report: dict) -> dict:
+        codes.update({k: report.get(k) for k in ("division", "category", "serious", "entry")})
+        return report_incident(a, now=now, **report).to_json()
+
+    result = with_input("report", input_id, work)
+    return {"incident": result["incident"], "notified": len(result["notified"]),
+            "immediate_actions": len(result["immediate_actions"]), **codes}
 
 
-@flow(name="27-1 report received", log_prints=False)
-async def intake_flow(
-    division: str, category: str, summary: str, reporter: str, now: datetime,
-    aware_at: datetime | None = None, serious: bool = False, entry: str = "staff", source: str = "cli",
-    details: str | None = None, occurred_at: datetime | None = None, data_items: str | None = None,
-    individuals: int | None = None,
-) -> dict:
-    params = dict(division=division, category=category, summary=summary, reporter=reporter, now=now,
-                  aware_at=aware_at, serious=serious, entry=entry, source=source, details=details,
-                  occurred_at=occurred_at, data_items=data_items, individuals=individuals)
-    result = persist_report(params)
+@flow(name="27-1 report received", log_prints=False, persist_result=False)
+async def intake_flow(input_id: str, now: datetime) -> dict:
+    """``input_id``: a ``report`` flow input (:func:`hokoku.services.flowinput.stash`)."""
+    result = persist_report(input_id, now)
     incident = result["incident"]
     run_id = flow_run.get_id()
     if run_id:
         async with get_client() as client:
             await client.update_flow_run(run_id, tags=[*flow_run.get_tags(), incident, "intake"])
-    emit("incident.reported", incident, division=division, category=category, serious=serious, entry=entry)
+    emit("incident.reported", incident, division=result["division"], category=result["category"],
+         serious=bool(result["serious"]), entry=result["entry"] or "staff")
     emit("stage.started", incident, stage="acknowledge")
     return result
+
+
+async def run_report(a, *, now: datetime, **report):
+    """File a report through :func:`intake_flow`, passing Prefect only the input's id; returns the
+    service's :class:`~hokoku.services.intake.IntakeResult` (or raises its refusal)."""
+    from hokoku.services.intake import IntakeResult
+
+    data = await through_flow(a, kind="report", payload=report,
+                              start=lambda input_id: intake_flow(input_id=input_id, now=now))
+    return IntakeResult(data["incident"], data["notified"], data["immediate_actions"])

@@ -9,14 +9,14 @@ from prefect import flow, task
 from flows.common import app, emit
 
 
-@task(name="sweep due stages", retries=2, retry_delay_seconds=5)  # idempotent at a given now
+@task(name="sweep due stages", retries=2, retry_delay_seconds=5, persist_result=False)  # idempotent at a given now
 def sweep_task(now: datetime) -> list[dict]:
     from hokoku.services.sweep import sweep
 
     return [e.to_json() for e in sweep(app(), now=now)]
 
 
-@flow(name="sweep", log_prints=False)
+@flow(name="sweep", log_prints=False, persist_result=False)
 async def sweep_flow(now: datetime | None = None) -> list[dict]:
     now = now or datetime.now(timezone.utc)
     events = sweep_task(now)

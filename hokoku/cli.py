@@ -171,7 +171,7 @@ def cmd_demo(args) -> None:
 def cmd_serve(args) -> None:
     from hokoku.serve import serve
 
-    serve(host=args.host, port=args.port, demo=args.demo, flows=not args.no_flows)
+    serve(host=args.host, port=args.port, demo=args.demo, flows=not args.no_flows, prefect_host=args.prefect_host)
 
 
 def cmd_deadlines_ppc(args) -> None:
@@ -579,6 +579,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--port", type=int, default=8000)
     sp.add_argument("--demo", action="store_true", help="initialise the demo organisation first if needed; make and print demo sign-in accounts")
     sp.add_argument("--no-flows", action="store_true", help="serve the web app only (no Prefect server, no flows)")
+    sp.add_argument("--prefect-host", default=None,
+                    help="address Prefect's local server listens on (default $HOKOKU_PREFECT_HOST or 127.0.0.1)")
 
     sp = sub.add_parser("deadlines", help="statutory deadlines")
     dsub = sp.add_subparsers(dest="deadline_verb", required=True, parser_class=_Parser)
@@ -750,15 +752,41 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _undecodable(argv: list[str]) -> str | None:
+    """The first argument that is not valid UTF-8 (the shell passed raw bytes), if any."""
+    for i, arg in enumerate(argv, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"argument {i} ({arg.encode('utf-8', 'replace').decode()[:40]!r}) is not valid UTF-8 text"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    bad = _undecodable(argv)
+    if bad:
+        print(f"hokoku: {bad}", file=sys.stderr)
+        return EXIT_USAGE
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
+        sys.stdout.flush()
     except HokokuError as exc:
         print(f"hokoku: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into `head` and the reader left: stop quietly
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except (NotADirectoryError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"hokoku: {exc.strerror or exc}{where} (check HOKOKU_HOME and the paths given)", file=sys.stderr)
+        return EXIT_USAGE
     return 0
 
 

@@ -89,10 +89,11 @@ def run_demo(*, lang: str | None = None, use_prefect: bool = False, as_json: boo
         init(app, org_file=None, demo=True, now=T0 - timedelta(days=1))
         server = None
         if use_prefect and not os.environ.get("PREFECT_API_URL"):
-            from hokoku.prefect_server import start_local_server
+            from hokoku.prefect_server import auth_string, start_local_server
 
             server, url = start_local_server(app.settings.home)
             os.environ["PREFECT_API_URL"] = url
+            os.environ["PREFECT_API_AUTH_STRING"] = auth_string(app.settings.home)
         os.environ.setdefault("HOKOKU_HOME", str(app.settings.home))
         runner = FlowRunner(app) if use_prefect else DirectRunner(app)
         try:
@@ -101,6 +102,7 @@ def run_demo(*, lang: str | None = None, use_prefect: bool = False, as_json: boo
             if server is not None:
                 server.terminate()
                 os.environ.pop("PREFECT_API_URL", None)
+                os.environ.pop("PREFECT_API_AUTH_STRING", None)
 
 
 def _scenario(app: App, runner, t: dict, lang: str, as_json: bool) -> dict:

@@ -3,7 +3,8 @@
 With ``PREFECT_API_URL`` set (a Prefect server is running, e.g. under ``hokoku serve``) the CLI
 runs the flows so every transition shows in the Prefect UI, tagged with the incident id.
 Without it the same service functions run directly: no Prefect import, no server start.
-``HOKOKU_DIRECT=1`` forces the direct path.
+``HOKOKU_DIRECT=1`` forces the direct path. Prefect's API is called with
+``PREFECT_API_AUTH_STRING``, or else the string ``hokoku serve`` keeps under ``$HOKOKU_HOME``.
 """
 
 from __future__ import annotations
@@ -46,24 +47,34 @@ class DirectRunner:
 
 
 class FlowRunner(DirectRunner):
-    """Same results, through the Prefect flows (needs a reachable Prefect API)."""
+    """Same results, through the Prefect flows (needs a reachable Prefect API).
+
+    Prefect is given ids, stage codes, times and counts only: the report text, notes, skip
+    reasons and the people's addresses are stashed (encrypted) in hokoku's database and the
+    flows get the stash's id (:mod:`flows.common`). When ``PREFECT_API_AUTH_STRING`` is unset,
+    the auth string ``hokoku serve`` generated under ``$HOKOKU_HOME`` is used, if there is one.
+    """
+
+    def _run(self, coro_fn):
+        from hokoku.prefect_server import client_settings
+
+        with client_settings(self.app.settings.home):
+            return asyncio.run(coro_fn())
 
     def report(self, **kw):
-        from flows.intake import intake_flow
-        from hokoku.services.intake import IntakeResult
+        from flows.intake import run_report
 
-        data = asyncio.run(intake_flow(**kw))
-        return IntakeResult(data["incident"], data["notified"], data["immediate_actions"])
+        return self._run(lambda: run_report(self.app, **kw))
 
     def ack(self, **kw):
         from flows.stages import run_ack
 
-        return asyncio.run(run_ack(**kw))
+        return self._run(lambda: run_ack(**kw))
 
     def advance(self, **kw):
         from flows.stages import run_advance
 
-        return asyncio.run(run_advance(**kw))
+        return self._run(lambda: run_advance(**kw))
 
     def tick(self, *, now: datetime) -> dict:
         from flows.dispatch import dispatch_flow
@@ -72,11 +83,17 @@ class FlowRunner(DirectRunner):
         async def both():
             return await sweep_flow(now=now), await dispatch_flow(now=now)
 
-        swept, dispatched = asyncio.run(both())
+        swept, dispatched = self._run(both)
         return {"now": now.isoformat(), "sweep": swept, "dispatch": dispatched}
 
 
 def runner_for(app: App) -> DirectRunner:
     if os.environ.get("PREFECT_API_URL") and os.environ.get("HOKOKU_DIRECT", "") not in ("1", "true", "yes"):
+        if not os.environ.get("PREFECT_API_AUTH_STRING"):  # before Prefect reads its settings
+            from hokoku.prefect_server import auth_string
+
+            found = auth_string(app.settings.home)
+            if found:
+                os.environ["PREFECT_API_AUTH_STRING"] = found
         return FlowRunner(app)
     return DirectRunner(app)

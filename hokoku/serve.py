@@ -74,17 +74,23 @@ def print_demo_accounts(app, demo: tuple[str, list[tuple[str, str]]] | None) -> 
     print("\n".join(lines), flush=True)
 
 
-def serve(*, host: str, port: int, demo: bool, flows: bool = True) -> None:
-    """``flows=False`` (``--no-flows``) serves the web app only (workers run the flows elsewhere)."""
+def serve(*, host: str, port: int, demo: bool, flows: bool = True, prefect_host: str | None = None) -> None:
+    """``flows=False`` (``--no-flows``) serves the web app only (workers run the flows elsewhere).
+
+    Prefect's local server listens on ``prefect_host`` (default ``HOKOKU_PREFECT_HOST``, else
+    loopback) and its API asks for basic auth (:mod:`hokoku.prefect_server`)."""
     app = _ensure_initialised(demo)
     proc = None
     if flows and not os.environ.get("PREFECT_API_URL"):
-        from hokoku.prefect_server import start_local_server
+        from hokoku.prefect_server import auth_file, auth_string, start_local_server
 
         print("starting Prefect's local server (once)...", flush=True)
-        proc, url = start_local_server(app.settings.home)
+        proc, url = start_local_server(app.settings.home, host=prefect_host or app.settings.prefect_host)
         os.environ["PREFECT_API_URL"] = url
-        print(f"Prefect UI: {url.removesuffix('/api')}", flush=True)
+        given = [name for name in ("PREFECT_API_AUTH_STRING", "PREFECT_SERVER_API_AUTH_STRING") if os.environ.get(name)]
+        shown = f"${given[0]}" if given else str(auth_file(app.settings.home))
+        os.environ.setdefault("PREFECT_API_AUTH_STRING", auth_string(app.settings.home))  # before prefect is imported
+        print(f"Prefect UI: {url.removesuffix('/api')} (basic auth: the string in {shown})", flush=True)
 
     import uvicorn
 

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     stall_alert_minutes: float = Field(default=10, ge=0)
     #: Pinged (HTTP GET) after each healthy live sweep, so that its silence alarms a monitor elsewhere.
     heartbeat_url: str | None = None
+    #: Where ``hokoku serve`` makes Prefect's local server listen (its API asks for basic auth).
+    prefect_host: str = "127.0.0.1"
 
     @field_validator("secret_key", "slack_signing_secret", "slack_bot_token", "slack_app_token", "smtp_password")
     @classmethod

@@ -13,6 +13,7 @@ from models.casework import (
     Task,
     Triage,
 )
+from models.flowinput import FlowInput
 from models.incident import Acknowledgement, Incident, IncidentAmendment, IncidentCounter, Stage
 from models.notification import Notification
 from models.responders import ChecklistTick, EvidenceFile, IncidentUpdate
@@ -23,6 +24,7 @@ __all__ = [
     "Alert",
     "AlertSource",
     "DocumentSnapshot",
+    "FlowInput",
     "Finding",
     "IndividualNotice",
     "PublicText",

@@ -341,3 +341,52 @@ def test_deadlines_ppc_moves_past_the_year_end_closure(hokoku_home, cli):
     data = ok_json(cli, "deadlines", "ppc", "--aware-at", "2026-12-01T10:00:00+09:00")
     assert (data["aware_date"], data["final_due"]) == ("2026-12-01", "2027-01-04")
 
+
+
+# -- one-line errors where a traceback used to be --------------------------------------------
+def _hokoku(*args, env_extra=None, stdin=None):
+    import os
+    import subprocess
+    import sys as _sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOKOKU_")} | (env_extra or {})
+    return subprocess.run([_sys.executable, "-m", "hokoku.cli", *args], env=env, capture_output=True, stdin=stdin)
+
+
+def test_non_utf8_bytes_in_an_argument_give_a_one_line_error(hokoku_home):
+    """A summary with raw Latin-1 bytes (surrogate-escaped by Python): exit 2, one line, nothing written."""
+    import os
+
+    env = {"HOKOKU_HOME": str(hokoku_home)}
+    assert _hokoku("init", "--demo", env_extra=env).returncode == 0
+    bad = os.fsdecode(b"caf\xe9 PC lost")
+    r = _hokoku("report", "--division", DIVISION, "--category", "malware", "--summary", bad, "--reporter", REPORTER,
+                env_extra=env)
+    assert r.returncode == 2 and r.stdout == b""
+    assert r.stderr.decode().strip().splitlines() == [r.stderr.decode().strip()]
+    assert "not valid UTF-8" in r.stderr.decode()
+    assert json.loads(_hokoku("list", "--json", env_extra=env).stdout) == []
+
+
+def test_hokoku_home_under_a_regular_file_gives_a_one_line_error(tmp_path):
+    """HOKOKU_HOME=/some/file/home: exit 2 with one line naming the problem, no traceback."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    r = _hokoku("init", "--demo", env_extra={"HOKOKU_HOME": str(blocker / "home")})
+    err = r.stderr.decode()
+    assert r.returncode == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "Not a directory" in err
+
+
+def test_output_piped_into_a_reader_that_leaves_ends_quietly(hokoku_home):
+    """`hokoku org | head -1`: no BrokenPipeError traceback on stderr."""
+    import os
+    import subprocess
+    import sys as _sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOKOKU_")} | {"HOKOKU_HOME": str(hokoku_home)}
+    assert _hokoku("init", "--demo", env_extra={"HOKOKU_HOME": str(hokoku_home)}).returncode == 0
+    # `true` exits without reading, long before hokoku has started: every write meets a closed pipe
+    pipe = subprocess.run(f"{_sys.executable} -m hokoku.cli org | true; {_sys.executable} -m hokoku.cli org --json | true",
+                          shell=True, env=env, capture_output=True)
+    assert b"Traceback" not in pipe.stderr and b"BrokenPipe" not in pipe.stderr, pipe.stderr

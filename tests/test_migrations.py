@@ -107,6 +107,8 @@ def test_a_database_behind_the_migrations_gets_a_one_line_error(demo_app, cli):
 
     with demo_app.engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+    from hokoku.schema_version import EXPECTED_HEAD
+
     code, out, err = cli("list")
     assert code == 2 and err.strip().splitlines() == [
         f"hokoku: the database schema is at 0000, this hokoku needs {EXPECTED_HEAD}: run `hokoku db upgrade`"]

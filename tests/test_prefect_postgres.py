@@ -37,6 +37,7 @@ from tests.helpers import T0, minutes, report
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET = 170  # seconds for the whole test (the brief: under 3 minutes)
+AUTH = "hokoku:test-" + os.urandom(12).hex()  # the recipe's PREFECT_SERVER_API_AUTH_STRING / PREFECT_API_AUTH_STRING
 
 
 def test_draft_document_renders_and_writes(demo_app, tmp_path):
@@ -100,6 +101,17 @@ def _wait_health(url: str, proc: subprocess.Popen, deadline: float, procs: Procs
     raise AssertionError("Prefect server did not start in time:\n" + procs.log("server")[-3000:])
 
 
+def _status_without_auth(url: str) -> int:
+    import urllib.error
+
+    req = urllib.request.Request(url, data=b"{}", method="POST", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
 def _prefect(args: list[str], env: dict, timeout: float) -> str:
     out = subprocess.run([sys.executable, "-m", "prefect", *args], env=env, cwd=ROOT, capture_output=True,
                          text=True, timeout=timeout)
@@ -111,9 +123,9 @@ async def _run_all(api: str, calls: list[tuple[str, dict]], timeout: float) -> l
     """Trigger deployment runs at once; wait until all are final; return the flow runs."""
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
-    with temporary_settings({PREFECT_API_URL: api}):
+    with temporary_settings({PREFECT_API_URL: api, PREFECT_API_AUTH_STRING: AUTH}):
         runs = [await run_deployment(name, parameters=params, timeout=0) for name, params in calls]
         deadline = time.monotonic() + timeout
         async with get_client() as client:
@@ -142,14 +154,16 @@ def test_prefect_server_on_postgres_with_two_workers_runs_the_deployments(pg_app
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
         env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
                    PREFECT_UI_ENABLED="false", PREFECT_API_DATABASE_CONNECTION_URL=asyncpg_url,
-                   PREFECT_LOGGING_LEVEL="INFO", PYTHONUNBUFFERED="1")
+                   PREFECT_LOGGING_LEVEL="INFO", PYTHONUNBUFFERED="1", PREFECT_SERVER_API_AUTH_STRING=AUTH)
         server = procs.start("server", [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
                                         "--port", str(port)], env)
         _wait_health(api, server, deadline, procs)
         server_up = time.monotonic() - started
 
-        client_env = {**env, "PREFECT_API_URL": api}
+        assert _status_without_auth(f"{api}/flow_runs/filter") == 401  # the API asks for the auth string
+        client_env = {**env, "PREFECT_API_URL": api, "PREFECT_API_AUTH_STRING": AUTH}
         client_env.pop("PREFECT_API_DATABASE_CONNECTION_URL")
+        client_env.pop("PREFECT_SERVER_API_AUTH_STRING")
         _prefect(["work-pool", "create", "hokoku", "--type", "process"], client_env, 60)
         _prefect(["--no-prompt", "deploy", "--all", "--prefect-file", str(ROOT / "prefect.yaml")],
                  {**client_env, "HOKOKU_CODE_DIR": str(ROOT)}, 120)

@@ -41,7 +41,7 @@ def test_the_report_forms_headcount_data_items_and_occurrence_reach_the_drafts_a
     pm = site.as_(PM)
     page = pm.get(f"/incidents/{incident}").text
     assert '<dd id="headcount">1,200人（推計）</dd>' in page
-    assert 'name="individuals" min="0" step="1" inputmode="numeric" value="1200"' in page  # triage starts there
+    assert 'name="individuals" inputmode="numeric" pattern="[0-9]+|unknown|不明" value="1200"' in page  # triage starts there
     assert "1,200人（推計）" in page[page.index('id="details-text"'):]  # the reporter's details, same wording
     final = _draft(pm, incident, "ppc-final").text
     assert "### 3. 本人の数\n\n1,200人（推計）" in final

@@ -1,7 +1,7 @@
 """public texts, occurrence time and the reporter's facts (issue 15)
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0003_flow_input
 Create Date: 2026-11-29 23:00:00
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003_flow_input"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
