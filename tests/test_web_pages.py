@@ -683,3 +683,44 @@ def test_evidence_file_uploads_encrypted_downloads_intact_within_scope_and_is_au
     big = b"x" * (5 * 1024 * 1024 + 1)
     r = pm.post(f"/incidents/{inc}/evidence", data={"csrf_token": pm.csrf}, files={"file": ("big.bin", big)})
     assert r.status_code in (413, 422)
+
+
+def test_leadership_statutory_board_lists_possibly_reportable_incidents_with_dues_and_days_left(site):
+    """Undecided counts as "may be": 速報/確報/本人通知 with due time, not filed, days left; CSV of the list."""
+    inc = site.report()
+    gm = site.as_(GM)
+    page = gm.get("/leadership").text
+    board = page[page.index('id="statutory"'):page.index("</table>", page.index('id="statutory"'))]
+    assert inc in board and "おそれあり（未確定）" in board and board.count("未提出") == 3 and "残り" in board
+    csv_text = gm.get("/dashboard?format=csv&all=1")
+    assert csv_text.status_code == 200 and "attachment" in csv_text.headers["content-disposition"]
+    assert inc in csv_text.text and "PC-17 shows a ransom note" in csv_text.text
+    assert "incidents.exported" in _actions(site)
+
+
+def test_audit_page_filters_pages_speaks_in_words_and_exports_the_filtered_view(site):
+    """Filters by actor and action; actions in words; verification in Japanese; CSV and JSON Lines
+    of exactly the filtered rows, each export audited."""
+    inc = site.report()
+    site.report(STAFF_NOT_ON_LADDER)
+    pm = site.as_(PM)
+    pm.post(f"/incidents/{inc}/ack", data={"csrf_token": pm.csrf, "stage": "acknowledge"})
+    gm = site.as_(GM)
+    page = gm.get(f"/audit?actor={PM}&action=stage.acknowledged").text
+    rows = re.findall(r'<tr data-action="([^"]+)"', page)
+    assert rows == ["stage.acknowledged"]
+    assert "の受領を確認した" in page and "件の監査記録について、ハッシュの連鎖と署名を検証しました" in page
+    assert "OK:" not in page
+    csv_r = gm.get(f"/audit?actor={PM}&action=stage.&format=csv")
+    assert csv_r.status_code == 200 and csv_r.headers["content-type"].startswith("text/csv")
+    lines = csv_r.text.lstrip("\ufeff").strip().splitlines()
+    assert lines[0].startswith("seq,at,actor,action") and len(lines) >= 2
+    assert all(f",{PM}," in line and ",stage." in line for line in lines[1:])
+    jl = gm.get(f"/audit?incident={inc}&format=jsonl")
+    import json
+
+    records = [json.loads(x) for x in jl.text.splitlines()]
+    assert records and {r["incident"] for r in records} == {inc}
+    exports = [d for a, d in audit_actions(site.app) if a == "audit.exported"]
+    assert [e["format"] for e in exports] == ["csv", "jsonl"] and exports[1]["incident"] == inc
+    assert "Verified" in gm.get("/audit?lang=en").text and "chain and signatures verified" in gm.get("/audit").text

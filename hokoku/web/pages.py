@@ -3,6 +3,7 @@ audit log, sign-in. Every form carries the session's CSRF token; every POST chec
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from urllib.parse import urlencode
 
@@ -352,6 +353,7 @@ def dashboard_context(request: Request, viewer: Viewer) -> dict:
                 scope_text=scope_text, here=_url_with(request, msg=None, partial=None),
                 request_from=p.get("from", "")[:10], request_to=p.get("to", "")[:10],
                 fragment_url=_url_with(request, msg=None, partial="1"),
+                csv_url=_url_with(request, msg=None, partial=None, format="csv"),
                 can_act=scope.manages and not scope.read_only,
                 filtered=any((filters.q, filters.state, filters.category, filters.division, filters.owner,
                               filters.overdue, filters.statutory, filters.since, filters.until)))
@@ -361,9 +363,35 @@ def dashboard_context(request: Request, viewer: Viewer) -> dict:
 def dashboard(request: Request):
     viewer = _viewer(request)
     ctx = dashboard_context(request, viewer)
+    if request.query_params.get("format") == "csv":
+        return _incidents_csv(request, viewer, ctx["rows"])
     if request.query_params.get("partial") == "1":
         return render(request, "_dash_rows.html", **ctx)
     return render(request, "dashboard.html", **ctx)
+
+
+def _incidents_csv(request: Request, viewer: Viewer, rows: list[dict]):
+    """The (filtered) incident list as CSV, in the page's language; the export is audited."""
+    from hokoku.web.exports import csv_response
+
+    lang = lang_of(request)
+    t = lambda k: translate(k, lang)  # noqa: E731
+    app = hk(request)
+    with transaction(app.engine) as session:
+        audit.append(session, app.keyring, at=now_of(request), actor=viewer.email, action="incidents.exported",
+                     data={"format": "csv", "rows": len(rows), "query": _url_with(request, msg=None)[:500]})
+    header = [t("col.incident"), t("inc.reported_at"), t("col.status"), t("report.category"), t("col.division"),
+              t("serious"), t("inc.summary"), t("col.stage"), t("col.owner"), t("col.due"), t("dash.statutory")]
+    out = []
+    for r in rows:
+        stage = min(r["stages"], key=lambda s: s["due_at"] or r["reported_at"]) if r["stages"] else None
+        out.append([r["incident"], _when(r["reported_at"]), t("status." + r["state"]), r["category_label"],
+                    r["division_name"], "1" if r["serious"] else "0", r["summary"],
+                    stage["title"] if stage else "", stage["owner_name"] if stage else "",
+                    _when(r["next_due_at"]) if r["next_due_at"] else "",
+                    "; ".join(f"{d['title']} {t('lead.filed') if d['done'] else _when(d['due_at'])}"
+                              for d in r["statutory"])])
+    return csv_response(header, out, filename="hokoku-incidents.csv")
 
 
 # -- incident -------------------------------------------------------------------------------------
@@ -667,9 +695,10 @@ def leadership(request: Request, incident: str = ""):
         accesslog.record_denied(app, email=viewer.email, incident=None, via="page:leadership",
                                 reason="staff see only their own reports", now=now)
         raise Forbidden(f"{viewer.email} may not see the leadership overview")
-    from hokoku.web.metrics import incident_metrics
+    from hokoku.web.metrics import incident_metrics, statutory_board
 
     rows = incident_metrics(app, viewer.scope, now=now, lang=lang)
+    board = statutory_board(app, viewer.scope, now=now, lang=lang)
     t = lambda k: translate(k, lang)  # noqa: E731
     href = lambda r: f"/incidents/{r['incident']}"  # noqa: E731
     ack_chart = bar_chart(t("lead.ack_chart"), [
@@ -688,38 +717,126 @@ def leadership(request: Request, incident: str = ""):
     if selected and selected not in {r["incident"] for r in rows}:
         selected = ""
     return render(request, "leadership.html", rows=rows, ack_chart=ack_chart, contain_chart=contain_chart,
-                  deadline_chart=deadline_chart, totals=totals, selected=selected)
+                  deadline_chart=deadline_chart, totals=totals, selected=selected, board=board,
+                  rel=lambda v: fmt_relative(v, now, lang))
 
 
 # -- audit log --------------------------------------------------------------------------------------
-PAGE_SIZE = 100
+PAGE_SIZE = 50
+EXPORT_LIMIT = 100_000
+_VERIFY_REASONS = {
+    "prev_hash does not match the previous event": ("前の記録とのハッシュの連鎖が一致しません", None),
+    "content does not match its hash (edited)": ("内容がハッシュと一致しません（改変されています）", None),
+    "signature does not verify": ("署名を検証できません", None),
+}
+
+
+def _verify_text(result, lang: str) -> str:
+    """The verification status in the page's language."""
+    events = getattr(result, "events", 0)
+    if result.ok:
+        return (f"{events:,} audit events: chain and signatures verified" if lang == "en"
+                else f"{events:,}件の監査記録について、ハッシュの連鎖と署名を検証しました。")
+    reason = getattr(result, "reason", None) or ""
+    seq = getattr(result, "bad_seq", None)
+    if lang == "en":
+        return f"Failed at audit event no. {seq}: {reason}"
+    ja = _VERIFY_REASONS.get(reason, (None,))[0]
+    if ja is None and reason.startswith("event seq "):
+        ja = "記録の番号が連続していません（削除又は挿入されています）"
+    return f"番号{seq}の監査記録で検証に失敗しました：{ja or reason}"
+
+
+def _action_words(action: str, data: dict, lang: str) -> str:
+    from hokoku.documents.labels import LABELS
+
+    phrase = LABELS[lang]["events"].get(action)
+    if phrase is None:
+        key = f"ev.{action}"
+        phrase = translate(key, lang) if translate(key, lang) != key else None
+    if phrase is None:
+        return action
+    ref = str(data.get("ref") or "").split(":", 1)[-1]
+    try:
+        return phrase.format(stage=data.get("stage") or "", step=ref, field=data.get("field") or data.get("item") or "")
+    except (KeyError, IndexError, ValueError):
+        return phrase
+
+
+def _data_words(data) -> str:
+    if not isinstance(data, dict):
+        return "" if data is None else str(data)
+    return "、".join(f"{k}: {v}" for k, v in sorted(data.items()) if v not in (None, "", [], {}))
 
 
 @router.get("/audit")
-def audit_page(request: Request, incident: str = "", before: int = 0):
+def audit_page(request: Request, incident: str = "", actor: str = "", action: str = "", before: int = 0,
+               format: str = "html"):
     viewer = _viewer(request)
     app = hk(request)
     now = now_of(request)
+    lang = lang_of(request)
     if not viewer.scope.may_read_audit_log:
         accesslog.record_denied(app, email=viewer.email, incident=None, via="page:audit",
                                 reason="only the audit officer, the general manager and the director-general "
                                        "read the audit log", now=now)
         raise Forbidden(f"{viewer.email} may not read the audit log")
+    p = request.query_params
+    since, until = _day(p.get("from", ""), "from"), _day(p.get("to", ""), "to", end=True)
+    incident, actor, action = incident.strip().upper()[:32], actor.strip().lower()[:320], action.strip()[:64]
+    exporting = format in ("csv", "jsonl")
     with transaction(app.engine) as session:
         result = audit.verify(session, app.keyring.public_keys())
     with transaction(app.engine) as session:
-        query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(PAGE_SIZE)
-        if incident.strip():
-            query = query.where(AuditEvent.incident_public_id == incident.strip().upper())
-        if before > 0:
+        query = select(AuditEvent).order_by(AuditEvent.seq.desc())
+        if incident:
+            query = query.where(AuditEvent.incident_public_id == incident)
+        if actor:
+            query = query.where(AuditEvent.actor == actor)
+        if action:
+            query = query.where(AuditEvent.action.startswith(action.rstrip("*"), autoescape=True)
+                                if action.endswith((".", "*")) else AuditEvent.action == action)
+        if since:
+            query = query.where(AuditEvent.at >= since)
+        if until:
+            query = query.where(AuditEvent.at < until)
+        if before > 0 and not exporting:
             query = query.where(AuditEvent.seq < before)
+        query = query.limit(EXPORT_LIMIT if exporting else PAGE_SIZE)
         events = [{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "incident": e.incident_public_id,
                    "data": e.data} for e in session.execute(query).scalars()]
-        audit.append(session, app.keyring, at=now, actor=viewer.email, action="audit.viewed",
-                     data={"incident": incident.strip().upper() or None, "before": before or None})
-    older = _url_with(request, before=str(events[-1]["seq"])) if len(events) == PAGE_SIZE else None
-    return render(request, "audit.html", result=result, events=events, incident=incident.strip().upper(),
-                  older=older)
+        filters = {"incident": incident or None, "actor": actor or None, "action": action or None,
+                   "from": p.get("from") or None, "to": p.get("to") or None}
+        audit.append(session, app.keyring, at=now, actor=viewer.email,
+                     action="audit.exported" if exporting else "audit.viewed",
+                     data={**filters, "before": before or None,
+                           **({"format": format, "rows": len(events)} if exporting else {})})
+    for e in events:
+        e["words"] = _action_words(e["action"], e["data"] or {}, lang)
+    if format == "csv":
+        from hokoku.web.exports import csv_response
+
+        return csv_response(["seq", "at", "actor", "action", "action_words", "incident", "data"],
+                            ([e["seq"], e["at"].isoformat(), e["actor"], e["action"], e["words"], e["incident"] or "",
+                              json.dumps(e["data"], ensure_ascii=False, sort_keys=True)] for e in events),
+                            filename="hokoku-audit.csv")
+    if format == "jsonl":
+        from hokoku.web.exports import jsonl_response
+
+        return jsonl_response(({"seq": e["seq"], "at": e["at"].isoformat(), "actor": e["actor"], "action": e["action"],
+                                "incident": e["incident"], "data": e["data"]} for e in events),
+                              filename="hokoku-audit.jsonl")
+    people = organisation(app).people()
+    for e in events:
+        e["actor_name"] = people[e["actor"]].name if e["actor"] in people else e["actor"]
+        e["data_words"] = _data_words(e["data"])
+    older = (_url_with(request, before=str(events[-1]["seq"]), msg=None)
+             if len(events) == PAGE_SIZE else None)
+    return render(request, "audit.html", result=result, verify_text=_verify_text(result, lang), events=events,
+                  incident=incident, actor=actor, action=action, date_from=p.get("from", "")[:10],
+                  date_to=p.get("to", "")[:10], older=older, newest=_url_with(request, before=None, msg=None),
+                  paged=before > 0, csv_url=_url_with(request, before=None, msg=None, format="csv"),
+                  jsonl_url=_url_with(request, before=None, msg=None, format="jsonl"))
 
 
 __all__ = ["router", "render", "render_error"]
