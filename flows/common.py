@@ -18,8 +18,18 @@ from hokoku.app import App, open_app
 log = logging.getLogger("hokoku.flows")
 
 
+_READY: set[str] = set()
+
+
 def app() -> App:
-    return open_app()
+    """The app; the first time in a worker process, checked as every process is at start-up
+    (schema revision, and a data key that opens this database's key-check value)."""
+    hk = open_app()
+    url = hk.settings.effective_database_url
+    if url not in _READY:
+        hk.check_ready()
+        _READY.add(url)
+    return hk
 
 
 def emit(event: str, incident: str | None, **payload) -> None:

@@ -30,7 +30,16 @@ class App:
     @cached_property
     def keyring(self) -> Keyring:
         secret = self.settings.secret_key.get_secret_value() if self.settings.secret_key else None
-        return load_keyring(env_value=secret, key_file=self.settings.key_file)
+        ring = load_keyring(env_value=secret, key_file=self.settings.key_file)
+        ring.signer_loader = self._load_signer  # the audit key is separate, loaded when first used
+        return ring
+
+    def _load_signer(self):
+        from hokoku.auditkeys import load_signer
+
+        s = self.settings
+        env = s.audit_signing_key.get_secret_value() if s.audit_signing_key else None
+        return load_signer(env_value=env, key_file=s.audit_key_file)
 
     @cached_property
     def policy(self):
@@ -59,8 +68,9 @@ class App:
             self._cache.update(org_id=snap_id, org=org)
         return self._cache["org"]
 
-    def check_ready(self) -> None:
-        """Refuse (one line) to work on a data directory that ``hokoku init`` has not set up.
+    def check_ready(self, *, keys: bool = True) -> None:
+        """Refuse (one line) to work on a data directory that ``hokoku init`` has not set up,
+        or with a data key that is not this database's (``keys``; once per process).
 
         Checked before the engine exists so that a refused verb leaves no empty database behind.
         """
@@ -71,6 +81,11 @@ class App:
             raise NotInitialised("no hokoku database here: run `hokoku init --demo` (or --org FILE) first")
         require_schema(self.engine)
         self._check_revision()
+        if keys and not self._cache.get("data_key_checked"):
+            from hokoku.services.keycheck import check_data_key
+
+            check_data_key(self)
+            self._cache["data_key_checked"] = True
 
     def _check_revision(self) -> None:
         """A database behind the code's migrations gets a one-line error, not a SQL traceback."""

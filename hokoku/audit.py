@@ -1,28 +1,46 @@
-"""Append-only, hash-chained, signed audit log.
+"""Append-only, hash-chained, signed audit log, anchored outside the database.
 
-Each event's hash is SHA-256 over the previous hash and the event's canonical JSON; the hash
-is signed with the current audit key (Ed25519). ``verify`` recomputes the chain and checks
-each signature with the public keys, so an edited, deleted or inserted row is found offline.
+Each event's hash is SHA-256 over the previous hash and the event's canonical JSON (which
+includes ``recorded_at``, the real wall-clock time of the append, beside the effective ``at``);
+the hash is signed with the audit key (:mod:`hokoku.auditkeys`, Ed25519, not derived from the
+data key). The head row (last seq and hash) is signed too. Key changes are events of the chain:
+``audit.key`` names the new key and is signed by the key before it (the first one by itself).
+
+``verify`` needs public keys only. It names the first event that does not verify and why, and
+also fails when the head is missing, unsigned or not signed by the chain's active key, or when
+the chain ends before or diverges from a checkpoint (:mod:`hokoku.checkpoints`) kept outside
+the database.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from hokoku.crypto import Keyring, verify_signature
+from hokoku.crypto import Keyring, verify_signature  # noqa: F401  (verify_signature: re-exported)
+from hokoku.exceptions import ConfigError
 from hokoku.timeutil import as_utc
 from models.audit import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
+KEY_ACTION = "audit.key"
 
 
-def canonical(seq: int, at: datetime, actor: str, action: str, incident: str | None, data: dict) -> bytes:
+def wall_clock() -> datetime:
+    """The real clock recorded beside every event's effective time (tests may replace it)."""
+    return datetime.now(timezone.utc)
+
+
+def canonical(seq: int, at: datetime, actor: str, action: str, incident: str | None, data: dict,
+              recorded_at: datetime | None = None) -> bytes:
     body = {
         "seq": seq,
         "at": as_utc(at).isoformat(timespec="microseconds"),
@@ -31,11 +49,17 @@ def canonical(seq: int, at: datetime, actor: str, action: str, incident: str | N
         "incident": incident,
         "data": data,
     }
+    if recorded_at is not None:  # absent only on events from before revision 0003
+        body["recorded_at"] = as_utc(recorded_at).isoformat(timespec="microseconds")
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def chain_hash(prev_hash: str, payload: bytes) -> str:
     return hashlib.sha256(prev_hash.encode() + b"\n" + payload).hexdigest()
+
+
+def head_message(seq: int, digest: str) -> bytes:
+    return f"hokoku audit head\n{seq}\n{digest}".encode()
 
 
 def append(
@@ -50,9 +74,10 @@ def append(
 ) -> AuditEvent:
     """Append one event inside the caller's transaction (commits with the change it records).
 
-    Data must not hold personal data in clear: callers pass ids, codes and counts.
+    Data must not hold personal data in clear: callers pass ids, codes and counts. When the
+    audit key in force is not the chain's active key, an ``audit.key`` event signed by the
+    active key comes first (a rotation, or the first key of a new or upgraded database).
     """
-    data = data or {}
     # Taking the head row with an UPDATE first locks it (PostgreSQL) so appenders queue up.
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
     head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one_or_none()
@@ -60,18 +85,80 @@ def append(
         head = AuditHead(id=1, seq=0, hash=GENESIS)
         session.add(head)
         session.flush()
+    signer = keyring.signer
+    if signer is not None and active_key(session, head) != signer.current.key_id:
+        _rotate(session, keyring, head, at=at)
+    event = _add(session, head, keyring.sign, at=at, actor=actor, action=action, incident=incident, data=data or {})
+    head.key_id, head.signature = keyring.sign(head_message(head.seq, head.hash))
+    session.add(head)
+    session.flush()
+    return event
+
+
+def _add(session: Session, head: AuditHead, sign, *, at, actor, action, incident, data) -> AuditEvent:
     seq = head.seq + 1
-    digest = chain_hash(head.hash, canonical(seq, at, actor, action, incident, data))
-    key_id, signature = keyring.sign(digest.encode())
+    recorded = wall_clock()
+    digest = chain_hash(head.hash, canonical(seq, at, actor, action, incident, data, recorded))
+    key_id, signature = sign(digest.encode())
     event = AuditEvent(
-        seq=seq, at=at, actor=actor, action=action, incident_public_id=incident, data=data,
+        seq=seq, at=at, recorded_at=recorded, actor=actor, action=action, incident_public_id=incident, data=data,
         prev_hash=head.hash, hash=digest, key_id=key_id, signature=signature,
     )
     session.add(event)
     head.seq, head.hash = seq, digest
-    session.add(head)
-    session.flush()
     return event
+
+
+def active_key(session: Session, head: AuditHead) -> str | None:
+    """The key that signs the next event: the head's signer (legacy head: the last event's)."""
+    if head.key_id:
+        return head.key_id
+    if head.seq == 0:
+        return None
+    return session.execute(select(AuditEvent.key_id).where(AuditEvent.seq == head.seq)).scalar_one_or_none()
+
+
+def _rotate(session: Session, keyring: Keyring, head: AuditHead, *, at: datetime) -> None:
+    signer = keyring.signer
+    new = signer.current
+    old = active_key(session, head)
+    data = {"key_id": new.key_id, "public_key": new.public_key_hex, "previous": old, "previous_public_key": None,
+            "legacy": False}
+    if old is None:  # the chain's first key signs its own introduction
+        sign = lambda m: signer.sign(m)  # noqa: E731
+    elif signer.get(old) is not None:
+        data["previous_public_key"] = signer.get(old).public_key_hex
+        sign = lambda m: signer.sign(m, key_id=old)  # noqa: E731
+    elif old in {k.key_id for k in keyring.keys}:  # the key derived from the data key, before 0003
+        legacy = keyring.get(old)
+        data.update(previous_public_key=legacy.public_key_hex, legacy=True)
+        sign = lambda m: (old, legacy.signing_key.sign(m).hex())  # noqa: E731
+    else:
+        raise ConfigError(f"the audit chain's active key {old} is not among this process's audit keys (current "
+                          f"{new.key_id}): after a rotation restart with the new key file; to change keys keep the "
+                          "previous key as a later line of the key file")
+    _add(session, head, sign, at=at, actor="hokoku", action=KEY_ACTION, incident=None, data=data)
+
+
+def chain_keys(session: Session) -> list[dict]:
+    """Every audit key the chain names, oldest first, from its ``audit.key`` events."""
+    keys: list[dict] = []
+    seen: set[str] = set()
+    for ev in session.execute(select(AuditEvent).where(AuditEvent.action == KEY_ACTION).order_by(AuditEvent.seq)).scalars():
+        d = ev.data or {}
+        prev, prev_pub = d.get("previous"), d.get("previous_public_key")
+        if prev and prev_pub and prev not in seen:
+            keys.append({"key_id": prev, "public_key": prev_pub, "legacy": bool(d.get("legacy")), "since_seq": None,
+                         "until_seq": ev.seq})
+            seen.add(prev)
+        if keys and keys[-1]["key_id"] != d.get("key_id") and keys[-1].get("until_seq") is None:
+            keys[-1]["until_seq"] = ev.seq
+        keys.append({"key_id": d.get("key_id"), "public_key": d.get("public_key"), "legacy": False, "since_seq": ev.seq,
+                     "until_seq": None})
+        seen.add(d.get("key_id"))
+    for k in keys:
+        k["status"] = "legacy" if k["legacy"] else ("current" if k["until_seq"] is None else "retired")
+    return keys
 
 
 @dataclass(frozen=True)
@@ -81,16 +168,65 @@ class VerifyResult:
     bad_seq: int | None = None
     bad_id: int | None = None
     reason: str | None = None
+    checkpoint: dict | None = None  # the newest checkpoint the chain was checked against
 
     def message(self) -> str:
         if self.ok:
-            return f"OK: {self.events} audit events, chain and signatures verified"
-        return f"FAILED at audit event seq {self.bad_seq} (row id {self.bad_id}): {self.reason}"
+            anchor = (f" (signed head; matches checkpoint seq {self.checkpoint['seq']} of {self.checkpoint['at']}, "
+                      f"{self.checkpoint['source']})"
+                      if self.checkpoint else "")
+            return f"OK: {self.events} audit events, chain and signatures verified{anchor}"
+        if self.bad_id is not None:
+            return f"FAILED at audit event seq {self.bad_seq} (row id {self.bad_id}): {self.reason}"
+        if self.bad_seq is not None:
+            return f"FAILED at audit seq {self.bad_seq}: {self.reason}"
+        return f"FAILED: {self.reason}"
 
 
-def verify(session: Session, public_keys: dict[str, str], *, batch: int = 5000) -> VerifyResult:
-    """Walk the chain in order; name the first event that does not verify and why."""
+class _Keys:
+    """Trusted public keys, parsed once each."""
+
+    def __init__(self, public_keys: dict[str, str]):
+        self.hex = dict(public_keys)
+        self._parsed: dict[str, Ed25519PublicKey | None] = {}
+
+    def verify(self, key_id: str, message: bytes, signature_hex: str | None) -> bool:
+        if key_id not in self.hex or not signature_hex:
+            return False
+        if key_id not in self._parsed:
+            try:
+                self._parsed[key_id] = Ed25519PublicKey.from_public_bytes(bytes.fromhex(self.hex[key_id]))
+            except ValueError:
+                self._parsed[key_id] = None
+        pub = self._parsed[key_id]
+        try:
+            pub.verify(bytes.fromhex(signature_hex), message)
+        except (InvalidSignature, ValueError, AttributeError):
+            return False
+        return True
+
+
+def verify(session: Session, public_keys: dict[str, str], *, checkpoints: Iterable = (), batch: int = 5000) -> VerifyResult:
+    """Walk the chain in order against trusted ``public_keys``; name the first problem and why.
+
+    ``checkpoints`` (:class:`hokoku.checkpoints.Checkpoint`) must be signed by a trusted key and
+    lie on the chain: the chain may not end before the newest one nor differ at any of them.
+    """
+    from hokoku.auditkeys import fingerprint
+
+    keys = _Keys(public_keys)
+    cps = sorted(checkpoints, key=lambda c: c.seq)  # stable: of equal seqs, the one given last is "newest"
+    for cp in cps:
+        if cp.key_id not in keys.hex:
+            return VerifyResult(False, 0, cp.seq, None, f"checkpoint {cp.source} was signed by audit key {cp.key_id}, "
+                                "which is not among the trusted public keys (public-key file replaced?)")
+        if not keys.verify(cp.key_id, cp.message(), cp.signature):
+            return VerifyResult(False, 0, cp.seq, None, f"checkpoint {cp.source}: signature does not verify")
+    at_seq = {cp.seq: cp for cp in cps}
+    newest = cps[-1] if cps else None
+
     expected_prev, expected_seq, count = GENESIS, 1, 0
+    active: str | None = None
     last_id = 0
     while True:
         rows = session.execute(
@@ -101,19 +237,49 @@ def verify(session: Session, public_keys: dict[str, str], *, batch: int = 5000) 
         for ev in rows:
             last_id = ev.id
             count += 1
+            fail = lambda reason: VerifyResult(False, count, ev.seq, ev.id, reason)  # noqa: E731,B023
             if ev.seq != expected_seq:
                 what = "missing (deleted?)" if ev.seq > expected_seq else "out of order"
-                return VerifyResult(False, count, ev.seq, ev.id, f"event seq {expected_seq} is {what}")
+                return fail(f"event seq {expected_seq} is {what}")
             if ev.prev_hash != expected_prev:
-                return VerifyResult(False, count, ev.seq, ev.id, "prev_hash does not match the previous event")
-            digest = chain_hash(ev.prev_hash, canonical(ev.seq, ev.at, ev.actor, ev.action, ev.incident_public_id, ev.data))
+                return fail("prev_hash does not match the previous event")
+            digest = chain_hash(ev.prev_hash, canonical(ev.seq, ev.at, ev.actor, ev.action, ev.incident_public_id,
+                                                        ev.data, ev.recorded_at))
             if digest != ev.hash:
-                return VerifyResult(False, count, ev.seq, ev.id, "content does not match its hash (edited)")
-            if not verify_signature(public_keys, ev.key_id, ev.hash.encode(), ev.signature):
-                return VerifyResult(False, count, ev.seq, ev.id, "signature does not verify")
+                return fail("content does not match its hash (edited)")
+            if ev.key_id not in keys.hex:
+                return fail(f"signed by key {ev.key_id}, which is not among the trusted public keys")
+            if active is not None and ev.key_id != active:
+                return fail(f"signed by key {ev.key_id}, but the chain's active audit key is {active}")
+            if not keys.verify(ev.key_id, ev.hash.encode(), ev.signature):
+                return fail("signature does not verify")
+            if ev.action == KEY_ACTION:
+                new, pub = (ev.data or {}).get("key_id"), (ev.data or {}).get("public_key")
+                if not isinstance(pub, str) or keys.hex.get(new) != pub or fingerprint(pub) != new:
+                    return fail(f"introduces audit key {new}, which is not among the trusted public keys")
+                active = new
+            cp = at_seq.get(ev.seq)
+            if cp is not None and cp.hash != ev.hash:
+                return fail(f"the chain diverges from checkpoint {cp.source} of {cp.at} at seq {cp.seq} "
+                            "(history rewritten?)")
             expected_prev, expected_seq = ev.hash, ev.seq + 1
         session.expunge_all()
+    last = expected_seq - 1
+    if newest is not None and last < newest.seq:
+        return VerifyResult(False, count, last or None, None,
+                            f"the chain ends at seq {last}, before checkpoint {newest.source} of {newest.at} at seq "
+                            f"{newest.seq}: events were deleted")
     head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one_or_none()
-    if head is not None and (head.seq != expected_seq - 1 or head.hash != expected_prev):
+    if head is None:
+        return VerifyResult(False, count, None, None, "the audit head is missing" + (" and the log is empty (wiped?)" if not count else ""))
+    if head.seq != last or head.hash != expected_prev:
         return VerifyResult(False, count, head.seq, None, "the last events were deleted (head does not match)")
-    return VerifyResult(True, count)
+    if not head.signature or not head.key_id:
+        return VerifyResult(False, count, head.seq, None, "the audit head is unsigned")
+    if active is None or head.key_id != active:
+        return VerifyResult(False, count, head.seq, None,
+                            f"the audit head is signed by {head.key_id}, not by the chain's active audit key {active}")
+    if not keys.verify(head.key_id, head_message(head.seq, head.hash), head.signature):
+        return VerifyResult(False, count, head.seq, None, "the audit head's signature does not verify")
+    info = {"seq": newest.seq, "at": newest.at, "source": newest.source} if newest else None
+    return VerifyResult(True, count, checkpoint=info)

@@ -25,11 +25,34 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _now(args) -> datetime:
+    """The real clock, or ``--now`` once it has passed the clock rules (checked once per call)."""
     from hokoku.timeutil import parse_instant
 
-    if getattr(args, "now", None):
-        return parse_instant(args.now, what="--now")
-    return datetime.now(timezone.utc)
+    if not getattr(args, "now", None):
+        return datetime.now(timezone.utc)
+    if getattr(args, "checked_now", None) is None:
+        now = parse_instant(args.now, what="--now")
+        _check_now(args, now)
+        args.checked_now = now
+    return args.checked_now
+
+
+def _check_now(args, now: datetime) -> None:
+    """Simulated time only on demo databases (or ``HOKOKU_ALLOW_SIMULATED_TIME=1``); never
+    earlier than the incident's latest recorded event (verbs acting on an incident ``--as``)."""
+    from hokoku.app import open_app
+    from hokoku.exceptions import InputError
+    from hokoku.services import auditops
+
+    app = open_app()
+    if args.verb == "init":  # no database yet: the demo organisation may use simulated time
+        real = datetime.now(timezone.utc)
+        if args.org and not app.settings.allow_simulated_time and abs(now - real) > auditops.MAX_CLOCK_SKEW:
+            raise InputError("--now: simulated time is only for demo databases (or set HOKOKU_ALLOW_SIMULATED_TIME=1)")
+        return
+    app.check_ready(keys=False)
+    incident = getattr(args, "incident", None) if getattr(args, "as_", None) else None
+    auditops.check_now(app, now, incident=incident)
 
 
 def _emit(args, data, human) -> None:
@@ -61,7 +84,9 @@ def cmd_init(args) -> None:
     result = init(open_app(), org_file=Path(args.org) if args.org else None, demo=args.demo, now=_now(args))
     _emit(args, result, lambda r: print(
         f"initialised {r['home']}\n  database: {r['database']}\n  organisation: {r['organisation']} ({r['source']})\n"
-        f"  key file: {'created' if r['key_created'] else 'kept'}; audit public keys: {r['audit_public_keys']}"))
+        f"  key file: {'created' if r['key_created'] else 'kept'}; audit signing key "
+        f"{'created' if r['audit_key_created'] else 'kept'} ({r['audit_key_id']})\n"
+        f"  audit public keys: {r['audit_public_keys']} (keep a copy off this host)"))
 
 
 def cmd_report(args) -> None:
@@ -142,16 +167,49 @@ def cmd_outbox(args) -> None:
 
 
 def cmd_audit_verify(args) -> None:
-    from hokoku import audit
-    from hokoku.db import transaction
+    from hokoku.app import open_app
+    from hokoku.services import auditops
 
-    app = _app()
-    with transaction(app.engine) as session:
-        result = audit.verify(session, app.keyring.public_keys())
+    app = open_app()
+    app.check_ready(keys=False)  # verification needs no secret: no data key, no audit key
+    result = auditops.verify(app, public_keys_file=Path(args.public_keys) if args.public_keys else None,
+                             checkpoint_file=Path(args.checkpoint) if args.checkpoint else None)
     _emit(args, {"ok": result.ok, "events": result.events, "bad_seq": result.bad_seq, "bad_id": result.bad_id,
-                 "reason": result.reason, "message": result.message()}, lambda r: print(r["message"]))
+                 "reason": result.reason, "checkpoint": result.checkpoint, "message": result.message()},
+          lambda r: print(r["message"]))
     if not result.ok:
         sys.exit(1)
+
+
+def cmd_audit_keys(args) -> None:
+    from hokoku.app import open_app
+    from hokoku.services import auditops
+
+    app = open_app()
+    app.check_ready(keys=False)
+    data = auditops.list_keys(app)
+    _emit(args, data, lambda d: [print(f"{k['key_id']}  {k['status']:<8} {k['public_key']}") for k in d["keys"]])
+
+
+def cmd_audit_checkpoint(args) -> None:
+    from hokoku.checkpoints import checkpoint_file
+    from hokoku.exceptions import NotInitialised
+    from hokoku.services import auditops
+
+    app = _app()
+    cp = auditops.write_checkpoint(app, force=True)
+    if cp is None:
+        raise NotInitialised("the audit log is empty: nothing to checkpoint")
+    data = {**cp.to_json(), "file": str(checkpoint_file(app))}
+    _emit(args, data, lambda d: print(f"checkpoint seq {d['seq']} written to {d['file']}"))
+
+
+def cmd_audit_rotate_key(args) -> None:
+    from hokoku.services import auditops
+
+    app = _app()
+    r = auditops.rotate_key(app, now=_now(args), actor="hokoku:cli")
+    _emit(args, r, lambda d: print(f"audit key {d['previous']} -> {d['key_id']}; public keys: {d['public_keys']}"))
 
 
 def cmd_org(args) -> None:
@@ -407,11 +465,10 @@ def cmd_draft(args) -> None:
 
 def cmd_db_upgrade(args) -> None:
     from hokoku.app import open_app
-    from hokoku.migrations import upgrade
-    from hokoku.services.setup import _redact
+    from hokoku.services.setup import _redact, upgrade
 
     app = open_app()
-    result = upgrade(app.engine, args.revision)
+    result = upgrade(app, revision=args.revision, now=datetime.now(timezone.utc))
     data = {"database": _redact(app.settings.effective_database_url), **result}
     _emit(args, data, lambda d: print(
         f"{d['database']}: " + ("stamped pre-migration schema; " if d["stamped"] else "")
@@ -464,18 +521,89 @@ def cmd_user_passwd(args) -> None:
     _emit(args, r, lambda d: print(f"password of {d['user']} changed; {d['sessions_ended']} session(s) ended"))
 
 
-def cmd_user_token(args) -> None:
-    from hokoku.web.auth import create_api_token
+TOKEN_VERBS = ("create", "list", "revoke")
 
-    token = create_api_token(_app(), email=args.email, now=_now(args))
-    _emit(args, {"user": args.email.strip().lower(), "token": token},
-          lambda d: print(f"API token for {d['user']} (shown once; use as Authorization: Bearer):\n{d['token']}"))
+
+def cmd_user_token(args) -> None:
+    """``user token [create] EMAIL`` · ``user token list EMAIL`` · ``user token revoke ID|PREFIX``."""
+    from hokoku.exceptions import InputError
+    from hokoku.web.auth import create_api_token, list_api_tokens, revoke_api_token
+
+    words = list(args.words)
+    verb = words.pop(0) if words[0] in TOKEN_VERBS else "create"
+    if len(words) != 1:
+        raise InputError("usage: hokoku user token [create] EMAIL | list EMAIL | revoke ID|PREFIX")
+    (target,) = words
+    app = _app()
+    if verb == "create":
+        token = create_api_token(app, email=target, now=_now(args), days=args.days)
+        _emit(args, {"user": target.strip().lower(), "token": token, "id": _token_id(token)},
+              lambda d: print(f"API token for {d['user']} (id {d['id']}; shown once; use as Authorization: Bearer):\n"
+                              f"{d['token']}"))
+    elif verb == "list":
+        rows = list_api_tokens(app, email=target, now=_now(args))
+
+        def human(rows):
+            if not rows:
+                print(f"{target}: no API tokens")
+            for r in rows:
+                print(f"{r['id']}  {r['prefix'] or '-':<12}  {r['status']:<8}  created {r['created_at']}  "
+                      f"expires {r['expires_at']}  last used {r['last_used_at'] or '-'}")
+
+        _emit(args, rows, human)
+    else:
+        r = revoke_api_token(app, ref=target, now=_now(args))
+        _emit(args, r, lambda d: print(f"token {d['id']} of {d['user']} "
+                                       f"{'revoked' if d['was_active'] else 'was already revoked'}"))
+
+
+def _token_id(token: str) -> str:
+    from hokoku.web.auth import digest
+
+    return digest(token)[:12]
+
+
+def _days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 3650:
+        raise argparse.ArgumentTypeError(f"{text!r} is not between 1 and 3650")
+    return value
+
+
+#: Largest whole number a count on the command line may be (the database keeps 32-bit integers).
+MAX_COUNT = 1_000_000_000
+
+
+def _bounded_int(text: str) -> int:
+    """``int(text)``; more than :data:`MAX_COUNT` (in size) is refused in one line."""
+    value = int(text)
+    if abs(value) > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is more than {MAX_COUNT:,}")
+    return value
+
+
+def cmd_user_disable(args) -> None:
+    from hokoku.web.auth import disable_user
+
+    r = disable_user(_app(), email=args.email, now=_now(args))
+    _emit(args, r, lambda d: print(f"account {d['user']} disabled; {d['sessions_ended']} session(s) ended, "
+                                   f"{d['tokens_revoked']} token(s) revoked"))
+
+
+def cmd_user_enable(args) -> None:
+    from hokoku.web.auth import enable_user
+
+    r = enable_user(_app(), email=args.email, now=_now(args))
+    _emit(args, r, lambda d: print(f"account {d['user']} enabled (old tokens stay revoked)"))
 
 
 # -- parser ---------------------------------------------------------------------------------
 def _count(text: str) -> int:
     try:
-        value = int(text)
+        value = _bounded_int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 0:
@@ -565,8 +693,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("audit", help="the audit log")
     asub = sp.add_subparsers(dest="audit_verb", required=True, parser_class=_Parser)
-    av = asub.add_parser("verify", help="check the hash chain and signatures")
+    av = asub.add_parser("verify", help="check the hash chain, signatures, signed head and checkpoints (no secret needed)")
+    av.add_argument("--public-keys", metavar="FILE", help="trusted public keys kept outside this host "
+                    "(`hokoku audit keys --json`; default: $HOKOKU_HOME/audit-public-keys.json)")
+    av.add_argument("--checkpoint", metavar="FILE", help="checkpoints kept elsewhere (e.g. from the audit officer's mail)")
     _leaf(av, cmd_audit_verify, acts=False)
+    ak = asub.add_parser("keys", help="the audit public keys the chain names")
+    _leaf(ak, cmd_audit_keys, acts=False)
+    ac = asub.add_parser("checkpoint", help="append a signed checkpoint of the head to the checkpoint file")
+    _leaf(ac, cmd_audit_checkpoint, acts=False)
+    ar = asub.add_parser("rotate-key", help="make a new audit signing key current (the change is signed by the old)")
+    _leaf(ar, cmd_audit_rotate_key, acts=True)
 
     verb("org", cmd_org, "the loaded organisation: institutes, divisions, people by role", acts=False)
 
@@ -746,9 +883,19 @@ def build_parser() -> argparse.ArgumentParser:
         up.add_argument("email")
         up.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
         _leaf(up, func, acts=True)
-    ut = usub.add_parser("token", help="print a new personal API token (Authorization: Bearer) for an account")
-    ut.add_argument("email")
+    ut = usub.add_parser("token", help="personal API tokens: [create] EMAIL (print a new one), list EMAIL, "
+                                       "revoke ID|PREFIX",
+                         description="user token [create] EMAIL: print a new personal API token (expires after "
+                                     "HOKOKU_TOKEN_DAYS, default 90). user token list EMAIL: the account's tokens. "
+                                     "user token revoke ID|PREFIX: revoke one (its id from list, or its start hkp_…).")
+    ut.add_argument("words", nargs="+", metavar="[create|list|revoke] EMAIL|ID")
+    ut.add_argument("--days", type=_days, metavar="N", help="lifetime of a new token in days (default HOKOKU_TOKEN_DAYS)")
     _leaf(ut, cmd_user_token, acts=True)
+    for name, func, help_ in (("disable", cmd_user_disable, "disable an account: no sign-in, sessions end, tokens revoked"),
+                              ("enable", cmd_user_enable, "enable a disabled account again")):
+        up = usub.add_parser(name, help=help_, description=help_)
+        up.add_argument("email")
+        _leaf(up, func, acts=True)
     return p
 
 

@@ -1,9 +1,14 @@
 """Keys, encryption at rest and audit signatures.
 
-One 32-byte master key per key id. From each master key HKDF derives:
+One 32-byte master key per key id (the *data key*). From each master key HKDF derives:
 - an AES-256-GCM key for personal data at rest,
-- an Ed25519 signing key for audit events,
-- an HMAC key for acknowledgement links.
+- an HMAC key for acknowledgement links,
+- a *legacy* Ed25519 key that signed audit events before the audit key was separated (it only
+  verifies old events; :mod:`hokoku.auditkeys` holds the audit signing key, a key of its own).
+
+Every ciphertext is bound to where it is stored: the AES-GCM associated data names the field
+(table and column) and the row (``bind=``: the row's id or a unique natural key set before
+insert), so a value copied into another row or column does not decrypt.
 
 Rotation-ready: every ciphertext and signature names its key id; the keyring holds the current
 key plus older ones, so old rows still decrypt and verify after a new key becomes current.
@@ -29,7 +34,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from hokoku.exceptions import ConfigError, HokokuError
 
-_MAGIC = b"h1"
+_MAGIC = b"h2"  # bound ciphertexts: AAD = field + row identity
+_LEGACY_MAGIC = b"h1"  # before 0003: AAD = field only (read by the migration alone)
+KEY_CHECK_PLAINTEXT = "hokoku data key check v1"
 
 
 class DecryptionError(HokokuError):
@@ -42,6 +49,8 @@ def _derive(master: bytes, purpose: str) -> bytes:
 
 @dataclass(frozen=True)
 class Key:
+    """A data key. ``signing_key`` is the legacy derived audit key (old events only)."""
+
     key_id: str
     master: bytes
 
@@ -86,34 +95,105 @@ class Keyring:
             raise DecryptionError(f"unknown key id {key_id!r}: add it to the keyring") from None
 
     # -- encryption at rest -------------------------------------------------------------
-    def encrypt(self, plaintext: str, *, field: str) -> bytes:
+    @staticmethod
+    def _aad(field: str, bind) -> bytes:
+        if bind is None or bind == "":
+            raise ValueError(f"{field}: a ciphertext must be bound to its row (bind=)")
+        return f"{field}\x1f{bind}".encode()
+
+    def encrypt(self, plaintext: str, *, field: str, bind) -> bytes:
+        """Encrypt for ``field`` (table.column) of the row identified by ``bind``."""
         key = self.current
         nonce = os.urandom(12)
         kid = key.key_id.encode()
-        ct = key.aead.encrypt(nonce, plaintext.encode("utf-8"), field.encode())
+        ct = key.aead.encrypt(nonce, plaintext.encode("utf-8"), self._aad(field, bind))
         return _MAGIC + bytes([len(kid)]) + kid + nonce + ct
 
-    def decrypt(self, blob: bytes | None, *, field: str) -> str | None:
+    def decrypt(self, blob: bytes | None, *, field: str, bind) -> str | None:
         if blob is None:
             return None
-        blob = bytes(blob)
-        if not blob.startswith(_MAGIC) or len(blob) < 4:
-            raise DecryptionError(f"{field}: not a hokoku ciphertext")
-        n = blob[2]
-        key = self.get(blob[3 : 3 + n].decode())
-        nonce, ct = blob[3 + n : 15 + n], blob[15 + n :]
+        key, nonce, ct = self._split(blob, field, _MAGIC)
+        try:
+            return key.aead.decrypt(nonce, ct, self._aad(field, bind)).decode("utf-8")
+        except InvalidTag:
+            raise DecryptionError(
+                f"{field} of row {bind}: ciphertext was altered or belongs to another row or field"
+            ) from None
+
+    def rebind(self, blob: bytes | None, *, field: str, source, target) -> bytes | None:
+        """The same plaintext, encrypted for another row (a copy made on purpose, e.g. a fallback)."""
+        plain = self.decrypt(blob, field=field, bind=source)
+        return None if plain is None else self.encrypt(plain, field=field, bind=target)
+
+    def decrypt_legacy(self, blob: bytes | None, *, field: str) -> str | None:
+        """Decrypt an unbound ``h1`` ciphertext (only the 0003 migration needs this)."""
+        if blob is None:
+            return None
+        if bytes(blob).startswith(_MAGIC):
+            raise DecryptionError(f"{field}: already a bound ciphertext")
+        key, nonce, ct = self._split(blob, field, _LEGACY_MAGIC)
         try:
             return key.aead.decrypt(nonce, ct, field.encode()).decode("utf-8")
         except InvalidTag:
             raise DecryptionError(f"{field}: ciphertext was altered or belongs to another field") from None
 
+    def _split(self, blob, field: str, magic: bytes):
+        blob = bytes(blob)
+        if blob.startswith(_LEGACY_MAGIC) and magic == _MAGIC:
+            raise DecryptionError(f"{field}: an unbound ciphertext from before 0003: run `hokoku db upgrade`")
+        if not blob.startswith(magic) or len(blob) < 4:
+            raise DecryptionError(f"{field}: not a hokoku ciphertext")
+        n = blob[2]
+        key = self.get(blob[3 : 3 + n].decode())
+        return key, blob[3 + n : 15 + n], blob[15 + n :]
+
+    # -- key-check values: a process refuses to start with a data key that is not this database's
+    def key_check_value(self, key: Key) -> str:
+        nonce = os.urandom(12)
+        ct = key.aead.encrypt(nonce, KEY_CHECK_PLAINTEXT.encode(), self._aad("meta.key_check", key.key_id))
+        return base64.b64encode(nonce + ct).decode()
+
+    @staticmethod
+    def opens_key_check(key: Key, value: str) -> bool:
+        try:
+            raw = base64.b64decode(value)
+            plain = key.aead.decrypt(raw[:12], raw[12:], Keyring._aad("meta.key_check", key.key_id))
+        except (InvalidTag, ValueError):
+            return False
+        return plain == KEY_CHECK_PLAINTEXT.encode()
+
     # -- audit signatures ---------------------------------------------------------------
+    #: Loads the audit signer (:class:`hokoku.auditkeys.AuditSigner`) on first use; set by the App.
+    signer_loader = None
+
+    @cached_property
+    def signer(self):
+        """The audit signing key (its own key, not derived from the data key)."""
+        if self.signer_loader is None:
+            return None
+        return self.signer_loader()
+
     def sign(self, message: bytes) -> tuple[str, str]:
+        """Sign with the audit key (legacy: the key derived from the data key, when no signer)."""
+        if self.signer is not None:
+            return self.signer.sign(message)
         key = self.current
         return key.key_id, key.signing_key.sign(message).hex()
 
-    def public_keys(self) -> dict[str, str]:
+    def legacy_public_keys(self) -> dict[str, str]:
+        """Public halves of the derived audit keys that signed events before the key separation."""
         return {k.key_id: k.public_key_hex for k in self.keys}
+
+    def public_keys(self) -> dict[str, str]:
+        """The audit public keys this process knows: its signer's keys and the legacy derived ones.
+
+        Legacy keys are safe to trust: :func:`hokoku.audit.verify` accepts them only before the
+        chain's first ``audit.key`` event and never for the signed head.
+        """
+        keys = self.legacy_public_keys()
+        if self.signer is not None:
+            keys.update(self.signer.public_keys())
+        return keys
 
 
 def verify_signature(public_keys: dict[str, str], key_id: str, message: bytes, signature_hex: str) -> bool:

@@ -107,9 +107,8 @@ def run_demo(*, lang: str | None = None, use_prefect: bool = False, as_json: boo
 
 def _scenario(app: App, runner, t: dict, lang: str, as_json: bool) -> dict:
     from hokoku import cli_format
-    from hokoku.audit import verify
-    from hokoku.db import transaction
     from hokoku.exceptions import TransitionRefused
+    from hokoku.services.auditops import verify
     from hokoku.services.queries import outbox, show_incident
 
     quiet = as_json
@@ -206,8 +205,7 @@ def _scenario(app: App, runner, t: dict, lang: str, as_json: bool) -> dict:
         tick(at)
     end = T0 + timedelta(days=16, minutes=5)
     shown = show_incident(app, inc, now=end)
-    with transaction(app.engine) as session:
-        verified = verify(session, app.keyring.public_keys())
+    verified = verify(app, public_keys=app.keyring.public_keys())
     messages = outbox(app, incident=inc)
     if as_json:
         data = {"incident": shown, "audit": verified.message(), "messages": len(messages)}

@@ -12,6 +12,7 @@ KINDS = (
     "task_assigned", "task_due_soon", "task_overdue",
     "delivery_alert",
     "stall_alert",
+    "audit_checkpoint",
 )
 
 

@@ -95,8 +95,9 @@ def serve(*, host: str, port: int, demo: bool, flows: bool = True, prefect_host:
     import uvicorn
 
     from hokoku.web import create_app
+    from hokoku.web.server import uvicorn_config
 
-    server = uvicorn.Server(uvicorn.Config(create_app(app), host=host, port=port, log_level="info"))
+    server = uvicorn.Server(uvicorn_config(create_app(app), host=host, port=port))  # hokoku.web.server
     web_thread = threading.Thread(target=server.run, name="hokoku-web", daemon=True)
     web_thread.start()
     for _ in range(200):  # print the address once it answers (at most ~10 s)

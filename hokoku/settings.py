@@ -20,6 +20,13 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=lambda: Path.home() / ".hokoku")
     database_url: str | None = None
     secret_key: SecretStr | None = None
+    #: The audit signing key (Ed25519 seeds, base64, comma-separated, first current); else the
+    #: key file ``keys/audit-signing.key``. Not derived from the data key.
+    audit_signing_key: SecretStr | None = None
+    #: Where signed audit checkpoints are appended (default ``$HOKOKU_HOME/audit-checkpoints``).
+    audit_checkpoint_dir: Path | None = None
+    #: Allow ``--now`` far from the real clock on a database not made with ``init --demo``.
+    allow_simulated_time: bool = False
     policy_file: Path | None = None
     playbook_dir: str | None = None
     lang: Literal["ja", "en"] = "ja"
@@ -36,6 +43,8 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_security: Literal["none", "starttls", "ssl"] = "none"
+    #: SMTP AUTH over a connection without TLS is refused unless this is set (1).
+    smtp_allow_plaintext_auth: bool = False
     mail_from: str = "hokoku@localhost"
 
     #: Lifetime of the signed acknowledgement link in each escalation mail.
@@ -51,7 +60,7 @@ class Settings(BaseSettings):
     #: Where ``hokoku serve`` makes Prefect's local server listen (its API asks for basic auth).
     prefect_host: str = "127.0.0.1"
 
-    @field_validator("secret_key", "slack_signing_secret", "slack_bot_token", "slack_app_token", "smtp_password")
+    @field_validator("secret_key", "audit_signing_key", "slack_signing_secret", "slack_bot_token", "slack_app_token", "smtp_password")
     @classmethod
     def _refuse_placeholders(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDERS:
@@ -65,6 +74,18 @@ class Settings(BaseSettings):
     @property
     def key_file(self) -> Path:
         return self.home / "keys" / "secret.key"
+
+    @property
+    def audit_key_file(self) -> Path:
+        return self.home / "keys" / "audit-signing.key"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.audit_checkpoint_dir or self.home / "audit-checkpoints"
+
+    @property
+    def public_keys_file(self) -> Path:
+        return self.home / "audit-public-keys.json"
 
 
 def load_settings(**overrides) -> Settings:

@@ -15,6 +15,7 @@ from models.casework import (
 )
 from models.flowinput import FlowInput
 from models.incident import Acknowledgement, Incident, IncidentAmendment, IncidentCounter, Stage
+from models.meta import HokokuMeta
 from models.notification import Notification
 from models.responders import ChecklistTick, EvidenceFile, IncidentUpdate
 from models.org import Division, Institute, OrgSnapshot, Person, RoleAssignment
@@ -35,6 +36,7 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Division",
+    "HokokuMeta",
     "Incident",
     "IncidentAmendment",
     "IncidentCounter",

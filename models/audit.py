@@ -14,7 +14,9 @@ class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
     id: int | None = Field(default=None, primary_key=True)
     seq: int = Field(unique=True)
-    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))  # effective time (may be simulated)
+    #: The real wall-clock time of the append (None only on events from before revision 0003).
+    recorded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     actor: str = Field(max_length=320)
     action: str = Field(max_length=64, index=True)
     incident_public_id: str | None = Field(default=None, max_length=32, index=True)
@@ -26,9 +28,12 @@ class AuditEvent(SQLModel, table=True):
 
 
 class AuditHead(SQLModel, table=True):
-    """One row: the last seq and hash. Updating it serialises appenders (a row lock)."""
+    """One row: the last seq and hash, signed by the active audit key. Updating it serialises
+    appenders (a row lock)."""
 
     __tablename__ = "audit_head"
     id: int = Field(default=1, primary_key=True)
     seq: int = 0
     hash: str = Field(default="0" * 64, max_length=64)
+    key_id: str | None = Field(default=None, max_length=32)
+    signature: str | None = Field(default=None, max_length=128)

@@ -15,7 +15,7 @@ from models.types import UTCDateTime
 
 
 class WebUser(SQLModel, table=True):
-    """A sign-in account for one person of the organisation file."""
+    """A sign-in account for one person of the organisation file (``active`` False: disabled)."""
 
     __tablename__ = "web_user"
     email: str = Field(primary_key=True, max_length=320)
@@ -23,6 +23,7 @@ class WebUser(SQLModel, table=True):
     active: bool = True
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     password_changed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    disabled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 class WebSession(SQLModel, table=True):
@@ -38,7 +39,13 @@ class WebSession(SQLModel, table=True):
 
 
 class ApiToken(SQLModel, table=True):
-    """A personal API token (``Authorization: Bearer hkp_...``); only its SHA-256 is stored."""
+    """A personal API token (``Authorization: Bearer hkp_...``); only its SHA-256 is stored.
+
+    Its id (``hokoku user token list``) is the first 12 hex digits of that digest; ``prefix``
+    keeps the token's first characters (``hkp_`` + 8) so its owner can recognise it. A token
+    works until ``expires_at`` (a token made before expiry existed: ``created_at`` plus
+    ``HOKOKU_TOKEN_DAYS``) unless revoked.
+    """
 
     __tablename__ = "web_api_token"
     token_sha256: str = Field(primary_key=True, max_length=64)
@@ -46,13 +53,18 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     last_used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     active: bool = True
+    prefix: str | None = Field(default=None, max_length=16)
+    expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    revoked_reason: str | None = Field(default=None, max_length=64)
 
 
 class LoginFailure(SQLModel, table=True):
-    """A failed sign-in, counted per account and client address for rate limiting."""
+    """A failed sign-in, counted per account and client address, and per account, for rate limiting."""
 
     __tablename__ = "web_login_failure"
-    __table_args__ = (Index("ix_web_login_failure_key", "email", "ip", "at"),)
+    __table_args__ = (Index("ix_web_login_failure_key", "email", "ip", "at"),
+                      Index("ix_web_login_failure_account", "email", "at"))
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=320)
     ip: str = Field(max_length=64)
@@ -79,3 +91,22 @@ class ReadWarning(SQLModel, table=True):
     email: str = Field(max_length=320)
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     incidents: int
+
+
+class SlackRequestSeen(SQLModel, table=True):
+    """A signed Slack request already accepted: SHA-256 of (timestamp, signature), kept for the
+    5-minute window so a replay is refused by every worker (the primary key decides races)."""
+
+    __tablename__ = "slack_request_seen"
+    digest: str = Field(primary_key=True, max_length=64)
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+class RefusalTally(SQLModel, table=True):
+    """Unauthenticated refusals from one source within one minute: the first is an audit event,
+    the rest are counted here and reported in the source's next audited refusal."""
+
+    __tablename__ = "web_refusal_tally"
+    source: str = Field(primary_key=True, max_length=128)
+    window_start: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))
+    count: int = 0  # refusals this minute (the first was audited)

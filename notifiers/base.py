@@ -21,6 +21,22 @@ class Action:
     value: str | None = None
 
 
+#: Opens (and closes) the quotation of text somebody typed (templates/messages/*/_quote.txt.j2).
+#: Everything from the first line starting with it is quoted user text, placed after the genuine
+#: acknowledgement link and buttons so that text cannot pose as them.
+QUOTE_RULE = "──────────"
+
+
+def split_quote(text: str) -> tuple[str, str]:
+    """(hokoku's own text, the quotation that follows it — "" when there is none)."""
+    at = 0
+    for line in text.splitlines(keepends=True):
+        if line.startswith(QUOTE_RULE):
+            return text[:at], text[at:]
+        at += len(line)
+    return text, ""
+
+
 @dataclass(frozen=True)
 class OutgoingMessage:
     idempotency_key: str

@@ -24,7 +24,10 @@ TLS certificate verification failed                         permanent
 an address the email package cannot parse                   permanent
 =========================================================  =========
 
-The password is kept private and never appears in ``repr`` or in error messages.
+The password is kept private and never appears in ``repr`` or in error messages. SMTP AUTH
+over a connection without TLS (``security="none"`` with a username) is refused when the
+notifier is made (:class:`PlaintextAuthRefused`), and again before any login, unless
+``allow_plaintext_auth`` (``HOKOKU_SMTP_ALLOW_PLAINTEXT_AUTH=1``) says it is wanted.
 """
 
 from __future__ import annotations
@@ -47,6 +50,15 @@ from notifiers.base import DeliveryError, DeliveryResult, OutgoingMessage
 log = logging.getLogger(__name__)
 
 Security = Literal["none", "starttls", "ssl"]
+
+
+class PlaintextAuthRefused(ValueError):
+    """SMTP AUTH would send the password over a connection without TLS."""
+
+
+PLAINTEXT_AUTH_MESSAGE = ("HOKOKU_SMTP_USERNAME is set but HOKOKU_SMTP_SECURITY is none: the SMTP password would be "
+                          "sent without TLS; set HOKOKU_SMTP_SECURITY=starttls or ssl "
+                          "(or HOKOKU_SMTP_ALLOW_PLAINTEXT_AUTH=1 to accept the risk)")
 
 
 def _utcnow() -> datetime:
@@ -135,9 +147,13 @@ class EmailNotifier:
         ssl_context: ssl.SSLContext | None = None,
         local_hostname: str | None = None,
         clock: Callable[[], datetime] = _utcnow,
+        allow_plaintext_auth: bool = False,
     ):
         if security not in ("none", "starttls", "ssl"):
             raise ValueError(f"security must be none, starttls or ssl, not {security!r}")
+        if username is not None and security == "none" and not allow_plaintext_auth:
+            raise PlaintextAuthRefused(PLAINTEXT_AUTH_MESSAGE)
+        self.allow_plaintext_auth = allow_plaintext_auth
         self.host = host
         self.port = port
         self.security: Security = security
@@ -189,6 +205,8 @@ class EmailNotifier:
             raise map_smtp_error(exc) from exc
         try:
             if self.username is not None:
+                if self.security == "none" and not self.allow_plaintext_auth:
+                    raise DeliveryError(PLAINTEXT_AUTH_MESSAGE, permanent=True)
                 smtp.login(self.username, self.__password or "")
             smtp.send_message(msg, from_addr=self.envelope_from, to_addrs=[message.recipient_email.strip()])
         except (OSError, smtplib.SMTPException) as exc:

@@ -19,12 +19,20 @@ def build_notifiers(settings) -> dict[str, Notifier]:
     if settings.smtp_host:
         from notifiers.email import EmailNotifier
 
-        notifiers["email"] = EmailNotifier(
-            settings.smtp_host,
-            settings.smtp_port,
-            security=settings.smtp_security,
-            username=settings.smtp_username,
-            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-            mail_from=settings.mail_from,
-        )
+        from notifiers.email import PlaintextAuthRefused
+
+        try:
+            notifiers["email"] = EmailNotifier(
+                settings.smtp_host,
+                settings.smtp_port,
+                security=settings.smtp_security,
+                username=settings.smtp_username,
+                password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+                mail_from=settings.mail_from,
+                allow_plaintext_auth=settings.smtp_allow_plaintext_auth,
+            )
+        except PlaintextAuthRefused as exc:
+            from hokoku.exceptions import ConfigError
+
+            raise ConfigError(str(exc)) from None
     return notifiers

@@ -40,7 +40,7 @@ from urllib.error import URLError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 
-from notifiers.base import Action, DeliveryError, DeliveryResult, OutgoingMessage
+from notifiers.base import Action, DeliveryError, DeliveryResult, OutgoingMessage, split_quote
 
 log = logging.getLogger(__name__)
 
@@ -150,12 +150,14 @@ def _content_blocks(subject: str, text: str) -> list[dict[str, Any]]:
 
 
 def build_blocks(message: OutgoingMessage, *, links_only: bool = False) -> list[dict[str, Any]]:
-    """Block Kit blocks for ``message``: header (subject), section (escaped text), actions.
+    """Block Kit blocks for ``message``: header (subject), section (escaped text), actions, and
+    after them any quotation of user text (:func:`notifiers.base.split_quote`).
 
     ``links_only`` keeps only URL buttons (used for the shared incident-channel copy).
     The actions block is omitted when there are no (remaining) actions.
     """
-    blocks = _content_blocks(message.subject, message.text)
+    own, quoted = split_quote(message.text)
+    blocks = _content_blocks(message.subject, own)
     actions = [a for a in message.actions if not links_only or a.url is not None]
     if actions:
         blocks.append(
@@ -165,6 +167,9 @@ def build_blocks(message: OutgoingMessage, *, links_only: bool = False) -> list[
                 "elements": [_button(a) for a in actions[:25]],
             }
         )
+    if quoted.strip():  # text somebody typed: after the genuine buttons, set apart
+        blocks.append({"type": "divider"})
+        blocks.extend(_content_blocks("", quoted))
     return blocks
 
 

@@ -201,7 +201,11 @@ def test_email_link_after_expiry_acknowledges_nothing(both, sink, monkeypatch):
         answer = method(link)
         assert answer.status_code == 410 and "有効期限" in answer.text
     assert stage_row(app, incident, "acknowledge").acknowledged_at is None
-    assert [d["reason"] for a, d in audit_actions(app) if a == "ack_link.refused"] == ["expired"] * 2
+    # audited once a minute per address; the second refusal is counted (hokoku.web.refusals)
+    assert [d["reason"] for a, d in audit_actions(app) if a == "ack_link.refused"] == ["expired"]
+    from hokoku.web.refusals import suppressed_now
+
+    assert suppressed_now(app, source="ack:testclient", now=T0 + timedelta(hours=2)) == 1
 
 
 def test_slack_429_retry_after_is_honoured_and_the_message_arrives_once(demo_app, stub, monkeypatch):
@@ -319,3 +323,35 @@ def test_hostile_report_text_is_inert_in_the_slack_message_and_the_email(both, s
     if html_part is not None:
         html = html_part.get_content()
         assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+SPOOF = ("PC-17 shows a ransom note.\n\n受領確認: https://evil.example/ack/steal\n"
+         "Acknowledge: https://evil.example/ack/steal\n<https://evil.example|Acknowledge>")
+
+
+def test_a_summary_posing_as_the_ack_link_comes_after_the_real_link_as_a_quotation(both, stub, sink):
+    """A reporter writes "Acknowledge: https://evil…" into the summary. In the mail the genuine
+    link comes first; the summary follows, every line quoted with "> " between two rules; in Slack
+    the summary is a separate section after the buttons (escaped, so it forms no link)."""
+    from tests.channel_helpers import plain_body
+
+    app = both
+    report(app, summary=SPOOF)
+    dispatch(app, now=T0, notifiers=build_notifiers(app.settings))
+    body = plain_body(mails_to(sink, PM)[0])
+    lines = body.splitlines()
+    genuine = next(i for i, line in enumerate(lines) if "/ack/" in line and "evil" not in line)
+    opening = next(i for i, line in enumerate(lines) if line.startswith("──────────"))
+    assert genuine < opening
+    evil = [line for line in lines if "evil.example" in line]
+    assert evil and all(line.startswith("> ") for line in evil)
+    assert lines.index(evil[0]) > opening and any(line.startswith("──────────") for line in lines[lines.index(evil[-1]):])
+    assert "引用" in lines[opening]
+
+    post = next(c for c in stub.calls("chat.postMessage") if c.body["channel"] == "D0PM00001")
+    kinds = [b["type"] for b in post.body["blocks"]]
+    actions_at = kinds.index("actions")
+    texts = [json.dumps(b, ensure_ascii=False) for b in post.body["blocks"]]
+    evil_at = [i for i, t in enumerate(texts) if "evil.example" in t]
+    assert evil_at and min(evil_at) > actions_at
+    assert "<https://evil" not in "".join(texts)  # escaped: no link can form

@@ -105,7 +105,7 @@ def check(app, workdir: Path, kills: Counter, final, later, label: str) -> None:
         stuck_stages = session.execute(select(func.count()).select_from(Stage).where(Stage.next_action_at <= final)).scalar_one()
         stuck_tasks = session.execute(select(func.count()).select_from(Task).where(Task.next_action_at <= final)).scalar_one()
         incidents = {i.public_id: i for i in session.execute(select(Incident)).scalars()}
-        summaries = {app.keyring.decrypt(i.summary_enc, field="incident.summary").split()[-1]: pid
+        summaries = {app.keyring.decrypt(i.summary_enc, field="incident.summary", bind=pid).split()[-1]: pid
                      for pid, i in incidents.items()}
         stage_counts = dict(session.execute(select(Stage.incident_id, func.count()).group_by(Stage.incident_id)).all())
         notified = {r.incident_id for r in rows if r.kind == "notify"}

@@ -54,7 +54,7 @@ def make_message(**overrides) -> OutgoingMessage:
 
 def test_notifier_satisfies_the_protocol_and_hides_the_password():
     """EmailNotifier is a Notifier on the 'email' channel; repr never shows the password."""
-    notifier = make_notifier(25, username="hokoku", password="s3cret-pw")
+    notifier = make_notifier(25, username="hokoku", password="s3cret-pw", security="starttls")
     assert isinstance(notifier, Notifier)
     assert notifier.channel == "email"
     assert "s3cret-pw" not in repr(notifier)
@@ -168,7 +168,7 @@ def test_recipient_refused_with_451_is_transient(smtp_server):
 def test_login_with_right_password_delivers():
     """With username set the notifier logs in and the message is accepted."""
     with SmtpSink(credentials=("hokoku", "s3cret-pw")) as sink:
-        make_notifier(sink.port, username="hokoku", password="s3cret-pw").send(make_message())
+        make_notifier(sink.port, username="hokoku", password="s3cret-pw", allow_plaintext_auth=True).send(make_message())
         assert len(sink.received) == 1
 
 
@@ -176,7 +176,7 @@ def test_wrong_password_is_permanent_and_not_leaked():
     """An authentication failure is permanent and its message does not contain the password."""
     with SmtpSink(credentials=("hokoku", "s3cret-pw")) as sink:
         with pytest.raises(DeliveryError) as caught:
-            make_notifier(sink.port, username="hokoku", password="wrong-pw").send(make_message())
+            make_notifier(sink.port, username="hokoku", password="wrong-pw", allow_plaintext_auth=True).send(make_message())
         assert sink.received == []
     assert caught.value.permanent is True
     assert "wrong-pw" not in str(caught.value)
@@ -221,3 +221,28 @@ def test_build_email_is_pure():
     two = build_email(make_message(), mail_from="hokoku@example.ac.jp", now=NOW).as_bytes()
     assert one == two
     assert b"\r\n" in one  # SMTP line endings
+
+
+def test_smtp_auth_without_tls_is_refused_unless_explicitly_allowed(monkeypatch, hokoku_home):
+    """A username with HOKOKU_SMTP_SECURITY=none would send the password in clear: refused when
+    the notifier is made (one-line ConfigError naming the fix); HOKOKU_SMTP_ALLOW_PLAINTEXT_AUTH=1
+    accepts the risk."""
+    from hokoku.exceptions import ConfigError
+    from hokoku.settings import Settings
+    from notifiers.email import PlaintextAuthRefused
+    from notifiers.registry import build_notifiers
+
+    with pytest.raises(PlaintextAuthRefused, match="HOKOKU_SMTP_SECURITY"):
+        make_notifier(25, username="hokoku", password="s3cret-pw")
+    monkeypatch.setenv("HOKOKU_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("HOKOKU_SMTP_USERNAME", "hokoku")
+    monkeypatch.setenv("HOKOKU_SMTP_PASSWORD", "s3cret-pw")
+    with pytest.raises(ConfigError) as caught:
+        build_notifiers(Settings())
+    assert "without TLS" in str(caught.value) and "s3cret-pw" not in str(caught.value)
+    assert len(str(caught.value).splitlines()) == 1
+    monkeypatch.setenv("HOKOKU_SMTP_ALLOW_PLAINTEXT_AUTH", "1")
+    assert "email" in build_notifiers(Settings())
+    monkeypatch.setenv("HOKOKU_SMTP_ALLOW_PLAINTEXT_AUTH", "0")
+    monkeypatch.setenv("HOKOKU_SMTP_SECURITY", "starttls")
+    assert "email" in build_notifiers(Settings())

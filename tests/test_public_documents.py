@@ -60,8 +60,9 @@ def _cli_incident(cli, tmp_path):
         ("action", "add", incident, "--title", "認証設定の定期点検", "--owner", PM,
          "--due", iso(T0 + timedelta(days=30)), "--as", PM, "--now", iso(T0 + timedelta(days=2))),
     ]
+    # In time order: an acting verb refuses a --now before the incident's latest event (issue 11).
     steps += [("public-text", incident, "--field", field, "--text", text, "--as", PM, "--now",
-               iso(T0 + timedelta(days=1))) for field, text in PUBLIC.items()]
+               iso(T0 + timedelta(days=2, hours=1))) for field, text in PUBLIC.items()]
     for args in steps:
         code, out, err = cli(*args)
         assert code == 0, (args, err)

@@ -99,7 +99,7 @@ def test_the_alert_is_delivered_and_reads_well(demo_app):
     alert = [e for e in out if e.key.startswith("selfcheck:stall:")]
     assert [e.outcome for e in alert] == ["sent"]
     row = _stall_rows(demo_app)[0]
-    body = demo_app.keyring.decrypt(row.body_enc, field="notification.body")
+    body = demo_app.keyring.decrypt(row.body_enc, field="notification.body", bind=row.idempotency_key)
     assert "10 分以上" in body and "未配信の通知" in body and row.status == "sent"
 
 

@@ -61,8 +61,9 @@ def test_wrong_password_is_refused_and_audited_without_saying_which_part_was_wro
     assert bad.status_code == ghost.status_code == 401
     assert "メールアドレスまたはパスワードが違います" in bad.text
     actions = audit_actions(site.app, after_seq=seq)
-    assert ("auth.login_failed", {"reason": "bad password", "failures": 1}) in actions
-    assert ("auth.login_failed", {"reason": "no such account", "failures": 1}) in actions
+    assert ("auth.login_failed", {"reason": "bad password", "failures": 1, "account_failures": 1}) in actions
+    assert ("auth.login_failed", {"reason": "no such account", "failures": 1, "account_failures": 1,
+                                  "source": "login:testclient"}) in actions
     assert "session" not in bad.headers.get("set-cookie", "")
 
 

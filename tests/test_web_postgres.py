@@ -1,4 +1,4 @@
-"""The web suites (pages, API, sign-in) again, on PostgreSQL (HOKOKU_TEST_DATABASE_URL).
+"""The web suites (pages, API, sign-in, the sign-in attacks) again, on PostgreSQL (HOKOKU_TEST_DATABASE_URL).
 
 Collected a second time here, as ``tests/test_postgres_suite.py`` does for the other suites:
 this module's ``hokoku_home`` points ``HOKOKU_DATABASE_URL`` at the run's scratch database
@@ -20,6 +20,7 @@ from tests.web_support import fast_hashes, site  # noqa: F401  (fixtures)
 from tests.test_web_auth import *  # noqa: E402,F403
 from tests.test_web_pages import *  # noqa: E402,F403
 from tests.test_web_api import *  # noqa: E402,F403
+from tests.test_signin_attacks import *  # noqa: E402,F403
 
 pytestmark = [pytest.mark.postgres,
               pytest.mark.skipif(not pgscratch.base_url(), reason="HOKOKU_TEST_DATABASE_URL is not set")]

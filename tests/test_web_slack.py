@@ -74,7 +74,8 @@ def test_forged_signature_gets_401_and_acknowledges_nothing(app, stub, incident,
     answer = click(client, clock, user="U0PM00001", incident=incident, secret="not-the-signing-secret")
     assert answer.status_code == 401
     assert stage_row(app, incident, "acknowledge").acknowledged_at is None
-    assert refused_requests(app) == [{"path": "/slack/interactions", "reason": "bad_signature", "client": "testclient"}]
+    assert refused_requests(app) == [{"path": "/slack/interactions", "reason": "bad_signature", "client": "testclient",
+                                      "source": "slack:testclient"}]
     assert not stub.calls("chat.update") and not stub.calls("chat.postEphemeral")
 
 
@@ -100,7 +101,11 @@ def test_tampered_body_missing_headers_and_commands_are_verified_too(app, incide
                        headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 401
     command = command_body(text="report IDS-SURVEY malware forged", user_id="U0ST00001")
     assert post_signed(client, "/slack/commands", command, timestamp=now, secret="wrong").status_code == 401
-    assert [r["reason"] for r in refused_requests(app)] == ["bad_signature", "missing_headers", "bad_signature"]
+    # one audit row a minute per address; the other two refusals are counted, not audited
+    assert [r["reason"] for r in refused_requests(app)] == ["bad_signature"]
+    from hokoku.web.refusals import suppressed_now
+
+    assert suppressed_now(app, source="slack:testclient", now=clock.now) == 2
     assert stage_row(app, incident, "acknowledge").acknowledged_at is None
     assert len(rows(app, kind="notify", stage_code="acknowledge")) == 1  # no second incident
 
@@ -334,3 +339,20 @@ def test_socket_mode_slash_commands_and_other_envelopes(demo_app, monkeypatch):
     assert "/hokoku report" in client.responses[0].payload["text"]
     assert client.responses[1].payload is None and client.responses[2].payload is None
     assert fake.ephemeral and fake.ephemeral[0][1] == "U0STRANGER"
+
+
+def test_a_replayed_signed_slash_command_files_one_incident(app, stub, client, clock):
+    """The same signed `/hokoku report …` sent three times within its 5-minute window: the first
+    files the report, the replays get 401 (remembered in the database) and file nothing."""
+    body = command_body(text="report IDS-SURVEY malware PC-17 shows a ransom note", user_id="U0ST00001",
+                        response_url=f"{stub.base_url}response.hook")
+    headers = sign(body, timestamp=int(clock.now.timestamp()))
+    assert client.post("/slack/commands", content=body, headers=headers).status_code == 200
+    clock.now += minutes(1)
+    for _ in range(2):
+        replay = client.post("/slack/commands", content=body, headers=headers)
+        assert replay.status_code == 401 and "replayed" in replay.text
+    reported = [a for a, _ in audit_actions(app) if a == "incident.reported"]
+    assert len(reported) == 1
+    assert "replayed" in [r["reason"] for r in refused_requests(app)]
+

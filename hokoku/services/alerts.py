@@ -94,10 +94,16 @@ def ingest_alert(app: App, *, source: str, division: str, summary: str, now: dat
                    Incident.status == "open")
             .order_by(Alert.id.desc()).limit(1)
         ).first()
-        enc = app.keyring.encrypt(payload, field="alert.payload")
+
+        def add_alert(incident_id: int) -> None:
+            row = Alert(source=source, dedup_key=key, incident_id=incident_id, received_at=now, payload_enc=b"")
+            session.add(row)
+            session.flush()  # the ciphertext is bound to the row id
+            row.payload_enc = app.keyring.encrypt(payload, field="alert.payload", bind=row.id)
+
         if previous is not None:
             incident = previous[1]
-            session.add(Alert(source=source, dedup_key=key, incident_id=incident.id, received_at=now, payload_enc=enc))
+            add_alert(incident.id)
             session.flush()
             count = session.execute(select(func.count()).select_from(Alert).where(Alert.incident_id == incident.id)).scalar_one()
             audit.append(session, app.keyring, at=now, actor=f"alert:{source}", action="alert.attached",
@@ -107,5 +113,5 @@ def ingest_alert(app: App, *, source: str, division: str, summary: str, now: dat
                              reporter=f"alert:{source}", now=now, aware_at=aware_at, serious=False, entry="alert",
                              source=f"alert:{source}", details=json.dumps(details, ensure_ascii=False) if details else None)
         incident = session.execute(select(Incident).where(Incident.public_id == result.public_id)).scalar_one()
-        session.add(Alert(source=source, dedup_key=key, incident_id=incident.id, received_at=now, payload_enc=enc))
+        add_alert(incident.id)
         return {"incident": result.public_id, "created": True, "alerts": 1, "notified": result.notified}

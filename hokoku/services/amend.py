@@ -59,9 +59,11 @@ def amend_awareness(app: App, *, incident_id: str, aware_at: datetime, reason: s
             raise InputError(f"--aware-at: {incident.public_id} already has that awareness time")
         incident.aware_at = aware_at
         session.add(incident)
-        session.add(IncidentAmendment(incident_id=incident.id, field="aware_at", old_value=iso(old),
-                                      new_value=iso(aware_at), by=actor, at=now,
-                                      reason_enc=app.keyring.encrypt(reason, field="amendment.reason")))
+        amendment = IncidentAmendment(incident_id=incident.id, field="aware_at", old_value=iso(old),
+                                      new_value=iso(aware_at), by=actor, at=now, reason_enc=b"")
+        session.add(amendment)
+        session.flush()  # the ciphertext is bound to the row id
+        amendment.reason_enc = app.keyring.encrypt(reason, field="amendment.reason", bind=amendment.id)
         audit.append(session, app.keyring, at=now, actor=actor, action="incident.amended", incident=incident.public_id,
                      data={"field": "aware_at", "old": iso(old), "new": iso(aware_at)})
         session.flush()

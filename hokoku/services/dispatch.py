@@ -177,23 +177,31 @@ def ack_token_for(app: App, row: Notification, incident_public_id: str, *, now: 
 
 
 def with_ack_link(text: str, *, token: str, url_base: str, lang: str) -> str:
-    """Put the token where the template left :data:`ACK_TOKEN_PLACEHOLDER` (its last occurrence:
-    user text comes earlier in the body), or append a link line to a body without one."""
-    at = text.rfind(ACK_TOKEN_PLACEHOLDER)
+    """Put the token where the template left :data:`ACK_TOKEN_PLACEHOLDER` (its last occurrence
+    in hokoku's own text, before any quotation of user text), or add a link line before the
+    quotation of a body without one."""
+    from notifiers.base import split_quote
+
+    own, quoted = split_quote(text)
+    at = own.rfind(ACK_TOKEN_PLACEHOLDER)
     if at >= 0:
-        return text[:at] + token + text[at + len(ACK_TOKEN_PLACEHOLDER):]
+        return own[:at] + token + own[at + len(ACK_TOKEN_PLACEHOLDER):] + quoted
     label = ACTION_LABELS.get(lang, ACTION_LABELS["en"])["link"]
-    return f"{text.rstrip()}\n\n{label}: {url_base.rstrip('/')}/ack/{token}\n"
+    link = f"{own.rstrip()}\n\n{label}: {url_base.rstrip('/')}/ack/{token}\n"
+    return f"{link}\n{quoted}" if quoted else link
 
 
 def without_ack_link(text: str) -> str:
     """Drop the line holding the link placeholder (a body rendered for email, sent elsewhere)."""
-    at = text.rfind(ACK_TOKEN_PLACEHOLDER)
+    from notifiers.base import split_quote
+
+    own, quoted = split_quote(text)
+    at = own.rfind(ACK_TOKEN_PLACEHOLDER)
     if at < 0:
         return text
-    start = text.rfind("\n", 0, at) + 1
-    end = text.find("\n", at)
-    return text[:start] + (text[end + 1:] if end >= 0 else "")
+    start = own.rfind("\n", 0, at) + 1
+    end = own.find("\n", at)
+    return own[:start] + (own[end + 1:] if end >= 0 else "") + quoted
 
 
 def _actions(app: App, row: Notification, incident: Incident | None, stage: Stage | None) -> tuple[Action, ...]:
@@ -222,8 +230,8 @@ def prepare(app: App, session: Session, row: Notification, *, now: datetime) -> 
         who = stage.acknowledged_by or stage.completed_by or "-"
         return Delivery("cancel", reason=f"stage {stage.code} was acknowledged ({who}) before delivery")
     people = app.organisation(session).people()
-    subject = app.keyring.decrypt(row.subject_enc, field="notification.subject") or ""
-    text = app.keyring.decrypt(row.body_enc, field="notification.body") or ""
+    subject = app.keyring.decrypt(row.subject_enc, field="notification.subject", bind=row.idempotency_key) or ""
+    text = app.keyring.decrypt(row.body_enc, field="notification.body", bind=row.idempotency_key) or ""
     if row.kind == slackops.ACK_UPDATE:
         meta = row.meta or {}
         by = meta.get("by") or "-"
@@ -289,7 +297,8 @@ def deliver_one(app: App, nid: int, *, now: datetime, notifiers: dict[str, Notif
             audit.append(session, app.keyring, at=now, actor="hokoku:dispatch", action="notification.sent",
                          incident=pid, data={"key": row.idempotency_key, "channel": row.channel, "provider_id": provider_id})
             if delivery.has_ack_button:  # acknowledged while this was in flight: take the buttons away
-                slackops.enqueue_late_update(session, row, _stage_row(session, row, lock=True), now=now)
+                slackops.enqueue_late_update(session, row, _stage_row(session, row, lock=True), now=now,
+                                             keyring=app.keyring)
         elif error.permanent or row.attempts >= (MAX_ATTEMPTS if error.retry_after is None else MAX_RATE_LIMITED_ATTEMPTS):
             row.status, row.last_error = "failed", str(error)[:1000]
             outcome = "failed"
@@ -324,7 +333,10 @@ def enqueue_fallback(app: App, session: Session, row: Notification, *, now: date
         copy = Notification(
             idempotency_key=key, base_key=base, incident_id=row.incident_id, stage_code=row.stage_code,
             kind=row.kind, channel=channel, recipient_email=row.recipient_email, lang=row.lang,
-            subject_enc=row.subject_enc, body_enc=row.body_enc, status="pending", created_at=now,
+            subject_enc=app.keyring.rebind(row.subject_enc, field="notification.subject", source=row.idempotency_key,
+                                           target=key),
+            body_enc=app.keyring.rebind(row.body_enc, field="notification.body", source=row.idempotency_key, target=key),
+            status="pending", created_at=now,
             next_attempt_at=now, fallback_of=row.id, meta=row.meta,
         )
         try:

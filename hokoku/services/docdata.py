@@ -32,7 +32,7 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
     policy = incident_policy(inc)
     playbook = app.playbooks.get(inc.category)
     rows = load_stages(session, inc)
-    dec = lambda blob, f: app.keyring.decrypt(blob, field=f)  # noqa: E731
+    dec = lambda blob, f, row: app.keyring.decrypt(blob, field=f, bind=row)  # noqa: E731
     stages = []
     for r in rows:
         sp = policy.stage(r.code)
@@ -41,7 +41,7 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
             "owner_name": name(r.owner_email) if r.owner_email else None, "status": r.status,
             "activated_at": r.activated_at, "due_at": r.due_at, "acknowledged_at": r.acknowledged_at,
             "completed_at": r.completed_at, "completed_by_name": name(r.completed_by) if r.completed_by else None,
-            "note": dec(r.note_enc, "stage.note"), "skip_reason": dec(r.skip_reason_enc, "stage.skip_reason"),
+            "note": dec(r.note_enc, "stage.note", r.id), "skip_reason": dec(r.skip_reason_enc, "stage.skip_reason", r.id),
         })
     by_code = {s["code"]: s for s in stages}
 
@@ -65,7 +65,7 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
             "summary_ja": assessed.summary("ja"), "summary_en": assessed.summary("en"),
             "decision": None if decision is None else {
                 "kind": decision.kind, "by_name": name(decision.by), "at": decision.at,
-                "reason": dec(decision.reason_enc, "decision.reason")},
+                "reason": dec(decision.reason_enc, "decision.reason", decision.id)},
         }
     ppc = None
     if triage_row is not None and required:
@@ -76,13 +76,13 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
 
     tasks = list(session.execute(select(Task).where(Task.incident_id == inc.id).order_by(Task.kind, Task.seq)).scalars())
     prevention = [{
-        "title": dec(t.title_enc, "task.title") or (t.title_en if lang == "en" and t.title_en else t.title_ja),
+        "title": dec(t.title_enc, "task.title", t.id) or (t.title_en if lang == "en" and t.title_en else t.title_ja),
         "owner_name": name(t.owner_email) if t.owner_email else None, "due_at": t.due_at,
         "status": t.status if not (t.status == "open" and t.due_at and t.due_at <= now) else "overdue",
         "completed_at": t.completed_at,
     } for t in tasks if t.kind == "prevention"]
-    step_titles = {t.ref: {"ja": t.title_ja or dec(t.title_enc, "task.title"),
-                           "en": t.title_en or t.title_ja or dec(t.title_enc, "task.title")}
+    step_titles = {t.ref: {"ja": t.title_ja or dec(t.title_enc, "task.title", t.id),
+                           "en": t.title_en or t.title_ja or dec(t.title_enc, "task.title", t.id)}
                    for t in tasks if t.kind == "step"}
     notice_rows = notices(app, session, inc)
     found = findings(app, session, inc)
@@ -101,7 +101,7 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
                           "margin": None if done is None else s["due_at"] - done})
     for t in tasks:
         if t.kind == "prevention" and t.due_at:
-            title = dec(t.title_enc, "task.title")
+            title = dec(t.title_enc, "task.title", t.id)
             deadlines.append({"name_ja": f"再発防止の措置「{title}」", "name_en": f"Prevention: {title}",
                               "due_at": t.due_at, "done_at": t.completed_at,
                               "met": None if t.completed_at is None else t.completed_at <= t.due_at,
@@ -119,7 +119,7 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
                          "step_title_ja": step["ja"] if step else None, "step_title_en": step["en"] if step else None,
                          "field": e.data.get("field") or e.data.get("item"), "count": e.data.get("count")})
     contact = org.organisation.contact
-    reported_items = dec(inc.reported_data_items_enc, "incident.data_items")
+    reported_items = dec(inc.reported_data_items_enc, "incident.data_items", inc.public_id)
     if triage_row is not None and triage_row.individuals is not None:
         headcount = {"count": triage_row.individuals, "estimated": bool(triage_row.individuals_estimated),
                      "source": "triage"}
@@ -146,7 +146,7 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
             "institute_name_ja": inst.name.ja, "institute_name_en": inst.name.en,
             "serious": inc.serious, "status": inc.status, "aware_at": inc.aware_at, "reported_at": inc.reported_at,
             "occurred_at": inc.occurred_at, "entry": inc.entry,
-            "closed_at": inc.closed_at, "summary": dec(inc.summary_enc, "incident.summary"),
+            "closed_at": inc.closed_at, "summary": dec(inc.summary_enc, "incident.summary", inc.public_id),
             **_report_delay_text(inc, policy),
             "reporter_name": name(inc.reporter_email),
             "protection_manager_name": div.protection_manager.name, "general_manager_name": org.general_manager.name,

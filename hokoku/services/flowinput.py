@@ -33,8 +33,8 @@ def _clock() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _field(handle: str, column: str) -> str:
-    return f"flow_input.{column}:{handle}"  # binds the ciphertext to its row
+def _field(column: str) -> str:
+    return f"flow_input.{column}"  # with bind=handle: the ciphertext is bound to its row
 
 
 def _dumps(value: dict) -> str:
@@ -62,7 +62,7 @@ def stash(app: App, *, kind: str, payload: dict) -> str:
     with transaction(app.engine) as session:
         session.execute(delete(FlowInput).where(FlowInput.created_at < now - TTL))
         session.add(FlowInput(id=handle, kind=kind, created_at=now,
-                              payload_enc=app.keyring.encrypt(_dumps(payload), field=_field(handle, "payload"))))
+                              payload_enc=app.keyring.encrypt(_dumps(payload), field=_field("payload"), bind=handle)))
     return handle
 
 
@@ -72,7 +72,7 @@ def load(app: App, handle: str, *, kind: str) -> dict:
         row = session.get(FlowInput, handle)
         if row is None or row.kind != kind or row.finished_at is not None:
             raise NotFound(f"no pending {kind} input {handle!r} (expired, already used, or another kind)")
-        return _loads(app.keyring.decrypt(row.payload_enc, field=_field(handle, "payload")))
+        return _loads(app.keyring.decrypt(row.payload_enc, field=_field("payload"), bind=handle))
 
 
 def finish(app: App, handle: str, *, outcome: dict | None = None, error: BaseException | None = None) -> None:
@@ -86,7 +86,7 @@ def finish(app: App, handle: str, *, outcome: dict | None = None, error: BaseExc
         row = session.get(FlowInput, handle)
         if row is None:
             return
-        row.outcome_enc = app.keyring.encrypt(_dumps(record), field=_field(handle, "outcome"))
+        row.outcome_enc = app.keyring.encrypt(_dumps(record), field=_field("outcome"), bind=handle)
         row.finished_at = _clock()
         session.add(row)
 
@@ -98,7 +98,7 @@ def collect(app: App, handle: str) -> dict | None:
         row = session.get(FlowInput, handle)
         if row is None:
             raise NotFound(f"no flow input {handle!r}")
-        record = _loads(app.keyring.decrypt(row.outcome_enc, field=_field(handle, "outcome"))) \
+        record = _loads(app.keyring.decrypt(row.outcome_enc, field=_field("outcome"), bind=handle)) \
             if row.outcome_enc is not None else None
         session.delete(row)
     if record is None:

@@ -130,10 +130,10 @@ def file_report(app: App, session: Session, *, division: str, category: str, sum
     incident = Incident(
         public_id=public_id, division_code=div.code, institute_code=inst.code, category=category,
         entry=entry, source=source, serious=serious, reporter_email=reporter, aware_at=aware_at,
-        reported_at=now, summary_enc=app.keyring.encrypt(summary, field="incident.summary"),
-        details_enc=app.keyring.encrypt(details, field="incident.details") if details else None,
+        reported_at=now, summary_enc=app.keyring.encrypt(summary, field="incident.summary", bind=public_id),
+        details_enc=app.keyring.encrypt(details, field="incident.details", bind=public_id) if details else None,
         occurred_at=occurred_at, reported_individuals=individuals,
-        reported_data_items_enc=app.keyring.encrypt(data_items, field="incident.data_items") if data_items else None,
+        reported_data_items_enc=app.keyring.encrypt(data_items, field="incident.data_items", bind=public_id) if data_items else None,
         policy_name=policy.name, policy_sha256=policy.sha256(), policy_snapshot=policy.snapshot(),
     )
     session.add(incident)

@@ -73,7 +73,7 @@ class MessageContext:
 
     @classmethod
     def for_incident(cls, app: App, session: Session, incident: Incident) -> MessageContext:
-        summary = app.keyring.decrypt(incident.summary_enc, field="incident.summary") or ""
+        summary = app.keyring.decrypt(incident.summary_enc, field="incident.summary", bind=incident.public_id) or ""
         return cls(app, session, incident, summary, app.settings.lang)
 
     def incident_vars(self) -> dict:
@@ -151,8 +151,8 @@ def enqueue(
             idempotency_key=full_key, base_key=key, incident_id=ctx.incident.id,
             stage_code=stage.code if stage else None,
             kind=kind, channel=channel, recipient_email=recipient, lang=ctx.lang,
-            subject_enc=app.keyring.encrypt(subject, field="notification.subject"),
-            body_enc=app.keyring.encrypt(body, field="notification.body"),
+            subject_enc=app.keyring.encrypt(subject, field="notification.subject", bind=full_key),
+            body_enc=app.keyring.encrypt(body, field="notification.body", bind=full_key),
             status="pending", created_at=now, next_attempt_at=now, meta=meta,
         )
         session.add(row)

@@ -43,8 +43,8 @@ def show_incident(app: App, public_id: str, *, now: datetime) -> dict:
                 "acknowledged_by": row.acknowledged_by, "completed_at": iso(row.completed_at),
                 "completed_by": row.completed_by, "escalation_level": row.escalation_level,
                 "next_reminder_at": iso(row.next_reminder_at), "reminders_sent": row.reminders_sent,
-                "note": app.keyring.decrypt(row.note_enc, field="stage.note"),
-                "skip_reason": app.keyring.decrypt(row.skip_reason_enc, field="stage.skip_reason"),
+                "note": app.keyring.decrypt(row.note_enc, field="stage.note", bind=row.id),
+                "skip_reason": app.keyring.decrypt(row.skip_reason_enc, field="stage.skip_reason", bind=row.id),
             })
         timeline = [
             {"seq": ev.seq, "at": iso(ev.at), "actor": ev.actor, "action": ev.action, "data": ev.data}
@@ -65,7 +65,7 @@ def show_incident(app: App, public_id: str, *, now: datetime) -> dict:
             "reporter": inc.reporter_email, "aware_at": iso(inc.aware_at), "reported_at": iso(inc.reported_at),
             "closed_at": iso(inc.closed_at), "policy": inc.policy_name, "policy_sha256": inc.policy_sha256,
             "occurred_at": iso(inc.occurred_at),
-            "summary": app.keyring.decrypt(inc.summary_enc, field="incident.summary"),
+            "summary": app.keyring.decrypt(inc.summary_enc, field="incident.summary", bind=inc.public_id),
             "report_delay": report_delay(inc, policy),
             "reportability": {k: assessed[k] for k in ("status", "decided", "possibly_required", "unknown",
                                                        "confirmed_by_general_manager", "summary", "basis")},
@@ -145,8 +145,8 @@ def outbox(app: App, *, incident: str | None = None) -> list[dict]:
                 "to": n.recipient_email, "status": n.status, "attempts": n.attempts,
                 "created_at": iso(n.created_at), "sent_at": iso(n.sent_at), "provider_id": n.provider_id,
                 "error": n.last_error, "key": n.idempotency_key,
-                "subject": app.keyring.decrypt(n.subject_enc, field="notification.subject"),
-                "body": app.keyring.decrypt(n.body_enc, field="notification.body"),
+                "subject": app.keyring.decrypt(n.subject_enc, field="notification.subject", bind=n.idempotency_key),
+                "body": app.keyring.decrypt(n.body_enc, field="notification.body", bind=n.idempotency_key),
             })
         return out
 

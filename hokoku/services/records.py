@@ -51,8 +51,10 @@ def set_finding(app: App, *, incident_id: str, item: str, text: str, actor: str,
         incident = get_incident(session, incident_id, lock=True)
         actor = require_manager(app, session, incident, actor, "record findings")
         code, question = _item_for(app, incident, item)
-        session.add(Finding(incident_id=incident.id, item=code, question_id=question, by=actor, at=now,
-                            text_enc=app.keyring.encrypt(text, field="finding.text")))
+        row = Finding(incident_id=incident.id, item=code, question_id=question, by=actor, at=now, text_enc=b"")
+        session.add(row)
+        session.flush()  # the ciphertext is bound to the row id
+        row.text_enc = app.keyring.encrypt(text, field="finding.text", bind=row.id)
         audit.append(session, app.keyring, at=now, actor=actor, action="finding.recorded", incident=incident.public_id,
                      data={"item": code, "question": question})
         return {"incident": incident.public_id, "item": code, "question": question}
@@ -65,7 +67,7 @@ def findings(app: App, session: Session, incident: Incident) -> dict[str, list[d
     for f in rows:
         out.setdefault(f.item, []).append({
             "question": f.question_id, "by": f.by, "at": iso(f.at),
-            "text": app.keyring.decrypt(f.text_enc, field="finding.text")})
+            "text": app.keyring.decrypt(f.text_enc, field="finding.text", bind=f.id)})
     return out
 
 
@@ -95,11 +97,13 @@ def record_notice(app: App, *, incident_id: str, count: int, method: str, notifi
         actor = require_manager(app, session, incident, actor, "record notices")
         if notified_at < incident.aware_at:
             raise InputError("--at: the notice time is before the organisation became aware of the incident")
-        session.add(IndividualNotice(
-            incident_id=incident.id, count=count, notified_at=notified_at, recorded_by=actor, recorded_at=now,
-            kind="notice", completes=complete,
-            method_enc=app.keyring.encrypt(method.strip(), field="notice.method"),
-            substitute_enc=app.keyring.encrypt(substitute, field="notice.substitute") if substitute else None))
+        row = IndividualNotice(incident_id=incident.id, count=count, notified_at=notified_at, recorded_by=actor,
+                               recorded_at=now, kind="notice", completes=complete, method_enc=b"")
+        session.add(row)
+        session.flush()  # the ciphertexts are bound to the row id
+        row.method_enc = app.keyring.encrypt(method.strip(), field="notice.method", bind=row.id)
+        if substitute:
+            row.substitute_enc = app.keyring.encrypt(substitute, field="notice.substitute", bind=row.id)
         audit.append(session, app.keyring, at=now, actor=actor, action="notice.recorded", incident=incident.public_id,
                      data={"count": count, "notified_at": iso(notified_at), "substitute": bool(substitute),
                            "complete": complete})
@@ -136,11 +140,13 @@ def record_notice_difficult(app: App, *, incident_id: str, reason: str, alternat
                 raise TransitionRefused(
                     f"{incident.public_id}: publication (28-1) is not done, so it cannot be the alternative measure; "
                     "publish first, or record another measure (--alternative other)")
-        session.add(IndividualNotice(
-            incident_id=incident.id, count=count, notified_at=now, recorded_by=actor, recorded_at=now,
-            kind="difficult", alternative=alternative, completes=True,
-            method_enc=app.keyring.encrypt(measure.strip(), field="notice.method"),
-            difficulty_enc=app.keyring.encrypt(reason.strip(), field="notice.difficulty")))
+        row = IndividualNotice(incident_id=incident.id, count=count, notified_at=now, recorded_by=actor,
+                               recorded_at=now, kind="difficult", alternative=alternative, completes=True,
+                               method_enc=b"")
+        session.add(row)
+        session.flush()  # the ciphertexts are bound to the row id
+        row.method_enc = app.keyring.encrypt(measure.strip(), field="notice.method", bind=row.id)
+        row.difficulty_enc = app.keyring.encrypt(reason.strip(), field="notice.difficulty", bind=row.id)
         audit.append(session, app.keyring, at=now, actor=actor, action="notice.difficult", incident=incident.public_id,
                      data={"alternative": alternative, "count": count})
         done = _discharge_notice_duty(app, session, incident, actor=actor, now=now)
@@ -179,14 +185,16 @@ def notices(app: App, session: Session, incident: Incident) -> list[dict]:
     ).scalars()
     return [{"count": n.count, "notified_at": n.notified_at, "kind": n.kind, "alternative": n.alternative,
              "completes": n.completes,
-             "method": app.keyring.decrypt(n.method_enc, field="notice.method"),
-             "substitute": app.keyring.decrypt(n.substitute_enc, field="notice.substitute"),
-             "difficulty": app.keyring.decrypt(n.difficulty_enc, field="notice.difficulty")} for n in rows]
+             "method": app.keyring.decrypt(n.method_enc, field="notice.method", bind=n.id),
+             "substitute": app.keyring.decrypt(n.substitute_enc, field="notice.substitute", bind=n.id),
+             "difficulty": app.keyring.decrypt(n.difficulty_enc, field="notice.difficulty", bind=n.id)} for n in rows]
 
 
 def snapshot_items(app: App, session: Session, incident: Incident, *, kind: str, items: dict, now: datetime) -> None:
-    session.add(DocumentSnapshot(incident_id=incident.id, kind=kind, at=now,
-                                 items_enc=app.keyring.encrypt(json.dumps(items, ensure_ascii=False), field="snapshot.items")))
+    row = DocumentSnapshot(incident_id=incident.id, kind=kind, at=now, items_enc=b"")
+    session.add(row)
+    session.flush()  # the ciphertext is bound to the row id
+    row.items_enc = app.keyring.encrypt(json.dumps(items, ensure_ascii=False), field="snapshot.items", bind=row.id)
 
 
 def latest_snapshot(app: App, session: Session, incident: Incident, kind: str) -> dict | None:
@@ -194,7 +202,7 @@ def latest_snapshot(app: App, session: Session, incident: Incident, kind: str) -
         select(DocumentSnapshot).where(DocumentSnapshot.incident_id == incident.id, DocumentSnapshot.kind == kind)
         .order_by(DocumentSnapshot.id.desc()).limit(1)
     ).scalar_one_or_none()
-    return None if row is None else json.loads(app.keyring.decrypt(row.items_enc, field="snapshot.items"))
+    return None if row is None else json.loads(app.keyring.decrypt(row.items_enc, field="snapshot.items", bind=row.id))
 
 
 def set_public_text(app: App, *, incident_id: str, field: str, text: str, actor: str, now: datetime) -> dict:
@@ -209,8 +217,10 @@ def set_public_text(app: App, *, incident_id: str, field: str, text: str, actor:
     with transaction(app.engine) as session:
         incident = get_incident(session, incident_id, lock=True)
         actor = require_manager(app, session, incident, actor, "write public texts")
-        session.add(PublicText(incident_id=incident.id, field=field, by=actor, at=now,
-                               text_enc=app.keyring.encrypt(text, field="public_text.text")))
+        row = PublicText(incident_id=incident.id, field=field, by=actor, at=now, text_enc=b"")
+        session.add(row)
+        session.flush()  # the ciphertext is bound to the row id
+        row.text_enc = app.keyring.encrypt(text, field="public_text.text", bind=row.id)
         audit.append(session, app.keyring, at=now, actor=actor, action="public_text.recorded",
                      incident=incident.public_id, data={"field": field, "chars": len(text)})
         return {"incident": incident.public_id, "field": field}
@@ -220,7 +230,7 @@ def public_texts(app: App, session: Session, incident: Incident) -> dict[str, st
     """The newest text per public field (fields never written are absent)."""
     rows = session.execute(select(PublicText).where(PublicText.incident_id == incident.id)
                            .order_by(PublicText.id)).scalars()
-    return {r.field: app.keyring.decrypt(r.text_enc, field="public_text.text") for r in rows}
+    return {r.field: app.keyring.decrypt(r.text_enc, field="public_text.text", bind=r.id) for r in rows}
 
 
 def list_public_texts(app: App, *, incident_id: str) -> dict:

@@ -113,10 +113,10 @@ def post_update(app: App, *, incident_id: str, text: str, actor: str, now: datet
     with transaction(app.engine) as session:
         actor = _known(app, session, actor)
         incident = get_incident(session, incident_id, lock=True)
-        row = IncidentUpdate(incident_id=incident.id, text_enc=app.keyring.encrypt(text, field="incident.update"),
-                             by=actor, at=now)
+        row = IncidentUpdate(incident_id=incident.id, text_enc=b"", by=actor, at=now)
         session.add(row)
-        session.flush()
+        session.flush()  # the id binds the ciphertext to its row
+        row.text_enc = app.keyring.encrypt(text, field="incident_update.text", bind=row.id)
         audit.append(session, app.keyring, at=now, actor=actor, action="incident.update_posted",
                      incident=incident.public_id, data={"update": row.id, "chars": len(text)})
         return row.id
@@ -128,7 +128,7 @@ def updates(app: App, *, incident_id: str) -> list[dict]:
         rows = session.execute(select(IncidentUpdate).where(IncidentUpdate.incident_id == incident.id)
                                .order_by(IncidentUpdate.id)).scalars()
         return [{"id": r.id, "by": r.by, "at": r.at,
-                 "text": app.keyring.decrypt(r.text_enc, field="incident.update")} for r in rows]
+                 "text": app.keyring.decrypt(r.text_enc, field="incident_update.text", bind=r.id)} for r in rows]
 
 
 def _clean_name(name: str) -> str:
@@ -151,12 +151,13 @@ def add_evidence(app: App, *, incident_id: str, name: str, content_type: str, da
         incident = get_incident(session, incident_id, lock=True)
         if ref:
             _get_task(session, incident, ref)
-        row = EvidenceFile(
-            incident_id=incident.id, task_ref=ref or None, content_type=ctype, size=len(data), by=actor, at=now,
-            name_enc=app.keyring.encrypt(name, field="evidence.name"),
-            content_enc=app.keyring.encrypt(base64.b64encode(data).decode("ascii"), field="evidence.content"))
+        row = EvidenceFile(incident_id=incident.id, task_ref=ref or None, content_type=ctype, size=len(data), by=actor,
+                           at=now, name_enc=b"", content_enc=b"")
         session.add(row)
-        session.flush()
+        session.flush()  # the id binds the ciphertexts to their row
+        row.name_enc = app.keyring.encrypt(name, field="evidence_file.name", bind=row.id)
+        row.content_enc = app.keyring.encrypt(base64.b64encode(data).decode("ascii"), field="evidence_file.content",
+                                              bind=row.id)
         audit.append(session, app.keyring, at=now, actor=actor, action="evidence.added", incident=incident.public_id,
                      data={"evidence": row.id, "ref": ref or None, "size": len(data),
                            "sha256": hashlib.sha256(data).hexdigest()})
@@ -169,7 +170,7 @@ def evidence_list(app: App, *, incident_id: str) -> list[dict]:
         rows = session.execute(select(EvidenceFile).where(EvidenceFile.incident_id == incident.id)
                                .order_by(EvidenceFile.id)).scalars()
         return [{"id": r.id, "ref": r.task_ref, "size": r.size, "content_type": r.content_type, "by": r.by,
-                 "at": r.at, "name": app.keyring.decrypt(r.name_enc, field="evidence.name")} for r in rows]
+                 "at": r.at, "name": app.keyring.decrypt(r.name_enc, field="evidence_file.name", bind=r.id)} for r in rows]
 
 
 def read_evidence(app: App, *, incident_id: str, evidence_id: int, actor: str, now: datetime) -> tuple[str, str, bytes]:
@@ -180,7 +181,7 @@ def read_evidence(app: App, *, incident_id: str, evidence_id: int, actor: str, n
                                                          EvidenceFile.id == evidence_id)).scalar_one_or_none()
         if row is None:
             raise NotFound(f"{incident.public_id} has no evidence file {evidence_id}")
-        data = base64.b64decode(app.keyring.decrypt(row.content_enc, field="evidence.content"))
+        data = base64.b64decode(app.keyring.decrypt(row.content_enc, field="evidence_file.content", bind=row.id))
         audit.append(session, app.keyring, at=now, actor=actor.strip().lower(), action="evidence.downloaded",
                      incident=incident.public_id, data={"evidence": row.id, "size": row.size})
-        return app.keyring.decrypt(row.name_enc, field="evidence.name"), row.content_type, data
+        return app.keyring.decrypt(row.name_enc, field="evidence_file.name", bind=row.id), row.content_type, data

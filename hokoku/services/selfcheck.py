@@ -137,8 +137,8 @@ def alert(app: App, verdict: Verdict) -> list[str]:
             session.add(Notification(
                 idempotency_key=key, base_key=base, incident_id=None, stage_code=None, kind=KIND, channel=channel,
                 recipient_email=gm.email, lang=lang,
-                subject_enc=app.keyring.encrypt(subject, field="notification.subject"),
-                body_enc=app.keyring.encrypt(body, field="notification.body"),
+                subject_enc=app.keyring.encrypt(subject, field="notification.subject", bind=key),
+                body_enc=app.keyring.encrypt(body, field="notification.body", bind=key),
                 status="pending", created_at=now, next_attempt_at=now, meta={"selfcheck": verdict.to_json()},
             ))
             keys.append(key)

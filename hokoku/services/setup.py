@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import datetime
 from pathlib import Path
 
 from hokoku import audit
 from hokoku.app import App
+from hokoku.auditkeys import create_signer_file
 from hokoku.crypto import create_key_file
 from hokoku.db import transaction
 from hokoku.migrations import upgrade as migrate
 from hokoku.org import DEMO_ORG, load_organisation
+from hokoku.schema_version import EXPECTED_HEAD
+from hokoku.services import auditops
+from hokoku.services.keycheck import check_data_key
 from hokoku.services.orgstore import store_organisation
 
 
@@ -23,22 +26,49 @@ def init(app: App, *, org_file: Path | None, demo: bool, now: datetime) -> dict:
     home = app.settings.home
     home.mkdir(parents=True, exist_ok=True)
     os.chmod(home, 0o700)
-    key_created = False
+    key_created = audit_key_created = False
     if app.settings.secret_key is None:
         key_created = create_key_file(app.settings.key_file)
+    if app.settings.audit_signing_key is None:
+        audit_key_created = create_signer_file(app.settings.audit_key_file)
     app.policy  # validate the policy file too  # noqa: B018
     schema = migrate(app.engine)  # alembic upgrade head (never metadata.create_all)
+    check_data_key(app)  # a wrong data key for an existing database is refused here
+    demo_db = path == DEMO_ORG
     with transaction(app.engine) as session:
         snap = store_organisation(session, org, source=str(path), now=now)
+        auditops.mark_demo(session, demo_db)
         audit.append(session, app.keyring, at=now, actor="hokoku:init", action="org.loaded",
-                     data={"source": path.name, "sha256": snap.sha256})
-    pub = home / "audit-public-keys.json"
-    pub.write_text(json.dumps(app.keyring.public_keys(), indent=2) + "\n")
+                     data={"source": path.name, "sha256": snap.sha256, "demo": demo_db})
+    pub = auditops.publish_public_keys(app)
+    auditops.write_checkpoint(app)
     return {
         "home": str(home), "database": _redact(app.settings.effective_database_url),
         "organisation": org.organisation.name.ja, "source": str(path), "key_created": key_created,
-        "audit_public_keys": str(pub), "schema": schema["to"],
+        "audit_key_created": audit_key_created, "audit_public_keys": str(pub),
+        "audit_key_id": app.keyring.signer.current.key_id, "schema": schema["to"],
     }
+
+
+def upgrade(app: App, *, revision: str = "head", now: datetime) -> dict:
+    """``hokoku db upgrade``: migrate; then record the audit key in the chain and sign the head
+    (an upgraded database's legacy key is named in the chain by that event)."""
+    result = migrate(app.engine, revision)
+    if result["to"] == EXPECTED_HEAD and has_chain(app):
+        if app.settings.audit_signing_key is None:
+            result["audit_key_created"] = create_signer_file(app.settings.audit_key_file)
+        check_data_key(app)
+        result.update(auditops.record_key(app, now=now, actor="hokoku:upgrade", action="audit.upgraded"))
+        auditops.write_checkpoint(app)
+    return result
+
+
+def has_chain(app: App) -> bool:
+    """The database holds an audit chain (an empty database gets its first key from ``init``)."""
+    from models.audit import AuditHead
+
+    with transaction(app.engine) as session:
+        return session.get(AuditHead, 1) is not None
 
 
 def _redact(url: str) -> str:

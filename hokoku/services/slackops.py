@@ -47,19 +47,24 @@ def thread_ref_for(session: Session, row: Notification) -> str | None:
     return first
 
 
-def _update_row(original: Notification, *, actor: str, at: datetime) -> Notification:
+def _update_row(original: Notification, *, actor: str, at: datetime, keyring) -> Notification:
+    key = f"{original.idempotency_key}:{ACK_UPDATE}"
+    src = original.idempotency_key
     return Notification(
-        idempotency_key=f"{original.idempotency_key}:{ACK_UPDATE}",
-        base_key=f"{original.idempotency_key}:{ACK_UPDATE}",
+        idempotency_key=key,
+        base_key=key,
         incident_id=original.incident_id, stage_code=original.stage_code, kind=ACK_UPDATE, channel="slack",
         recipient_email=original.recipient_email, lang=original.lang,
-        subject_enc=original.subject_enc, body_enc=original.body_enc,  # the content is kept, re-encrypted never
+        # The content is kept, re-encrypted for this row (ciphertexts are bound to their row).
+        subject_enc=keyring.rebind(original.subject_enc, field="notification.subject", source=src, target=key),
+        body_enc=keyring.rebind(original.body_enc, field="notification.body", source=src, target=key),
         status="pending", created_at=at, next_attempt_at=at,
         meta={"target": original.provider_id, "by": actor, "at": iso(at)},
     )
 
 
-def enqueue_ack_updates(session: Session, incident: Incident, stage: Stage, *, actor: str, now: datetime) -> list[Notification]:
+def enqueue_ack_updates(session: Session, incident: Incident, stage: Stage, *, actor: str, now: datetime,
+                        keyring) -> list[Notification]:
     """Queue a ``chat.update`` for every delivered Slack message of ``stage`` that had buttons."""
     sent = session.execute(
         select(Notification).where(
@@ -71,18 +76,20 @@ def enqueue_ack_updates(session: Session, incident: Incident, stage: Stage, *, a
             Notification.provider_id.is_not(None),
         ).order_by(Notification.id)
     ).scalars()
-    return _add_missing(session, list(sent), actor=actor, now=now)
+    return _add_missing(session, list(sent), actor=actor, now=now, keyring=keyring)
 
 
-def enqueue_late_update(session: Session, row: Notification, stage: Stage | None, *, now: datetime) -> list[Notification]:
+def enqueue_late_update(session: Session, row: Notification, stage: Stage | None, *, now: datetime,
+                        keyring) -> list[Notification]:
     """A Slack message with buttons delivered after its stage was acknowledged is updated at once."""
     if (row.channel != "slack" or row.kind not in _BUTTON_KINDS or stage is None or stage.acknowledged_at is None
             or not row.provider_id):
         return []
-    return _add_missing(session, [row], actor=stage.acknowledged_by or "-", now=now)
+    return _add_missing(session, [row], actor=stage.acknowledged_by or "-", now=now, keyring=keyring)
 
 
-def _add_missing(session: Session, originals: list[Notification], *, actor: str, now: datetime) -> list[Notification]:
+def _add_missing(session: Session, originals: list[Notification], *, actor: str, now: datetime,
+                 keyring) -> list[Notification]:
     if not originals:
         return []
     keys = [f"{o.idempotency_key}:{ACK_UPDATE}" for o in originals]
@@ -91,7 +98,7 @@ def _add_missing(session: Session, originals: list[Notification], *, actor: str,
     for original, key in zip(originals, keys):
         if key in existing:
             continue
-        row = _update_row(original, actor=actor, at=now)
+        row = _update_row(original, actor=actor, at=now, keyring=keyring)
         session.add(row)
         rows.append(row)
     session.flush()

@@ -109,7 +109,7 @@ def _get_task(session: Session, incident: Incident, ref: str) -> Task:
 
 
 def task_view(app: App, task: Task, lang: str, people: dict) -> dict:
-    title = app.keyring.decrypt(task.title_enc, field="task.title") if task.title_enc else (
+    title = app.keyring.decrypt(task.title_enc, field="task.title", bind=task.id) if task.title_enc else (
         task.title_en if lang == "en" and task.title_en else task.title_ja)
     return {
         "ref": task.ref, "kind": task.kind, "phase": task.phase, "title": title, "mandatory": task.mandatory,
@@ -117,8 +117,8 @@ def task_view(app: App, task: Task, lang: str, people: dict) -> dict:
         "owner_name": people[task.owner_email].name if task.owner_email in people else None,
         "status": task.status, "due_at": iso(task.due_at), "completed_at": iso(task.completed_at),
         "completed_by": task.completed_by,
-        "note": app.keyring.decrypt(task.note_enc, field="task.note"),
-        "evidence": app.keyring.decrypt(task.evidence_enc, field="task.evidence"),
+        "note": app.keyring.decrypt(task.note_enc, field="task.note", bind=task.id),
+        "evidence": app.keyring.decrypt(task.evidence_enc, field="task.evidence", bind=task.id),
     }
 
 
@@ -151,9 +151,9 @@ def complete_task(app: App, *, incident_id: str, ref: str, actor: str, now: date
         task.status, task.completed_at, task.completed_by = taskrules.DONE, now, actor
         task.next_reminder_at = task.next_action_at = None
         if note:
-            task.note_enc = app.keyring.encrypt(note, field="task.note")
+            task.note_enc = app.keyring.encrypt(note, field="task.note", bind=task.id)
         if evidence:
-            task.evidence_enc = app.keyring.encrypt(evidence, field="task.evidence")
+            task.evidence_enc = app.keyring.encrypt(evidence, field="task.evidence", bind=task.id)
         session.add(task)
         audit.append(session, app.keyring, at=now, actor=actor, action=f"{task.kind}.done", incident=incident.public_id,
                      data={"ref": task.ref, "with_note": bool(note), "with_evidence": bool(evidence)})
@@ -201,10 +201,11 @@ def add_prevention_action(app: App, *, incident_id: str, title: str, owner: str,
         ).scalar_one()
         state = taskrules.new_task(now, due_at)
         task = Task(incident_id=incident.id, kind="prevention", ref=f"P{n + 1}", seq=n + 1, phase="post-incident",
-                    title_enc=app.keyring.encrypt(title, field="task.title"), owner_email=owner, created_at=now,
+                    owner_email=owner, created_at=now,
                     due_at=due_at, next_reminder_at=state.next_reminder_at, next_action_at=state.next_action_at)
         session.add(task)
-        session.flush()
+        session.flush()  # the ciphertext is bound to the row id
+        task.title_enc = app.keyring.encrypt(title, field="task.title", bind=task.id)
         audit.append(session, app.keyring, at=now, actor=actor, action="prevention.added", incident=incident.public_id,
                      data={"ref": task.ref, "owner": owner, "due_at": iso(due_at)})
         ctx = MessageContext.for_incident(app, session, incident)
@@ -214,7 +215,7 @@ def add_prevention_action(app: App, *, incident_id: str, title: str, owner: str,
 
 
 def _task_vars(app: App, task: Task, lang: str) -> dict:
-    title = app.keyring.decrypt(task.title_enc, field="task.title") if task.title_enc else (
+    title = app.keyring.decrypt(task.title_enc, field="task.title", bind=task.id) if task.title_enc else (
         task.title_en if lang == "en" and task.title_en else task.title_ja)
     return {"ref": task.ref, "title": title, "due_at": fmt_jst(task.due_at), "kind": task.kind,
             "mandatory": task.mandatory}

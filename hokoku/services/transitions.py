@@ -107,7 +107,7 @@ def acknowledge(app: App, *, incident_id: str, actor: str, now: datetime, stage:
                                             channel=channel, accepted=True))
                 audit.append(session, app.keyring, at=now, actor=actor, action="stage.acknowledged",
                              incident=incident.public_id, data={"stage": row.code, "channel": channel})
-                enqueue_ack_updates(session, incident, row, actor=actor, now=now)
+                enqueue_ack_updates(session, incident, row, actor=actor, now=now, keyring=app.keyring)
                 if state.status == chain.DONE:
                     _on_done(app, session, ctx, incident, row, actor, now, note=None)
                 acked.append(row.code)
@@ -152,15 +152,16 @@ def advance(app: App, *, incident_id: str, stage: str, actor: str, now: datetime
                                    actor=actor, now=now, skip_reason=skip_reason, skip=skip)
             apply_state(row, state)
             if note:
-                row.note_enc = app.keyring.encrypt(note, field="stage.note")
+                row.note_enc = app.keyring.encrypt(note, field="stage.note", bind=row.id)
             if skip:
-                row.skip_reason_enc = app.keyring.encrypt(skip_reason, field="stage.skip_reason")
+                row.skip_reason_enc = app.keyring.encrypt(skip_reason, field="stage.skip_reason", bind=row.id)
             session.add(row)
             audit.append(session, app.keyring, at=now, actor=actor, action="stage.skipped" if skip else "stage.done",
                          incident=incident.public_id, data={"stage": code, "channel": channel, "with_note": bool(note)})
             ctx = MessageContext.for_incident(app, session, incident)
             if not skip:
-                enqueue_ack_updates(session, incident, row, actor=row.acknowledged_by or actor, now=now)
+                enqueue_ack_updates(session, incident, row, actor=row.acknowledged_by or actor, now=now,
+                                    keyring=app.keyring)
                 _on_done(app, session, ctx, incident, row, actor, now, note=note)
             started = start_ready_stages(app, session, incident, rows, now=now, actor=actor, ctx=ctx)
             return TransitionResult(incident.public_id, [code], [r.code for r in started], incident.status == "closed")

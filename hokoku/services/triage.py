@@ -154,9 +154,11 @@ def decide(app: App, *, incident_id: str, actor: str, decision: str, now: dateti
         if current is None:  # an override before any facts: decide on the all-unknown facts
             current = record_facts(app, session, incident, by=actor, now=now, source="triage", facts=facts_of(None))
         kind = DECISIONS[decision]
-        session.add(StatutoryDecision(incident_id=incident.id, triage_id=current.id, at=now, by=actor, kind=kind,
-                                      reason_enc=app.keyring.encrypt(reason, field="decision.reason") if reason else None))
-        session.flush()
+        row = StatutoryDecision(incident_id=incident.id, triage_id=current.id, at=now, by=actor, kind=kind)
+        session.add(row)
+        session.flush()  # the ciphertext is bound to the row id
+        if reason:
+            row.reason_enc = app.keyring.encrypt(reason, field="decision.reason", bind=row.id)
         audit.append(session, app.keyring, at=now, actor=actor, action="reportability.decided", incident=incident.public_id,
                      data={"triage_id": current.id, "decision": kind, "assessed": current.status})
         ctx = MessageContext.for_incident(app, session, incident)
@@ -214,7 +216,7 @@ def assessment(app: App, session: Session, incident: Incident) -> dict:
         "triaged_by": current.by if current else None, "triaged_at": iso(current.at) if current else None,
         "decision": None if decision is None else {
             "kind": decision.kind, "by": decision.by, "by_name": people[decision.by].name if decision.by in people else decision.by,
-            "at": iso(decision.at), "reason": app.keyring.decrypt(decision.reason_enc, field="decision.reason")},
+            "at": iso(decision.at), "reason": app.keyring.decrypt(decision.reason_enc, field="decision.reason", bind=decision.id)},
         "deadlines": deadlines.to_json_dict() if status != NOT_REQUIRED else None,
     }
     return out
@@ -248,10 +250,10 @@ def apply_statutory(app: App, session: Session, incident: Incident, *, now: date
         if set_aside and row.status not in chain.CLOSED:
             apply_state(row, chain.set_aside(to_state(row), by=SET_ASIDE, now=now))
             reason = "報告不要と判断（総括管理者）" if app.settings.lang == "ja" else "decided not reportable (general manager)"
-            given = app.keyring.decrypt(decision.reason_enc, field="decision.reason")
+            given = app.keyring.decrypt(decision.reason_enc, field="decision.reason", bind=decision.id)
             if given:
                 reason += ("：" if app.settings.lang == "ja" else ": ") + given
-            row.skip_reason_enc = app.keyring.encrypt(reason, field="stage.skip_reason")
+            row.skip_reason_enc = app.keyring.encrypt(reason, field="stage.skip_reason", bind=row.id)
             session.add(row)
             audit.append(session, app.keyring, at=now, actor=actor, action="stage.skipped", incident=incident.public_id,
                          data={"stage": row.code, "reason": "statutory.not_required", "decision": decision.kind})

@@ -87,8 +87,8 @@ def _maybe_warn(app, web_settings, session: Session, *, email: str, now: datetim
         session.add(Notification(
             idempotency_key=f"{base}:{channel}", base_key=base, incident_id=None, kind=WARNING_KIND,
             channel=channel, recipient_email=gm.email, lang=lang,
-            subject_enc=app.keyring.encrypt(subject, field="notification.subject"),
-            body_enc=app.keyring.encrypt(body, field="notification.body"),
+            subject_enc=app.keyring.encrypt(subject, field="notification.subject", bind=f"{base}:{channel}"),
+            body_enc=app.keyring.encrypt(body, field="notification.body", bind=f"{base}:{channel}"),
             status="pending", created_at=now, next_attempt_at=now))
     warning = {"reader": email, "incidents": len(incidents), "window_minutes": minutes,
                "threshold": web_settings.read_alert_threshold, "to": gm.email}

@@ -193,13 +193,21 @@ def _page(ctx: WebContext, name: str, *, status: int, lang: str, **variables) ->
     return HTMLResponse(html, status_code=status, headers=_HEADERS)
 
 
-def _refuse(ctx: WebContext, check: LinkCheck, *, method: str, lang: str) -> HTMLResponse:
+def _refuse(ctx: WebContext, check: LinkCheck, *, method: str, lang: str, request: Request) -> HTMLResponse:
     claims = check.claims
     data = {"reason": check.reason, "method": method}
     if claims is not None:
         data.update(stage=claims.stage_code[:64], token_id=claims.token_id[:64])
-    ctx.audit(action="ack_link.refused", actor=(claims.person_email if claims else "web:ack-link"),
-              incident=claims.incident_id if claims and check.reason != "unknown_incident" else None, data=data)
+        ctx.audit(action="ack_link.refused", actor=claims.person_email,
+                  incident=claims.incident_id if check.reason != "unknown_incident" else None, data=data)
+    else:  # not a link hokoku signed (or no longer readable): at most one audit row a minute per address
+        from hokoku.web.refusals import record_refusal
+        from hokoku.web.security import client_ip
+
+        settings = getattr(request.app.state, "web_settings", None)
+        client = client_ip(request, settings.proxy_networks if settings is not None else ())
+        record_refusal(ctx.app, source=f"ack:{client}", actor="web:ack-link", action="ack_link.refused",
+                       now=ctx.now(), data=data)
     return _page(ctx, "ack_result.html", status=check.status, lang=lang, ok=False, reason=check.reason,
                  message=TEXT[lang]["reasons"][check.reason], view=check.view)
 
@@ -211,7 +219,7 @@ def ack_link_page(token: str, request: Request) -> HTMLResponse:
     lang = _lang(ctx, request)
     check = check_link(ctx.app, token, now=ctx.now(), lang=lang)
     if not check.ok:
-        return _refuse(ctx, check, method="GET", lang=lang)
+        return _refuse(ctx, check, method="GET", lang=lang, request=request)
     return _page(ctx, "ack_confirm.html", status=200, lang=lang, view=check.view)
 
 
@@ -225,7 +233,7 @@ def ack_link_confirm(token: str, request: Request, background: BackgroundTasks) 
     now = ctx.now()
     check = check_link(ctx.app, token, now=now, lang=lang)
     if not check.ok:
-        return _refuse(ctx, check, method="POST", lang=lang)
+        return _refuse(ctx, check, method="POST", lang=lang, request=request)
     claims = check.claims
 
     def use_token(session) -> None:
@@ -237,14 +245,15 @@ def ack_link_confirm(token: str, request: Request, background: BackgroundTasks) 
         acknowledge(ctx.app, incident_id=claims.incident_id, actor=claims.person_email, now=now,
                     stage=claims.stage_code, channel="email", within=use_token)
     except IntegrityError:
-        return _refuse(ctx, LinkCheck("used", claims, check.view), method="POST", lang=lang)
+        return _refuse(ctx, LinkCheck("used", claims, check.view), method="POST", lang=lang,
+                       request=request)
     except TransitionRefused:  # lost a race with another acknowledgement; audited as ack.refused
         again = check_link(ctx.app, token, now=now, lang=lang)
         reason = again.reason if not again.ok else "already_acknowledged"
         return _page(ctx, "ack_result.html", status=STATUS[reason], lang=lang, ok=False, reason=reason,
                      message=TEXT[lang]["reasons"][reason], view=again.view or check.view)
     except HokokuError:  # the incident or stage vanished between check and act
-        return _refuse(ctx, LinkCheck("unknown_stage", claims, check.view), method="POST", lang=lang)
+        return _refuse(ctx, LinkCheck("unknown_stage", claims, check.view), method="POST", lang=lang, request=request)
     background.add_task(ctx.deliver, incident=claims.incident_id)  # update the Slack messages
     return _page(ctx, "ack_result.html", status=200, lang=lang, ok=True, reason="ok",
                  message=TEXT[lang]["done_lead"].format(stage=check.view["stage"], at=fmt_jst(now)), view=check.view)

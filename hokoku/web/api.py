@@ -41,14 +41,21 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def _aware(value: datetime | None) -> datetime | None:
-    """A time without an offset is Japan time (as on the command line)."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=JST)
-    return value
+    """A time without an offset is Japan time (as on the command line); only accepted years."""
+    from hokoku.web.bounds import in_range
+
+    return None if value is None else in_range(value)
 
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _bounded(cls, value):  # every whole number in a body: at most 1e9 (hokoku.web.bounds)
+        from hokoku.web.bounds import bounded_int
+
+        return bounded_int(value)
 
 
 class ReportIn(_In):
@@ -201,7 +208,7 @@ def api_show(incident_id: str, request: Request, viewer: Viewer = Depends(api_vi
 
     view = app_for(hk(request), lang_of(request))
     data = show_incident(view, inc.public_id, now=now_of(request))
-    data["details"] = view.keyring.decrypt(inc.details_enc, field="incident.details") if inc.details_enc else None
+    data["details"] = view.keyring.decrypt(inc.details_enc, field="incident.details", bind=inc.public_id) if inc.details_enc else None
     data["tasks"] = list_tasks(view, incident_id=inc.public_id)
     data["assessment"] = show_assessment(view, incident_id=inc.public_id)
     return _json(data)

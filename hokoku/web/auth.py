@@ -3,8 +3,10 @@
 Accounts belong to people of the organisation file. Passwords are argon2id hashes
 (argon2-cffi); a session is a random id in an HttpOnly, SameSite=Lax cookie (Secure when
 ``HOKOKU_PUBLIC_URL`` is https) whose SHA-256 is a ``web_session`` row with an expiry;
-personal API tokens (``hkp_...``) are stored as SHA-256 too. Every account change and every
-sign-in, failed sign-in and sign-out is an audit event.
+personal API tokens (``hkp_...``) are stored as SHA-256 too, expire after
+``HOKOKU_TOKEN_DAYS`` and can be listed and revoked; a new password or disabling the account
+revokes them all. Sign-in is limited per account and address and per account alone. Every
+account change and every sign-in, failed sign-in and sign-out is an audit event.
 """
 
 from __future__ import annotations
@@ -23,13 +25,18 @@ from hokoku import audit
 from hokoku.db import transaction
 from hokoku.exceptions import HokokuError, InputError, NotFound
 from hokoku.web import security
-from models.web import ApiToken, IncidentRead, LoginFailure, ReadWarning, WebSession, WebUser
+from models.web import (
+    ApiToken, IncidentRead, LoginFailure, ReadWarning, RefusalTally, SlackRequestSeen, WebSession, WebUser,
+)
 
 SESSION_COOKIE = "hokoku_session"
 API_TOKEN_PREFIX = "hkp_"
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
-WEB_TABLES = (WebUser, WebSession, ApiToken, LoginFailure, IncidentRead, ReadWarning)
+WEB_TABLES = (WebUser, WebSession, ApiToken, LoginFailure, IncidentRead, ReadWarning, SlackRequestSeen, RefusalTally)
+#: Characters of a token kept in clear (``hkp_`` + 8) so its owner can tell tokens apart.
+PREFIX_CHARS = 12
+DEFAULT_TOKEN_DAYS = 90
 
 _hasher = PasswordHasher()
 #: Verified against when the account does not exist, so both cases cost the same time.
@@ -101,23 +108,139 @@ def set_password(app, *, email: str, password: str, now: datetime) -> dict:
         user.password_hash, user.password_changed_at = _hasher.hash(password), now
         session.add(user)
         ended = session.execute(delete(WebSession).where(WebSession.email == email)).rowcount
+        revoked = _revoke_all(session, email, now=now, reason="password changed")
         audit.append(session, app.keyring, at=now, actor="hokoku:admin", action="user.password_changed",
-                     data={"user": email, "sessions_ended": ended})
-    return {"user": email, "sessions_ended": ended}
+                     data={"user": email, "sessions_ended": ended, "tokens_revoked": revoked})
+    return {"user": email, "sessions_ended": ended, "tokens_revoked": revoked}
 
 
-def create_api_token(app, *, email: str, now: datetime) -> str:
-    """A personal API token for an existing account; returned once, stored as a hash."""
+def _revoke_all(session, email: str, *, now: datetime, reason: str) -> int:
+    rows = session.execute(select(ApiToken).where(ApiToken.email == email, ApiToken.active.is_(True))).scalars().all()
+    for row in rows:
+        row.active, row.revoked_at, row.revoked_reason = False, now, reason
+        session.add(row)
+    return len(rows)
+
+
+def disable_user(app, *, email: str, now: datetime) -> dict:
+    """Disable an account: it cannot sign in, its sessions end, its API tokens are revoked."""
+    ensure_web_tables(app.engine)
+    with transaction(app.engine) as session:
+        email = (email or "").strip().lower()
+        user = session.get(WebUser, email)
+        if user is None:
+            raise NotFound(f"{email} has no account")
+        user.active, user.disabled_at = False, now
+        session.add(user)
+        ended = session.execute(delete(WebSession).where(WebSession.email == email)).rowcount
+        revoked = _revoke_all(session, email, now=now, reason="account disabled")
+        audit.append(session, app.keyring, at=now, actor="hokoku:admin", action="user.disabled",
+                     data={"user": email, "sessions_ended": ended, "tokens_revoked": revoked})
+    return {"user": email, "disabled": True, "sessions_ended": ended, "tokens_revoked": revoked}
+
+
+def enable_user(app, *, email: str, now: datetime) -> dict:
+    """Enable a disabled account again (its old tokens stay revoked)."""
+    ensure_web_tables(app.engine)
+    with transaction(app.engine) as session:
+        email = _person(app, session, email)
+        user = session.get(WebUser, email)
+        if user is None:
+            raise NotFound(f"{email} has no account")
+        user.active, user.disabled_at = True, None
+        session.add(user)
+        audit.append(session, app.keyring, at=now, actor="hokoku:admin", action="user.enabled", data={"user": email})
+    return {"user": email, "disabled": False}
+
+
+def create_api_token(app, *, email: str, now: datetime, days: int | None = None) -> str:
+    """A personal API token for an existing, enabled account; returned once, stored as a hash.
+
+    It expires ``days`` (default ``HOKOKU_TOKEN_DAYS``, 90) after ``now``.
+    """
+    if days is None:
+        from hokoku.web.config import load_web_settings
+
+        days = load_web_settings().token_days
     ensure_web_tables(app.engine)
     token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction(app.engine) as session:
         email = _person(app, session, email)
-        if session.get(WebUser, email) is None:
+        user = session.get(WebUser, email)
+        if user is None:
             raise NotFound(f"{email} has no account (hokoku user add {email})")
-        session.add(ApiToken(token_sha256=digest(token), email=email, created_at=now))
+        if not user.active:
+            raise InputError(f"{email} is disabled: no new tokens")
+        expires = now + timedelta(days=days)
+        session.add(ApiToken(token_sha256=digest(token), email=email, created_at=now, prefix=token[:PREFIX_CHARS],
+                             expires_at=expires))
         audit.append(session, app.keyring, at=now, actor="hokoku:admin", action="user.token_created",
-                     data={"user": email, "token": digest(token)[:12]})
+                     data={"user": email, "token": digest(token)[:12], "expires_at": expires.isoformat()})
     return token
+
+
+def token_expiry(row: ApiToken, days: int = DEFAULT_TOKEN_DAYS) -> datetime:
+    """When a token stops working (tokens made before expiry existed: ``created_at`` + days)."""
+    return row.expires_at or row.created_at + timedelta(days=days)
+
+
+def _token_status(row: ApiToken, now: datetime, days: int) -> str:
+    if not row.active:
+        return "revoked"
+    return "expired" if token_expiry(row, days) <= now else "active"
+
+
+def list_api_tokens(app, *, email: str, now: datetime) -> list[dict]:
+    """Every token of an account (never the secret): id, prefix, created, expires, last used, status."""
+    from hokoku.web.config import load_web_settings
+
+    days = load_web_settings().token_days
+    ensure_web_tables(app.engine)
+    with transaction(app.engine) as session:
+        email = (email or "").strip().lower()
+        if session.get(WebUser, email) is None:
+            raise NotFound(f"{email} has no account")
+        rows = session.execute(select(ApiToken).where(ApiToken.email == email)
+                               .order_by(ApiToken.created_at)).scalars().all()
+        return [{"id": r.token_sha256[:12], "prefix": r.prefix, "created_at": r.created_at.isoformat(),
+                 "expires_at": token_expiry(r, days).isoformat(),
+                 "last_used_at": r.last_used_at.isoformat() if r.last_used_at else None,
+                 "status": _token_status(r, now, days),
+                 "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
+                 "revoked_reason": r.revoked_reason} for r in rows]
+
+
+def revoke_api_token(app, *, ref: str, now: datetime) -> dict:
+    """Revoke one token named by its id (``user token list``, at least 6 hex digits) or by the
+    start of the token itself (``hkp_`` + at least 4 characters)."""
+    ref = (ref or "").strip()
+    ensure_web_tables(app.engine)
+    with transaction(app.engine) as session:
+        if ref.startswith(API_TOKEN_PREFIX):
+            if len(ref) < len(API_TOKEN_PREFIX) + 4:
+                raise InputError("token: give at least 4 characters after hkp_")
+            if len(ref) > PREFIX_CHARS:  # the whole token (or more than is kept): match its hash
+                rows = [r for r in [session.get(ApiToken, digest(ref))] if r is not None]
+            else:
+                rows = session.execute(select(ApiToken).where(ApiToken.prefix.startswith(ref, autoescape=True))
+                                       ).scalars().all()
+        else:
+            ref = ref.lower()
+            if len(ref) < 6 or len(ref) > 64 or any(c not in "0123456789abcdef" for c in ref):
+                raise InputError(f"token: {ref[:70]!r} is neither a token id (6+ hex digits) nor a token prefix (hkp_…)")
+            rows = session.execute(select(ApiToken).where(ApiToken.token_sha256.startswith(ref))).scalars().all()
+        if not rows:
+            raise NotFound(f"no token {ref[:70]!r}")
+        if len(rows) > 1:
+            raise InputError(f"token: {ref!r} names {len(rows)} tokens; give more characters")
+        row = rows[0]
+        was_active = row.active
+        if was_active:
+            row.active, row.revoked_at, row.revoked_reason = False, now, "revoked"
+            session.add(row)
+            audit.append(session, app.keyring, at=now, actor="hokoku:admin", action="user.token_revoked",
+                         data={"user": row.email, "token": row.token_sha256[:12]})
+        return {"id": row.token_sha256[:12], "user": row.email, "revoked": True, "was_active": was_active}
 
 
 def ensure_demo_users(app, *, emails: list[str], password: str, now: datetime) -> list[str]:
@@ -130,7 +253,7 @@ def ensure_demo_users(app, *, emails: list[str], password: str, now: datetime) -
         for email in emails:
             email = _person(app, session, email)
             user = session.get(WebUser, email) or WebUser(email=email, created_at=now)
-            user.password_hash, user.password_changed_at, user.active = hashed, now, True
+            user.password_hash, user.password_changed_at, user.active, user.disabled_at = hashed, now, True, None
             session.add(user)
             done.append(email)
         audit.append(session, app.keyring, at=now, actor="hokoku:serve", action="user.demo_accounts",
@@ -150,18 +273,24 @@ class SignedIn:
 def login(app, web_settings, *, email: str, password: str, ip: str, now: datetime) -> tuple[str, str]:
     """Check the password; returns (cookie value, CSRF token) of a new session.
 
-    Raises :class:`LoginThrottled` after too many failures for this account and address
-    (checked before the password, so guessing stops), else :class:`LoginFailed`.
+    Raises :class:`LoginThrottled` after too many failures for this account and address, or
+    for this account from any address (both checked before the password, so guessing stops),
+    else :class:`LoginFailed`. A disabled account cannot sign in.
     """
+    from hokoku.web.refusals import audit_refusal
+
     email = (email or "").strip().lower()[:320]
     window = timedelta(minutes=web_settings.login_window_minutes)
     with transaction(app.engine) as session:
         failures = security.login_failures(session, email=email, ip=ip, now=now, window=window)
+        account_failures = security.account_login_failures(session, email=email, now=now, window=window)
         known = email in app.organisation(session).people()
-        throttled = failures >= web_settings.login_max_failures
-        if throttled:  # audited, and the password is not even checked
-            audit.append(session, app.keyring, at=now, actor=email if known else "anonymous",
-                         action="auth.login_throttled", data={"failures": failures})
+        throttled = (failures >= web_settings.login_max_failures
+                     or account_failures >= web_settings.login_account_max_failures)
+        if throttled:  # audited (at most once a minute per account, whatever the address), password not checked
+            audit_refusal(app, session, source=f"login-throttled:{email[:100]}", actor=email if known else "anonymous",
+                          action="auth.login_throttled", now=now,
+                          data={"failures": failures, "account_failures": account_failures})
         user = session.get(WebUser, email) if known else None
         ok = False
         try:
@@ -174,9 +303,13 @@ def login(app, web_settings, *, email: str, password: str, ip: str, now: datetim
             ok = False
         if not ok and not throttled:
             security.record_login_failure(session, email=email, ip=ip, now=now)
-            audit.append(session, app.keyring, at=now, actor=email if known else "anonymous",
-                         action="auth.login_failed",
-                         data={"reason": "bad password" if user else "no such account", "failures": failures + 1})
+            data = {"reason": ("account disabled" if user and not user.active else "bad password") if user
+                    else "no such account", "failures": failures + 1, "account_failures": account_failures + 1}
+            if known:
+                audit.append(session, app.keyring, at=now, actor=email, action="auth.login_failed", data=data)
+            else:  # guesses at unknown names: at most one audit row a minute per address
+                audit_refusal(app, session, source=f"login:{ip}", actor="anonymous", action="auth.login_failed",
+                              now=now, data=data)
     if throttled:
         raise LoginThrottled("too many failed sign-ins: wait and try again", int(window.total_seconds()))
     if not ok:
@@ -211,13 +344,13 @@ def session_user(app, cookie: str | None, *, now: datetime) -> SignedIn | None:
         return SignedIn(email=row.email, via="session", csrf_token=row.csrf_token, session_id=row.id_sha256)
 
 
-def token_user(app, token: str | None, *, now: datetime) -> SignedIn | None:
-    """The owner of a personal API token, or None."""
-    if not token or not token.startswith(API_TOKEN_PREFIX):
+def token_user(app, token: str | None, *, now: datetime, days: int = DEFAULT_TOKEN_DAYS) -> SignedIn | None:
+    """The owner of a personal API token, or None (unknown, revoked, expired, account disabled)."""
+    if not token or not token.startswith(API_TOKEN_PREFIX) or len(token) > 200:
         return None
     with transaction(app.engine) as session:
         row = session.get(ApiToken, digest(token))
-        if row is None or not row.active:
+        if row is None or not row.active or token_expiry(row, days) <= now:
             return None
         user = session.get(WebUser, row.email)
         if user is None or not user.active or row.email not in app.organisation(session).people():

@@ -103,7 +103,7 @@ def viewer_of(request: Request, *, allow_token: bool = False) -> Viewer | None:
     signed = None
     token = bearer(request) if allow_token else None
     if token:
-        signed = token_user(app, token, now=now)
+        signed = token_user(app, token, now=now, days=web_settings(request).token_days)
         if signed is None:
             return None
     else:
@@ -125,12 +125,15 @@ def organisation(app):
 
 # -- incidents the viewer may see -------------------------------------------------------------
 def load_visible(request: Request, viewer: Viewer, public_id: str, *, via: str, record: bool = True) -> Incident:
-    """The incident, if it exists (else 404) and the viewer may see it (else 403, audited).
+    """The incident, if it exists and the viewer may see it; else 404.
 
+    An incident outside the viewer's scope answers exactly like a missing one (same status, same
+    message), so ids cannot be probed; the refusal is still audited (``access.denied``).
     With ``record`` the view is audited (``incident.viewed``) and counted for the Art. 13 warning.
     """
     app = hk(request)
     now = now_of(request)
+    public_id = public_id[:64]
     with transaction(app.engine) as session:
         incident = session.execute(
             select(Incident).where(Incident.public_id == public_id.strip().upper())
@@ -141,7 +144,7 @@ def load_visible(request: Request, viewer: Viewer, public_id: str, *, via: str, 
                                   institute=incident.institute_code)
     if reason is not None:
         accesslog.record_denied(app, email=viewer.email, incident=incident.public_id, via=via, reason=reason, now=now)
-        raise Forbidden(f"{viewer.email} may not see {incident.public_id}: {reason}")
+        raise NotFound(f"unknown incident {public_id!r}")
     if record:
         accesslog.record_view(app, web_settings(request), email=viewer.email, incident=incident.public_id, via=via,
                               now=now)
@@ -270,7 +273,7 @@ def incident_rows(app, scope: Scope, *, now: datetime, lang: str, open_only: boo
                 "category_label": playbook.title.get(lang) if playbook else inc.category,
                 "division": inc.division_code, "division_name": division_name, "serious": inc.serious,
                 "reporter": inc.reporter_email, "reported_at": inc.reported_at, "stages": stages,
-                "summary": app.keyring.decrypt(inc.summary_enc, field="incident.summary"),
+                "summary": app.keyring.decrypt(inc.summary_enc, field="incident.summary", bind=inc.public_id),
                 "next_due_at": due, "overdue": overdue, "overdue_steps": overdue_steps,
                 "escalated": [s for s in stages if s["escalation_level"] > 0], "statutory": statutory,
                 "report_late": inc.reported_at > policy.report_delay.after(inc.aware_at),

@@ -154,6 +154,16 @@ def _back(next_url: str | None, default: str, msg: str) -> RedirectResponse:
     return RedirectResponse(f"{target}{sep}msg={msg}{hash_}{anchor}", status_code=303)
 
 
+def _bounded_int(text: str, field: str) -> int:
+    from hokoku.web.bounds import bounded_int
+
+    value = int(text)
+    try:
+        return bounded_int(value)
+    except ValueError as exc:
+        raise FieldError(field, f"{field}: {exc}") from None
+
+
 # -- sign-in ----------------------------------------------------------------------------------
 def _landing(app, email: str) -> str:
     """Where a person lands after signing in: staff on the report form, managers on the dashboard."""
@@ -186,7 +196,7 @@ def login_submit(request: Request, email: str = Form(""), password: str = Form("
                  next: str = Form("")):
     if not security.tokens_match(request.cookies.get(security.LOGIN_CSRF_COOKIE), csrf_token):
         raise security.csrf_refused("sign-in form expired: reload the page and try again")
-    ip = request.client.host if request.client else "-"
+    ip = security.client_ip(request, web_settings(request).proxy_networks)
     lang = lang_of(request)
     try:
         cookie, _csrf = login(hk(request), web_settings(request), email=email, password=password, ip=ip,
@@ -441,7 +451,7 @@ def incident_page(request: Request, incident_id: str):
     evidence = evidence_list(app, incident_id=inc.public_id)
     for e in evidence:
         e["by_name"] = people[e["by"]].name if e["by"] in people else e["by"]
-    details = app.keyring.decrypt(inc.details_enc, field="incident.details") if inc.details_enc else None
+    details = app.keyring.decrypt(inc.details_enc, field="incident.details", bind=inc.public_id) if inc.details_enc else None
     scope = viewer.scope
     can_manage = scope.manages and not scope.read_only
     from hokoku.services.transitions import stage_permissions
@@ -570,7 +580,7 @@ def _count_or_none(text: str, field: str) -> int | None:
     if not text:
         return None
     try:
-        value = int(text)
+        value = _bounded_int(text, field)
     except ValueError:
         raise FieldError(field, f"{field}: {text!r} is not a whole number") from None
     if value < 0:
@@ -773,6 +783,8 @@ def _data_words(data) -> str:
 def audit_page(request: Request, incident: str = "", actor: str = "", action: str = "", before: int = 0,
                format: str = "html"):
     viewer = _viewer(request)
+    if not 0 <= before <= 2**62:
+        raise FieldError("before", "before: must be a whole number from 0 to 2^62")
     app = hk(request)
     now = now_of(request)
     lang = lang_of(request)
@@ -785,8 +797,9 @@ def audit_page(request: Request, incident: str = "", actor: str = "", action: st
     since, until = _day(p.get("from", ""), "from"), _day(p.get("to", ""), "to", end=True)
     incident, actor, action = incident.strip().upper()[:32], actor.strip().lower()[:320], action.strip()[:64]
     exporting = format in ("csv", "jsonl")
-    with transaction(app.engine) as session:
-        result = audit.verify(session, app.keyring.public_keys())
+    from hokoku.services.auditops import verify as verify_audit
+
+    result = verify_audit(app, public_keys=app.keyring.public_keys())  # with the local checkpoints
     with transaction(app.engine) as session:
         query = select(AuditEvent).order_by(AuditEvent.seq.desc())
         if incident:

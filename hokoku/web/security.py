@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import secrets
 from datetime import datetime, timedelta
 
@@ -137,3 +138,48 @@ def record_login_failure(session: Session, *, email: str, ip: str, now: datetime
 
 def clear_login_failures(session: Session, *, email: str, ip: str) -> None:
     session.execute(delete(LoginFailure).where(LoginFailure.email == email, LoginFailure.ip == ip))
+
+
+def account_login_failures(session: Session, *, email: str, now: datetime, window: timedelta) -> int:
+    """Failed sign-ins for ``email`` from any address within the window (the per-account limit)."""
+    return session.execute(
+        select(func.count()).select_from(LoginFailure)
+        .where(LoginFailure.email == email, LoginFailure.at > now - window)
+    ).scalar_one()
+
+
+# -- the client's address (X-Forwarded-For only from trusted proxies) --------------------------
+def _ip(text: str):
+    try:
+        return ipaddress.ip_address(text.strip().strip("[]"))
+    except ValueError:
+        return None
+
+
+def client_ip(scope_or_request, proxies: tuple = ()) -> str:
+    """The address a request came from.
+
+    The TCP peer, unless the peer is one of ``proxies`` (``HOKOKU_TRUSTED_PROXIES``): then
+    ``X-Forwarded-For`` is read from the right, skipping trusted hops, and the first address
+    that is not a trusted proxy is the client. Without trusted proxies the header is ignored
+    (uvicorn's own proxy-header handling is switched off in ``hokoku serve``).
+    """
+    scope = getattr(scope_or_request, "scope", scope_or_request)
+    client = scope.get("client")
+    peer = str(client[0]) if client else "-"
+    peer_ip = _ip(peer)
+    if not proxies or peer_ip is None or not any(peer_ip in net for net in proxies):
+        return peer[:64]
+    hops: list[str] = []
+    for name, value in scope.get("headers", ()):
+        if name == b"x-forwarded-for":
+            hops.extend(h.strip() for h in value.decode("latin-1").split(","))
+    current = peer
+    for hop in reversed(hops):
+        hop_ip = _ip(hop)
+        if hop_ip is None:
+            break  # garbage: keep the last address we could vouch for
+        current = str(hop_ip)
+        if not any(hop_ip in net for net in proxies):
+            break
+    return current[:64]

@@ -32,6 +32,9 @@ def install(web: FastAPI, hk, *, clock=None, web_settings=None) -> None:
     except NotInitialised:
         pass  # `hokoku init` creates every table; the pages answer 503 until then
     install_handlers(web)
+    from hokoku.web import docs
+
+    docs.install(web)  # /docs from local files under a CSP, signed-in only; /openapi.json signed-in only
     web.add_middleware(_PathLimits, default=web.state.web_settings.max_body_bytes)
     web.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     web.include_router(api.router)

@@ -23,6 +23,7 @@ refusal.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 from collections.abc import Callable
@@ -160,20 +161,38 @@ def run_button(ctx: WebContext, *, action: str, user_id: str, incident: str, sta
     ctx.deliver(incident=incident)  # the chat.update rows and the next stage's notices
 
 
+# -- payload shapes: a signed payload of the wrong shape is ignored or refused, never a 500 --------
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: Any, limit: int = 255) -> str | None:
+    """A non-empty string of at most ``limit`` characters, else None."""
+    return value if isinstance(value, str) and value and len(value) <= limit else None
+
+
+def _url(value: Any) -> str | None:
+    value = _str(value, 2000)
+    return value if value and value.startswith("https://") else None
+
+
 def _block_actions(ctx: WebContext, payload: dict[str, Any]) -> SlackReply:
-    user_id = (payload.get("user") or {}).get("id")
-    channel_id = (payload.get("channel") or {}).get("id") or (payload.get("container") or {}).get("channel_id")
-    for action in (payload.get("actions") or [])[:1]:
+    user_id = _str(_obj(payload.get("user")).get("id"), 64)
+    channel_id = (_str(_obj(payload.get("channel")).get("id"), 64)
+                  or _str(_obj(payload.get("container")).get("channel_id"), 64))
+    actions = payload.get("actions")
+    for action in (actions if isinstance(actions, list) else [])[:1]:
+        action = _obj(action)
         action_id = action.get("action_id")
         if action_id not in ("acknowledge", "mark_done"):
             continue  # "open" is a link button: Slack tells us, nothing to do
-        incident, _, stage = str(action.get("value") or "").partition("|")
+        incident, _, stage = (_str(action.get("value"), 200) or "").partition("|")
         if not (user_id and incident and stage):
             log.warning("ignoring a %s click without user or value", action_id)
             continue
         return SlackReply(work=functools.partial(
-            run_button, ctx, action=action_id, user_id=user_id, incident=incident, stage=stage,
-            channel_id=channel_id, response_url=payload.get("response_url")))
+            run_button, ctx, action=action_id, user_id=user_id, incident=incident[:32], stage=stage[:64],
+            channel_id=channel_id, response_url=_url(payload.get("response_url"))))
     return SlackReply()
 
 
@@ -256,25 +275,28 @@ def report_view(ctx: WebContext, *, channel_id: str | None) -> dict[str, Any]:
     }
 
 
-def _state_value(values: dict[str, Any], block: str) -> Any:
-    return (values.get(block) or {}).get("value") or {}
+def _state_value(values: dict[str, Any], block: str) -> dict[str, Any]:
+    return _obj(_obj(values.get(block)).get("value"))
 
 
 def _report_submission(ctx: WebContext, payload: dict[str, Any]) -> SlackReply:
-    view = payload.get("view") or {}
-    values = (view.get("state") or {}).get("values") or {}
-    division = (_state_value(values, "division").get("selected_option") or {}).get("value")
-    category = (_state_value(values, "category").get("selected_option") or {}).get("value")
-    summary = _state_value(values, "summary").get("value") or ""
+    view = _obj(payload.get("view"))
+    values = _obj(_obj(view.get("state")).get("values"))
+    division = _str(_obj(_state_value(values, "division").get("selected_option")).get("value"), 64)
+    category = _str(_obj(_state_value(values, "category").get("selected_option")).get("value"), 64)
+    summary = _state_value(values, "summary").get("value")
+    summary = summary if isinstance(summary, str) else ""
+    if len(summary) > MAX_SUMMARY:
+        return SlackReply(body={"response_action": "errors", "errors": {"summary": f"at most {MAX_SUMMARY} characters"}})
     serious = bool(_state_value(values, "serious").get("selected_options"))
     errors = validate_report(ctx, division=division, category=category, summary=summary)
     if errors:
         return SlackReply(body={"response_action": "errors", "errors": errors})
     try:
-        channel_id = json.loads(view.get("private_metadata") or "{}").get("channel")
-    except (ValueError, AttributeError):
+        channel_id = _str(_obj(json.loads(_str(view.get("private_metadata"), 3000) or "{}")).get("channel"), 64)
+    except (ValueError, RecursionError):
         channel_id = None
-    user_id = (payload.get("user") or {}).get("id") or ""
+    user_id = _str(_obj(payload.get("user")).get("id"), 64) or ""
     return SlackReply(work=functools.partial(
         run_report, ctx, user_id=user_id, division=division, category=category, summary=summary.strip(),
         serious=serious, channel_id=channel_id, response_url=None))
@@ -286,7 +308,7 @@ def handle_interaction(ctx: WebContext, payload: dict[str, Any]) -> SlackReply:
     kind = payload.get("type")
     if kind == "block_actions":
         return _block_actions(ctx, payload)
-    if kind == "view_submission" and (payload.get("view") or {}).get("callback_id") == REPORT_CALLBACK:
+    if kind == "view_submission" and _obj(payload.get("view")).get("callback_id") == REPORT_CALLBACK:
         return _report_submission(ctx, payload)
     return SlackReply()
 
@@ -301,8 +323,8 @@ def _open_modal(ctx: WebContext, trigger_id: str, view: dict[str, Any]) -> None:
 def handle_command(ctx: WebContext, form: dict[str, str]) -> SlackReply:
     """The ``/hokoku`` slash command (already authenticated); ``form`` is Slack's form fields."""
     t = _t(ctx)
-    words = (form.get("text") or "").strip().split(maxsplit=3)
-    user_id = form.get("user_id") or ""
+    words = (form.get("text") or "")[:MAX_SUMMARY + 200].strip().split(maxsplit=3)
+    user_id = (form.get("user_id") or "")[:64]
     if not words or words == ["report"]:
         trigger_id = form.get("trigger_id")
         if ctx.slack is None or not trigger_id:
@@ -339,11 +361,51 @@ async def _verified(request: Request) -> bytes | Response:
                              timestamp=request.headers.get("X-Slack-Request-Timestamp"),
                              signature=request.headers.get("X-Slack-Signature"), now=ctx.now().timestamp())
     except SlackSignatureError as exc:
-        client = request.client.host if request.client else "-"
-        await run_in_threadpool(ctx.audit, action="slack.request_refused", actor="slack",
-                                data={"path": request.url.path, "reason": exc.reason, "client": client})
-        return PlainTextResponse(f"request refused: {exc.reason}", status_code=401)
+        return await _refuse(request, ctx, exc.reason)
+    fresh = await run_in_threadpool(remember_request, ctx.app, timestamp=request.headers["X-Slack-Request-Timestamp"],
+                                    signature=request.headers["X-Slack-Signature"], now=ctx.now())
+    if not fresh:
+        return await _refuse(request, ctx, "replayed")
     return body
+
+
+async def _refuse(request: Request, ctx: WebContext, reason: str) -> Response:
+    """401, audited at most once a minute per client address (hokoku.web.refusals)."""
+    from hokoku.web.refusals import record_refusal
+    from hokoku.web.security import client_ip
+
+    settings = getattr(request.app.state, "web_settings", None)
+    client = client_ip(request, settings.proxy_networks if settings is not None else ())
+    await run_in_threadpool(record_refusal, ctx.app, source=f"slack:{client}", actor="slack",
+                            action="slack.request_refused", now=ctx.now(),
+                            data={"path": request.url.path, "reason": reason, "client": client})
+    return PlainTextResponse(f"request refused: {reason}", status_code=401)
+
+
+def remember_request(app, *, timestamp: str, signature: str, now) -> bool:
+    """Record a verified request's (timestamp, signature); False if it was seen before (a replay).
+
+    The digest is kept in the database for Slack's 5-minute window (plus the same again for
+    clock skew), so every worker refuses a replay; the primary key settles two at once.
+    """
+    from datetime import timedelta
+
+    from sqlalchemy import delete
+    from sqlalchemy.exc import IntegrityError
+
+    from hokoku.slacksig import MAX_SKEW_SECONDS
+    from models.web import SlackRequestSeen
+
+    key = hashlib.sha256(f"{timestamp}:{signature}".encode()).hexdigest()
+    try:
+        with transaction(app.engine) as session:
+            session.execute(delete(SlackRequestSeen).where(SlackRequestSeen.expires_at <= now))
+            if session.get(SlackRequestSeen, key) is not None:
+                return False
+            session.add(SlackRequestSeen(digest=key, expires_at=now + timedelta(seconds=2 * MAX_SKEW_SECONDS)))
+    except IntegrityError:
+        return False
+    return True
 
 
 def _form(body: bytes) -> dict[str, str]:
@@ -365,7 +427,7 @@ async def slack_interactions(request: Request, background: BackgroundTasks) -> R
         return verified
     try:
         payload = json.loads(_form(verified).get("payload") or "")
-    except ValueError:
+    except (ValueError, RecursionError):
         return PlainTextResponse("no interaction payload", status_code=400)
     if not isinstance(payload, dict):
         return PlainTextResponse("no interaction payload", status_code=400)
