@@ -139,6 +139,10 @@ def download_evidence(request: Request, incident_id: str, evidence_id: int):
     from hokoku.web.pages import _viewer
 
     viewer = _viewer(request)
+    if not 0 < evidence_id <= 2**62:
+        from hokoku.exceptions import NotFound
+
+        raise NotFound(f"no evidence file {evidence_id}")
     inc = load_visible(request, viewer, incident_id, via="page:evidence-download")
     name, _ctype, data = read_evidence(hk(request), incident_id=inc.public_id, evidence_id=evidence_id,
                                        actor=viewer.email, now=now_of(request))
