@@ -238,13 +238,13 @@ def _actor_of(app, incident, email) -> bool:
 
 def _assert_refused(person: Person, app, incident: str, shot: Path, *, api: bool = True) -> None:
     response = person.goto(f"/incidents/{incident}")
-    assert response.status == 403
-    assert "許可されていません" in person.page.content()
+    assert response.status == 404  # out of scope reads as unknown (issue 11B): existence is not disclosed
+    assert "見つかりません" in person.page.content()
     assert "ransom" not in person.page.content()
     person.page.screenshot(path=str(shot), full_page=True)
     if api:
         r = person.context.request.get(f"{person.base}/api/incidents/{incident}")
-        assert r.status == 403 and "may not see" in r.json()["error"]
+        assert r.status == 404
     assert _actor_of(app, incident, person.email), "the refused attempt is not in the audit log"
 
 
