@@ -75,10 +75,14 @@ def timeline_fragment(request: Request, incident_id: str):
     inc = load_visible(request, viewer, incident_id, via="page:timeline", record=False)
     app = hk(request)
     lang = lang_of(request)
-    shown = show_incident(app_for(app, lang), inc.public_id, now=now_of(request))
+    from hokoku.services.tasks import list_tasks
+
+    view = app_for(app, lang)
+    shown = show_incident(view, inc.public_id, now=now_of(request))
+    steps = {t["ref"].split(":", 1)[-1]: t.get("title") or t["ref"] for t in list_tasks(view, incident_id=inc.public_id)}
     entries, views = timeline_entries(app, incident_id=inc.public_id, events=shown["timeline"], lang=lang,
                                       stage_titles={s["code"]: s.get("title") or s["code"] for s in shown["stages"]},
-                                      step_titles={})
+                                      step_titles=steps)
     return render(request, "_timeline.html", timeline=entries, views=views, inc=shown)
 
 
