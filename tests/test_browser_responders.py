@@ -114,6 +114,10 @@ def test_completing_from_the_dashboard_asks_for_a_note_and_confirms(people, serv
     pm.page.wait_for_url(re.compile(r".*/stages/immediate-measures/complete\?.*"), timeout=WAIT)
     _a11y(pm, "complete confirm")
     pm.page.screenshot(path=str(shots / "i17-complete-confirm-desktop.png"), full_page=True)
+    pm.page.set_viewport_size(PHONE)
+    assert pm.page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+    pm.page.screenshot(path=str(shots / "i17-complete-confirm-phone.png"), full_page=True)
+    pm.page.set_viewport_size(DESKTOP)
     pm.page.click("button[data-action=confirm-complete]")
     assert "メモを書くか" in pm.page.locator("#note-error").inner_text()
     assert "stage.done" not in [a for a, _ in audit_actions(app, incident=incident)]

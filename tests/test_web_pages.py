@@ -614,8 +614,10 @@ def test_dashboard_shows_relative_times_and_one_minute_wording(site):
     inc = site.report()
     page = site.as_(PM).get("/dashboard").text
     assert re.search(r'<span class="sub rel">あと[0-9時間]+分</span>', page)
+    en = site.as_(PM).get("/dashboard?lang=en").text
+    assert re.search(r'<span class="sub rel">in [0-9h ]+min</span>', en) and "Statutory dues" in en and "（" not in en
     site.clock.advance(hours=3)
-    assert "超過</span>" in site.as_(PM).get("/dashboard").text and inc
+    assert "超過</span>" in site.as_(PM).get("/dashboard?lang=ja").text and inc
 
 
 def test_status_update_is_posted_audited_encrypted_and_shown_in_the_timeline(site):
