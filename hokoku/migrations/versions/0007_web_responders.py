@@ -1,7 +1,7 @@
 """checklist ticks, status updates and evidence files from the web app (issue 17)
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0005
 Create Date: 2026-11-29 23:40:00
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0003"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
