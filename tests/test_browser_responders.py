@@ -270,3 +270,13 @@ def test_screenshots_of_every_page_on_phone_and_desktop_pass_the_accessibility_c
                               (GM, "/leadership", "leadership"), (AUDIT, "/audit", "audit"),
                               (STAFF, f"/incidents/{incident}", "incident-staff")):
         _shoot(browser, base, email, path, name, shots)
+
+
+def test_the_dashboard_shows_a_new_report_without_reload(people, server, shots):
+    """The PM's dashboard is open; a new report appears in its list by itself (polled fragment)."""
+    base, app = server
+    pm = people(PM).sign_in()
+    pm.page.evaluate("window.__notReloaded = true")
+    incident = _report(people(STAFF).sign_in())
+    pm.page.locator(f"#dash-rows tr[data-incident='{incident}']").first.wait_for(timeout=WAIT)
+    assert pm.page.evaluate("window.__notReloaded === true")
