@@ -331,6 +331,10 @@ def handle_command(ctx: WebContext, form: dict[str, str]) -> SlackReply:
             return SlackReply(body=_ephemeral(t["no_modal"]))
         view = report_view(ctx, channel_id=form.get("channel_id"))
         return SlackReply(work=functools.partial(_open_modal, ctx, trigger_id, view))
+    from hokoku.web import slackcmd
+
+    if words[0].lower() in slackcmd.SUBCOMMANDS:  # help, list, status INC, ack INC [stage]
+        return slackcmd.answer(ctx, words[0].lower(), words[1:], form)
     if words[0].lower() == "report" and len(words) == 4:
         _, division, category, summary = words
         serious = False
@@ -342,6 +346,8 @@ def handle_command(ctx: WebContext, form: dict[str, str]) -> SlackReply:
         return SlackReply(body=_ephemeral(t["reporting"]), work=functools.partial(
             run_report, ctx, user_id=user_id, division=division, category=category, summary=summary,
             serious=serious, channel_id=form.get("channel_id"), response_url=form.get("response_url")))
+    if words[0].lower() != "report":
+        return SlackReply(body=_ephemeral(slackcmd.TEXT.get(ctx.lang, slackcmd.TEXT["en"])["unknown"]))
     return SlackReply(body=_ephemeral(t["usage"]))
 
 
