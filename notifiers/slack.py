@@ -3,7 +3,8 @@
 Delivery model
 --------------
 * The **DM is the delivery.** ``send`` resolves the recipient (``recipient_slack_id`` or
-  ``users.lookupByEmail``, cached per notifier), opens the DM with ``conversations.open`` and
+  ``users.lookupByEmail``, cached per notifier), opens the DM with ``conversations.open`` (once
+  per person: the DM channel id is cached; a ``channel_not_found`` drops it and is retried) and
   posts there. ``provider_id`` is ``"slack:<dm_channel_id>:<ts>"`` of that post.
 * **Threads.** A message with ``thread_ref`` (``"slack:<channel>:<ts>"`` as returned by ``send``,
   or the bare ``"<channel>:<ts>"``) is posted as a reply in that thread. It is only threaded when
@@ -278,6 +279,7 @@ class SlackNotifier:
         self.client = WebClient(token=token, base_url=base_url, timeout=timeout)  # type: ignore[arg-type]
         self.client.retry_handlers = []  # the dispatcher owns retries
         self._user_ids: dict[str, str] = {}
+        self._dm_channels: dict[str, str] = {}  # user id -> DM channel id (a DM's id does not change)
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -313,11 +315,23 @@ class SlackNotifier:
         return user_id
 
     def _open_dm(self, user_id: str) -> str:
+        """The DM channel with ``user_id``: ``conversations.open`` once, then from the cache."""
+        with self._lock:
+            cached = self._dm_channels.get(user_id)
+        if cached:
+            return cached
         response = self._call("conversations.open", users=user_id)
         channel_id = (response.get("channel") or {}).get("id")
         if not channel_id:
             raise DeliveryError("slack conversations.open: response without channel id")
+        with self._lock:
+            self._dm_channels[user_id] = channel_id
         return channel_id
+
+    def forget_dm(self, user_id: str) -> None:
+        """Drop a cached DM channel (Slack said it is gone); the next post opens it again."""
+        with self._lock:
+            self._dm_channels.pop(user_id, None)
 
     def _thread_ts(self, message: OutgoingMessage, dm_channel: str) -> str | None:
         if not message.thread_ref:
@@ -358,7 +372,13 @@ class SlackNotifier:
         }
         if thread_ts:
             kwargs["thread_ts"] = thread_ts
-        response = self._call("chat.postMessage", **kwargs)
+        try:
+            response = self._call("chat.postMessage", **kwargs)
+        except DeliveryError as exc:
+            if exc.permanent and "channel_not_found" in str(exc):
+                self.forget_dm(user_id)
+                exc.permanent = False  # retried with a freshly opened DM
+            raise
         ts = response.get("ts")
         channel_id = response.get("channel") or dm_channel
         if not ts:

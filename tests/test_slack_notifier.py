@@ -99,7 +99,7 @@ def test_lookup_by_email_is_used_and_cached_when_no_slack_id(notifier, slack_stu
     lookups = slack_stub.calls("users.lookupByEmail")
     assert len(lookups) == 1
     assert lookups[0].body["email"] == "Yamada@Example.ac.jp"
-    assert [c.body["users"] for c in slack_stub.calls("conversations.open")] == ["U0LOOKED", "U0LOOKED"]
+    assert [c.body["users"] for c in slack_stub.calls("conversations.open")] == ["U0LOOKED"]  # the DM is cached too
 
 
 def test_unknown_email_is_a_permanent_error(notifier, slack_stub):
@@ -271,3 +271,18 @@ def test_slow_response_times_out_as_transient(slack_stub):
     with pytest.raises(DeliveryError) as caught:
         notifier.send(make_message())
     assert caught.value.permanent is False
+
+
+def test_the_dm_channel_is_opened_once_per_person_not_before_every_post(notifier, slack_stub):
+    """Three posts to one person: one conversations.open, three chat.postMessage in the same DM;
+    a DM Slack no longer knows (channel_not_found) is forgotten and the retry opens it again."""
+    for n in range(3):
+        notifier.send(make_message(idempotency_key=f"k{n}"))
+    assert len(slack_stub.calls("conversations.open")) == 1
+    assert [r.body["channel"] for r in slack_stub.calls("chat.postMessage")] == ["D0YAMADA"] * 3
+    slack_stub.api_error("chat.postMessage", "channel_not_found")
+    with pytest.raises(DeliveryError) as failed:
+        notifier.send(make_message(idempotency_key="k3"))
+    assert not failed.value.permanent  # retried, with the DM opened afresh
+    notifier.send(make_message(idempotency_key="k3"))
+    assert len(slack_stub.calls("conversations.open")) == 2
