@@ -13,6 +13,7 @@ KINDS = (
     "delivery_alert",
     "stall_alert",
     "channel_down", "channel_up",
+    "thread_parent", "thread_reply",
     "audit_checkpoint",
 )
 

@@ -78,7 +78,9 @@ MAX_DELAY = timedelta(hours=1)
 CLAIM_BATCH = 10
 log = logging.getLogger("hokoku.dispatch")
 #: Kinds that never fall back or raise alerts of their own.
-_NO_FALLBACK = frozenset({slackops.ACK_UPDATE, "delivery_alert", "channel_down", "channel_up"})
+_NO_FALLBACK = frozenset({slackops.ACK_UPDATE, "delivery_alert", "channel_down", "channel_up",
+                          "thread_parent", "thread_reply", "thread_update"})
+_THREAD_KINDS = frozenset({"thread_parent", "thread_reply", "thread_update"})
 _FOLLOW_UPS = frozenset({"reminder", "escalation"})
 
 ACTION_LABELS = {
@@ -216,6 +218,8 @@ def dispatch(app: App, *, now: datetime, notifiers: dict[str, Notifier], limit: 
     rng = rng or random.Random()
     events: list[DispatchEvent] = []
     retry_on_disconnect(lambda: fallback_overdue_tx(app, now=now))
+    if ids is None:  # the incident thread (HOKOKU_SLACK_INCIDENT_CHANNEL): parent, replies, update
+        retry_on_disconnect(lambda: sync_threads_tx(app, now=now, incident=incident))
     if ids is None and incident is None:  # a full dispatch: outage alerts and recovery notices
         from hokoku.services.channelhealth import check_channels
 
@@ -232,6 +236,16 @@ def dispatch(app: App, *, now: datetime, notifiers: dict[str, Notifier], limit: 
     return [e for e in events if e.outcome not in ("superseded", "held")]
 
 
+def sync_threads_tx(app: App, *, now: datetime, incident: str | None = None) -> None:
+    """Queue the incident-thread rows due (own transaction; nothing without an incident channel)."""
+    from hokoku.services import incidentthread
+
+    if incidentthread.channel_of(app) is None:
+        return
+    with transaction(app.engine) as session:
+        incidentthread.sync(app, session, now=now, incident=incident)
+
+
 def fallback_overdue_tx(app: App, *, now: datetime) -> None:
     """Queue the time-based fallbacks in a transaction of their own (before claiming)."""
     with transaction(app.engine) as session:
@@ -243,7 +257,7 @@ def fallback_overdue_tx(app: App, *, now: datetime) -> None:
 class Delivery:
     """One prepared delivery: a message to send, a Slack message to update, or nothing (cancel)."""
 
-    op: str  # send | update | cancel
+    op: str  # send | update (acknowledged DM) | refresh (the incident thread's parent) | cancel
     message: OutgoingMessage | None = None
     target: str | None = None
     update: dict = field(default_factory=dict)
@@ -358,6 +372,12 @@ def stale_reason(session: Session, row: Notification, incident: Incident | None,
 
 def older_undelivered(session: Session, row: Notification) -> Notification | None:
     """An older message to the same person on the same channel still waiting: ``row`` goes after it."""
+    if row.kind in _THREAD_KINDS:  # the thread's rows go in order: the parent, then its replies
+        return session.execute(select(Notification).where(
+            Notification.recipient_email == row.recipient_email, Notification.channel == row.channel,
+            Notification.id < row.id, Notification.status.in_(("pending", "sending")),
+            Notification.incident_id == row.incident_id, Notification.kind.in_(sorted(_THREAD_KINDS)))
+            .order_by(Notification.id).limit(1)).scalar_one_or_none()
     if row.kind in _NO_FALLBACK or row.channel not in REAL_CHANNELS:
         return None
     return session.execute(select(Notification).where(
@@ -373,6 +393,8 @@ def prepare(app: App, session: Session, row: Notification, *, now: datetime) -> 
     stale = stale_reason(session, row, incident, stage)
     if stale is not None:
         return Delivery("cancel", reason=stale)
+    if row.kind in _THREAD_KINDS:
+        return _prepare_thread(app, session, row, incident)
     people = app.organisation(session).people()
     subject = app.keyring.decrypt(row.subject_enc, field="notification.subject", bind=row.idempotency_key) or ""
     text = app.keyring.decrypt(row.body_enc, field="notification.body", bind=row.idempotency_key) or ""
@@ -402,6 +424,36 @@ def prepare(app: App, session: Session, row: Notification, *, now: datetime) -> 
     return Delivery("send", message=message)
 
 
+def _prepare_thread(app: App, session: Session, row: Notification, incident: Incident | None) -> Delivery:
+    """The incident thread: the parent (current state), a reply under it, or an update of it."""
+    from hokoku.services import incidentthread
+
+    if incident is None:
+        return Delivery("cancel", reason="no incident")
+    conversation = (row.meta or {}).get("conversation")
+    parent = incidentthread.parent_ref(session, row)
+    if row.kind == incidentthread.UPDATE:
+        if parent is None:
+            return Delivery("cancel", reason="the incident thread has no parent message")
+        subject, text = incidentthread.parent_message(app, session, incident)
+        return Delivery("refresh", target=parent, update={"subject": subject, "text": text})
+    if row.kind == incidentthread.PARENT:
+        subject, text = incidentthread.parent_message(app, session, incident)
+    else:
+        subject = app.keyring.decrypt(row.subject_enc, field="notification.subject", bind=row.idempotency_key) or ""
+        text = app.keyring.decrypt(row.body_enc, field="notification.body", bind=row.idempotency_key) or ""
+    labels = ACTION_LABELS.get(row.lang, ACTION_LABELS["en"])
+    url = f"{app.settings.public_url.rstrip('/')}/incidents/{incident.public_id}"
+    message = OutgoingMessage(
+        idempotency_key=row.idempotency_key, channel=row.channel, kind=row.kind, lang=row.lang,
+        recipient_email=row.recipient_email, recipient_name=row.recipient_email, subject=subject, text=text,
+        incident_id=incident.public_id, conversation=conversation,
+        thread_ref=parent if row.kind == incidentthread.REPLY else None,
+        actions=(Action("open", labels["open"], url=url),) if row.kind == incidentthread.PARENT else (),
+    )
+    return Delivery("send", message=message)
+
+
 # -- delivering one row --------------------------------------------------------------------
 def _attempt(delivery: Delivery, notifier: Notifier | None, channel: str) -> str:
     if notifier is None:
@@ -413,6 +465,11 @@ def _attempt(delivery: Delivery, notifier: Notifier | None, channel: str) -> str
         if not delivery.target:
             raise DeliveryError("no message to update", permanent=True)
         return update(delivery.target, **delivery.update).provider_id
+    if delivery.op == "refresh":
+        refresh = getattr(notifier, "update_message", None)
+        if refresh is None or not delivery.target:
+            raise DeliveryError(f"channel {channel!r} cannot update the incident thread", permanent=True)
+        return refresh(delivery.target, **delivery.update).provider_id
     return notifier.send(delivery.message).provider_id
 
 
@@ -431,7 +488,7 @@ def deliver_one(app: App, nid: int, *, now: datetime, notifiers: dict[str, Notif
             return DispatchEvent(nid, "", "", "", "superseded")
         delivery = prepare(app, session, row, now=now)
         pid = session.get(Incident, row.incident_id).public_id if row.incident_id else None
-        ahead = older_undelivered(session, row) if delivery.op == "send" else None
+        ahead = older_undelivered(session, row) if delivery.op in ("send", "refresh") else None
         if ahead is not None:  # per person and channel, messages go in the order they were queued
             row.status, row.claim_id, row.lease_until = "pending", None, None
             row.next_attempt_at = max(now, ahead.next_attempt_at or now)
