@@ -321,7 +321,7 @@ def _actions(app: App, row: Notification, incident: Incident | None, stage: Stag
     labels = ACTION_LABELS.get(row.lang, ACTION_LABELS["en"])
     pid = incident.public_id
     out = []
-    if row.kind in ACK_KINDS and stage is not None and stage.status in chain.ACTIVE:
+    if (row.kind in ACK_KINDS or row.kind == "overdue") and stage is not None and stage.status in chain.ACTIVE:
         value = f"{pid}|{stage.code}"
         if stage.acknowledged_at is None:
             out.append(Action("acknowledge", labels["acknowledge"], value=value))
