@@ -84,3 +84,19 @@ def test_japanese_delivery_alerts_name_the_message_kind_in_words_not_codes(demo_
         failed_kind="receipt", failed_recipient_name="吉田 翔", failed_recipient_email="yoshida@example.org",
         failures=[{"channel": "slack", "error": "x"}], ack_url=None)
     assert "通知の種類: 受付の確認" in body and "receipt" not in body
+
+
+def test_the_owner_is_told_when_the_stage_escalates_past_them(demo_app, monkeypatch):
+    from tests.helpers import PM
+
+    with SlackStub() as stub:
+        app = configure(monkeypatch, slack_url=stub.base_url)
+        incident = report(app).public_id
+        dispatch(app, now=T0, notifiers=build_notifiers(app.settings), rng=random.Random(1))
+        for m in (15, 30, 31):
+            sweep(app, now=T0 + minutes(m))
+            dispatch(app, now=T0 + minutes(m), notifiers=build_notifiers(app.settings), rng=random.Random(1))
+        [told] = [p for p in stub.calls("chat.postMessage") if _kind(p) == "escalated_owner"]
+        assert told.body["channel"] == "D0PM00001"
+        assert "エスカレーションされました" in told.body["text"] and incident in told.body["text"]
+        assert [r.recipient_email for r in rows(app, kind="escalated_owner")] == [PM]

@@ -81,7 +81,7 @@ log = logging.getLogger("hokoku.dispatch")
 _NO_FALLBACK = frozenset({slackops.ACK_UPDATE, "delivery_alert", "channel_down", "channel_up",
                           "thread_parent", "thread_reply", "thread_update"})
 _THREAD_KINDS = frozenset({"thread_parent", "thread_reply", "thread_update"})
-_FOLLOW_UPS = frozenset({"reminder", "escalation"})
+_FOLLOW_UPS = frozenset({"reminder", "escalation", "escalated_owner"})
 
 ACTION_LABELS = {
     "ja": {"acknowledge": "受領確認", "mark_done": "完了にする", "open": "hokoku で開く", "link": "受領確認（ブラウザ）"},
