@@ -360,7 +360,8 @@ def stale_reason(session: Session, row: Notification, incident: Incident | None,
             Notification.status.in_(("pending", "sending", "sent"))).limit(1)).first()
         if newer:
             return "a newer reminder for this stage was queued"
-    if row.kind not in ACK_KINDS and row.kind not in (slackops.ACK_UPDATE, "delivery_alert"):
+    fallback_pair = row.fallback_of is not None or row.fell_back_at is not None
+    if row.kind not in ACK_KINDS and (fallback_pair or row.kind in ("channel_down", "channel_up")):
         base = row.base_key or base_key(row.idempotency_key)
         other = session.execute(select(Notification.channel).where(
             Notification.base_key == base, Notification.channel != row.channel,
