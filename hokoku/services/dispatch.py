@@ -348,6 +348,8 @@ def stale_reason(session: Session, row: Notification, incident: Incident | None,
     if row.kind in _FOLLOW_UPS and stage is not None and (stage.acknowledged_at is not None or stage.status in chain.CLOSED):
         who = stage.acknowledged_by or stage.completed_by or "-"
         return f"stage {stage.code} was acknowledged ({who}) before delivery"
+    if row.channel not in REAL_CHANNELS:  # the outbox channel is a record, not a delivery: kept whole
+        return None
     if row.kind in ("overdue", "notify") and stage is not None and stage.status in chain.CLOSED:
         return f"stage {stage.code} was {stage.status} before delivery"
     if row.kind in _INCIDENT_BOUND and incident is not None and incident.status == "closed":
