@@ -85,6 +85,11 @@ def test_both_channels_down_give_one_alert_naming_both_sent_once_when_slack_retu
         assert sorted(c["channel"] for c in downs[0]["channels"]) == ["email", "slack"]
         alert_rows = rows(app, kind="channel_down", recipient_email=GM)
         assert sorted(r.channel for r in alert_rows) == ["email", "slack"]  # nothing works: queued on both
+        # the acknowledgement request reached nobody: the ladder escalates as if unacknowledged
+        from hokoku.services.sweep import sweep
+
+        sweep(app, now=T0 + minutes(31))
+        assert rows(app, kind="escalation", stage_code="acknowledge")
 
         _slack_up(stub)
         for m in (120, 300):
