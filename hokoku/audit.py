@@ -89,6 +89,10 @@ def append(
     if signer is not None and active_key(session, head) != signer.current.key_id:
         _rotate(session, keyring, head, at=at)
     event = _add(session, head, keyring.sign, at=at, actor=actor, action=action, incident=incident, data=data or {})
+    if action.startswith("stage."):  # a stage transition: a flow run of its stage follows (issue 14)
+        from hokoku.services.flowtriggers import note
+
+        note(session, action=action, incident=incident, data=data, at=at)
     head.key_id, head.signature = keyring.sign(head_message(head.seq, head.hash))
     session.add(head)
     session.flush()
