@@ -40,8 +40,10 @@ class DirectRunner:
         from hokoku.services.sweep import sweep
         from notifiers.registry import build_notifiers
 
-        events = sweep(self.app, now=now)
-        deliveries = dispatch(self.app, now=now, notifiers=build_notifiers(self.app.settings))
+        try:
+            events = sweep(self.app, now=now)
+        finally:  # a sweep that dies must not stop delivery (the self-check's stall alert among it)
+            deliveries = dispatch(self.app, now=now, notifiers=build_notifiers(self.app.settings))
         return {"now": now.isoformat(), "sweep": [e.to_json() for e in events],
                 "dispatch": [d.to_json() for d in deliveries]}
 

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     #: A Slack (email) message not delivered this long after it was queued, or failed for good,
     #: is also sent by email (Slack). 0 turns the time-based fallback off (failures still fall back).
     fallback_after_minutes: float = Field(default=10, ge=0)
+    #: How long a dispatcher's claim on an outbox row lasts without renewal (database clock). A
+    #: live sender renews it while it works; a crashed one's rows return to the pool after this.
+    outbox_lease_seconds: float = Field(default=60, gt=0)
     #: Self-check (hokoku.selfcheck): a due item this many minutes past its time means the
     #: engine stalled; the general manager is alerted (once an hour). 0 turns the check off.
     stall_alert_minutes: float = Field(default=10, ge=0)

@@ -29,7 +29,12 @@ class Notification(SQLModel, table=True):
     subject_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     body_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     status: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed | cancelled
+    # Provider calls made (counted just before each call, never at claim time).
     attempts: int = 0
+    # While ``sending``: the claim that owns the row (a fencing token, new at every claim) and the
+    # end of its lease on the DATABASE's clock (renewed while the owner works; see dispatch.py).
+    claim_id: str | None = Field(default=None, max_length=32)
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

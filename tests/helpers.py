@@ -114,3 +114,32 @@ def last_seq(app) -> int:
     with transaction(app.engine) as session:
         head = session.get(AuditHead, 1)
         return head.seq if head else 0
+
+
+def short_lease(app, seconds: float = 0.5):
+    """Give ``app``'s dispatcher a short outbox lease (real seconds on the database's clock)."""
+    app.settings.outbox_lease_seconds = seconds
+    return app
+
+
+def wait_for_leases(app, *, timeout: float = 120.0) -> None:
+    """Sleep until no ``sending`` row holds a live lease by the database's clock (a crashed owner's
+    rows are free again). Polls; the timeout is generous (progress, not speed, is under test)."""
+    import time as _time
+
+    from sqlalchemy import func as _func
+
+    from hokoku.db import transaction
+    from hokoku.locking import db_now
+    from models.notification import Notification
+
+    deadline = _time.monotonic() + timeout
+    while True:
+        with transaction(app.engine) as session:
+            live = session.execute(select(_func.count()).select_from(Notification).where(
+                Notification.status == "sending", Notification.lease_until > db_now(session))).scalar_one()
+        if not live:
+            return
+        if _time.monotonic() > deadline:
+            raise AssertionError(f"{live} leases still live after {timeout} s")
+        _time.sleep(0.1)

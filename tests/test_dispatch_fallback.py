@@ -14,7 +14,7 @@ import pytest
 
 from hokoku.acktokens import verify_token
 from hokoku.services.dispatch import (
-    LEASE, backoff, dispatch, enqueue_fallback, with_ack_link, without_ack_link,
+    backoff, dispatch, enqueue_fallback, with_ack_link, without_ack_link,
 )
 from hokoku.services.outbox import ACK_TOKEN_PLACEHOLDER, base_key
 from hokoku.services.sweep import sweep
@@ -23,7 +23,7 @@ from hokoku.db import transaction
 from models.notification import Notification
 from notifiers.base import DeliveryError, DeliveryResult
 from tests.channel_helpers import audit_actions, configure, rows
-from tests.helpers import GM, PM, PO, REPORTER, T0, minutes, report
+from tests.helpers import GM, PM, PO, REPORTER, T0, minutes, report, short_lease, wait_for_leases
 
 
 class FakeSlack:
@@ -316,16 +316,18 @@ def test_a_crash_inside_the_notifier_never_marks_the_message_sent(app, fakes):
             raise RuntimeError("process killed before recording")  # ...and we died
 
     crashing = Crashing()
+    short_lease(app, 0.5)
     [notify] = rows(app, kind="notify", channel="slack")
     with pytest.raises(RuntimeError):
         dispatch(app, now=T0, notifiers={**fakes, "slack": crashing}, ids=[notify.id])
     row = rows(app, id=notify.id)[0]
-    assert (row.status, row.sent_at, row.provider_id) == ("sending", None, None)
-    assert dispatch(app, now=T0 + LEASE - timedelta(seconds=1), notifiers=fakes, ids=[notify.id]) == []
-    [event] = dispatch(app, now=T0 + LEASE, notifiers=fakes, ids=[notify.id])
+    assert (row.status, row.sent_at, row.provider_id, row.attempts) == ("sending", None, None, 1)
+    assert dispatch(app, now=T0 + timedelta(days=1), notifiers=fakes, ids=[notify.id]) == []  # lease: DB clock
+    wait_for_leases(app)
+    [event] = dispatch(app, now=T0, notifiers=fakes, ids=[notify.id])
     assert event.outcome == "sent"
     assert len(crashing.sent) + len(sent_to(fakes["slack"], PM)) == 2  # at most one duplicate
-    assert dispatch(app, now=T0 + LEASE * 3, notifiers=fakes, ids=[notify.id]) == []
+    assert dispatch(app, now=T0 + timedelta(days=1), notifiers=fakes, ids=[notify.id]) == []
 
 
 def test_a_dm_delivered_while_its_stage_is_being_acknowledged_is_updated_too(app, fakes):

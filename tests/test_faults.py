@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from hokoku import audit
 from hokoku.db import transaction
-from hokoku.services.dispatch import LEASE, MAX_ATTEMPTS, dispatch
+from hokoku.services.dispatch import MAX_ATTEMPTS, dispatch
 from hokoku.services.sweep import sweep
 from models.audit import AuditEvent
 from models.notification import Notification
@@ -29,7 +29,7 @@ from notifiers.base import DeliveryResult
 from notifiers.registry import build_notifiers
 from tests import pgscratch
 from tests.channel_helpers import configure
-from tests.helpers import T0, db_file, minutes, report
+from tests.helpers import T0, db_file, minutes, report, short_lease, wait_for_leases
 from tests.slack_stub import SlackStub
 from tests.smtp_sink import SmtpSink, closed_port
 
@@ -237,7 +237,7 @@ def test_postgres_backends_killed_mid_run_lose_nothing(pg_app):
     retried on a fresh connection, a failed dispatch round is simply run again (as the next
     scheduled run would); every reminder is queued once and every message delivered, at most
     one duplicate per interrupted delivery; the audit chain verifies."""
-    app = pg_app
+    app = short_lease(pg_app, 0.3)
     ids = [report(app, now=T0 + timedelta(seconds=i)).public_id for i in range(20)]
     url = app.settings.database_url
     stop, kills = threading.Event(), []
@@ -264,14 +264,15 @@ def test_postgres_backends_killed_mid_run_lose_nothing(pg_app):
                     break
             except DBAPIError as exc:
                 errors.append(exc)
-                now += LEASE  # an interrupted delivery is claimed again once its lease runs out
+                time.sleep(0.3)  # an interrupted delivery is claimed again once its lease runs out
     finally:
         stop.set()
         thread.join()
     assert sum(kills) > 0
     # after the storm: one more pass each, on a quiet database, to finish what was interrupted
     sweep(app, now=now)
-    dispatch(app, now=now + LEASE, notifiers={"outbox": rec})
+    wait_for_leases(app)
+    dispatch(app, now=now, notifiers={"outbox": rec})
     with transaction(app.engine) as session:
         reminders = session.execute(select(Notification.idempotency_key).where(Notification.kind == "reminder")).scalars().all()
         statuses = Counter(session.execute(select(Notification.status)).scalars())

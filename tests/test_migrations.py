@@ -105,6 +105,8 @@ def test_a_database_behind_the_migrations_gets_a_one_line_error(demo_app, cli):
     """A schema at an older revision: every verb exits 2 telling the user to run `hokoku db upgrade`."""
     from sqlalchemy import text
 
+    from hokoku.schema_version import EXPECTED_HEAD
+
     with demo_app.engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
     from hokoku.schema_version import EXPECTED_HEAD

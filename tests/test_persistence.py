@@ -18,7 +18,7 @@ from hokoku import audit
 from hokoku.app import open_app
 from hokoku.db import transaction
 from hokoku.policy import DEFAULT_POLICY
-from hokoku.services.dispatch import LEASE, claim, dispatch
+from hokoku.services.dispatch import claim, dispatch
 from hokoku.services.queries import outbox, show_incident
 from hokoku.services.stagerows import load_stages
 from hokoku.services.sweep import sweep
@@ -28,6 +28,7 @@ from models.notification import Notification
 from notifiers.base import DeliveryError, DeliveryResult
 from tests.helpers import (
     GM, PM, PO, REPORTER, STAFF_STAGES, STATUTORY_STAGES, T0, audit_actions, last_seq, minutes, raw_sql, report,
+    short_lease, wait_for_leases,
 )
 
 UTC = timezone.utc
@@ -349,18 +350,23 @@ def test_permanent_delivery_failure_is_failed_and_shown(demo_app):
 
 
 def test_claimed_row_left_sending_is_reclaimed_after_the_lease_and_sent_once(demo_app):
-    """A crash between claim and record leaves rows `sending`; after the lease they are delivered exactly once."""
+    """A crash between claim and send leaves rows `sending`; the lease runs on the database's clock
+    (a later simulated `now` cannot end it); after it they are delivered once, and the crash cost
+    no attempt."""
+    short_lease(demo_app, 0.5)
     report(demo_app)
     claimed = claim(demo_app, now=T0, limit=500)  # ...and the process dies here
-    assert len(claimed) == 3
-    assert [r.status for r in notifications(demo_app)] == ["sending"] * 3
+    assert len(claimed.ids) == 3
+    assert [(r.status, r.attempts) for r in notifications(demo_app)] == [("sending", 0)] * 3
     notifier = RecordingNotifier()
-    assert dispatch(demo_app, now=T0 + LEASE - timedelta(seconds=1), notifiers={"outbox": notifier}) == []
-    events = dispatch(demo_app, now=T0 + LEASE, notifiers={"outbox": notifier})
+    assert dispatch(demo_app, now=T0 + timedelta(days=3), notifiers={"outbox": notifier}) == []
+    wait_for_leases(demo_app)
+    events = dispatch(demo_app, now=T0, notifiers={"outbox": notifier})
     assert [e.outcome for e in events] == ["sent"] * 3
-    assert dispatch(demo_app, now=T0 + LEASE * 4, notifiers={"outbox": notifier}) == []
+    assert dispatch(demo_app, now=T0 + timedelta(days=3), notifiers={"outbox": notifier}) == []
     assert sorted(notifier.sent) == sorted(r.idempotency_key for r in notifications(demo_app))
-    assert [(r.status, r.attempts) for r in notifications(demo_app)] == [("sent", 2)] * 3
+    assert [(r.status, r.attempts, r.claim_id, r.lease_until) for r in notifications(demo_app)] == [
+        ("sent", 1, None, None)] * 3
 
 
 def test_idempotency_key_is_unique_in_the_database(demo_app):

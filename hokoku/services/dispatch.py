@@ -2,12 +2,22 @@
 
 Guarantees
 ----------
-* **At most one duplicate, never a false "sent".** A row is claimed (status ``sending``,
-  attempts + 1) and committed before the send; the result is recorded in a second
-  transaction. A crash between send and record leaves the row ``sending``; after ``LEASE`` it
-  is claimed again, so a message is sent at most one extra time (email carries a
-  deterministic Message-ID, Slack the key in its metadata), and it is never marked ``sent``
-  unless the provider accepted it.
+* **Claims, leases, fencing.** Rows are claimed a few at a time (:data:`CLAIM_BATCH`): status
+  ``sending``, a new ``claim_id`` (the fencing token) and ``lease_until`` = the **database's**
+  clock + ``HOKOKU_OUTBOX_LEASE_SECONDS`` (default 60 s), never a worker's own or simulated
+  ``now``. Before sending, the sender checks (row lock) that its claim id still owns the row,
+  counts the attempt and renews the lease; while the provider call is in flight a
+  :class:`LeaseKeeper` renews it every third of the lease; before recording it checks ownership
+  again. A row whose lease ran out and was claimed by another dispatcher is neither sent nor
+  recorded by the old owner. A crashed dispatcher's rows return to the pool when their lease
+  ends (about a minute).
+* **At most one duplicate per crash, never a false "sent".** A crash between the send and the
+  transaction that records it leaves the row ``sending``; after its lease it is claimed again,
+  so a message is sent at most one extra time per such crash (email carries a deterministic
+  Message-ID, Slack the key in its metadata), and it is never marked ``sent`` unless the
+  provider accepted it.
+* **Attempts are counted when an attempt is made** (just before the provider call), never at
+  claim time: a crash between claim and send costs no retry.
 * **Retries.** Transient errors are retried with exponential backoff and full jitter
   (:func:`backoff`); a provider's ``Retry-After`` (Slack 429) is honoured: the next attempt is
   that many seconds later plus up to one second of jitter. Permanent errors, and transient
@@ -31,18 +41,22 @@ acknowledgement link (the token is made now and never stored).
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
+import threading
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from hokoku import audit, chain
 from hokoku.acktokens import issue_token
 from hokoku.app import App
-from hokoku.db import transaction
+from hokoku.db import retry_on_disconnect, transaction
+from hokoku.locking import db_now, for_update
 from hokoku.services import slackops
 from hokoku.services.outbox import (
     ACK_KINDS, ACK_TOKEN_PLACEHOLDER, CHANNELS, REAL_CHANNELS, MessageContext, base_key, delivery_channels, enqueue,
@@ -56,8 +70,9 @@ MAX_ATTEMPTS = 8
 MAX_RATE_LIMITED_ATTEMPTS = 32
 BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=1)
-LEASE = timedelta(minutes=5)
-_ROUNDS = 3  # dispatch() passes: the claimed rows, then what delivering them queued
+#: Rows claimed at a time: small, so a batch is sent well within its lease and a crash parks few.
+CLAIM_BATCH = 10
+log = logging.getLogger("hokoku.dispatch")
 #: Kinds that never fall back or raise alerts of their own.
 _NO_FALLBACK = frozenset({slackops.ACK_UPDATE, "delivery_alert"})
 _FOLLOW_UPS = frozenset({"reminder", "escalation"})
@@ -91,54 +106,128 @@ def backoff(attempt: int, *, rng: random.Random, retry_after: float | None = Non
 
 
 # -- claiming ------------------------------------------------------------------------------
-def claim(app: App, *, now: datetime, limit: int, ids: list[int] | None = None,
-          incident: str | None = None) -> list[int]:
-    """Queue due fallbacks, then mark up to ``limit`` due rows ``sending`` and return their ids.
+@dataclass(frozen=True)
+class Claim:
+    """Rows this dispatcher now owns: ``claim_id`` is the fencing token written on each of them."""
 
-    ``ids`` / ``incident`` (a public id) narrow the claim, e.g. to deliver what one web request
-    just queued without waiting for the next scheduled dispatch.
+    claim_id: str
+    ids: list[int]
+
+
+def lease_of(app: App) -> timedelta:
+    return timedelta(seconds=app.settings.outbox_lease_seconds)
+
+
+def _new_claim_id() -> str:
+    return uuid.uuid4().hex
+
+
+def claim(app: App, *, now: datetime, limit: int = CLAIM_BATCH, ids: list[int] | None = None,
+          incident: str | None = None, exclude: set[int] | frozenset[int] = frozenset()) -> Claim:
+    """Mark up to ``limit`` due rows ``sending`` under a new claim id, with a lease on the database's clock.
+
+    Due: ``pending`` with ``next_attempt_at <= now`` (business time: backoff), or ``sending`` whose
+    lease ran out by the **database's** clock (its owner died). No attempt is counted here: a
+    crash between claim and send costs no retry. ``ids`` / ``incident`` (a public id) narrow the
+    claim, e.g. to deliver what one web request just queued; ``exclude`` skips rows this
+    dispatch already handled.
     """
     with transaction(app.engine) as session:
-        fallback_overdue(app, session, now=now)
+        clock = db_now(session)
+        expired = or_(Notification.lease_until.is_(None), Notification.lease_until <= clock)
         due = or_(
             and_(Notification.status == "pending", or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now)),
-            and_(Notification.status == "sending", Notification.next_attempt_at <= now - LEASE),
+            and_(Notification.status == "sending", expired),
         )
         query = select(Notification).where(due)
         if ids is not None:
             query = query.where(Notification.id.in_(ids))
+        if exclude:
+            query = query.where(Notification.id.not_in(list(exclude)))
         if incident is not None:
             inc_id = select(Incident.id).where(Incident.public_id == incident.strip().upper()).scalar_subquery()
             query = query.where(Notification.incident_id == inc_id)
-        query = query.order_by(Notification.id).limit(limit)
-        if session.bind.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
+        query = for_update(query.order_by(Notification.id).limit(limit), skip_locked=True)
         rows = list(session.execute(query).scalars())
+        claim_id, until = _new_claim_id(), clock + lease_of(app)
         for row in rows:
-            row.status, row.attempts, row.next_attempt_at = "sending", row.attempts + 1, now
+            row.status, row.claim_id, row.lease_until = "sending", claim_id, until
             session.add(row)
-        return [r.id for r in rows]
+        return Claim(claim_id, [r.id for r in rows])
+
+
+def _owned(session: Session, nid: int, claim_id: str) -> Notification | None:
+    """The row, locked, if ``claim_id`` still owns it (the fence before sending and before recording)."""
+    query = select(Notification).where(Notification.id == nid, Notification.claim_id == claim_id,
+                                       Notification.status == "sending")
+    return session.execute(for_update(query)).scalar_one_or_none()
+
+
+def renew(app: App, nid: int, claim_id: str) -> bool:
+    """Extend the lease of a row ``claim_id`` still owns; False when the claim was taken over."""
+    with transaction(app.engine) as session:
+        until = db_now(session) + lease_of(app)
+        result = session.execute(
+            update(Notification).where(Notification.id == nid, Notification.claim_id == claim_id,
+                                       Notification.status == "sending").values(lease_until=until))
+        return result.rowcount == 1
+
+
+class LeaseKeeper:
+    """While a provider call is in flight, renew the row's lease every third of the lease."""
+
+    def __init__(self, app: App, nid: int, claim_id: str):
+        self.app, self.nid, self.claim_id = app, nid, claim_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{nid}", daemon=True)
+
+    def _run(self) -> None:
+        interval = lease_of(self.app).total_seconds() / 3
+        while not self._stop.wait(interval):
+            try:
+                if not renew(self.app, self.nid, self.claim_id):
+                    return
+            except Exception:  # noqa: BLE001  (a missed renewal only shortens the lease)
+                log.warning("could not renew the lease of notification %s", self.nid, exc_info=True)
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def dispatch(app: App, *, now: datetime, notifiers: dict[str, Notifier], limit: int = 500,
              rng: random.Random | None = None, ids: list[int] | None = None,
              incident: str | None = None) -> list[DispatchEvent]:
-    """Deliver every due row (or the given ``ids`` / one ``incident``'s rows).
+    """Deliver due rows (or the given ``ids`` / one ``incident``'s rows), at most ``limit`` per call.
 
-    Rows that delivering queues for ``now`` — a fallback copy, a Slack update, a delivery
-    alert — go out in the same call (a few rounds at most), not a dispatch later.
+    First the time-based fallbacks (own transaction). Then rows are claimed :data:`CLAIM_BATCH` at
+    a time, so a batch is sent well within its lease and a crash parks few rows; rows that
+    delivering queues for ``now`` — a fallback copy, a Slack update, a delivery alert — are
+    claimed by the next batch of the same call. Each row is handled at most once per call.
     """
     rng = rng or random.Random()
     events: list[DispatchEvent] = []
-    for _round in range(_ROUNDS):
-        claimed = claim(app, now=now, limit=limit, ids=ids, incident=incident)
-        if not claimed:
+    retry_on_disconnect(lambda: fallback_overdue_tx(app, now=now))
+    handled: set[int] = set()
+    while len(handled) < limit:
+        batch = claim(app, now=now, limit=min(CLAIM_BATCH, limit - len(handled)), ids=ids, incident=incident,
+                      exclude=handled)
+        if not batch.ids:
             break
-        for nid in claimed:
-            events.append(deliver_one(app, nid, now=now, notifiers=notifiers, rng=rng))
-        if ids is not None:
-            break
-    return events
+        handled.update(batch.ids)
+        for nid in batch.ids:
+            events.append(deliver_one(app, nid, now=now, notifiers=notifiers, rng=rng, claim_id=batch.claim_id))
+    return [e for e in events if e.outcome != "superseded"]
+
+
+def fallback_overdue_tx(app: App, *, now: datetime) -> None:
+    """Queue the time-based fallbacks in a transaction of their own (before claiming)."""
+    with transaction(app.engine) as session:
+        fallback_overdue(app, session, now=now)
 
 
 # -- what one row becomes ------------------------------------------------------------------
@@ -162,7 +251,7 @@ def _stage_row(session: Session, row: Notification, *, lock: bool = False) -> St
         return None
     query = select(Stage).where(Stage.incident_id == row.incident_id, Stage.code == row.stage_code)
     if lock:  # serialises with an acknowledgement (which locks its stages) on PostgreSQL
-        query = query.with_for_update()
+        query = for_update(query)
     return session.execute(query).scalar_one_or_none()
 
 
@@ -272,33 +361,53 @@ def _attempt(delivery: Delivery, notifier: Notifier | None, channel: str) -> str
     return notifier.send(delivery.message).provider_id
 
 
-def deliver_one(app: App, nid: int, *, now: datetime, notifiers: dict[str, Notifier], rng: random.Random) -> DispatchEvent:
+def deliver_one(app: App, nid: int, *, now: datetime, notifiers: dict[str, Notifier], rng: random.Random,
+                claim_id: str) -> DispatchEvent:
+    """Deliver one claimed row: fence and count the attempt, send (lease kept alive), fence and record.
+
+    Lock order (``hokoku.locking``): the outbox row, then the audit head; when recording a Slack
+    message with buttons, the stage row first (so an acknowledgement and this record see each
+    other), then the outbox row, then the audit head.
+    """
     with transaction(app.engine) as session:
-        row = session.get(Notification, nid)
+        row = _owned(session, nid, claim_id)
+        if row is None:  # the lease ran out and another dispatcher took the row: not ours to send
+            log.warning("notification %s: claim %s was taken over before sending; not sent", nid, claim_id)
+            return DispatchEvent(nid, "", "", "", "superseded")
         delivery = prepare(app, session, row, now=now)
         pid = session.get(Incident, row.incident_id).public_id if row.incident_id else None
         if delivery.op == "cancel":
-            row.status, row.last_error = "cancelled", delivery.reason
+            row.status, row.last_error, row.claim_id, row.lease_until = "cancelled", delivery.reason, None, None
             session.add(row)
             audit.append(session, app.keyring, at=now, actor="hokoku:dispatch", action="notification.cancelled",
                          incident=pid, data={"key": row.idempotency_key, "channel": row.channel})
             return DispatchEvent(nid, row.idempotency_key, row.channel, row.recipient_email, "cancelled",
                                  error=delivery.reason)
+        # The attempt is counted now, just before the call, and the lease starts afresh.
+        row.attempts += 1
+        row.lease_until = db_now(session) + lease_of(app)
+        session.add(row)
     provider_id, error = None, None
-    try:
-        provider_id = _attempt(delivery, notifiers.get(row.channel), row.channel)
-    except DeliveryError as exc:
-        error = exc
+    with LeaseKeeper(app, nid, claim_id):
+        try:
+            provider_id = _attempt(delivery, notifiers.get(row.channel), row.channel)
+        except DeliveryError as exc:
+            error = exc
     with transaction(app.engine) as session:
-        row = session.get(Notification, nid)
+        stage = _stage_row(session, row, lock=True) if error is None and delivery.has_ack_button else None
+        row = _owned(session, nid, claim_id)
+        if row is None:  # taken over while we were sending (our lease was not renewed in time)
+            log.warning("notification %s: claim %s was taken over while sending; not recorded", nid, claim_id)
+            return DispatchEvent(nid, "", "", "", "superseded")
+        row.claim_id, row.lease_until = None, None
         if error is None:
             row.status, row.sent_at, row.provider_id, row.last_error = "sent", now, provider_id, None
             outcome = "sent"
+            session.add(row)
+            if delivery.has_ack_button:  # acknowledged while this was in flight: take the buttons away
+                slackops.enqueue_late_update(session, row, stage, now=now, keyring=app.keyring)
             audit.append(session, app.keyring, at=now, actor="hokoku:dispatch", action="notification.sent",
                          incident=pid, data={"key": row.idempotency_key, "channel": row.channel, "provider_id": provider_id})
-            if delivery.has_ack_button:  # acknowledged while this was in flight: take the buttons away
-                slackops.enqueue_late_update(session, row, _stage_row(session, row, lock=True), now=now,
-                                             keyring=app.keyring)
         elif error.permanent or row.attempts >= (MAX_ATTEMPTS if error.retry_after is None else MAX_RATE_LIMITED_ATTEMPTS):
             row.status, row.last_error = "failed", str(error)[:1000]
             outcome = "failed"
@@ -368,9 +477,7 @@ def fallback_overdue(app: App, session: Session, *, now: datetime) -> list[Notif
         Notification.fell_back_at.is_(None),
         Notification.created_at <= cutoff,
     ).order_by(Notification.id)
-    if session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    late = session.execute(query).scalars()
+    late = session.execute(for_update(query, skip_locked=True)).scalars()
     added = []
     for row in list(late):
         added += enqueue_fallback(app, session, row, now=now, reason=f"not delivered within {minutes:g} minutes")

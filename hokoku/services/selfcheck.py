@@ -59,18 +59,19 @@ class SelfCheck:
         return self.live and self.error is None and not (self.verdict and self.verdict.stalled)
 
 
-def late_items(session: Session, *, before: datetime, lease: timedelta | None = None) -> dict:
-    """Per kind, (count, oldest due time) of the unprocessed items due at or before ``before``."""
-    if lease is None:
-        from hokoku.services.dispatch import LEASE as lease
+def late_items(session: Session, *, before: datetime) -> dict:
+    """Per kind, (count, oldest due time) of the unprocessed items due at or before ``before``.
+
+    A ``sending`` notification counts once its lease ran out (database clock): its sender died.
+    """
+    from hokoku.locking import db_now
+
     out = {}
     for kind, column in (("stage", Stage.next_action_at), ("task", Task.next_action_at)):
         out[kind] = tuple(session.execute(select(func.count(), func.min(column)).where(column <= before)).one())
     due = func.coalesce(Notification.next_attempt_at, Notification.created_at)
-    late = or_(
-        and_(Notification.status == "pending", due <= before),
-        and_(Notification.status == "sending", Notification.next_attempt_at <= before - lease),  # lease ran out
-    )
+    lapsed = or_(Notification.lease_until.is_(None), Notification.lease_until <= db_now(session))
+    late = and_(due <= before, or_(Notification.status == "pending", and_(Notification.status == "sending", lapsed)))
     count, oldest = session.execute(select(func.count(), func.min(due)).where(late)).one()
     out["notification"] = (count, _aware(oldest))
     out["stage"] = (out["stage"][0], _aware(out["stage"][1]))

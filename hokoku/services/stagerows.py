@@ -10,6 +10,7 @@ from sqlmodel import Session
 from hokoku import audit, chain
 from hokoku.app import App
 from hokoku.chain import LadderLevel, StageState
+from hokoku.locking import for_update
 from hokoku.policy import Policy, StagePolicy, policy_from_snapshot
 from hokoku.roles import Role
 from hokoku.services.outbox import MessageContext, enqueue
@@ -57,7 +58,7 @@ def incident_policy(incident: Incident) -> Policy:
 def load_stages(session: Session, incident: Incident, *, lock: bool = False) -> list[Stage]:
     query = select(Stage).where(Stage.incident_id == incident.id).order_by(Stage.seq)
     if lock:
-        query = query.with_for_update()
+        query = for_update(query)  # lock order: hokoku.locking
     return list(session.execute(query).scalars())
 
 

@@ -3,8 +3,11 @@
 It reads only stages whose indexed ``next_action_at`` is due, so its cost grows with the due
 rows, not with the open incidents. Each batch is one transaction: state change, outbox rows
 and audit events commit together, and re-running a sweep at the same ``now`` does nothing.
-On PostgreSQL rows are claimed with ``FOR UPDATE SKIP LOCKED`` so concurrent sweepers split
-the work instead of repeating it.
+Batches are small (:data:`BATCH_SIZE`) and each commits on its own, so a worker killed
+mid-sweep keeps what the finished batches did and the next sweep goes on from there.
+On PostgreSQL rows are claimed with ``FOR NO KEY UPDATE SKIP LOCKED`` so concurrent sweepers
+split the work instead of repeating it; locks follow the order in :mod:`hokoku.locking`
+(stage rows, then task rows, then new outbox rows, then the audit head).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from hokoku import audit, chain
 from hokoku.app import App
 from hokoku.db import transaction
 from hokoku.services import auditops
+from hokoku.locking import for_update
 from hokoku.services.outbox import MessageContext, enqueue
 from hokoku.services.stagerows import apply_state, incident_policy, to_state
 from hokoku.timeutil import iso
@@ -37,11 +41,16 @@ class SweepEvent:
                 "recipients": self.recipients, **self.detail}
 
 
-def sweep(app: App, *, now: datetime, batch_size: int = 200, selfcheck: bool | None = None) -> list[SweepEvent]:
+#: Stages (and tasks) per committed batch.
+BATCH_SIZE = 25
+
+
+def sweep(app: App, *, now: datetime, batch_size: int = BATCH_SIZE, selfcheck: bool | None = None) -> list[SweepEvent]:
     """Sweep everything due at ``now``, batch by batch.
 
     First the self-check (:mod:`hokoku.services.selfcheck`: alert if the engine stalled; only
-    for live sweeps unless ``selfcheck`` is given); after a healthy sweep, the heartbeat ping.
+    for live sweeps unless ``selfcheck`` is given), committed on its own before any batch, so it
+    runs and alerts even when sweeps keep dying; after a healthy sweep, the heartbeat ping.
     A batch whose database connection was lost is run again on a fresh one (it is one
     transaction, idempotent at a given ``now``).
     """
@@ -73,7 +82,7 @@ def _sweep_batch(app: App, *, now: datetime, batch_size: int) -> _Batch:
             select(Stage).where(Stage.next_action_at <= now).order_by(Stage.next_action_at, Stage.id).limit(batch_size)
         )
         if session.bind.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
+            query = for_update(query, skip_locked=True)
         rows = list(session.execute(query).scalars())
         events: list[SweepEvent] = []
         contexts: dict[int, MessageContext] = {}

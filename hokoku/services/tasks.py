@@ -15,6 +15,7 @@ from hokoku import audit, taskrules
 from hokoku.app import App
 from hokoku.db import transaction
 from hokoku.exceptions import InputError, NotFound, TransitionRefused
+from hokoku.locking import for_update
 from hokoku.playbooks import step_deadlines
 from hokoku.roles import Role
 from hokoku.services.outbox import MessageContext, enqueue
@@ -240,7 +241,7 @@ def sweep_tasks(app: App, session: Session, *, now: datetime, limit: int) -> tup
     """One batch of due tasks (called by the sweep inside its transaction)."""
     query = select(Task).where(Task.next_action_at <= now).order_by(Task.next_action_at, Task.id).limit(limit)
     if session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+        query = for_update(query, skip_locked=True)
     rows = list(session.execute(query).scalars())
     events = []
     contexts: dict[int, MessageContext] = {}

@@ -13,6 +13,7 @@ from hokoku import audit, chain
 from hokoku.app import App
 from hokoku.db import transaction
 from hokoku.exceptions import InputError, NotFound, TransitionRefused
+from hokoku.locking import for_update
 from hokoku.services.outbox import MessageContext, enqueue
 from hokoku.services.slackops import enqueue_ack_updates
 from hokoku.services.stagerows import (
@@ -38,7 +39,7 @@ class TransitionResult:
 def get_incident(session: Session, public_id: str, *, lock: bool = False) -> Incident:
     query = select(Incident).where(Incident.public_id == public_id.strip().upper())
     if lock:
-        query = query.with_for_update()
+        query = for_update(query)  # FOR NO KEY UPDATE: lock order in hokoku.locking
     incident = session.execute(query).scalar_one_or_none()
     if incident is None:
         raise NotFound(f"unknown incident {public_id!r}")
