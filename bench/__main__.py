@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="+", choices=BENCHES, help="run only these")
     ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     ap.add_argument("--markdown", metavar="FILE", help="also write the report (Markdown) to FILE")
+    ap.add_argument("--json", metavar="FILE", help="also write every figure, its ratio and its target (JSON) to FILE")
     args = ap.parse_args(argv)
 
     warnings.filterwarnings("ignore")
@@ -58,6 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     tail = f"Total {time.perf_counter() - started:.0f} s."
     print(tail)
     parts.append(tail)
+    if args.json:
+        import json
+
+        Path(args.json).write_text(json.dumps({
+            "run_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "quick": args.quick,
+            "benches": list(args.only or BENCHES), "seconds": round(time.perf_counter() - started, 1),
+            "figures": common.FIGURES}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if args.markdown:
         Path(args.markdown).write_text("\n".join(parts) + "\n", encoding="utf-8")
     return 0
