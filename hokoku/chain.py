@@ -356,3 +356,23 @@ def _require_entitled(state: StageState, actor: str, verb: str) -> None:
             f"{actor} may not {verb} stage {state.code}: only its owner ({owners}), "
             "a deputy or someone on its escalation ladder may"
         )
+
+
+def permitted_actions(stage: StagePolicy, state: StageState, statuses: dict[str, str], *, actor: str,
+                      now: datetime) -> frozenset[str]:
+    """What ``actor`` may do to this stage now — ``ack``, ``done``, ``skip`` — decided by running
+    the very rules that decide the transition itself (:func:`acknowledge`, :func:`complete`), so a
+    page offers exactly what a POST would be allowed to do."""
+    allowed = set()
+    attempts = (
+        ("ack", lambda: acknowledge(stage, state, actor=actor, now=now)),
+        ("done", lambda: complete(stage, state, statuses, actor=actor, now=now)),
+        ("skip", lambda: complete(stage, state, statuses, actor=actor, now=now, skip=True, skip_reason="-")),
+    )
+    for verb, attempt in attempts:
+        try:
+            attempt()
+        except TransitionRefused:
+            continue
+        allowed.add(verb)
+    return frozenset(allowed)

@@ -18,6 +18,7 @@ from models.flowtrigger import FlowTrigger
 from models.incident import Acknowledgement, Incident, IncidentAmendment, IncidentCounter, Stage
 from models.meta import HokokuMeta
 from models.notification import Notification
+from models.responders import ChecklistTick, EvidenceFile, IncidentUpdate
 from models.org import Division, Institute, OrgSnapshot, Person, RoleAssignment
 from models.web import ApiToken, IncidentRead, LoginFailure, ReadWarning, WebSession, WebUser
 
@@ -54,4 +55,7 @@ __all__ = [
     "ReadWarning",
     "WebSession",
     "WebUser",
+    "ChecklistTick",
+    "EvidenceFile",
+    "IncidentUpdate",
 ]

@@ -385,7 +385,7 @@ def test_an_existing_database_is_upgraded_and_still_verifies(demo_app, cli):
     assert code == 0, err
     from hokoku.schema_version import EXPECTED_HEAD
 
-    assert json.loads(out)["to"] == EXPECTED_HEAD  # 0003 re-encrypts; later revisions follow
+    assert json.loads(out)["to"] == EXPECTED_HEAD
     from hokoku.app import open_app
     from hokoku.services.queries import show_incident
 

@@ -198,7 +198,7 @@ def control_run(app, home: Path, final) -> set[str]:
 
     with transaction(app.engine) as session:
         reports = [(i.public_id, i.division_code, i.category, i.reporter_email, i.reported_at, i.aware_at, i.serious,
-                    app.keyring.decrypt(i.summary_enc, field="incident.summary"))
+                    app.keyring.decrypt(i.summary_enc, field="incident.summary", bind=i.public_id))
                    for i in session.execute(select(Incident).order_by(Incident.id)).scalars()]
     control = open_app(home=str(home), database_url=f"sqlite:///{home / 'control.db'}")
     init(control, org_file=None, demo=True, now=T0)

@@ -179,7 +179,8 @@ def test_no_ascii_code_in_any_japanese_draft_of_an_incident_built_on_the_pages(s
     pm = site.as_(PM)
     assert _post(pm, f"/incidents/{incident}/ack").status_code == 303
     assert _post(pm, f"/incidents/{incident}/steps/isolate-host/done", note=STEP_NOTE).status_code == 303
-    assert _post(pm, f"/incidents/{incident}/advance", stage="immediate-measures", note="内部の記録").status_code == 303
+    assert _post(pm, f"/incidents/{incident}/advance", stage="immediate-measures", note="内部の記録",
+                 confirm="yes").status_code == 303
     assert _post(pm, f"/incidents/{incident}/findings", cause="認証設定の不備", prevention="定期点検").status_code == 303
     assert _post(pm, f"/incidents/{incident}/public-texts", **PUBLIC).status_code == 303
     assert _post(pm, f"/incidents/{incident}/notices", count="80", method="郵送").status_code == 303

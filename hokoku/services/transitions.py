@@ -212,3 +212,23 @@ def _ladder(row: Stage):
     from hokoku.services.stagerows import to_state
 
     return to_state(row).ladder
+
+
+def stage_permissions(app: App, *, incident_id: str, actor: str, now: datetime) -> dict[str, frozenset[str]]:
+    """For each stage of the incident, what ``actor`` may do to it now (``chain.permitted_actions``:
+    the same rules :func:`acknowledge` and :func:`advance` apply when the form is sent)."""
+    actor = actor.strip().lower()
+    with transaction(app.engine) as session:
+        incident = get_incident(session, incident_id)
+        policy = incident_policy(incident)
+        rows = load_stages(session, incident)
+        statuses = {r.code: r.status for r in rows}
+        out = {}
+        for row in rows:
+            if row.status in chain.CLOSED:
+                out[row.code] = frozenset()
+                continue
+            sp = policy.stage(row.code)
+            out[row.code] = chain.permitted_actions(sp, state_for_decision(app, session, incident, sp, row, now),
+                                                    statuses, actor=actor, now=now)
+        return out

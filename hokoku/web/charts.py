@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from markupsafe import Markup, escape
 
@@ -111,8 +111,8 @@ def fmt_duration(value: timedelta | None, lang: str) -> str:
     if value is None:
         return "-"
     minutes = int(value.total_seconds() // 60)
-    if minutes < 0:
-        minutes = 0
+    if minutes <= 0:
+        return "under 1 min" if lang == "en" else "1分未満"
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
     if lang == "en":
@@ -122,3 +122,16 @@ def fmt_duration(value: timedelta | None, lang: str) -> str:
     if days:
         return f"{days}日{hours}時間"
     return f"{hours}時間{mins}分" if hours else f"{mins}分"
+
+
+def fmt_relative(target: datetime | None, now: datetime, lang: str) -> str:
+    """A due time beside now: ``あと58分`` / ``2時間超過`` (``in 58 min`` / ``2 h overdue``);
+    under a minute either way is ``1分未満`` like every other figure."""
+    if target is None:
+        return ""
+    delta = target - now
+    if delta.total_seconds() >= 0:
+        text = fmt_duration(delta, lang)
+        return f"in {text}" if lang == "en" else f"あと{text}"
+    text = fmt_duration(-delta, lang)
+    return f"{text} overdue" if lang == "en" else f"{text}超過"

@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 from hokoku import chain
 from hokoku.db import transaction
 from hokoku.exceptions import HokokuError, NotFound
-from hokoku.services.stagerows import incident_policy, load_stages
+from hokoku.services.stagerows import incident_policy, load_stages, to_state
 from hokoku.timeutil import iso
 from hokoku.web import accesslog
 from hokoku.web.auth import SESSION_COOKIE, SignedIn, session_user, token_user
@@ -173,33 +173,94 @@ def scoped_query(scope: Scope):
 
 SORTS = ("due", "incident", "status")
 _STATUS_ORDER = {"overdue": 0, "notified": 1, "acknowledged": 2, "pending": 3, "done": 4, "skipped": 5}
+STATUTORY_STAGES = ("ppc-preliminary", "ppc-final", "individual-notice")
+FILTER_STATES = ("overdue", "notified", "acknowledged", "open", "closed")
+
+
+@dataclass(frozen=True)
+class DashFilter:
+    """What the dashboard's filter form asks for (all optional; kept in the URL)."""
+
+    q: str = ""
+    state: str = ""
+    category: str = ""
+    division: str = ""
+    owner: str = ""
+    overdue: bool = False
+    statutory: bool = False
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def keep(self, row: dict) -> bool:
+        if self.q and self.q.casefold() not in (row["summary"] + " " + row["incident"]).casefold():
+            return False
+        if self.state and row["state"] != self.state:
+            return False
+        if self.category and row["category"] != self.category:
+            return False
+        if self.division and row["division"] != self.division:
+            return False
+        if self.owner and self.owner not in {s["owner"] for s in row["stages"]}:
+            return False
+        if self.overdue and not (row["overdue"] or row["overdue_steps"]):
+            return False
+        if self.statutory and not row["statutory"]:
+            return False
+        if self.since and row["reported_at"] < self.since:
+            return False
+        if self.until and row["reported_at"] >= self.until:
+            return False
+        return True
 
 
 def incident_rows(app, scope: Scope, *, now: datetime, lang: str, open_only: bool = True, sort: str = "due",
-                  descending: bool = False) -> list[dict]:
-    """The incidents ``scope`` sees, each with its started stages (owner, due time, overdue)."""
+                  descending: bool = False, filters: DashFilter | None = None) -> list[dict]:
+    """The incidents ``scope`` sees, each with its started stages (owner, due time, overdue, who
+    acknowledged, what the viewer may do), its summary (decrypted here, only for incidents in
+    scope), overdue playbook steps, escalations and statutory dues; narrowed by ``filters``."""
+    from models.casework import Task
+
     query = scoped_query(scope)
-    if open_only:
+    if open_only and not (filters and filters.state == "closed"):
         query = query.where(Incident.status == "open")
+    actor = "" if scope.read_only else scope.email
     out = []
     with transaction(app.engine) as session:
         org = app.organisation(session)
         people = org.people()
+        name_of = lambda e: people[e].name if e in people else e  # noqa: E731
         for inc in session.execute(query.order_by(Incident.id)).scalars():
             policy = incident_policy(inc)
-            stages = []
-            for row in load_stages(session, inc):
+            rows = load_stages(session, inc)
+            statuses = {r.code: r.status for r in rows}
+            stages, statutory = [], []
+            for row in rows:
+                sp = policy.stage(row.code)
+                if row.code in STATUTORY_STAGES and row.status != "skipped":
+                    statutory.append({"code": row.code, "title": sp.title.get(lang), "status": row.status,
+                                      "due_at": row.due_at, "done": row.status == "done",
+                                      "overdue": row.due_at is not None and row.due_at <= now
+                                      and row.status not in chain.CLOSED})
                 if row.status not in chain.ACTIVE:
                     continue
-                sp = policy.stage(row.code)
                 overdue = row.due_at is not None and row.due_at <= now
+                state = to_state(row)
                 stages.append({
                     "code": row.code, "article": row.article, "title": sp.title.get(lang), "status": row.status,
                     "owner": row.owner_email, "owner_role": row.owner_role,
-                    "owner_name": people[row.owner_email].name if row.owner_email in people else row.owner_email,
+                    "owner_name": name_of(row.owner_email) if row.owner_email else None,
                     "due_at": row.due_at, "overdue": overdue, "acknowledged": row.acknowledged_at is not None,
+                    "acknowledged_by": name_of(row.acknowledged_by) if row.acknowledged_by else None,
+                    "acknowledged_at": row.acknowledged_at, "escalation_level": row.escalation_level,
                     "can_complete": sp.completed_by == "advance", "skippable": sp.skippable,
+                    "permitted": chain.permitted_actions(sp, state, statuses, actor=actor, now=now)
+                    if actor else frozenset(),
                 })
+            steps = session.execute(select(Task).where(
+                Task.incident_id == inc.id, Task.status.in_(("open", "overdue")), Task.due_at.is_not(None),
+                Task.due_at <= now)).scalars().all()
+            overdue_steps = [{"ref": t.ref, "title": (t.title_en if lang == "en" else t.title_ja) or t.ref,
+                              "due_at": t.due_at} for t in steps]
             playbook = app.playbooks.get(inc.category)
             due = min((s["due_at"] for s in stages if s["due_at"]), default=None)
             overdue = any(s["overdue"] for s in stages)
@@ -212,11 +273,15 @@ def incident_rows(app, scope: Scope, *, now: datetime, lang: str, open_only: boo
                 "category_label": playbook.title.get(lang) if playbook else inc.category,
                 "division": inc.division_code, "division_name": division_name, "serious": inc.serious,
                 "reporter": inc.reporter_email, "reported_at": inc.reported_at, "stages": stages,
-                "next_due_at": due, "overdue": overdue,
+                "summary": app.keyring.decrypt(inc.summary_enc, field="incident.summary", bind=inc.public_id),
+                "next_due_at": due, "overdue": overdue, "overdue_steps": overdue_steps,
+                "escalated": [s for s in stages if s["escalation_level"] > 0], "statutory": statutory,
                 "report_late": inc.reported_at > policy.report_delay.after(inc.aware_at),
                 "state": "closed" if inc.status == "closed" else ("overdue" if overdue else (
                     min((s["status"] for s in stages), key=lambda s: _STATUS_ORDER.get(s, 9)) if stages else "open")),
             })
+    if filters is not None:
+        out = [r for r in out if filters.keep(r)]
     far = datetime.max.replace(tzinfo=timezone.utc)
     if sort == "incident":
         out.sort(key=lambda r: _id_key(r["incident"]), reverse=descending)
@@ -239,10 +304,17 @@ def _id_key(public_id: str) -> tuple:
 
 def rows_json(rows: list[dict]) -> list[dict]:
     def conv(v):
-        return iso(v) if isinstance(v, datetime) else v
+        if isinstance(v, datetime):
+            return iso(v)
+        if isinstance(v, frozenset):
+            return sorted(v)
+        if isinstance(v, dict):
+            return {k: conv(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [conv(x) for x in v]
+        return v
 
-    return [{k: ([{kk: conv(vv) for kk, vv in s.items()} for s in v] if k == "stages" else conv(v))
-             for k, v in r.items()} for r in rows]
+    return [conv(r) for r in rows]
 
 
 def managing_people(org, division_code: str) -> list[tuple[str, str]]:

@@ -51,3 +51,41 @@ def incident_metrics(app, scope: Scope, *, now: datetime, lang: str, limit: int 
                 "deadlines_met": met, "deadlines_missed": missed, "deadlines_open": open_,
             })
     return out
+
+
+#: The stages that carry the statutory duties, in the board's column order.
+STATUTORY_COLUMNS = ("ppc-preliminary", "ppc-final", "individual-notice")
+
+
+def statutory_board(app, scope: Scope, *, now: datetime, lang: str) -> list[dict]:
+    """Incidents in scope that are or may be reportable (the assessment in force; unknown is never
+    "no"), each duty's due time, whether it was filed or sent, and the days left (Japan days)."""
+    from hokoku.services.triage import assessment
+    from hokoku.timeutil import JST
+
+    out = []
+    with transaction(app.engine) as session:
+        for inc in session.execute(scoped_query(scope).order_by(Incident.id)).scalars():
+            judged = assessment(app, session, inc)
+            if not judged["possibly_required"]:
+                continue
+            rows = {r.code: r for r in load_stages(session, inc)}
+            duties = []
+            for code in STATUTORY_COLUMNS:
+                row = rows.get(code)
+                if row is None:
+                    duties.append(None)
+                    continue
+                days_left = None
+                if row.due_at is not None and row.status not in ("done", "skipped"):
+                    days_left = (row.due_at.astimezone(JST).date() - now.astimezone(JST).date()).days
+                duties.append({"code": code, "status": row.status, "due_at": row.due_at,
+                               "done_at": row.completed_at if row.status == "done" else None,
+                               "skipped": row.status == "skipped", "days_left": days_left,
+                               "overdue": row.due_at is not None and row.due_at <= now
+                               and row.status not in ("done", "skipped")})
+            playbook = app.playbooks.get(inc.category)
+            out.append({"incident": inc.public_id, "status": inc.status,
+                        "category_label": playbook.title.get(lang) if playbook else inc.category,
+                        "required": judged["required"], "decided": judged["decided"], "duties": duties})
+    return out

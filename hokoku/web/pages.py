@@ -3,6 +3,7 @@ audit log, sign-in. Every form carries the session's CSRF token; every POST chec
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from urllib.parse import urlencode
 
@@ -20,7 +21,7 @@ from hokoku.roles import role_label
 from hokoku.timeutil import JST, as_utc, fmt_jst
 from hokoku.web import accesslog, security
 from hokoku.web.auth import SESSION_COOKIE, LoginFailed, LoginThrottled, login, logout
-from hokoku.web.charts import Bar, Segment, bar_chart, fmt_duration, stacked_chart
+from hokoku.web.charts import Bar, Segment, bar_chart, fmt_duration, fmt_relative, stacked_chart
 from hokoku.web.common import (
     LANG_COOKIE, LANGS, SORTS, Forbidden, NotSignedIn, Viewer, app_for, hk, incident_rows, lang_of,
     load_visible, managing_people, now_of, organisation, require_writer, viewer_of, web_settings,
@@ -41,7 +42,7 @@ _env = Environment(
 )
 _env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
 MESSAGES = ("acked", "advanced", "skipped", "triaged", "step_done", "assigned", "findings", "public_texts", "notice",
-            "action", "nothing")
+            "action", "nothing", "decided", "amended", "ticked", "update", "evidence")
 
 
 def _when(value) -> str:
@@ -53,6 +54,12 @@ def _when(value) -> str:
 
 
 _env.filters["when"] = _when
+
+
+def _aware(value):
+    if value is None or value == "":
+        return None
+    return as_utc(datetime.fromisoformat(value)) if isinstance(value, str) else value
 
 
 def _role(role: str | None, lang: str) -> str:
@@ -140,9 +147,11 @@ def _local(next_url: str | None, default: str) -> str:
 
 
 def _back(next_url: str | None, default: str, msg: str) -> RedirectResponse:
+    """Back where the form was (its ``#section`` kept after the message parameter)."""
     target = _local(next_url, default)
+    target, hash_, anchor = target.partition("#")
     sep = "&" if "?" in target else "?"
-    return RedirectResponse(f"{target}{sep}msg={msg}", status_code=303)
+    return RedirectResponse(f"{target}{sep}msg={msg}{hash_}{anchor}", status_code=303)
 
 
 def _bounded_int(text: str, field: str) -> int:
@@ -156,15 +165,27 @@ def _bounded_int(text: str, field: str) -> int:
 
 
 # -- sign-in ----------------------------------------------------------------------------------
+def _landing(app, email: str) -> str:
+    """Where a person lands after signing in: staff on the report form, managers on the dashboard."""
+    from hokoku.web.scopes import scope_for
+
+    try:
+        scope = scope_for(organisation(app), email)
+    except Exception:  # noqa: BLE001  (an unknown person still gets a page, which then refuses)
+        return "/dashboard"
+    return "/dashboard" if scope.manages or scope.may_read_audit_log else "/report"
+
+
 @router.get("/")
 def home(request: Request):
-    return RedirectResponse("/dashboard" if viewer_of(request) else "/login", status_code=303)
+    viewer = viewer_of(request)
+    return RedirectResponse(_landing(hk(request), viewer.email) if viewer else "/login", status_code=303)
 
 
 @router.get("/login")
 def login_form(request: Request, next: str = ""):
     token = request.cookies.get(security.LOGIN_CSRF_COOKIE) or security.new_token()
-    response = render(request, "login.html", login_csrf=token, next=_local(next, "/dashboard"), error=None, email="")
+    response = render(request, "login.html", login_csrf=token, next=_local(next, ""), error=None, email="")
     response.set_cookie(security.LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request),
                         max_age=3600, path="/login")
     return response
@@ -182,12 +203,12 @@ def login_submit(request: Request, email: str = Form(""), password: str = Form("
                               now=now_of(request))
     except LoginThrottled as exc:
         return render(request, "login.html", status=429, headers={"Retry-After": str(exc.retry_after)},
-                      login_csrf=csrf_token, next=_local(next, "/dashboard"), error=translate("login.throttled", lang),
+                      login_csrf=csrf_token, next=_local(next, ""), error=translate("login.throttled", lang),
                       email=email)
     except LoginFailed:
-        return render(request, "login.html", status=401, login_csrf=csrf_token, next=_local(next, "/dashboard"),
+        return render(request, "login.html", status=401, login_csrf=csrf_token, next=_local(next, ""),
                       error=translate("login.failed", lang), email=email)
-    response = RedirectResponse(_local(next, "/dashboard"), status_code=303)
+    response = RedirectResponse(_local(next, _landing(hk(request), email.strip().lower())), status_code=303)
     response.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="lax", secure=_secure(request), path="/",
                         max_age=int(web_settings(request).session_hours * 3600))
     response.delete_cookie(security.LOGIN_CSRF_COOKIE, path="/login")
@@ -207,18 +228,37 @@ def logout_submit(request: Request, csrf_token: str = Form("")):
 
 
 # -- report -------------------------------------------------------------------------------------
+#: Categories in the order people reach for them (most common first); ``unknown`` last; the
+#: machine-alert type is never offered to people (``POST /api/alerts`` files it).
+PEOPLE_ORDER = ("misdirected", "lost-device", "improper-disposal", "unauthorized-access", "malware",
+                "improper-copy", "insider-misuse", "contractor", "physical-intrusion")
+MACHINE_ONLY = frozenset({"bulk-download"})
+
+
+def _categories(app, lang: str, *, for_people: bool = True) -> list[tuple[str, str, str]]:
+    """(code, title, description) of the playbooks: for people, the common ones first, the rest by
+    name, ``unknown`` ("分からない・その他") last and machine-only types left out."""
+    rank = {c: n for n, c in enumerate(PEOPLE_ORDER)}
+    codes = [c for c in app.playbooks if not (for_people and c in MACHINE_ONLY)]
+    codes.sort(key=lambda c: (c == "unknown", rank.get(c, len(rank)), c))
+    return [(c, app.playbooks[c].title.get(lang), app.playbooks[c].description.get(lang)) for c in codes]
+
+
 def _report_page(request: Request, viewer: Viewer, *, status: int = 200, values: dict | None = None,
-                 error: str | None = None, error_field: str | None = None) -> HTMLResponse:
+                 errors: dict | None = None) -> HTMLResponse:
     app = hk(request)
     lang = lang_of(request)
     org = organisation(app)
     divisions = [(d.code, d.name.get(lang), i.name.get(lang)) for i in org.institutes for d in i.divisions]
-    categories = [(c, p.title.get(lang), p.description.get(lang)) for c, p in sorted(app.playbooks.items())]
     values = values or {"division": viewer.scope.home_division or "", "category": "", "summary": "",
                         "aware_at": "", "occurred_at": "", "data_items": "", "individuals": "", "already_done": "",
                         "serious": False}
-    return render(request, "report.html", status=status, divisions=divisions, categories=categories, values=values,
-                  error=error, error_field=error_field, max_now=_local_input(now_of(request)))
+    from hokoku.services.intake import MAX_SUMMARY
+    from hokoku.web.reports import MAX_TEXT
+
+    return render(request, "report.html", status=status, divisions=divisions, categories=_categories(app, lang),
+                  values=values, errors=errors or {}, max_now=_local_input(now_of(request)),
+                  max_summary=MAX_SUMMARY, max_text=MAX_TEXT)
 
 
 @router.get("/report")
@@ -235,12 +275,21 @@ def report_submit(request: Request, division: str = Form(""), category: str = Fo
     values = {"division": division, "category": category, "summary": summary, "aware_at": aware_at,
               "occurred_at": occurred_at, "data_items": data_items, "individuals": individuals,
               "already_done": already_done, "serious": serious}
+    app = hk(request)
+    lang = lang_of(request)
+    from hokoku.web.reports import report_problems
+
+    people_categories = {c for c, _, _ in _categories(app, lang)}
+    problems = report_problems(app, now=now_of(request), lang=lang, categories=people_categories, **values)
+    if problems:
+        return _report_page(request, viewer, status=422, values=values, errors=problems)
     try:
-        result = report_from_form(hk(request), viewer, now=now_of(request), lang=lang_of(request), **values)
+        result = report_from_form(app, viewer, now=now_of(request), lang=lang, **values)
     except InputError as exc:
         from hokoku.web.errors import field_of
 
-        return _report_page(request, viewer, status=422, values=values, error=str(exc), error_field=field_of(exc))
+        return _report_page(request, viewer, status=422, values=values,
+                            errors={field_of(exc) or "form": str(exc)})
     return RedirectResponse(f"/incidents/{result.public_id}/receipt", status_code=303)
 
 
@@ -254,18 +303,44 @@ def receipt(request: Request, incident_id: str):
     playbook = app.playbooks.get(inc.category)
     return render(request, "receipt.html", incident=inc.public_id,
                   category=playbook.title.get(lang) if playbook else inc.category,
+                  reported_at=inc.reported_at, aware_at=inc.aware_at, unknown_category=inc.category == "unknown",
                   protection_manager=org.division(inc.division_code).protection_manager.name,
                   actions=[a.get(lang) for a in playbook.immediate_actions] if playbook else [])
 
 
 # -- dashboard ----------------------------------------------------------------------------------
-@router.get("/dashboard")
-def dashboard(request: Request, sort: str = "due", dir: str = "asc", all: int = 0):
-    viewer = _viewer(request)
+def _day(text: str, field: str, *, end: bool = False) -> datetime | None:
+    """A ``YYYY-MM-DD`` from a filter form as the start (or the end) of that day in Japan, in UTC."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=JST)
+    except ValueError:
+        raise FieldError(field, f"{field}: {text!r} is not a date (YYYY-MM-DD)") from None
+    from datetime import timedelta
+
+    return as_utc(day + timedelta(days=1) if end else day)
+
+
+def dashboard_context(request: Request, viewer: Viewer) -> dict:
+    """The dashboard's rows and filter form, from the URL (shared by the page and its live fragment)."""
+    from hokoku.web.common import FILTER_STATES, DashFilter
+
+    p = request.query_params
+    sort = p.get("sort", "due")
     sort = sort if sort in SORTS else "due"
+    show_all = p.get("all", "0") not in ("", "0")
     lang = lang_of(request)
-    rows = incident_rows(hk(request), viewer.scope, now=now_of(request), lang=lang, open_only=not all, sort=sort,
-                         descending=dir == "desc")
+    app = hk(request)
+    filters = DashFilter(
+        q=p.get("q", "").strip()[:200], state=p.get("status", "") if p.get("status", "") in FILTER_STATES else "",
+        category=p.get("category", "").strip(), division=p.get("division", "").strip(),
+        owner=p.get("owner", "").strip().lower(), overdue=p.get("overdue") == "1", statutory=p.get("statutory") == "1",
+        since=_day(p.get("from", ""), "from"), until=_day(p.get("to", ""), "to", end=True))
+    now = now_of(request)
+    rows = incident_rows(app, viewer.scope, now=now, lang=lang, open_only=not show_all, sort=sort,
+                         descending=p.get("dir") == "desc", filters=filters)
     scope = viewer.scope
     if scope.everything:
         scope_text = translate("dash.scope_all", lang)
@@ -273,10 +348,60 @@ def dashboard(request: Request, sort: str = "due", dir: str = "asc", all: int = 
         scope_text = ", ".join(sorted(scope.institutes | scope.divisions))
     else:
         scope_text = translate("dash.mine", lang)
-    sort_links = [(s, translate(f"dash.sort.{s}", lang), _url_with(request, sort=s, dir=None, msg=None)) for s in SORTS]
-    return render(request, "dashboard.html", rows=rows, sort=sort, sort_links=sort_links, show_all=bool(all),
-                  toggle_url=_url_with(request, all=None if all else "1", msg=None), scope_text=scope_text,
-                  here=_url_with(request, msg=None), can_act=scope.manages and not scope.read_only)
+    sort_links = [(s, translate(f"dash.sort.{s}", lang), _url_with(request, sort=s, dir=None, msg=None, partial=None))
+                  for s in SORTS]
+    org = organisation(app)
+    divisions = [(d.code, d.name.get(lang)) for i in org.institutes for d in i.divisions
+                 if scope.everything or d.code in scope.divisions or i.code in scope.institutes]
+    owners = sorted({(s["owner"], s["owner_name"]) for r in rows for s in r["stages"] if s["owner"]}
+                    | ({(filters.owner, filters.owner)} if filters.owner else set()), key=lambda x: x[1] or "")
+    return dict(rows=rows, sort=sort, sort_links=sort_links, show_all=show_all, filters=filters,
+                filter_states=FILTER_STATES, categories=_categories(app, lang, for_people=False),
+                divisions=divisions, owners=owners, now=now,
+                rel=lambda v: fmt_relative(v, now, lang),
+                toggle_url=_url_with(request, all=None if show_all else "1", msg=None, partial=None),
+                scope_text=scope_text, here=_url_with(request, msg=None, partial=None),
+                request_from=p.get("from", "")[:10], request_to=p.get("to", "")[:10],
+                fragment_url=_url_with(request, msg=None, partial="1"),
+                csv_url=_url_with(request, msg=None, partial=None, format="csv"),
+                can_act=scope.manages and not scope.read_only,
+                filtered=any((filters.q, filters.state, filters.category, filters.division, filters.owner,
+                              filters.overdue, filters.statutory, filters.since, filters.until)))
+
+
+@router.get("/dashboard")
+def dashboard(request: Request):
+    viewer = _viewer(request)
+    ctx = dashboard_context(request, viewer)
+    if request.query_params.get("format") == "csv":
+        return _incidents_csv(request, viewer, ctx["rows"])
+    if request.query_params.get("partial") == "1":
+        return render(request, "_dash_rows.html", **ctx)
+    return render(request, "dashboard.html", **ctx)
+
+
+def _incidents_csv(request: Request, viewer: Viewer, rows: list[dict]):
+    """The (filtered) incident list as CSV, in the page's language; the export is audited."""
+    from hokoku.web.exports import csv_response
+
+    lang = lang_of(request)
+    t = lambda k: translate(k, lang)  # noqa: E731
+    app = hk(request)
+    with transaction(app.engine) as session:
+        audit.append(session, app.keyring, at=now_of(request), actor=viewer.email, action="incidents.exported",
+                     data={"format": "csv", "rows": len(rows), "query": _url_with(request, msg=None)[:500]})
+    header = [t("col.incident"), t("inc.reported_at"), t("col.status"), t("report.category"), t("col.division"),
+              t("serious"), t("inc.summary"), t("col.stage"), t("col.owner"), t("col.due"), t("dash.statutory")]
+    out = []
+    for r in rows:
+        stage = min(r["stages"], key=lambda s: s["due_at"] or r["reported_at"]) if r["stages"] else None
+        out.append([r["incident"], _when(r["reported_at"]), t("status." + r["state"]), r["category_label"],
+                    r["division_name"], "1" if r["serious"] else "0", r["summary"],
+                    stage["title"] if stage else "", stage["owner_name"] if stage else "",
+                    _when(r["next_due_at"]) if r["next_due_at"] else "",
+                    "; ".join(f"{d['title']} {t('lead.filed') if d['done'] else _when(d['due_at'])}"
+                              for d in r["statutory"])])
+    return csv_response(header, out, filename="hokoku-incidents.csv")
 
 
 # -- incident -------------------------------------------------------------------------------------
@@ -304,7 +429,7 @@ def incident_page(request: Request, incident_id: str):
             checklists[step.id] = [c.get(lang) for c in step.checklist]
     for task in tasks:
         ref = task["ref"].split(":", 1)[-1]
-        task["checklist"] = checklists.get(ref, []) if task["kind"] == "step" else []
+        task["checklist"] = list(enumerate(checklists.get(ref, []))) if task["kind"] == "step" else []
         task["phase_label"] = (PHASE_LABELS[task["phase"]][1 if lang == "en" else 0]
                                if task.get("phase") in PHASE_LABELS else task.get("phase") or "")
     policy_stages = {}
@@ -314,31 +439,34 @@ def incident_page(request: Request, incident_id: str):
     for s in shown["stages"]:
         sp = policy.stage(s["code"])
         policy_stages[s["code"]] = {"can_complete": sp.completed_by == "advance", "skippable": sp.skippable}
-    from hokoku.documents.labels import LABELS
-
-    events = LABELS[lang]["events"]
     stage_titles = {st["code"]: st.get("title") or st["code"] for st in shown["stages"]}
     step_titles = {t["ref"].split(":", 1)[-1]: t.get("title") or t["ref"] for t in tasks}
-    for ev in shown["timeline"]:
-        ev["actor_name"] = people[ev["actor"]].name if ev["actor"] in people else ev["actor"]
-        data = ev.get("data") or {}
-        ref = str(data.get("ref") or "").split(":", 1)[-1]
-        phrase = events.get(ev["action"])
-        ev["phrase"] = None if phrase is None else phrase.format(
-            stage=stage_titles.get(data.get("stage"), data.get("stage") or ""),
-            step=step_titles.get(ref, ref),
-            field=(LABELS[lang]["public_fields"] if ev["action"].startswith("public_text.")
-                   else LABELS[lang]["item_titles"]).get(data.get("field") or data.get("item"), ""))
+    from hokoku.services.responders import evidence_list, task_workers, ticks
+    from hokoku.web.responders import timeline_entries
+
+    timeline, views = timeline_entries(app, incident_id=inc.public_id, events=shown["timeline"], lang=lang,
+                                       stage_titles=stage_titles, step_titles=step_titles)
+    ticked = ticks(app, incident_id=inc.public_id)
+    workable = set() if viewer.scope.read_only else task_workers(app, incident_id=inc.public_id, actor=viewer.email)
+    evidence = evidence_list(app, incident_id=inc.public_id)
+    for e in evidence:
+        e["by_name"] = people[e["by"]].name if e["by"] in people else e["by"]
     details = app.keyring.decrypt(inc.details_enc, field="incident.details", bind=inc.public_id) if inc.details_enc else None
     scope = viewer.scope
     can_manage = scope.manages and not scope.read_only
+    from hokoku.services.transitions import stage_permissions
+
+    permitted = ({} if scope.read_only else
+                 stage_permissions(app, incident_id=inc.public_id, actor=viewer.email, now=now))
     casework = _casework_view(app, inc, lang, now)
     return render(
         request, "incident.html", inc=shown, details=details, tasks=tasks, assessment=assessment,
         immediate=[a.get(lang) for a in playbook.immediate_actions] if playbook else [],
         category_label=playbook.title.get(lang) if playbook else inc.category, policy_stages=policy_stages,
         reporter_name=people[inc.reporter_email].name if inc.reporter_email in people else inc.reporter_email,
-        can_manage=can_manage, assignees=managing_people(org, inc.division_code),
+        can_manage=can_manage, permitted=permitted, timeline=timeline, views=views, ticked=ticked,
+        workable=workable, evidence=evidence, may_write=not scope.read_only, rel=lambda v: fmt_relative(_aware(v), now, lang),
+        people_names={e: p.name for e, p in people.items()}, assignees=managing_people(org, inc.division_code),
         categories=[(c, p.title.get(lang)) for c, p in sorted(app.playbooks.items())],
         draft_kinds=draft_kinds(), here=f"/incidents/{inc.public_id}", **casework,
         is_general_manager=viewer.email in {org.general_manager.email,
@@ -383,23 +511,68 @@ def incident_ack(request: Request, incident_id: str, stage: str = Form(""), next
 
     acknowledge(hk(request), incident_id=inc.public_id, actor=viewer.email, now=now_of(request),
                 stage=stage.strip() or None, channel="web")
-    return _back(next, f"/incidents/{inc.public_id}", "acked")
+    return _back(next, f"/incidents/{inc.public_id}#stages", "acked")
+
+
+def _stage_confirm(request: Request, viewer: Viewer, inc, stage: str, *, next_url: str, note: str = "",
+                   error: str | None = None, status: int = 200) -> HTMLResponse:
+    """The page that asks for a note (or an explicit "no note") and confirms completing a stage."""
+    from hokoku.services.stagerows import incident_policy
+
+    lang = lang_of(request)
+    try:
+        sp = incident_policy(inc).stage(stage)
+    except Exception:  # noqa: BLE001
+        from hokoku.exceptions import NotFound
+
+        raise NotFound(f"stage {stage!r} does not apply to {inc.public_id}") from None
+    return render(request, "stage_complete.html", status=status, incident=inc.public_id, stage=sp.code,
+                  stage_title=f"{sp.article} {sp.title.get(lang)}", note=note, error=error,
+                  next=_local(next_url, f"/incidents/{inc.public_id}#stage-{sp.code}"))
+
+
+@router.get("/incidents/{incident_id}/stages/{stage}/complete")
+def stage_complete_form(request: Request, incident_id: str, stage: str, next: str = ""):
+    viewer = _viewer(request)
+    inc = load_visible(request, viewer, incident_id, via="page:complete", record=False)
+    from hokoku.services.transitions import stage_permissions
+
+    permitted = stage_permissions(hk(request), incident_id=inc.public_id, actor=viewer.email, now=now_of(request))
+    if "done" not in permitted.get(stage, frozenset()) or viewer.scope.read_only:
+        accesslog.record_denied(hk(request), email=viewer.email, incident=inc.public_id, via="page:complete",
+                                reason=f"may not complete stage {stage} now", now=now_of(request))
+        raise Forbidden(f"{viewer.email} may not complete stage {stage} of {inc.public_id} now")
+    return _stage_confirm(request, viewer, inc, stage, next_url=next)
 
 
 @router.post("/incidents/{incident_id}/advance")
 def incident_advance(request: Request, incident_id: str, stage: str = Form(...), op: str = Form("done"),
-                     note: str = Form(""), skip_reason: str = Form(""), next: str = Form(""),
-                     csrf_token: str = Form("")):
+                     note: str = Form(""), no_note: bool = Form(False), confirm: str = Form(""),
+                     skip_reason: str = Form(""), next: str = Form(""), csrf_token: str = Form("")):
     viewer = _writer(request, csrf_token, action="advance", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:advance", record=False)
     from hokoku.services.transitions import advance
 
     skip = op == "skip"
+    lang = lang_of(request)
     if skip and not skip_reason.strip():
         raise FieldError("skip_reason", "skip_reason: skipping a stage needs a reason")
+    if not skip:
+        from hokoku.services.transitions import stage_permissions
+
+        allowed = stage_permissions(hk(request), incident_id=inc.public_id, actor=viewer.email, now=now_of(request))
+        if "done" not in allowed.get(stage, frozenset()):
+            # not permitted: the transition itself refuses, with its reason (403 or 409), and is audited
+            advance(hk(request), incident_id=inc.public_id, stage=stage, actor=viewer.email, now=now_of(request),
+                    note=None, channel="web")
+    if not skip and not note.strip() and not no_note:
+        return _stage_confirm(request, viewer, inc, stage, next_url=next, note=note, status=422,
+                              error=translate("complete.need_note", lang))
+    if not skip and confirm != "yes":
+        return _stage_confirm(request, viewer, inc, stage, next_url=next, note=note)
     advance(hk(request), incident_id=inc.public_id, stage=stage, actor=viewer.email, now=now_of(request),
             note=note.strip() or None, skip_reason=skip_reason.strip() if skip else None, channel="web")
-    return _back(next, f"/incidents/{inc.public_id}", "skipped" if skip else "advanced")
+    return _back(next, f"/incidents/{inc.public_id}#stages", "skipped" if skip else "advanced")
 
 
 def _count_or_none(text: str, field: str) -> int | None:
@@ -487,16 +660,15 @@ def incident_amend(request: Request, incident_id: str, aware_at: str = Form(...)
 
 @router.post("/incidents/{incident_id}/steps/{ref}/done")
 def step_done(request: Request, incident_id: str, ref: str, note: str = Form(""), evidence: str = Form(""),
-              checked: list[str] = Form([]), next: str = Form(""), csrf_token: str = Form("")):
+              next: str = Form(""), csrf_token: str = Form("")):
+    """Complete a step (checklist ticks are saved one by one: ``/steps/{ref}/tick``)."""
     viewer = _writer(request, csrf_token, action="step.done", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:step", record=False)
     from hokoku.services.tasks import complete_task
 
-    ticked = [c.strip() for c in checked if c.strip()][:50]
-    text = "\n".join([f"[x] {c}" for c in ticked] + ([note.strip()] if note.strip() else [])) or None
     complete_task(hk(request), incident_id=inc.public_id, ref=ref, actor=viewer.email, now=now_of(request),
-                  note=text, evidence=evidence.strip() or None)
-    return _back(next, f"/incidents/{inc.public_id}", "step_done")
+                  note=note.strip() or None, evidence=evidence.strip() or None)
+    return _back(next, f"/incidents/{inc.public_id}#step-{ref}", "step_done")
 
 
 @router.post("/incidents/{incident_id}/steps/{ref}/assign")
@@ -507,7 +679,7 @@ def step_assign(request: Request, incident_id: str, ref: str, to: str = Form(...
     from hokoku.services.tasks import assign_task
 
     assign_task(hk(request), incident_id=inc.public_id, ref=ref, to=to, actor=viewer.email, now=now_of(request))
-    return _back(next, f"/incidents/{inc.public_id}", "assigned")
+    return _back(next, f"/incidents/{inc.public_id}#step-{ref}", "assigned")
 
 
 @router.get("/incidents/{incident_id}/drafts/{kind}")
@@ -533,9 +705,10 @@ def leadership(request: Request, incident: str = ""):
         accesslog.record_denied(app, email=viewer.email, incident=None, via="page:leadership",
                                 reason="staff see only their own reports", now=now)
         raise Forbidden(f"{viewer.email} may not see the leadership overview")
-    from hokoku.web.metrics import incident_metrics
+    from hokoku.web.metrics import incident_metrics, statutory_board
 
     rows = incident_metrics(app, viewer.scope, now=now, lang=lang)
+    board = statutory_board(app, viewer.scope, now=now, lang=lang)
     t = lambda k: translate(k, lang)  # noqa: E731
     href = lambda r: f"/incidents/{r['incident']}"  # noqa: E731
     ack_chart = bar_chart(t("lead.ack_chart"), [
@@ -554,41 +727,129 @@ def leadership(request: Request, incident: str = ""):
     if selected and selected not in {r["incident"] for r in rows}:
         selected = ""
     return render(request, "leadership.html", rows=rows, ack_chart=ack_chart, contain_chart=contain_chart,
-                  deadline_chart=deadline_chart, totals=totals, selected=selected)
+                  deadline_chart=deadline_chart, totals=totals, selected=selected, board=board,
+                  rel=lambda v: fmt_relative(v, now, lang))
 
 
 # -- audit log --------------------------------------------------------------------------------------
-PAGE_SIZE = 100
+PAGE_SIZE = 50
+EXPORT_LIMIT = 100_000
+_VERIFY_REASONS = {
+    "prev_hash does not match the previous event": ("前の記録とのハッシュの連鎖が一致しません", None),
+    "content does not match its hash (edited)": ("内容がハッシュと一致しません（改変されています）", None),
+    "signature does not verify": ("署名を検証できません", None),
+}
+
+
+def _verify_text(result, lang: str) -> str:
+    """The verification status in the page's language."""
+    events = getattr(result, "events", 0)
+    if result.ok:
+        return (f"{events:,} audit events: chain and signatures verified" if lang == "en"
+                else f"{events:,}件の監査記録について、ハッシュの連鎖と署名を検証しました。")
+    reason = getattr(result, "reason", None) or ""
+    seq = getattr(result, "bad_seq", None)
+    if lang == "en":
+        return f"Failed at audit event no. {seq}: {reason}"
+    ja = _VERIFY_REASONS.get(reason, (None,))[0]
+    if ja is None and reason.startswith("event seq "):
+        ja = "記録の番号が連続していません（削除又は挿入されています）"
+    return f"番号{seq}の監査記録で検証に失敗しました：{ja or reason}"
+
+
+def _action_words(action: str, data: dict, lang: str) -> str:
+    from hokoku.documents.labels import LABELS
+
+    phrase = LABELS[lang]["events"].get(action)
+    if phrase is None:
+        key = f"ev.{action}"
+        phrase = translate(key, lang) if translate(key, lang) != key else None
+    if phrase is None:
+        return action
+    ref = str(data.get("ref") or "").split(":", 1)[-1]
+    try:
+        return phrase.format(stage=data.get("stage") or "", step=ref, field=data.get("field") or data.get("item") or "")
+    except (KeyError, IndexError, ValueError):
+        return phrase
+
+
+def _data_words(data) -> str:
+    if not isinstance(data, dict):
+        return "" if data is None else str(data)
+    return "、".join(f"{k}: {v}" for k, v in sorted(data.items()) if v not in (None, "", [], {}))
 
 
 @router.get("/audit")
-def audit_page(request: Request, incident: str = "", before: int = 0):
+def audit_page(request: Request, incident: str = "", actor: str = "", action: str = "", before: int = 0,
+               format: str = "html"):
     viewer = _viewer(request)
     if not 0 <= before <= 2**62:
         raise FieldError("before", "before: must be a whole number from 0 to 2^62")
     app = hk(request)
     now = now_of(request)
+    lang = lang_of(request)
     if not viewer.scope.may_read_audit_log:
         accesslog.record_denied(app, email=viewer.email, incident=None, via="page:audit",
                                 reason="only the audit officer, the general manager and the director-general "
                                        "read the audit log", now=now)
         raise Forbidden(f"{viewer.email} may not read the audit log")
+    p = request.query_params
+    since, until = _day(p.get("from", ""), "from"), _day(p.get("to", ""), "to", end=True)
+    incident, actor, action = incident.strip().upper()[:32], actor.strip().lower()[:320], action.strip()[:64]
+    exporting = format in ("csv", "jsonl")
     from hokoku.services.auditops import verify as verify_audit
 
     result = verify_audit(app, public_keys=app.keyring.public_keys())  # with the local checkpoints
     with transaction(app.engine) as session:
-        query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(PAGE_SIZE)
-        if incident.strip():
-            query = query.where(AuditEvent.incident_public_id == incident.strip().upper())
-        if before > 0:
+        query = select(AuditEvent).order_by(AuditEvent.seq.desc())
+        if incident:
+            query = query.where(AuditEvent.incident_public_id == incident)
+        if actor:
+            query = query.where(AuditEvent.actor == actor)
+        if action:
+            query = query.where(AuditEvent.action.startswith(action.rstrip("*"), autoescape=True)
+                                if action.endswith((".", "*")) else AuditEvent.action == action)
+        if since:
+            query = query.where(AuditEvent.at >= since)
+        if until:
+            query = query.where(AuditEvent.at < until)
+        if before > 0 and not exporting:
             query = query.where(AuditEvent.seq < before)
+        query = query.limit(EXPORT_LIMIT if exporting else PAGE_SIZE)
         events = [{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "incident": e.incident_public_id,
                    "data": e.data} for e in session.execute(query).scalars()]
-        audit.append(session, app.keyring, at=now, actor=viewer.email, action="audit.viewed",
-                     data={"incident": incident.strip().upper() or None, "before": before or None})
-    older = _url_with(request, before=str(events[-1]["seq"])) if len(events) == PAGE_SIZE else None
-    return render(request, "audit.html", result=result, events=events, incident=incident.strip().upper(),
-                  older=older)
+        filters = {"incident": incident or None, "actor": actor or None, "action": action or None,
+                   "from": p.get("from") or None, "to": p.get("to") or None}
+        audit.append(session, app.keyring, at=now, actor=viewer.email,
+                     action="audit.exported" if exporting else "audit.viewed",
+                     data={**filters, "before": before or None,
+                           **({"format": format, "rows": len(events)} if exporting else {})})
+    for e in events:
+        e["words"] = _action_words(e["action"], e["data"] or {}, lang)
+    if format == "csv":
+        from hokoku.web.exports import csv_response
+
+        return csv_response(["seq", "at", "actor", "action", "action_words", "incident", "data"],
+                            ([e["seq"], e["at"].isoformat(), e["actor"], e["action"], e["words"], e["incident"] or "",
+                              json.dumps(e["data"], ensure_ascii=False, sort_keys=True)] for e in events),
+                            filename="hokoku-audit.csv")
+    if format == "jsonl":
+        from hokoku.web.exports import jsonl_response
+
+        return jsonl_response(({"seq": e["seq"], "at": e["at"].isoformat(), "actor": e["actor"], "action": e["action"],
+                                "incident": e["incident"], "data": e["data"]} for e in events),
+                              filename="hokoku-audit.jsonl")
+    people = organisation(app).people()
+    for e in events:
+        e["actor_name"] = people[e["actor"]].name if e["actor"] in people else e["actor"]
+        e["data_words"] = _data_words(e["data"])
+    older = (_url_with(request, before=str(events[-1]["seq"]), msg=None)
+             if len(events) == PAGE_SIZE else None)
+    return render(request, "audit.html", result=result, verify_text=_verify_text(result, lang), events=events,
+                  incident=incident, actor=actor, action=action, date_from=p.get("from", "")[:10],
+                  date_to=p.get("to", "")[:10], older=older, newest=_url_with(request, before=None, msg=None),
+                  paged=before > 0, csv_url=_url_with(request, before=None, msg=None, format="csv"),
+                  jsonl_url=_url_with(request, before=None, msg=None, format="jsonl"))
 
 
 __all__ = ["router", "render", "render_error"]

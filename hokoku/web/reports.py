@@ -107,3 +107,75 @@ def report_from_form(app, viewer, *, now: datetime, lang: str, division: str, ca
     return submit_report(app, viewer, now=now, lang=lang, division=division, category=category, summary=summary,
                          aware_at=when, data_items=data_items, individuals=count, already_done=already_done,
                          serious=serious, occurred_at=occurred)
+
+
+# -- every problem of a report form at once, in the page's language ------------------------------
+_PROBLEMS = {
+    "division.missing": ("情報を管理する課室等を選んでください。", "Choose the division that manages the information."),
+    "division.unknown": ("この課室等は登録されていません。一覧から選んでください。", "This division is not known: choose one from the list."),
+    "category.missing": ("事案の種類を選んでください（分からなければ「分からない・その他」）。",
+                         "Choose the kind of incident (or “Not sure / other”)."),
+    "category.unknown": ("この種類は選べません。一覧から選んでください。", "This kind cannot be chosen: pick one from the list."),
+    "summary.missing": ("何が起きたかを書いてください。", "Say what happened."),
+    "summary.long": ("長すぎます（{n:,}文字、上限{limit:,}文字）。", "Too long ({n:,} characters; at most {limit:,})."),
+    "text.long": ("長すぎます（{n:,}文字、上限{limit:,}文字）。", "Too long ({n:,} characters; at most {limit:,})."),
+    "when.format": ("日時を「2027-02-01T09:40」の形で入力してください。", "Enter a date and time such as 2027-02-01T09:40."),
+    "when.future": ("未来の日時は指定できません。", "This time is in the future."),
+    "occurred.after": ("発生日時が、気づいた日時より後になっています。", "The time it happened is after the time it was first known."),
+    "individuals.number": ("0以上の整数で入力してください（分からなければ空欄）。",
+                           "Enter a whole number of 0 or more (or leave it blank)."),
+}
+
+
+def _problem(key: str, lang: str, **kw) -> str:
+    ja, en = _PROBLEMS[key]
+    return (en if lang == "en" else ja).format(**kw)
+
+
+def report_problems(app, *, now: datetime, lang: str, categories: set[str], division: str, category: str,
+                    summary: str, aware_at: str, occurred_at: str, data_items: str, individuals: str,
+                    already_done: str, **_ignored) -> dict[str, str]:
+    """Every problem of a report form, field by field, in ``lang`` (empty when it may be sent);
+    the same checks as :func:`submit_report`, which still guards the service on its own."""
+    problems: dict[str, str] = {}
+    org = organisation(app)
+    if not (division or "").strip():
+        problems["division"] = _problem("division.missing", lang)
+    else:
+        try:
+            org.division(division.strip())
+        except NotFound:
+            problems["division"] = _problem("division.unknown", lang)
+    if not (category or "").strip():
+        problems["category"] = _problem("category.missing", lang)
+    elif category.strip() not in categories:
+        problems["category"] = _problem("category.unknown", lang)
+    text = (summary or "").strip()
+    if not text:
+        problems["summary"] = _problem("summary.missing", lang)
+    elif len(text) > MAX_SUMMARY:
+        problems["summary"] = _problem("summary.long", lang, n=len(text), limit=MAX_SUMMARY)
+    for field, value in (("data_items", data_items), ("already_done", already_done)):
+        if len((value or "").strip()) > MAX_TEXT:
+            problems[field] = _problem("text.long", lang, n=len(value.strip()), limit=MAX_TEXT)
+    instants = {}
+    for field, value in (("aware_at", aware_at), ("occurred_at", occurred_at)):
+        if (value or "").strip():
+            try:
+                instants[field] = parse_instant(value, what=field)
+            except InputError:
+                problems[field] = _problem("when.format", lang)
+                continue
+            if instants[field] > now:
+                problems[field] = _problem("when.future", lang)
+    if "occurred_at" in instants and "occurred_at" not in problems and "aware_at" not in problems:
+        if instants["occurred_at"] > instants.get("aware_at", now):
+            problems["occurred_at"] = _problem("occurred.after", lang)
+    if (individuals or "").strip():
+        try:
+            count = int(individuals.strip())
+        except ValueError:
+            count = -1
+        if not 0 <= count <= MAX_INDIVIDUALS:
+            problems["individuals"] = _problem("individuals.number", lang)
+    return problems
