@@ -219,3 +219,25 @@ def test_serve_after_sigkill_stops_the_orphaned_prefect_server_and_sigterm_stops
     finally:
         if second.proc.poll() is None:
             second.kill(signal.SIGKILL)
+
+
+def test_demo_with_prefect_shows_the_chain_not_prefects_logs_and_exits(tmp_path):
+    """`hokoku demo --prefect`: the scenario's lines only — no Prefect INFO lines, no ERROR or
+    traceback for the deliberate refused acknowledgement — and it exits 0 with its server stopped."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOKOKU_", "PREFECT_"))}
+    env.update(PREFECT_HOME=str(tmp_path / "prefect-client"), PYTHONUNBUFFERED="1", PREFECT_UI_ENABLED="false",
+               PREFECT_SERVER_ANALYTICS_ENABLED="false", HOKOKU_LANG="en", TMPDIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-m", "hokoku.cli", "demo", "--prefect"], env=env, cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    text = out.stdout + out.stderr
+    assert out.returncode == 0, text[-3000:]
+    assert "| INFO" not in text and "| ERROR" not in text and "Traceback" not in text, text[-3000:]
+    assert "INC-" in out.stdout
+    leftovers = []  # a process whose environment names the demo's home (its Prefect server) outlived it
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if str(tmp_path).encode() in Path(f"/proc/{pid}/environ").read_bytes():
+                leftovers.append(pid)
+        except OSError:
+            continue
+    assert leftovers == [], "the demo's Prefect server outlived it"
