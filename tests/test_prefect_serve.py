@@ -121,7 +121,9 @@ def test_serve_prefect_api_refuses_requests_without_the_auth_string_and_listens_
             incident = re.search(r'"incident": "(INC-\d{4}-\d{4})"', out.stdout).group(1)
             r = http.post("/flow_runs/filter", headers=header,
                           json={"flow_runs": {"tags": {"all_": [incident]}}})
-            assert [run["state_type"] for run in r.json()] == ["COMPLETED"], r.text
+            runs = r.json()  # the intake run, then a run recording each stage the report started (issue 14)
+            assert {run["state_type"] for run in runs} == {"COMPLETED"}, r.text
+            assert [run["name"] for run in runs if "intake" in run["tags"]] == [f"{incident} · 27-1 report received"]
 
             def reported():  # its events went through the authenticated websocket
                 r = http.post("/events/filter", headers=header, json={"filter": {

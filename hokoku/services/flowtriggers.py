@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlmodel import Session
 
 from models.flowtrigger import FlowTrigger
@@ -124,4 +124,4 @@ async def pump(app, *, limit: int = 200) -> dict:
     return {"ran": done, "waiting": len(todo) - done, "failed": False}
 
 
-__all__ = ["KINDS", "enabled", "note", "pending", "performing", "pump", "and_"]
+__all__ = ["KINDS", "enabled", "note", "pending", "performing", "pump"]
