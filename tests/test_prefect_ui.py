@@ -129,6 +129,13 @@ def served(env):
             pass
 
 
+def _outbox_statuses(home: Path) -> set[str]:
+    import sqlite3
+
+    with sqlite3.connect(home / "hokoku.db") as db:
+        return {status for (status,) in db.execute("SELECT status FROM notification")}
+
+
 def _cli(env, api, *args) -> str:
     out = subprocess.run([sys.executable, "-m", "hokoku.cli", *args], env={**env, "PREFECT_API_URL": api},
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -156,7 +163,8 @@ def test_serve_registers_exactly_the_deployments_of_prefect_yaml(served):
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium at /usr/bin/chromium")
 def test_prefect_ui_printed_by_serve_shows_the_incidents_stage_runs_by_name(served, env):
-    """Opened in Chromium, the printed Prefect UI signs in with the auth string, shows no connection
+    """A report's messages are sent by a dispatch run serve wakes at once (not its minute schedule);
+    opened in Chromium, the printed Prefect UI signs in with the auth string, shows no connection
     error, and lists the incident's runs named '<incident> · <article>'."""
     playwright = pytest.importorskip("playwright.sync_api")
     serve, base, secret = served
@@ -168,6 +176,13 @@ def test_prefect_ui_printed_by_serve_shows_the_incidents_stage_runs_by_name(serv
     names = [f"{incident} · 27-1 report received", f"{incident} · 27-1 acknowledgement by the protection manager"]
 
     header = {"Authorization": "Basic " + base64.b64encode(secret.encode()).decode()}
+
+    def woken():  # a dispatch run serve started itself (no deployment: not the minute schedule) sent them
+        r = httpx.post(api + "/flow_runs/filter", headers=header, timeout=30, json={
+            "flows": {"name": {"any_": ["dispatch"]}}, "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}})
+        return any(run["deployment_id"] is None for run in r.json()) and _outbox_statuses(serve.home) == {"sent"}
+
+    _poll(woken, 120, "serve's wake-up dispatch to deliver the report's messages")
     r = httpx.post(api + "/flow_runs/filter", headers=header, timeout=30,
                    json={"flow_runs": {"tags": {"all_": [incident]}}, "sort": "START_TIME_ASC"})
     runs = r.json()
