@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BENCHES = ("latency", "sweep", "burst", "audit")
+BENCHES = ("latency", "sweep", "burst", "audit", "cli")
 
 
 def _load() -> str:
@@ -41,9 +41,9 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.filterwarnings("ignore")
     logging.getLogger("prefect").setLevel(logging.ERROR)
-    from bench import audit_verify, burst, common, latency, sweep_scale
+    from bench import audit_verify, burst, cli_speed, common, latency, sweep_scale
 
-    modules = {"latency": latency, "sweep": sweep_scale, "burst": burst, "audit": audit_verify}
+    modules = {"latency": latency, "sweep": sweep_scale, "burst": burst, "audit": audit_verify, "cli": cli_speed}
     dbs = common.databases(args.db)
     started = time.perf_counter()
     parts = [f"## Run of {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC — `python -m bench"
