@@ -86,7 +86,7 @@ def test_every_flow_takes_ids_codes_times_and_counts_only():
     import flows.sweep
 
     allowed = {"input_id", "incident_id", "action", "stage", "now", "channel", "limit", "nid", "kind", "lang", "fmt",
-               "out"}
+               "out", "claim_id", "exclude"}  # claim_id: a random fencing token; exclude: notification ids
     seen = {}
     for module in (flows.dispatch, flows.documents, flows.intake, flows.stages, flows.sweep):
         for obj in list(vars(module).values()) + list(getattr(module, "STAGE_FLOWS", {}).values()):
