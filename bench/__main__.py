@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BENCHES = ("latency", "sweep", "burst", "audit")
+BENCHES = ("latency", "sweep", "burst", "audit", "cli")
 
 
 def _load() -> str:
@@ -36,13 +36,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="+", choices=BENCHES, help="run only these")
     ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     ap.add_argument("--markdown", metavar="FILE", help="also write the report (Markdown) to FILE")
+    ap.add_argument("--json", metavar="FILE", help="also write every figure, its ratio and its target (JSON) to FILE")
     args = ap.parse_args(argv)
 
     warnings.filterwarnings("ignore")
     logging.getLogger("prefect").setLevel(logging.ERROR)
-    from bench import audit_verify, burst, common, latency, sweep_scale
+    from bench import audit_verify, burst, cli_speed, common, latency, sweep_scale
 
-    modules = {"latency": latency, "sweep": sweep_scale, "burst": burst, "audit": audit_verify}
+    modules = {"latency": latency, "sweep": sweep_scale, "burst": burst, "audit": audit_verify, "cli": cli_speed}
     dbs = common.databases(args.db)
     started = time.perf_counter()
     parts = [f"## Run of {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC — `python -m bench"
@@ -58,6 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     tail = f"Total {time.perf_counter() - started:.0f} s."
     print(tail)
     parts.append(tail)
+    if args.json:
+        import json
+
+        Path(args.json).write_text(json.dumps({
+            "run_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "quick": args.quick,
+            "benches": list(args.only or BENCHES), "seconds": round(time.perf_counter() - started, 1),
+            "figures": common.FIGURES}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if args.markdown:
         Path(args.markdown).write_text("\n".join(parts) + "\n", encoding="utf-8")
     return 0

@@ -22,7 +22,7 @@ import random
 import time
 from datetime import datetime, timedelta, timezone
 
-from bench.common import environment, table
+from bench.common import environment, record, table
 from hokoku.timeutil import JST
 
 T0 = datetime(2027, 2, 1, 10, 0, tzinfo=JST)
@@ -40,6 +40,7 @@ def generate(keyring, head_seq: int, head_hash: str, count: int, seed: int = 1):
 
     rng = random.Random(seed)
     rows, payloads = [], []
+    key_id, signature = keyring.sign(b"")[0], ""  # as append makes them since issue 14: the signed head covers them
     prev, at = head_hash, T0.astimezone(timezone.utc)
     for seq in range(head_seq + 1, head_seq + 1 + count):
         at += timedelta(milliseconds=rng.randrange(1, 5000))
@@ -56,7 +57,6 @@ def generate(keyring, head_seq: int, head_hash: str, count: int, seed: int = 1):
         actor = "hokoku:sweep" if action.startswith("stage.r") else rng.choice(PEOPLE)
         payload = prev.encode() + b"\n" + canonical(seq, at, actor, action, incident, data)
         digest = chain_hash(prev, canonical(seq, at, actor, action, incident, data))
-        key_id, signature = keyring.sign(digest.encode())
         rows.append((seq, at, actor, action, incident, data, prev, digest, key_id, signature))
         payloads.append(payload)
         prev = digest
@@ -107,18 +107,20 @@ def baselines(keyring, rows, payloads) -> dict:
     out["canonical"] = time.perf_counter() - t
     public = keyring.public_keys()
     t = time.perf_counter()
-    for seq, at, actor, action, incident, data, prev, digest, key_id, signature in rows:
+    sigs = [keyring.sign(r[7].encode())[1] for r in rows[: min(len(rows), 20_000)]]  # the old per-event signatures
+    n_sig = len(sigs)
+    for (seq, at, actor, action, incident, data, prev, digest, key_id, _s), signature in zip(rows, sigs):
         assert chain_hash(prev, canonical(seq, at, actor, action, incident, data)) == digest
         assert verify_signature(public, key_id, digest.encode(), signature)
-    out["signed"] = time.perf_counter() - t
+    out["signed"] = (time.perf_counter() - t) * len(rows) / n_sig  # scaled from the first n_sig events
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     keys = {k: Ed25519PublicKey.from_public_bytes(bytes.fromhex(v)) for k, v in public.items()}
     t = time.perf_counter()
-    for seq, at, actor, action, incident, data, prev, digest, key_id, signature in rows:
+    for (seq, at, actor, action, incident, data, prev, digest, key_id, _s), signature in zip(rows, sigs):
         assert chain_hash(prev, canonical(seq, at, actor, action, incident, data)) == digest
         keys[key_id].verify(bytes.fromhex(signature), digest.encode())
-    out["signed_cached"] = time.perf_counter() - t
+    out["signed_cached"] = (time.perf_counter() - t) * len(rows) / n_sig
     return out
 
 
@@ -160,11 +162,13 @@ def run(dbs: list[str], *, quick: bool) -> str:
     rows_out = [["raw SHA-256 of the hashed bytes (in memory)", f"{raw:.2f} s", f"{n / raw:,.0f}", "1×"],
                 ["canonical JSON + SHA-256 chain (in memory)", f"{base['canonical']:.2f} s",
                  f"{n / base['canonical']:,.0f}", f"{base['canonical'] / raw:.0f}×"],
-                ["+ Ed25519 signature check (in memory)", f"{base['signed']:.2f} s", f"{n / base['signed']:,.0f}",
+                ["+ Ed25519 signature check per event, as before issue 14 (in memory; scaled)", f"{base['signed']:.2f} s", f"{n / base['signed']:,.0f}",
                  f"{base['signed'] / raw:.0f}×"],
                 ["  (the same with each public key parsed once, not per event)", f"{base['signed_cached']:.2f} s",
                  f"{n / base['signed_cached']:,.0f}", f"{base['signed_cached'] / raw:.0f}×"]]
     for db, seconds in measured:
+        record(f"audit verify over {n:,} events", db=db, figure=seconds, unit="s", ratio=seconds / raw,
+               baseline="raw SHA-256 of the same bytes", target=5.0)
         rows_out.append([f"`audit verify` from {db} (hokoku.audit.verify)", f"{seconds:.2f} s", f"{n / seconds:,.0f}",
                          f"{seconds / raw:.0f}×"])
     lines.append(f"{count:,} events, {mib:.0f} MiB of hashed bytes.\n")

@@ -91,6 +91,7 @@ def _burst(app, stub, reports: int, seconds: float, processes: int, threads: int
 
 
 def run(dbs: list[str], *, quick: bool) -> str:
+    from bench.common import record
     from tests.slack_stub import SlackStub
 
     reports, seconds = (100, 6.0) if quick else (1000, 60.0)
@@ -108,6 +109,9 @@ def run(dbs: list[str], *, quick: bool) -> str:
                          f"{r['wall']:.1f} s", f"{len(lat) / r['wall']:.1f}/s"])
             checks.append([db, shape, f"{r['incidents']:,} / {reports:,}", dict(r["statuses"]), len(r["keys"]),
                            "yes" if once else "NO", len(r["errors"])])
+            record(f"burst {reports} reports / {seconds:.0f} s, {shape}: p99 intake", db=db, figure=pct(lat, 99),
+                   unit="s", ratio=pct(lat, 99), baseline="1 s", target=1.0,
+                   all_persisted=r["incidents"] == reports, delivered_once=once)
             for e in r["errors"][:5]:
                 print("  error:", e)
     lines.append(table(["database", "request workers", "p50", "p90", "p99", "max", "wall time (arrivals: "

@@ -198,3 +198,15 @@ def drain_prefect() -> None:
         EventsWorker.drain_all(timeout=5)
     except Exception:  # noqa: BLE001
         pass
+
+
+#: Every figure a benchmark measured with its ratio and the issue's target, for ``--json``.
+FIGURES: list[dict] = []
+
+
+def record(name: str, *, figure: float, unit: str, ratio: float | None = None, target: float | None = None,
+           baseline: str | None = None, db: str | None = None, **extra) -> None:
+    """Keep one figure (``ratio`` is figure / baseline; ``target`` the largest ratio the issue accepts)."""
+    FIGURES.append({"name": name, "db": db, "figure": round(figure, 6), "unit": unit,
+                    "ratio": None if ratio is None else round(ratio, 3), "baseline": baseline, "target": target,
+                    "meets_target": None if ratio is None or target is None else ratio <= target, **extra})

@@ -89,7 +89,7 @@ async def _measure(app, stub, samples: int, warmup: int) -> dict:
 def run(dbs: list[str], *, quick: bool) -> str:
     from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
-    from bench.common import drain_prefect, quiet_prefect_console
+    from bench.common import drain_prefect, quiet_prefect_console, record
     from hokoku.prefect_server import auth_string, start_local_server
     from tests.slack_stub import SlackStub
 
@@ -114,6 +114,8 @@ def run(dbs: list[str], *, quick: bool) -> str:
                     for name, q in (("p50", 50), ("p99", 99)):
                         p, f = pct(r["path"], q), pct(r["floor"], q)
                         rows.append([db, name, ms(p), ms(pct(r["intake"], q)), ms(f), f"{p / f:.2f}×"])
+                        record(f"report → first delivered, {name}", db=db, figure=p, unit="s", ratio=p / f,
+                               baseline="empty async flow + insert + POST", target=1.5 if name == "p99" else None)
     finally:
         drain_prefect()
         server.terminate()

@@ -10,8 +10,10 @@ class only; its message (which may quote the input) is recorded in that row for 
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
 
 from hokoku.app import App, open_app
 
@@ -21,9 +23,31 @@ log = logging.getLogger("hokoku.flows")
 _READY: set[str] = set()
 
 
+_RUN_APP: ContextVar[App | None] = ContextVar("hokoku_run_app", default=None)
+
+
+@contextlib.contextmanager
+def run_app() -> Iterator[App]:
+    """One :class:`App` for a whole flow run: its tasks' :func:`app` calls return it (settings,
+    keyring, policy and playbooks are loaded once per run, not once per task)."""
+    current = _RUN_APP.get()
+    if current is not None:
+        yield current
+        return
+    token = _RUN_APP.set(app())
+    try:
+        yield _RUN_APP.get()
+    finally:
+        _RUN_APP.reset(token)
+
+
 def app() -> App:
-    """The app; the first time in a worker process, checked as every process is at start-up
-    (schema revision, and a data key that opens this database's key-check value)."""
+    """The app (the flow run's, inside :func:`run_app`); the first time in a worker process,
+    checked as every process is at start-up (schema revision, and a data key that opens this
+    database's key-check value)."""
+    current = _RUN_APP.get()
+    if current is not None:
+        return current
     hk = open_app()
     url = hk.settings.effective_database_url
     if url not in _READY:

@@ -1,4 +1,9 @@
-"""Dispatch: deliver pending notifications through their channels, with retries and backoff."""
+"""Dispatch: deliver pending notifications through their channels, with retries and backoff.
+
+The flow runs the same code as the direct path (:func:`hokoku.services.dispatch.dispatch`: the
+due rows, then what delivering them queued — fallbacks, Slack updates, delivery alerts — in the
+same run), with one App and one set of notifiers per flow run.
+"""
 
 from __future__ import annotations
 
@@ -7,44 +12,26 @@ from datetime import datetime, timezone
 
 from prefect import flow, task
 
-from flows.common import app, emit
+from flows.common import app, emit, run_app
 
 
-@task(name="claim due notifications", retries=2, retry_delay_seconds=2, persist_result=False)
-def claim_task(now: datetime, limit: int, exclude: list[int]) -> dict:
-    from hokoku.services.dispatch import claim
-
-    batch = claim(app(), now=now, limit=limit, exclude=set(exclude))
-    return {"claim_id": batch.claim_id, "ids": batch.ids}
-
-
-@task(name="deliver notification", persist_result=False)
-def deliver_task(nid: int, claim_id: str, now: datetime) -> dict:
-    from hokoku.services.dispatch import deliver_one
+@task(name="deliver due notifications", persist_result=False)  # not retried: a send is not idempotent
+def dispatch_task(now: datetime, limit: int) -> list[dict]:
+    from hokoku.services.dispatch import dispatch
     from notifiers.registry import build_notifiers
 
     a = app()
-    return deliver_one(a, nid, now=now, notifiers=build_notifiers(a.settings), rng=random.Random(),
-                       claim_id=claim_id).to_json()
+    return [e.to_json() for e in dispatch(a, now=now, limit=limit, notifiers=build_notifiers(a.settings),
+                                          rng=random.Random())]
 
 
 @flow(name="dispatch", log_prints=False, persist_result=False)
 async def dispatch_flow(now: datetime | None = None, limit: int = 500) -> list[dict]:
     now = now or datetime.now(timezone.utc)
-    from hokoku.services.dispatch import CLAIM_BATCH, fallback_overdue_tx
-
-    fallback_overdue_tx(app(), now=now)
-    out, handled = [], []
-    while len(handled) < limit:  # small claims, each sent well within its lease (services/dispatch.py)
-        batch = claim_task(now, min(CLAIM_BATCH, limit - len(handled)), handled)
-        if not batch["ids"]:
-            break
-        handled += batch["ids"]
-        for nid in batch["ids"]:
-            result = deliver_task(nid, batch["claim_id"], now)
-            if result["outcome"] == "failed":
-                emit("notification.failed", None, notification=result["notification_id"],
-                     channel=result["channel"])  # not the key: it names the recipient
-            if result["outcome"] != "superseded":
-                out.append(result)
+    with run_app():
+        out = dispatch_task(now, limit)
+    for result in out:
+        if result["outcome"] == "failed":
+            emit("notification.failed", None, notification=result["notification_id"],
+                 channel=result["channel"])  # not the key: it names the recipient
     return out

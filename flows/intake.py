@@ -11,7 +11,7 @@ from datetime import datetime
 from prefect import flow, get_client, task
 from prefect.runtime import flow_run
 
-from flows.common import emit, through_flow, with_input
+from flows.common import emit, run_app, through_flow, with_input
 
 
 @task(name="persist report", persist_result=False)  # not retried: a retry after a commit would file it twice
@@ -33,12 +33,14 @@ def persist_report(input_id: str, now: datetime) -> dict:
 @flow(name="27-1 report received", log_prints=False, persist_result=False)
 async def intake_flow(input_id: str, now: datetime) -> dict:
     """``input_id``: a ``report`` flow input (:func:`hokoku.services.flowinput.stash`)."""
-    result = persist_report(input_id, now)
+    with run_app():
+        result = persist_report(input_id, now)
     incident = result["incident"]
     run_id = flow_run.get_id()
     if run_id:
         async with get_client() as client:
-            await client.update_flow_run(run_id, tags=[*flow_run.get_tags(), incident, "intake"])
+            await client.update_flow_run(run_id, name=f"{incident} · {intake_flow.name}",
+                                         tags=[*flow_run.get_tags(), incident, "intake"])
     emit("incident.reported", incident, division=result["division"], category=result["category"],
          serious=bool(result["serious"]), entry=result["entry"] or "staff")
     emit("stage.started", incident, stage="acknowledge")

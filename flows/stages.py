@@ -11,7 +11,7 @@ from datetime import datetime
 
 from prefect import Flow, flow, tags, task
 
-from flows.common import app, emit, through_flow, with_input
+from flows.common import app, emit, run_app, through_flow, with_input
 from hokoku.policy import load_policy
 
 
@@ -34,8 +34,17 @@ def apply_transition(action: str, incident_id: str, stage: str, now: datetime, c
 def _make_stage_flow(code: str, name: str) -> Flow:
     async def stage_run(incident_id: str, action: str, input_id: str, now: datetime, channel: str = "cli") -> dict:
         """``action``: ack, advance or skip; ``input_id``: a ``transition`` flow input holding the
-        actor's address and any note or skip reason."""
-        result = apply_transition(action, incident_id, code, now, channel, input_id)
+        actor's address and any note or skip reason. ``record-<kind>`` (started, acknowledged, done,
+        skipped) records a transition already committed by another entry point (a ``flow_trigger``
+        row): nothing is performed again."""
+        if action.startswith("record-"):
+            kind = action.removeprefix("record-")
+            emit(f"stage.{kind}", incident_id, stage=code, channel=channel)
+            return {"incident": incident_id, "stage": code, "recorded": kind}
+        from hokoku.services.flowtriggers import performing
+
+        with run_app(), performing(incident_id, code):
+            result = apply_transition(action, incident_id, code, now, channel, input_id)
         event = {"ack": "stage.acknowledged", "advance": "stage.done", "skip": "stage.skipped"}[action]
         emit(event, result["incident"], stage=code, channel=channel)
         for started in result["started"]:
@@ -45,32 +54,66 @@ def _make_stage_flow(code: str, name: str) -> Flow:
         return result
 
     stage_run.__name__ = f"stage_{code.replace('-', '_')}"
-    return flow(name=name, log_prints=False, persist_result=False)(stage_run)
+    # runs are named for the incident and the article ("INC-2027-0001 · 27-3 report to managers")
+    run_name = "{incident_id} · " + name.replace("{", "{{").replace("}", "}}")
+    return flow(name=name, flow_run_name=run_name, log_prints=False, persist_result=False)(stage_run)
 
 
-#: code → flow, from the shipped policy (stages of custom policies use the generic flow).
+#: code → flow for the shipped policy's stages (prefect.yaml's entrypoints name these).
 STAGE_FLOWS: dict[str, Flow] = {
     sp.code: _make_stage_flow(sp.code, sp.flow) for sp in load_policy().stages if sp.completed_by != "intake"
 }
+_MADE: dict[tuple[str, str], Flow] = {}
 
 
-def stage_flow(code: str) -> Flow:
-    return STAGE_FLOWS.get(code) or _make_stage_flow(code, f"stage {code}")
+def stage_flow(code: str, name: str | None = None) -> Flow:
+    """The flow of stage ``code`` named ``name`` (the article, from the policy in force or the
+    incident's snapshot); the shipped flow when the names agree, else one made for it."""
+    shipped = STAGE_FLOWS.get(code)
+    if shipped is not None and name in (None, shipped.name):
+        return shipped
+    name = name or f"stage {code}"
+    if (code, name) not in _MADE:
+        _MADE[code, name] = _make_stage_flow(code, name)
+    return _MADE[code, name]
 
 
-def _canonical(a, incident_id: str) -> str:
-    """The incident's public id as stored (a typed id that names no incident never reaches Prefect)."""
+def policy_stage_flows(policy) -> dict[str, Flow]:
+    """code → flow for every stage a person completes under ``policy`` (e.g. ``HOKOKU_POLICY_FILE``)."""
+    return {sp.code: stage_flow(sp.code, sp.flow) for sp in policy.stages if sp.completed_by != "intake"}
+
+
+def _canonical(a, incident_id: str) -> tuple[str, dict[str, str]]:
+    """The incident's public id as stored (a typed id that names no incident never reaches Prefect)
+    and its snapshot's stage code → flow name."""
     from hokoku.db import transaction
+    from hokoku.services.stagerows import incident_policy
     from hokoku.services.transitions import get_incident
 
     with transaction(a.engine) as session:
-        return get_incident(session, incident_id).public_id
+        incident = get_incident(session, incident_id)
+        return incident.public_id, {sp.code: sp.flow for sp in incident_policy(incident).stages}
 
 
-async def _run_stage(a, *, incident_id: str, code: str, action: str, now: datetime, channel: str, given: dict) -> dict:
+async def _run_stage(a, *, incident_id: str, code: str, action: str, now: datetime, channel: str, given: dict,
+                     names: dict[str, str] | None = None) -> dict:
+    run = stage_flow(code, (names or {}).get(code))
     with tags(incident_id, code):
-        return await through_flow(a, kind="transition", payload=given, start=lambda input_id: stage_flow(code)(
+        return await through_flow(a, kind="transition", payload=given, start=lambda input_id: run(
             incident_id, action, input_id, now, channel=channel))
+
+
+async def record_transition(a, *, incident: str, stage: str, kind: str, at: datetime, channel: str = "") -> str:
+    """A run of ``stage``'s flow recording a committed transition (a ``flow_trigger`` row), named for
+    the incident and the article, tagged with the incident id; returns the run's id. Raises when
+    Prefect is unreachable or the run did not complete (the row then waits)."""
+    _public, names = _canonical(a, incident)
+    run = stage_flow(stage, names.get(stage))
+    with tags(incident, stage, kind):
+        state = await run(incident, f"record-{kind}", "", at, channel=channel or "cli", return_state=True)
+    if not state.is_completed():
+        raise RuntimeError(f"the run recording {kind} of {stage} for {incident} ended {state.type.value}")
+    return str(state.state_details.flow_run_id)
 
 
 async def run_ack(*, incident_id: str, actor: str, now: datetime, stage: str | None = None, channel: str = "cli"):
@@ -78,13 +121,13 @@ async def run_ack(*, incident_id: str, actor: str, now: datetime, stage: str | N
     from hokoku.services.transitions import TransitionResult, acknowledgeable, resolve_stage_code
 
     a = app()
-    incident_id = _canonical(a, incident_id)
+    incident_id, names = _canonical(a, incident_id)
     if stage:
         codes = [resolve_stage_code(a, incident_id=incident_id, stage=stage)]
     else:
         codes = acknowledgeable(a, incident_id=incident_id, actor=actor)
     results = [await _run_stage(a, incident_id=incident_id, code=code, action="ack", now=now, channel=channel,
-                                given={"actor": actor}) for code in codes]
+                                given={"actor": actor}, names=names) for code in codes]
     return TransitionResult(
         results[0]["incident"], [s for r in results for s in r["stages"]],
         [s for r in results for s in r["started"]], any(r["closed"] for r in results),
@@ -97,11 +140,11 @@ async def run_advance(*, incident_id: str, stage: str, actor: str, now: datetime
     from hokoku.services.transitions import TransitionResult, resolve_stage_code
 
     a = app()
-    incident_id = _canonical(a, incident_id)
+    incident_id, names = _canonical(a, incident_id)
     code = resolve_stage_code(a, incident_id=incident_id, stage=stage)
     action = "skip" if skip_reason is not None else "advance"
     r = await _run_stage(a, incident_id=incident_id, code=code, action=action, now=now, channel=channel,
-                         given={"actor": actor, "note": note, "skip_reason": skip_reason})
+                         given={"actor": actor, "note": note, "skip_reason": skip_reason}, names=names)
     return TransitionResult(r["incident"], r["stages"], r["started"], r["closed"])
 
 # Module-level names so prefect.yaml entrypoints can point at each stage's flow.
@@ -118,3 +161,16 @@ commission_information_flow = STAGE_FLOWS["commission-information"]
 ppc_preliminary_flow = STAGE_FLOWS["ppc-preliminary"]
 ppc_final_flow = STAGE_FLOWS["ppc-final"]
 individual_notice_flow = STAGE_FLOWS["individual-notice"]
+
+
+def __getattr__(attr: str) -> Flow:
+    """``<code>_flow`` for a stage of the policy in force (``HOKOKU_POLICY_FILE``) that the shipped
+    policy lacks, so a deployment's entrypoint can name it."""
+    if attr.endswith("_flow") and not attr.startswith("_"):
+        from hokoku.app import open_app
+
+        code = attr.removesuffix("_flow").replace("_", "-")
+        for sp in open_app().policy.stages:
+            if sp.code == code and sp.completed_by != "intake":
+                return stage_flow(code, sp.flow)
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from prefect import flow, task
 
-from flows.common import app, emit
+from flows.common import app, emit, run_app
 
 
 @task(name="sweep due stages", retries=2, retry_delay_seconds=5, persist_result=False)  # idempotent at a given now
@@ -19,7 +19,8 @@ def sweep_task(now: datetime) -> list[dict]:
 @flow(name="sweep", log_prints=False, persist_result=False)
 async def sweep_flow(now: datetime | None = None) -> list[dict]:
     now = now or datetime.now(timezone.utc)
-    events = sweep_task(now)
+    with run_app():
+        events = sweep_task(now)
     for e in events:
         emit(f"stage.{e['kind']}", e["incident"], stage=e["stage"], recipients=len(e["recipients"]))
     return events

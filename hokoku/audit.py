@@ -88,18 +88,67 @@ def append(
     signer = keyring.signer
     if signer is not None and active_key(session, head) != signer.current.key_id:
         _rotate(session, keyring, head, at=at)
-    event = _add(session, head, keyring.sign, at=at, actor=actor, action=action, incident=incident, data=data or {})
-    head.key_id, head.signature = keyring.sign(head_message(head.seq, head.hash))
+    key_id = signer.current.key_id if signer is not None else keyring.sign(b"")[0]
+    event = _add(session, head, None, at=at, actor=actor, action=action, incident=incident, data=data or {},
+                 key_id=key_id)
+    if action.startswith("stage."):  # a stage transition: a flow run of its stage follows (issue 14)
+        from hokoku.services.flowtriggers import note
+
+        note(session, action=action, incident=incident, data=data, at=at)
+    _seal_at_commit(session, keyring, head)
     session.add(head)
     session.flush()
     return event
 
 
-def _add(session: Session, head: AuditHead, sign, *, at, actor, action, incident, data) -> AuditEvent:
+def _seal_at_commit(session: Session, keyring: Keyring, head: AuditHead) -> None:
+    """Sign the head once per transaction, over its last hash, just before the commit (issue 14:
+    one head signature per transaction, however many events it appended). The events themselves
+    carry no signature of their own: each is bound by the hash chain to the signed head (and to
+    the checkpoints), so editing, deleting or reordering one still fails ``verify``."""
+    from sqlalchemy import event as sa_event
+
+    head.signature = None  # unsigned until sealed: a reader inside this transaction sees no stale seal
+    session.info["hokoku_audit_seal"] = (keyring, head)
+    if session.info.get("hokoku_audit_seal_hooked"):
+        return
+    session.info["hokoku_audit_seal_hooked"] = True
+
+    def seal(sess):
+        pending = sess.info.pop("hokoku_audit_seal", None)
+        if pending is None:
+            return
+        ring, h = pending
+        h.key_id, h.signature = ring.sign(head_message(h.seq, h.hash))
+        sess.add(h)
+
+    def forget(sess, *_args):
+        sess.info.pop("hokoku_audit_seal", None)
+
+    sa_event.listen(session, "before_commit", seal)
+    sa_event.listen(session, "after_rollback", forget)
+
+
+def seal_now(session: Session) -> None:
+    """Sign the head now, before the commit (for code that reads the sealed head in the same
+    transaction, e.g. a checkpoint)."""
+    pending = session.info.pop("hokoku_audit_seal", None)
+    if pending is not None:
+        ring, h = pending
+        h.key_id, h.signature = ring.sign(head_message(h.seq, h.hash))
+        session.add(h)
+        session.flush()
+
+
+def _add(session: Session, head: AuditHead, sign, *, at, actor, action, incident, data,
+         key_id: str | None = None) -> AuditEvent:
+    """One event on the chain; ``sign`` None: no signature of its own (the signed head covers it)."""
     seq = head.seq + 1
     recorded = wall_clock()
     digest = chain_hash(head.hash, canonical(seq, at, actor, action, incident, data, recorded))
-    key_id, signature = sign(digest.encode())
+    signature = ""  # "": none of its own
+    if sign is not None:
+        key_id, signature = sign(digest.encode())
     event = AuditEvent(
         seq=seq, at=at, recorded_at=recorded, actor=actor, action=action, incident_public_id=incident, data=data,
         prev_hash=head.hash, hash=digest, key_id=key_id, signature=signature,
@@ -229,9 +278,9 @@ def verify(session: Session, public_keys: dict[str, str], *, checkpoints: Iterab
     active: str | None = None
     last_id = 0
     while True:
-        rows = session.execute(
-            select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
-        ).scalars().all()
+        rows = session.execute(  # plain rows, not ORM objects: verification reads, never changes
+            select(*AuditEvent.__table__.c).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+        ).all()
         if not rows:
             break
         for ev in rows:
@@ -251,8 +300,9 @@ def verify(session: Session, public_keys: dict[str, str], *, checkpoints: Iterab
                 return fail(f"signed by key {ev.key_id}, which is not among the trusted public keys")
             if active is not None and ev.key_id != active:
                 return fail(f"signed by key {ev.key_id}, but the chain's active audit key is {active}")
-            if not keys.verify(ev.key_id, ev.hash.encode(), ev.signature):
-                return fail("signature does not verify")
+            if ev.signature or ev.action == KEY_ACTION:  # key changes (and events before 0008) are signed
+                if not keys.verify(ev.key_id, ev.hash.encode(), ev.signature):
+                    return fail("signature does not verify")
             if ev.action == KEY_ACTION:
                 new, pub = (ev.data or {}).get("key_id"), (ev.data or {}).get("public_key")
                 if not isinstance(pub, str) or keys.hex.get(new) != pub or fingerprint(pub) != new:

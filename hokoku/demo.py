@@ -88,6 +88,11 @@ def run_demo(*, lang: str | None = None, use_prefect: bool = False, as_json: boo
 
         init(app, org_file=None, demo=True, now=T0 - timedelta(days=1))
         server = None
+        if use_prefect:  # the chain on the console, not Prefect's INFO lines (an expected refusal is no ERROR)
+            os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
+            import logging
+
+            logging.getLogger("prefect").setLevel(logging.CRITICAL)
         if use_prefect and not os.environ.get("PREFECT_API_URL"):
             from hokoku.prefect_server import auth_string, start_local_server
 
@@ -100,9 +105,24 @@ def run_demo(*, lang: str | None = None, use_prefect: bool = False, as_json: boo
             return _scenario(app, runner, t, lang, as_json)
         finally:
             if server is not None:
-                server.terminate()
+                _drain_prefect()  # send the queued events and logs while the server still answers
+                from hokoku.prefect_server import stop_local_server
+
+                stop_local_server(app.settings.home, server)
                 os.environ.pop("PREFECT_API_URL", None)
                 os.environ.pop("PREFECT_API_AUTH_STRING", None)
+
+
+def _drain_prefect(timeout: float = 10) -> None:
+    """Flush Prefect's event and log workers now, so none retries a stopped server at exit."""
+    try:
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogWorker
+
+        for worker in (EventsWorker, APILogWorker):
+            worker.drain_all(timeout=timeout)
+    except Exception:
+        pass
 
 
 def _scenario(app: App, runner, t: dict, lang: str, as_json: bool) -> dict:

@@ -57,11 +57,22 @@ class FlowRunner(DirectRunner):
     the auth string ``hokoku serve`` generated under ``$HOKOKU_HOME`` is used, if there is one.
     """
 
-    def _run(self, coro_fn):
+    def _run(self, coro_fn, *, pump: bool = True):
         from hokoku.prefect_server import client_settings
 
+        async def then_pump():
+            result = await coro_fn()
+            if pump:  # the stages this started (flow_trigger rows) become runs now, in order
+                from hokoku.services.flowtriggers import pump as pump_triggers
+
+                try:
+                    await pump_triggers(self.app)
+                except Exception:  # they wait for serve's pump or the next tick
+                    pass
+            return result
+
         with client_settings(self.app.settings.home):
-            return asyncio.run(coro_fn())
+            return asyncio.run(then_pump())
 
     def report(self, **kw):
         from flows.intake import run_report
@@ -83,10 +94,13 @@ class FlowRunner(DirectRunner):
         from flows.sweep import sweep_flow
 
         async def both():
-            return await sweep_flow(now=now), await dispatch_flow(now=now)
+            from hokoku.services.flowtriggers import pump
 
-        swept, dispatched = self._run(both)
-        return {"now": now.isoformat(), "sweep": swept, "dispatch": dispatched}
+            swept, dispatched = await sweep_flow(now=now), await dispatch_flow(now=now)
+            return swept, dispatched, await pump(self.app)  # transitions made elsewhere become runs
+
+        swept, dispatched, pumped = self._run(both, pump=False)
+        return {"now": now.isoformat(), "sweep": swept, "dispatch": dispatched, "flow_runs": pumped}
 
 
 def runner_for(app: App) -> DirectRunner:

@@ -10,6 +10,7 @@ the web app only.
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from datetime import datetime, timezone
@@ -80,13 +81,36 @@ def serve(*, host: str, port: int, demo: bool, flows: bool = True, prefect_host:
     Prefect's local server listens on ``prefect_host`` (default ``HOKOKU_PREFECT_HOST``, else
     loopback) and its API asks for basic auth (:mod:`hokoku.prefect_server`)."""
     app = _ensure_initialised(demo)
-    proc = None
-    if flows and not os.environ.get("PREFECT_API_URL"):
-        from hokoku.prefect_server import auth_file, auth_string, start_local_server
+    held: dict = {}
 
+    def stop_on(signum, _frame):  # SIGTERM as SIGINT: stop cleanly (the runner later takes SIGTERM over)
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop_on)
+    try:
+        _serve(app, held, host=host, port=port, demo=demo, flows=flows, prefect_host=prefect_host)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if held.get("pump_stop") is not None:
+            held["pump_stop"].set()
+        if held.get("server") is not None:
+            held["server"].should_exit = True
+        _stop(app, held.get("proc"), held.get("lock"))
+
+
+def _serve(app, held: dict, *, host: str, port: int, demo: bool, flows: bool, prefect_host: str | None) -> None:
+    """serve's work; what must be stopped is put in ``held`` as soon as it exists."""
+    if flows and not os.environ.get("PREFECT_API_URL"):
+        from hokoku.prefect_server import auth_file, auth_string, serve_lock, start_local_server
+
+        held["lock"] = serve_lock(app.settings.home)  # one serve per Prefect database
         print("starting Prefect's local server (once)...", flush=True)
         proc, url = start_local_server(app.settings.home, host=prefect_host or app.settings.prefect_host)
+        held["proc"] = proc
         os.environ["PREFECT_API_URL"] = url
+        os.environ.setdefault("PREFECT_UI_URL", url.removesuffix("/api"))
         given = [name for name in ("PREFECT_API_AUTH_STRING", "PREFECT_SERVER_API_AUTH_STRING") if os.environ.get(name)]
         shown = f"${given[0]}" if given else str(auth_file(app.settings.home))
         os.environ.setdefault("PREFECT_API_AUTH_STRING", auth_string(app.settings.home))  # before prefect is imported
@@ -98,7 +122,7 @@ def serve(*, host: str, port: int, demo: bool, flows: bool = True, prefect_host:
     from hokoku.web.server import uvicorn_config
 
     web = create_app(app)
-    server = uvicorn.Server(uvicorn_config(web, host=host, port=port))  # hokoku.web.server
+    server = held["server"] = uvicorn.Server(uvicorn_config(web, host=host, port=port))  # hokoku.web.server
     web_thread = threading.Thread(target=server.run, name="hokoku-web", daemon=True)
     web_thread.start()
     for _ in range(200):  # print the address once it answers (at most ~10 s)
@@ -106,8 +130,6 @@ def serve(*, host: str, port: int, demo: bool, flows: bool = True, prefect_host:
             break
         time.sleep(0.05)
     if not web_thread.is_alive():
-        if proc is not None:
-            proc.terminate()
         from hokoku.exceptions import HokokuError
 
         raise HokokuError(f"the web server could not start on {host}:{port} (is the port in use?)")
@@ -125,30 +147,77 @@ def serve(*, host: str, port: int, demo: bool, flows: bool = True, prefect_host:
                 print(f"Slack Socket Mode: {status['state']}", flush=True)
 
         print("Slack Socket Mode: connecting in the background (state: /healthz)", flush=True)
-        web.state.socket_mode = start_socket_mode(app, notifiers=web.state.ctx.notifiers, on_change=report)
+        web.state.socket_mode = held["socket_mode"] = start_socket_mode(app, notifiers=web.state.ctx.notifiers,
+                                                                        on_change=report)
 
     if not flows:
-        try:
-            web_thread.join()
-        finally:
-            server.should_exit = True
+        web_thread.join()
         return
 
     from prefect import serve as prefect_serve
 
-    from flows.dispatch import dispatch_flow
-    from flows.intake import intake_flow
-    from flows.stages import STAGE_FLOWS
-    from flows.sweep import sweep_flow
+    from hokoku.deployments import build_deployments
 
-    try:
-        prefect_serve(
-            sweep_flow.to_deployment(name="hokoku-sweep", interval=60),
-            dispatch_flow.to_deployment(name="hokoku-dispatch", interval=60),
-            intake_flow.to_deployment(name="hokoku-intake"),
-            *[f.to_deployment(name=f"hokoku-{code}") for code, f in STAGE_FLOWS.items()],
-        )
-    finally:
-        server.should_exit = True
-        if proc is not None:
-            proc.terminate()
+    quiet_prefect_logs()
+    stop = held["pump_stop"] = threading.Event()
+    threading.Thread(target=pump_loop, args=(app, stop), name="hokoku-flow-pump", daemon=True).start()
+    prefect_serve(*build_deployments(app.policy))  # prefect.yaml's list, for the policy in force
+
+
+def _pending_outbox(app, now: datetime) -> bool:
+    from sqlalchemy import and_, or_, select
+
+    from hokoku.db import transaction
+    from models.notification import Notification
+
+    with transaction(app.engine) as session:
+        due = and_(Notification.status == "pending",
+                   or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now))
+        return session.execute(select(Notification.id).where(due).limit(1)).first() is not None
+
+
+def pump_loop(app, stop: threading.Event, *, every: float = 1.0) -> None:
+    """Every second: waiting ``flow_trigger`` rows become stage flow runs (:mod:`hokoku.services.flowtriggers`),
+    and a due outbox row wakes a dispatch flow run at once (the minute schedule stays the safety net)."""
+    import asyncio
+    import logging
+
+    from flows.dispatch import dispatch_flow
+    from hokoku.services.flowtriggers import pump
+
+    log = logging.getLogger("hokoku.serve")
+
+    async def loop():
+        while not stop.is_set():
+            try:
+                if _pending_outbox(app, datetime.now(timezone.utc)):
+                    await dispatch_flow()
+                await pump(app)
+            except Exception:  # Prefect or the database away: the rows wait for the next round
+                log.warning("flow pump round failed", exc_info=True)
+            await asyncio.sleep(every)
+
+    asyncio.run(loop())
+
+
+def _stop(app, proc, lock) -> None:
+    """Stop Prefect's local server (its whole process group) and release the serve lock."""
+    if proc is not None:
+        from hokoku.prefect_server import stop_local_server
+
+        stop_local_server(app.settings.home, proc)
+    elif lock is not None:  # interrupted while it was starting: the pid file names it
+        from hokoku.prefect_server import stop_stale_server
+
+        stop_stale_server(app.settings.home)
+    if lock is not None:
+        lock.close()
+
+
+def quiet_prefect_logs() -> None:
+    """Prefect's own INFO lines (runner polling, flow-run states) off the console: warnings and up."""
+    import logging
+
+    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs", "prefect.runner", "prefect.deployment",
+                 "prefect.events", "httpx"):
+        logging.getLogger(name).setLevel(logging.WARNING)

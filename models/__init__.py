@@ -14,6 +14,7 @@ from models.casework import (
     Triage,
 )
 from models.flowinput import FlowInput
+from models.flowtrigger import FlowTrigger
 from models.incident import Acknowledgement, Incident, IncidentAmendment, IncidentCounter, Stage
 from models.meta import HokokuMeta
 from models.notification import Notification
@@ -26,6 +27,7 @@ __all__ = [
     "AlertSource",
     "DocumentSnapshot",
     "FlowInput",
+    "FlowTrigger",
     "Finding",
     "IndividualNotice",
     "PublicText",

@@ -100,3 +100,12 @@ def pg_app(pg_home: Path):
 
     init(open_app(), org_file=None, demo=True, now=T0)
     return open_app()
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One Prefect test server for the whole session (tests/test_flows.py, tests/test_flow_triggers.py)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        yield

@@ -17,14 +17,6 @@ pytestmark = pytest.mark.slow
 T0 = datetime(2027, 2, 1, 10, 0, tzinfo=JST)
 
 
-@pytest.fixture(scope="session")
-def prefect_harness():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=90):
-        yield
-
-
 @pytest.fixture
 def flow_app(prefect_harness, tmp_path, monkeypatch):
     for var in ("HOKOKU_DATABASE_URL", "HOKOKU_SECRET_KEY", "HOKOKU_SLACK_BOT_TOKEN", "HOKOKU_SMTP_HOST"):
