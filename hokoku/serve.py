@@ -97,6 +97,8 @@ def serve(*, host: str, port: int, demo: bool, flows: bool = True, prefect_host:
             held["pump_stop"].set()
         if held.get("server") is not None:
             held["server"].should_exit = True
+        if held.get("socket_mode") is not None:
+            held["socket_mode"].stop(timeout=2)
         _stop(app, held.get("proc"), held.get("lock"))
 
 
