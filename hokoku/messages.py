@@ -12,6 +12,8 @@ KINDS = (
     "task_assigned", "task_due_soon", "task_overdue",
     "delivery_alert",
     "stall_alert",
+    "channel_down", "channel_up", "escalated_owner",
+    "thread_parent", "thread_reply",
     "audit_checkpoint",
 )
 

@@ -97,6 +97,8 @@ def serve(*, host: str, port: int, demo: bool, flows: bool = True, prefect_host:
             held["pump_stop"].set()
         if held.get("server") is not None:
             held["server"].should_exit = True
+        if held.get("socket_mode") is not None:
+            held["socket_mode"].stop(timeout=2)
         _stop(app, held.get("proc"), held.get("lock"))
 
 
@@ -121,7 +123,8 @@ def _serve(app, held: dict, *, host: str, port: int, demo: bool, flows: bool, pr
     from hokoku.web import create_app
     from hokoku.web.server import uvicorn_config
 
-    server = held["server"] = uvicorn.Server(uvicorn_config(create_app(app), host=host, port=port))
+    web = create_app(app)
+    server = held["server"] = uvicorn.Server(uvicorn_config(web, host=host, port=port))  # hokoku.web.server
     web_thread = threading.Thread(target=server.run, name="hokoku-web", daemon=True)
     web_thread.start()
     for _ in range(200):  # print the address once it answers (at most ~10 s)
@@ -138,8 +141,16 @@ def _serve(app, held: dict, *, host: str, port: int, demo: bool, flows: bool, pr
     if app.settings.slack_app_token is not None:  # Slack over an outbound websocket: no inbound port needed
         from hokoku.web.socket_mode import start_socket_mode
 
-        start_socket_mode(app)
-        print("Slack Socket Mode: connected", flush=True)
+        def report(status: dict) -> None:  # each change of state, as it happens
+            if status["state"] == "retrying":
+                print(f"Slack Socket Mode: retrying since {status['since']} (attempt {status['attempts']}): "
+                      f"{status['last_error']}", flush=True)
+            else:
+                print(f"Slack Socket Mode: {status['state']}", flush=True)
+
+        print("Slack Socket Mode: connecting in the background (state: /healthz)", flush=True)
+        web.state.socket_mode = held["socket_mode"] = start_socket_mode(app, notifiers=web.state.ctx.notifiers,
+                                                                        on_change=report)
 
     if not flows:
         web_thread.join()

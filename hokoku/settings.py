@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     #: Self-check (hokoku.selfcheck): a due item this many minutes past its time means the
     #: engine stalled; the general manager is alerted (once an hour). 0 turns the check off.
     stall_alert_minutes: float = Field(default=10, ge=0)
+    #: Channel health (hokoku.services.channelhealth): a channel failing this long gets one
+    #: summary alert to the general manager and the protection officers (0: off).
+    channel_down_alert_minutes: float = Field(default=10, ge=0)
     #: Pinged (HTTP GET) after each healthy live sweep, so that its silence alarms a monitor elsewhere.
     heartbeat_url: str | None = None
     #: Where ``hokoku serve`` makes Prefect's local server listen (its API asks for basic auth).

@@ -53,6 +53,7 @@ class OutgoingMessage:
     stage_code: str | None = None
     thread_ref: str | None = None  # provider id of the first message of this thread
     actions: tuple[Action, ...] = field(default_factory=tuple)
+    conversation: str | None = None  # post in this Slack channel (the incident thread), not a DM
 
 
 @dataclass(frozen=True)

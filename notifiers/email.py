@@ -76,14 +76,48 @@ def _one_line(value: str) -> str:
     return " ".join(value.splitlines()).strip()
 
 
+#: UTF-8 bytes per encoded-word (base64: 4/3 of it, plus 12 for ``=?utf-8?b?...?=``; RFC 2047: ≤ 75).
+_WORD_BYTES = 42
+
+
+def encode_subject(text: str) -> str | None:
+    """``text`` as RFC 2047 encoded-words, one per folded line, or None for plain ASCII.
+
+    Whitespace between two encoded-words is not part of the text (RFC 2047 §6.2), so every
+    space is kept *inside* a word: a word never starts or ends with one ("吉田 翔" stays "吉田 翔").
+    """
+    import base64
+
+    if text.isascii():
+        return None
+    words, chunk = [], ""
+    for ch in text:
+        if chunk and len((chunk + ch).encode("utf-8")) > _WORD_BYTES:
+            joined = chunk + ch  # split at the last place with no space on either side
+            cut = next((i for i in range(len(chunk), 0, -1) if joined[i - 1] != " " and joined[i] != " "), None)
+            if cut is not None:
+                words.append(joined[:cut])
+                chunk = joined[cut:]
+                continue
+        chunk += ch
+    if chunk:
+        words.append(chunk)
+    return "\r\n ".join(f"=?utf-8?b?{base64.b64encode(w.encode('utf-8')).decode('ascii')}?=" for w in words)
+
+
 def build_email(message: OutgoingMessage, *, mail_from: str, now: datetime) -> EmailMessage:
     """The MIME message for ``message`` (pure; ``now`` is the Date).
 
     Raises ValueError or ``email.errors.HeaderParseError`` for an unusable address. Text parts
     are in MIME canonical form (CRLF line ends inside the base64), as RFC 2045 asks.
     """
-    msg = EmailMessage(policy=email.policy.SMTP)
-    msg["Subject"] = _one_line(message.subject)
+    msg = EmailMessage(policy=email.policy.SMTP.clone(refold_source="none"))
+    subject = _one_line(message.subject)
+    encoded = encode_subject(subject)
+    if encoded is None:
+        msg["Subject"] = subject
+    else:  # stored as written: Python's folding may put a space between two encoded-words (lost)
+        msg.set_raw("Subject", encoded)
     msg["From"] = mail_from
     msg["To"] = Address(display_name=_one_line(message.recipient_name), addr_spec=message.recipient_email.strip())
     msg["Date"] = format_datetime(now)

@@ -3,16 +3,16 @@
 Delivery model
 --------------
 * The **DM is the delivery.** ``send`` resolves the recipient (``recipient_slack_id`` or
-  ``users.lookupByEmail``, cached per notifier), opens the DM with ``conversations.open`` and
+  ``users.lookupByEmail``, cached per notifier), opens the DM with ``conversations.open`` (once
+  per person: the DM channel id is cached; a ``channel_not_found`` drops it and is retried) and
   posts there. ``provider_id`` is ``"slack:<dm_channel_id>:<ts>"`` of that post.
 * **Threads.** A message with ``thread_ref`` (``"slack:<channel>:<ts>"`` as returned by ``send``,
   or the bare ``"<channel>:<ts>"``) is posted as a reply in that thread. It is only threaded when
   the thread lives in the recipient's own DM; otherwise it is posted top-level in the DM, so a
   reminder can never leak into somebody else's conversation.
-* **Incident channel.** When ``incident_channel`` is set, every message that starts a thread
-  (``thread_ref`` is None) is also posted there, *after* the DM succeeded. That copy is a
-  courtesy: its failure is logged and swallowed, it does not fail the delivery, and it carries
-  only link buttons (an Acknowledge button in a shared channel could be clicked by anyone).
+* **Incident channel.** Personal DMs are never copied to a channel. A message with
+  ``conversation`` (the incident thread of :mod:`hokoku.services.incidentthread`) is posted in
+  that channel instead of a DM; :meth:`SlackNotifier.update_message` keeps its parent current.
 * **No retries here.** slack-sdk's own retry handlers are disabled; the dispatcher owns retries
   and is told what to do through :class:`~notifiers.base.DeliveryError`.
 
@@ -278,6 +278,7 @@ class SlackNotifier:
         self.client = WebClient(token=token, base_url=base_url, timeout=timeout)  # type: ignore[arg-type]
         self.client.retry_handlers = []  # the dispatcher owns retries
         self._user_ids: dict[str, str] = {}
+        self._dm_channels: dict[str, str] = {}  # user id -> DM channel id (a DM's id does not change)
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -313,11 +314,23 @@ class SlackNotifier:
         return user_id
 
     def _open_dm(self, user_id: str) -> str:
+        """The DM channel with ``user_id``: ``conversations.open`` once, then from the cache."""
+        with self._lock:
+            cached = self._dm_channels.get(user_id)
+        if cached:
+            return cached
         response = self._call("conversations.open", users=user_id)
         channel_id = (response.get("channel") or {}).get("id")
         if not channel_id:
             raise DeliveryError("slack conversations.open: response without channel id")
+        with self._lock:
+            self._dm_channels[user_id] = channel_id
         return channel_id
+
+    def forget_dm(self, user_id: str) -> None:
+        """Drop a cached DM channel (Slack said it is gone); the next post opens it again."""
+        with self._lock:
+            self._dm_channels.pop(user_id, None)
 
     def _thread_ts(self, message: OutgoingMessage, dm_channel: str) -> str | None:
         if not message.thread_ref:
@@ -341,8 +354,11 @@ class SlackNotifier:
 
     def send(self, message: OutgoingMessage) -> DeliveryResult:
         """Post ``message`` as a DM (threaded for follow-ups) and mirror it to the incident channel."""
-        user_id = self.resolve_user_id(message)
-        dm_channel = self._open_dm(user_id)
+        if message.conversation:  # the incident channel's thread: no person, no DM
+            user_id, dm_channel = None, message.conversation
+        else:
+            user_id = self.resolve_user_id(message)
+            dm_channel = self._open_dm(user_id)
         thread_ts = self._thread_ts(message, dm_channel)
         kwargs: dict[str, Any] = {
             "channel": dm_channel,
@@ -358,28 +374,29 @@ class SlackNotifier:
         }
         if thread_ts:
             kwargs["thread_ts"] = thread_ts
-        response = self._call("chat.postMessage", **kwargs)
+        try:
+            response = self._call("chat.postMessage", **kwargs)
+        except DeliveryError as exc:
+            if exc.permanent and "channel_not_found" in str(exc) and user_id is not None:
+                self.forget_dm(user_id)
+                exc.permanent = False  # retried with a freshly opened DM
+            raise
         ts = response.get("ts")
         channel_id = response.get("channel") or dm_channel
         if not ts:
             raise DeliveryError("slack chat.postMessage: response without ts")
-        if self.incident_channel and message.thread_ref is None:
-            self._mirror_to_incident_channel(message)
         return DeliveryResult(provider_id=f"slack:{channel_id}:{ts}")
 
-    def _mirror_to_incident_channel(self, message: OutgoingMessage) -> None:
-        """Best-effort copy to the incident channel; failures are logged, never raised."""
+    def update_message(self, provider_id: str, *, subject: str, text: str) -> DeliveryResult:
+        """Replace a posted message's content (the incident thread's parent): ``chat.update``."""
         try:
-            self._call(
-                "chat.postMessage",
-                channel=self.incident_channel,
-                text=self._fallback_text(message),
-                blocks=build_blocks(message, links_only=True),
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-        except DeliveryError as exc:
-            log.warning("incident-channel copy of %s failed: %s", message.idempotency_key, exc)
+            channel_id, ts = parse_slack_ref(provider_id)
+        except ValueError as exc:
+            raise DeliveryError(str(exc), permanent=True) from exc
+        response = self._call("chat.update", channel=channel_id, ts=ts,
+                              text=_truncate_escaped(escape_mrkdwn(subject or text), FALLBACK_TEXT_MAX),
+                              blocks=_content_blocks(subject, text))
+        return DeliveryResult(provider_id=f"slack:{response.get('channel') or channel_id}:{response.get('ts') or ts}")
 
     def update_acknowledged(
         self,

@@ -3,7 +3,7 @@
 ``SlackStub`` runs an ``http.server.ThreadingHTTPServer`` on ``127.0.0.1`` (free port) in a
 thread. It answers ``users.lookupByEmail``, ``users.info``, ``conversations.open``, ``chat.postMessage``,
 ``chat.update``, ``chat.postEphemeral``, ``views.open`` and ``auth.test`` with plausible
-payloads, records every request, and can be scripted per method::
+payloads (``apps.connections.open`` answers ``ok`` without a socket URL), records every request, and can be scripted per method::
 
     stub.rate_limit("chat.postMessage", retry_after=2, times=1)   # 429 + Retry-After
     stub.server_error("chat.postMessage", status=500)               # HTTP 5xx
@@ -36,6 +36,7 @@ SUPPORTED_METHODS = (
     "chat.postEphemeral",
     "views.open",
     "auth.test",
+    "apps.connections.open",
 )
 
 _JSON_FIELDS = ("blocks", "attachments", "metadata", "view")
@@ -146,6 +147,11 @@ class SlackStub:
     def normal(self, method: str, *, times: int = 1) -> None:
         """Answer the next ``times`` calls normally (to script e.g. "second call fails")."""
         self._script(method, _Behaviour("normal", times))
+
+    def restore(self, method: str) -> None:
+        """Drop every scripted behaviour of ``method``: it answers normally again (an outage ends)."""
+        with self._state.lock:
+            self._state.behaviours.pop(method, None)
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -263,6 +269,8 @@ class _Handler(BaseHTTPRequestHandler):
             return {"ok": True, "message_ts": self._next_ts()}
         if method == "views.open":
             return {"ok": True, "view": {"id": "V0000000001"}}
+        if method == "apps.connections.open":  # "ok" but no socket URL: a connection can never be made
+            return {"ok": True}
         if method == "auth.test":
             return {"ok": True, "url": "https://hokoku-test.slack.com/", "team": "hokoku", "user": "hokoku-bot",
                     "team_id": "T0000000001", "user_id": "U0000BOT", "bot_id": "B0000000001"}

@@ -246,3 +246,35 @@ def test_smtp_auth_without_tls_is_refused_unless_explicitly_allowed(monkeypatch,
     monkeypatch.setenv("HOKOKU_SMTP_ALLOW_PLAINTEXT_AUTH", "0")
     monkeypatch.setenv("HOKOKU_SMTP_SECURITY", "starttls")
     assert "email" in build_notifiers(Settings())
+
+
+@pytest.mark.parametrize("pad", range(0, 48))
+def test_a_subject_with_spaces_in_a_name_survives_a_round_trip_through_a_real_mail_parser(pad):
+    """"吉田 翔" keeps its space wherever the subject is folded (RFC 2047: whitespace between
+    encoded-words is dropped, so no word may start or end with a space); parsed back with
+    ``email.policy.default``."""
+    import email as email_pkg
+    import email.policy as email_policy
+    from datetime import datetime as _dt, timezone as _tz
+
+    from notifiers.base import OutgoingMessage as _Out
+    from notifiers.email import build_email as _build
+
+    subject = "[hokoku] " + "あ" * pad + " 配信失敗: 吉田 翔 様への通知 の お知らせ"
+    msg = _build(_Out("k", "email", "delivery_alert", "ja", "yoshida@example.org", "吉田 翔", subject, "本文"),
+                 mail_from="hokoku <hokoku@example.org>", now=_dt(2027, 2, 1, tzinfo=_tz.utc))
+    raw = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+    assert all(len(line) <= 78 for line in raw.split(b"\r\n\r\n")[0].split(b"\r\n"))
+    parsed = email_pkg.message_from_bytes(raw, policy=email_policy.default)
+    assert parsed["Subject"] == subject
+
+
+def test_a_subject_with_a_spaced_name_arrives_through_smtp_with_its_spaces(smtp_server):
+    """Through aiosmtpd, parsed with ``email.policy.default``: every space of "吉田 翔" kept,
+    at several fold positions."""
+    subjects = ["[hokoku] " + "あ" * pad + " 吉田 翔 様への通知が届きませんでした" for pad in (1, 2, 7, 8, 12, 23)]
+    notifier = make_notifier(smtp_server.port)
+    for n, subject in enumerate(subjects):
+        notifier.send(make_message(subject=subject, idempotency_key=f"k{n}", recipient_name="吉田 翔"))
+    assert [r.message["Subject"] for r in smtp_server.received] == subjects
+    assert all(r.message["To"].addresses[0].display_name == "吉田 翔" for r in smtp_server.received)

@@ -36,6 +36,14 @@ from tests.smtp_sink import SmtpSink, closed_port
 pytestmark = pytest.mark.slow
 
 
+
+@pytest.fixture(autouse=True)
+def _no_channel_health_alerts(monkeypatch):
+    """These scenarios test per-message retries and fallback; channel-level outage alerts (issue 16)
+    have their own tests (tests/test_channel_outage.py) and would add rows to every invariant here."""
+    monkeypatch.setattr("hokoku.services.channelhealth.check_channels", lambda app, *, now: [])
+
+
 def rows(app) -> list[Notification]:
     with transaction(app.engine) as session:
         return list(session.execute(select(Notification).order_by(Notification.id)).scalars())
@@ -141,7 +149,9 @@ def test_slack_5xx_storm_past_the_retry_budget_falls_back_to_email(demo_app, stu
         by_base: dict[str, dict[str, str]] = {}
         for r in rows(app):
             by_base.setdefault(r.base_key, {})[r.channel] = r.status
-        assert by_base and all(s.get("slack") == "failed" and s.get("email") == "sent" for s in by_base.values())
+        # issue 16: a Slack row whose email fallback was delivered first is dropped ("cancelled"), not sent twice
+        assert by_base and all(s.get("slack") in ("failed", "cancelled") and s.get("email") == "sent"
+                               for s in by_base.values())
         fallbacks = [r for r in rows(app) if r.fallback_of is not None]
         assert fallbacks, "no message fell back"
         assert len(sink.messages) == len(by_base)

@@ -99,7 +99,7 @@ def test_lookup_by_email_is_used_and_cached_when_no_slack_id(notifier, slack_stu
     lookups = slack_stub.calls("users.lookupByEmail")
     assert len(lookups) == 1
     assert lookups[0].body["email"] == "Yamada@Example.ac.jp"
-    assert [c.body["users"] for c in slack_stub.calls("conversations.open")] == ["U0LOOKED", "U0LOOKED"]
+    assert [c.body["users"] for c in slack_stub.calls("conversations.open")] == ["U0LOOKED"]  # the DM is cached too
 
 
 def test_unknown_email_is_a_permanent_error(notifier, slack_stub):
@@ -132,21 +132,12 @@ def test_thread_ref_in_someone_elses_dm_is_not_followed(notifier, slack_stub):
     assert "thread_ts" not in post.body
 
 
-def test_incident_channel_copy_has_no_acknowledge_button_and_cannot_fail_the_dm(slack_stub):
-    """The incident-channel copy carries only link buttons, and its failure leaves the DM delivered."""
+def test_personal_dms_are_never_copied_to_the_incident_channel(slack_stub):
+    """With an incident channel configured, a DM is posted once, in the DM only (issue 16: the
+    channel carries the incident thread, not copies of personal messages)."""
     notifier = SlackNotifier("xoxb-t", base_url=slack_stub.base_url, incident_channel="C0INCIDENT", timeout=2)
-
     notifier.send(make_message())
-    channel_copy = slack_stub.calls("chat.postMessage")[1]
-    assert channel_copy.body["channel"] == "C0INCIDENT"
-    assert [e["action_id"] for e in actions_block(channel_copy.body["blocks"])["elements"]] == ["open"]
-
-    slack_stub.normal("chat.postMessage")  # the DM goes through...
-    slack_stub.api_error("chat.postMessage", "not_in_channel")  # ...the channel copy fails
-    result = notifier.send(make_message(idempotency_key="second"))
-    assert result.provider_id.startswith("slack:D0YAMADA:")
-    posts = slack_stub.calls("chat.postMessage")
-    assert [p.body["channel"] for p in posts] == ["D0YAMADA", "C0INCIDENT", "D0YAMADA", "C0INCIDENT"]
+    assert [p.body["channel"] for p in slack_stub.calls("chat.postMessage")] == ["D0YAMADA"]
 
 
 def test_acknowledged_update_removes_buttons(notifier, slack_stub):
@@ -271,3 +262,18 @@ def test_slow_response_times_out_as_transient(slack_stub):
     with pytest.raises(DeliveryError) as caught:
         notifier.send(make_message())
     assert caught.value.permanent is False
+
+
+def test_the_dm_channel_is_opened_once_per_person_not_before_every_post(notifier, slack_stub):
+    """Three posts to one person: one conversations.open, three chat.postMessage in the same DM;
+    a DM Slack no longer knows (channel_not_found) is forgotten and the retry opens it again."""
+    for n in range(3):
+        notifier.send(make_message(idempotency_key=f"k{n}"))
+    assert len(slack_stub.calls("conversations.open")) == 1
+    assert [r.body["channel"] for r in slack_stub.calls("chat.postMessage")] == ["D0YAMADA"] * 3
+    slack_stub.api_error("chat.postMessage", "channel_not_found")
+    with pytest.raises(DeliveryError) as failed:
+        notifier.send(make_message(idempotency_key="k3"))
+    assert not failed.value.permanent  # retried, with the DM opened afresh
+    notifier.send(make_message(idempotency_key="k3"))
+    assert len(slack_stub.calls("conversations.open")) == 2

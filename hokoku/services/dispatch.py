@@ -29,8 +29,12 @@ Guarantees
   ``<base>:<channel>`` — unless that row exists already (messages that ask for an
   acknowledgement are queued on both channels from the start). When every channel has
   failed for a message, the general manager gets a ``delivery_alert`` on every channel.
-* **Stale follow-ups are not sent.** A reminder or escalation whose stage was acknowledged
-  (or closed) before it could be delivered is ``cancelled``.
+* **Stale messages are not sent** (:func:`stale_reason`): a reminder or escalation whose stage
+  was acknowledged or closed, an overdue or first notice whose stage was closed, a stage
+  message of a closed incident, a reminder with a newer one queued, a one-channel message the
+  other channel already delivered — each is ``cancelled`` with its reason (audited).
+* **Order per person.** A message waits ("held", no attempt counted) while an older message to
+  the same person on the same channel is still undelivered.
 
 What a message carries is decided here, at delivery time: Slack buttons (Acknowledge,
 Mark done, Open in hokoku) from the stage's current state, the thread of the first Slack
@@ -74,8 +78,10 @@ MAX_DELAY = timedelta(hours=1)
 CLAIM_BATCH = 10
 log = logging.getLogger("hokoku.dispatch")
 #: Kinds that never fall back or raise alerts of their own.
-_NO_FALLBACK = frozenset({slackops.ACK_UPDATE, "delivery_alert"})
-_FOLLOW_UPS = frozenset({"reminder", "escalation"})
+_NO_FALLBACK = frozenset({slackops.ACK_UPDATE, "delivery_alert", "channel_down", "channel_up",
+                          "thread_parent", "thread_reply", "thread_update"})
+_THREAD_KINDS = frozenset({"thread_parent", "thread_reply", "thread_update"})
+_FOLLOW_UPS = frozenset({"reminder", "escalation", "escalated_owner"})
 
 ACTION_LABELS = {
     "ja": {"acknowledge": "受領確認", "mark_done": "完了にする", "open": "hokoku で開く", "link": "受領確認（ブラウザ）"},
@@ -212,6 +218,12 @@ def dispatch(app: App, *, now: datetime, notifiers: dict[str, Notifier], limit: 
     rng = rng or random.Random()
     events: list[DispatchEvent] = []
     retry_on_disconnect(lambda: fallback_overdue_tx(app, now=now))
+    if ids is None:  # the incident thread (HOKOKU_SLACK_INCIDENT_CHANNEL): parent, replies, update
+        retry_on_disconnect(lambda: sync_threads_tx(app, now=now, incident=incident))
+    if ids is None and incident is None:  # a full dispatch: outage alerts and recovery notices
+        from hokoku.services.channelhealth import check_channels
+
+        retry_on_disconnect(lambda: check_channels(app, now=now))
     handled: set[int] = set()
     while len(handled) < limit:
         batch = claim(app, now=now, limit=min(CLAIM_BATCH, limit - len(handled)), ids=ids, incident=incident,
@@ -221,7 +233,17 @@ def dispatch(app: App, *, now: datetime, notifiers: dict[str, Notifier], limit: 
         handled.update(batch.ids)
         for nid in batch.ids:
             events.append(deliver_one(app, nid, now=now, notifiers=notifiers, rng=rng, claim_id=batch.claim_id))
-    return [e for e in events if e.outcome != "superseded"]
+    return [e for e in events if e.outcome not in ("superseded", "held")]
+
+
+def sync_threads_tx(app: App, *, now: datetime, incident: str | None = None) -> None:
+    """Queue the incident-thread rows due (own transaction; nothing without an incident channel)."""
+    from hokoku.services import incidentthread
+
+    if incidentthread.channel_of(app) is None:
+        return
+    with transaction(app.engine) as session:
+        incidentthread.sync(app, session, now=now, incident=incident)
 
 
 def fallback_overdue_tx(app: App, *, now: datetime) -> None:
@@ -235,7 +257,7 @@ def fallback_overdue_tx(app: App, *, now: datetime) -> None:
 class Delivery:
     """One prepared delivery: a message to send, a Slack message to update, or nothing (cancel)."""
 
-    op: str  # send | update | cancel
+    op: str  # send | update (acknowledged DM) | refresh (the incident thread's parent) | cancel
     message: OutgoingMessage | None = None
     target: str | None = None
     update: dict = field(default_factory=dict)
@@ -299,7 +321,7 @@ def _actions(app: App, row: Notification, incident: Incident | None, stage: Stag
     labels = ACTION_LABELS.get(row.lang, ACTION_LABELS["en"])
     pid = incident.public_id
     out = []
-    if row.kind in ACK_KINDS and stage is not None and stage.status in chain.ACTIVE:
+    if (row.kind in ACK_KINDS or row.kind == "overdue") and stage is not None and stage.status in chain.ACTIVE:
         value = f"{pid}|{stage.code}"
         if stage.acknowledged_at is None:
             out.append(Action("acknowledge", labels["acknowledge"], value=value))
@@ -311,13 +333,71 @@ def _actions(app: App, row: Notification, incident: Incident | None, stage: Stag
     return tuple(out)
 
 
+#: Kinds that no longer apply once their incident is closed.
+_INCIDENT_BOUND = frozenset({"notify", "reminder", "escalation", "overdue", "due_warning", "task_due_soon", "task_overdue"})
+
+
+def stale_reason(session: Session, row: Notification, incident: Incident | None, stage: Stage | None) -> str | None:
+    """Why ``row`` no longer applies now that it could be sent (None: it still does).
+
+    A reminder or escalation whose stage was acknowledged or closed; an overdue notice or a
+    first notice whose stage was closed; a stage message of a closed incident; a reminder with
+    a newer reminder for the same person, stage and channel queued; a one-channel message
+    already delivered on the other channel (the fallback copy reached the person first).
+    """
+    if row.kind in _FOLLOW_UPS and stage is not None and (stage.acknowledged_at is not None or stage.status in chain.CLOSED):
+        who = stage.acknowledged_by or stage.completed_by or "-"
+        return f"stage {stage.code} was acknowledged ({who}) before delivery"
+    if row.channel not in REAL_CHANNELS:  # the outbox channel is a record, not a delivery: kept whole
+        return None
+    if row.kind in ("overdue", "notify") and stage is not None and stage.status in chain.CLOSED:
+        return f"stage {stage.code} was {stage.status} before delivery"
+    if row.kind in _INCIDENT_BOUND and incident is not None and incident.status == "closed":
+        return f"incident {incident.public_id} was closed before delivery"
+    if row.kind == "reminder" and row.stage_code is not None:
+        newer = session.execute(select(Notification.id).where(
+            Notification.kind == "reminder", Notification.incident_id == row.incident_id,
+            Notification.stage_code == row.stage_code, Notification.recipient_email == row.recipient_email,
+            Notification.channel == row.channel, Notification.id > row.id,
+            Notification.status.in_(("pending", "sending", "sent"))).limit(1)).first()
+        if newer:
+            return "a newer reminder for this stage was queued"
+    fallback_pair = row.fallback_of is not None or row.fell_back_at is not None
+    if row.kind not in ACK_KINDS and (fallback_pair or row.kind in ("channel_down", "channel_up")):
+        base = row.base_key or base_key(row.idempotency_key)
+        other = session.execute(select(Notification.channel).where(
+            Notification.base_key == base, Notification.channel != row.channel,
+            Notification.status == "sent").limit(1)).scalar()
+        if other:
+            return f"already delivered by {other}"
+    return None
+
+
+def older_undelivered(session: Session, row: Notification) -> Notification | None:
+    """An older message to the same person on the same channel still waiting: ``row`` goes after it."""
+    if row.kind in _THREAD_KINDS:  # the thread's rows go in order: the parent, then its replies
+        return session.execute(select(Notification).where(
+            Notification.recipient_email == row.recipient_email, Notification.channel == row.channel,
+            Notification.id < row.id, Notification.status.in_(("pending", "sending")),
+            Notification.incident_id == row.incident_id, Notification.kind.in_(sorted(_THREAD_KINDS)))
+            .order_by(Notification.id).limit(1)).scalar_one_or_none()
+    if row.kind in _NO_FALLBACK or row.channel not in REAL_CHANNELS:
+        return None
+    return session.execute(select(Notification).where(
+        Notification.recipient_email == row.recipient_email, Notification.channel == row.channel,
+        Notification.id < row.id, Notification.status.in_(("pending", "sending")),
+        Notification.kind.not_in(_NO_FALLBACK)).order_by(Notification.id).limit(1)).scalar_one_or_none()
+
+
 def prepare(app: App, session: Session, row: Notification, *, now: datetime) -> Delivery:
     """Decide what delivering ``row`` means right now (pure reads; no side effects)."""
     incident = session.get(Incident, row.incident_id) if row.incident_id else None
     stage = _stage_row(session, row)
-    if row.kind in _FOLLOW_UPS and stage is not None and (stage.acknowledged_at is not None or stage.status in chain.CLOSED):
-        who = stage.acknowledged_by or stage.completed_by or "-"
-        return Delivery("cancel", reason=f"stage {stage.code} was acknowledged ({who}) before delivery")
+    stale = stale_reason(session, row, incident, stage)
+    if stale is not None:
+        return Delivery("cancel", reason=stale)
+    if row.kind in _THREAD_KINDS:
+        return _prepare_thread(app, session, row, incident)
     people = app.organisation(session).people()
     subject = app.keyring.decrypt(row.subject_enc, field="notification.subject", bind=row.idempotency_key) or ""
     text = app.keyring.decrypt(row.body_enc, field="notification.body", bind=row.idempotency_key) or ""
@@ -347,6 +427,36 @@ def prepare(app: App, session: Session, row: Notification, *, now: datetime) -> 
     return Delivery("send", message=message)
 
 
+def _prepare_thread(app: App, session: Session, row: Notification, incident: Incident | None) -> Delivery:
+    """The incident thread: the parent (current state), a reply under it, or an update of it."""
+    from hokoku.services import incidentthread
+
+    if incident is None:
+        return Delivery("cancel", reason="no incident")
+    conversation = (row.meta or {}).get("conversation")
+    parent = incidentthread.parent_ref(session, row)
+    if row.kind == incidentthread.UPDATE:
+        if parent is None:
+            return Delivery("cancel", reason="the incident thread has no parent message")
+        subject, text = incidentthread.parent_message(app, session, incident)
+        return Delivery("refresh", target=parent, update={"subject": subject, "text": text})
+    if row.kind == incidentthread.PARENT:
+        subject, text = incidentthread.parent_message(app, session, incident)
+    else:
+        subject = app.keyring.decrypt(row.subject_enc, field="notification.subject", bind=row.idempotency_key) or ""
+        text = app.keyring.decrypt(row.body_enc, field="notification.body", bind=row.idempotency_key) or ""
+    labels = ACTION_LABELS.get(row.lang, ACTION_LABELS["en"])
+    url = f"{app.settings.public_url.rstrip('/')}/incidents/{incident.public_id}"
+    message = OutgoingMessage(
+        idempotency_key=row.idempotency_key, channel=row.channel, kind=row.kind, lang=row.lang,
+        recipient_email=row.recipient_email, recipient_name=row.recipient_email, subject=subject, text=text,
+        incident_id=incident.public_id, conversation=conversation,
+        thread_ref=parent if row.kind == incidentthread.REPLY else None,
+        actions=(Action("open", labels["open"], url=url),) if row.kind == incidentthread.PARENT else (),
+    )
+    return Delivery("send", message=message)
+
+
 # -- delivering one row --------------------------------------------------------------------
 def _attempt(delivery: Delivery, notifier: Notifier | None, channel: str) -> str:
     if notifier is None:
@@ -358,6 +468,11 @@ def _attempt(delivery: Delivery, notifier: Notifier | None, channel: str) -> str
         if not delivery.target:
             raise DeliveryError("no message to update", permanent=True)
         return update(delivery.target, **delivery.update).provider_id
+    if delivery.op == "refresh":
+        refresh = getattr(notifier, "update_message", None)
+        if refresh is None or not delivery.target:
+            raise DeliveryError(f"channel {channel!r} cannot update the incident thread", permanent=True)
+        return refresh(delivery.target, **delivery.update).provider_id
     return notifier.send(delivery.message).provider_id
 
 
@@ -376,11 +491,19 @@ def deliver_one(app: App, nid: int, *, now: datetime, notifiers: dict[str, Notif
             return DispatchEvent(nid, "", "", "", "superseded")
         delivery = prepare(app, session, row, now=now)
         pid = session.get(Incident, row.incident_id).public_id if row.incident_id else None
+        ahead = older_undelivered(session, row) if delivery.op in ("send", "refresh") else None
+        if ahead is not None:  # per person and channel, messages go in the order they were queued
+            row.status, row.claim_id, row.lease_until = "pending", None, None
+            row.next_attempt_at = max(now, ahead.next_attempt_at or now)
+            session.add(row)
+            return DispatchEvent(nid, row.idempotency_key, row.channel, row.recipient_email, "held",
+                                 error=f"waits for {ahead.idempotency_key}")
         if delivery.op == "cancel":
             row.status, row.last_error, row.claim_id, row.lease_until = "cancelled", delivery.reason, None, None
             session.add(row)
             audit.append(session, app.keyring, at=now, actor="hokoku:dispatch", action="notification.cancelled",
-                         incident=pid, data={"key": row.idempotency_key, "channel": row.channel})
+                         incident=pid, data={"key": row.idempotency_key, "channel": row.channel,
+                                             "reason": delivery.reason})
             return DispatchEvent(nid, row.idempotency_key, row.channel, row.recipient_email, "cancelled",
                                  error=delivery.reason)
         # The attempt is counted now, just before the call, and the lease starts afresh.

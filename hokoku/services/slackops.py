@@ -22,7 +22,7 @@ from models.incident import Incident, Stage
 from models.notification import Notification
 
 ACK_UPDATE = "ack_update"
-_BUTTON_KINDS = ("notify", "reminder", "escalation")
+_BUTTON_KINDS = ("notify", "reminder", "escalation", "overdue")  # overdue: threaded, with the button
 
 
 def thread_ref_for(session: Session, row: Notification) -> str | None:

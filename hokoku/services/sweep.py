@@ -124,6 +124,13 @@ def _act(app: App, session, ctx: MessageContext, incident: Incident, row: Stage,
     for email in action.recipients:
         enqueue(session, app, ctx, kind=kind, stage=row, recipient=email, key=f"{pid}:{row.code}:{tag}:{email}",
                 now=now, **extra)
+    if kind == "escalation" and row.owner_email and row.owner_email not in action.recipients:
+        # the owner hears that the stage went past them (+30/+60/+120 min), and to whom
+        from hokoku.roles import role_label
+
+        enqueue(session, app, ctx, kind="escalated_owner", stage=row, recipient=row.owner_email,
+                key=f"{pid}:{row.code}:{tag}:owner:{row.owner_email}", now=now, level=action.level,
+                roles=[role_label(r, ctx.lang) for r in action.roles])
     audit.append(session, app.keyring, at=now, actor="hokoku:sweep", action=f"stage.{kind}", incident=pid,
                  data={"stage": row.code, "recipients": list(action.recipients), **detail})
     return SweepEvent(pid, row.code, kind, list(action.recipients), detail)

@@ -36,10 +36,16 @@ def create_app(app=None, *, notifiers: dict | None = None, clock: Callable[[], d
     web.state.hokoku = hk
     web.state.ctx = WebContext(hk, notifiers if notifiers is not None else build_notifiers(hk.settings), clock or utcnow)
 
+    web.state.socket_mode = None  # hokoku.serve sets its SocketModeSupervisor here
+
     @web.get("/healthz")
     def healthz() -> dict:
         hk.check_ready()
-        return {"ok": True}
+        body: dict = {"ok": True}
+        supervisor = web.state.socket_mode
+        if supervisor is not None:  # the truthful state: connected, or retrying since T with the last error
+            body["slack_socket_mode"] = supervisor.status()
+        return body
 
     web.include_router(slack.router)
     web.include_router(ack.router)

@@ -62,6 +62,9 @@ TEXT = {
         "serious": "特に重大な事案",
         "serious_option": "特に重大（第27条第3項ただし書）",
         "empty_summary": "概要を入力してください。",
+        "button_refused": "{incident} のこの操作はできませんでした。すでに処理済みか、あなたに権限がありません。",
+        "bad_division": "部署コード「{code}」は組織ファイルにありません。",
+        "bad_category": "区分「{code}」はありません。",
     },
     "en": {
         "unknown_user": "Your Slack account is not in hokoku's organisation file, so you cannot do this.",
@@ -79,6 +82,9 @@ TEXT = {
         "serious": "Especially serious",
         "serious_option": "Especially serious (Art. 27(3) proviso)",
         "empty_summary": "Please describe what happened.",
+        "button_refused": "This was not done for {incident}: it was done already or you may not do it.",
+        "bad_division": "There is no division {code!r} in the organisation file.",
+        "bad_category": "There is no category {code!r}.",
     },
 }
 
@@ -154,8 +160,8 @@ def run_button(ctx: WebContext, *, action: str, user_id: str, incident: str, sta
             acknowledge(ctx.app, incident_id=incident, actor=email, now=ctx.now(), stage=stage, channel="slack")
         else:
             advance(ctx.app, incident_id=incident, stage=stage, actor=email, now=ctx.now(), channel="slack")
-    except HokokuError as exc:  # refusals are audited by the transitions service
-        tell(ctx, _t(ctx)["refused"].format(reason=exc), user_id=user_id, channel_id=channel_id,
+    except HokokuError:  # audited by the transitions service; its reason may name others: not shown
+        tell(ctx, _t(ctx)["button_refused"].format(incident=incident), user_id=user_id, channel_id=channel_id,
              response_url=response_url)
         return
     ctx.deliver(incident=incident)  # the chat.update rows and the next stage's notices
@@ -202,12 +208,13 @@ def validate_report(ctx: WebContext, *, division: str | None, category: str | No
     errors: dict[str, str] = {}
     with transaction(ctx.app.engine) as session:
         org = ctx.app.organisation(session)
+    t = _t(ctx)
     try:
         org.division(division or "")
-    except HokokuError as exc:
-        errors["division"] = str(exc)[:150]
+    except HokokuError:
+        errors["division"] = t["bad_division"].format(code=(division or "")[:64])[:150]
     if (category or "") not in ctx.app.playbooks:
-        errors["category"] = f"unknown category {category!r}"[:150]
+        errors["category"] = t["bad_category"].format(code=(category or "")[:64])[:150]
     if not (summary or "").strip():
         errors["summary"] = _t(ctx)["empty_summary"]
     return errors
@@ -331,6 +338,10 @@ def handle_command(ctx: WebContext, form: dict[str, str]) -> SlackReply:
             return SlackReply(body=_ephemeral(t["no_modal"]))
         view = report_view(ctx, channel_id=form.get("channel_id"))
         return SlackReply(work=functools.partial(_open_modal, ctx, trigger_id, view))
+    from hokoku.web import slackcmd
+
+    if words[0].lower() in slackcmd.SUBCOMMANDS:  # help, list, status INC, ack INC [stage]
+        return slackcmd.answer(ctx, words[0].lower(), words[1:], form)
     if words[0].lower() == "report" and len(words) == 4:
         _, division, category, summary = words
         serious = False
@@ -342,6 +353,8 @@ def handle_command(ctx: WebContext, form: dict[str, str]) -> SlackReply:
         return SlackReply(body=_ephemeral(t["reporting"]), work=functools.partial(
             run_report, ctx, user_id=user_id, division=division, category=category, summary=summary,
             serious=serious, channel_id=form.get("channel_id"), response_url=form.get("response_url")))
+    if words[0].lower() != "report":
+        return SlackReply(body=_ephemeral(slackcmd.TEXT.get(ctx.lang, slackcmd.TEXT["en"])["unknown"]))
     return SlackReply(body=_ephemeral(t["usage"]))
 
 
