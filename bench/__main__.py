@@ -12,7 +12,7 @@ import logging
 import sys
 import time
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,14 +46,20 @@ def main(argv: list[str] | None = None) -> int:
     modules = {"latency": latency, "sweep": sweep_scale, "burst": burst, "audit": audit_verify, "cli": cli_speed}
     dbs = common.databases(args.db)
     started = time.perf_counter()
-    parts = [f"## Run of {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC — `python -m bench"
-             f"{' --quick' if args.quick else ''}`\n", "### Machine\n", common.machine(), ""]
+    parts = [
+        f"## Run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — `python -m bench{' --quick' if args.quick else ''}`\n",
+        "### Machine\n",
+        common.machine(),
+        "",
+    ]
     print("\n".join(parts), flush=True)
     for name in args.only or BENCHES:
         t, load_before = time.perf_counter(), _load()
         section = modules[name].run(dbs, quick=args.quick)
-        section += (f"\n_({name}: {time.perf_counter() - t:.0f} s; 1-minute load average {load_before} before, "
-                    f"{_load()} after — the machine may be shared)_\n")
+        section += (
+            f"\n_({name}: {time.perf_counter() - t:.0f} s; 1-minute load average {load_before} before, "
+            f"{_load()} after — the machine may be shared)_\n"
+        )
         print(section, flush=True)
         parts.append(section)
     tail = f"Total {time.perf_counter() - started:.0f} s."
@@ -62,10 +68,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         import json
 
-        Path(args.json).write_text(json.dumps({
-            "run_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "quick": args.quick,
-            "benches": list(args.only or BENCHES), "seconds": round(time.perf_counter() - started, 1),
-            "figures": common.FIGURES}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "quick": args.quick,
+                    "benches": list(args.only or BENCHES),
+                    "seconds": round(time.perf_counter() - started, 1),
+                    "figures": common.FIGURES,
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
     if args.markdown:
         Path(args.markdown).write_text("\n".join(parts) + "\n", encoding="utf-8")
     return 0

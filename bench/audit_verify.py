@@ -20,16 +20,24 @@ import hashlib
 import json
 import random
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bench.common import environment, record, table
-from hokoku.timeutil import JST
+from hokoku.core.timeutil import JST
 
 T0 = datetime(2027, 2, 1, 10, 0, tzinfo=JST)
 #: A fixed keyring (bench only): both databases get byte-identical chains.
 KEYRING = "bench1:" + base64.b64encode(hashlib.sha256(b"hokoku bench audit key").digest()).decode()
-ACTIONS = ("stage.reminder", "stage.escalation", "notification.sent", "incident.reported", "stage.acknowledged",
-           "stage.done", "tasks.created", "step.overdue")
+ACTIONS = (
+    "stage.reminder",
+    "stage.escalation",
+    "notification.sent",
+    "incident.reported",
+    "stage.acknowledged",
+    "stage.done",
+    "tasks.created",
+    "step.overdue",
+)
 STAGES = ("acknowledge", "immediate-measures", "containment", "investigation-report", "dg-report")
 PEOPLE = ("nakamura.pm@example.org", "kato.po@example.org", "ito.im@example.org", "suzuki.gm@example.org")
 
@@ -41,15 +49,18 @@ def generate(keyring, head_seq: int, head_hash: str, count: int, seed: int = 1):
     rng = random.Random(seed)
     rows, payloads = [], []
     key_id, signature = keyring.sign(b"")[0], ""  # as append makes them since issue 14: the signed head covers them
-    prev, at = head_hash, T0.astimezone(timezone.utc)
+    prev, at = head_hash, T0.astimezone(UTC)
     for seq in range(head_seq + 1, head_seq + 1 + count):
         at += timedelta(milliseconds=rng.randrange(1, 5000))
         action = rng.choice(ACTIONS)
         incident = f"INC-2027-{rng.randrange(1, 10000):04d}"
         stage = rng.choice(STAGES)
         if action == "notification.sent":
-            data = {"key": f"{incident}:{stage}:notify:{rng.choice(PEOPLE)}:slack", "channel": "slack",
-                    "provider_id": f"slack:D0PM00001:1700000000.{rng.randrange(10**6):06d}"}
+            data = {
+                "key": f"{incident}:{stage}:notify:{rng.choice(PEOPLE)}:slack",
+                "channel": "slack",
+                "provider_id": f"slack:D0PM00001:1700000000.{rng.randrange(10**6):06d}",
+            }
         elif action in ("stage.reminder", "stage.escalation"):
             data = {"stage": stage, "recipients": rng.sample(PEOPLE, 2), "number": rng.randrange(1, 9)}
         else:
@@ -81,7 +92,8 @@ def load(app, rows) -> float:
             conn.execute("BEGIN")
             conn.executemany(
                 f"INSERT INTO audit_event ({cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                ((r[0], r[1].strftime("%Y-%m-%d %H:%M:%S.%f"), *r[2:5], json.dumps(r[5]), *r[6:]) for r in rows))
+                ((r[0], r[1].strftime("%Y-%m-%d %H:%M:%S.%f"), *r[2:5], json.dumps(r[5]), *r[6:]) for r in rows),
+            )
             conn.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (rows[-1][0], rows[-1][7]))
             conn.execute("COMMIT")
     finally:
@@ -109,7 +121,7 @@ def baselines(keyring, rows, payloads) -> dict:
     t = time.perf_counter()
     sigs = [keyring.sign(r[7].encode())[1] for r in rows[: min(len(rows), 20_000)]]  # the old per-event signatures
     n_sig = len(sigs)
-    for (seq, at, actor, action, incident, data, prev, digest, key_id, _s), signature in zip(rows, sigs):
+    for (seq, at, actor, action, incident, data, prev, digest, key_id, _s), signature in zip(rows, sigs, strict=False):
         assert chain_hash(prev, canonical(seq, at, actor, action, incident, data)) == digest
         assert verify_signature(public, key_id, digest.encode(), signature)
     out["signed"] = (time.perf_counter() - t) * len(rows) / n_sig  # scaled from the first n_sig events
@@ -117,7 +129,7 @@ def baselines(keyring, rows, payloads) -> dict:
 
     keys = {k: Ed25519PublicKey.from_public_bytes(bytes.fromhex(v)) for k, v in public.items()}
     t = time.perf_counter()
-    for (seq, at, actor, action, incident, data, prev, digest, key_id, _s), signature in zip(rows, sigs):
+    for (seq, at, actor, action, incident, data, prev, digest, key_id, _s), signature in zip(rows, sigs, strict=False):
         assert chain_hash(prev, canonical(seq, at, actor, action, incident, data)) == digest
         keys[key_id].verify(bytes.fromhex(signature), digest.encode())
     out["signed_cached"] = (time.perf_counter() - t) * len(rows) / n_sig
@@ -127,7 +139,7 @@ def baselines(keyring, rows, payloads) -> dict:
 def run(dbs: list[str], *, quick: bool) -> str:
     from hokoku import audit
     from hokoku.db import transaction
-    from models.audit import AuditHead
+    from hokoku.models.audit import AuditHead
 
     count = 20_000 if quick else 1_000_000
     lines = [f"### 4. `audit verify` over {count:,} events vs raw SHA-256 of the same bytes\n"]
@@ -159,18 +171,45 @@ def run(dbs: list[str], *, quick: bool) -> str:
             setup.append([db, f"{generated:.1f} s", f"{loaded:.1f} s"])
     raw = base["raw"]
     n = count
-    rows_out = [["raw SHA-256 of the hashed bytes (in memory)", f"{raw:.2f} s", f"{n / raw:,.0f}", "1×"],
-                ["canonical JSON + SHA-256 chain (in memory)", f"{base['canonical']:.2f} s",
-                 f"{n / base['canonical']:,.0f}", f"{base['canonical'] / raw:.0f}×"],
-                ["+ Ed25519 signature check per event, as before issue 14 (in memory; scaled)", f"{base['signed']:.2f} s", f"{n / base['signed']:,.0f}",
-                 f"{base['signed'] / raw:.0f}×"],
-                ["  (the same with each public key parsed once, not per event)", f"{base['signed_cached']:.2f} s",
-                 f"{n / base['signed_cached']:,.0f}", f"{base['signed_cached'] / raw:.0f}×"]]
+    rows_out = [
+        ["raw SHA-256 of the hashed bytes (in memory)", f"{raw:.2f} s", f"{n / raw:,.0f}", "1×"],
+        [
+            "canonical JSON + SHA-256 chain (in memory)",
+            f"{base['canonical']:.2f} s",
+            f"{n / base['canonical']:,.0f}",
+            f"{base['canonical'] / raw:.0f}×",
+        ],
+        [
+            "+ Ed25519 signature check per event, as before issue 14 (in memory; scaled)",
+            f"{base['signed']:.2f} s",
+            f"{n / base['signed']:,.0f}",
+            f"{base['signed'] / raw:.0f}×",
+        ],
+        [
+            "  (the same with each public key parsed once, not per event)",
+            f"{base['signed_cached']:.2f} s",
+            f"{n / base['signed_cached']:,.0f}",
+            f"{base['signed_cached'] / raw:.0f}×",
+        ],
+    ]
     for db, seconds in measured:
-        record(f"audit verify over {n:,} events", db=db, figure=seconds, unit="s", ratio=seconds / raw,
-               baseline="raw SHA-256 of the same bytes", target=5.0)
-        rows_out.append([f"`audit verify` from {db} (hokoku.audit.verify)", f"{seconds:.2f} s", f"{n / seconds:,.0f}",
-                         f"{seconds / raw:.0f}×"])
+        record(
+            f"audit verify over {n:,} events",
+            db=db,
+            figure=seconds,
+            unit="s",
+            ratio=seconds / raw,
+            baseline="raw SHA-256 of the same bytes",
+            target=5.0,
+        )
+        rows_out.append(
+            [
+                f"`audit verify` from {db} (hokoku.audit.verify)",
+                f"{seconds:.2f} s",
+                f"{n / seconds:,.0f}",
+                f"{seconds / raw:.0f}×",
+            ]
+        )
     lines.append(f"{count:,} events, {mib:.0f} MiB of hashed bytes.\n")
     lines.append(table(["what", "time", "events/s", "vs raw SHA-256"], rows_out))
     lines.append("")

@@ -18,7 +18,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from multiprocessing import get_context
 
 from bench.common import environment, ms, pct, table
@@ -30,9 +30,9 @@ SHAPES = ((1, 8), (2, 4))  # (processes, threads per process)
 def _share(part: int, parts: int, threads: int, reports: int, seconds: float, start: float) -> dict:
     """File and deliver reports ``part, part + parts, ...``; start at monotonic ``start``."""
     from hokoku.app import open_app
+    from hokoku.notifiers.registry import build_notifiers
     from hokoku.services.dispatch import dispatch
     from hokoku.services.intake import report_incident
-    from notifiers.registry import build_notifiers
 
     app = open_app()
     app.playbooks, app.policy  # noqa: B018  (load before the clock starts)
@@ -49,13 +49,19 @@ def _share(part: int, parts: int, threads: int, reports: int, seconds: float, st
         if delay > 0:
             time.sleep(delay)
         try:
-            now = datetime.now(timezone.utc)
-            pid = report_incident(app, division="IDS-SURVEY", category="lost-device", summary=f"burst report {i}",
-                                  reporter="yoshida@example.org", now=now).public_id
+            now = datetime.now(UTC)
+            pid = report_incident(
+                app,
+                division="IDS-SURVEY",
+                category="lost-device",
+                summary=f"burst report {i}",
+                reporter="yoshida@example.org",
+                now=now,
+            ).public_id
             timed = FirstDelivery(local.slack)
             dispatch(app, now=now, notifiers={"slack": timed}, incident=pid)
             latencies[i] = timed.first - arrival
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             errors.append(f"{i}: {type(exc).__name__}: {exc}")
 
     with ThreadPoolExecutor(threads) as pool:
@@ -67,8 +73,8 @@ def _burst(app, stub, reports: int, seconds: float, processes: int, threads: int
     from sqlalchemy import func, select
 
     from hokoku.db import transaction
-    from models.incident import Incident
-    from models.notification import Notification
+    from hokoku.models.incident import Incident
+    from hokoku.models.notification import Notification
 
     if processes == 1:
         start = time.monotonic() + 0.5
@@ -83,11 +89,20 @@ def _burst(app, stub, reports: int, seconds: float, processes: int, threads: int
         incidents = session.execute(select(func.count()).select_from(Incident)).scalar_one()
         statuses = Counter(session.execute(select(Notification.status)).scalars())
         keys = set(session.execute(select(Notification.idempotency_key)).scalars())
-    posted = Counter(r.body["metadata"]["event_payload"]["idempotency_key"]
-                     for r in stub.calls("chat.postMessage") if r.body.get("metadata"))
-    return {"latencies": latencies, "errors": [e for p in parts for e in p["errors"]],
-            "wall": max(p["end"] for p in parts) - start, "incidents": incidents, "statuses": statuses,
-            "keys": keys, "posted": posted}
+    posted = Counter(
+        r.body["metadata"]["event_payload"]["idempotency_key"]
+        for r in stub.calls("chat.postMessage")
+        if r.body.get("metadata")
+    )
+    return {
+        "latencies": latencies,
+        "errors": [e for p in parts for e in p["errors"]],
+        "wall": max(p["end"] for p in parts) - start,
+        "incidents": incidents,
+        "statuses": statuses,
+        "keys": keys,
+        "posted": posted,
+    }
 
 
 def run(dbs: list[str], *, quick: bool) -> str:
@@ -95,8 +110,10 @@ def run(dbs: list[str], *, quick: bool) -> str:
     from tests.slack_stub import SlackStub
 
     reports, seconds = (100, 6.0) if quick else (1000, 60.0)
-    lines = [f"### 3. Burst: {reports:,} reports in {seconds:.0f} s ({reports / seconds:.1f}/s, open loop), "
-             "each delivered at once\n"]
+    lines = [
+        f"### 3. Burst: {reports:,} reports in {seconds:.0f} s ({reports / seconds:.1f}/s, open loop), "
+        "each delivered at once\n"
+    ]
     rows, checks = [], []
     for db in dbs:
         for processes, threads in SHAPES:
@@ -105,19 +122,71 @@ def run(dbs: list[str], *, quick: bool) -> str:
                 r = _burst(env.app, stub, reports, seconds, processes, threads)
             lat = r["latencies"] or [float("nan")]
             once = set(r["posted"]) == r["keys"] and set(r["posted"].values()) == {1}
-            rows.append([db, shape, ms(pct(lat, 50)), ms(pct(lat, 90)), ms(pct(lat, 99)), ms(max(lat)),
-                         f"{r['wall']:.1f} s", f"{len(lat) / r['wall']:.1f}/s"])
-            checks.append([db, shape, f"{r['incidents']:,} / {reports:,}", dict(r["statuses"]), len(r["keys"]),
-                           "yes" if once else "NO", len(r["errors"])])
-            record(f"burst {reports} reports / {seconds:.0f} s, {shape}: p99 intake", db=db, figure=pct(lat, 99),
-                   unit="s", ratio=pct(lat, 99), baseline="1 s", target=1.0,
-                   all_persisted=r["incidents"] == reports, delivered_once=once)
+            rows.append(
+                [
+                    db,
+                    shape,
+                    ms(pct(lat, 50)),
+                    ms(pct(lat, 90)),
+                    ms(pct(lat, 99)),
+                    ms(max(lat)),
+                    f"{r['wall']:.1f} s",
+                    f"{len(lat) / r['wall']:.1f}/s",
+                ]
+            )
+            checks.append(
+                [
+                    db,
+                    shape,
+                    f"{r['incidents']:,} / {reports:,}",
+                    dict(r["statuses"]),
+                    len(r["keys"]),
+                    "yes" if once else "NO",
+                    len(r["errors"]),
+                ]
+            )
+            record(
+                f"burst {reports} reports / {seconds:.0f} s, {shape}: p99 intake",
+                db=db,
+                figure=pct(lat, 99),
+                unit="s",
+                ratio=pct(lat, 99),
+                baseline="1 s",
+                target=1.0,
+                all_persisted=r["incidents"] == reports,
+                delivered_once=once,
+            )
             for e in r["errors"][:5]:
                 print("  error:", e)
-    lines.append(table(["database", "request workers", "p50", "p90", "p99", "max", "wall time (arrivals: "
-                        f"{seconds:.0f} s)", "throughput"], rows))
+    lines.append(
+        table(
+            [
+                "database",
+                "request workers",
+                "p50",
+                "p90",
+                "p99",
+                "max",
+                f"wall time (arrivals: {seconds:.0f} s)",
+                "throughput",
+            ],
+            rows,
+        )
+    )
     lines.append("")
-    lines.append(table(["database", "request workers", "incidents persisted", "outbox rows by status", "messages",
-                        "each delivered exactly once", "errors"], checks))
+    lines.append(
+        table(
+            [
+                "database",
+                "request workers",
+                "incidents persisted",
+                "outbox rows by status",
+                "messages",
+                "each delivered exactly once",
+                "errors",
+            ],
+            checks,
+        )
+    )
     lines.append("")
     return "\n".join(lines)

@@ -12,11 +12,13 @@ import time
 
 from bench.common import ROOT, environment, median, record, table
 
-FLOOR = ("import sqlmodel, sys\n"
-         "from sqlalchemy import text\n"
-         "engine = sqlmodel.create_engine(sys.argv[1])\n"
-         "with engine.connect() as c:\n"
-         "    c.execute(text('SELECT count(*) FROM incident')).scalar()\n")
+FLOOR = (
+    "import sqlmodel, sys\n"
+    "from sqlalchemy import text\n"
+    "engine = sqlmodel.create_engine(sys.argv[1])\n"
+    "with engine.connect() as c:\n"
+    "    c.execute(text('SELECT count(*) FROM incident')).scalar()\n"
+)
 PM = "nakamura.pm@example.org"
 
 
@@ -40,8 +42,22 @@ def run(dbs: list[str], *, quick: bool) -> str:
             floor, times = [], {"report": [], "ack": [], "tick": [], "show": []}
             for _ in range(reps):
                 floor.append(_time([sys.executable, "-c", FLOOR, e.url], env)[0])
-                t, out = _time(cli + ["report", "--division", "IDS-SURVEY", "--category", "malware", "--summary",
-                                      "bench report", "--reporter", "yoshida@example.org", "--json"], env)
+                t, out = _time(
+                    cli
+                    + [
+                        "report",
+                        "--division",
+                        "IDS-SURVEY",
+                        "--category",
+                        "malware",
+                        "--summary",
+                        "bench report",
+                        "--reporter",
+                        "yoshida@example.org",
+                        "--json",
+                    ],
+                    env,
+                )
                 times["report"].append(t)
                 incident = re.search(r'"incident": "(INC-\d{4}-\d{4})"', out).group(1)
                 times["ack"].append(_time(cli + ["ack", incident, "--as", PM, "--json"], env)[0])
@@ -51,8 +67,15 @@ def run(dbs: list[str], *, quick: bool) -> str:
             for verb, ts in times.items():
                 m = median(ts)
                 rows.append([db, verb, f"{m * 1000:.0f} ms", f"{f * 1000:.0f} ms", f"{m / f:.2f}×"])
-                record(f"CLI {verb}", db=db, figure=m, unit="s", ratio=m / f,
-                       baseline="floor script: import SQLModel, open the database, one query", target=1.5)
+                record(
+                    f"CLI {verb}",
+                    db=db,
+                    figure=m,
+                    unit="s",
+                    ratio=m / f,
+                    baseline="floor script: import SQLModel, open the database, one query",
+                    target=1.5,
+                )
     lines.append(table(["database", "verb", "median", "floor script", "ratio"], rows))
     lines.append("")
     return "\n".join(lines)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,8 +47,11 @@ def environment(db: str, *, init_at: datetime | None = None, **settings: str) ->
 
     saved = {k: v for k, v in os.environ.items() if k.startswith("HOKOKU_") or k in PROXY_VARS}
     for k in saved:
-        if k.startswith("HOKOKU_") and k not in ("HOKOKU_TEST_DATABASE_URL", "HOKOKU_BENCH_DATABASE_URL") \
-                or k in PROXY_VARS:
+        if (
+            k.startswith("HOKOKU_")
+            and k not in ("HOKOKU_TEST_DATABASE_URL", "HOKOKU_BENCH_DATABASE_URL")
+            or k in PROXY_VARS
+        ):
             os.environ.pop(k)
     tmp = tempfile.TemporaryDirectory(prefix=f"hokoku-bench-{db}-")
     home = Path(tmp.name) / "home"
@@ -63,7 +66,7 @@ def environment(db: str, *, init_at: datetime | None = None, **settings: str) ->
             scratch = pgscratch.create_database(pg_base_url(), prefix="hokoku_bench")
             os.environ["HOKOKU_DATABASE_URL"] = scratch
             checkpoint()
-        init(open_app(), org_file=None, demo=True, now=init_at or datetime.now(timezone.utc))
+        init(open_app(), org_file=None, demo=True, now=init_at or datetime.now(UTC))
         app = open_app()
         yield Env(db, home, app.settings.effective_database_url, app)
     finally:
@@ -89,7 +92,7 @@ def checkpoint() -> None:
 
         with psycopg.connect(libpq(pg_base_url()), autocommit=True) as conn:
             conn.execute("CHECKPOINT")
-    except Exception as exc:  # noqa: BLE001  (needs superuser or pg_checkpoint; best effort)
+    except Exception as exc:
         print(f"(CHECKPOINT not possible: {type(exc).__name__}: {exc})")
 
 
@@ -146,8 +149,18 @@ def machine() -> str:
     import sqlite3
     from importlib.metadata import version
 
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor() or "?") if Path("/proc/cpuinfo").exists() else "?"
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor() or "?",
+        )
+        if Path("/proc/cpuinfo").exists()
+        else "?"
+    )
     mem = "?"
     if Path("/proc/meminfo").exists():
         kb = int(Path("/proc/meminfo").read_text().split()[1])
@@ -161,13 +174,20 @@ def machine() -> str:
 
             with psycopg.connect(libpq(pg_base_url())) as conn:
                 pg = conn.execute("SHOW server_version").fetchone()[0]
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             pg = f"unavailable ({type(exc).__name__})"
     rows = [
-        ["CPUs (nproc)", os.cpu_count()], ["CPU model", cpu], ["memory", mem],
-        ["OS", f"{platform.system()} {platform.release()}"], ["Python", platform.python_version()],
-        ["Prefect", version("prefect")], ["SQLAlchemy", version("sqlalchemy")], ["psycopg", version("psycopg")],
-        ["cryptography", version("cryptography")], ["SQLite", sqlite3.sqlite_version], ["PostgreSQL server", pg],
+        ["CPUs (nproc)", os.cpu_count()],
+        ["CPU model", cpu],
+        ["memory", mem],
+        ["OS", f"{platform.system()} {platform.release()}"],
+        ["Python", platform.python_version()],
+        ["Prefect", version("prefect")],
+        ["SQLAlchemy", version("sqlalchemy")],
+        ["psycopg", version("psycopg")],
+        ["cryptography", version("cryptography")],
+        ["SQLite", sqlite3.sqlite_version],
+        ["PostgreSQL server", pg],
     ]
     return table(["", ""], rows)
 
@@ -196,7 +216,7 @@ def drain_prefect() -> None:
 
         APILogWorker.drain_all(timeout=5)
         EventsWorker.drain_all(timeout=5)
-    except Exception:  # noqa: BLE001
+    except Exception:
         pass
 
 
@@ -204,9 +224,28 @@ def drain_prefect() -> None:
 FIGURES: list[dict] = []
 
 
-def record(name: str, *, figure: float, unit: str, ratio: float | None = None, target: float | None = None,
-           baseline: str | None = None, db: str | None = None, **extra) -> None:
+def record(
+    name: str,
+    *,
+    figure: float,
+    unit: str,
+    ratio: float | None = None,
+    target: float | None = None,
+    baseline: str | None = None,
+    db: str | None = None,
+    **extra,
+) -> None:
     """Keep one figure (``ratio`` is figure / baseline; ``target`` the largest ratio the issue accepts)."""
-    FIGURES.append({"name": name, "db": db, "figure": round(figure, 6), "unit": unit,
-                    "ratio": None if ratio is None else round(ratio, 3), "baseline": baseline, "target": target,
-                    "meets_target": None if ratio is None or target is None else ratio <= target, **extra})
+    FIGURES.append(
+        {
+            "name": name,
+            "db": db,
+            "figure": round(figure, 6),
+            "unit": unit,
+            "ratio": None if ratio is None else round(ratio, 3),
+            "baseline": baseline,
+            "target": target,
+            "meets_target": None if ratio is None or target is None else ratio <= target,
+            **extra,
+        }
+    )

@@ -16,7 +16,7 @@ import json
 import secrets
 import time
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bench.common import ROOT, environment, ms, pct, table
 
@@ -41,9 +41,12 @@ class FirstDelivery:
 
 def _post(url: str) -> None:
     body = json.dumps({"channel": "D0BENCH", "text": "floor"}).encode()
-    req = urllib.request.Request(url + "chat.postMessage", data=body, method="POST",
-                                 headers={"Content-Type": "application/json; charset=utf-8",
-                                          "Authorization": f"Bearer {BOT_TOKEN}"})
+    req = urllib.request.Request(
+        url + "chat.postMessage",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json; charset=utf-8", "Authorization": f"Bearer {BOT_TOKEN}"},
+    )
     with urllib.request.urlopen(req, timeout=10) as resp:
         resp.read()
 
@@ -51,11 +54,11 @@ def _post(url: str) -> None:
 async def _measure(app, stub, samples: int, warmup: int) -> dict:
     from prefect import flow
 
-    from flows.intake import run_report
     from hokoku.db import transaction
+    from hokoku.flows.intake import run_report
+    from hokoku.models.casework import AlertSource
+    from hokoku.notifiers.registry import build_notifiers
     from hokoku.services.dispatch import dispatch
-    from models.casework import AlertSource
-    from notifiers.registry import build_notifiers
 
     @flow(name="bench-empty")
     async def empty_flow():
@@ -67,9 +70,15 @@ async def _measure(app, stub, samples: int, warmup: int) -> dict:
         # the path
         timed = FirstDelivery(slack)
         start = time.perf_counter()
-        now = datetime.now(timezone.utc)
-        result = await run_report(app, division="IDS-SURVEY", category="malware", summary=f"bench report {i}",
-                                  reporter="yoshida@example.org", now=now)
+        now = datetime.now(UTC)
+        result = await run_report(
+            app,
+            division="IDS-SURVEY",
+            category="malware",
+            summary=f"bench report {i}",
+            reporter="yoshida@example.org",
+            now=now,
+        )
         after_intake = time.perf_counter()
         dispatch(app, now=now, notifiers={"slack": timed}, incident=result.public_id)
         if i >= warmup:
@@ -106,22 +115,42 @@ def run(dbs: list[str], *, quick: bool) -> str:
     out.append(f"Prefect server (its own SQLite database) started in {time.perf_counter() - started:.1f} s.\n")
     rows = []
     try:
-        with SlackStub() as stub, temporary_settings({PREFECT_API_URL: api,
-                                                                   PREFECT_API_AUTH_STRING: auth_string(prefect_home)}):
+        with (
+            SlackStub() as stub,
+            temporary_settings({PREFECT_API_URL: api, PREFECT_API_AUTH_STRING: auth_string(prefect_home)}),
+        ):
             for db in dbs:
                 with environment(db, slack_bot_token=BOT_TOKEN, slack_api_url=stub.base_url) as env:
                     r = asyncio.run(_measure(env.app, stub, samples, warmup))
                     for name, q in (("p50", 50), ("p99", 99)):
                         p, f = pct(r["path"], q), pct(r["floor"], q)
                         rows.append([db, name, ms(p), ms(pct(r["intake"], q)), ms(f), f"{p / f:.2f}×"])
-                        record(f"report → first delivered, {name}", db=db, figure=p, unit="s", ratio=p / f,
-                               baseline="empty async flow + insert + POST", target=1.5 if name == "p99" else None)
+                        record(
+                            f"report → first delivered, {name}",
+                            db=db,
+                            figure=p,
+                            unit="s",
+                            ratio=p / f,
+                            baseline="empty async flow + insert + POST",
+                            target=1.5 if name == "p99" else None,
+                        )
     finally:
         drain_prefect()
         server.terminate()
         server.wait(15)
-    out.append(table(["database", "percentile", "report → first delivered", "of which the intake flow",
-                      "floor (empty flow + insert + POST)", "ratio"], rows))
+    out.append(
+        table(
+            [
+                "database",
+                "percentile",
+                "report → first delivered",
+                "of which the intake flow",
+                "floor (empty flow + insert + POST)",
+                "ratio",
+            ],
+            rows,
+        )
+    )
     out.append("")
     return "\n".join(out)
 

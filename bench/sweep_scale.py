@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, text
 
 from bench.common import environment, median, ms, secs, table
-from hokoku.timeutil import JST
+from hokoku.core.timeutil import JST
 
 T0 = datetime(2027, 2, 1, 10, 0, tzinfo=JST)
 NOW = T0 + timedelta(minutes=16)
@@ -31,36 +31,58 @@ def _cols(model, skip=("id",)):
 
 def populate(app, open_incidents: int) -> float:
     """File the template incident, then bulk-copy it to ``open_incidents`` in all; returns seconds."""
+    from hokoku.models.casework import Task
+    from hokoku.models.incident import Incident, Stage
+    from hokoku.models.types import UTCDateTime
     from hokoku.services.intake import report_incident
-    from models.casework import Task
-    from models.incident import Incident, Stage
-    from models.types import UTCDateTime
 
     started = time.perf_counter()
     tid = None
-    pid = report_incident(app, division="IDS-SURVEY", category="malware", summary="sweep benchmark template",
-                          reporter="yoshida@example.org", now=T0).public_id
+    pid = report_incident(
+        app,
+        division="IDS-SURVEY",
+        category="malware",
+        summary="sweep benchmark template",
+        reporter="yoshida@example.org",
+        now=T0,
+    ).public_id
     inc_cols = _cols(Incident, ("id", "public_id"))
     stage_cols = _cols(Stage, ("id", "incident_id"))
     task_cols = _cols(Task, ("id", "incident_id"))
     future = bindparam("future", type_=UTCDateTime())
 
     def pick(cols, alias):
-        return ", ".join(f"CASE WHEN {alias}.{c} IS NULL THEN NULL ELSE :future END" if c == "next_action_at"
-                         else f"{alias}.{c}" for c in cols)
+        return ", ".join(
+            f"CASE WHEN {alias}.{c} IS NULL THEN NULL ELSE :future END" if c == "next_action_at" else f"{alias}.{c}"
+            for c in cols
+        )
 
     with app.engine.begin() as conn:
         tid = conn.execute(text("SELECT id FROM incident WHERE public_id = :p"), {"p": pid}).scalar_one()
-        conn.execute(text(SERIES + f"INSERT INTO incident (public_id, {', '.join(inc_cols)}) "
-                          f"SELECT 'B-' || s.n, {', '.join('t.' + c for c in inc_cols)} "
-                          "FROM s CROSS JOIN incident t WHERE t.id = :tid"), {"n": open_incidents - 1, "tid": tid})
+        conn.execute(
+            text(
+                SERIES + f"INSERT INTO incident (public_id, {', '.join(inc_cols)}) "
+                f"SELECT 'B-' || s.n, {', '.join('t.' + c for c in inc_cols)} "
+                "FROM s CROSS JOIN incident t WHERE t.id = :tid"
+            ),
+            {"n": open_incidents - 1, "tid": tid},
+        )
         for table_name, cols in (("stage", stage_cols), ("task", task_cols)):
-            conn.execute(text(f"INSERT INTO {table_name} (incident_id, {', '.join(cols)}) "
-                              f"SELECT i.id, {pick(cols, 'x')} FROM incident i JOIN {table_name} x ON x.incident_id = :tid "
-                              "WHERE i.public_id LIKE 'B-%'").bindparams(future), {"tid": tid, "future": FUTURE})
-            conn.execute(text(f"UPDATE {table_name} SET next_action_at = :future "
-                              "WHERE incident_id = :tid AND next_action_at IS NOT NULL").bindparams(future),
-                         {"tid": tid, "future": FUTURE})
+            conn.execute(
+                text(
+                    f"INSERT INTO {table_name} (incident_id, {', '.join(cols)}) "
+                    f"SELECT i.id, {pick(cols, 'x')} FROM incident i JOIN {table_name} x ON x.incident_id = :tid "
+                    "WHERE i.public_id LIKE 'B-%'"
+                ).bindparams(future),
+                {"tid": tid, "future": FUTURE},
+            )
+            conn.execute(
+                text(
+                    f"UPDATE {table_name} SET next_action_at = :future "
+                    "WHERE incident_id = :tid AND next_action_at IS NOT NULL"
+                ).bindparams(future),
+                {"tid": tid, "future": FUTURE},
+            )
     settle(app)
     return time.perf_counter() - started
 
@@ -85,14 +107,17 @@ def settle(app) -> None:
 
 def make_due(app, count: int, offset: int) -> None:
     """Make ``count`` acknowledge stages (of copies ``offset``...) due at T0+15m."""
-    from models.types import UTCDateTime
+    from hokoku.models.types import UTCDateTime
 
     due = bindparam("due", type_=UTCDateTime())
     with app.engine.begin() as conn:
-        conn.execute(text(
-            "UPDATE stage SET next_action_at = :due WHERE code = 'acknowledge' AND incident_id IN "
-            "(SELECT id FROM incident WHERE public_id LIKE 'B-%' ORDER BY id LIMIT :count OFFSET :offset)"
-        ).bindparams(due), {"due": T0 + timedelta(minutes=15), "count": count, "offset": offset})
+        conn.execute(
+            text(
+                "UPDATE stage SET next_action_at = :due WHERE code = 'acknowledge' AND incident_id IN "
+                "(SELECT id FROM incident WHERE public_id LIKE 'B-%' ORDER BY id LIMIT :count OFFSET :offset)"
+            ).bindparams(due),
+            {"due": T0 + timedelta(minutes=15), "count": count, "offset": offset},
+        )
 
 
 def timed_sweep(app) -> tuple[float, int]:
@@ -127,16 +152,40 @@ def run(dbs: list[str], *, quick: bool) -> str:
         for n, r in results.items():
             for due in (0, 100, 1000):
                 t, events = r[due]
-                rows.append([db, f"{n:,}", f"{due:,}", events, secs(t),
-                             "-" if not due else ms(t / due), f"{r['setup']:.1f} s"])
+                rows.append(
+                    [db, f"{n:,}", f"{due:,}", events, secs(t), "-" if not due else ms(t / due), f"{r['setup']:.1f} s"]
+                )
         b, s = results[big], results[small]
-        ratios.append([db, f"{b[0][0] / s[0][0]:.2f}×", f"{b[100][0] / s[100][0]:.2f}×", f"{b[1000][0] / s[1000][0]:.2f}×",
-                       f"{b[1000][0] / b[100][0]:.1f}×", f"{b[100][0] / b[0][0]:.0f}×"])
-    lines.append(table(["database", "open incidents", "due stages", "sweep events", "sweep time", "per due stage",
-                        "bulk set-up"], rows))
+        ratios.append(
+            [
+                db,
+                f"{b[0][0] / s[0][0]:.2f}×",
+                f"{b[100][0] / s[100][0]:.2f}×",
+                f"{b[1000][0] / s[1000][0]:.2f}×",
+                f"{b[1000][0] / b[100][0]:.1f}×",
+                f"{b[100][0] / b[0][0]:.0f}×",
+            ]
+        )
+    lines.append(
+        table(
+            ["database", "open incidents", "due stages", "sweep events", "sweep time", "per due stage", "bulk set-up"],
+            rows,
+        )
+    )
     lines.append("")
     lines.append(f"Ratios ({big:,} open vs {small:,} open at the same due count; due 1,000 vs 100 at {big:,} open):\n")
-    lines.append(table(["database", "0 due: big/small", "100 due: big/small", "1,000 due: big/small",
-                        "1,000 due / 100 due", "100 due / 0 due"], ratios))
+    lines.append(
+        table(
+            [
+                "database",
+                "0 due: big/small",
+                "100 due: big/small",
+                "1,000 due: big/small",
+                "1,000 due / 100 due",
+                "100 due / 0 due",
+            ],
+            ratios,
+        )
+    )
     lines.append("")
     return "\n".join(lines)

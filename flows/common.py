@@ -60,8 +60,10 @@ def emit(event: str, incident: str | None, **payload) -> None:
     """Emit a Prefect event about an incident (ids, codes and counts only, never personal data)."""
     from prefect.events import emit_event
 
-    resource = {"prefect.resource.id": f"hokoku.incident.{incident or 'none'}",
-                "prefect.resource.name": incident or "none"}
+    resource = {
+        "prefect.resource.id": f"hokoku.incident.{incident or 'none'}",
+        "prefect.resource.name": incident or "none",
+    }
     try:
         emit_event(event=f"hokoku.{event}", resource=resource, payload=payload)
     except Exception:  # events are for operators' automations; never fail the chain on them
@@ -86,7 +88,7 @@ def with_input(kind: str, input_id: str, work: Callable[[App, dict], dict]) -> d
     try:
         outcome = work(a, flowinput.load(a, input_id, kind=kind))
     except Exception as exc:
-        from hokoku.exceptions import HokokuError
+        from hokoku.core.exceptions import HokokuError
 
         name = type(exc).__name__
         if not isinstance(exc, HokokuError):  # a bug, not a refusal: keep its traceback on this console
@@ -95,7 +97,9 @@ def with_input(kind: str, input_id: str, work: Callable[[App, dict], dict]) -> d
             flowinput.finish(a, input_id, error=exc)
         except Exception:
             log.error("could not record the failure of input %s", input_id, exc_info=True)
-        raise StepRefused(f"{name} (its message goes to hokoku's caller through input {input_id}, not to Prefect)") from None
+        raise StepRefused(
+            f"{name} (its message goes to hokoku's caller through input {input_id}, not to Prefect)"
+        ) from None
     flowinput.finish(a, input_id, outcome=outcome)
     return outcome
 
@@ -104,7 +108,7 @@ async def through_flow(a: App, *, kind: str, payload: dict, start: Callable[[str
     """Stash ``payload``, ``await start(input_id)`` (a flow run), and return the outcome the run
     recorded — or raise the refusal it recorded, as the service raised it (same class, same
     message). When the run recorded nothing (Prefect unreachable...), its own exception is raised."""
-    from hokoku.exceptions import HokokuError
+    from hokoku.core.exceptions import HokokuError
     from hokoku.services import flowinput
 
     input_id = flowinput.stash(a, kind=kind, payload=payload)

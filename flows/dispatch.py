@@ -8,30 +8,33 @@ same run), with one App and one set of notifiers per flow run.
 from __future__ import annotations
 
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from prefect import flow, task
 
-from flows.common import app, emit, run_app
+from hokoku.flows.common import app, emit, run_app
 
 
 @task(name="deliver due notifications", persist_result=False)  # not retried: a send is not idempotent
 def dispatch_task(now: datetime, limit: int) -> list[dict]:
+    from hokoku.notifiers.registry import build_notifiers
     from hokoku.services.dispatch import dispatch
-    from notifiers.registry import build_notifiers
 
     a = app()
-    return [e.to_json() for e in dispatch(a, now=now, limit=limit, notifiers=build_notifiers(a.settings),
-                                          rng=random.Random())]
+    return [
+        e.to_json()
+        for e in dispatch(a, now=now, limit=limit, notifiers=build_notifiers(a.settings), rng=random.Random())
+    ]
 
 
 @flow(name="dispatch", log_prints=False, persist_result=False)
 async def dispatch_flow(now: datetime | None = None, limit: int = 500) -> list[dict]:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     with run_app():
         out = dispatch_task(now, limit)
     for result in out:
         if result["outcome"] == "failed":
-            emit("notification.failed", None, notification=result["notification_id"],
-                 channel=result["channel"])  # not the key: it names the recipient
+            emit(
+                "notification.failed", None, notification=result["notification_id"], channel=result["channel"]
+            )  # not the key: it names the recipient
     return out

@@ -8,17 +8,18 @@ the document kind. :func:`draft_document` is the same work without Prefect.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from prefect import flow, get_client, task
 from prefect.runtime import flow_run
 
-from flows.common import app, emit
+from hokoku.flows.common import app, emit
 
 
-def draft_document(a, *, kind: str, incident_id: str, now: datetime, lang: str | None = None, fmt: str = "md",
-                   out: str | None = None) -> dict:
+def draft_document(
+    a, *, kind: str, incident_id: str, now: datetime, lang: str | None = None, fmt: str = "md", out: str | None = None
+) -> dict:
     """Render one draft; write it to ``out`` when given. Returns what was made (and the text)."""
     from hokoku.documents.render import render_draft
     from hokoku.services.docdata import build_document_data
@@ -43,9 +44,15 @@ def render_task(kind: str, incident_id: str, now: datetime, lang: str | None, fm
 
 
 @flow(name="documents: draft", log_prints=False, persist_result=False)
-async def documents_flow(kind: str, incident_id: str, now: datetime | None = None, lang: str | None = None,
-                         fmt: str = "md", out: str | None = None) -> dict:
-    now = now or datetime.now(timezone.utc)
+async def documents_flow(
+    kind: str,
+    incident_id: str,
+    now: datetime | None = None,
+    lang: str | None = None,
+    fmt: str = "md",
+    out: str | None = None,
+) -> dict:
+    now = now or datetime.now(UTC)
     result = render_task(kind, incident_id, now, lang, fmt, out)
     run_id = flow_run.get_id()
     if run_id:

@@ -11,7 +11,7 @@ from datetime import datetime
 from prefect import flow, get_client, task
 from prefect.runtime import flow_run
 
-from flows.common import emit, run_app, through_flow, with_input
+from hokoku.flows.common import emit, run_app, through_flow, with_input
 
 
 @task(name="persist report", persist_result=False)  # not retried: a retry after a commit would file it twice
@@ -26,8 +26,12 @@ def persist_report(input_id: str, now: datetime) -> dict:
         return report_incident(a, now=now, **report).to_json()
 
     result = with_input("report", input_id, work)
-    return {"incident": result["incident"], "notified": len(result["notified"]),
-            "immediate_actions": len(result["immediate_actions"]), **codes}
+    return {
+        "incident": result["incident"],
+        "notified": len(result["notified"]),
+        "immediate_actions": len(result["immediate_actions"]),
+        **codes,
+    }
 
 
 @flow(name="27-1 report received", log_prints=False, persist_result=False)
@@ -39,10 +43,17 @@ async def intake_flow(input_id: str, now: datetime) -> dict:
     run_id = flow_run.get_id()
     if run_id:
         async with get_client() as client:
-            await client.update_flow_run(run_id, name=f"{incident} · {intake_flow.name}",
-                                         tags=[*flow_run.get_tags(), incident, "intake"])
-    emit("incident.reported", incident, division=result["division"], category=result["category"],
-         serious=bool(result["serious"]), entry=result["entry"] or "staff")
+            await client.update_flow_run(
+                run_id, name=f"{incident} · {intake_flow.name}", tags=[*flow_run.get_tags(), incident, "intake"]
+            )
+    emit(
+        "incident.reported",
+        incident,
+        division=result["division"],
+        category=result["category"],
+        serious=bool(result["serious"]),
+        entry=result["entry"] or "staff",
+    )
     emit("stage.started", incident, stage="acknowledge")
     return result
 
@@ -52,6 +63,7 @@ async def run_report(a, *, now: datetime, **report):
     service's :class:`~hokoku.services.intake.IntakeResult` (or raises its refusal)."""
     from hokoku.services.intake import IntakeResult
 
-    data = await through_flow(a, kind="report", payload=report,
-                              start=lambda input_id: intake_flow(input_id=input_id, now=now))
+    data = await through_flow(
+        a, kind="report", payload=report, start=lambda input_id: intake_flow(input_id=input_id, now=now)
+    )
     return IntakeResult(data["incident"], data["notified"], data["immediate_actions"])

@@ -11,8 +11,8 @@ from datetime import datetime
 
 from prefect import Flow, flow, tags, task
 
-from flows.common import app, emit, run_app, through_flow, with_input
-from hokoku.policy import load_policy
+from hokoku.core.policy import load_policy
+from hokoku.flows.common import app, emit, run_app, through_flow, with_input
 
 
 @task(name="apply transition", persist_result=False)  # not retried: transitions are not idempotent once committed
@@ -22,11 +22,19 @@ def apply_transition(action: str, incident_id: str, stage: str, now: datetime, c
 
     def work(a, given: dict) -> dict:
         if action == "ack":
-            return transitions.acknowledge(a, incident_id=incident_id, actor=given["actor"], now=now, stage=stage,
-                                           channel=channel).to_json()
-        return transitions.advance(a, incident_id=incident_id, stage=stage, actor=given["actor"], now=now,
-                                   note=given.get("note"), skip_reason=given.get("skip_reason"),
-                                   channel=channel).to_json()
+            return transitions.acknowledge(
+                a, incident_id=incident_id, actor=given["actor"], now=now, stage=stage, channel=channel
+            ).to_json()
+        return transitions.advance(
+            a,
+            incident_id=incident_id,
+            stage=stage,
+            actor=given["actor"],
+            now=now,
+            note=given.get("note"),
+            skip_reason=given.get("skip_reason"),
+            channel=channel,
+        ).to_json()
 
     return with_input("transition", input_id, work)
 
@@ -95,12 +103,25 @@ def _canonical(a, incident_id: str) -> tuple[str, dict[str, str]]:
         return incident.public_id, {sp.code: sp.flow for sp in incident_policy(incident).stages}
 
 
-async def _run_stage(a, *, incident_id: str, code: str, action: str, now: datetime, channel: str, given: dict,
-                     names: dict[str, str] | None = None) -> dict:
+async def _run_stage(
+    a,
+    *,
+    incident_id: str,
+    code: str,
+    action: str,
+    now: datetime,
+    channel: str,
+    given: dict,
+    names: dict[str, str] | None = None,
+) -> dict:
     run = stage_flow(code, (names or {}).get(code))
     with tags(incident_id, code):
-        return await through_flow(a, kind="transition", payload=given, start=lambda input_id: run(
-            incident_id, action, input_id, now, channel=channel))
+        return await through_flow(
+            a,
+            kind="transition",
+            payload=given,
+            start=lambda input_id: run(incident_id, action, input_id, now, channel=channel),
+        )
 
 
 async def record_transition(a, *, incident: str, stage: str, kind: str, at: datetime, channel: str = "") -> str:
@@ -126,16 +147,37 @@ async def run_ack(*, incident_id: str, actor: str, now: datetime, stage: str | N
         codes = [resolve_stage_code(a, incident_id=incident_id, stage=stage)]
     else:
         codes = acknowledgeable(a, incident_id=incident_id, actor=actor)
-    results = [await _run_stage(a, incident_id=incident_id, code=code, action="ack", now=now, channel=channel,
-                                given={"actor": actor}, names=names) for code in codes]
+    results = [
+        await _run_stage(
+            a,
+            incident_id=incident_id,
+            code=code,
+            action="ack",
+            now=now,
+            channel=channel,
+            given={"actor": actor},
+            names=names,
+        )
+        for code in codes
+    ]
     return TransitionResult(
-        results[0]["incident"], [s for r in results for s in r["stages"]],
-        [s for r in results for s in r["started"]], any(r["closed"] for r in results),
+        results[0]["incident"],
+        [s for r in results for s in r["stages"]],
+        [s for r in results for s in r["started"]],
+        any(r["closed"] for r in results),
     )
 
 
-async def run_advance(*, incident_id: str, stage: str, actor: str, now: datetime, note: str | None = None,
-                      skip_reason: str | None = None, channel: str = "cli"):
+async def run_advance(
+    *,
+    incident_id: str,
+    stage: str,
+    actor: str,
+    now: datetime,
+    note: str | None = None,
+    skip_reason: str | None = None,
+    channel: str = "cli",
+):
     """Complete or skip through the stage flow; the note and the skip reason stay in hokoku."""
     from hokoku.services.transitions import TransitionResult, resolve_stage_code
 
@@ -143,9 +185,18 @@ async def run_advance(*, incident_id: str, stage: str, actor: str, now: datetime
     incident_id, names = _canonical(a, incident_id)
     code = resolve_stage_code(a, incident_id=incident_id, stage=stage)
     action = "skip" if skip_reason is not None else "advance"
-    r = await _run_stage(a, incident_id=incident_id, code=code, action=action, now=now, channel=channel,
-                         given={"actor": actor, "note": note, "skip_reason": skip_reason}, names=names)
+    r = await _run_stage(
+        a,
+        incident_id=incident_id,
+        code=code,
+        action=action,
+        now=now,
+        channel=channel,
+        given={"actor": actor, "note": note, "skip_reason": skip_reason},
+        names=names,
+    )
     return TransitionResult(r["incident"], r["stages"], r["started"], r["closed"])
+
 
 # Module-level names so prefect.yaml entrypoints can point at each stage's flow.
 acknowledge_flow = STAGE_FLOWS["acknowledge"]

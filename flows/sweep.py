@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from prefect import flow, task
 
-from flows.common import app, emit, run_app
+from hokoku.flows.common import app, emit, run_app
 
 
 @task(name="sweep due stages", retries=2, retry_delay_seconds=5, persist_result=False)  # idempotent at a given now
@@ -18,7 +18,7 @@ def sweep_task(now: datetime) -> list[dict]:
 
 @flow(name="sweep", log_prints=False, persist_result=False)
 async def sweep_flow(now: datetime | None = None) -> list[dict]:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     with run_app():
         events = sweep_task(now)
     for e in events:

@@ -27,7 +27,7 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 VERSION = 1
 _DOMAIN = b"hokoku-ack-v1."
@@ -124,8 +124,8 @@ def _claims_from(payload: bytes) -> AckClaims:
         person_email=sub,
         incident_id=inc,
         stage_code=stg,
-        issued_at=datetime.fromtimestamp(iat, timezone.utc),
-        expires_at=datetime.fromtimestamp(exp, timezone.utc),
+        issued_at=datetime.fromtimestamp(iat, UTC),
+        expires_at=datetime.fromtimestamp(exp, UTC),
     )
 
 

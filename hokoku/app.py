@@ -8,11 +8,10 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from hokoku.config.settings import Settings, load_settings
 from hokoku.crypto import Keyring, load_keyring
 from hokoku.db import get_engine, require_schema
-from hokoku.settings import Settings, load_settings
-
-ROOT = Path(__file__).resolve().parent.parent
+from hokoku.resources import templates_dir
 
 
 @dataclass
@@ -43,13 +42,13 @@ class App:
 
     @cached_property
     def policy(self):
-        from hokoku.policy import load_policy
+        from hokoku.core.policy import load_policy
 
         return load_policy(self.settings.policy_file)
 
     @cached_property
     def playbooks(self) -> dict:
-        from hokoku.playbooks import load_playbooks, playbook_dirs
+        from hokoku.config.playbooks import load_playbooks, playbook_dirs
 
         return load_playbooks(playbook_dirs(self.settings.playbook_dir))
 
@@ -57,7 +56,7 @@ class App:
     def renderer(self):
         from hokoku.messages import Renderer
 
-        return Renderer(ROOT / "templates")
+        return Renderer(templates_dir())
 
     def organisation(self, session):
         """The organisation in force (newest stored snapshot), cached per process."""
@@ -74,7 +73,7 @@ class App:
 
         Checked before the engine exists so that a refused verb leaves no empty database behind.
         """
-        from hokoku.exceptions import NotInitialised
+        from hokoku.core.exceptions import NotInitialised
 
         url = self.settings.effective_database_url
         if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
@@ -91,7 +90,7 @@ class App:
         """A database behind the code's migrations gets a one-line error, not a SQL traceback."""
         from sqlalchemy import inspect, text
 
-        from hokoku.exceptions import NotInitialised
+        from hokoku.core.exceptions import NotInitialised
 
         if not inspect(self.engine).has_table("alembic_version"):
             current = None

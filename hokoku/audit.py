@@ -18,17 +18,17 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select, update
 from sqlmodel import Session
 
+from hokoku.core.exceptions import ConfigError
+from hokoku.core.timeutil import as_utc
 from hokoku.crypto import Keyring, verify_signature  # noqa: F401  (verify_signature: re-exported)
-from hokoku.exceptions import ConfigError
-from hokoku.timeutil import as_utc
-from models.audit import AuditEvent, AuditHead
+from hokoku.models.audit import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
 KEY_ACTION = "audit.key"
@@ -36,11 +36,18 @@ KEY_ACTION = "audit.key"
 
 def wall_clock() -> datetime:
     """The real clock recorded beside every event's effective time (tests may replace it)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
-def canonical(seq: int, at: datetime, actor: str, action: str, incident: str | None, data: dict,
-              recorded_at: datetime | None = None) -> bytes:
+def canonical(
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    incident: str | None,
+    data: dict,
+    recorded_at: datetime | None = None,
+) -> bytes:
     body = {
         "seq": seq,
         "at": as_utc(at).isoformat(timespec="microseconds"),
@@ -89,8 +96,9 @@ def append(
     if signer is not None and active_key(session, head) != signer.current.key_id:
         _rotate(session, keyring, head, at=at)
     key_id = signer.current.key_id if signer is not None else keyring.sign(b"")[0]
-    event = _add(session, head, None, at=at, actor=actor, action=action, incident=incident, data=data or {},
-                 key_id=key_id)
+    event = _add(
+        session, head, None, at=at, actor=actor, action=action, incident=incident, data=data or {}, key_id=key_id
+    )
     if action.startswith("stage."):  # a stage transition: a flow run of its stage follows (issue 14)
         from hokoku.services.flowtriggers import note
 
@@ -140,8 +148,9 @@ def seal_now(session: Session) -> None:
         session.flush()
 
 
-def _add(session: Session, head: AuditHead, sign, *, at, actor, action, incident, data,
-         key_id: str | None = None) -> AuditEvent:
+def _add(
+    session: Session, head: AuditHead, sign, *, at, actor, action, incident, data, key_id: str | None = None
+) -> AuditEvent:
     """One event on the chain; ``sign`` None: no signature of its own (the signed head covers it)."""
     seq = head.seq + 1
     recorded = wall_clock()
@@ -150,8 +159,17 @@ def _add(session: Session, head: AuditHead, sign, *, at, actor, action, incident
     if sign is not None:
         key_id, signature = sign(digest.encode())
     event = AuditEvent(
-        seq=seq, at=at, recorded_at=recorded, actor=actor, action=action, incident_public_id=incident, data=data,
-        prev_hash=head.hash, hash=digest, key_id=key_id, signature=signature,
+        seq=seq,
+        at=at,
+        recorded_at=recorded,
+        actor=actor,
+        action=action,
+        incident_public_id=incident,
+        data=data,
+        prev_hash=head.hash,
+        hash=digest,
+        key_id=key_id,
+        signature=signature,
     )
     session.add(event)
     head.seq, head.hash = seq, digest
@@ -171,8 +189,13 @@ def _rotate(session: Session, keyring: Keyring, head: AuditHead, *, at: datetime
     signer = keyring.signer
     new = signer.current
     old = active_key(session, head)
-    data = {"key_id": new.key_id, "public_key": new.public_key_hex, "previous": old, "previous_public_key": None,
-            "legacy": False}
+    data = {
+        "key_id": new.key_id,
+        "public_key": new.public_key_hex,
+        "previous": old,
+        "previous_public_key": None,
+        "legacy": False,
+    }
     if old is None:  # the chain's first key signs its own introduction
         sign = lambda m: signer.sign(m)  # noqa: E731
     elif signer.get(old) is not None:
@@ -183,9 +206,11 @@ def _rotate(session: Session, keyring: Keyring, head: AuditHead, *, at: datetime
         data.update(previous_public_key=legacy.public_key_hex, legacy=True)
         sign = lambda m: (old, legacy.signing_key.sign(m).hex())  # noqa: E731
     else:
-        raise ConfigError(f"the audit chain's active key {old} is not among this process's audit keys (current "
-                          f"{new.key_id}): after a rotation restart with the new key file; to change keys keep the "
-                          "previous key as a later line of the key file")
+        raise ConfigError(
+            f"the audit chain's active key {old} is not among this process's audit keys (current "
+            f"{new.key_id}): after a rotation restart with the new key file; to change keys keep the "
+            "previous key as a later line of the key file"
+        )
     _add(session, head, sign, at=at, actor="hokoku", action=KEY_ACTION, incident=None, data=data)
 
 
@@ -193,17 +218,33 @@ def chain_keys(session: Session) -> list[dict]:
     """Every audit key the chain names, oldest first, from its ``audit.key`` events."""
     keys: list[dict] = []
     seen: set[str] = set()
-    for ev in session.execute(select(AuditEvent).where(AuditEvent.action == KEY_ACTION).order_by(AuditEvent.seq)).scalars():
+    for ev in session.execute(
+        select(AuditEvent).where(AuditEvent.action == KEY_ACTION).order_by(AuditEvent.seq)
+    ).scalars():
         d = ev.data or {}
         prev, prev_pub = d.get("previous"), d.get("previous_public_key")
         if prev and prev_pub and prev not in seen:
-            keys.append({"key_id": prev, "public_key": prev_pub, "legacy": bool(d.get("legacy")), "since_seq": None,
-                         "until_seq": ev.seq})
+            keys.append(
+                {
+                    "key_id": prev,
+                    "public_key": prev_pub,
+                    "legacy": bool(d.get("legacy")),
+                    "since_seq": None,
+                    "until_seq": ev.seq,
+                }
+            )
             seen.add(prev)
         if keys and keys[-1]["key_id"] != d.get("key_id") and keys[-1].get("until_seq") is None:
             keys[-1]["until_seq"] = ev.seq
-        keys.append({"key_id": d.get("key_id"), "public_key": d.get("public_key"), "legacy": False, "since_seq": ev.seq,
-                     "until_seq": None})
+        keys.append(
+            {
+                "key_id": d.get("key_id"),
+                "public_key": d.get("public_key"),
+                "legacy": False,
+                "since_seq": ev.seq,
+                "until_seq": None,
+            }
+        )
         seen.add(d.get("key_id"))
     for k in keys:
         k["status"] = "legacy" if k["legacy"] else ("current" if k["until_seq"] is None else "retired")
@@ -221,9 +262,12 @@ class VerifyResult:
 
     def message(self) -> str:
         if self.ok:
-            anchor = (f" (signed head; matches checkpoint seq {self.checkpoint['seq']} of {self.checkpoint['at']}, "
-                      f"{self.checkpoint['source']})"
-                      if self.checkpoint else "")
+            anchor = (
+                f" (signed head; matches checkpoint seq {self.checkpoint['seq']} of {self.checkpoint['at']}, "
+                f"{self.checkpoint['source']})"
+                if self.checkpoint
+                else ""
+            )
             return f"OK: {self.events} audit events, chain and signatures verified{anchor}"
         if self.bad_id is not None:
             return f"FAILED at audit event seq {self.bad_seq} (row id {self.bad_id}): {self.reason}"
@@ -255,7 +299,9 @@ class _Keys:
         return True
 
 
-def verify(session: Session, public_keys: dict[str, str], *, checkpoints: Iterable = (), batch: int = 5000) -> VerifyResult:
+def verify(
+    session: Session, public_keys: dict[str, str], *, checkpoints: Iterable = (), batch: int = 5000
+) -> VerifyResult:
     """Walk the chain in order against trusted ``public_keys``; name the first problem and why.
 
     ``checkpoints`` (:class:`hokoku.checkpoints.Checkpoint`) must be signed by a trusted key and
@@ -267,8 +313,14 @@ def verify(session: Session, public_keys: dict[str, str], *, checkpoints: Iterab
     cps = sorted(checkpoints, key=lambda c: c.seq)  # stable: of equal seqs, the one given last is "newest"
     for cp in cps:
         if cp.key_id not in keys.hex:
-            return VerifyResult(False, 0, cp.seq, None, f"checkpoint {cp.source} was signed by audit key {cp.key_id}, "
-                                "which is not among the trusted public keys (public-key file replaced?)")
+            return VerifyResult(
+                False,
+                0,
+                cp.seq,
+                None,
+                f"checkpoint {cp.source} was signed by audit key {cp.key_id}, "
+                "which is not among the trusted public keys (public-key file replaced?)",
+            )
         if not keys.verify(cp.key_id, cp.message(), cp.signature):
             return VerifyResult(False, 0, cp.seq, None, f"checkpoint {cp.source}: signature does not verify")
     at_seq = {cp.seq: cp for cp in cps}
@@ -292,8 +344,10 @@ def verify(session: Session, public_keys: dict[str, str], *, checkpoints: Iterab
                 return fail(f"event seq {expected_seq} is {what}")
             if ev.prev_hash != expected_prev:
                 return fail("prev_hash does not match the previous event")
-            digest = chain_hash(ev.prev_hash, canonical(ev.seq, ev.at, ev.actor, ev.action, ev.incident_public_id,
-                                                        ev.data, ev.recorded_at))
+            digest = chain_hash(
+                ev.prev_hash,
+                canonical(ev.seq, ev.at, ev.actor, ev.action, ev.incident_public_id, ev.data, ev.recorded_at),
+            )
             if digest != ev.hash:
                 return fail("content does not match its hash (edited)")
             if ev.key_id not in keys.hex:
@@ -310,25 +364,42 @@ def verify(session: Session, public_keys: dict[str, str], *, checkpoints: Iterab
                 active = new
             cp = at_seq.get(ev.seq)
             if cp is not None and cp.hash != ev.hash:
-                return fail(f"the chain diverges from checkpoint {cp.source} of {cp.at} at seq {cp.seq} "
-                            "(history rewritten?)")
+                return fail(
+                    f"the chain diverges from checkpoint {cp.source} of {cp.at} at seq {cp.seq} (history rewritten?)"
+                )
             expected_prev, expected_seq = ev.hash, ev.seq + 1
         session.expunge_all()
     last = expected_seq - 1
     if newest is not None and last < newest.seq:
-        return VerifyResult(False, count, last or None, None,
-                            f"the chain ends at seq {last}, before checkpoint {newest.source} of {newest.at} at seq "
-                            f"{newest.seq}: events were deleted")
+        return VerifyResult(
+            False,
+            count,
+            last or None,
+            None,
+            f"the chain ends at seq {last}, before checkpoint {newest.source} of {newest.at} at seq "
+            f"{newest.seq}: events were deleted",
+        )
     head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one_or_none()
     if head is None:
-        return VerifyResult(False, count, None, None, "the audit head is missing" + (" and the log is empty (wiped?)" if not count else ""))
+        return VerifyResult(
+            False,
+            count,
+            None,
+            None,
+            "the audit head is missing" + (" and the log is empty (wiped?)" if not count else ""),
+        )
     if head.seq != last or head.hash != expected_prev:
         return VerifyResult(False, count, head.seq, None, "the last events were deleted (head does not match)")
     if not head.signature or not head.key_id:
         return VerifyResult(False, count, head.seq, None, "the audit head is unsigned")
     if active is None or head.key_id != active:
-        return VerifyResult(False, count, head.seq, None,
-                            f"the audit head is signed by {head.key_id}, not by the chain's active audit key {active}")
+        return VerifyResult(
+            False,
+            count,
+            head.seq,
+            None,
+            f"the audit head is signed by {head.key_id}, not by the chain's active audit key {active}",
+        )
     if not keys.verify(head.key_id, head_message(head.seq, head.hash), head.signature):
         return VerifyResult(False, count, head.seq, None, "the audit head's signature does not verify")
     info = {"seq": newest.seq, "at": newest.at, "source": newest.source} if newest else None

@@ -21,7 +21,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hokoku.exceptions import ConfigError
+from hokoku.core.exceptions import ConfigError
 
 
 def fingerprint(public_key_hex: str) -> str:
@@ -77,7 +77,9 @@ def parse_signer(text: str, *, source: str) -> AuditSigner:
         except (ValueError, TypeError):
             seed = b""
         if len(seed) != 32:
-            raise ConfigError(f"{source}: entry {n}: an audit signing key is 32 bytes in base64 (make one with `hokoku init`)")
+            raise ConfigError(
+                f"{source}: entry {n}: an audit signing key is 32 bytes in base64 (make one with `hokoku init`)"
+            )
         keys.append(AuditKey(Ed25519PrivateKey.from_private_bytes(seed)))
     return AuditSigner(keys)
 

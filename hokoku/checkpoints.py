@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
 
-from hokoku.exceptions import ConfigError
-from models.audit import AuditHead
+from hokoku.core.exceptions import ConfigError
+from hokoku.models.audit import AuditHead
 
 FILENAME = "checkpoints.jsonl"
 
@@ -40,7 +40,7 @@ class Checkpoint:
 
 
 def make(keyring, *, seq: int, digest: str, at: datetime | None = None) -> Checkpoint:
-    when = (at or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds")
+    when = (at or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
     unsigned = Checkpoint(seq, digest, when, keyring.signer.current.key_id, "")
     _, signature = keyring.signer.sign(unsigned.message())
     return Checkpoint(seq, digest, when, unsigned.key_id, signature)
@@ -73,8 +73,16 @@ def read_file(path: Path) -> list[Checkpoint]:
             continue
         try:
             d = json.loads(line)
-            out.append(Checkpoint(int(d["seq"]), str(d["hash"]), str(d["at"]), str(d["key_id"]), str(d["signature"]),
-                                  source=f"{path.name}:{n}"))
+            out.append(
+                Checkpoint(
+                    int(d["seq"]),
+                    str(d["hash"]),
+                    str(d["at"]),
+                    str(d["key_id"]),
+                    str(d["signature"]),
+                    source=f"{path.name}:{n}",
+                )
+            )
         except (ValueError, KeyError, TypeError):
             raise ConfigError(f"{path}:{n}: not a checkpoint line") from None
     return out

@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from hokoku.exceptions import HokokuError, InputError
+from hokoku.core.exceptions import HokokuError, InputError
 
 EXIT_USAGE = 2
 
@@ -26,10 +26,10 @@ class _Parser(argparse.ArgumentParser):
 
 def _now(args) -> datetime:
     """The real clock, or ``--now`` once it has passed the clock rules (checked once per call)."""
-    from hokoku.timeutil import parse_instant
+    from hokoku.core.timeutil import parse_instant
 
     if not getattr(args, "now", None):
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     if getattr(args, "checked_now", None) is None:
         now = parse_instant(args.now, what="--now")
         _check_now(args, now)
@@ -41,12 +41,12 @@ def _check_now(args, now: datetime) -> None:
     """Simulated time only on demo databases (or ``HOKOKU_ALLOW_SIMULATED_TIME=1``); never
     earlier than the incident's latest recorded event (verbs acting on an incident ``--as``)."""
     from hokoku.app import open_app
-    from hokoku.exceptions import InputError
+    from hokoku.core.exceptions import InputError
     from hokoku.services import auditops
 
     app = open_app()
     if args.verb == "init":  # no database yet: the demo organisation may use simulated time
-        real = datetime.now(timezone.utc)
+        real = datetime.now(UTC)
         if args.org and not app.settings.allow_simulated_time and abs(now - real) > auditops.MAX_CLOCK_SKEW:
             raise InputError("--now: simulated time is only for demo databases (or set HOKOKU_ALLOW_SIMULATED_TIME=1)")
         return
@@ -82,16 +82,21 @@ def cmd_init(args) -> None:
     from hokoku.services.setup import init
 
     result = init(open_app(), org_file=Path(args.org) if args.org else None, demo=args.demo, now=_now(args))
-    _emit(args, result, lambda r: print(
-        f"initialised {r['home']}\n  database: {r['database']}\n  organisation: {r['organisation']} ({r['source']})\n"
-        f"  key file: {'created' if r['key_created'] else 'kept'}; audit signing key "
-        f"{'created' if r['audit_key_created'] else 'kept'} ({r['audit_key_id']})\n"
-        f"  audit public keys: {r['audit_public_keys']} (keep a copy off this host)"))
+    _emit(
+        args,
+        result,
+        lambda r: print(
+            f"initialised {r['home']}\n  database: {r['database']}\n  organisation: {r['organisation']} ({r['source']})\n"
+            f"  key file: {'created' if r['key_created'] else 'kept'}; audit signing key "
+            f"{'created' if r['audit_key_created'] else 'kept'} ({r['audit_key_id']})\n"
+            f"  audit public keys: {r['audit_public_keys']} (keep a copy off this host)"
+        ),
+    )
 
 
 def cmd_report(args) -> None:
     from hokoku import cli_format
-    from hokoku.timeutil import parse_instant
+    from hokoku.core.timeutil import parse_instant
 
     app = _app()
     aware = parse_instant(args.aware_at, what="--aware-at") if args.aware_at else None
@@ -99,16 +104,35 @@ def cmd_report(args) -> None:
     if args.source == "alert":
         from hokoku.services.alerts import ingest_alert
 
-        data = ingest_alert(app, source=args.alert_source, division=args.division, category=args.category,
-                            summary=args.summary, now=_now(args), aware_at=aware, dedup_key=args.dedup_key,
-                            details={"reporter": args.reporter})
-        _emit(args, data, lambda d: print(
-            f"{'opened' if d['created'] else 'attached to'} {d['incident']} ({d['alerts']} alert(s))"))
+        data = ingest_alert(
+            app,
+            source=args.alert_source,
+            division=args.division,
+            category=args.category,
+            summary=args.summary,
+            now=_now(args),
+            aware_at=aware,
+            dedup_key=args.dedup_key,
+            details={"reporter": args.reporter},
+        )
+        _emit(
+            args,
+            data,
+            lambda d: print(f"{'opened' if d['created'] else 'attached to'} {d['incident']} ({d['alerts']} alert(s))"),
+        )
         return
     result = _runner(app).report(
-        division=args.division, category=args.category, summary=args.summary, reporter=args.reporter,
-        aware_at=aware, serious=args.serious, now=_now(args), entry=args.source or "staff",
-        source="alert" if args.source == "alert" else "cli", occurred_at=occurred, data_items=args.data_items,
+        division=args.division,
+        category=args.category,
+        summary=args.summary,
+        reporter=args.reporter,
+        aware_at=aware,
+        serious=args.serious,
+        now=_now(args),
+        entry=args.source or "staff",
+        source="alert" if args.source == "alert" else "cli",
+        occurred_at=occurred,
+        data_items=args.data_items,
         individuals=args.individuals,
     )
     _emit(args, result.to_json(), lambda r: cli_format.print_report(r, app.settings.lang))
@@ -117,20 +141,36 @@ def cmd_report(args) -> None:
 def cmd_ack(args) -> None:
     app = _app()
     result = _runner(app).ack(incident_id=args.incident, actor=args.as_, now=_now(args), stage=args.stage)
-    _emit(args, result.to_json(), lambda r: print(
-        f"{r['incident']}: acknowledged {', '.join(r['stages'])}"
-        + (f"; started {', '.join(r['started'])}" if r["started"] else "")))
+    _emit(
+        args,
+        result.to_json(),
+        lambda r: print(
+            f"{r['incident']}: acknowledged {', '.join(r['stages'])}"
+            + (f"; started {', '.join(r['started'])}" if r["started"] else "")
+        ),
+    )
 
 
 def cmd_advance(args) -> None:
     app = _app()
-    result = _runner(app).advance(incident_id=args.incident, stage=args.stage, actor=args.as_, now=_now(args),
-                                  note=args.note, skip_reason=args.skip_reason)
+    result = _runner(app).advance(
+        incident_id=args.incident,
+        stage=args.stage,
+        actor=args.as_,
+        now=_now(args),
+        note=args.note,
+        skip_reason=args.skip_reason,
+    )
     verb = "skipped" if args.skip_reason is not None else "completed"
-    _emit(args, result.to_json(), lambda r: print(
-        f"{r['incident']}: {verb} {', '.join(r['stages'])}"
-        + (f"; started {', '.join(r['started'])}" if r["started"] else "")
-        + ("; incident closed" if r["closed"] else "")))
+    _emit(
+        args,
+        result.to_json(),
+        lambda r: print(
+            f"{r['incident']}: {verb} {', '.join(r['stages'])}"
+            + (f"; started {', '.join(r['started'])}" if r["started"] else "")
+            + ("; incident closed" if r["closed"] else "")
+        ),
+    )
 
 
 def cmd_tick(args) -> None:
@@ -172,11 +212,24 @@ def cmd_audit_verify(args) -> None:
 
     app = open_app()
     app.check_ready(keys=False)  # verification needs no secret: no data key, no audit key
-    result = auditops.verify(app, public_keys_file=Path(args.public_keys) if args.public_keys else None,
-                             checkpoint_file=Path(args.checkpoint) if args.checkpoint else None)
-    _emit(args, {"ok": result.ok, "events": result.events, "bad_seq": result.bad_seq, "bad_id": result.bad_id,
-                 "reason": result.reason, "checkpoint": result.checkpoint, "message": result.message()},
-          lambda r: print(r["message"]))
+    result = auditops.verify(
+        app,
+        public_keys_file=Path(args.public_keys) if args.public_keys else None,
+        checkpoint_file=Path(args.checkpoint) if args.checkpoint else None,
+    )
+    _emit(
+        args,
+        {
+            "ok": result.ok,
+            "events": result.events,
+            "bad_seq": result.bad_seq,
+            "bad_id": result.bad_id,
+            "reason": result.reason,
+            "checkpoint": result.checkpoint,
+            "message": result.message(),
+        },
+        lambda r: print(r["message"]),
+    )
     if not result.ok:
         sys.exit(1)
 
@@ -193,7 +246,7 @@ def cmd_audit_keys(args) -> None:
 
 def cmd_audit_checkpoint(args) -> None:
     from hokoku.checkpoints import checkpoint_file
-    from hokoku.exceptions import NotInitialised
+    from hokoku.core.exceptions import NotInitialised
     from hokoku.services import auditops
 
     app = _app()
@@ -233,19 +286,26 @@ def cmd_serve(args) -> None:
 
 
 def cmd_deadlines_ppc(args) -> None:
+    from hokoku.core.statutory import ppc_deadlines
+    from hokoku.core.timeutil import parse_instant
     from hokoku.services.queries import regime_detail
-    from hokoku.statutory import ppc_deadlines
-    from hokoku.timeutil import parse_instant
 
-    result = ppc_deadlines(parse_instant(args.aware_at, what="--aware-at"), unauthorized_purpose=args.unauthorized_purpose)
+    result = ppc_deadlines(
+        parse_instant(args.aware_at, what="--aware-at"), unauthorized_purpose=args.unauthorized_purpose
+    )
     data = result.to_json_dict()
     regime = args.regime or _initialised_regime()
     if regime:
         data["regime"] = regime_detail(regime)
-    _emit(args, data, lambda d: print(
-        (f"{d['regime']['basis_ja']}\n{d['regime']['basis']}\n" if d.get("regime") else "")
-        + f"aware date: {d['aware_date']}\npreliminary report target: {d['preliminary_target']}\n"
-        f"final report due: {d['final_due']}\n{d['rule_ja']}\n{d['rule']}"))
+    _emit(
+        args,
+        data,
+        lambda d: print(
+            (f"{d['regime']['basis_ja']}\n{d['regime']['basis']}\n" if d.get("regime") else "")
+            + f"aware date: {d['aware_date']}\npreliminary report target: {d['preliminary_target']}\n"
+            f"final report due: {d['final_due']}\n{d['rule_ja']}\n{d['rule']}"
+        ),
+    )
 
 
 def _initialised_regime() -> str | None:
@@ -264,7 +324,7 @@ def _initialised_regime() -> str | None:
 
 def cmd_playbook_list(args) -> None:
     from hokoku.app import open_app
-    from hokoku.playbooks import playbook_list_rows
+    from hokoku.config.playbooks import playbook_list_rows
 
     app = open_app()
     rows = playbook_list_rows(app.playbooks, app.settings.lang)
@@ -273,8 +333,8 @@ def cmd_playbook_list(args) -> None:
 
 def cmd_playbook_show(args) -> None:
     from hokoku.app import open_app
-    from hokoku.exceptions import NotFound
-    from hokoku.playbooks import render_playbook_text
+    from hokoku.config.playbooks import render_playbook_text
+    from hokoku.core.exceptions import NotFound
 
     app = open_app()
     playbook = app.playbooks.get(args.category)
@@ -285,12 +345,15 @@ def cmd_playbook_show(args) -> None:
 
 def cmd_playbook_lint(args) -> None:
     from hokoku.app import open_app
-    from hokoku.playbooks import lint, playbook_dirs
+    from hokoku.config.playbooks import lint, playbook_dirs
 
     dirs = [Path(args.dir)] if args.dir else playbook_dirs(open_app().settings.playbook_dir)
     errors = lint(dirs)
-    _emit(args, {"ok": not errors, "errors": [str(e) for e in errors]},
-          lambda r: print("\n".join(r["errors"]) if r["errors"] else f"OK: {', '.join(str(d) for d in dirs)}"))
+    _emit(
+        args,
+        {"ok": not errors, "errors": [str(e) for e in errors]},
+        lambda r: print("\n".join(r["errors"]) if r["errors"] else f"OK: {', '.join(str(d) for d in dirs)}"),
+    )
     if errors:
         sys.exit(1)
 
@@ -299,36 +362,60 @@ def cmd_alert_source_add(args) -> None:
     from hokoku.services.alerts import add_source
 
     token = add_source(_app(), name=args.name, now=_now(args))
-    _emit(args, {"source": args.name, "token": token},
-          lambda d: print(f"alert source {d['source']} added; its token (shown once):\n{d['token']}"))
+    _emit(
+        args,
+        {"source": args.name, "token": token},
+        lambda d: print(f"alert source {d['source']} added; its token (shown once):\n{d['token']}"),
+    )
 
 
 def cmd_triage(args) -> None:
     from hokoku import cli_format
     from hokoku.services.triage import triage
 
-    given = {name: getattr(args, name) for name in ("sensitive", "financial_risk", "unauthorized_purpose", "encrypted")
-             if getattr(args, name) is not None}
+    given = {
+        name: getattr(args, name)
+        for name in ("sensitive", "financial_risk", "unauthorized_purpose", "encrypted")
+        if getattr(args, name) is not None
+    }
     given = {k: {"yes": True, "no": False, "unknown": None}[v] for k, v in given.items()}
     if args.individuals is not None:
         given["individuals"] = None if args.individuals == "unknown" else args.individuals
         given["individuals_estimated"] = args.estimated
     elif args.estimated:
         given["individuals_estimated"] = True
-    result = triage(_app(), incident_id=args.incident, actor=args.as_, now=_now(args), serious=args.serious,
-                    category=args.category, **given)
+    result = triage(
+        _app(),
+        incident_id=args.incident,
+        actor=args.as_,
+        now=_now(args),
+        serious=args.serious,
+        category=args.category,
+        **given,
+    )
     _emit(args, result, cli_format.print_assessment)
 
 
 def cmd_amend(args) -> None:
+    from hokoku.core.timeutil import parse_instant
     from hokoku.services.amend import amend_awareness
-    from hokoku.timeutil import parse_instant
 
-    r = amend_awareness(_app(), incident_id=args.incident, aware_at=parse_instant(args.aware_at, what="--aware-at"),
-                        reason=args.reason, actor=args.as_, now=_now(args))
-    _emit(args, r, lambda d: print(
-        f"{d['incident']}: awareness time {d['previous']} → {d['aware_at']}"
-        + "".join(f"\n  {m['stage']}: due {m['old_due_at']} → {m['new_due_at']}" for m in d["moved"])))
+    r = amend_awareness(
+        _app(),
+        incident_id=args.incident,
+        aware_at=parse_instant(args.aware_at, what="--aware-at"),
+        reason=args.reason,
+        actor=args.as_,
+        now=_now(args),
+    )
+    _emit(
+        args,
+        r,
+        lambda d: print(
+            f"{d['incident']}: awareness time {d['previous']} → {d['aware_at']}"
+            + "".join(f"\n  {m['stage']}: due {m['old_due_at']} → {m['new_due_at']}" for m in d["moved"])
+        ),
+    )
 
 
 def cmd_reportability(args) -> None:
@@ -337,8 +424,14 @@ def cmd_reportability(args) -> None:
 
     app = _app()
     if args.confirm or args.override:
-        result = decide(app, incident_id=args.incident, actor=args.as_ or "", now=_now(args),
-                        decision="confirm" if args.confirm else args.override, reason=args.reason)
+        result = decide(
+            app,
+            incident_id=args.incident,
+            actor=args.as_ or "",
+            now=_now(args),
+            decision="confirm" if args.confirm else args.override,
+            reason=args.reason,
+        )
     else:
         result = show_assessment(app, incident_id=args.incident)
     _emit(args, result, cli_format.print_assessment)
@@ -355,8 +448,15 @@ def cmd_step_list(args) -> None:
 def cmd_step_done(args) -> None:
     from hokoku.services.tasks import complete_task
 
-    r = complete_task(_app(), incident_id=args.incident, ref=args.step, actor=args.as_, now=_now(args),
-                      note=args.note, evidence=args.evidence)
+    r = complete_task(
+        _app(),
+        incident_id=args.incident,
+        ref=args.step,
+        actor=args.as_,
+        now=_now(args),
+        note=args.note,
+        evidence=args.evidence,
+    )
     _emit(args, r, lambda d: print(f"{d['incident']}: {d['ref']} done"))
 
 
@@ -368,12 +468,21 @@ def cmd_step_assign(args) -> None:
 
 
 def cmd_action_add(args) -> None:
+    from hokoku.core.timeutil import parse_instant
     from hokoku.services.tasks import add_prevention_action
-    from hokoku.timeutil import parse_instant
 
-    r = add_prevention_action(_app(), incident_id=args.incident, title=args.title, owner=args.owner,
-                              due_at=parse_instant(args.due, what="--due"), actor=args.as_, now=_now(args))
-    _emit(args, r, lambda d: print(f"{d['incident']}: prevention action {d['ref']} for {d['owner']}, due {d['due_at']}"))
+    r = add_prevention_action(
+        _app(),
+        incident_id=args.incident,
+        title=args.title,
+        owner=args.owner,
+        due_at=parse_instant(args.due, what="--due"),
+        actor=args.as_,
+        now=_now(args),
+    )
+    _emit(
+        args, r, lambda d: print(f"{d['incident']}: prevention action {d['ref']} for {d['owner']}, due {d['due_at']}")
+    )
 
 
 def cmd_action_list(args) -> None:
@@ -384,31 +493,65 @@ def cmd_action_list(args) -> None:
 
 
 def cmd_notice_add(args) -> None:
+    from hokoku.core.timeutil import parse_instant
     from hokoku.services.records import record_notice
-    from hokoku.timeutil import parse_instant
 
     now = _now(args)
-    r = record_notice(_app(), incident_id=args.incident, count=args.count, method=args.method,
-                      notified_at=parse_instant(args.at, what="--at") if args.at else now, actor=args.as_, now=now,
-                      substitute=args.substitute, complete=args.complete)
-    _emit(args, r, lambda d: print(f"{d['incident']}: notice to {d['count']} individuals recorded"
-                                   + (f"; {', '.join(d['completed'])} done" if d["completed"] else "")))
+    r = record_notice(
+        _app(),
+        incident_id=args.incident,
+        count=args.count,
+        method=args.method,
+        notified_at=parse_instant(args.at, what="--at") if args.at else now,
+        actor=args.as_,
+        now=now,
+        substitute=args.substitute,
+        complete=args.complete,
+    )
+    _emit(
+        args,
+        r,
+        lambda d: print(
+            f"{d['incident']}: notice to {d['count']} individuals recorded"
+            + (f"; {', '.join(d['completed'])} done" if d["completed"] else "")
+        ),
+    )
 
 
 def cmd_notice_difficult(args) -> None:
     from hokoku.services.records import record_notice_difficult
 
-    r = record_notice_difficult(_app(), incident_id=args.incident, reason=args.reason, alternative=args.alternative,
-                                measure=args.measure, count=args.count, actor=args.as_, now=_now(args))
-    _emit(args, r, lambda d: print(f"{d['incident']}: notifying is difficult; alternative measure ({d['alternative']}) "
-                                   "recorded" + (f"; {', '.join(d['completed'])} done" if d["completed"] else "")))
+    r = record_notice_difficult(
+        _app(),
+        incident_id=args.incident,
+        reason=args.reason,
+        alternative=args.alternative,
+        measure=args.measure,
+        count=args.count,
+        actor=args.as_,
+        now=_now(args),
+    )
+    _emit(
+        args,
+        r,
+        lambda d: print(
+            f"{d['incident']}: notifying is difficult; alternative measure ({d['alternative']}) "
+            "recorded" + (f"; {', '.join(d['completed'])} done" if d["completed"] else "")
+        ),
+    )
 
 
 def cmd_finding_set(args) -> None:
     from hokoku.services.records import set_finding
 
     r = set_finding(_app(), incident_id=args.incident, item=args.item, text=args.text, actor=args.as_, now=_now(args))
-    _emit(args, r, lambda d: print(f"{d['incident']}: {d['item']}" + (f" ({d['question']})" if d["question"] else "") + " recorded"))
+    _emit(
+        args,
+        r,
+        lambda d: print(
+            f"{d['incident']}: {d['item']}" + (f" ({d['question']})" if d["question"] else "") + " recorded"
+        ),
+    )
 
 
 def cmd_finding_list(args) -> None:
@@ -420,6 +563,7 @@ def cmd_finding_list(args) -> None:
         for item, answers in d["findings"].items():
             for a in answers:
                 print(f"{item}{' / ' + a['question'] if a['question'] else ''}  {a['at']}  {a['by']}\n  {a['text']}")
+
     _emit(args, data, human)
 
 
@@ -435,8 +579,9 @@ def cmd_public_text(args) -> None:
         raise InputError("--as: say who writes the public text (an incident manager's email)")
     if not args.field:
         raise InputError("--field: say which public text (summary, discovery, cause, ...)")
-    r = set_public_text(app, incident_id=args.incident, field=args.field, text=args.text, actor=args.as_,
-                        now=_now(args))
+    r = set_public_text(
+        app, incident_id=args.incident, field=args.field, text=args.text, actor=args.as_, now=_now(args)
+    )
     _emit(args, r, lambda d: print(f"{d['incident']}: public text {d['field']} recorded"))
 
 
@@ -468,11 +613,17 @@ def cmd_db_upgrade(args) -> None:
     from hokoku.services.setup import _redact, upgrade
 
     app = open_app()
-    result = upgrade(app, revision=args.revision, now=datetime.now(timezone.utc))
+    result = upgrade(app, revision=args.revision, now=datetime.now(UTC))
     data = {"database": _redact(app.settings.effective_database_url), **result}
-    _emit(args, data, lambda d: print(
-        f"{d['database']}: " + ("stamped pre-migration schema; " if d["stamped"] else "")
-        + (f"upgraded {d['from'] or '(empty)'} -> {d['to']}" if d["from"] != d["to"] else f"already at {d['to']}")))
+    _emit(
+        args,
+        data,
+        lambda d: print(
+            f"{d['database']}: "
+            + ("stamped pre-migration schema; " if d["stamped"] else "")
+            + (f"upgraded {d['from'] or '(empty)'} -> {d['to']}" if d["from"] != d["to"] else f"already at {d['to']}")
+        ),
+    )
 
 
 def cmd_db_current(args) -> None:
@@ -482,11 +633,20 @@ def cmd_db_current(args) -> None:
 
     app = open_app()
     current, head = current_revision(app.engine), head_revision()
-    data = {"database": _redact(app.settings.effective_database_url), "current": current, "head": head,
-            "up_to_date": current == head}
-    _emit(args, data, lambda d: print(
-        f"{d['database']}: at {d['current'] or '(no schema)'}; head {d['head']}"
-        + ("" if d["up_to_date"] else " (run `hokoku db upgrade`)")))
+    data = {
+        "database": _redact(app.settings.effective_database_url),
+        "current": current,
+        "head": head,
+        "up_to_date": current == head,
+    }
+    _emit(
+        args,
+        data,
+        lambda d: print(
+            f"{d['database']}: at {d['current'] or '(no schema)'}; head {d['head']}"
+            + ("" if d["up_to_date"] else " (run `hokoku db upgrade`)")
+        ),
+    )
 
 
 # -- web accounts (hokoku.web.auth) ----------------------------------------------------------
@@ -497,7 +657,7 @@ def _read_password(args, *, confirm: bool = True) -> str:
         return line[:-1] if line.endswith("\n") else line
     import getpass
 
-    from hokoku.exceptions import InputError
+    from hokoku.core.exceptions import InputError
 
     first = getpass.getpass("password: ")
     if confirm and getpass.getpass("password again: ") != first:
@@ -526,7 +686,7 @@ TOKEN_VERBS = ("create", "list", "revoke")
 
 def cmd_user_token(args) -> None:
     """``user token [create] EMAIL`` · ``user token list EMAIL`` · ``user token revoke ID|PREFIX``."""
-    from hokoku.exceptions import InputError
+    from hokoku.core.exceptions import InputError
     from hokoku.web.auth import create_api_token, list_api_tokens, revoke_api_token
 
     words = list(args.words)
@@ -537,9 +697,13 @@ def cmd_user_token(args) -> None:
     app = _app()
     if verb == "create":
         token = create_api_token(app, email=target, now=_now(args), days=args.days)
-        _emit(args, {"user": target.strip().lower(), "token": token, "id": _token_id(token)},
-              lambda d: print(f"API token for {d['user']} (id {d['id']}; shown once; use as Authorization: Bearer):\n"
-                              f"{d['token']}"))
+        _emit(
+            args,
+            {"user": target.strip().lower(), "token": token, "id": _token_id(token)},
+            lambda d: print(
+                f"API token for {d['user']} (id {d['id']}; shown once; use as Authorization: Bearer):\n{d['token']}"
+            ),
+        )
     elif verb == "list":
         rows = list_api_tokens(app, email=target, now=_now(args))
 
@@ -547,14 +711,21 @@ def cmd_user_token(args) -> None:
             if not rows:
                 print(f"{target}: no API tokens")
             for r in rows:
-                print(f"{r['id']}  {r['prefix'] or '-':<12}  {r['status']:<8}  created {r['created_at']}  "
-                      f"expires {r['expires_at']}  last used {r['last_used_at'] or '-'}")
+                print(
+                    f"{r['id']}  {r['prefix'] or '-':<12}  {r['status']:<8}  created {r['created_at']}  "
+                    f"expires {r['expires_at']}  last used {r['last_used_at'] or '-'}"
+                )
 
         _emit(args, rows, human)
     else:
         r = revoke_api_token(app, ref=target, now=_now(args))
-        _emit(args, r, lambda d: print(f"token {d['id']} of {d['user']} "
-                                       f"{'revoked' if d['was_active'] else 'was already revoked'}"))
+        _emit(
+            args,
+            r,
+            lambda d: print(
+                f"token {d['id']} of {d['user']} {'revoked' if d['was_active'] else 'was already revoked'}"
+            ),
+        )
 
 
 def _token_id(token: str) -> str:
@@ -589,8 +760,14 @@ def cmd_user_disable(args) -> None:
     from hokoku.web.auth import disable_user
 
     r = disable_user(_app(), email=args.email, now=_now(args))
-    _emit(args, r, lambda d: print(f"account {d['user']} disabled; {d['sessions_ended']} session(s) ended, "
-                                   f"{d['tokens_revoked']} token(s) revoked"))
+    _emit(
+        args,
+        r,
+        lambda d: print(
+            f"account {d['user']} disabled; {d['sessions_ended']} session(s) ended, "
+            f"{d['tokens_revoked']} token(s) revoked"
+        ),
+    )
 
 
 def cmd_user_enable(args) -> None:
@@ -622,7 +799,7 @@ def _count_or_unknown(text: str) -> int | str:
     if text.strip().lower() == "unknown":
         return "unknown"
     value = _count(text)
-    from hokoku.statutory import MAX_INDIVIDUALS
+    from hokoku.core.statutory import MAX_INDIVIDUALS
 
     if value > MAX_INDIVIDUALS:
         raise argparse.ArgumentTypeError(f"{text!r} is more than {MAX_INDIVIDUALS:,}")
@@ -693,10 +870,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("audit", help="the audit log")
     asub = sp.add_subparsers(dest="audit_verb", required=True, parser_class=_Parser)
-    av = asub.add_parser("verify", help="check the hash chain, signatures, signed head and checkpoints (no secret needed)")
-    av.add_argument("--public-keys", metavar="FILE", help="trusted public keys kept outside this host "
-                    "(`hokoku audit keys --json`; default: $HOKOKU_HOME/audit-public-keys.json)")
-    av.add_argument("--checkpoint", metavar="FILE", help="checkpoints kept elsewhere (e.g. from the audit officer's mail)")
+    av = asub.add_parser(
+        "verify", help="check the hash chain, signatures, signed head and checkpoints (no secret needed)"
+    )
+    av.add_argument(
+        "--public-keys",
+        metavar="FILE",
+        help="trusted public keys kept outside this host "
+        "(`hokoku audit keys --json`; default: $HOKOKU_HOME/audit-public-keys.json)",
+    )
+    av.add_argument(
+        "--checkpoint", metavar="FILE", help="checkpoints kept elsewhere (e.g. from the audit officer's mail)"
+    )
     _leaf(av, cmd_audit_verify, acts=False)
     ak = asub.add_parser("keys", help="the audit public keys the chain names")
     _leaf(ak, cmd_audit_keys, acts=False)
@@ -714,18 +899,28 @@ def build_parser() -> argparse.ArgumentParser:
     sp = verb("serve", cmd_serve, "run the flows (sweep and dispatch every minute) and the web endpoints", acts=False)
     sp.add_argument("--host", default="127.0.0.1")
     sp.add_argument("--port", type=int, default=8000)
-    sp.add_argument("--demo", action="store_true", help="initialise the demo organisation first if needed; make and print demo sign-in accounts")
+    sp.add_argument(
+        "--demo",
+        action="store_true",
+        help="initialise the demo organisation first if needed; make and print demo sign-in accounts",
+    )
     sp.add_argument("--no-flows", action="store_true", help="serve the web app only (no Prefect server, no flows)")
-    sp.add_argument("--prefect-host", default=None,
-                    help="address Prefect's local server listens on (default $HOKOKU_PREFECT_HOST or 127.0.0.1)")
+    sp.add_argument(
+        "--prefect-host",
+        default=None,
+        help="address Prefect's local server listens on (default $HOKOKU_PREFECT_HOST or 127.0.0.1)",
+    )
 
     sp = sub.add_parser("deadlines", help="statutory deadlines")
     dsub = sp.add_subparsers(dest="deadline_verb", required=True, parser_class=_Parser)
     dp = dsub.add_parser("ppc", help="preliminary and final report dates for the Commission")
     dp.add_argument("--aware-at", required=True, metavar="ISO8601")
     dp.add_argument("--unauthorized-purpose", action="store_true", help="60-day case")
-    dp.add_argument("--regime", choices=["administrative_body", "business_like"],
-                    help="cite this regime's provisions (default: the initialised organisation's)")
+    dp.add_argument(
+        "--regime",
+        choices=["administrative_body", "business_like"],
+        help="cite this regime's provisions (default: the initialised organisation's)",
+    )
     _leaf(dp, cmd_deadlines_ppc, acts=False)
 
     sp = verb("triage", cmd_triage, "record triage facts; shows whether a report to the Commission is required")
@@ -736,17 +931,23 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--sensitive", **yn, help="sensitive (要配慮) personal information involved")
     sp.add_argument("--financial-risk", **yn, help="risk of financial damage from unauthorised use")
     sp.add_argument("--unauthorized-purpose", **yn, help="possibly done for an unauthorised purpose")
-    sp.add_argument("--individuals", type=_count_or_unknown, metavar="N|unknown",
-                    help="number of individuals (known or estimated)")
+    sp.add_argument(
+        "--individuals", type=_count_or_unknown, metavar="N|unknown", help="number of individuals (known or estimated)"
+    )
     sp.add_argument("--estimated", action="store_true", help="the number of individuals is an estimate")
     sp.add_argument("--encrypted", **yn, help="the data was encrypted to a high standard")
     sp.add_argument("--category", metavar="CAT", help="change the category (its playbook steps replace the old)")
     sp.epilog = "Facts not given keep their previous value; a new incident starts with every fact unknown."
 
-    sp = verb("amend", cmd_amend, "correct the awareness time (protection manager or general manager); the "
-                                  "statutory clocks move with it")
+    sp = verb(
+        "amend",
+        cmd_amend,
+        "correct the awareness time (protection manager or general manager); the statutory clocks move with it",
+    )
     sp.add_argument("incident")
-    sp.add_argument("--aware-at", required=True, metavar="ISO8601", help="the corrected time the organisation became aware")
+    sp.add_argument(
+        "--aware-at", required=True, metavar="ISO8601", help="the corrected time the organisation became aware"
+    )
     sp.add_argument("--reason", required=True, metavar="TEXT")
     sp.add_argument("--as", dest="as_", required=True, metavar="EMAIL")
 
@@ -806,12 +1007,18 @@ def build_parser() -> argparse.ArgumentParser:
     na.add_argument("--method", required=True, help="letter, email, phone, ...")
     na.add_argument("--at", metavar="ISO8601", help="when they were told (default: now)")
     na.add_argument("--substitute", metavar="TEXT", help="substitute measure for those who could not be reached")
-    na.add_argument("--complete", action="store_true",
-                    help="every individual concerned is now told or covered: the notice duty is done")
+    na.add_argument(
+        "--complete",
+        action="store_true",
+        help="every individual concerned is now told or covered: the notice duty is done",
+    )
     na.add_argument("--as", dest="as_", required=True, metavar="EMAIL")
     _leaf(na, cmd_notice_add, acts=True)
-    nd = nsub.add_parser("difficult", help="notifying the individuals is difficult: record why and the alternative "
-                                           "measure taken (APPI 26(2) proviso); completes the notice duty")
+    nd = nsub.add_parser(
+        "difficult",
+        help="notifying the individuals is difficult: record why and the alternative "
+        "measure taken (APPI 26(2) proviso); completes the notice duty",
+    )
     nd.add_argument("incident")
     nd.add_argument("--reason", required=True, metavar="TEXT", help="why notifying is difficult")
     nd.add_argument("--alternative", required=True, choices=["publication", "other"])
@@ -824,8 +1031,11 @@ def build_parser() -> argparse.ArgumentParser:
     fsub = sp.add_subparsers(dest="finding_verb", required=True, parser_class=_Parser)
     fs = fsub.add_parser("set", help="record an answer for an item or a playbook question")
     fs.add_argument("incident")
-    fs.add_argument("item", help="summary, data_items, individuals, cause, secondary_damage, individual_response, "
-                                 "publication, prevention, other, or a playbook question id")
+    fs.add_argument(
+        "item",
+        help="summary, data_items, individuals, cause, secondary_damage, individual_response, "
+        "publication, prevention, other, or a playbook question id",
+    )
     fs.add_argument("--text", required=True)
     fs.add_argument("--as", dest="as_", required=True, metavar="EMAIL")
     _leaf(fs, cmd_finding_set, acts=True)
@@ -833,21 +1043,41 @@ def build_parser() -> argparse.ArgumentParser:
     fl.add_argument("incident")
     _leaf(fl, cmd_finding_list, acts=False)
 
-    sp = verb("public-text", cmd_public_text,
-              "texts written for the public and the person (publication, notice, Commission drafts)")
+    sp = verb(
+        "public-text",
+        cmd_public_text,
+        "texts written for the public and the person (publication, notice, Commission drafts)",
+    )
     sp.add_argument("incident")
-    sp.add_argument("--field", choices=["summary", "discovery", "cause", "secondary_damage", "measures",
-                                        "prevention", "other"])
+    sp.add_argument(
+        "--field", choices=["summary", "discovery", "cause", "secondary_damage", "measures", "prevention", "other"]
+    )
     sp.add_argument("--text", metavar="TEXT", help="the text (without --text: list the texts in force)")
     sp.add_argument("--as", dest="as_", metavar="EMAIL")
 
     sp = verb("draft", cmd_draft, "draft a document from the incident", acts=True)
-    sp.add_argument("kind", choices=["ppc-preliminary", "ppc-final", "ppc-cover", "ppc-information", "publication",
-                                     "individual-notice", "investigation-report", "dg-report", "summary"])
+    sp.add_argument(
+        "kind",
+        choices=[
+            "ppc-preliminary",
+            "ppc-final",
+            "ppc-cover",
+            "ppc-information",
+            "publication",
+            "individual-notice",
+            "investigation-report",
+            "dg-report",
+            "summary",
+        ],
+    )
     sp.add_argument("incident")
     sp.add_argument("--lang", choices=["ja", "en"])
-    sp.add_argument("--format", choices=["md", "html", "docx"], default="md",
-                    help="md (default), html (print-ready page) or docx (Word; needs --out)")
+    sp.add_argument(
+        "--format",
+        choices=["md", "html", "docx"],
+        default="md",
+        help="md (default), html (print-ready page) or docx (Word; needs --out)",
+    )
     sp.add_argument("--out", metavar="FILE")
 
     sp = sub.add_parser("alert-source", help="monitors allowed to post alerts (POST /api/alerts)")
@@ -877,22 +1107,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("user", help="sign-in accounts for the web app and API tokens")
     usub = sp.add_subparsers(dest="user_verb", required=True, parser_class=_Parser)
-    for name, func, help_ in (("add", cmd_user_add, "make an account for a person of the organisation file"),
-                              ("passwd", cmd_user_passwd, "set a new password (ends the account's sessions)")):
+    for name, func, help_ in (
+        ("add", cmd_user_add, "make an account for a person of the organisation file"),
+        ("passwd", cmd_user_passwd, "set a new password (ends the account's sessions)"),
+    ):
         up = usub.add_parser(name, help=help_, description=help_)
         up.add_argument("email")
         up.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
         _leaf(up, func, acts=True)
-    ut = usub.add_parser("token", help="personal API tokens: [create] EMAIL (print a new one), list EMAIL, "
-                                       "revoke ID|PREFIX",
-                         description="user token [create] EMAIL: print a new personal API token (expires after "
-                                     "HOKOKU_TOKEN_DAYS, default 90). user token list EMAIL: the account's tokens. "
-                                     "user token revoke ID|PREFIX: revoke one (its id from list, or its start hkp_…).")
+    ut = usub.add_parser(
+        "token",
+        help="personal API tokens: [create] EMAIL (print a new one), list EMAIL, revoke ID|PREFIX",
+        description="user token [create] EMAIL: print a new personal API token (expires after "
+        "HOKOKU_TOKEN_DAYS, default 90). user token list EMAIL: the account's tokens. "
+        "user token revoke ID|PREFIX: revoke one (its id from list, or its start hkp_…).",
+    )
     ut.add_argument("words", nargs="+", metavar="[create|list|revoke] EMAIL|ID")
-    ut.add_argument("--days", type=_days, metavar="N", help="lifetime of a new token in days (default HOKOKU_TOKEN_DAYS)")
+    ut.add_argument(
+        "--days", type=_days, metavar="N", help="lifetime of a new token in days (default HOKOKU_TOKEN_DAYS)"
+    )
     _leaf(ut, cmd_user_token, acts=True)
-    for name, func, help_ in (("disable", cmd_user_disable, "disable an account: no sign-in, sessions end, tokens revoked"),
-                              ("enable", cmd_user_enable, "enable a disabled account again")):
+    for name, func, help_ in (
+        ("disable", cmd_user_disable, "disable an account: no sign-in, sessions end, tokens revoked"),
+        ("enable", cmd_user_enable, "enable a disabled account again"),
+    ):
         up = usub.add_parser(name, help=help_, description=help_)
         up.add_argument("email")
         _leaf(up, func, acts=True)

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hokoku.timeutil import fmt_jst
+from hokoku.core.timeutil import fmt_jst
 
-_STATUS_JA = {"pending": "未着手", "notified": "通知済", "acknowledged": "受領済", "done": "完了",
-              "skipped": "省略", "overdue": "期限超過"}
+_STATUS_JA = {
+    "pending": "未着手",
+    "notified": "通知済",
+    "acknowledged": "受領済",
+    "done": "完了",
+    "skipped": "省略",
+    "overdue": "期限超過",
+}
 
 
 def _t(value: str | None) -> str:
@@ -31,7 +37,11 @@ def print_tick(r: dict) -> None:
         print("  nothing due")
     for e in r["sweep"]:
         who = ", ".join(e["recipients"]) or "(nobody resolved)"
-        extra = f" level {e['level']}" if e["kind"] == "escalation" else (f" #{e['number']}" if e["kind"] == "reminder" else "")
+        extra = (
+            f" level {e['level']}"
+            if e["kind"] == "escalation"
+            else (f" #{e['number']}" if e["kind"] == "reminder" else "")
+        )
         print(f"  {e['kind']}{extra}: {e['incident']} {e['stage']} → {who}")
     for d in r["dispatch"]:
         tail = f" ({d['error']})" if d.get("error") else ""
@@ -40,16 +50,25 @@ def print_tick(r: dict) -> None:
 
 def print_show(d: dict, lang: str) -> None:
     ja = lang == "ja"
-    print(f"{d['incident']}  [{d['status']}]  {d['category']}  {d['division']} {d['division_name']}"
-          + ("  特に重大" if d["serious"] and ja else "  SERIOUS" if d["serious"] else ""))
-    print(f"  {'把握' if ja else 'first known'}: {_t(d['aware_at'])}   {'報告' if ja else 'reported'}: {_t(d['reported_at'])}"
-          f"   {'報告者' if ja else 'reporter'}: {d['reporter']}")
+    print(
+        f"{d['incident']}  [{d['status']}]  {d['category']}  {d['division']} {d['division_name']}"
+        + ("  特に重大" if d["serious"] and ja else "  SERIOUS" if d["serious"] else "")
+    )
+    print(
+        f"  {'把握' if ja else 'first known'}: {_t(d['aware_at'])}   {'報告' if ja else 'reported'}: {_t(d['reported_at'])}"
+        f"   {'報告者' if ja else 'reporter'}: {d['reporter']}"
+    )
     print(f"  {'概要' if ja else 'summary'}: {d['summary']}")
     delay = d["report_delay"]
     if delay["late"]:
-        print(f"  ⚠ {'報告の遅れ' if ja else 'late report'}: "
-              + (f"把握から{delay['minutes']}分後に報告（許容 {delay['tolerance']}、第27条第1項「直ちに」）" if ja else
-                 f"reported {delay['minutes']} min after awareness (tolerance {delay['tolerance']}; 27-1 says at once)"))
+        print(
+            f"  ⚠ {'報告の遅れ' if ja else 'late report'}: "
+            + (
+                f"把握から{delay['minutes']}分後に報告（許容 {delay['tolerance']}、第27条第1項「直ちに」）"
+                if ja
+                else f"reported {delay['minutes']} min after awareness (tolerance {delay['tolerance']}; 27-1 says at once)"
+            )
+        )
     rep = d["reportability"]
     print(f"  {'委員会への報告' if ja else 'report to the Commission'}: {rep['summary']}")
     print(f"  policy: {d['policy']} ({d['policy_sha256'][:12]})")
@@ -61,7 +80,9 @@ def print_show(d: dict, lang: str) -> None:
         flag = ("  ⚠ 期限超過" if ja else "  ⚠ OVERDUE") if s["overdue"] and s["status"] != "overdue" else ""
         ack = f" ack:{s['acknowledged_by']}" if s["acknowledged_by"] and s["status"] not in ("done",) else ""
         level = f" esc:{s['escalation_level']}" if s["escalation_level"] else ""
-        print(f"  {s['code']:<26}{s['article']:<7}{(s['owner'] or '-'):<28}{status + level + ack:<14}{_t(s['due_at'])}{flag}")
+        print(
+            f"  {s['code']:<26}{s['article']:<7}{(s['owner'] or '-'):<28}{status + level + ack:<14}{_t(s['due_at'])}{flag}"
+        )
     if d["delivery_failures"]:
         print()
         print("  配信失敗:" if ja else "  delivery failures:")
@@ -79,15 +100,19 @@ def print_list(rows: list[dict]) -> None:
         print("no incidents")
     for r in rows:
         flag = " OVERDUE" if r["overdue"] else ""
-        print(f"{r['incident']}  {r['status']:<6} {r['category']:<20} {r['division']:<12} "
-              f"{','.join(r['current_stages']) or '-'}  next due {_t(r['next_due_at'])}{flag}")
+        print(
+            f"{r['incident']}  {r['status']:<6} {r['category']:<20} {r['division']:<12} "
+            f"{','.join(r['current_stages']) or '-'}  next due {_t(r['next_due_at'])}{flag}"
+        )
 
 
 def print_outbox(rows: list[dict]) -> None:
     if not rows:
         print("outbox is empty")
     for r in rows:
-        print(f"#{r['id']} [{r['status']}] {r['channel']} → {r['to']}  {r['kind']}  {r['incident'] or ''} {r['stage'] or ''}")
+        print(
+            f"#{r['id']} [{r['status']}] {r['channel']} → {r['to']}  {r['kind']}  {r['incident'] or ''} {r['stage'] or ''}"
+        )
         print(f"  Subject: {r['subject']}")
         for line in (r["body"] or "").splitlines():
             print(f"  | {line}")
@@ -122,24 +147,36 @@ def print_org(d: dict) -> None:
 
 def print_assessment(d: dict) -> None:
     state = {"required": "REQUIRED", "not_required": "not required", "undecided": "UNDECIDED (possibly reportable)"}
-    print(f"{d['incident']}: statutory report to the Commission {state[d['status']]} (regime: {d['regime']}; "
-          f"{d['basis']})")
+    print(
+        f"{d['incident']}: statutory report to the Commission {state[d['status']]} (regime: {d['regime']}; "
+        f"{d['basis']})"
+    )
     facts = d["facts"]
     shown = {True: "yes", False: "no", None: "unknown"}
-    people = "unknown" if facts["individuals"] is None else (
-        f"{facts['individuals']:,}" + (" (estimated)" if facts["individuals_estimated"] else ""))
-    print(f"  facts: sensitive {shown[facts['sensitive']]}, financial risk {shown[facts['financial_risk']]}, "
-          f"unauthorised purpose {shown[facts['unauthorized_purpose']]}, encrypted {shown[facts['encrypted']]}, "
-          f"individuals {people}")
+    people = (
+        "unknown"
+        if facts["individuals"] is None
+        else (f"{facts['individuals']:,}" + (" (estimated)" if facts["individuals_estimated"] else ""))
+    )
+    print(
+        f"  facts: sensitive {shown[facts['sensitive']]}, financial risk {shown[facts['financial_risk']]}, "
+        f"unauthorised purpose {shown[facts['unauthorized_purpose']]}, encrypted {shown[facts['encrypted']]}, "
+        f"individuals {people}"
+    )
     print(f"  {d['summary']}")
     for g in d["grounds"]:
         print(f"  - {g['citation_ja']} / {g['citation_en']}")
     if d.get("decision"):
         dec = d["decision"]
-        print(f"  decision: {dec['kind']} by {dec['by_name']} at {_t(dec['at'])}" + (f": {dec['reason']}" if dec["reason"] else ""))
+        print(
+            f"  decision: {dec['kind']} by {dec['by_name']} at {_t(dec['at'])}"
+            + (f": {dec['reason']}" if dec["reason"] else "")
+        )
     elif d["status"] == "undecided":
-        print("  undecided: record the unknown facts (hokoku triage) or the general manager decides "
-              "(hokoku reportability --override required|not-required --reason)")
+        print(
+            "  undecided: record the unknown facts (hokoku triage) or the general manager decides "
+            "(hokoku reportability --override required|not-required --reason)"
+        )
     else:
         print("  awaiting the general manager's confirmation (hokoku reportability --confirm | --override)")
     if d.get("deadlines"):
@@ -153,5 +190,7 @@ def print_tasks(rows: list[dict]) -> None:
         print("no steps")
     for r in rows:
         mand = "*" if r["mandatory"] else " "
-        print(f"{mand} {r['ref']:<24} {r['status']:<8} {(r['phase'] or ''):<14} due {_t(r['due_at'])}  "
-              f"{r['owner'] or '-'}\n    {r['title']}")
+        print(
+            f"{mand} {r['ref']:<24} {r['status']:<8} {(r['phase'] or ''):<14} due {_t(r['due_at'])}  "
+            f"{r['owner'] or '-'}\n    {r['title']}"
+        )

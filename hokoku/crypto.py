@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from hokoku.exceptions import ConfigError, HokokuError
+from hokoku.core.exceptions import ConfigError, HokokuError
 
 _MAGIC = b"h2"  # bound ciphertexts: AAD = field + row identity
 _LEGACY_MAGIC = b"h1"  # before 0003: AAD = field only (read by the migration alone)
@@ -64,9 +64,7 @@ class Key:
 
     @cached_property
     def public_key_hex(self) -> str:
-        raw = self.signing_key.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
+        raw = self.signing_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         return raw.hex()
 
     @cached_property

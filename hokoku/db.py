@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
-from hokoku.exceptions import NotInitialised
+from hokoku.core.exceptions import NotInitialised
 
 _engines: dict[str, Engine] = {}
 

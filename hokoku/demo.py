@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from hokoku.app import App
-from hokoku.settings import Settings
-from hokoku.timeutil import JST, fmt_jst
+from hokoku.config.settings import Settings
+from hokoku.core.timeutil import JST, fmt_jst
 
 T0 = datetime(2027, 2, 1, 10, 0, tzinfo=JST)  # a Monday morning
 PM, DEPUTY, PO = "nakamura.pm@example.org", "kobayashi.pm2@example.org", "kato.po@example.org"
@@ -66,10 +66,16 @@ _TEXT = {
 def _demo_app(lang: str):
     home = Path(tempfile.mkdtemp(prefix="hokoku-demo-"))
     settings = Settings(home=home, lang=lang)
-    settings = settings.model_copy(update={
-        "database_url": None, "secret_key": None, "policy_file": None, "playbook_dir": None,
-        "slack_bot_token": None, "smtp_host": None,
-    })
+    settings = settings.model_copy(
+        update={
+            "database_url": None,
+            "secret_key": None,
+            "policy_file": None,
+            "playbook_dir": None,
+            "slack_bot_token": None,
+            "smtp_host": None,
+        }
+    )
     try:
         yield App(settings)
     finally:
@@ -127,7 +133,7 @@ def _drain_prefect(timeout: float = 10) -> None:
 
 def _scenario(app: App, runner, t: dict, lang: str, as_json: bool) -> dict:
     from hokoku import cli_format
-    from hokoku.exceptions import TransitionRefused
+    from hokoku.core.exceptions import TransitionRefused
     from hokoku.services.auditops import verify
     from hokoku.services.queries import outbox, show_incident
 
@@ -148,8 +154,14 @@ def _scenario(app: App, runner, t: dict, lang: str, as_json: bool) -> dict:
     if not quiet:
         print(t["title"])
         print()
-    r = runner.report(division="IDS-SURVEY", category="malware", summary=t["summary"], reporter=REPORTER,
-                      aware_at=T0 - timedelta(minutes=20), now=T0)
+    r = runner.report(
+        division="IDS-SURVEY",
+        category="malware",
+        summary=t["summary"],
+        reporter=REPORTER,
+        aware_at=T0 - timedelta(minutes=20),
+        now=T0,
+    )
     inc = r.public_id
     say(T0, f"report {inc} by {REPORTER} (malware, IDS-SURVEY)")
     for a in r.immediate_actions:
@@ -169,8 +181,18 @@ def _scenario(app: App, runner, t: dict, lang: str, as_json: bool) -> dict:
     from hokoku.services.triage import decide, triage
 
     def do_triage(at: datetime) -> str:
-        r = triage(app, incident_id=inc, actor=PM, now=at, sensitive=False, financial_risk=False,
-                   unauthorized_purpose=True, encrypted=False, individuals=150, individuals_estimated=True)
+        r = triage(
+            app,
+            incident_id=inc,
+            actor=PM,
+            now=at,
+            sensitive=False,
+            financial_risk=False,
+            unauthorized_purpose=True,
+            encrypted=False,
+            individuals=150,
+            individuals_estimated=True,
+        )
         return f"triage by {PM}: {r['summary']}"
 
     def do_confirm(at: datetime) -> str:
@@ -178,8 +200,9 @@ def _scenario(app: App, runner, t: dict, lang: str, as_json: bool) -> dict:
         return f"reportability confirmed by {GM} ({r['status']})"
 
     def do_notice(at: datetime) -> str:
-        record_notice(app, incident_id=inc, count=150, method=t["notice"], notified_at=at, actor=GM, now=at,
-                      complete=True)
+        record_notice(
+            app, incident_id=inc, count=150, method=t["notice"], notified_at=at, actor=GM, now=at, complete=True
+        )
         return f"notice to 150 individuals recorded by {GM} → individual-notice done"
 
     steps = [
@@ -200,17 +223,17 @@ def _scenario(app: App, runner, t: dict, lang: str, as_json: bool) -> dict:
     from hokoku.services.tasks import complete_task, list_tasks
 
     step_done = {  # playbook steps done before containment can complete (27-2)
-        "containment": [(T0 + timedelta(days=1, minutes=20 * i), ref) for i, ref in enumerate(
-            t for t in (x["ref"] for x in list_tasks(app, incident_id=inc, kind="step"))
-        )],
+        "containment": [
+            (T0 + timedelta(days=1, minutes=20 * i), ref)
+            for i, ref in enumerate(t for t in (x["ref"] for x in list_tasks(app, incident_id=inc, kind="step")))
+        ],
     }
     for at, stage, who, note in steps:
         for done_at, ref in step_done.get(stage, []):
             task = next(x for x in list_tasks(app, incident_id=inc, kind="step") if x["ref"] == ref)
             if task["phase"] == "post-incident" or task["status"] == "done":
                 continue
-            complete_task(app, incident_id=inc, ref=ref, actor=PO, now=done_at,
-                          evidence=f"{ref}: {t['evidence']}")
+            complete_task(app, incident_id=inc, ref=ref, actor=PO, now=done_at, evidence=f"{ref}: {t['evidence']}")
             say(done_at, f"playbook step {ref} ({task['title']}) done by {PO}")
         for tt in [x for x in tick_times if x < at]:
             tick(tt)
@@ -220,8 +243,12 @@ def _scenario(app: App, runner, t: dict, lang: str, as_json: bool) -> dict:
             tick(at)
             continue
         result = runner.advance(incident_id=inc, stage=stage, actor=who, now=at, note=note)
-        say(at, f"{stage} done by {who}" + (f" → {', '.join(result.started)}" if result.started else "")
-            + (" → incident closed" if result.closed else ""))
+        say(
+            at,
+            f"{stage} done by {who}"
+            + (f" → {', '.join(result.started)}" if result.started else "")
+            + (" → incident closed" if result.closed else ""),
+        )
         tick(at)
     end = T0 + timedelta(days=16, minutes=5)
     shown = show_incident(app, inc, now=end)

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hokoku.exceptions import HokokuError
+from hokoku.core.exceptions import HokokuError
 
 
 @dataclass(frozen=True)
@@ -29,13 +29,17 @@ class DeploymentSpec:
 
 
 def prefect_yaml_path() -> Path:
-    """``$HOKOKU_PREFECT_YAML``, else the ``prefect.yaml`` beside the ``flows`` package (the checkout)."""
+    """``$HOKOKU_PREFECT_YAML``, else the ``prefect.yaml`` shipped in the ``hokoku.flows`` package.
+
+    In the checkout ``flows/prefect.yaml`` is a symbolic link to the top-level ``prefect.yaml`` (the file
+    ``prefect deploy`` reads); a built wheel holds a copy, so an installed hokoku finds the same list.
+    """
     given = os.environ.get("HOKOKU_PREFECT_YAML")
     if given:
         return Path(given)
-    import flows
+    from importlib.resources import files
 
-    return Path(flows.__file__).resolve().parent.parent / "prefect.yaml"
+    return Path(str(files("hokoku.flows") / "prefect.yaml"))
 
 
 def _stage_of(entrypoint: str) -> str | None:
@@ -56,10 +60,17 @@ def read_prefect_yaml(path: Path | None = None) -> list[DeploymentSpec]:
     specs = []
     for entry in data.get("deployments") or []:
         crons = tuple((s["cron"], s.get("timezone")) for s in entry.get("schedules") or [] if "cron" in s)
-        specs.append(DeploymentSpec(
-            name=entry["name"], entrypoint=entry["entrypoint"], description=entry.get("description"),
-            crons=crons, concurrency_limit=entry.get("concurrency_limit"), tags=tuple(entry.get("tags") or ()),
-            stage=_stage_of(entry["entrypoint"])))
+        specs.append(
+            DeploymentSpec(
+                name=entry["name"],
+                entrypoint=entry["entrypoint"],
+                description=entry.get("description"),
+                crons=crons,
+                concurrency_limit=entry.get("concurrency_limit"),
+                tags=tuple(entry.get("tags") or ()),
+                stage=_stage_of(entry["entrypoint"]),
+            )
+        )
     return specs
 
 
@@ -72,15 +83,23 @@ def deployment_specs(policy, path: Path | None = None) -> list[DeploymentSpec]:
     present = {s.stage for s in out if s.stage}
     for code, sp in codes.items():
         if code not in present:
-            out.append(DeploymentSpec(name=f"hokoku-{code}", entrypoint=f"flows/stages.py:{code.replace('-', '_')}_flow",
-                                      description=sp.flow, tags=tags, stage=code, flow_name=sp.flow))
+            out.append(
+                DeploymentSpec(
+                    name=f"hokoku-{code}",
+                    entrypoint=f"flows/stages.py:{code.replace('-', '_')}_flow",
+                    description=sp.flow,
+                    tags=tags,
+                    stage=code,
+                    flow_name=sp.flow,
+                )
+            )
     return out
 
 
 def load_flow(spec: DeploymentSpec, policy):
     """The flow object a spec names; stage flows take their name from ``policy``."""
     if spec.stage is not None:
-        from flows.stages import stage_flow
+        from hokoku.flows.stages import stage_flow
 
         names = {sp.code: sp.flow for sp in policy.stages}
         return stage_flow(spec.stage, names.get(spec.stage))

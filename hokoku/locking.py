@@ -38,7 +38,7 @@ escalations, backoff), just not leases.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.sql import Select
@@ -57,5 +57,5 @@ def db_now(session: Session) -> datetime:
     """The database's current time (aware UTC): the clock leases are measured on."""
     if session.bind.dialect.name == "postgresql":
         value = session.execute(select(func.clock_timestamp())).scalar_one()
-        return value.astimezone(timezone.utc)
-    return datetime.now(timezone.utc)
+        return value.astimezone(UTC)
+    return datetime.now(UTC)

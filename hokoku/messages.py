@@ -7,13 +7,26 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 KINDS = (
-    "receipt", "notify", "reminder", "escalation", "overdue", "serious_notice", "stage_done",
-    "due_warning", "due_changed", "statutory_started",
-    "task_assigned", "task_due_soon", "task_overdue",
+    "receipt",
+    "notify",
+    "reminder",
+    "escalation",
+    "overdue",
+    "serious_notice",
+    "stage_done",
+    "due_warning",
+    "due_changed",
+    "statutory_started",
+    "task_assigned",
+    "task_due_soon",
+    "task_overdue",
     "delivery_alert",
     "stall_alert",
-    "channel_down", "channel_up", "escalated_owner",
-    "thread_parent", "thread_reply",
+    "channel_down",
+    "channel_up",
+    "escalated_owner",
+    "thread_parent",
+    "thread_reply",
     "audit_checkpoint",
 )
 

@@ -21,7 +21,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from hokoku.exceptions import HokokuError
+from hokoku.core.exceptions import HokokuError
 
 
 def _free_port() -> int:
@@ -76,37 +76,51 @@ def client_settings(home: Path):
         yield
 
 
-def start_local_server(home: Path, *, port: int | None = None, host: str = "127.0.0.1",
-                       timeout: float = 120) -> tuple[subprocess.Popen, str]:
+def start_local_server(
+    home: Path, *, port: int | None = None, host: str = "127.0.0.1", timeout: float = 120
+) -> tuple[subprocess.Popen, str]:
     """Start ``prefect server start`` (on loopback unless told otherwise), its API behind basic
     auth, and wait until it answers; returns (process, API URL). The caller's clients need
     :func:`auth_string` as ``PREFECT_API_AUTH_STRING``."""
     port = port or _free_port()
     prefect_home = home / "prefect"
     prefect_home.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PREFECT_HOME": str(prefect_home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_UI_ENABLED": os.environ.get("PREFECT_UI_ENABLED", "true"),
-           "PREFECT_SERVER_API_AUTH_STRING": auth_string(home, create=True)}
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(prefect_home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_ENABLED": os.environ.get("PREFECT_UI_ENABLED", "true"),
+        "PREFECT_SERVER_API_AUTH_STRING": auth_string(home, create=True),
+    }
     env["PREFECT_API_AUTH_STRING"] = env["PREFECT_SERVER_API_AUTH_STRING"]  # the server's own clients
     env.pop("PREFECT_API_URL", None)
     local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     url = f"http://{'[' + local + ']' if ':' in local else local}:{port}/api"
     # the UI asks /ui-settings where its API is: without this it tries http://127.0.0.1:4200/api
-    env.update(PREFECT_UI_API_URL=url, PREFECT_SERVER_UI_API_URL=url, PREFECT_SERVER_API_HOST=host,
-               PREFECT_SERVER_API_PORT=str(port))
+    env.update(
+        PREFECT_UI_API_URL=url,
+        PREFECT_SERVER_UI_API_URL=url,
+        PREFECT_SERVER_API_HOST=host,
+        PREFECT_SERVER_API_PORT=str(port),
+    )
     env.pop("PREFECT_UI_URL", None)
     stop_stale_server(home)  # a server left by a killed `serve` must not share this Prefect database
     log = open(prefect_home / "server.log", "ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     (prefect_home / PID_FILE).write_text(f"{proc.pid}\n", encoding="utf-8")  # its own process group
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             _forget(home, proc.pid)
-            raise HokokuError(f"Prefect server exited early (status {proc.returncode}); see {prefect_home / 'server.log'}")
+            raise HokokuError(
+                f"Prefect server exited early (status {proc.returncode}); see {prefect_home / 'server.log'}"
+            )
         try:
             with urllib.request.urlopen(f"{url}/health", timeout=2) as resp:
                 if resp.status == 200:

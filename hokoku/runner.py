@@ -36,16 +36,19 @@ class DirectRunner:
         return advance(self.app, **kw)
 
     def tick(self, *, now: datetime) -> dict:
+        from hokoku.notifiers.registry import build_notifiers
         from hokoku.services.dispatch import dispatch
         from hokoku.services.sweep import sweep
-        from notifiers.registry import build_notifiers
 
         try:
             events = sweep(self.app, now=now)
         finally:  # a sweep that dies must not stop delivery (the self-check's stall alert among it)
             deliveries = dispatch(self.app, now=now, notifiers=build_notifiers(self.app.settings))
-        return {"now": now.isoformat(), "sweep": [e.to_json() for e in events],
-                "dispatch": [d.to_json() for d in deliveries]}
+        return {
+            "now": now.isoformat(),
+            "sweep": [e.to_json() for e in events],
+            "dispatch": [d.to_json() for d in deliveries],
+        }
 
 
 class FlowRunner(DirectRunner):
@@ -53,7 +56,7 @@ class FlowRunner(DirectRunner):
 
     Prefect is given ids, stage codes, times and counts only: the report text, notes, skip
     reasons and the people's addresses are stashed (encrypted) in hokoku's database and the
-    flows get the stash's id (:mod:`flows.common`). When ``PREFECT_API_AUTH_STRING`` is unset,
+    flows get the stash's id (:mod:`hokoku.flows.common`). When ``PREFECT_API_AUTH_STRING`` is unset,
     the auth string ``hokoku serve`` generated under ``$HOKOKU_HOME`` is used, if there is one.
     """
 
@@ -75,23 +78,23 @@ class FlowRunner(DirectRunner):
             return asyncio.run(then_pump())
 
     def report(self, **kw):
-        from flows.intake import run_report
+        from hokoku.flows.intake import run_report
 
         return self._run(lambda: run_report(self.app, **kw))
 
     def ack(self, **kw):
-        from flows.stages import run_ack
+        from hokoku.flows.stages import run_ack
 
         return self._run(lambda: run_ack(**kw))
 
     def advance(self, **kw):
-        from flows.stages import run_advance
+        from hokoku.flows.stages import run_advance
 
         return self._run(lambda: run_advance(**kw))
 
     def tick(self, *, now: datetime) -> dict:
-        from flows.dispatch import dispatch_flow
-        from flows.sweep import sweep_flow
+        from hokoku.flows.dispatch import dispatch_flow
+        from hokoku.flows.sweep import sweep_flow
 
         async def both():
             from hokoku.services.flowtriggers import pump

@@ -13,10 +13,10 @@ import os
 import signal
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from hokoku.app import open_app
-from hokoku.exceptions import NotInitialised
+from hokoku.core.exceptions import NotInitialised
 
 
 def _ensure_initialised(demo: bool):
@@ -28,14 +28,21 @@ def _ensure_initialised(demo: bool):
             raise
         from hokoku.services.setup import init
 
-        init(app, org_file=None, demo=True, now=datetime.now(timezone.utc))
+        init(app, org_file=None, demo=True, now=datetime.now(UTC))
         print(f"initialised the demo organisation in {app.settings.home}")
     return app
 
 
 #: The roles that get a demo account with ``serve --demo`` (the first holder of each).
-DEMO_ROLES = ("staff", "protection_manager", "protection_officer", "institute_manager", "general_manager",
-              "director_general", "audit_officer")
+DEMO_ROLES = (
+    "staff",
+    "protection_manager",
+    "protection_officer",
+    "institute_manager",
+    "general_manager",
+    "director_general",
+    "audit_officer",
+)
 
 
 def demo_accounts(app, *, now: datetime | None = None) -> tuple[str, list[tuple[str, str]]] | None:
@@ -57,13 +64,12 @@ def demo_accounts(app, *, now: datetime | None = None) -> tuple[str, list[tuple[
             chosen.setdefault(role.value, person.email)
     accounts = [(role, chosen[role]) for role in DEMO_ROLES if role in chosen]
     password = "demo-" + secrets.token_urlsafe(12)
-    ensure_demo_users(app, emails=[email for _, email in accounts], password=password,
-                      now=now or datetime.now(timezone.utc))
+    ensure_demo_users(app, emails=[email for _, email in accounts], password=password, now=now or datetime.now(UTC))
     return password, accounts
 
 
 def print_demo_accounts(app, demo: tuple[str, list[tuple[str, str]]] | None) -> None:
-    from hokoku.roles import role_label
+    from hokoku.core.roles import role_label
 
     if demo is None:
         print("demo accounts: not created (the organisation here is not the bundled demo organisation)", flush=True)
@@ -132,7 +138,7 @@ def _serve(app, held: dict, *, host: str, port: int, demo: bool, flows: bool, pr
             break
         time.sleep(0.05)
     if not web_thread.is_alive():
-        from hokoku.exceptions import HokokuError
+        from hokoku.core.exceptions import HokokuError
 
         raise HokokuError(f"the web server could not start on {host}:{port} (is the port in use?)")
     print(f"hokoku web: http://{host}:{port}/", flush=True)
@@ -143,14 +149,18 @@ def _serve(app, held: dict, *, host: str, port: int, demo: bool, flows: bool, pr
 
         def report(status: dict) -> None:  # each change of state, as it happens
             if status["state"] == "retrying":
-                print(f"Slack Socket Mode: retrying since {status['since']} (attempt {status['attempts']}): "
-                      f"{status['last_error']}", flush=True)
+                print(
+                    f"Slack Socket Mode: retrying since {status['since']} (attempt {status['attempts']}): "
+                    f"{status['last_error']}",
+                    flush=True,
+                )
             else:
                 print(f"Slack Socket Mode: {status['state']}", flush=True)
 
         print("Slack Socket Mode: connecting in the background (state: /healthz)", flush=True)
-        web.state.socket_mode = held["socket_mode"] = start_socket_mode(app, notifiers=web.state.ctx.notifiers,
-                                                                        on_change=report)
+        web.state.socket_mode = held["socket_mode"] = start_socket_mode(
+            app, notifiers=web.state.ctx.notifiers, on_change=report
+        )
 
     if not flows:
         web_thread.join()
@@ -170,11 +180,13 @@ def _pending_outbox(app, now: datetime) -> bool:
     from sqlalchemy import and_, or_, select
 
     from hokoku.db import transaction
-    from models.notification import Notification
+    from hokoku.models.notification import Notification
 
     with transaction(app.engine) as session:
-        due = and_(Notification.status == "pending",
-                   or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now))
+        due = and_(
+            Notification.status == "pending",
+            or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
+        )
         return session.execute(select(Notification.id).where(due).limit(1)).first() is not None
 
 
@@ -184,7 +196,7 @@ def pump_loop(app, stop: threading.Event, *, every: float = 1.0) -> None:
     import asyncio
     import logging
 
-    from flows.dispatch import dispatch_flow
+    from hokoku.flows.dispatch import dispatch_flow
     from hokoku.services.flowtriggers import pump
 
     log = logging.getLogger("hokoku.serve")
@@ -192,7 +204,7 @@ def pump_loop(app, stop: threading.Event, *, every: float = 1.0) -> None:
     async def loop():
         while not stop.is_set():
             try:
-                if _pending_outbox(app, datetime.now(timezone.utc)):
+                if _pending_outbox(app, datetime.now(UTC)):
                     await dispatch_flow()
                 await pump(app)
             except Exception:  # Prefect or the database away: the rows wait for the next round
@@ -220,6 +232,13 @@ def quiet_prefect_logs() -> None:
     """Prefect's own INFO lines (runner polling, flow-run states) off the console: warnings and up."""
     import logging
 
-    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs", "prefect.runner", "prefect.deployment",
-                 "prefect.events", "httpx"):
+    for name in (
+        "prefect",
+        "prefect.flow_runs",
+        "prefect.task_runs",
+        "prefect.runner",
+        "prefect.deployment",
+        "prefect.events",
+        "httpx",
+    ):
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -1,26 +1,26 @@
 """SQLModel tables: the durable state of hokoku (the database is the source of truth)."""
 
-from models.acktoken import UsedAckToken
-from models.audit import AuditEvent, AuditHead
-from models.casework import (
+from hokoku.models.acktoken import UsedAckToken
+from hokoku.models.audit import AuditEvent, AuditHead
+from hokoku.models.casework import (
     Alert,
     AlertSource,
     DocumentSnapshot,
-    PublicText,
     Finding,
     IndividualNotice,
+    PublicText,
     StatutoryDecision,
     Task,
     Triage,
 )
-from models.flowinput import FlowInput
-from models.flowtrigger import FlowTrigger
-from models.incident import Acknowledgement, Incident, IncidentAmendment, IncidentCounter, Stage
-from models.meta import HokokuMeta
-from models.notification import Notification
-from models.responders import ChecklistTick, EvidenceFile, IncidentUpdate
-from models.org import Division, Institute, OrgSnapshot, Person, RoleAssignment
-from models.web import ApiToken, IncidentRead, LoginFailure, ReadWarning, WebSession, WebUser
+from hokoku.models.flowinput import FlowInput
+from hokoku.models.flowtrigger import FlowTrigger
+from hokoku.models.incident import Acknowledgement, Incident, IncidentAmendment, IncidentCounter, Stage
+from hokoku.models.meta import HokokuMeta
+from hokoku.models.notification import Notification
+from hokoku.models.org import Division, Institute, OrgSnapshot, Person, RoleAssignment
+from hokoku.models.responders import ChecklistTick, EvidenceFile, IncidentUpdate
+from hokoku.models.web import ApiToken, IncidentRead, LoginFailure, ReadWarning, WebSession, WebUser
 
 __all__ = [
     "Alert",

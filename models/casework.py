@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.types import UTCDateTime
+from hokoku.models.types import UTCDateTime
 
 
 class Triage(SQLModel, table=True):

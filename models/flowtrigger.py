@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
-from models.types import UTCDateTime
+from hokoku.models.types import UTCDateTime
 
 
 class FlowTrigger(SQLModel, table=True):

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Column, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
-from models.types import UTCDateTime
+from hokoku.models.types import UTCDateTime
 
 
 class Notification(SQLModel, table=True):

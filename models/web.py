@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
-from models.types import UTCDateTime
+from hokoku.models.types import UTCDateTime
 
 
 class WebUser(SQLModel, table=True):
@@ -63,8 +63,10 @@ class LoginFailure(SQLModel, table=True):
     """A failed sign-in, counted per account and client address, and per account, for rate limiting."""
 
     __tablename__ = "web_login_failure"
-    __table_args__ = (Index("ix_web_login_failure_key", "email", "ip", "at"),
-                      Index("ix_web_login_failure_account", "email", "at"))
+    __table_args__ = (
+        Index("ix_web_login_failure_key", "email", "ip", "at"),
+        Index("ix_web_login_failure_account", "email", "at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=320)
     ip: str = Field(max_length=64)

@@ -1,1 +1,1 @@
-"""Notification channels: one protocol (``notifiers.base.Notifier``), one module per channel."""
+"""Notification channels: one protocol (``hokoku.notifiers.base.Notifier``), one module per channel."""

@@ -39,13 +39,13 @@ import logging
 import smtplib
 import ssl
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Literal
 
-from notifiers.base import DeliveryError, DeliveryResult, OutgoingMessage
+from hokoku.notifiers.base import DeliveryError, DeliveryResult, OutgoingMessage
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +56,15 @@ class PlaintextAuthRefused(ValueError):
     """SMTP AUTH would send the password over a connection without TLS."""
 
 
-PLAINTEXT_AUTH_MESSAGE = ("HOKOKU_SMTP_USERNAME is set but HOKOKU_SMTP_SECURITY is none: the SMTP password would be "
-                          "sent without TLS; set HOKOKU_SMTP_SECURITY=starttls or ssl "
-                          "(or HOKOKU_SMTP_ALLOW_PLAINTEXT_AUTH=1 to accept the risk)")
+PLAINTEXT_AUTH_MESSAGE = (
+    "HOKOKU_SMTP_USERNAME is set but HOKOKU_SMTP_SECURITY is none: the SMTP password would be "
+    "sent without TLS; set HOKOKU_SMTP_SECURITY=starttls or ssl "
+    "(or HOKOKU_SMTP_ALLOW_PLAINTEXT_AUTH=1 to accept the risk)"
+)
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def message_id_for(idempotency_key: str) -> str:
@@ -213,8 +215,11 @@ class EmailNotifier:
     def _connect(self) -> smtplib.SMTP:
         if self.security == "ssl":
             return smtplib.SMTP_SSL(
-                self.host, self.port, local_hostname=self.local_hostname,
-                timeout=self.timeout, context=self._context(),
+                self.host,
+                self.port,
+                local_hostname=self.local_hostname,
+                timeout=self.timeout,
+                context=self._context(),
             )
         smtp = smtplib.SMTP(self.host, self.port, local_hostname=self.local_hostname, timeout=self.timeout)
         try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
-from notifiers.base import DeliveryResult, OutgoingMessage
+from hokoku.notifiers.base import DeliveryResult, OutgoingMessage
 
 
 class OutboxNotifier:

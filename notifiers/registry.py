@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from notifiers.base import Notifier
-from notifiers.outbox import OutboxNotifier
+from hokoku.notifiers.base import Notifier
+from hokoku.notifiers.outbox import OutboxNotifier
 
 
 def build_notifiers(settings) -> dict[str, Notifier]:
     notifiers: dict[str, Notifier] = {"outbox": OutboxNotifier()}
     if settings.slack_bot_token:
-        from notifiers.slack import SlackNotifier
+        from hokoku.notifiers.slack import SlackNotifier
 
         notifiers["slack"] = SlackNotifier(
             settings.slack_bot_token.get_secret_value(),
@@ -17,9 +17,7 @@ def build_notifiers(settings) -> dict[str, Notifier]:
             incident_channel=settings.slack_incident_channel,
         )
     if settings.smtp_host:
-        from notifiers.email import EmailNotifier
-
-        from notifiers.email import PlaintextAuthRefused
+        from hokoku.notifiers.email import EmailNotifier, PlaintextAuthRefused
 
         try:
             notifiers["email"] = EmailNotifier(
@@ -32,7 +30,7 @@ def build_notifiers(settings) -> dict[str, Notifier]:
                 allow_plaintext_auth=settings.smtp_allow_plaintext_auth,
             )
         except PlaintextAuthRefused as exc:
-            from hokoku.exceptions import ConfigError
+            from hokoku.core.exceptions import ConfigError
 
             raise ConfigError(str(exc)) from None
     return notifiers

@@ -14,7 +14,7 @@ Delivery model
   ``conversation`` (the incident thread of :mod:`hokoku.services.incidentthread`) is posted in
   that channel instead of a DM; :meth:`SlackNotifier.update_message` keeps its parent current.
 * **No retries here.** slack-sdk's own retry handlers are disabled; the dispatcher owns retries
-  and is told what to do through :class:`~notifiers.base.DeliveryError`.
+  and is told what to do through :class:`~hokoku.notifiers.base.DeliveryError`.
 
 User text is made inert with :func:`escape_mrkdwn` (``&``, ``<``, ``>`` per Slack's formatting
 rules), so ``<!channel>``, ``<@U123>`` or ``<script>`` in an incident description render
@@ -40,7 +40,7 @@ from urllib.error import URLError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 
-from notifiers.base import Action, DeliveryError, DeliveryResult, OutgoingMessage, split_quote
+from hokoku.notifiers.base import Action, DeliveryError, DeliveryResult, OutgoingMessage, split_quote
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ def _content_blocks(subject: str, text: str) -> list[dict[str, Any]]:
 
 def build_blocks(message: OutgoingMessage, *, links_only: bool = False) -> list[dict[str, Any]]:
     """Block Kit blocks for ``message``: header (subject), section (escaped text), actions, and
-    after them any quotation of user text (:func:`notifiers.base.split_quote`).
+    after them any quotation of user text (:func:`hokoku.notifiers.base.split_quote`).
 
     ``links_only`` keeps only URL buttons (used for the shared incident-channel copy).
     The actions block is omitted when there are no (remaining) actions.
@@ -283,8 +283,7 @@ class SlackNotifier:
 
     def __repr__(self) -> str:
         return (
-            f"SlackNotifier(base_url={self.client.base_url!r}, "
-            f"incident_channel={self.incident_channel!r}, token='***')"
+            f"SlackNotifier(base_url={self.client.base_url!r}, incident_channel={self.incident_channel!r}, token='***')"
         )
 
     # -- Slack calls, each mapped to DeliveryError
@@ -393,9 +392,13 @@ class SlackNotifier:
             channel_id, ts = parse_slack_ref(provider_id)
         except ValueError as exc:
             raise DeliveryError(str(exc), permanent=True) from exc
-        response = self._call("chat.update", channel=channel_id, ts=ts,
-                              text=_truncate_escaped(escape_mrkdwn(subject or text), FALLBACK_TEXT_MAX),
-                              blocks=_content_blocks(subject, text))
+        response = self._call(
+            "chat.update",
+            channel=channel_id,
+            ts=ts,
+            text=_truncate_escaped(escape_mrkdwn(subject or text), FALLBACK_TEXT_MAX),
+            blocks=_content_blocks(subject, text),
+        )
         return DeliveryResult(provider_id=f"slack:{response.get('channel') or channel_id}:{response.get('ts') or ts}")
 
     def update_acknowledged(

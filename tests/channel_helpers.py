@@ -75,8 +75,15 @@ def command_body(**fields: str) -> bytes:
     return urlencode(base).encode()
 
 
-def block_action(*, user: str, incident: str, stage: str, action: str = "acknowledge",
-                 channel: str = "D0PM00001", ts: str = "1700000000.000001") -> dict:
+def block_action(
+    *,
+    user: str,
+    incident: str,
+    stage: str,
+    action: str = "acknowledge",
+    channel: str = "D0PM00001",
+    ts: str = "1700000000.000001",
+) -> dict:
     """A ``block_actions`` payload as Slack sends it when a button of ours is clicked."""
     return {
         "type": "block_actions",
@@ -86,8 +93,15 @@ def block_action(*, user: str, incident: str, stage: str, action: str = "acknowl
         "channel": {"id": channel, "name": "directmessage"},
         "trigger_id": "1337.42.efgh",
         "response_url": "https://hooks.slack.invalid/actions/T0/1/x",
-        "actions": [{"type": "button", "action_id": action, "block_id": "hokoku_actions",
-                     "value": f"{incident}|{stage}", "action_ts": "1700000001.000000"}],
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action,
+                "block_id": "hokoku_actions",
+                "value": f"{incident}|{stage}",
+                "action_ts": "1700000001.000000",
+            }
+        ],
     }
 
 
@@ -106,7 +120,7 @@ def audit_actions(app, incident: str | None = None) -> list[tuple[str, dict]]:
     from sqlalchemy import select
 
     from hokoku.db import transaction
-    from models.audit import AuditEvent
+    from hokoku.models.audit import AuditEvent
 
     with transaction(app.engine) as session:
         query = select(AuditEvent).order_by(AuditEvent.seq)
@@ -120,7 +134,7 @@ def rows(app, **where) -> list:
     from sqlalchemy import select
 
     from hokoku.db import transaction
-    from models.notification import Notification
+    from hokoku.models.notification import Notification
 
     with transaction(app.engine) as session:
         query = select(Notification).order_by(Notification.id)
@@ -133,7 +147,7 @@ def stage_row(app, incident: str, code: str):
     from sqlalchemy import select
 
     from hokoku.db import transaction
-    from models.incident import Incident, Stage
+    from hokoku.models.incident import Incident, Stage
 
     with transaction(app.engine) as session:
         inc = session.execute(select(Incident).where(Incident.public_id == incident)).scalar_one()

@@ -36,10 +36,10 @@ def _cached(load):
 @pytest.fixture
 def hokoku_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh HOKOKU_HOME (not initialised); other HOKOKU_* and PREFECT_API_URL cleared."""
-    import hokoku.playbooks
+    import hokoku.config.playbooks
     from hokoku.db import dispose_engines
 
-    monkeypatch.setattr(hokoku.playbooks, "load_playbooks", _cached(hokoku.playbooks.load_playbooks))
+    monkeypatch.setattr(hokoku.config.playbooks, "load_playbooks", _cached(hokoku.config.playbooks.load_playbooks))
     for name in list(os.environ):
         if name.startswith("HOKOKU_"):
             monkeypatch.delenv(name)

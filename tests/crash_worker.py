@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hokoku.timeutil import JST  # noqa: E402
+from hokoku.core.timeutil import JST
 
 T0 = datetime(2027, 2, 1, 10, 0, tzinfo=JST)
 #: Simulated seconds per real second (one real second is ten minutes of the chain).
@@ -58,7 +58,7 @@ class FileChannel:
         self.path = path
 
     def send(self, message):
-        from notifiers.base import DeliveryResult
+        from hokoku.notifiers.base import DeliveryResult
 
         append_line(self.path, message.idempotency_key)
         return DeliveryResult(provider_id=f"file:{message.idempotency_key}")
@@ -94,9 +94,15 @@ def main() -> int:
         if rng.random() < 0.6:
             token = f"r{args.seed}-{rng.randrange(10**9)}"
             append_line(args.dir / "intents", token)
-            result = report_incident(app, division="IDS-SURVEY", category=rng.choice(["malware", "lost-device"]),
-                                     summary=f"crash test report {token}", reporter="yoshida@example.org",
-                                     now=sim_now(args.epoch), serious=rng.random() < 0.2)
+            result = report_incident(
+                app,
+                division="IDS-SURVEY",
+                category=rng.choice(["malware", "lost-device"]),
+                summary=f"crash test report {token}",
+                reporter="yoshida@example.org",
+                now=sim_now(args.epoch),
+                serious=rng.random() < 0.2,
+            )
             append_line(args.dir / "filed", f"{token} {result.public_id}")
         phase("sweep")
         sweep(app, now=sim_now(args.epoch), batch_size=rng.choice([5, 50, 200]))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from hokoku.timeutil import JST
+from hokoku.core.timeutil import JST
 
 #: Monday 2027-02-01 10:00 Japan time: a business day, far from holidays.
 T0 = datetime(2027, 2, 1, 10, 0, tzinfo=JST)
@@ -25,9 +25,19 @@ STAFF_NOT_ON_LADDER = "yamamoto@example.org"  # staff of IDS-SURVEY: may report,
 
 #: The stages a staff report runs through, in order (contractor-report only applies to 25-2).
 STAFF_STAGES = [
-    "report", "acknowledge", "triage", "immediate-measures", "containment", "investigation-report",
-    "dg-report", "root-cause", "publication", "commission-information",
-    "ppc-preliminary", "ppc-final", "individual-notice",
+    "report",
+    "acknowledge",
+    "triage",
+    "immediate-measures",
+    "containment",
+    "investigation-report",
+    "dg-report",
+    "root-cause",
+    "publication",
+    "commission-information",
+    "ppc-preliminary",
+    "ppc-final",
+    "individual-notice",
 ]
 #: The duties under the Act: they run from the report on while the incident may be reportable.
 STATUTORY_STAGES = ["ppc-preliminary", "ppc-final", "individual-notice"]
@@ -98,7 +108,7 @@ def raw_sql(app, sql: str, params: tuple = ()) -> list[tuple]:
 def audit_actions(app, *, after_seq: int = 0, incident: str | None = None) -> list[tuple[str, dict]]:
     """(action, data) of the audit events after ``after_seq``, in order."""
     from hokoku.db import transaction
-    from models.audit import AuditEvent
+    from hokoku.models.audit import AuditEvent
 
     with transaction(app.engine) as session:
         query = select(AuditEvent).where(AuditEvent.seq > after_seq).order_by(AuditEvent.seq)
@@ -109,7 +119,7 @@ def audit_actions(app, *, after_seq: int = 0, incident: str | None = None) -> li
 
 def last_seq(app) -> int:
     from hokoku.db import transaction
-    from models.audit import AuditHead
+    from hokoku.models.audit import AuditHead
 
     with transaction(app.engine) as session:
         head = session.get(AuditHead, 1)
@@ -131,13 +141,16 @@ def wait_for_leases(app, *, timeout: float = 120.0) -> None:
 
     from hokoku.db import transaction
     from hokoku.locking import db_now
-    from models.notification import Notification
+    from hokoku.models.notification import Notification
 
     deadline = _time.monotonic() + timeout
     while True:
         with transaction(app.engine) as session:
-            live = session.execute(select(_func.count()).select_from(Notification).where(
-                Notification.status == "sending", Notification.lease_until > db_now(session))).scalar_one()
+            live = session.execute(
+                select(_func.count())
+                .select_from(Notification)
+                .where(Notification.status == "sending", Notification.lease_until > db_now(session))
+            ).scalar_one()
         if not live:
             return
         if _time.monotonic() > deadline:

@@ -34,9 +34,9 @@ def main() -> int:
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>`: every thread's stack on stderr
 
     from hokoku.app import open_app
+    from hokoku.core.timeutil import parse_instant
+    from hokoku.notifiers.registry import build_notifiers
     from hokoku.services.dispatch import claim, dispatch
-    from hokoku.timeutil import parse_instant
-    from notifiers.registry import build_notifiers
 
     app = open_app()
     now = parse_instant(args.now, what="--now")

@@ -73,10 +73,13 @@ def truncate_all(url: str) -> None:
     takes milliseconds where ``TRUNCATE`` (new files for every table) takes ~0.2 s.
     """
     with _admin(url) as conn:
-        names = [r[0] for r in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'alembic_version'")]
-        seqs = [r[0] for r in conn.execute(
-            "SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")]
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename <> 'alembic_version'"
+            )
+        ]
+        seqs = [r[0] for r in conn.execute("SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")]
         with conn.transaction():
             conn.execute("SET LOCAL session_replication_role = replica")
             for name in names:
@@ -98,5 +101,6 @@ def terminate_backends(url: str) -> int:
     with _admin(url) as conn:
         rows = conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            (name,)).fetchall()
+            (name,),
+        ).fetchall()
     return sum(1 for (ok,) in rows if ok)

@@ -217,8 +217,9 @@ class _Handler(BaseHTTPRequestHandler):
         behaviour = self._next_behaviour(method)
         if behaviour is not None:
             if behaviour.kind == "rate_limit":
-                return self._reply(429, {"ok": False, "error": "ratelimited"},
-                                   {"Retry-After": str(behaviour.retry_after)})
+                return self._reply(
+                    429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(behaviour.retry_after)}
+                )
             if behaviour.kind == "status":
                 return self._reply_raw(behaviour.status, b"<html>upstream error</html>", "text/html")
             if behaviour.kind == "api_error":
@@ -261,8 +262,12 @@ class _Handler(BaseHTTPRequestHandler):
             channel = body.get("channel")
             if not channel:
                 return {"ok": False, "error": "channel_not_found"}
-            return {"ok": True, "channel": channel, "ts": self._next_ts(),
-                    "message": {"text": body.get("text"), "blocks": body.get("blocks")}}
+            return {
+                "ok": True,
+                "channel": channel,
+                "ts": self._next_ts(),
+                "message": {"text": body.get("text"), "blocks": body.get("blocks")},
+            }
         if method == "chat.update":
             return {"ok": True, "channel": body.get("channel"), "ts": body.get("ts"), "text": body.get("text")}
         if method == "chat.postEphemeral":
@@ -272,15 +277,21 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "apps.connections.open":  # "ok" but no socket URL: a connection can never be made
             return {"ok": True}
         if method == "auth.test":
-            return {"ok": True, "url": "https://hokoku-test.slack.com/", "team": "hokoku", "user": "hokoku-bot",
-                    "team_id": "T0000000001", "user_id": "U0000BOT", "bot_id": "B0000000001"}
+            return {
+                "ok": True,
+                "url": "https://hokoku-test.slack.com/",
+                "team": "hokoku",
+                "user": "hokoku-bot",
+                "team_id": "T0000000001",
+                "user_id": "U0000BOT",
+                "bot_id": "B0000000001",
+            }
         return {"ok": False, "error": "unknown_method"}
 
     def _reply(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         self._reply_raw(status, json.dumps(payload).encode("utf-8"), "application/json; charset=utf-8", headers)
 
-    def _reply_raw(self, status: int, data: bytes, content_type: str,
-                   headers: dict[str, str] | None = None) -> None:
+    def _reply_raw(self, status: int, data: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))

@@ -126,7 +126,7 @@ def self_signed_contexts(hostname: str = "127.0.0.1") -> tuple[ssl.SSLContext, s
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
-    now = _dt.datetime(2020, 1, 1, tzinfo=_dt.timezone.utc)
+    now = _dt.datetime(2020, 1, 1, tzinfo=_dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)

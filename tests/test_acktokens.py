@@ -22,8 +22,12 @@ TTL = timedelta(hours=24)
 
 def issue(**overrides) -> str:
     fields = dict(
-        key=KEY, person_email="yamada@example.ac.jp", incident_id="INC-2026-0001",
-        stage_code="detect", issued_at=ISSUED, ttl=TTL,
+        key=KEY,
+        person_email="yamada@example.ac.jp",
+        incident_id="INC-2026-0001",
+        stage_code="detect",
+        issued_at=ISSUED,
+        ttl=TTL,
     )
     fields.update(overrides)
     return issue_token(**fields)

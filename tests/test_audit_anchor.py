@@ -45,7 +45,9 @@ def _rewrite_chain(app, sign, *, edit_seq: int, first_key: AuditKey | None = Non
     """What an attacker with database access does: edit event ``edit_seq``, recompute every
     hash after it, re-sign each event with ``sign`` (and the head with ``head_sign``).
     With ``first_key`` the chain's first ``audit.key`` event is made to introduce that key."""
-    rows = raw_sql(app, "SELECT seq, at, actor, action, incident_public_id, data, recorded_at FROM audit_event ORDER BY seq")
+    rows = raw_sql(
+        app, "SELECT seq, at, actor, action, incident_public_id, data, recorded_at FROM audit_event ORDER BY seq"
+    )
     prev = audit.GENESIS
     for seq, at, actor, action, incident, data, recorded in rows:
         data = json.loads(data)
@@ -57,8 +59,11 @@ def _rewrite_chain(app, sign, *, edit_seq: int, first_key: AuditKey | None = Non
         real = datetime.fromisoformat(recorded).replace(tzinfo=UTC) if recorded else None
         digest = audit.chain_hash(prev, audit.canonical(seq, when, actor, action, incident, data, real))
         key_id, signature = sign(digest.encode())
-        raw_sql(app, "UPDATE audit_event SET actor=?, data=?, prev_hash=?, hash=?, key_id=?, signature=? WHERE seq=?",
-                (actor, json.dumps(data), prev, digest, key_id, signature, seq))
+        raw_sql(
+            app,
+            "UPDATE audit_event SET actor=?, data=?, prev_hash=?, hash=?, key_id=?, signature=? WHERE seq=?",
+            (actor, json.dumps(data), prev, digest, key_id, signature, seq),
+        )
         prev = digest
     last = rows[-1][0]
     key_id, signature = (head_sign or sign)(audit.head_message(last, prev))
@@ -248,11 +253,12 @@ def test_a_wrong_data_key_is_refused_at_start_up(busy, demo_app, cli):
     """A HOKOKU_SECRET_KEY that is not this database's key: every verb refuses in one line."""
     code, out, err = cli("list", env={"HOKOKU_SECRET_KEY": new_key_entry("k1")})
     assert code == 2 and err.strip().splitlines() == [
-        "hokoku: data key 'k1' (HOKOKU_SECRET_KEY or keys/secret.key) is not the key of this database: refusing to run"]
+        "hokoku: data key 'k1' (HOKOKU_SECRET_KEY or keys/secret.key) is not the key of this database: refusing to run"
+    ]
     code, out, err = cli("list", env={"HOKOKU_SECRET_KEY": new_key_entry("k9")})
     assert code == 2 and "none of the data keys (k9) is a key of this database" in err
     from hokoku.app import open_app
-    from hokoku.exceptions import ConfigError
+    from hokoku.core.exceptions import ConfigError
     from hokoku.web import create_app
 
     os.environ["HOKOKU_SECRET_KEY"] = new_key_entry("k1")
@@ -267,8 +273,20 @@ def test_a_wrong_data_key_is_refused_at_start_up(busy, demo_app, cli):
 # -- time ------------------------------------------------------------------------------------------
 def test_a_backdated_now_is_refused(demo_app, cli):
     """`hokoku ack INC --now <before the report>` is refused in one line; nothing is recorded."""
-    code, out, err = cli("report", "--division", DIVISION, "--category", "malware", "--summary", "x",
-                         "--reporter", REPORTER, "--now", iso(T0), "--json")
+    code, out, err = cli(
+        "report",
+        "--division",
+        DIVISION,
+        "--category",
+        "malware",
+        "--summary",
+        "x",
+        "--reporter",
+        REPORTER,
+        "--now",
+        iso(T0),
+        "--json",
+    )
     assert code == 0, err
     pid = json.loads(out)["incident"]
     before = raw_sql(demo_app, "SELECT max(seq) FROM audit_event")[0][0]
@@ -283,7 +301,7 @@ def test_a_backdated_now_is_refused(demo_app, cli):
 def test_simulated_time_is_refused_outside_a_demo_database(hokoku_home, cli, tmp_path):
     """A database made with --org: --now far from the real clock is refused unless
     HOKOKU_ALLOW_SIMULATED_TIME=1; --now near the real clock is accepted."""
-    from hokoku.org import DEMO_ORG
+    from hokoku.config.org import DEMO_ORG
 
     org = tmp_path / "our-org.yaml"
     org.write_text(DEMO_ORG.read_text(encoding="utf-8"), encoding="utf-8")
@@ -314,8 +332,11 @@ def test_a_ciphertext_copied_to_another_row_does_not_decrypt(demo_app, cli):
     row, never incident 1's text."""
     report(demo_app, summary="first incident's secret text")
     report(demo_app, summary="second", now=T0 + minutes(1))
-    raw_sql(demo_app, "UPDATE incident SET summary_enc=(SELECT summary_enc FROM incident WHERE public_id='INC-2027-0001') "
-                      "WHERE public_id='INC-2027-0002'")
+    raw_sql(
+        demo_app,
+        "UPDATE incident SET summary_enc=(SELECT summary_enc FROM incident WHERE public_id='INC-2027-0001') "
+        "WHERE public_id='INC-2027-0002'",
+    )
     from hokoku.services.queries import show_incident
 
     with pytest.raises(DecryptionError, match="incident.summary of row INC-2027-0002: .*belongs to another row"):
@@ -329,7 +350,7 @@ def test_a_ciphertext_moved_to_another_column_of_the_same_row_does_not_decrypt(d
     """Field binding still holds: details moved into summary fail too."""
     report(demo_app, details="details text")
     raw_sql(demo_app, "UPDATE incident SET summary_enc=details_enc")
-    from models.incident import Incident
+    from hokoku.models.incident import Incident
 
     with transaction(demo_app.engine) as session:
         inc = session.execute(select(Incident)).scalar_one()
@@ -360,14 +381,26 @@ def _make_legacy(app) -> list[int]:
     raw_sql(app, "DELETE FROM audit_head")
     legacy = ring.current
     prev = audit.GENESIS
-    for seq, (action, incident) in enumerate([("org.loaded", None), ("incident.reported", "INC-2027-0001"),
-                                              ("stage.started", "INC-2027-0001")], start=1):
+    for seq, (action, incident) in enumerate(
+        [("org.loaded", None), ("incident.reported", "INC-2027-0001"), ("stage.started", "INC-2027-0001")], start=1
+    ):
         at = T0 + minutes(seq)
         digest = audit.chain_hash(prev, audit.canonical(seq, at, "hokoku", action, incident, {}))
-        raw_sql(app, "INSERT INTO audit_event (seq, at, actor, action, incident_public_id, data, prev_hash, hash, key_id, "
-                     "signature) VALUES (?, ?, 'hokoku', ?, ?, '{}', ?, ?, ?, ?)",
-                (seq, at.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" "), action, incident, prev, digest,
-                 legacy.key_id, legacy.signing_key.sign(digest.encode()).hex()))
+        raw_sql(
+            app,
+            "INSERT INTO audit_event (seq, at, actor, action, incident_public_id, data, prev_hash, hash, key_id, "
+            "signature) VALUES (?, ?, 'hokoku', ?, ?, '{}', ?, ?, ?, ?)",
+            (
+                seq,
+                at.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" "),
+                action,
+                incident,
+                prev,
+                digest,
+                legacy.key_id,
+                legacy.signing_key.sign(digest.encode()).hex(),
+            ),
+        )
         prev = digest
     raw_sql(app, "INSERT INTO audit_head (id, seq, hash) VALUES (1, 3, ?)", (prev,))
     app.settings.audit_key_file.unlink()
@@ -394,7 +427,10 @@ def test_an_existing_database_is_upgraded_and_still_verifies(demo_app, cli):
     assert not any(bytes(b).startswith(b"h1") for (b,) in raw_sql(app, "SELECT body_enc FROM notification"))
     code, out, _ = cli("audit", "keys", "--json")
     keys = json.loads(out)["keys"]
-    assert [(k["key_id"], k["status"]) for k in keys] == [("k1", "legacy"), (app.keyring.signer.current.key_id, "current")]
+    assert [(k["key_id"], k["status"]) for k in keys] == [
+        ("k1", "legacy"),
+        (app.keyring.signer.current.key_id, "current"),
+    ]
     rotation = raw_sql(app, "SELECT key_id, data FROM audit_event WHERE action='audit.key'")
     assert [(k, json.loads(d)["previous"], json.loads(d)["legacy"]) for k, d in rotation] == [("k1", "k1", True)]
     code, out, _ = _verify(cli)
@@ -402,8 +438,11 @@ def test_an_existing_database_is_upgraded_and_still_verifies(demo_app, cli):
     assert cli("ack", "INC-2027-0001", "--as", PM, "--now", iso(T0 + minutes(30)))[0] == 0
     # The legacy (data-derived) key may not sign after the change.
     last = raw_sql(app, "SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1")[0]
-    raw_sql(app, "UPDATE audit_event SET key_id='k1', signature=? WHERE seq=?",
-            (app.keyring.get("k1").signing_key.sign(last[1].encode()).hex(), last[0]))
+    raw_sql(
+        app,
+        "UPDATE audit_event SET key_id='k1', signature=? WHERE seq=?",
+        (app.keyring.get("k1").signing_key.sign(last[1].encode()).hex(), last[0]),
+    )
     code, out, _ = _verify(cli)
     assert code == 1 and f"seq {last[0]}" in out and "active audit key" in out
 
@@ -427,8 +466,8 @@ def test_each_sweep_appends_a_checkpoint_when_the_head_moved(demo_app):
 
 def test_a_live_sweep_mails_the_checkpoint_to_the_audit_officer_once_a_day(demo_app):
     """The audit officer gets seq, hash, time and key id (no personal data) once per Japan date."""
+    from hokoku.models.notification import Notification
     from hokoku.services.sweep import sweep
-    from models.notification import Notification
 
     report(demo_app, summary="secret summary text")
     now = datetime.now(UTC)
@@ -457,9 +496,15 @@ def test_the_mailed_checkpoint_line_verifies_with_checkpoint_file(demo_app, cli,
     saved.write_text(body.strip().splitlines()[-1] + "\n")
     code, out, _ = _verify(cli, "--checkpoint", str(saved))
     assert code == 0 and "from-mail.jsonl" in out
-    subject, text = demo_app.renderer.message("audit_checkpoint", "en", recipient={"name": "A", "email": "a@x"},
-                                              checkpoint={"seq": 9, "hash": "ab", "key_id": "a1"}, line="{}",
-                                              day="2027-02-01", written_at="-")
+    subject, text = demo_app.renderer.message(
+        "audit_checkpoint",
+        "en",
+        recipient={"name": "A", "email": "a@x"},
+        checkpoint={"seq": 9, "hash": "ab", "key_id": "a1"},
+        line="{}",
+        day="2027-02-01",
+        written_at="-",
+    )
     assert subject.startswith("[hokoku] Audit log checkpoint 2027-02-01") and "--checkpoint" in text
 
 

@@ -11,6 +11,7 @@ import re
 import socket
 import threading
 import time
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -31,8 +32,10 @@ DESKTOP = {"width": 1280, "height": 900}
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium at /usr/bin/chromium "
-                       "(apt-get install chromium); browsers are never downloaded"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs Debian's Chromium at /usr/bin/chromium (apt-get install chromium); browsers are never downloaded",
+    ),
 ]
 
 
@@ -45,8 +48,9 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """(base URL, App): the web app on a demo organisation with an account per test person."""
-    import uvicorn
     from datetime import datetime, timezone
+
+    import uvicorn
 
     from hokoku.app import open_app
     from hokoku.services.setup import init
@@ -55,13 +59,18 @@ def server(tmp_path_factory):
 
     home = tmp_path_factory.mktemp("browser") / "home"
     overrides = {"home": str(home), "database_url": f"sqlite:///{home / 'hokoku.db'}"}
-    init(open_app(**overrides), org_file=None, demo=True, now=datetime.now(timezone.utc))
+    init(open_app(**overrides), org_file=None, demo=True, now=datetime.now(UTC))
     app = open_app(**overrides)
-    ensure_demo_users(app, emails=[STAFF, OTHER_STAFF, PM, OTHER_PM, IM, OTHER_IM, GM, AUDIT], password=PASSWORD,
-                      now=datetime.now(timezone.utc))
+    ensure_demo_users(
+        app,
+        emails=[STAFF, OTHER_STAFF, PM, OTHER_PM, IM, OTHER_IM, GM, AUDIT],
+        password=PASSWORD,
+        now=datetime.now(UTC),
+    )
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(app, notifiers={}), host="127.0.0.1", port=port,
-                                          log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(app, notifiers={}), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=server.run, name="browser-test-web", daemon=True)
     thread.start()
     for _ in range(200):
@@ -79,9 +88,19 @@ def browser():
     playwright = pytest.importorskip("playwright.sync_api")
     started = time.monotonic()
     with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        b = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         print(f"\nchromium {b.version} launched in {time.monotonic() - started:.2f} s")
         yield b
         b.close()
@@ -228,12 +247,19 @@ def _actor_of(app, incident, email) -> bool:
     from sqlalchemy import select
 
     from hokoku.db import transaction
-    from models.audit import AuditEvent
+    from hokoku.models.audit import AuditEvent
 
     with transaction(app.engine) as session:
-        return session.execute(select(AuditEvent.id).where(
-            AuditEvent.incident_public_id == incident, AuditEvent.action == "access.denied",
-            AuditEvent.actor == email)).first() is not None
+        return (
+            session.execute(
+                select(AuditEvent.id).where(
+                    AuditEvent.incident_public_id == incident,
+                    AuditEvent.action == "access.denied",
+                    AuditEvent.actor == email,
+                )
+            ).first()
+            is not None
+        )
 
 
 def _assert_refused(person: Person, app, incident: str, shot: Path, *, api: bool = True) -> None:
@@ -275,11 +301,13 @@ def test_audit_officer_sees_but_every_post_is_refused(people, server, shots):
     assert auditor.goto(f"/incidents/{incident}").status == 200
     assert auditor.page.locator("form[method=post][action^='/incidents']").count() == 0
     with auditor.page.expect_navigation() as nav:
-        auditor.page.evaluate("""([action, token]) => {
+        auditor.page.evaluate(
+            """([action, token]) => {
             const f = document.createElement('form'); f.method = 'post'; f.action = action;
             const i = document.createElement('input'); i.type = 'hidden'; i.name = 'csrf_token'; i.value = token;
             f.appendChild(i); document.body.appendChild(f); f.submit(); }""",
-                              [f"/incidents/{incident}/ack", auditor.csrf])
+            [f"/incidents/{incident}/ack", auditor.csrf],
+        )
     assert nav.value.status == 403
     assert "read-only" in auditor.page.content()
     auditor.page.screenshot(path=str(shots / "13-refused-audit-officer-post.png"), full_page=True)
@@ -313,9 +341,17 @@ ITEMS_4_TO_9 = {
     "prevention": "認証の設定を点検する。",
     "other": "警察に相談済み。",
 }
-NINE_HEADINGS = ["1. 概要", "2. 漏えい等が発生し、又は発生したおそれがある個人データ（保有個人情報）の項目",
-                 "3. 本人の数", "4. 原因", "5. 二次被害又はそのおそれの有無及びその内容", "6. 本人への対応の実施状況",
-                 "7. 公表の実施状況", "8. 再発防止のための措置", "9. その他参考となる事項"]
+NINE_HEADINGS = [
+    "1. 概要",
+    "2. 漏えい等が発生し、又は発生したおそれがある個人データ（保有個人情報）の項目",
+    "3. 本人の数",
+    "4. 原因",
+    "5. 二次被害又はそのおそれの有無及びその内容",
+    "6. 本人への対応の実施状況",
+    "7. 公表の実施状況",
+    "8. 再発防止のための措置",
+    "9. その他参考となる事項",
+]
 
 
 def test_items_4_to_9_a_notice_and_an_action_from_the_incident_page_then_a_word_download(people, server, shots):
@@ -345,7 +381,9 @@ def test_items_4_to_9_a_notice_and_an_action_from_the_incident_page_then_a_word_
     form = pm.page.locator("form.action")
     form.locator("input[name=title]").fill("認証設定の定期点検")
     form.locator("select[name=owner]").select_option(PM)
-    form.locator("input[name=due]").fill(time.strftime("%Y-%m-%dT%H:%M", time.gmtime(time.time() + 9 * 3600 + 30 * 86400)))
+    form.locator("input[name=due]").fill(
+        time.strftime("%Y-%m-%dT%H:%M", time.gmtime(time.time() + 9 * 3600 + 30 * 86400))
+    )
     pm.page.click("button[data-action=add-action]")
     pm.page.wait_for_url(re.compile(r".*msg=action.*"))
     assert "認証設定の定期点検" in pm.page.locator("#actions").inner_text()
@@ -363,8 +401,10 @@ def test_items_4_to_9_a_notice_and_an_action_from_the_incident_page_then_a_word_
     text = "\n".join(paragraphs)
     positions = [text.index(h) for h in NINE_HEADINGS]
     assert positions == sorted(positions)
-    body = {h: text[text.index(h):(text.index(NINE_HEADINGS[i + 1]) if i + 1 < 9 else None)]
-            for i, h in enumerate(NINE_HEADINGS)}
+    body = {
+        h: text[text.index(h) : (text.index(NINE_HEADINGS[i + 1]) if i + 1 < 9 else None)]
+        for i, h in enumerate(NINE_HEADINGS)
+    }
     assert "120人（推計）" in body["3. 本人の数"]
     assert ITEMS_4_TO_9["cause"] in body["4. 原因"]
     assert ITEMS_4_TO_9["secondary_damage"] in body["5. 二次被害又はそのおそれの有無及びその内容"]

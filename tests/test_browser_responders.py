@@ -14,8 +14,20 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import audit_actions
-from tests.test_browser import (  # noqa: F401  (fixtures)
-    AUDIT, CHROMIUM, DESKTOP, GM, PHONE, PM, STAFF, Person, _report, browser, people, server, shots,
+from tests.test_browser import (
+    AUDIT,
+    CHROMIUM,
+    DESKTOP,
+    GM,
+    PHONE,
+    PM,
+    STAFF,
+    Person,
+    _report,
+    browser,
+    people,
+    server,
+    shots,
 )
 
 pytestmark = [
@@ -125,7 +137,8 @@ def test_completing_from_the_dashboard_asks_for_a_note_and_confirms(people, serv
     pm.page.click("button[data-action=confirm-complete]")
     pm.page.wait_for_url(re.compile(r".*/dashboard\?msg=advanced$"), timeout=WAIT)
     assert ("stage.done", {"stage": "immediate-measures", "channel": "web", "with_note": True}) in audit_actions(
-        app, incident=incident)
+        app, incident=incident
+    )
 
 
 def test_a_filter_and_a_text_search_narrow_the_dashboard(people, server, shots):
@@ -221,8 +234,11 @@ def test_the_report_form_shows_three_errors_at_once_in_japanese(people, server, 
     staff.page.fill("#data_items", "氏名と住所")
     staff.page.click("form.report button[type=submit]")
     staff.page.locator("#form-errors").wait_for(timeout=WAIT)
-    for field, words in (("division", "課室等を選んでください"), ("category", "事案の種類を選んでください"),
-                         ("summary", "何が起きたかを書いてください")):
+    for field, words in (
+        ("division", "課室等を選んでください"),
+        ("category", "事案の種類を選んでください"),
+        ("summary", "何が起きたかを書いてください"),
+    ):
         assert words in staff.page.locator(f"#{field}-error").inner_text()
     assert staff.page.locator(".field-error").count() == 3
     assert staff.page.locator("#data_items").input_value() == "氏名と住所"
@@ -265,10 +281,15 @@ def test_screenshots_of_every_page_on_phone_and_desktop_pass_the_accessibility_c
         _a11y(person, "login")
         person.page.screenshot(path=str(shots / f"i17-login-{label}.png"), full_page=True)
         person.close()
-    for email, path, name in ((STAFF, "/report", "report"), (STAFF, f"/incidents/{incident}/receipt", "receipt"),
-                              (PM, "/dashboard", "dashboard"), (PM, f"/incidents/{incident}", "incident"),
-                              (GM, "/leadership", "leadership"), (AUDIT, "/audit", "audit"),
-                              (STAFF, f"/incidents/{incident}", "incident-staff")):
+    for email, path, name in (
+        (STAFF, "/report", "report"),
+        (STAFF, f"/incidents/{incident}/receipt", "receipt"),
+        (PM, "/dashboard", "dashboard"),
+        (PM, f"/incidents/{incident}", "incident"),
+        (GM, "/leadership", "leadership"),
+        (AUDIT, "/audit", "audit"),
+        (STAFF, f"/incidents/{incident}", "incident-staff"),
+    ):
         _shoot(browser, base, email, path, name, shots)
 
 

@@ -7,13 +7,13 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from hokoku.exceptions import InputError, TransitionRefused
+from hokoku.core.exceptions import InputError, TransitionRefused
+from hokoku.core.timeutil import JST
 from hokoku.services import records, tasks, transitions, triage
 from hokoku.services.docdata import build_document_data
-from hokoku.services.outbox import delivery_channels  # noqa: F401  (the outbox channel is the default here)
+from hokoku.services.outbox import delivery_channels
 from hokoku.services.queries import outbox, show_incident
 from hokoku.services.sweep import sweep
-from hokoku.timeutil import JST
 from tests.helpers import GM, PM, PO, REPORTER, T0, minutes, report
 
 
@@ -70,11 +70,15 @@ def test_containment_cannot_be_completed_while_a_mandatory_step_is_open_and_says
     with pytest.raises(TransitionRefused, match="isolate-host"):
         transitions.advance(demo_app, incident_id=incident, stage="containment", actor=PM, now=T0 + minutes(40))
     assert _statuses(demo_app, incident, T0 + minutes(40))["containment"]["status"] == "notified"
-    blocking = [t["ref"] for t in tasks.list_tasks(demo_app, incident_id=incident, kind="step")
-                if t["mandatory"] and t["phase"] != "post-incident"]
+    blocking = [
+        t["ref"]
+        for t in tasks.list_tasks(demo_app, incident_id=incident, kind="step")
+        if t["mandatory"] and t["phase"] != "post-incident"
+    ]
     for i, ref in enumerate(blocking):
-        tasks.complete_task(demo_app, incident_id=incident, ref=ref, actor=PO, now=T0 + minutes(41 + i),
-                            evidence=f"{ref} recorded")
+        tasks.complete_task(
+            demo_app, incident_id=incident, ref=ref, actor=PO, now=T0 + minutes(41 + i), evidence=f"{ref} recorded"
+        )
     transitions.advance(demo_app, incident_id=incident, stage="containment", actor=PM, now=T0 + minutes(60))
     assert _statuses(demo_app, incident, T0 + minutes(60))["containment"]["status"] == "done"
 
@@ -83,7 +87,9 @@ def test_steps_are_assigned_by_managers_only_and_the_new_owner_is_told(demo_app)
     """A manager reassigns a step (owner changes, a message is queued); staff may not."""
     incident = report(demo_app).public_id
     with pytest.raises(TransitionRefused):
-        tasks.assign_task(demo_app, incident_id=incident, ref="isolate-host", to=PO, actor=REPORTER, now=T0 + minutes(1))
+        tasks.assign_task(
+            demo_app, incident_id=incident, ref="isolate-host", to=PO, actor=REPORTER, now=T0 + minutes(1)
+        )
     tasks.assign_task(demo_app, incident_id=incident, ref="isolate-host", to=PO, actor=PM, now=T0 + minutes(2))
     step = next(t for t in tasks.list_tasks(demo_app, incident_id=incident) if t["ref"] == "isolate-host")
     assert step["owner"] == PO
@@ -98,8 +104,9 @@ def test_changing_the_category_at_triage_replaces_the_open_steps(demo_app):
     open_refs = {t["ref"] for t in rows if t["status"] == "open"}
     malware_ids = {s.id for s in demo_app.playbooks["malware"].steps}
     # a step id both playbooks use gets the new category as prefix (refs stay unique per incident)
-    assert open_refs == {s.id if s.id not in malware_ids else f"lost-device:{s.id}"
-                         for s in demo_app.playbooks["lost-device"].steps}
+    assert open_refs == {
+        s.id if s.id not in malware_ids else f"lost-device:{s.id}" for s in demo_app.playbooks["lost-device"].steps
+    }
     assert {t["status"] for t in rows if t["ref"] == "isolate-host"} == {"skipped"}
 
 
@@ -109,12 +116,13 @@ KNOWN_NO = dict(sensitive=False, financial_risk=False, unauthorized_purpose=Fals
 
 def _app_with_regime(tmp_path, regime: str):
     from hokoku.app import open_app
-    from hokoku.org import DEMO_ORG
+    from hokoku.config.org import DEMO_ORG
     from hokoku.services.setup import init
 
     org = tmp_path / "org.yaml"
-    org.write_text(DEMO_ORG.read_text(encoding="utf-8").replace("regime: business_like", f"regime: {regime}"),
-                   encoding="utf-8")
+    org.write_text(
+        DEMO_ORG.read_text(encoding="utf-8").replace("regime: business_like", f"regime: {regime}"), encoding="utf-8"
+    )
     init(open_app(), org_file=org, demo=False, now=T0)
     return open_app()
 
@@ -123,10 +131,12 @@ def test_150_people_under_the_administrative_regime_are_reportable_on_the_runnin
     """Reportable (PPC Rules Art. 43(iv)): the statutory stages, running since the report, keep
     their dues counted from awareness."""
     app = _app_with_regime(tmp_path, "administrative_body")
-    incident = report(app, aware_at=datetime(2026, 12, 1, 10, 0, tzinfo=JST),
-                      now=datetime(2026, 12, 1, 11, 0, tzinfo=JST)).public_id
-    result = triage.triage(app, incident_id=incident, actor=PM, individuals=150, **KNOWN_NO,
-                           now=datetime(2026, 12, 1, 12, 0, tzinfo=JST))
+    incident = report(
+        app, aware_at=datetime(2026, 12, 1, 10, 0, tzinfo=JST), now=datetime(2026, 12, 1, 11, 0, tzinfo=JST)
+    ).public_id
+    result = triage.triage(
+        app, incident_id=incident, actor=PM, individuals=150, **KNOWN_NO, now=datetime(2026, 12, 1, 12, 0, tzinfo=JST)
+    )
     assert result["status"] == "required" and result["required"] is True
     assert [g["code"] for g in result["grounds"]] == ["headcount"]
     assert "第43条" in result["grounds"][0]["citation_ja"]
@@ -143,8 +153,7 @@ def test_150_people_under_the_business_like_regime_are_not_reportable_once_the_g
     """Under APPI Art. 26 (threshold 1,000) 150 people are not reportable on the facts; the
     statutory duties end only when the general manager confirms that."""
     incident = report(demo_app).public_id
-    result = triage.triage(demo_app, incident_id=incident, actor=PM, individuals=150, **KNOWN_NO,
-                           now=T0 + minutes(30))
+    result = triage.triage(demo_app, incident_id=incident, actor=PM, individuals=150, **KNOWN_NO, now=T0 + minutes(30))
     assert result["status"] == "not_required" and result["grounds"] == []
     assert result["confirmed_by_general_manager"] is False
     assert _statuses(demo_app, incident, T0 + minutes(30))["ppc-preliminary"]["status"] == "notified"
@@ -158,16 +167,25 @@ def test_the_general_manager_overrides_with_a_reason_and_others_may_not(demo_app
     incident = report(demo_app).public_id
     triage.triage(demo_app, incident_id=incident, actor=PM, individuals=150, now=T0 + minutes(10))
     with pytest.raises(TransitionRefused):
-        triage.decide(demo_app, incident_id=incident, actor=PM, decision="not-required", reason="x", now=T0 + minutes(11))
+        triage.decide(
+            demo_app, incident_id=incident, actor=PM, decision="not-required", reason="x", now=T0 + minutes(11)
+        )
     with pytest.raises(InputError, match="reason"):
         triage.decide(demo_app, incident_id=incident, actor=GM, decision="not-required", now=T0 + minutes(11))
-    result = triage.decide(demo_app, incident_id=incident, actor=GM, decision="not-required",
-                           reason="data was test data only", now=T0 + minutes(12))
+    result = triage.decide(
+        demo_app,
+        incident_id=incident,
+        actor=GM,
+        decision="not-required",
+        reason="data was test data only",
+        now=T0 + minutes(12),
+    )
     assert result["required"] is False and result["decision"]["kind"] == "override_not_required"
     stages = _statuses(demo_app, incident, T0 + minutes(12))
     assert stages["ppc-preliminary"]["status"] == "skipped" and stages["ppc-final"]["status"] == "skipped"
-    result = triage.decide(demo_app, incident_id=incident, actor=GM, decision="required", reason="recount",
-                           now=T0 + minutes(13))
+    result = triage.decide(
+        demo_app, incident_id=incident, actor=GM, decision="required", reason="recount", now=T0 + minutes(13)
+    )
     assert _statuses(demo_app, incident, T0 + minutes(13))["ppc-preliminary"]["status"] == "notified"
 
 
@@ -175,8 +193,15 @@ def test_the_unauthorized_purpose_case_gets_the_60_day_final_report(demo_app):
     """Unauthorised purpose: final report due at day 60 (counted from awareness in Japan time)."""
     aware = datetime(2027, 2, 1, 9, 0, tzinfo=JST)
     incident = report(demo_app, aware_at=aware).public_id
-    result = triage.triage(demo_app, incident_id=incident, actor=PM, unauthorized_purpose=True, individuals=3,
-                           encrypted=False, now=T0 + minutes(10))
+    result = triage.triage(
+        demo_app,
+        incident_id=incident,
+        actor=PM,
+        unauthorized_purpose=True,
+        individuals=3,
+        encrypted=False,
+        now=T0 + minutes(10),
+    )
     assert result["required"] is True and result["deadlines"]["final_day_count"] == 60
     assert result["deadlines"]["final_due"] == "2027-04-01"  # day 60 = Thu 2027-04-01
 
@@ -191,19 +216,34 @@ def _drafted_items(data, lang="ja"):
 
 def _reportable_incident(app):
     incident = report(app, summary="<script>alert(1)</script><!channel> survey PC infected").public_id
-    triage.triage(app, incident_id=incident, actor=PM, individuals=150, individuals_estimated=True,
-                  **(KNOWN_NO | {"sensitive": True}), now=T0 + minutes(10))
+    triage.triage(
+        app,
+        incident_id=incident,
+        actor=PM,
+        individuals=150,
+        individuals_estimated=True,
+        **(KNOWN_NO | {"sensitive": True}),
+        now=T0 + minutes(10),
+    )
     triage.decide(app, incident_id=incident, actor=GM, decision="confirm", now=T0 + minutes(11))
-    records.set_finding(app, incident_id=incident, item="data-items", text="氏名、住所、回答内容", actor=PM,
-                        now=T0 + minutes(20))
+    records.set_finding(
+        app, incident_id=incident, item="data-items", text="氏名、住所、回答内容", actor=PM, now=T0 + minutes(20)
+    )
     return incident
 
 
 def test_prevention_actions_are_reminded_go_overdue_and_fill_item_8(demo_app):
     """A prevention action: due-soon reminder, overdue mark, and listed under item 8 with its status."""
     incident = _reportable_incident(demo_app)
-    added = tasks.add_prevention_action(demo_app, incident_id=incident, title="マクロ無効化のポリシー適用", owner=PO,
-                                        due_at=T0 + timedelta(days=10), actor=PM, now=T0)
+    added = tasks.add_prevention_action(
+        demo_app,
+        incident_id=incident,
+        title="マクロ無効化のポリシー適用",
+        owner=PO,
+        due_at=T0 + timedelta(days=10),
+        actor=PM,
+        now=T0,
+    )
     assert added["ref"] == "P1"
     events = sweep(demo_app, now=T0 + timedelta(days=8, hours=1))
     assert ("prevention_due_soon", [PO]) in [(e.kind, e.recipients) for e in events if e.stage == "P1"]
@@ -216,8 +256,16 @@ def test_prevention_actions_are_reminded_go_overdue_and_fill_item_8(demo_app):
 def test_notices_to_individuals_fill_item_6_and_findings_fill_their_items(demo_app):
     """Each notice batch appears in item 6; a playbook question's answer fills the item it maps to."""
     incident = _reportable_incident(demo_app)
-    records.record_notice(demo_app, incident_id=incident, count=140, method="郵送", notified_at=T0 + timedelta(days=3),
-                          substitute="連絡のつかない10名はウェブサイトで公表", actor=PM, now=T0 + timedelta(days=3))
+    records.record_notice(
+        demo_app,
+        incident_id=incident,
+        count=140,
+        method="郵送",
+        notified_at=T0 + timedelta(days=3),
+        substitute="連絡のつかない10名はウェブサイトで公表",
+        actor=PM,
+        now=T0 + timedelta(days=3),
+    )
     with pytest.raises(InputError):
         records.record_notice(demo_app, incident_id=incident, count=1, method=" ", notified_at=T0, actor=PM, now=T0)
     items = _drafted_items(build_document_data(demo_app, incident_id=incident, now=T0 + timedelta(days=4)))
@@ -254,10 +302,22 @@ def test_filing_the_preliminary_report_keeps_its_items_for_the_final_diff(demo_a
     from hokoku.documents.render import render_draft
 
     incident = _reportable_incident(demo_app)
-    transitions.advance(demo_app, incident_id=incident, stage="ppc-preliminary", actor=GM, now=T0 + timedelta(days=2),
-                        note="filed via the PPC form")
-    records.set_finding(demo_app, incident_id=incident, item="data_items", text="氏名、住所、電話番号、回答内容",
-                        actor=PM, now=T0 + timedelta(days=5))
+    transitions.advance(
+        demo_app,
+        incident_id=incident,
+        stage="ppc-preliminary",
+        actor=GM,
+        now=T0 + timedelta(days=2),
+        note="filed via the PPC form",
+    )
+    records.set_finding(
+        demo_app,
+        incident_id=incident,
+        item="data_items",
+        text="氏名、住所、電話番号、回答内容",
+        actor=PM,
+        now=T0 + timedelta(days=5),
+    )
     data = build_document_data(demo_app, incident_id=incident, now=T0 + timedelta(days=6))
     assert data["preliminary_items"]["data_items"] == "氏名、住所、回答内容"
     assert data["items"]["data_items"] == "氏名、住所、電話番号、回答内容"

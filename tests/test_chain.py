@@ -1,24 +1,24 @@
-"""The pure core (hokoku.chain): reminders, the escalation ladder, overdue marks, transitions.
+"""The pure core (hokoku.core.chain): reminders, the escalation ladder, overdue marks, transitions.
 
 Everything here is plain data with ``now`` passed in; the ladder's people come from the demo
-organisation file through the pure ``hokoku.org`` look-ups (no database).
+organisation file through the pure ``hokoku.config.org`` look-ups (no database).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from freezegun import freeze_time
 
-from hokoku import chain
-from hokoku.chain import Escalation, OverdueMark, Reminder, StageState
-from hokoku.durations import parse_duration
-from hokoku.exceptions import TransitionRefused
-from hokoku.org import DEMO_ORG, load_organisation
-from hokoku.policy import EffectiveTimings, load_policy
-from hokoku.timeutil import JST
+from hokoku.config.org import DEMO_ORG, load_organisation
+from hokoku.core import chain
+from hokoku.core.chain import Escalation, OverdueMark, Reminder, StageState
+from hokoku.core.durations import parse_duration
+from hokoku.core.exceptions import TransitionRefused
+from hokoku.core.policy import EffectiveTimings, load_policy
+from hokoku.core.timeutil import JST
 from tests.helpers import GM, IM, PM, PM_DEPUTY, PO, STAFF_NOT_ON_LADDER, T0, minutes
 
 POLICY = load_policy()
@@ -46,8 +46,14 @@ def reminders_only(every: str = "15m", deadline: str = "1d") -> EffectiveTimings
     return EffectiveTimings(deadline=parse_duration(deadline), remind_every=parse_duration(every), ladder=())
 
 
-def walk(state: StageState, timings: EffectiveTimings, *, until: timedelta, origin: datetime = T0,
-         step: timedelta = timedelta(minutes=1)) -> tuple[StageState, list[tuple[timedelta, object]]]:
+def walk(
+    state: StageState,
+    timings: EffectiveTimings,
+    *,
+    until: timedelta,
+    origin: datetime = T0,
+    step: timedelta = timedelta(minutes=1),
+) -> tuple[StageState, list[tuple[timedelta, object]]]:
     """Sweep every ``step`` from origin+step to origin+until; (offset, action) for each action."""
     seen = []
     offset = step
@@ -107,13 +113,13 @@ def test_long_gap_sends_one_reminder_not_a_flood():
 def test_reminder_with_a_frozen_clock():
     """Driven by datetime.now() under freezegun: nothing at 14m, one reminder at 15m, none again at 15m."""
     with freeze_time(T0) as clock:
-        _sp, timings, state = start("acknowledge", at=datetime.now(timezone.utc))
+        _sp, timings, state = start("acknowledge", at=datetime.now(UTC))
         clock.tick(minutes(14))
-        assert chain.sweep_stage(state, timings, datetime.now(timezone.utc)).actions == ()
+        assert chain.sweep_stage(state, timings, datetime.now(UTC)).actions == ()
         clock.tick(minutes(1))
-        outcome = chain.sweep_stage(state, timings, datetime.now(timezone.utc))
+        outcome = chain.sweep_stage(state, timings, datetime.now(UTC))
         assert outcome.actions == (Reminder(1, (PM,)),)
-        assert chain.sweep_stage(outcome.state, timings, datetime.now(timezone.utc)).actions == ()
+        assert chain.sweep_stage(outcome.state, timings, datetime.now(UTC)).actions == ()
 
 
 # -- the escalation ladder -----------------------------------------------------------------
@@ -171,7 +177,9 @@ def test_stall_escalates_every_passed_level_once():
     now = T0 + timedelta(hours=2, minutes=5)
     outcome = chain.sweep_stage(state, timings, now)
     assert [(a.level, a.recipients) for a in outcome.actions if isinstance(a, Escalation)] == [
-        (1, (PM_DEPUTY, PO)), (2, (IM,)), (3, (GM,)),
+        (1, (PM_DEPUTY, PO)),
+        (2, (IM,)),
+        (3, (GM,)),
     ]
     assert [type(a) for a in outcome.actions] == [Escalation, Escalation, Escalation, OverdueMark]
     later = chain.sweep_stage(outcome.state, timings, now + minutes(30))
@@ -338,8 +346,17 @@ def test_ready_to_start_follows_requires():
     """After immediate-measures, both containment and investigation-report may start."""
     stages = POLICY.applicable(entry="staff")
     statuses = {st.code: chain.PENDING for st in stages}
-    statuses.update({"report": "done", "acknowledge": "done", "triage": "done", "immediate-measures": "skipped",
-                     "ppc-preliminary": "notified", "ppc-final": "notified", "individual-notice": "notified"})
+    statuses.update(
+        {
+            "report": "done",
+            "acknowledge": "done",
+            "triage": "done",
+            "immediate-measures": "skipped",
+            "ppc-preliminary": "notified",
+            "ppc-final": "notified",
+            "individual-notice": "notified",
+        }
+    )
     assert chain.ready_to_start(stages, statuses) == ["containment", "investigation-report"]
 
 

@@ -11,10 +11,10 @@ from collections import Counter
 
 import pytest
 
+from hokoku.notifiers.registry import build_notifiers
 from hokoku.services.dispatch import dispatch
 from hokoku.services.sweep import sweep
 from hokoku.services.transitions import acknowledge
-from notifiers.registry import build_notifiers
 from tests.channel_helpers import audit_actions, configure, rows
 from tests.helpers import PM, REPORTER, T0, minutes, report
 from tests.slack_stub import SlackStub
@@ -30,12 +30,16 @@ def _tick(app, m, rng):
 
 
 def _kinds_posted(stub, channel):
-    return [(r.body.get("metadata") or {}).get("event_payload", {}).get("kind")
-            for r in stub.calls("chat.postMessage") if r.body.get("channel") == channel]
+    return [
+        (r.body.get("metadata") or {}).get("event_payload", {}).get("kind")
+        for r in stub.calls("chat.postMessage")
+        if r.body.get("channel") == channel
+    ]
 
 
 def test_a_reminder_queued_during_a_slack_outage_and_made_stale_by_an_acknowledgement_is_never_sent(
-        demo_app, monkeypatch):
+    demo_app, monkeypatch
+):
     with SlackStub() as stub, SmtpSink() as sink:
         app = configure(monkeypatch, slack_url=stub.base_url, smtp_port=sink.port)
         rng = random.Random(7)
@@ -79,7 +83,9 @@ def test_no_message_reaches_a_person_twice_across_channels_after_an_outage(demo_
         for row in rows(app, kind="receipt", channel="slack"):
             assert row.status == "cancelled" and "already delivered by email" in row.last_error
         # across every person: a non-acknowledgement message is delivered on one channel only
-        sent = Counter(r.base_key for r in rows(app, status="sent") if r.kind not in ("notify", "reminder", "escalation"))
+        sent = Counter(
+            r.base_key for r in rows(app, status="sent") if r.kind not in ("notify", "reminder", "escalation")
+        )
         assert all(n == 1 for n in sent.values()), sent
 
 

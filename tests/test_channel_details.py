@@ -12,12 +12,12 @@ import random
 import pytest
 from fastapi.testclient import TestClient
 
+from hokoku.notifiers.registry import build_notifiers
 from hokoku.services.dispatch import dispatch
 from hokoku.services.sweep import sweep
 from hokoku.web import create_app
 from hokoku.web.context import WebContext
 from hokoku.web.slack import validate_report
-from notifiers.registry import build_notifiers
 from tests.channel_helpers import FakeClock, block_action, configure, interaction_body, rows, sign
 from tests.helpers import T0, minutes, report
 from tests.slack_stub import SlackStub
@@ -59,9 +59,12 @@ def test_a_refused_button_click_is_answered_in_japanese_without_anyones_address(
         dispatch(app, now=T0, notifiers=build_notifiers(app.settings))
         clock = FakeClock(T0 + minutes(5))
         client = TestClient(create_app(app, notifiers=build_notifiers(app.settings), clock=clock))
-        body = interaction_body(block_action(user="U0KIMURA", incident=incident, stage="acknowledge",
-                                             channel="D0KIMURA"))
-        answer = client.post("/slack/interactions", content=body, headers=sign(body, timestamp=int(clock.now.timestamp())))
+        body = interaction_body(
+            block_action(user="U0KIMURA", incident=incident, stage="acknowledge", channel="D0KIMURA")
+        )
+        answer = client.post(
+            "/slack/interactions", content=body, headers=sign(body, timestamp=int(clock.now.timestamp()))
+        )
         assert answer.status_code == 200
         told = [r.body["text"] for r in stub.calls("chat.postEphemeral") if r.body.get("user") == "U0KIMURA"]
         assert told and "できませんでした" in told[-1]
@@ -79,10 +82,16 @@ def test_the_report_modal_explains_an_unknown_division_in_japanese(demo_app, mon
 
 def test_japanese_delivery_alerts_name_the_message_kind_in_words_not_codes(demo_app):
     subject, body = demo_app.renderer.message(
-        "delivery_alert", "ja", recipient={"name": "鈴木 一郎", "email": "x@example.org"},
+        "delivery_alert",
+        "ja",
+        recipient={"name": "鈴木 一郎", "email": "x@example.org"},
         incident={"public_id": "INC-2027-0001", "serious": False, "division_name": "調査部"},
-        failed_kind="receipt", failed_recipient_name="吉田 翔", failed_recipient_email="yoshida@example.org",
-        failures=[{"channel": "slack", "error": "x"}], ack_url=None)
+        failed_kind="receipt",
+        failed_recipient_name="吉田 翔",
+        failed_recipient_email="yoshida@example.org",
+        failures=[{"channel": "slack", "error": "x"}],
+        ack_url=None,
+    )
     assert "通知の種類: 受付の確認" in body and "receipt" not in body
 
 

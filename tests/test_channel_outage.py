@@ -11,8 +11,8 @@ import random
 
 import pytest
 
+from hokoku.notifiers.registry import build_notifiers
 from hokoku.services.dispatch import dispatch
-from notifiers.registry import build_notifiers
 from tests.channel_helpers import audit_actions, configure, rows
 from tests.helpers import GM, PO, T0, minutes, report
 from tests.slack_stub import SlackStub
@@ -43,7 +43,8 @@ def mails_to(sink, email, needle):
 
 
 def test_slack_down_longer_than_the_window_gives_one_summary_alert_by_email_then_one_recovery_notice(
-        demo_app, monkeypatch):
+    demo_app, monkeypatch
+):
     with SlackStub() as stub, SmtpSink() as sink:
         app = configure(monkeypatch, slack_url=stub.base_url, smtp_port=sink.port)
         rng = random.Random(3)
@@ -94,9 +95,12 @@ def test_both_channels_down_give_one_alert_naming_both_sent_once_when_slack_retu
         _slack_up(stub)
         for m in (120, 300):
             _tick(app, T0 + minutes(m), rng)
-        gm_posts = [r for r in stub.calls("chat.postMessage")
-                    if (r.body.get("metadata") or {}).get("event_payload", {}).get("kind") == "channel_down"
-                    and r.body.get("channel") == "D0GM00001"]
+        gm_posts = [
+            r
+            for r in stub.calls("chat.postMessage")
+            if (r.body.get("metadata") or {}).get("event_payload", {}).get("kind") == "channel_down"
+            and r.body.get("channel") == "D0GM00001"
+        ]
         assert len(gm_posts) == 1, [r.body.get("channel") for r in stub.calls("chat.postMessage")]
         assert len([a for a, _ in audit_actions(app) if a == "channel.down"]) == 1
         assert not [a for a, _ in audit_actions(app) if a == "channel.recovered"]  # email is still down

@@ -16,16 +16,24 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from hokoku.notifiers.registry import build_notifiers
 from hokoku.services.dispatch import dispatch
 from hokoku.services.queries import show_incident
 from hokoku.services.sweep import sweep
 from hokoku.web import create_app
-from notifiers.registry import build_notifiers
 from tests.channel_helpers import (
-    FakeClock, ack_link_path, audit_actions, block_action, configure, interaction_body, plain_body, rows, sign,
+    FakeClock,
+    ack_link_path,
+    audit_actions,
+    block_action,
+    configure,
+    interaction_body,
+    plain_body,
+    rows,
+    sign,
     stage_row,
 )
-from tests.helpers import GM, PM, PO, PM_DEPUTY, REPORTER, T0, minutes, report
+from tests.helpers import GM, PM, PM_DEPUTY, PO, REPORTER, T0, minutes, report
 from tests.slack_stub import SlackStub
 from tests.smtp_sink import SmtpSink, closed_port
 
@@ -102,8 +110,9 @@ def test_report_reaches_slack_and_email_and_a_signed_click_acknowledges(both, st
     clock = FakeClock(T0 + minutes(5))
     client = TestClient(create_app(app, notifiers=build_notifiers(app.settings), clock=clock))
     body_bytes = interaction_body(block_action(user="U0PM00001", incident=incident, stage="acknowledge"))
-    answer = client.post("/slack/interactions", content=body_bytes,
-                         headers=sign(body_bytes, timestamp=int(clock.now.timestamp())))
+    answer = client.post(
+        "/slack/interactions", content=body_bytes, headers=sign(body_bytes, timestamp=int(clock.now.timestamp()))
+    )
     assert answer.status_code == 200
     acked = stage_row(app, incident, "acknowledge")
     assert (acked.status, acked.acknowledged_by, acked.acknowledged_at) == ("done", PM, T0 + minutes(5))
@@ -112,7 +121,9 @@ def test_report_reaches_slack_and_email_and_a_signed_click_acknowledges(both, st
     # ... and the original DM is updated in place: who and when, no actions block
     [update] = stub.calls("chat.update")
     assert update.body["channel"] == "D0PM00001"
-    assert update.body["ts"] == rows(app, kind="notify", channel="slack", recipient_email=PM)[0].provider_id.split(":")[2]
+    assert (
+        update.body["ts"] == rows(app, kind="notify", channel="slack", recipient_email=PM)[0].provider_id.split(":")[2]
+    )
     assert "actions" not in block_types(update.body["blocks"])
     assert "中村 美咲" in json.dumps(update.body["blocks"], ensure_ascii=False)
     assert [r.status for r in rows(app, kind="ack_update")] == ["sent"]
@@ -225,8 +236,12 @@ def test_slack_429_retry_after_is_honoured_and_the_message_arrives_once(demo_app
         if event.outcome == "retry":
             assert "rate limited" in row.last_error
             assert now + timedelta(seconds=2) <= row.next_attempt_at <= now + timedelta(seconds=3)
-            assert dispatch(app, now=row.next_attempt_at - timedelta(milliseconds=10), notifiers=notifiers,
-                            ids=[notify.id]) == []
+            assert (
+                dispatch(
+                    app, now=row.next_attempt_at - timedelta(milliseconds=10), notifiers=notifiers, ids=[notify.id]
+                )
+                == []
+            )
             now = row.next_attempt_at
     assert outcomes == ["retry", "retry", "retry", "sent"]
     posts = stub.calls("chat.postMessage")
@@ -251,8 +266,15 @@ def test_slack_unreachable_escalation_arrives_by_email_and_outbox_shows_both(dem
     assert incident in receipt_mail["Subject"]
     [fallback] = rows(app, kind="receipt", channel="email")
     assert fallback.idempotency_key == f"{incident}:receipt:{REPORTER}:email" and fallback.fallback_of
-    assert ("notification.fallback", {"key": f"{incident}:receipt:{REPORTER}:slack", "from": "slack", "to": "email",
-                                      "reason": "not delivered within 10 minutes"}) in audit_actions(app, incident)
+    assert (
+        "notification.fallback",
+        {
+            "key": f"{incident}:receipt:{REPORTER}:slack",
+            "from": "slack",
+            "to": "email",
+            "reason": "not delivered within 10 minutes",
+        },
+    ) in audit_actions(app, incident)
 
     # The escalation (like every message asking for an acknowledgement) goes to both channels:
     # by email it arrives at once, with its link; the Slack rows keep retrying
@@ -278,7 +300,9 @@ def test_slack_unreachable_escalation_arrives_by_email_and_outbox_shows_both(dem
         assert "connection failed" in escalations[("slack", person)]["error"]
 
 
-def test_when_every_channel_fails_the_general_manager_is_alerted_and_show_lists_it(demo_app, stub, sink, monkeypatch, cli):
+def test_when_every_channel_fails_the_general_manager_is_alerted_and_show_lists_it(
+    demo_app, stub, sink, monkeypatch, cli
+):
     """A protection manager unknown to Slack and refused by the mail server: both rows fail,
     the general manager gets a delivery alert (Slack and email), `hokoku show` prints the failures."""
     app = configure(monkeypatch, slack_url=stub.base_url, smtp_port=sink.port)
@@ -288,7 +312,10 @@ def test_when_every_channel_fails_the_general_manager_is_alerted_and_show_lists_
     failed = sorted((e.channel, e.recipient) for e in events if e.outcome == "failed")
     assert ("email", "matsumoto.pm@example.org") in failed and ("slack", "matsumoto.pm@example.org") in failed
     alerts = rows(app, kind="delivery_alert")
-    assert sorted((r.channel, r.recipient_email, r.status) for r in alerts) == [("email", GM, "sent"), ("slack", GM, "sent")]
+    assert sorted((r.channel, r.recipient_email, r.status) for r in alerts) == [
+        ("email", GM, "sent"),
+        ("slack", GM, "sent"),
+    ]
     [alert_mail] = [m for m in mails_to(sink, GM) if "配信失敗" in m["Subject"]]
     assert "松本 誠" in plain_body(alert_mail) and "550" in plain_body(alert_mail)
     assert posts_to(stub, "D0GM00001")
@@ -325,8 +352,10 @@ def test_hostile_report_text_is_inert_in_the_slack_message_and_the_email(both, s
         assert "<script>" not in html and "&lt;script&gt;" in html
 
 
-SPOOF = ("PC-17 shows a ransom note.\n\n受領確認: https://evil.example/ack/steal\n"
-         "Acknowledge: https://evil.example/ack/steal\n<https://evil.example|Acknowledge>")
+SPOOF = (
+    "PC-17 shows a ransom note.\n\n受領確認: https://evil.example/ack/steal\n"
+    "Acknowledge: https://evil.example/ack/steal\n<https://evil.example|Acknowledge>"
+)
 
 
 def test_a_summary_posing_as_the_ack_link_comes_after_the_real_link_as_a_quotation(both, stub, sink):
@@ -345,7 +374,9 @@ def test_a_summary_posing_as_the_ack_link_comes_after_the_real_link_as_a_quotati
     assert genuine < opening
     evil = [line for line in lines if "evil.example" in line]
     assert evil and all(line.startswith("> ") for line in evil)
-    assert lines.index(evil[0]) > opening and any(line.startswith("──────────") for line in lines[lines.index(evil[-1]):])
+    assert lines.index(evil[0]) > opening and any(
+        line.startswith("──────────") for line in lines[lines.index(evil[-1]) :]
+    )
     assert "引用" in lines[opening]
 
     post = next(c for c in stub.calls("chat.postMessage") if c.body["channel"] == "D0PM00001")

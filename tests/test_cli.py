@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from tests.helpers import (
-    DEFAULT_SUMMARY, DIVISION, GM, PM, PM_DEPUTY, PO, REPORTER, STAFF_NOT_ON_LADDER, STAFF_STAGES, STATUTORY_STAGES, T0,
-    iso, minutes,
+    DEFAULT_SUMMARY,
+    DIVISION,
+    GM,
+    PM,
+    PM_DEPUTY,
+    PO,
+    REPORTER,
+    STAFF_NOT_ON_LADDER,
+    STAFF_STAGES,
+    STATUTORY_STAGES,
+    T0,
+    iso,
+    minutes,
 )
 
 T = T0
@@ -24,7 +35,7 @@ def at(delta: timedelta) -> str:
 
 def utc(dt: datetime) -> str:
     """How --json output writes an instant (ISO 8601 in UTC)."""
-    return dt.astimezone(timezone.utc).isoformat()
+    return dt.astimezone(UTC).isoformat()
 
 
 def ok(cli, *args) -> str:
@@ -44,8 +55,20 @@ def init_demo(cli) -> None:
 
 def report_at(cli, delta: timedelta = timedelta(0)) -> dict:
     """`hokoku report` of the demo malware case by yoshida at T + delta; its JSON."""
-    return ok_json(cli, "report", "--division", DIVISION, "--category", "malware", "--summary", DEFAULT_SUMMARY,
-                   "--reporter", REPORTER, "--now", at(delta))
+    return ok_json(
+        cli,
+        "report",
+        "--division",
+        DIVISION,
+        "--category",
+        "malware",
+        "--summary",
+        DEFAULT_SUMMARY,
+        "--reporter",
+        REPORTER,
+        "--now",
+        at(delta),
+    )
 
 
 @pytest.fixture
@@ -79,8 +102,11 @@ def test_report_tells_the_protection_manager_and_lists_what_to_do_now(hokoku_hom
     assert notified[0] == (PM, "protection_manager", "notify")
     assert (REPORTER, "reporter", "receipt") in notified
     # a new incident may be reportable: the general manager is told of the statutory duties at once
-    assert {n["stage"] for n in result["notified"] if n["email"] == GM} == {"ppc-preliminary", "ppc-final",
-                                                                              "individual-notice"}
+    assert {n["stage"] for n in result["notified"] if n["email"] == GM} == {
+        "ppc-preliminary",
+        "ppc-final",
+        "individual-notice",
+    }
     assert result["immediate_actions"][0].startswith("LANケーブルを抜く")  # the malware playbook, in Japanese
     outbox = outbox_rows(cli)
     assert {(r["kind"], r["to"]) for r in outbox} >= {("notify", PM), ("receipt", REPORTER)}
@@ -94,7 +120,8 @@ def test_tick_at_15m_queues_a_reminder_to_the_protection_manager(reported, cli):
     assert outbox_rows(cli, kind="reminder") == []
     result = tick(cli, minutes(15))
     assert [(e["stage"], e["kind"], e["recipients"]) for e in result["sweep"] if e["kind"] == "reminder"] == [
-        ("acknowledge", "reminder", [PM])]
+        ("acknowledge", "reminder", [PM])
+    ]
     reminders = outbox_rows(cli, kind="reminder")
     assert [(r["to"], r["stage"], r["status"]) for r in reminders] == [(PM, "acknowledge", "sent")]
     assert DEFAULT_SUMMARY in reminders[0]["body"]
@@ -150,8 +177,19 @@ def complete_blocking_steps(cli, delta: timedelta) -> None:
     """Complete the incident's open mandatory playbook steps (they gate containment, 27-2)."""
     for step in ok_json(cli, "step", "list", PID):
         if step["mandatory"] and step["status"] not in ("done", "skipped") and step["phase"] != "post-incident":
-            ok(cli, "step", "done", PID, step["ref"], "--as", PM, "--evidence", "photo of the unplugged cable",
-               "--now", at(delta))
+            ok(
+                cli,
+                "step",
+                "done",
+                PID,
+                step["ref"],
+                "--as",
+                PM,
+                "--evidence",
+                "photo of the unplugged cable",
+                "--now",
+                at(delta),
+            )
 
 
 def test_advance_through_every_stage_closes_the_incident(reported, cli):
@@ -172,19 +210,43 @@ def test_advance_through_every_stage_closes_the_incident(reported, cli):
     complete_blocking_steps(cli, minutes(70))
     result = ok_json(cli, "advance", PID, "containment", "--as", PM, "--now", at(minutes(80)))
     assert result["closed"] is False  # triage and the statutory duties are still undecided
-    ok(cli, "triage", PID, "--as", PM, "--sensitive", "no", "--financial-risk", "no", "--unauthorized-purpose", "no",
-       "--encrypted", "no", "--individuals", "12", "--now", at(minutes(82)))
+    ok(
+        cli,
+        "triage",
+        PID,
+        "--as",
+        PM,
+        "--sensitive",
+        "no",
+        "--financial-risk",
+        "no",
+        "--unauthorized-purpose",
+        "no",
+        "--encrypted",
+        "no",
+        "--individuals",
+        "12",
+        "--now",
+        at(minutes(82)),
+    )
     assert show(cli, minutes(83))["status"] == "open"  # not required on the facts, not yet decided
     ok(cli, "reportability", PID, "--as", GM, "--confirm", "--now", at(minutes(85)))
 
     shown = show(cli, minutes(90))
     assert (shown["status"], shown["closed_at"]) == ("closed", utc(T + minutes(85)))
     status = {s["code"]: s["status"] for s in shown["stages"]}
-    assert status == {**{c: "done" for c in STAFF_STAGES}, "dg-report": "skipped",
-                      "commission-information": "skipped", **{c: "skipped" for c in STATUTORY_STAGES}}
+    assert status == {
+        **{c: "done" for c in STAFF_STAGES},
+        "dg-report": "skipped",
+        "commission-information": "skipped",
+        **{c: "skipped" for c in STATUTORY_STAGES},
+    }
     reasons = {s["code"]: s["skip_reason"] for s in shown["stages"] if s["skip_reason"]}
-    assert reasons == {"dg-report": steps[2][2], "commission-information": steps[5][2],
-                       **{c: "報告不要と判断（総括管理者）" for c in STATUTORY_STAGES}}
+    assert reasons == {
+        "dg-report": steps[2][2],
+        "commission-information": steps[5][2],
+        **{c: "報告不要と判断（総括管理者）" for c in STATUTORY_STAGES},
+    }
     assert "incident.closed" in [e["action"] for e in shown["timeline"]]
     assert ok_json(cli, "list", "--open", "--now", at(minutes(90))) == []
 
@@ -206,22 +268,35 @@ ERRORS = {
     "empty summary": (_with(_REPORT, "--summary", "   "), "--summary: the summary is empty"),
     "malformed --now": ([*_REPORT, "--now", "tomorrow 10am"], "--now: 'tomorrow 10am' is not an ISO 8601 time"),
     "malformed --aware-at": ([*_REPORT, "--aware-at", "2027-02-30T10:00"], "--aware-at: '2027-02-30T10:00' is not"),
-    "aware-at in the future": ([*_REPORT, "--now", at(timedelta(0)), "--aware-at", at(minutes(5))],
-                               "--aware-at: the time first known is in the future"),
+    "aware-at in the future": (
+        [*_REPORT, "--now", at(timedelta(0)), "--aware-at", at(minutes(5))],
+        "--aware-at: the time first known is in the future",
+    ),
     "malformed --now on tick": (["tick", "--now", "10:15"], "--now: '10:15' is not an ISO 8601 time"),
     "wrong stage name": (["advance", PID, "contanment", "--as", PM], "unknown stage 'contanment'"),
-    "ambiguous article": (["advance", PID, "27-2", "--as", PM], "stage '27-2' is ambiguous: immediate-measures, containment"),
+    "ambiguous article": (
+        ["advance", PID, "27-2", "--as", PM],
+        "stage '27-2' is ambiguous: immediate-measures, containment",
+    ),
     "unknown incident (show)": (["show", "INC-2027-0999"], "unknown incident 'INC-2027-0999'"),
     "unknown incident (ack)": (["ack", "INC-2027-0999", "--as", PM], "unknown incident 'INC-2027-0999'"),
     "unknown person (ack)": (["ack", PID, "--as", "nobody@example.org"], "unknown person 'nobody@example.org'"),
-    "advance out of order": (["advance", PID, "root-cause", "--as", PM],
-                             "stage root-cause cannot be completed before investigation-report is done"),
-    "skip of a non-skippable stage": (["advance", PID, "root-cause", "--as", PM, "--skip-reason", ""],
-                                      "stage root-cause (27-5) cannot be skipped"),
-    "skip without reason": (["advance", PID, "dg-report", "--as", GM, "--skip-reason", " "],
-                            "skipping stage dg-report needs a reason"),
-    "ack by someone not on the ladder": (["ack", PID, "--as", STAFF_NOT_ON_LADDER],
-                                         f"{STAFF_NOT_ON_LADDER} may not acknowledge stage acknowledge"),
+    "advance out of order": (
+        ["advance", PID, "root-cause", "--as", PM],
+        "stage root-cause cannot be completed before investigation-report is done",
+    ),
+    "skip of a non-skippable stage": (
+        ["advance", PID, "root-cause", "--as", PM, "--skip-reason", ""],
+        "stage root-cause (27-5) cannot be skipped",
+    ),
+    "skip without reason": (
+        ["advance", PID, "dg-report", "--as", GM, "--skip-reason", " "],
+        "skipping stage dg-report needs a reason",
+    ),
+    "ack by someone not on the ladder": (
+        ["ack", PID, "--as", STAFF_NOT_ON_LADDER],
+        f"{STAFF_NOT_ON_LADDER} may not acknowledge stage acknowledge",
+    ),
     "missing required option": (["report", "--division", DIVISION], "the following arguments are required"),
 }
 
@@ -229,8 +304,10 @@ ERRORS = {
 def state_of(cli) -> tuple:
     """Everything a refused command must leave as it was (the audit log aside)."""
     incidents = ok_json(cli, "list", "--now", at(minutes(1)))
-    shown = [{k: v for k, v in ok_json(cli, "show", i["incident"], "--now", at(minutes(1))).items() if k != "timeline"}
-             for i in incidents]
+    shown = [
+        {k: v for k, v in ok_json(cli, "show", i["incident"], "--now", at(minutes(1))).items() if k != "timeline"}
+        for i in incidents
+    ]
     return incidents, shown, ok_json(cli, "outbox")
 
 
@@ -324,11 +401,16 @@ def test_audit_verify_exits_0_then_1_after_tampering(reported, cli, hokoku_home)
 def test_json_output_parses_for_every_verb(reported, cli):
     """--json prints one JSON document for report, ack, advance, tick, show, list, outbox and org."""
     second = report_at(cli, minutes(1))
-    assert second["incident"] == "INC-2027-0002" and {"email": PM, "role": "protection_manager", "kind": "notify", "stage": "acknowledge"} in second["notified"]
+    assert (
+        second["incident"] == "INC-2027-0002"
+        and {"email": PM, "role": "protection_manager", "kind": "notify", "stage": "acknowledge"} in second["notified"]
+    )
     assert isinstance(second["immediate_actions"], list) and second["immediate_actions"]
     assert ok_json(cli, "ack", PID, "--as", PM, "--now", at(minutes(2)))["stages"] == ["acknowledge"]
     assert ok_json(cli, "advance", PID, "immediate-measures", "--as", PM, "--now", at(minutes(3)))["started"] == [
-        "containment", "investigation-report"]
+        "containment",
+        "investigation-report",
+    ]
     assert ok_json(cli, "tick", "--now", at(minutes(15)))["now"] == utc(T + minutes(15))
     assert ok_json(cli, "show", PID, "--now", at(minutes(16)))["incident"] == PID
     assert [r["incident"] for r in ok_json(cli, "list", "--now", at(minutes(16)))] == [PID, "INC-2027-0002"]
@@ -340,7 +422,6 @@ def test_deadlines_ppc_moves_past_the_year_end_closure(hokoku_home, cli):
     """Aware on 2026-12-01 (JST): day 30 is Dec 30, a closure day, so the final report is due 2027-01-04."""
     data = ok_json(cli, "deadlines", "ppc", "--aware-at", "2026-12-01T10:00:00+09:00")
     assert (data["aware_date"], data["final_due"]) == ("2026-12-01", "2027-01-04")
-
 
 
 # -- one-line errors where a traceback used to be --------------------------------------------
@@ -360,8 +441,18 @@ def test_non_utf8_bytes_in_an_argument_give_a_one_line_error(hokoku_home):
     env = {"HOKOKU_HOME": str(hokoku_home)}
     assert _hokoku("init", "--demo", env_extra=env).returncode == 0
     bad = os.fsdecode(b"caf\xe9 PC lost")
-    r = _hokoku("report", "--division", DIVISION, "--category", "malware", "--summary", bad, "--reporter", REPORTER,
-                env_extra=env)
+    r = _hokoku(
+        "report",
+        "--division",
+        DIVISION,
+        "--category",
+        "malware",
+        "--summary",
+        bad,
+        "--reporter",
+        REPORTER,
+        env_extra=env,
+    )
     assert r.returncode == 2 and r.stdout == b""
     assert r.stderr.decode().strip().splitlines() == [r.stderr.decode().strip()]
     assert "not valid UTF-8" in r.stderr.decode()
@@ -387,6 +478,10 @@ def test_output_piped_into_a_reader_that_leaves_ends_quietly(hokoku_home):
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOKOKU_")} | {"HOKOKU_HOME": str(hokoku_home)}
     assert _hokoku("init", "--demo", env_extra={"HOKOKU_HOME": str(hokoku_home)}).returncode == 0
     # `true` exits without reading, long before hokoku has started: every write meets a closed pipe
-    pipe = subprocess.run(f"{_sys.executable} -m hokoku.cli org | true; {_sys.executable} -m hokoku.cli org --json | true",
-                          shell=True, env=env, capture_output=True)
+    pipe = subprocess.run(
+        f"{_sys.executable} -m hokoku.cli org | true; {_sys.executable} -m hokoku.cli org --json | true",
+        shell=True,
+        env=env,
+        capture_output=True,
+    )
     assert b"Traceback" not in pipe.stderr and b"BrokenPipe" not in pipe.stderr, pipe.stderr

@@ -18,8 +18,19 @@ from tests.helpers import DIVISION, PM, REPORTER, T0
 PID = "INC-2027-0001"
 VERBS = {
     "init": ["init", "--demo", "--now", T0.isoformat()],
-    "report": ["report", "--division", DIVISION, "--category", "malware", "--summary", "x", "--reporter", REPORTER,
-               "--now", T0.isoformat()],
+    "report": [
+        "report",
+        "--division",
+        DIVISION,
+        "--category",
+        "malware",
+        "--summary",
+        "x",
+        "--reporter",
+        REPORTER,
+        "--now",
+        T0.isoformat(),
+    ],
     "tick": ["tick", "--now", "2027-02-01T10:31:00+09:00"],
     "show": ["show", PID, "--now", "2027-02-01T10:31:00+09:00"],
     "list": ["list", "--now", "2027-02-01T10:31:00+09:00"],
@@ -44,8 +55,9 @@ print(json.dumps(report))
 def loaded(tmp_path_factory) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HOKOKU_", "PREFECT_"))}
     env["HOKOKU_HOME"] = str(tmp_path_factory.mktemp("imports") / "home")
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(VERBS)], env=env, capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT, json.dumps(VERBS)], env=env, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
 

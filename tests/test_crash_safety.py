@@ -36,12 +36,12 @@ from sqlalchemy import func, select
 
 from hokoku import audit
 from hokoku.db import transaction
+from hokoku.models.audit import AuditEvent
+from hokoku.models.casework import Task
+from hokoku.models.incident import Incident, Stage
+from hokoku.models.notification import Notification
 from hokoku.services.dispatch import dispatch
 from hokoku.services.sweep import sweep
-from models.audit import AuditEvent
-from models.casework import Task
-from models.incident import Incident, Stage
-from models.notification import Notification
 from tests.crash_worker import PHASES, FileChannel, sim_now
 from tests.helpers import T0, wait_for_leases
 
@@ -73,15 +73,28 @@ def run_trials(app, workdir: Path, *, trials: int, seed: int) -> dict:
     in_flight: set[tuple[str, int]] = set()  # (key, trial)
     delivered = 0
     for trial in range(trials):
-        proc = subprocess.Popen([sys.executable, str(WORKER), "--dir", str(workdir), "--epoch", repr(epoch),
-                                 "--seed", str(seed * 1000 + trial)], stdout=subprocess.DEVNULL,
-                                stderr=open(workdir / "worker.err", "ab"))
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                str(WORKER),
+                "--dir",
+                str(workdir),
+                "--epoch",
+                repr(epoch),
+                "--seed",
+                str(seed * 1000 + trial),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=open(workdir / "worker.err", "ab"),
+        )
         target = rng.choice(PHASES)
         deadline = time.monotonic() + 30
         (workdir / "phase").write_text("start")
         while _phase(workdir / "phase") != target:
             if proc.poll() is not None:
-                raise AssertionError(f"worker exited with {proc.returncode}: {(workdir / 'worker.err').read_text()[-2000:]}")
+                raise AssertionError(
+                    f"worker exited with {proc.returncode}: {(workdir / 'worker.err').read_text()[-2000:]}"
+                )
             if time.monotonic() > deadline:
                 proc.kill()
                 raise AssertionError(f"worker never reached phase {target}")
@@ -103,8 +116,13 @@ def _sent_unrecorded(app, new_lines: list[str]) -> set[str]:
     if not new_lines:
         return set()
     with transaction(app.engine) as session:
-        return set(session.execute(select(Notification.idempotency_key).where(
-            Notification.status == "sending", Notification.idempotency_key.in_(set(new_lines)))).scalars())
+        return set(
+            session.execute(
+                select(Notification.idempotency_key).where(
+                    Notification.status == "sending", Notification.idempotency_key.in_(set(new_lines))
+                )
+            ).scalars()
+        )
 
 
 def recover(app, workdir: Path, epoch: float):
@@ -126,24 +144,35 @@ def check(app, workdir: Path, result: dict, final, later, label: str) -> None:
     filed = dict(line.split() for line in _lines(workdir / "filed"))
     with transaction(app.engine) as session:
         rows = list(session.execute(select(Notification)).scalars())
-        stuck_stages = session.execute(select(func.count()).select_from(Stage).where(Stage.next_action_at <= final)).scalar_one()
-        stuck_tasks = session.execute(select(func.count()).select_from(Task).where(Task.next_action_at <= final)).scalar_one()
+        stuck_stages = session.execute(
+            select(func.count()).select_from(Stage).where(Stage.next_action_at <= final)
+        ).scalar_one()
+        stuck_tasks = session.execute(
+            select(func.count()).select_from(Task).where(Task.next_action_at <= final)
+        ).scalar_one()
         incidents = {i.public_id: i for i in session.execute(select(Incident)).scalars()}
-        summaries = {app.keyring.decrypt(i.summary_enc, field="incident.summary", bind=pid).split()[-1]: pid
-                     for pid, i in incidents.items()}
+        summaries = {
+            app.keyring.decrypt(i.summary_enc, field="incident.summary", bind=pid).split()[-1]: pid
+            for pid, i in incidents.items()
+        }
         stage_counts = dict(session.execute(select(Stage.incident_id, func.count()).group_by(Stage.incident_id)).all())
         notified = {r.incident_id for r in rows if r.kind == "notify"}
-        reported = set(session.execute(select(AuditEvent.incident_public_id)
-                                       .where(AuditEvent.action == "incident.reported")).scalars())
+        reported = set(
+            session.execute(
+                select(AuditEvent.incident_public_id).where(AuditEvent.action == "incident.reported")
+            ).scalars()
+        )
         verified = audit.verify(session, app.keyring.public_keys())
     statuses = Counter(r.status for r in rows)
     duplicates = sum(n - 1 for n in deliveries.values())
     total_kills = sum(kills.values())
-    _show(f"\n[{label}] trials {total_kills}, kills per phase {dict(sorted(kills.items()))}; "
-          f"reports filed {len(filed)} (+{len(summaries) - len(filed)} committed but killed before the reply, "
-          f"{len(intents) - len(summaries)} killed before commit); incidents {len(incidents)}; "
-          f"messages {len(rows)} {dict(statuses)}; deliveries {sum(deliveries.values())}, duplicates {duplicates}; "
-          f"audit events {verified.events}")
+    _show(
+        f"\n[{label}] trials {total_kills}, kills per phase {dict(sorted(kills.items()))}; "
+        f"reports filed {len(filed)} (+{len(summaries) - len(filed)} committed but killed before the reply, "
+        f"{len(intents) - len(summaries)} killed before commit); incidents {len(incidents)}; "
+        f"messages {len(rows)} {dict(statuses)}; deliveries {sum(deliveries.values())}, duplicates {duplicates}; "
+        f"audit events {verified.events}"
+    )
     assert total_kills >= 30 and all(kills[p] for p in PHASES), kills
     # delivered exactly once per key, at most one duplicate each (and no more than the kills)
     assert statuses == Counter({"sent": len(rows)}), statuses
@@ -152,8 +181,10 @@ def check(app, workdir: Path, result: dict, final, later, label: str) -> None:
     # again after its lease. Only such kills (found after each kill) can cause a duplicate.
     attempts = {r.idempotency_key: r.attempts for r in rows}
     repeated = {k: (n, attempts[k]) for k, n in deliveries.items() if n > 1}
-    _show(f"[{label}] kills between a send and its record: {len(in_flight)}; "
-          f"keys delivered more than once (deliveries, attempts): {repeated}")
+    _show(
+        f"[{label}] kills between a send and its record: {len(in_flight)}; "
+        f"keys delivered more than once (deliveries, attempts): {repeated}"
+    )
     assert duplicates <= len(in_flight) <= kills["dispatch"]
     assert set(repeated) <= {key for key, _ in in_flight}
     assert all(n <= attempts[k] for k, n in deliveries.items())  # never delivered without an attempt counted
@@ -172,8 +203,10 @@ def check(app, workdir: Path, result: dict, final, later, label: str) -> None:
     # what should exist: the same reports, unkilled, on the same simulated clock
     first = {_control_id(r.idempotency_key) for r in rows if r.kind in CONTROL_KINDS}
     expected = {_control_id(key) for key in control_run(app, workdir / "control", final)}
-    _show(f"[{label}] control run: {len(expected)} first notifications, escalations and overdue notices; "
-          f"killed run {len(first)}")
+    _show(
+        f"[{label}] control run: {len(expected)} first notifications, escalations and overdue notices; "
+        f"killed run {len(first)}"
+    )
     assert first == expected, (sorted(first - expected)[:10], sorted(expected - first)[:10])
 
 
@@ -197,21 +230,40 @@ def control_run(app, home: Path, final) -> set[str]:
     from hokoku.services.setup import init
 
     with transaction(app.engine) as session:
-        reports = [(i.public_id, i.division_code, i.category, i.reporter_email, i.reported_at, i.aware_at, i.serious,
-                    app.keyring.decrypt(i.summary_enc, field="incident.summary", bind=i.public_id))
-                   for i in session.execute(select(Incident).order_by(Incident.id)).scalars()]
+        reports = [
+            (
+                i.public_id,
+                i.division_code,
+                i.category,
+                i.reporter_email,
+                i.reported_at,
+                i.aware_at,
+                i.serious,
+                app.keyring.decrypt(i.summary_enc, field="incident.summary", bind=i.public_id),
+            )
+            for i in session.execute(select(Incident).order_by(Incident.id)).scalars()
+        ]
     control = open_app(home=str(home), database_url=f"sqlite:///{home / 'control.db'}")
     init(control, org_file=None, demo=True, now=T0)
     control = open_app(home=str(home), database_url=f"sqlite:///{home / 'control.db'}")
     for pid, division, category, reporter, reported_at, aware_at, serious, summary in reports:
-        result = report_incident(control, division=division, category=category, summary=summary, reporter=reporter,
-                                 now=reported_at, aware_at=aware_at, serious=serious)
+        result = report_incident(
+            control,
+            division=division,
+            category=category,
+            summary=summary,
+            reporter=reporter,
+            now=reported_at,
+            aware_at=aware_at,
+            serious=serious,
+        )
         assert result.public_id == pid
     while sweep(control, now=final):
         pass
     with transaction(control.engine) as session:
-        return set(session.execute(select(Notification.idempotency_key)
-                                   .where(Notification.kind.in_(CONTROL_KINDS))).scalars())
+        return set(
+            session.execute(select(Notification.idempotency_key).where(Notification.kind.in_(CONTROL_KINDS))).scalars()
+        )
 
 
 _CAPSYS: list = []

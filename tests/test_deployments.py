@@ -17,26 +17,29 @@ def _yaml_deployments() -> list[dict]:
 
 def test_serve_builds_exactly_prefect_yamls_deployments_with_their_schedules_and_limits():
     """Same names, entrypoints, cron schedules and concurrency limits as prefect.yaml, in its order."""
+    from hokoku.core.policy import load_policy
     from hokoku.deployments import build_deployments
-    from hokoku.policy import load_policy
 
     built = build_deployments(load_policy())
     wanted = _yaml_deployments()
     assert [d.name for d in built] == [d["name"] for d in wanted]
     assert [d.entrypoint for d in built] == [d["entrypoint"] for d in wanted]
-    for d, w in zip(built, wanted):
-        assert [(s.schedule.cron, s.schedule.timezone) for s in d.schedules] == \
-            [(s["cron"], s.get("timezone")) for s in w.get("schedules", [])], d.name
+    for d, w in zip(built, wanted, strict=True):
+        assert [(s.schedule.cron, s.schedule.timezone) for s in d.schedules] == [
+            (s["cron"], s.get("timezone")) for s in w.get("schedules", [])
+        ], d.name
         assert d.concurrency_limit == w.get("concurrency_limit"), d.name
         assert set(d.tags) == set(w["tags"])
 
 
 def test_every_stage_of_the_shipped_policy_has_a_prefect_yaml_deployment_and_entrypoint():
     """prefect.yaml's stage entrypoints exist in flows/stages.py and cover the policy's stages."""
-    import flows.stages as stages
-    from hokoku.policy import load_policy
+    import hokoku.flows.stages as stages
+    from hokoku.core.policy import load_policy
 
-    entry = {d["entrypoint"].split(":")[1] for d in _yaml_deployments() if d["entrypoint"].startswith("flows/stages.py")}
+    entry = {
+        d["entrypoint"].split(":")[1] for d in _yaml_deployments() if d["entrypoint"].startswith("flows/stages.py")
+    }
     codes = {sp.code for sp in load_policy().stages if sp.completed_by != "intake"}
     assert {c.replace("-", "_") + "_flow" for c in codes} == entry
     for attr in entry:
@@ -46,8 +49,8 @@ def test_every_stage_of_the_shipped_policy_has_a_prefect_yaml_deployment_and_ent
 def test_a_custom_policy_file_renames_and_adds_stage_deployments(tmp_path, monkeypatch):
     """HOKOKU_POLICY_FILE: a renamed article names its stage flow; an added stage gets a deployment
     and an entrypoint that resolves; the shipped stages' deployments keep prefect.yaml's names."""
+    from hokoku.core.policy import load_policy
     from hokoku.deployments import build_deployments, deployment_specs
-    from hokoku.policy import load_policy
 
     data = yaml.safe_load((ROOT / "hokoku" / "data" / "policy.yaml").read_text(encoding="utf-8"))
     stages = data["stages"]
@@ -67,6 +70,6 @@ def test_a_custom_policy_file_renames_and_adds_stage_deployments(tmp_path, monke
     assert built["hokoku-containment"].flow_name == "27-2 containment (local rules)"
     assert built["hokoku-forensics"].flow_name == "27-2 forensic copy"
 
-    import flows.stages
+    import hokoku.flows.stages
 
-    assert flows.stages.forensics_flow.name == "27-2 forensic copy"  # the entrypoint a worker loads
+    assert hokoku.flows.stages.forensics_flow.name == "27-2 forensic copy"  # the entrypoint a worker loads

@@ -13,15 +13,19 @@ from datetime import timedelta
 import pytest
 
 from hokoku.acktokens import verify_token
+from hokoku.db import transaction
+from hokoku.models.notification import Notification
+from hokoku.notifiers.base import DeliveryError, DeliveryResult
 from hokoku.services.dispatch import (
-    backoff, dispatch, enqueue_fallback, with_ack_link, without_ack_link,
+    backoff,
+    dispatch,
+    enqueue_fallback,
+    with_ack_link,
+    without_ack_link,
 )
 from hokoku.services.outbox import ACK_TOKEN_PLACEHOLDER, base_key
 from hokoku.services.sweep import sweep
 from hokoku.services.transitions import acknowledge
-from hokoku.db import transaction
-from models.notification import Notification
-from notifiers.base import DeliveryError, DeliveryResult
 from tests.channel_helpers import audit_actions, configure, rows
 from tests.helpers import GM, PM, PO, REPORTER, T0, minutes, report, short_lease, wait_for_leases
 
@@ -91,7 +95,10 @@ def test_outbox_only_configuration_is_unchanged(demo_app):
     """With neither Slack nor SMTP, one outbox row per message and no link placeholder."""
     report(demo_app)
     assert [(r.kind, r.channel) for r in rows(demo_app)] == [
-        ("notify", "outbox"), ("statutory_started", "outbox"), ("receipt", "outbox")]
+        ("notify", "outbox"),
+        ("statutory_started", "outbox"),
+        ("receipt", "outbox"),
+    ]
     row = rows(demo_app, kind="notify")[0]
     body = demo_app.keyring.decrypt(row.body_enc, field="notification.body", bind=row.idempotency_key)
     assert ACK_TOKEN_PLACEHOLDER not in body and "/ack/" not in body
@@ -140,7 +147,9 @@ def test_link_placeholder_in_user_text_is_not_the_link():
     linked = with_ack_link(body, token="TOK", url_base="http://x", lang="en")
     assert linked == f"summary: see {ACK_TOKEN_PLACEHOLDER}\nAcknowledge: http://x/ack/TOK\nCLI line\n"
     assert without_ack_link(body) == f"summary: see {ACK_TOKEN_PLACEHOLDER}\nCLI line\n"
-    assert with_ack_link("no slot\n", token="T", url_base="http://x/", lang="ja").endswith("受領確認（ブラウザ）: http://x/ack/T\n")
+    assert with_ack_link("no slot\n", token="T", url_base="http://x/", lang="ja").endswith(
+        "受領確認（ブラウザ）: http://x/ack/T\n"
+    )
 
 
 def test_reminders_are_threaded_under_the_first_slack_message(app, fakes):
@@ -169,8 +178,11 @@ def test_acknowledging_queues_slack_updates_as_outbox_rows(app, fakes):
     dispatch(app, now=T0 + minutes(30), notifiers=fakes)
     acknowledge(app, incident_id=incident, actor=PO, now=T0 + minutes(31))
     updates = rows(app, kind="ack_update")
-    originals = {r.provider_id for r in rows(app, channel="slack", stage_code="acknowledge")
-                 if r.kind not in ("ack_update", "escalated_owner") and r.provider_id}  # the owner's notice has no buttons
+    originals = {
+        r.provider_id
+        for r in rows(app, channel="slack", stage_code="acknowledge")
+        if r.kind not in ("ack_update", "escalated_owner") and r.provider_id
+    }  # the owner's notice has no buttons
     assert {u.meta["target"] for u in updates} == originals
     assert {u.meta["by"] for u in updates} == {PO}
     assert all(u.idempotency_key.endswith(":ack_update") and u.status == "pending" for u in updates)
@@ -188,7 +200,10 @@ def test_a_follow_up_queued_before_the_acknowledgement_is_cancelled_not_sent(app
     sweep(app, now=T0 + minutes(15))  # reminder queued, not yet dispatched
     acknowledge(app, incident_id=incident, actor=PM, now=T0 + minutes(16))
     events = dispatch(app, now=T0 + minutes(16), notifiers=fakes)
-    assert {(e.channel, e.outcome) for e in events if "reminder" in e.key} == {("slack", "cancelled"), ("email", "cancelled")}
+    assert {(e.channel, e.outcome) for e in events if "reminder" in e.key} == {
+        ("slack", "cancelled"),
+        ("email", "cancelled"),
+    }
     assert not sent_to(fakes["slack"], PM, "reminder") and not sent_to(fakes["email"], PM, "reminder")
     assert "notification.cancelled" in [a for a, _ in audit_actions(app, incident)]
 
@@ -255,7 +270,9 @@ def test_every_channel_failing_alerts_the_general_manager_once(app, fakes):
     dispatch(app, now=T0, notifiers=fakes)
     alerts = rows(app, kind="delivery_alert")
     assert sorted((a.channel, a.recipient_email, a.status) for a in alerts) == [
-        ("email", GM, "sent"), ("slack", GM, "sent")]
+        ("email", GM, "sent"),
+        ("slack", GM, "sent"),
+    ]
     [mail] = sent_to(fakes["email"], GM, "delivery_alert")
     assert "中村 美咲" in mail.text and "550" in mail.text and "user_not_found" in mail.text
     assert [a for a, _ in audit_actions(app, incident)].count("notification.undeliverable") == 1
@@ -270,6 +287,7 @@ def test_every_channel_failing_alerts_the_general_manager_once(app, fakes):
 
 def test_outbox_channel_failures_raise_no_alert(demo_app):
     """The outbox notifier is a local record: its (test-induced) failures neither fall back nor alert."""
+
     class Failing:
         channel = "outbox"
 

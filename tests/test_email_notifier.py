@@ -5,13 +5,13 @@ from __future__ import annotations
 import email
 import email.policy
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email.header import decode_header, make_header
 
 import pytest
 
-from notifiers.base import DeliveryError, Notifier, OutgoingMessage
-from notifiers.email import EmailNotifier, build_email, message_id_for
+from hokoku.notifiers.base import DeliveryError, Notifier, OutgoingMessage
+from hokoku.notifiers.email import EmailNotifier, build_email, message_id_for
 from tests.smtp_sink import SmtpSink, closed_port, self_signed_contexts
 
 JST = timezone(timedelta(hours=9), "JST")
@@ -168,7 +168,9 @@ def test_recipient_refused_with_451_is_transient(smtp_server):
 def test_login_with_right_password_delivers():
     """With username set the notifier logs in and the message is accepted."""
     with SmtpSink(credentials=("hokoku", "s3cret-pw")) as sink:
-        make_notifier(sink.port, username="hokoku", password="s3cret-pw", allow_plaintext_auth=True).send(make_message())
+        make_notifier(sink.port, username="hokoku", password="s3cret-pw", allow_plaintext_auth=True).send(
+            make_message()
+        )
         assert len(sink.received) == 1
 
 
@@ -176,7 +178,9 @@ def test_wrong_password_is_permanent_and_not_leaked():
     """An authentication failure is permanent and its message does not contain the password."""
     with SmtpSink(credentials=("hokoku", "s3cret-pw")) as sink:
         with pytest.raises(DeliveryError) as caught:
-            make_notifier(sink.port, username="hokoku", password="wrong-pw", allow_plaintext_auth=True).send(make_message())
+            make_notifier(sink.port, username="hokoku", password="wrong-pw", allow_plaintext_auth=True).send(
+                make_message()
+            )
         assert sink.received == []
     assert caught.value.permanent is True
     assert "wrong-pw" not in str(caught.value)
@@ -227,10 +231,10 @@ def test_smtp_auth_without_tls_is_refused_unless_explicitly_allowed(monkeypatch,
     """A username with HOKOKU_SMTP_SECURITY=none would send the password in clear: refused when
     the notifier is made (one-line ConfigError naming the fix); HOKOKU_SMTP_ALLOW_PLAINTEXT_AUTH=1
     accepts the risk."""
-    from hokoku.exceptions import ConfigError
-    from hokoku.settings import Settings
-    from notifiers.email import PlaintextAuthRefused
-    from notifiers.registry import build_notifiers
+    from hokoku.config.settings import Settings
+    from hokoku.core.exceptions import ConfigError
+    from hokoku.notifiers.email import PlaintextAuthRefused
+    from hokoku.notifiers.registry import build_notifiers
 
     with pytest.raises(PlaintextAuthRefused, match="HOKOKU_SMTP_SECURITY"):
         make_notifier(25, username="hokoku", password="s3cret-pw")
@@ -250,19 +254,23 @@ def test_smtp_auth_without_tls_is_refused_unless_explicitly_allowed(monkeypatch,
 
 @pytest.mark.parametrize("pad", range(0, 48))
 def test_a_subject_with_spaces_in_a_name_survives_a_round_trip_through_a_real_mail_parser(pad):
-    """"吉田 翔" keeps its space wherever the subject is folded (RFC 2047: whitespace between
+    """ "吉田 翔" keeps its space wherever the subject is folded (RFC 2047: whitespace between
     encoded-words is dropped, so no word may start or end with a space); parsed back with
     ``email.policy.default``."""
     import email as email_pkg
     import email.policy as email_policy
-    from datetime import datetime as _dt, timezone as _tz
+    from datetime import datetime as _dt
+    from datetime import timezone as _tz
 
-    from notifiers.base import OutgoingMessage as _Out
-    from notifiers.email import build_email as _build
+    from hokoku.notifiers.base import OutgoingMessage as _Out
+    from hokoku.notifiers.email import build_email as _build
 
     subject = "[hokoku] " + "あ" * pad + " 配信失敗: 吉田 翔 様への通知 の お知らせ"
-    msg = _build(_Out("k", "email", "delivery_alert", "ja", "yoshida@example.org", "吉田 翔", subject, "本文"),
-                 mail_from="hokoku <hokoku@example.org>", now=_dt(2027, 2, 1, tzinfo=_tz.utc))
+    msg = _build(
+        _Out("k", "email", "delivery_alert", "ja", "yoshida@example.org", "吉田 翔", subject, "本文"),
+        mail_from="hokoku <hokoku@example.org>",
+        now=_dt(2027, 2, 1, tzinfo=UTC),
+    )
     raw = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
     assert all(len(line) <= 78 for line in raw.split(b"\r\n\r\n")[0].split(b"\r\n"))
     parsed = email_pkg.message_from_bytes(raw, policy=email_policy.default)

@@ -21,12 +21,12 @@ from sqlalchemy.exc import DBAPIError
 
 from hokoku import audit
 from hokoku.db import transaction
+from hokoku.models.audit import AuditEvent
+from hokoku.models.notification import Notification
+from hokoku.notifiers.base import DeliveryResult
+from hokoku.notifiers.registry import build_notifiers
 from hokoku.services.dispatch import MAX_ATTEMPTS, dispatch
 from hokoku.services.sweep import sweep
-from models.audit import AuditEvent
-from models.notification import Notification
-from notifiers.base import DeliveryResult
-from notifiers.registry import build_notifiers
 from tests import pgscratch
 from tests.channel_helpers import configure
 from tests.helpers import T0, db_file, minutes, report, short_lease, wait_for_leases
@@ -34,7 +34,6 @@ from tests.slack_stub import SlackStub
 from tests.smtp_sink import SmtpSink, closed_port
 
 pytestmark = pytest.mark.slow
-
 
 
 @pytest.fixture(autouse=True)
@@ -63,8 +62,11 @@ def drain(app, *, start, step=timedelta(hours=2), rounds=40, seed=7):
 
 def delivered_slack_keys(stub: SlackStub) -> Counter:
     """Idempotency keys of the chat.postMessage calls the stub answered normally."""
-    return Counter(r.body["metadata"]["event_payload"]["idempotency_key"]
-                   for r in stub.calls("chat.postMessage") if r.body.get("metadata"))
+    return Counter(
+        r.body["metadata"]["event_payload"]["idempotency_key"]
+        for r in stub.calls("chat.postMessage")
+        if r.body.get("metadata")
+    )
 
 
 def assert_nothing_lost(app):
@@ -150,8 +152,9 @@ def test_slack_5xx_storm_past_the_retry_budget_falls_back_to_email(demo_app, stu
         for r in rows(app):
             by_base.setdefault(r.base_key, {})[r.channel] = r.status
         # issue 16: a Slack row whose email fallback was delivered first is dropped ("cancelled"), not sent twice
-        assert by_base and all(s.get("slack") in ("failed", "cancelled") and s.get("email") == "sent"
-                               for s in by_base.values())
+        assert by_base and all(
+            s.get("slack") in ("failed", "cancelled") and s.get("email") == "sent" for s in by_base.values()
+        )
         fallbacks = [r for r in rows(app) if r.fallback_of is not None]
         assert fallbacks, "no message fell back"
         assert len(sink.messages) == len(by_base)
@@ -222,9 +225,11 @@ def test_postgres_idle_connections_killed_are_replaced_by_pre_ping(pg_app):
     """Every pooled connection is terminated between operations (a server restart or failover):
     the next report, sweep and dispatch run on fresh connections without an error."""
     report(pg_app)
-    for op in (lambda: report(pg_app, now=T0 + minutes(1)),
-               lambda: sweep(pg_app, now=T0 + minutes(16)),
-               lambda: dispatch(pg_app, now=T0 + minutes(16), notifiers=build_notifiers(pg_app.settings))):
+    for op in (
+        lambda: report(pg_app, now=T0 + minutes(1)),
+        lambda: sweep(pg_app, now=T0 + minutes(16)),
+        lambda: dispatch(pg_app, now=T0 + minutes(16), notifiers=build_notifiers(pg_app.settings)),
+    ):
         assert pgscratch.terminate_backends(pg_app.settings.database_url) >= 1
         op()
     assert_nothing_lost(pg_app)
@@ -284,10 +289,13 @@ def test_postgres_backends_killed_mid_run_lose_nothing(pg_app):
     wait_for_leases(app)
     dispatch(app, now=now, notifiers={"outbox": rec})
     with transaction(app.engine) as session:
-        reminders = session.execute(select(Notification.idempotency_key).where(Notification.kind == "reminder")).scalars().all()
+        reminders = (
+            session.execute(select(Notification.idempotency_key).where(Notification.kind == "reminder")).scalars().all()
+        )
         statuses = Counter(session.execute(select(Notification.status)).scalars())
-        audited = session.execute(select(func.count()).select_from(AuditEvent)
-                                  .where(AuditEvent.action == "stage.reminder")).scalar_one()
+        audited = session.execute(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "stage.reminder")
+        ).scalar_one()
     assert sorted(k.split(":")[0] for k in reminders) == ids and audited == len(ids)
     assert set(statuses) == {"sent"}
     counts = Counter(rec.keys)
@@ -296,6 +304,8 @@ def test_postgres_backends_killed_mid_run_lose_nothing(pg_app):
     # each interrupted delivery may repeat its message once; a message interrupted twice may
     # arrive three times, so the bound is on the total, not per message
     assert duplicates <= len(errors)
-    print(f"\nkill rounds {len(kills)}, backends killed {sum(kills)}, failed operations {len(errors)}, "
-          f"deliveries {len(rec.keys)}, duplicates {duplicates}")
+    print(
+        f"\nkill rounds {len(kills)}, backends killed {sum(kills)}, failed operations {len(errors)}, "
+        f"deliveries {len(rec.keys)}, duplicates {duplicates}"
+    )
     assert_nothing_lost(app)

@@ -16,8 +16,9 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.channel_helpers import FakeClock, configure, interaction_body, block_action, sign
-from tests.helpers import PM, T0 as _T0, minutes, report
+from tests.channel_helpers import FakeClock, block_action, configure, interaction_body, sign
+from tests.helpers import PM, minutes, report
+from tests.helpers import T0 as _T0
 
 #: Another year than tests/test_flows.py's, so this module's incident ids (and Prefect tags) differ
 #: from theirs on the shared Prefect test server.
@@ -43,7 +44,7 @@ _SEEN: dict[str, int] = {}
 def _new_runs(tag: str) -> list[tuple[str, str, list[str]]]:
     """Runs tagged ``tag`` made since the last call (the harness is shared and ids repeat across tests)."""
     runs = asyncio.run(_runs(tag))
-    new, _SEEN[tag] = runs[_SEEN.get(tag, 0):], len(runs)
+    new, _SEEN[tag] = runs[_SEEN.get(tag, 0) :], len(runs)
     return new
 
 
@@ -53,8 +54,9 @@ async def _runs(tag: str) -> list[tuple[str, str, list[str]]]:
     from prefect.client.schemas.sorting import FlowRunSort
 
     async with get_client() as client:
-        runs = await client.read_flow_runs(flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[tag])),
-                                           sort=FlowRunSort.EXPECTED_START_TIME_ASC)
+        runs = await client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[tag])), sort=FlowRunSort.EXPECTED_START_TIME_ASC
+        )
         return [(r.name, r.state_type.value, sorted(r.tags)) for r in runs]
 
 
@@ -68,9 +70,9 @@ def test_web_slack_and_cli_transitions_become_named_tagged_stage_runs_in_order(a
     """Email-link ack (web app), Slack-button ack and a CLI `done` each become Completed runs of the
     stage's flow, named for the incident and the article and tagged with its id, in transition order."""
     from hokoku.acktokens import issue_token
+    from hokoku.notifiers.registry import build_notifiers
     from hokoku.services.flowtriggers import pending
     from hokoku.web import create_app
-    from notifiers.registry import build_notifiers
 
     clock = FakeClock(T0 + minutes(5))
     web = TestClient(create_app(app, notifiers=build_notifiers(app.settings), clock=clock))
@@ -78,17 +80,26 @@ def test_web_slack_and_cli_transitions_become_named_tagged_stage_runs_in_order(a
     by_web = report(app, now=T0).public_id
     for tag in (by_web, "INC-2029-0002"):
         _new_runs(tag)
-    token = issue_token(key=app.keyring.current.token_key, person_email=PM, incident_id=by_web,
-                        stage_code="acknowledge", issued_at=T0, ttl=timedelta(hours=24))
+    token = issue_token(
+        key=app.keyring.current.token_key,
+        person_email=PM,
+        incident_id=by_web,
+        stage_code="acknowledge",
+        issued_at=T0,
+        ttl=timedelta(hours=24),
+    )
     assert web.post(f"/ack/{token}").status_code == 200
 
     by_slack = report(app, now=T0 + minutes(1)).public_id
     body = interaction_body(block_action(user="U0PM00001", incident=by_slack, stage="acknowledge"))
-    assert web.post("/slack/interactions", content=body,
-                    headers=sign(body, timestamp=int(clock.now.timestamp()))).status_code == 200
+    assert (
+        web.post(
+            "/slack/interactions", content=body, headers=sign(body, timestamp=int(clock.now.timestamp()))
+        ).status_code
+        == 200
+    )
 
-    code, out, err = cli("advance", by_web, "immediate-measures", "--as", PM,
-                         "--now", (T0 + minutes(30)).isoformat())
+    code, out, err = cli("advance", by_web, "immediate-measures", "--as", PM, "--now", (T0 + minutes(30)).isoformat())
     assert code == 0, out + err
 
     waiting = [(r.incident, r.stage, r.kind) for r in pending(app)]
@@ -102,15 +113,17 @@ def test_web_slack_and_cli_transitions_become_named_tagged_stage_runs_in_order(a
         runs = _new_runs(incident)
         assert runs and {state for _n, state, _t in runs} == {"COMPLETED"}
         assert all(incident in tags and all("@" not in t for t in tags) for _n, _s, tags in runs)
-        chain = [(name, next(t for t in tags if t in ("started", "acknowledged", "done", "skipped")))
-                 for name, _s, tags in runs]
+        chain = [
+            (name, next(t for t in tags if t in ("started", "acknowledged", "done", "skipped")))
+            for name, _s, tags in runs
+        ]
         assert chain[0] == (f"{incident} · 27-1 report received", "started")  # the intake's stage
         ack = chain.index((f"{incident} · {article}", "acknowledged"))
         assert chain.index((f"{incident} · {article}", "started")) < ack
         assert (f"{incident} · 27-2 immediate measures", "started") in chain[ack:]  # what the ack started
         if incident == by_web:  # the CLI's `advance`, last
             assert chain[-1] != chain[ack]
-            assert (f"{incident} · 27-2 immediate measures", "done") in chain[ack + 1:]
+            assert (f"{incident} · 27-2 immediate measures", "done") in chain[ack + 1 :]
 
 
 def test_with_prefect_unreachable_reminders_are_still_sent_and_the_runs_appear_when_it_returns(app, monkeypatch):
@@ -118,10 +131,10 @@ def test_with_prefect_unreachable_reminders_are_still_sent_and_the_runs_appear_w
     trigger rows wait (pump fails, nothing lost); with Prefect back, the pump makes the runs."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    from hokoku.notifiers.registry import build_notifiers
     from hokoku.services.dispatch import dispatch
     from hokoku.services.flowtriggers import pending
     from hokoku.services.sweep import sweep
-    from notifiers.registry import build_notifiers
 
     incident = report(app, now=T0).public_id
     _new_runs(incident)
@@ -143,8 +156,10 @@ def test_with_prefect_unreachable_reminders_are_still_sent_and_the_runs_appear_w
     assert _pump(app)["failed"] is False
     assert pending(app) == []
     runs = _new_runs(incident)
-    assert [name for name, _s, _t in runs][:2] == [f"{incident} · 27-1 report received",
-                                                 f"{incident} · 27-1 acknowledgement by the protection manager"]
+    assert [name for name, _s, _t in runs][:2] == [
+        f"{incident} · 27-1 report received",
+        f"{incident} · 27-1 acknowledgement by the protection manager",
+    ]
     assert len(runs) == len(waiting) and {state for _n, state, _t in runs} == {"COMPLETED"}
 
 

@@ -3,15 +3,15 @@ hokoku's database, encrypted, and the flow's outcome or refusal comes back the s
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 
+from hokoku.core.exceptions import HokokuError, NotFound, TransitionRefused
 from hokoku.db import transaction
-from hokoku.exceptions import HokokuError, NotFound, TransitionRefused
+from hokoku.models.flowinput import FlowInput
 from hokoku.services import flowinput
-from models.flowinput import FlowInput
 from tests.helpers import T0
 
 SECRET = "Summary-Zr4Ypangolin: 吉田 翔 lost a USB stick"
@@ -66,7 +66,7 @@ def test_nothing_recorded_collects_as_none(demo_app):
 def test_inputs_left_behind_are_purged_after_a_day(demo_app, monkeypatch):
     """An entry point that died mid-run leaves a row; the next stash a day later deletes it."""
     old = flowinput.stash(demo_app, kind="report", payload={"summary": SECRET})
-    later = datetime.now(timezone.utc) + flowinput.TTL + timedelta(minutes=1)
+    later = datetime.now(UTC) + flowinput.TTL + timedelta(minutes=1)
     monkeypatch.setattr(flowinput, "_clock", lambda: later)
     new = flowinput.stash(demo_app, kind="report", payload={"summary": "x"})
     assert _row(demo_app, old) is None and _row(demo_app, new) is not None
@@ -79,16 +79,36 @@ def test_every_flow_takes_ids_codes_times_and_counts_only():
 
     from prefect import Flow, Task
 
-    import flows.dispatch
-    import flows.documents
-    import flows.intake
-    import flows.stages
-    import flows.sweep
+    import hokoku.flows.dispatch
+    import hokoku.flows.documents
+    import hokoku.flows.intake
+    import hokoku.flows.stages
+    import hokoku.flows.sweep
 
-    allowed = {"input_id", "incident_id", "action", "stage", "now", "channel", "limit", "nid", "kind", "lang", "fmt",
-               "out", "claim_id", "exclude"}  # claim_id: a random fencing token; exclude: notification ids
+    allowed = {
+        "input_id",
+        "incident_id",
+        "action",
+        "stage",
+        "now",
+        "channel",
+        "limit",
+        "nid",
+        "kind",
+        "lang",
+        "fmt",
+        "out",
+        "claim_id",
+        "exclude",
+    }  # claim_id: a random fencing token; exclude: notification ids
     seen = {}
-    for module in (flows.dispatch, flows.documents, flows.intake, flows.stages, flows.sweep):
+    for module in (
+        hokoku.flows.dispatch,
+        hokoku.flows.documents,
+        hokoku.flows.intake,
+        hokoku.flows.stages,
+        hokoku.flows.sweep,
+    ):
         for obj in list(vars(module).values()) + list(getattr(module, "STAGE_FLOWS", {}).values()):
             if isinstance(obj, (Flow, Task)):
                 seen[obj.name] = set(inspect.signature(obj.fn).parameters)

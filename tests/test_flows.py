@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from hokoku.timeutil import JST
+from hokoku.core.timeutil import JST
 
 pytestmark = pytest.mark.slow
 
@@ -47,8 +47,13 @@ def test_intake_sweep_dispatch_run_as_flows_tagged_with_the_incident(flow_app):
     from hokoku.services.queries import outbox, show_incident
 
     runner = FlowRunner(flow_app)
-    result = runner.report(division="IDS-SURVEY", category="malware", summary="ransom note on PC-17",
-                           reporter="yoshida@example.org", now=T0)
+    result = runner.report(
+        division="IDS-SURVEY",
+        category="malware",
+        summary="ransom note on PC-17",
+        reporter="yoshida@example.org",
+        now=T0,
+    )
     incident = result.public_id
 
     tick = runner.tick(now=T0 + timedelta(minutes=15))
@@ -58,15 +63,22 @@ def test_intake_sweep_dispatch_run_as_flows_tagged_with_the_incident(flow_app):
 
     ack = runner.ack(incident_id=incident, actor="nakamura.pm@example.org", now=T0 + timedelta(minutes=16))
     assert ack.stages == ["acknowledge"] and ack.started == ["triage", "immediate-measures"]
-    runner.advance(incident_id=incident, stage="immediate-measures", actor="nakamura.pm@example.org",
-                   now=T0 + timedelta(minutes=40), note="LAN cable pulled")
+    runner.advance(
+        incident_id=incident,
+        stage="immediate-measures",
+        actor="nakamura.pm@example.org",
+        now=T0 + timedelta(minutes=40),
+        note="LAN cable pulled",
+    )
 
     runs = asyncio.run(_runs_tagged(incident))
-    assert runs == sorted([
-        ("27-1 report received", "Completed"),
-        ("27-1 acknowledgement by the protection manager", "Completed"),
-        ("27-2 immediate measures", "Completed"),
-    ])
+    assert runs == sorted(
+        [
+            ("27-1 report received", "Completed"),
+            ("27-1 acknowledgement by the protection manager", "Completed"),
+            ("27-2 immediate measures", "Completed"),
+        ]
+    )
     shown = show_incident(flow_app, incident, now=T0 + timedelta(minutes=41))
     status = {s["code"]: s["status"] for s in shown["stages"]}
     assert status["acknowledge"] == "done" and status["immediate-measures"] == "done"
@@ -80,11 +92,12 @@ def test_intake_sweep_dispatch_run_as_flows_tagged_with_the_incident(flow_app):
 
 def test_sweep_flow_is_idempotent_at_the_same_now(flow_app):
     """Two sweep flow runs at the same ``now`` produce the reminder once."""
-    from flows.sweep import sweep_flow
+    from hokoku.flows.sweep import sweep_flow
     from hokoku.runner import FlowRunner
 
-    FlowRunner(flow_app).report(division="IDS-MED", category="lost-device", summary="USB stick lost",
-                                reporter="kimura@example.org", now=T0)
+    FlowRunner(flow_app).report(
+        division="IDS-MED", category="lost-device", summary="USB stick lost", reporter="kimura@example.org", now=T0
+    )
     at = T0 + timedelta(minutes=15)
     first = asyncio.run(sweep_flow(now=at))
     second = asyncio.run(sweep_flow(now=at))
@@ -101,8 +114,21 @@ TYPO_ACTOR = "nakamura.pmx.typo@example.org"  # an address typed wrong: quoted b
 
 
 def _personal_strings() -> list[str]:
-    return [SECRET_SUMMARY, SECRET_DETAILS, SECRET_NOTE, SECRET_SKIP, "Qx7Zmarmot", "Kw2Vbadger", "Hr5Tferret",
-            "Pj8Lotter", "yoshida@example.org", "吉田 翔", "nakamura.pm@example.org", "中村 美咲", TYPO_ACTOR]
+    return [
+        SECRET_SUMMARY,
+        SECRET_DETAILS,
+        SECRET_NOTE,
+        SECRET_SKIP,
+        "Qx7Zmarmot",
+        "Kw2Vbadger",
+        "Hr5Tferret",
+        "Pj8Lotter",
+        "yoshida@example.org",
+        "吉田 翔",
+        "nakamura.pm@example.org",
+        "中村 美咲",
+        TYPO_ACTOR,
+    ]
 
 
 def _leaks(text: str) -> list[str]:
@@ -128,18 +154,31 @@ async def _prefect_api_dump(incident: str, *, timeout: float = 180) -> str:
         http = client._client
         deadline = time.monotonic() + timeout
         while True:  # events and logs are written in batches: wait for the last ones
-            r = await http.post("/events/filter", json={"filter": {
-                "event": {"prefix": ["hokoku."]}, "resource": {"id": [f"hokoku.incident.{incident}"]},
-                "occurred": {"since": "2000-01-01T00:00:00Z"}}, "limit": 50})
+            r = await http.post(
+                "/events/filter",
+                json={
+                    "filter": {
+                        "event": {"prefix": ["hokoku."]},
+                        "resource": {"id": [f"hokoku.incident.{incident}"]},
+                        "occurred": {"since": "2000-01-01T00:00:00Z"},
+                    },
+                    "limit": 50,
+                },
+            )
             names = {e["event"] for e in r.json()["events"]}
             if {"hokoku.incident.reported", "hokoku.stage.done"} <= names or time.monotonic() > deadline:
                 break
             await asyncio.sleep(1)
         await asyncio.sleep(2)
         bodies = []
-        for path, body in (("/flow_runs/filter", {"limit": 200}), ("/task_runs/filter", {"limit": 200}),
-                           ("/logs/filter", {"limit": 200}), ("/artifacts/filter", {"limit": 200}),
-                           ("/deployments/filter", {"limit": 200}), ("/variables/filter", {"limit": 200})):
+        for path, body in (
+            ("/flow_runs/filter", {"limit": 200}),
+            ("/task_runs/filter", {"limit": 200}),
+            ("/logs/filter", {"limit": 200}),
+            ("/artifacts/filter", {"limit": 200}),
+            ("/deployments/filter", {"limit": 200}),
+            ("/variables/filter", {"limit": 200}),
+        ):
             offset = 0
             while True:
                 r = await http.post(path, json={**body, "offset": offset})
@@ -148,8 +187,9 @@ async def _prefect_api_dump(incident: str, *, timeout: float = 180) -> str:
                 if len(r.json()) < body["limit"]:
                     break
                 offset += body["limit"]
-        page = await http.post("/events/filter", json={"filter": {"occurred": {"since": "2000-01-01T00:00:00Z"}},
-                                                       "limit": 50})
+        page = await http.post(
+            "/events/filter", json={"filter": {"occurred": {"since": "2000-01-01T00:00:00Z"}}, "limit": 50}
+        )
         while True:
             assert page.status_code == 200, page.text[:500]
             bodies.append(page.text)
@@ -188,20 +228,36 @@ def test_prefect_sees_ids_only_never_report_text_notes_names_or_emails(flow_app)
     """A report (summary, details), a sweep, an acknowledgement, an advance with a note, a refused
     skip with a reason and a refusal quoting a mistyped address, all through the flows: neither
     Prefect's database nor its API holds any of the typed text, names or email addresses."""
-    from hokoku.exceptions import HokokuError, NotFound, TransitionRefused
+    from hokoku.core.exceptions import HokokuError, NotFound, TransitionRefused
     from hokoku.runner import FlowRunner
     from hokoku.services.queries import show_incident
 
     runner = FlowRunner(flow_app)
-    incident = runner.report(division="IDS-SURVEY", category="malware", summary=SECRET_SUMMARY,
-                             details=SECRET_DETAILS, reporter="yoshida@example.org", now=T0).public_id
+    incident = runner.report(
+        division="IDS-SURVEY",
+        category="malware",
+        summary=SECRET_SUMMARY,
+        details=SECRET_DETAILS,
+        reporter="yoshida@example.org",
+        now=T0,
+    ).public_id
     runner.tick(now=T0 + timedelta(minutes=15))
     runner.ack(incident_id=incident, actor="nakamura.pm@example.org", now=T0 + timedelta(minutes=16))
-    runner.advance(incident_id=incident, stage="immediate-measures", actor="nakamura.pm@example.org",
-                   now=T0 + timedelta(minutes=40), note=SECRET_NOTE)
+    runner.advance(
+        incident_id=incident,
+        stage="immediate-measures",
+        actor="nakamura.pm@example.org",
+        now=T0 + timedelta(minutes=40),
+        note=SECRET_NOTE,
+    )
     with pytest.raises(TransitionRefused):
-        runner.advance(incident_id=incident, stage="containment", actor="nakamura.pm@example.org",
-                       now=T0 + timedelta(minutes=41), skip_reason=SECRET_SKIP)
+        runner.advance(
+            incident_id=incident,
+            stage="containment",
+            actor="nakamura.pm@example.org",
+            now=T0 + timedelta(minutes=41),
+            skip_reason=SECRET_SKIP,
+        )
     with pytest.raises(HokokuError) as refused:
         runner.advance(incident_id=incident, stage="containment", actor=TYPO_ACTOR, now=T0 + timedelta(minutes=42))
     assert isinstance(refused.value, NotFound) and TYPO_ACTOR in str(refused.value)  # the user still sees why

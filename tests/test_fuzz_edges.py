@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
 from tests.helpers import GM, PM, REPORTER
-from tests.web_support import PASSWORD, fast_hashes, site  # noqa: F401  (fixtures)
+from tests.web_support import PASSWORD, fast_hashes, site
 
 pytestmark = pytest.mark.slow
 
@@ -30,8 +30,14 @@ SLACK_EXAMPLES = 80
 
 
 def _settings(n: int):
-    return settings(max_examples=n, derandomize=True, database=None, deadline=None,
-                    suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
+    return settings(
+        max_examples=n,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.explicit, Phase.generate],
+    )
 
 
 def _report(capsys, what: str, cases: int, errors: list, started: float) -> None:
@@ -45,8 +51,9 @@ def _report(capsys, what: str, cases: int, errors: list, started: float) -> None
 #: Values the review found 500s with: a generated case may have one of them put into every
 #: integer field (counts) or every date-time field its operation's body declares, and into
 #: its numeric query parameters.
-_EDGES = st.sampled_from([None, 2**63, 2**64, -(2**63) - 1, "0001-01-01T00:00:00", "9999-12-31T23:59:59",
-                          "0001-01-01T00:00:00+14:00"])
+_EDGES = st.sampled_from(
+    [None, 2**63, 2**64, -(2**63) - 1, "0001-01-01T00:00:00", "9999-12-31T23:59:59", "0001-01-01T00:00:00+14:00"]
+)
 
 
 def _body_fields(spec: dict, path: str, method: str) -> tuple[set, set]:
@@ -75,8 +82,10 @@ def _push_to_the_edge(case, edge, fields: tuple[set, set]) -> None:
         for name in ints if isinstance(edge, int) else times:
             case.body[name] = edge
     if isinstance(case.query, dict) and isinstance(edge, int):
-        case.query = {k: (str(edge) if isinstance(v, str) and v.lstrip("-").isdigit() or isinstance(v, int) else v)
-                      for k, v in case.query.items()}
+        case.query = {
+            k: (str(edge) if isinstance(v, str) and v.lstrip("-").isdigit() or isinstance(v, int) else v)
+            for k, v in case.query.items()
+        }
 
 
 def test_json_api_fuzzed_from_its_openapi_document_answers_no_5xx(site, capsys):
@@ -112,7 +121,7 @@ def test_json_api_fuzzed_from_its_openapi_document_answers_no_5xx(site, capsys):
                     try:
                         response = case.call(headers=headers)
                         status = response.status_code
-                    except Exception as exc:  # noqa: BLE001  (an unhandled error is a 500)
+                    except Exception as exc:
                         status, response = 500, exc
                     if status >= 500:
                         errors.append(f"{op.label} {mode.value}: {status} {case.as_curl_command()[:300]}")
@@ -134,8 +143,23 @@ _field = st.one_of(
     st.text(max_size=40),
     _ints.map(str),
     _dates.map(lambda d: d.isoformat(timespec="minutes")),
-    st.sampled_from(["0001-01-01T00:00", "9999-12-31T23:59", "2027-02-01T10:00", "IDS-SURVEY", "malware",
-                     "containment", "acknowledge", "27-3", "on", "1", "", "\x00", "9" * 400]),
+    st.sampled_from(
+        [
+            "0001-01-01T00:00",
+            "9999-12-31T23:59",
+            "2027-02-01T10:00",
+            "IDS-SURVEY",
+            "malware",
+            "containment",
+            "acknowledge",
+            "27-3",
+            "on",
+            "1",
+            "",
+            "\x00",
+            "9" * 400,
+        ]
+    ),
 )
 
 
@@ -165,8 +189,16 @@ def test_forms_fuzzed_with_hypothesis_answer_no_5xx(site, capsys):
         nonlocal cases
         cases += 1
         if form == "report":
-            data = {"division": a, "category": b, "summary": c or "x", "aware_at": d, "individuals": a,
-                    "data_items": b, "already_done": c, "csrf_token": reporter.csrf}
+            data = {
+                "division": a,
+                "category": b,
+                "summary": c or "x",
+                "aware_at": d,
+                "individuals": a,
+                "data_items": b,
+                "already_done": c,
+                "csrf_token": reporter.csrf,
+            }
             if flag:
                 data.update(division="IDS-SURVEY", category="malware", summary="fuzzed report")
             check(reporter.post("/report", data=data, follow_redirects=False), f"report {data}")
@@ -175,24 +207,34 @@ def test_forms_fuzzed_with_hypothesis_answer_no_5xx(site, capsys):
             check(gm.post(f"/incidents/{incident}/triage", data=data, follow_redirects=False), f"triage {data}")
         elif form == "advance":
             data = {"stage": a, "op": b, "note": c, "skip_reason": d, "csrf_token": gm.csrf}
-            check(gm.post(f"/incidents/{incident if flag else _q(a)}/advance", data=data, follow_redirects=False),
-                  f"advance {data}")
+            check(
+                gm.post(f"/incidents/{incident if flag else _q(a)}/advance", data=data, follow_redirects=False),
+                f"advance {data}",
+            )
         elif form == "ack":
             data = {"stage": a, "next": b, "csrf_token": gm.csrf}
             check(gm.post(f"/incidents/{incident}/ack", data=data, follow_redirects=False), f"ack {data}")
         elif form == "step_done":
             data = {"note": a, "evidence": b, "checked": [c, d], "csrf_token": gm.csrf}
-            check(gm.post(f"/incidents/{incident}/steps/{_q(a) or 'x'}/done", data=data, follow_redirects=False),
-                  f"step_done {data}")
+            check(
+                gm.post(f"/incidents/{incident}/steps/{_q(a) or 'x'}/done", data=data, follow_redirects=False),
+                f"step_done {data}",
+            )
         elif form == "step_assign":
             data = {"to": a, "csrf_token": gm.csrf}
-            check(gm.post(f"/incidents/{incident}/steps/{_q(b) or 'x'}/assign", data=data, follow_redirects=False),
-                  f"step_assign {data}")
+            check(
+                gm.post(f"/incidents/{incident}/steps/{_q(b) or 'x'}/assign", data=data, follow_redirects=False),
+                f"step_assign {data}",
+            )
         elif form == "login":
             page = site.client()
             token = page.get("/login").text.split('name="csrf_token" value="')[1].split('"')[0]
-            check(page.post("/login", data={"email": a, "password": b, "csrf_token": token, "next": c},
-                            follow_redirects=False), f"login {a!r}")
+            check(
+                page.post(
+                    "/login", data={"email": a, "password": b, "csrf_token": token, "next": c}, follow_redirects=False
+                ),
+                f"login {a!r}",
+            )
         else:
             check(gm.get("/audit", params={"before": a, "incident": b}), f"audit before={a!r}")
             check(gm.get("/dashboard", params={"all": a, "sort": b, "dir": c}), f"dashboard all={a!r}")
@@ -214,26 +256,60 @@ _json = st.recursive(
 
 def _shaped(value_strategy):
     """A Slack-like payload in which any part may have the wrong shape."""
-    action = st.one_of(_json, st.fixed_dictionaries({
-        "action_id": st.one_of(st.sampled_from(["acknowledge", "mark_done", "open"]), _json),
-        "value": st.one_of(st.just("INC-2027-0001|acknowledge"), _json)}))
-    state = st.one_of(_json, st.fixed_dictionaries({"values": st.one_of(_json, st.fixed_dictionaries({
-        "division": st.one_of(_json, st.just({"value": {"selected_option": {"value": "IDS-SURVEY"}}})),
-        "category": st.one_of(_json, st.just({"value": {"selected_option": {"value": "malware"}}})),
-        "summary": st.one_of(_json, st.fixed_dictionaries({"value": st.one_of(_json, st.text(max_size=50))})),
-        "serious": _json}))}))
-    return st.fixed_dictionaries({
-        "type": st.one_of(st.sampled_from(["block_actions", "view_submission"]), _json),
-        "user": st.one_of(_json, st.fixed_dictionaries({"id": st.one_of(st.just("U0PM00001"), _json)})),
-        "actions": st.one_of(_json, st.lists(action, max_size=2)),
-        "channel": _json, "container": _json, "response_url": _json,
-        "view": st.one_of(_json, st.fixed_dictionaries({
-            "callback_id": st.one_of(st.just("hokoku_report"), _json), "state": state,
-            "private_metadata": st.one_of(_json.map(json.dumps), _json)})),
-    })
+    action = st.one_of(
+        _json,
+        st.fixed_dictionaries(
+            {
+                "action_id": st.one_of(st.sampled_from(["acknowledge", "mark_done", "open"]), _json),
+                "value": st.one_of(st.just("INC-2027-0001|acknowledge"), _json),
+            }
+        ),
+    )
+    state = st.one_of(
+        _json,
+        st.fixed_dictionaries(
+            {
+                "values": st.one_of(
+                    _json,
+                    st.fixed_dictionaries(
+                        {
+                            "division": st.one_of(
+                                _json, st.just({"value": {"selected_option": {"value": "IDS-SURVEY"}}})
+                            ),
+                            "category": st.one_of(_json, st.just({"value": {"selected_option": {"value": "malware"}}})),
+                            "summary": st.one_of(
+                                _json, st.fixed_dictionaries({"value": st.one_of(_json, st.text(max_size=50))})
+                            ),
+                            "serious": _json,
+                        }
+                    ),
+                )
+            }
+        ),
+    )
+    return st.fixed_dictionaries(
+        {
+            "type": st.one_of(st.sampled_from(["block_actions", "view_submission"]), _json),
+            "user": st.one_of(_json, st.fixed_dictionaries({"id": st.one_of(st.just("U0PM00001"), _json)})),
+            "actions": st.one_of(_json, st.lists(action, max_size=2)),
+            "channel": _json,
+            "container": _json,
+            "response_url": _json,
+            "view": st.one_of(
+                _json,
+                st.fixed_dictionaries(
+                    {
+                        "callback_id": st.one_of(st.just("hokoku_report"), _json),
+                        "state": state,
+                        "private_metadata": st.one_of(_json.map(json.dumps), _json),
+                    }
+                ),
+            ),
+        }
+    )
 
 
-def test_slack_endpoints_fuzzed_with_hypothesis_answer_no_5xx(demo_app, fast_hashes, monkeypatch, capsys):  # noqa: F811
+def test_slack_endpoints_fuzzed_with_hypothesis_answer_no_5xx(demo_app, fast_hashes, monkeypatch, capsys):
     """Correctly signed interaction payloads of every wrong shape, and slash commands with
     arbitrary text: 200/400/401, never a 5xx (background work included)."""
     from fastapi.testclient import TestClient
@@ -278,19 +354,33 @@ def test_the_old_five_hundreds_are_now_clear_4xx(site):
     api = site.client()
     h = {"Authorization": f"Bearer {site.token(REPORTER)}"}
     body = {"division": "IDS-SURVEY", "category": "malware", "summary": "x"}
-    for extra, field in (({"individuals": 2**63}, "individuals"), ({"aware_at": "0001-01-01T00:00:00"}, "aware_at"),
-                         ({"aware_at": "9999-12-31T23:59:59"}, "aware_at")):
+    for extra, field in (
+        ({"individuals": 2**63}, "individuals"),
+        ({"aware_at": "0001-01-01T00:00:00"}, "aware_at"),
+        ({"aware_at": "9999-12-31T23:59:59"}, "aware_at"),
+    ):
         r = api.post("/api/incidents", json={**body, **extra}, headers=h)
         assert r.status_code == 422 and r.json()["field"] == field, r.text
     inc = site.report()
-    r = api.post(f"/api/incidents/{inc}/triage", json={"individuals": 2**64},
-                 headers={"Authorization": f"Bearer {site.token(PM)}"})
+    r = api.post(
+        f"/api/incidents/{inc}/triage",
+        json={"individuals": 2**64},
+        headers={"Authorization": f"Bearer {site.token(PM)}"},
+    )
     assert r.status_code == 422 and r.json()["field"] == "individuals"
     gm = site.as_(GM)
     assert gm.get("/audit", params={"before": str(2**63)}).status_code == 422
-    page = site.as_(REPORTER).post("/report", data={"division": "IDS-SURVEY", "category": "malware", "summary": "x",
-                                                    "aware_at": "0001-01-01T00:00", "individuals": str(2**63),
-                                                    "csrf_token": site.as_(REPORTER).csrf})
+    page = site.as_(REPORTER).post(
+        "/report",
+        data={
+            "division": "IDS-SURVEY",
+            "category": "malware",
+            "summary": "x",
+            "aware_at": "0001-01-01T00:00",
+            "individuals": str(2**63),
+            "csrf_token": site.as_(REPORTER).csrf,
+        },
+    )
     assert page.status_code == 422
-    assert datetime.now(timezone.utc).year < 2100  # the bound itself is not in the way today
+    assert datetime.now(UTC).year < 2100  # the bound itself is not in the way today
     assert PASSWORD  # (fixtures imported for their side effects)

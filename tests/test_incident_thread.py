@@ -11,10 +11,10 @@ import random
 
 import pytest
 
+from hokoku.notifiers.registry import build_notifiers
 from hokoku.services.dispatch import dispatch
 from hokoku.services.sweep import sweep
 from hokoku.services.transitions import acknowledge
-from notifiers.registry import build_notifiers
 from tests.channel_helpers import configure
 from tests.helpers import PM, T0, minutes, report
 from tests.slack_stub import SlackStub
@@ -37,7 +37,8 @@ def _all_text(request) -> str:
 
 
 def test_the_parent_is_posted_once_updated_and_stage_changes_acknowledgements_and_escalations_reply_in_its_thread(
-        demo_app, monkeypatch):
+    demo_app, monkeypatch
+):
     with SlackStub() as stub:
         app = configure(monkeypatch, slack_url=stub.base_url, slack_incident_channel=CHANNEL)
         incident = report(app, summary="田中さんの顧客名簿を入れたUSBメモリを紛失").public_id
@@ -59,17 +60,17 @@ def test_the_parent_is_posted_once_updated_and_stage_changes_acknowledgements_an
         acknowledge(app, incident_id=incident, actor=PM, now=T0 + minutes(3), channel="web")
         _tick(app, 3)
         replies = [p for p in _channel_posts(stub) if p.body.get("thread_ts") == thread_ts]
-        assert any("受領確認" in p.body["text"] for p in replies[len(first_reply):])
+        assert any("受領確認" in p.body["text"] for p in replies[len(first_reply) :])
         updates = [u for u in stub.calls("chat.update") if u.body.get("channel") == CHANNEL]
         assert updates and updates[-1].body["ts"] == thread_ts
         assert incident in updates[-1].body["text"]
         assert len([p for p in _channel_posts(stub) if "thread_ts" not in p.body]) == 1  # still one parent
 
         # DMs to people are not copied to the channel
-        assert all(p.body["channel"] in (CHANNEL,) or p.body["channel"].startswith("D")
-                   for p in stub.calls("chat.postMessage"))
-        dm_keys = {(p.body.get("metadata") or {}).get("event_payload", {}).get("kind")
-                   for p in _channel_posts(stub)}
+        assert all(
+            p.body["channel"] in (CHANNEL,) or p.body["channel"].startswith("D") for p in stub.calls("chat.postMessage")
+        )
+        dm_keys = {(p.body.get("metadata") or {}).get("event_payload", {}).get("kind") for p in _channel_posts(stub)}
         assert dm_keys <= {"thread_parent", "thread_reply"}
 
 

@@ -1,4 +1,4 @@
-"""Tests for hokoku.jpcalendar: holidays, closure, business days and Japan dates.
+"""Tests for hokoku.core.jpcalendar: holidays, closure, business days and Japan dates.
 
 Expected dates were worked out by hand against printed calendars (``calendar.month``), e.g.
 September 2026: Sat 19, Sun 20, Mon 21 (敬老の日), Tue 22 (国民の休日), Wed 23 (秋分の日).
@@ -10,9 +10,9 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from hokoku import jpcalendar
-from hokoku.durations import parse_duration
-from hokoku.jpcalendar import (
+from hokoku.core import jpcalendar
+from hokoku.core.durations import parse_duration
+from hokoku.core.jpcalendar import (
     JST,
     add_business_days,
     end_of_japan_day,
@@ -274,5 +274,5 @@ def test_add_business_days_rejects_naive_start():
 
 
 def test_duration_in_business_days_uses_japanese_calendar():
-    """hokoku.durations delegates '2bd' to add_business_days (Fri + 2bd → Tue)."""
+    """hokoku.core.durations delegates '2bd' to add_business_days (Fri + 2bd → Tue)."""
     assert parse_duration("2bd").after(jst(2026, 10, 2, 10, 0)) == jst(2026, 10, 6, 10, 0)

@@ -16,11 +16,11 @@ from sqlalchemy import select, update
 
 from hokoku.db import transaction
 from hokoku.locking import db_now
+from hokoku.models.notification import Notification
+from hokoku.notifiers.base import DeliveryResult
 from hokoku.services import dispatch as dispatch_service
 from hokoku.services.dispatch import claim, deliver_one, dispatch
-from models.notification import Notification
-from notifiers.base import DeliveryResult
-from tests import pgscratch  # noqa: F401  (reads HOKOKU_TEST_DATABASE_URL at import)
+from tests import pgscratch
 from tests.helpers import T0, report, short_lease, wait_for_leases
 
 
@@ -66,7 +66,10 @@ def test_a_claim_whose_lease_ran_out_and_was_taken_over_is_not_sent_by_its_old_o
     assert a.ids == b.ids and a.claim_id != b.claim_id
     old, new = Recorder(), Recorder()
     rng = random.Random(0)
-    assert deliver_one(app, a.ids[0], now=T0, notifiers={"outbox": old}, rng=rng, claim_id=a.claim_id).outcome == "superseded"
+    assert (
+        deliver_one(app, a.ids[0], now=T0, notifiers={"outbox": old}, rng=rng, claim_id=a.claim_id).outcome
+        == "superseded"
+    )
     assert old.keys == []
     assert deliver_one(app, b.ids[0], now=T0, notifiers={"outbox": new}, rng=rng, claim_id=b.claim_id).outcome == "sent"
     row = _row(app, a.ids[0])
@@ -84,11 +87,13 @@ def test_an_owner_paused_past_its_lease_does_not_record_over_the_new_owner(app):
     def paused(_message):
         _expire(app, nid)
         b = claim(app, now=T0, limit=1)
-        taken["b"] = deliver_one(app, nid, now=T0, notifiers={"outbox": Recorder()}, rng=random.Random(1),
-                                 claim_id=b.claim_id)
+        taken["b"] = deliver_one(
+            app, nid, now=T0, notifiers={"outbox": Recorder()}, rng=random.Random(1), claim_id=b.claim_id
+        )
 
-    event = deliver_one(app, nid, now=T0, notifiers={"outbox": Recorder(during=paused)}, rng=random.Random(0),
-                        claim_id=a.claim_id)
+    event = deliver_one(
+        app, nid, now=T0, notifiers={"outbox": Recorder(during=paused)}, rng=random.Random(0), claim_id=a.claim_id
+    )
     assert event.outcome == "superseded" and taken["b"].outcome == "sent"
     row = _row(app, nid)
     assert (row.status, row.provider_id, row.claim_id) == ("sent", "rec:1", None)
@@ -119,8 +124,9 @@ def test_a_send_that_takes_longer_than_the_lease_keeps_its_lease(app):
         for _ in range(4):
             time.sleep(0.5)
             with transaction(app.engine) as session:
-                row = session.execute(select(Notification).where(
-                    Notification.idempotency_key == message.idempotency_key)).scalar_one()
+                row = session.execute(
+                    select(Notification).where(Notification.idempotency_key == message.idempotency_key)
+                ).scalar_one()
                 seen.append(row.lease_until > db_now(session))
             assert claim(app, now=T0, ids=[row.id]).ids == []  # nobody can take the row in flight
 
@@ -136,8 +142,14 @@ def test_attempts_are_counted_at_the_send_not_at_the_claim(app):
     assert {_row(app, nid).attempts for nid in batch.ids} == {0}
     counts = []
     for nid in batch.ids:
-        deliver_one(app, nid, now=T0, rng=random.Random(0), claim_id=batch.claim_id,
-                    notifiers={"outbox": Recorder(during=lambda m, nid=nid: counts.append(_row(app, nid).attempts))})
+        deliver_one(
+            app,
+            nid,
+            now=T0,
+            rng=random.Random(0),
+            claim_id=batch.claim_id,
+            notifiers={"outbox": Recorder(during=lambda m, nid=nid: counts.append(_row(app, nid).attempts))},
+        )
     assert counts == [1] * len(batch.ids)
 
 

@@ -9,7 +9,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
-import models  # noqa: F401  (every table on the metadata)
+import hokoku.models
 from hokoku.db import get_engine
 from hokoku.migrations import BASELINE, alembic_config, current_revision, head_revision, upgrade
 from hokoku.schema_version import EXPECTED_HEAD
@@ -113,4 +113,5 @@ def test_a_database_behind_the_migrations_gets_a_one_line_error(demo_app, cli):
 
     code, out, err = cli("list")
     assert code == 2 and err.strip().splitlines() == [
-        f"hokoku: the database schema is at 0000, this hokoku needs {EXPECTED_HEAD}: run `hokoku db upgrade`"]
+        f"hokoku: the database schema is at 0000, this hokoku needs {EXPECTED_HEAD}: run `hokoku db upgrade`"
+    ]

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hokoku.exceptions import ConfigError, InputError, NotFound
-from hokoku.org import DEMO_ORG, load_organisation
-from hokoku.policy import DEFAULT_POLICY, load_policy
+from hokoku.config.org import DEMO_ORG, load_organisation
+from hokoku.core.exceptions import ConfigError, InputError, NotFound
+from hokoku.core.policy import DEFAULT_POLICY, load_policy
 
 DEMO = yaml.safe_load(DEMO_ORG.read_text(encoding="utf-8"))
 POLICY_DOC = yaml.safe_load(DEFAULT_POLICY.read_text(encoding="utf-8"))
@@ -54,16 +54,18 @@ def test_missing_email_names_file_path_and_problem(tmp_path):
 
 def test_bad_email_names_the_value(tmp_path):
     """An address without a domain is named with its path."""
-    msg = org_error(tmp_path, lambda d: d["institutes"][0]["divisions"][0]["protection_officers"][0]
-                    .__setitem__("email", "kato.po"))
+    msg = org_error(
+        tmp_path, lambda d: d["institutes"][0]["divisions"][0]["protection_officers"][0].__setitem__("email", "kato.po")
+    )
     assert msg == "org.yaml: institutes[0].divisions[0].protection_officers[0].email: 'kato.po' is not an email address"
 
 
 def test_duplicate_division_code_names_both_places(tmp_path):
     """A division code used twice names the second place and the first."""
     msg = org_error(tmp_path, lambda d: d["institutes"][1]["divisions"][0].__setitem__("code", "IDS-MED"))
-    assert msg == ("org.yaml: institutes[1].divisions[0].code: code 'IDS-MED' is already used at "
-                   "institutes[0].divisions[1].code")
+    assert msg == (
+        "org.yaml: institutes[1].divisions[0].code: code 'IDS-MED' is already used at institutes[0].divisions[1].code"
+    )
 
 
 def test_unknown_regime_lists_the_allowed_ones(tmp_path):
@@ -81,8 +83,9 @@ def test_unknown_field_is_named(tmp_path):
 
 def test_same_email_with_two_names_is_refused(tmp_path):
     """One address cannot belong to two differently named people."""
-    msg = org_error(tmp_path, lambda d: d["institutes"][1]["divisions"][0]["staff"][0]
-                    .__setitem__("email", "yoshida@example.org"))
+    msg = org_error(
+        tmp_path, lambda d: d["institutes"][1]["divisions"][0]["staff"][0].__setitem__("email", "yoshida@example.org")
+    )
     assert msg.startswith("org.yaml: institutes[1].divisions[0].staff[0]: yoshida@example.org is named")
 
 
@@ -128,7 +131,9 @@ def test_policy_unknown_ladder_role(tmp_path):
 def test_policy_bad_duration(tmp_path):
     """A deadline that is not a duration names the text and an example."""
     msg = policy_error(tmp_path, lambda d: d["stages"][4].__setitem__("deadline", "2 fortnights"))
-    assert msg == "policy.yaml: stages[4].deadline: bad duration '2 fortnights': expected e.g. '15m', '4h', '3d' or '2bd'"
+    assert (
+        msg == "policy.yaml: stages[4].deadline: bad duration '2 fortnights': expected e.g. '15m', '4h', '3d' or '2bd'"
+    )
 
 
 def test_policy_bad_serious_duration(tmp_path):
@@ -157,10 +162,13 @@ def test_stage_lookup_by_code_and_by_article():
     assert policy.stage("28-2").code == "commission-information"
 
 
-@pytest.mark.parametrize(("article", "codes"), [
-    ("27-1", "report, acknowledge"),
-    ("27-2", "immediate-measures, containment"),
-])
+@pytest.mark.parametrize(
+    ("article", "codes"),
+    [
+        ("27-1", "report, acknowledge"),
+        ("27-2", "immediate-measures, containment"),
+    ],
+)
 def test_ambiguous_article_lists_the_codes(article, codes):
     """An article shared by several stages is an error listing their codes."""
     with pytest.raises(InputError) as err:

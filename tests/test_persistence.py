@@ -7,7 +7,7 @@ import json
 import os
 import random
 import stat
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import yaml
@@ -16,22 +16,34 @@ from sqlalchemy.exc import IntegrityError
 
 from hokoku import audit
 from hokoku.app import open_app
+from hokoku.core.policy import DEFAULT_POLICY
 from hokoku.db import transaction
-from hokoku.policy import DEFAULT_POLICY
+from hokoku.models.incident import Incident, Stage
+from hokoku.models.notification import Notification
+from hokoku.notifiers.base import DeliveryError, DeliveryResult
 from hokoku.services.dispatch import claim, dispatch
 from hokoku.services.queries import outbox, show_incident
 from hokoku.services.stagerows import load_stages
 from hokoku.services.sweep import sweep
 from hokoku.services.transitions import acknowledge, advance
-from models.incident import Incident, Stage
-from models.notification import Notification
-from notifiers.base import DeliveryError, DeliveryResult
 from tests.helpers import (
-    GM, PM, PO, REPORTER, STAFF_STAGES, STATUTORY_STAGES, T0, audit_actions, last_seq, minutes, raw_sql, report,
-    short_lease, wait_for_leases,
+    GM,
+    PM,
+    PO,
+    REPORTER,
+    STAFF_STAGES,
+    STATUTORY_STAGES,
+    T0,
+    audit_actions,
+    last_seq,
+    minutes,
+    raw_sql,
+    report,
+    short_lease,
+    wait_for_leases,
 )
 
-UTC = timezone.utc
+UTC = UTC
 
 
 # -- test doubles --------------------------------------------------------------------------
@@ -84,13 +96,22 @@ def test_report_creates_the_incident_and_its_stage_rows(demo_app):
         rows = load_stages(session, incident)
     assert result.public_id == incident.public_id == "INC-2027-0001"
     assert (incident.division_code, incident.institute_code, incident.category, incident.status) == (
-        "IDS-SURVEY", "IDS", "malware", "open")
+        "IDS-SURVEY",
+        "IDS",
+        "malware",
+        "open",
+    )
     assert incident.reported_at == incident.aware_at == T0
     assert [r.code for r in rows] == STAFF_STAGES
     by_code = {r.code: r for r in rows}
     assert (by_code["report"].status, by_code["report"].owner_email) == ("done", REPORTER)
     ack = by_code["acknowledge"]
-    assert (ack.status, ack.owner_email, ack.due_at, ack.next_action_at) == ("notified", PM, T0 + minutes(60), T0 + minutes(15))
+    assert (ack.status, ack.owner_email, ack.due_at, ack.next_action_at) == (
+        "notified",
+        PM,
+        T0 + minutes(60),
+        T0 + minutes(15),
+    )
     statutory = [r for r in rows if r.code in STATUTORY_STAGES]
     assert {(r.status, r.owner_email) for r in statutory} == {("notified", GM)}  # clocks run from the report
     rest = [r for r in rows[2:] if r.code not in STATUTORY_STAGES]
@@ -166,8 +187,11 @@ def test_key_file_is_owner_only(demo_app):
 # -- the audit log -------------------------------------------------------------------------
 def chain_events(app, after_seq: int) -> list[tuple[str, str | None]]:
     """(action, stage) of the chain's own audit events (incident.*, stage.*) after ``after_seq``."""
-    return [(a, d.get("stage")) for a, d in audit_actions(app, after_seq=after_seq)
-            if a.split(".")[0] in ("incident", "stage")]
+    return [
+        (a, d.get("stage"))
+        for a, d in audit_actions(app, after_seq=after_seq)
+        if a.split(".")[0] in ("incident", "stage")
+    ]
 
 
 def test_every_state_change_appends_an_audit_event(demo_app):
@@ -176,8 +200,13 @@ def test_every_state_change_appends_an_audit_event(demo_app):
     seq = last_seq(demo_app)
     pid = report(demo_app).public_id
     assert chain_events(demo_app, seq) == [
-        ("incident.reported", None), ("stage.started", "report"), ("stage.started", "acknowledge"),
-        ("stage.started", "ppc-preliminary"), ("stage.started", "ppc-final"), ("stage.started", "individual-notice")]
+        ("incident.reported", None),
+        ("stage.started", "report"),
+        ("stage.started", "acknowledge"),
+        ("stage.started", "ppc-preliminary"),
+        ("stage.started", "ppc-final"),
+        ("stage.started", "individual-notice"),
+    ]
 
     seq = last_seq(demo_app)
     sweep(demo_app, now=T0 + minutes(15))
@@ -186,19 +215,27 @@ def test_every_state_change_appends_an_audit_event(demo_app):
     seq = last_seq(demo_app)
     delivered = dispatch(demo_app, now=T0 + minutes(15), notifiers={"outbox": RecordingNotifier()})
     assert [a for a, _ in audit_actions(demo_app, after_seq=seq)] == ["notification.sent"] * len(delivered)
-    assert {f"{pid}:acknowledge:notify:{PM}:outbox", f"{pid}:receipt:{REPORTER}:outbox",
-            f"{pid}:acknowledge:reminder:1:{PM}:outbox"} <= {e.key for e in delivered}
+    assert {
+        f"{pid}:acknowledge:notify:{PM}:outbox",
+        f"{pid}:receipt:{REPORTER}:outbox",
+        f"{pid}:acknowledge:reminder:1:{PM}:outbox",
+    } <= {e.key for e in delivered}
 
     seq = last_seq(demo_app)
     acknowledge(demo_app, incident_id=pid, actor=PO, now=T0 + minutes(20))
     assert chain_events(demo_app, seq) == [
-        ("stage.acknowledged", "acknowledge"), ("stage.started", "triage"), ("stage.started", "immediate-measures")]
+        ("stage.acknowledged", "acknowledge"),
+        ("stage.started", "triage"),
+        ("stage.started", "immediate-measures"),
+    ]
 
     seq = last_seq(demo_app)
     advance(demo_app, incident_id=pid, stage="immediate-measures", actor=PM, now=T0 + minutes(25))
     assert chain_events(demo_app, seq) == [
-        ("stage.done", "immediate-measures"), ("stage.started", "containment"),
-        ("stage.started", "investigation-report")]
+        ("stage.done", "immediate-measures"),
+        ("stage.started", "containment"),
+        ("stage.started", "investigation-report"),
+    ]
 
     seq = last_seq(demo_app)
     with pytest.raises(Exception, match="cannot be completed before investigation-report"):
@@ -254,8 +291,10 @@ def test_audit_forged_signature_is_detected(demo_app):
     """A re-hashed edit (attacker recomputes the hash chain) still fails on the signature: the
     head's, which covers every event through the chain (events carry none of their own since issue 14)."""
     report(demo_app)
-    rows = raw_sql(demo_app, "SELECT seq, at, actor, action, incident_public_id, data, prev_hash, recorded_at "
-                             "FROM audit_event ORDER BY seq")
+    rows = raw_sql(
+        demo_app,
+        "SELECT seq, at, actor, action, incident_public_id, data, prev_hash, recorded_at FROM audit_event ORDER BY seq",
+    )
     prev = audit.GENESIS
     for seq, at, actor, action, incident, data, _prev, recorded in rows:
         actor = "x" if seq == 3 else actor
@@ -266,7 +305,11 @@ def test_audit_forged_signature_is_detected(demo_app):
         prev = digest
     raw_sql(demo_app, "UPDATE audit_head SET hash=?", (prev,))
     result = verify(demo_app)
-    assert (result.ok, result.bad_seq, result.reason) == (False, len(rows), "the audit head's signature does not verify")
+    assert (result.ok, result.bad_seq, result.reason) == (
+        False,
+        len(rows),
+        "the audit head's signature does not verify",
+    )
 
 
 # -- the sweep reads due rows only ---------------------------------------------------------
@@ -316,7 +359,8 @@ def test_sweep_twice_at_the_same_now_queues_nothing_more(demo_app):
     first = sweep(demo_app, now=T0 + minutes(31))
     count = len(notifications(demo_app))
     assert [(e.stage, e.kind) for e in first if e.kind in ("reminder", "escalation", "overdue")] == [
-        ("acknowledge", "escalation")]
+        ("acknowledge", "escalation")
+    ]
     assert sweep(demo_app, now=T0 + minutes(31)) == []
     assert len(notifications(demo_app)) == count
 
@@ -343,7 +387,8 @@ def test_permanent_delivery_failure_is_failed_and_shown(demo_app):
     events = dispatch(demo_app, now=T0, notifiers={"outbox": FailingNotifier(permanent=True)})
     assert [e.outcome for e in events] == ["failed"] * 3
     assert [(r.status, r.sent_at, r.provider_id) for r in notifications(demo_app, *REPORT_KINDS)] == [
-        ("failed", None, None)] * 3
+        ("failed", None, None)
+    ] * 3
     failures = show_incident(demo_app, pid, now=T0)["delivery_failures"]
     assert sorted(f["recipient"] for f in failures) == sorted([PM, GM, REPORTER])
     assert all("451" in f["error"] for f in failures)
@@ -367,7 +412,8 @@ def test_claimed_row_left_sending_is_reclaimed_after_the_lease_and_sent_once(dem
     assert dispatch(demo_app, now=T0 + timedelta(days=3), notifiers={"outbox": notifier}) == []
     assert sorted(notifier.sent) == sorted(r.idempotency_key for r in notifications(demo_app))
     assert [(r.status, r.attempts, r.claim_id, r.lease_until) for r in notifications(demo_app)] == [
-        ("sent", 1, None, None)] * 3
+        ("sent", 1, None, None)
+    ] * 3
 
 
 def test_idempotency_key_is_unique_in_the_database(demo_app):
@@ -376,11 +422,18 @@ def test_idempotency_key_is_unique_in_the_database(demo_app):
     original = notifications(demo_app)[0]
     with pytest.raises(IntegrityError):
         with transaction(demo_app.engine) as session:
-            session.add(Notification(
-                idempotency_key=original.idempotency_key, incident_id=original.incident_id, kind=original.kind,
-                channel=original.channel, recipient_email=original.recipient_email,
-                subject_enc=original.subject_enc, body_enc=original.body_enc, created_at=T0,
-            ))
+            session.add(
+                Notification(
+                    idempotency_key=original.idempotency_key,
+                    incident_id=original.incident_id,
+                    kind=original.kind,
+                    channel=original.channel,
+                    recipient_email=original.recipient_email,
+                    subject_enc=original.subject_enc,
+                    body_enc=original.body_enc,
+                    created_at=T0,
+                )
+            )
     with transaction(demo_app.engine) as session:
         assert session.execute(select(func.count()).select_from(Notification)).scalar_one() == 3
 
@@ -391,8 +444,10 @@ def test_refused_transition_writes_no_stage_change(demo_app):
 
     def snapshot():
         with transaction(demo_app.engine) as session:
-            return [(s.code, s.status, s.completed_at, s.next_action_at) for s in
-                    session.execute(select(Stage).order_by(Stage.id)).scalars()]
+            return [
+                (s.code, s.status, s.completed_at, s.next_action_at)
+                for s in session.execute(select(Stage).order_by(Stage.id)).scalars()
+            ]
 
     before = snapshot()
     with pytest.raises(Exception, match="cannot be completed before"):

@@ -10,8 +10,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from hokoku.exceptions import ConfigError, NotFound
-from hokoku.playbooks import (
+from hokoku.config.playbooks import (
     REQUIRED_REPORT_ITEMS,
     Playbook,
     default_playbook_dir,
@@ -23,6 +22,7 @@ from hokoku.playbooks import (
     render_playbook_text,
     step_deadlines,
 )
+from hokoku.core.exceptions import ConfigError, NotFound
 
 JST = timezone(timedelta(hours=9))
 
@@ -185,9 +185,21 @@ def test_unknown_role_is_reported_at_its_line(tmp_path):
     """An owner that is not a Role is reported at the owner line."""
     errors = _errors_for(tmp_path, _broken("    owner: protection_officer\n", "    owner: boss\n"))
     assert len(errors) == 1
-    assert errors[0].endswith(":18: steps[1].owner: unknown role 'boss': expected one of " + ", ".join(
-        ["director_general", "general_manager", "audit_officer", "institute_manager",
-         "protection_manager", "protection_officer", "staff", "reporter"]))
+    assert errors[0].endswith(
+        ":18: steps[1].owner: unknown role 'boss': expected one of "
+        + ", ".join(
+            [
+                "director_general",
+                "general_manager",
+                "audit_officer",
+                "institute_manager",
+                "protection_manager",
+                "protection_officer",
+                "staff",
+                "reporter",
+            ]
+        )
+    )
 
 
 def test_duplicate_step_id_is_reported_at_the_second_occurrence(tmp_path):
@@ -226,7 +238,9 @@ def test_unknown_field_is_reported_with_a_suggestion(tmp_path):
 
 def test_wrong_type_is_reported(tmp_path):
     """A string where a mapping is expected is a wrong-type error at its line."""
-    errors = _errors_for(tmp_path, _broken('  - {ja: "LANケーブルを抜く", en: "Pull the LAN cable"}\n', '  - "LANケーブルを抜く"\n'))
+    errors = _errors_for(
+        tmp_path, _broken('  - {ja: "LANケーブルを抜く", en: "Pull the LAN cable"}\n', '  - "LANケーブルを抜く"\n')
+    )
     assert len(errors) == 1
     assert errors[0].endswith(":6: immediate_actions[0]: wrong type: expected a mapping, got a string")
 
@@ -249,7 +263,7 @@ def test_bad_due_from_is_reported(tmp_path):
 def test_empty_steps_is_reported(tmp_path):
     """A playbook with no steps is reported at the steps line."""
     head, _, tail = SAMPLE.partition("steps:\n")
-    text = head + "steps: []\n" + tail[tail.index("investigation_questions:"):]
+    text = head + "steps: []\n" + tail[tail.index("investigation_questions:") :]
     errors = _errors_for(tmp_path, text)
     assert len(errors) == 1 and errors[0].endswith(":7: steps: must not be empty")
 
@@ -274,7 +288,7 @@ def test_lint_reports_every_error_each_with_its_line(tmp_path):
     text = _broken("    owner: protection_manager\n    due: 1h\n", "    owner: boss\n    due: 1h\n")
     text = _broken("    due: 4h\n", "    due: 3x\n", text)
     text = _broken("  - id: review\n", "  - id: isolate\n", text)
-    text = _broken("{ja: \"原因は\"}", "{en: \"Cause?\"}", text)
+    text = _broken('{ja: "原因は"}', '{en: "Cause?"}', text)
     path = _write(tmp_path / "pb", text)
     assert [(e.line, e.path) for e in lint([path.parent])] == [
         (11, "steps[0].owner"),
@@ -319,8 +333,11 @@ def test_missing_override_directory_is_a_config_error(tmp_path):
 def test_override_directory_replaces_a_shipped_playbook_and_adds_a_category(tmp_path):
     """A directory from HOKOKU_PLAYBOOK_DIR overrides malware and adds phishing; the rest stay shipped."""
     override = tmp_path / "org-playbooks"
-    own_malware = _broken('title: {ja: "サンプル", en: "Sample"}', 'title: {ja: "当機構のマルウェア手順"}',
-                          _broken("category: sample", "category: malware"))
+    own_malware = _broken(
+        'title: {ja: "サンプル", en: "Sample"}',
+        'title: {ja: "当機構のマルウェア手順"}',
+        _broken("category: sample", "category: malware"),
+    )
     _write(override, own_malware, name="malware")
     _write(override, _broken("category: sample", "category: phishing"), name="phishing")
     playbooks = load_playbooks(playbook_dirs(str(override)))

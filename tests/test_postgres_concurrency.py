@@ -17,11 +17,11 @@ from sqlalchemy import func, select
 
 from hokoku import audit
 from hokoku.db import transaction
+from hokoku.models.audit import AuditEvent
+from hokoku.models.notification import Notification
+from hokoku.notifiers.base import DeliveryResult
 from hokoku.services.dispatch import dispatch
 from hokoku.services.sweep import sweep
-from models.audit import AuditEvent
-from models.notification import Notification
-from notifiers.base import DeliveryResult
 from tests.helpers import T0, minutes, report
 
 pytestmark = pytest.mark.postgres
@@ -38,7 +38,7 @@ def _run_concurrently(fns):
         try:
             barrier.wait()
             results[i] = fn()
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(fns)]
@@ -58,16 +58,19 @@ def _incidents(app, n=INCIDENTS):
 def _audit_counts(app, action):
     with transaction(app.engine) as session:
         rows = session.execute(select(AuditEvent).where(AuditEvent.action == action)).scalars()
-        return Counter((e.incident_public_id, e.data.get("stage"), e.data.get("number", e.data.get("level")))
-                       for e in rows)
+        return Counter(
+            (e.incident_public_id, e.data.get("stage"), e.data.get("number", e.data.get("level"))) for e in rows
+        )
 
 
 def test_two_sweepers_send_each_reminder_and_escalation_once(pg_app):
     """Two concurrent sweepers over 40 due stages: 40 reminders, then 40 escalations, each once."""
     app = pg_app
     ids = _incidents(app)
-    for at, action, kind in [(T0 + minutes(16), "stage.reminder", "reminder"),
-                             (T0 + minutes(31), "stage.escalation", "escalation")]:
+    for at, action, kind in [
+        (T0 + minutes(16), "stage.reminder", "reminder"),
+        (T0 + minutes(31), "stage.escalation", "escalation"),
+    ]:
         a, b = _run_concurrently([lambda at=at: sweep(app, now=at, batch_size=4)] * 2)
         mine = [(e.incident, e.stage) for e in a if e.kind == kind]
         theirs = [(e.incident, e.stage) for e in b if e.kind == kind]
@@ -78,8 +81,10 @@ def test_two_sweepers_send_each_reminder_and_escalation_once(pg_app):
         assert len(counts) == INCIDENTS and set(counts.values()) == {1}
         with transaction(app.engine) as session:
             keys = session.execute(
-                select(Notification.idempotency_key, func.count()).where(Notification.kind == kind)
-                .group_by(Notification.idempotency_key)).all()
+                select(Notification.idempotency_key, func.count())
+                .where(Notification.kind == kind)
+                .group_by(Notification.idempotency_key)
+            ).all()
         assert keys and all(n == 1 for _k, n in keys)
         assert {k.split(":")[0] for k, _ in keys} == set(ids)
     with transaction(app.engine) as session:
@@ -105,8 +110,9 @@ def test_two_dispatchers_deliver_each_message_once(pg_app):
     _incidents(app, 20)
     sweep(app, now=T0 + minutes(16))
     with transaction(app.engine) as session:
-        pending = session.execute(select(func.count()).select_from(Notification)
-                                  .where(Notification.status == "pending")).scalar_one()
+        pending = session.execute(
+            select(func.count()).select_from(Notification).where(Notification.status == "pending")
+        ).scalar_one()
     rec = _Recorder()
     now = T0 + minutes(17)
     a, b = _run_concurrently([lambda: dispatch(app, now=now, notifiers={"outbox": rec}, limit=7)] * 2)
@@ -128,6 +134,5 @@ def test_concurrent_first_reports_of_a_year_get_distinct_ids(pg_app):
     (Found by the burst benchmark: the counter was bumped with UPDATE-then-INSERT, and two first
     reports on PostgreSQL both inserted the year's row; now it is one upsert.)
     """
-    results = _run_concurrently([lambda i=i: report(pg_app, now=T0 + timedelta(seconds=i)).public_id
-                                 for i in range(8)])
+    results = _run_concurrently([lambda i=i: report(pg_app, now=T0 + timedelta(seconds=i)).public_id for i in range(8)])
     assert sorted(results) == [f"INC-2027-{n:04d}" for n in range(1, 9)]

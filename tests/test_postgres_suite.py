@@ -16,14 +16,15 @@ import sys
 import pytest
 
 from tests import pgscratch
-
-from tests.test_persistence import *  # noqa: E402,F403
-from tests.test_cli import *  # noqa: E402,F403
-from tests.test_channels_e2e import *  # noqa: E402,F403
+from tests.test_channels_e2e import *  # noqa: F403
+from tests.test_cli import *  # noqa: F403
+from tests.test_persistence import *  # noqa: F403
 
 # Set after the imports (they bring their own ``pytestmark``, applied per function below).
-pytestmark = [pytest.mark.postgres,
-              pytest.mark.skipif(not pgscratch.base_url(), reason="HOKOKU_TEST_DATABASE_URL is not set")]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(not pgscratch.base_url(), reason="HOKOKU_TEST_DATABASE_URL is not set"),
+]
 
 #: Source patterns of tests that are about the SQLite file, not about hokoku's behaviour.
 SQLITE_ONLY = re.compile(r"raw_sql|db_file|sqlite3|hokoku\.db|EXPLAIN QUERY PLAN")
@@ -41,7 +42,7 @@ for _name, _obj in list(globals().items()):
 
 
 @pytest.fixture
-def hokoku_home(request, hokoku_home, pg_url, monkeypatch):  # noqa: F811  (overrides conftest's)
+def hokoku_home(request, hokoku_home, pg_url, monkeypatch):
     """A fresh HOKOKU_HOME on the PostgreSQL scratch database: emptied for ``demo_app`` (which
     runs ``init`` at once), with no tables at all for tests that start from a bare home."""
     if "demo_app" in request.fixturenames:

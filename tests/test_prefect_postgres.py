@@ -31,7 +31,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hokoku.db import transaction
-from models.notification import Notification
+from hokoku.models.notification import Notification
 from tests import pgscratch
 from tests.helpers import T0, minutes, report
 
@@ -42,14 +42,21 @@ AUTH = "hokoku:test-" + os.urandom(12).hex()  # the recipe's PREFECT_SERVER_API_
 
 def test_draft_document_renders_and_writes(demo_app, tmp_path):
     """The documents flow's work without Prefect: a summary draft, returned or written to a path."""
-    from flows.documents import draft_document
+    from hokoku.flows.documents import draft_document
 
     pid = report(demo_app).public_id
     returned = draft_document(demo_app, kind="summary", incident_id=pid.lower(), now=T0 + minutes(5))
     assert returned["incident"] == pid and returned["chars"] == len(returned["text"]) > 100
     assert pid in returned["text"]
-    written = draft_document(demo_app, kind="ppc-preliminary", incident_id=pid, now=T0 + minutes(5), lang="en",
-                             fmt="html", out=str(tmp_path / "drafts" / "prelim.html"))
+    written = draft_document(
+        demo_app,
+        kind="ppc-preliminary",
+        incident_id=pid,
+        now=T0 + minutes(5),
+        lang="en",
+        fmt="html",
+        out=str(tmp_path / "drafts" / "prelim.html"),
+    )
     assert "text" not in written and Path(written["path"]).read_text(encoding="utf-8").lstrip().startswith("<!")
 
 
@@ -113,8 +120,9 @@ def _status_without_auth(url: str) -> int:
 
 
 def _prefect(args: list[str], env: dict, timeout: float) -> str:
-    out = subprocess.run([sys.executable, "-m", "prefect", *args], env=env, cwd=ROOT, capture_output=True,
-                         text=True, timeout=timeout)
+    out = subprocess.run(
+        [sys.executable, "-m", "prefect", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
     assert out.returncode == 0, f"prefect {' '.join(args)}:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
     return out.stdout
 
@@ -152,11 +160,20 @@ def test_prefect_server_on_postgres_with_two_workers_runs_the_deployments(pg_app
         port = _free_port()
         api = f"http://127.0.0.1:{port}/api"
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-        env.update(PREFECT_HOME=str(tmp_path / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-                   PREFECT_UI_ENABLED="false", PREFECT_API_DATABASE_CONNECTION_URL=asyncpg_url,
-                   PREFECT_LOGGING_LEVEL="INFO", PYTHONUNBUFFERED="1", PREFECT_SERVER_API_AUTH_STRING=AUTH)
-        server = procs.start("server", [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                                        "--port", str(port)], env)
+        env.update(
+            PREFECT_HOME=str(tmp_path / "prefect-home"),
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            PREFECT_UI_ENABLED="false",
+            PREFECT_API_DATABASE_CONNECTION_URL=asyncpg_url,
+            PREFECT_LOGGING_LEVEL="INFO",
+            PYTHONUNBUFFERED="1",
+            PREFECT_SERVER_API_AUTH_STRING=AUTH,
+        )
+        server = procs.start(
+            "server",
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env,
+        )
         _wait_health(api, server, deadline, procs)
         server_up = time.monotonic() - started
 
@@ -165,52 +182,99 @@ def test_prefect_server_on_postgres_with_two_workers_runs_the_deployments(pg_app
         client_env.pop("PREFECT_API_DATABASE_CONNECTION_URL")
         client_env.pop("PREFECT_SERVER_API_AUTH_STRING")
         _prefect(["work-pool", "create", "hokoku", "--type", "process"], client_env, 60)
-        _prefect(["--no-prompt", "deploy", "--all", "--prefect-file", str(ROOT / "prefect.yaml")],
-                 {**client_env, "HOKOKU_CODE_DIR": str(ROOT)}, 120)
-        worker_env = {**client_env, "HOKOKU_CODE_DIR": str(ROOT), "PREFECT_WORKER_QUERY_SECONDS": "1",
-                      "PREFECT_WORKER_PREFETCH_SECONDS": "5"}  # HOKOKU_HOME / HOKOKU_DATABASE_URL: pg_app's
+        _prefect(
+            ["--no-prompt", "deploy", "--all", "--prefect-file", str(ROOT / "prefect.yaml")],
+            {**client_env, "HOKOKU_CODE_DIR": str(ROOT)},
+            120,
+        )
+        worker_env = {
+            **client_env,
+            "HOKOKU_CODE_DIR": str(ROOT),
+            "PREFECT_WORKER_QUERY_SECONDS": "1",
+            "PREFECT_WORKER_PREFETCH_SECONDS": "5",
+        }  # HOKOKU_HOME / HOKOKU_DATABASE_URL: pg_app's
         for name in ("worker-1", "worker-2"):
-            procs.start(name, [sys.executable, "-m", "prefect", "worker", "start", "--pool", "hokoku", "--type",
-                               "process", "--name", name, "--limit", "2"], worker_env)
+            procs.start(
+                name,
+                [
+                    sys.executable,
+                    "-m",
+                    "prefect",
+                    "worker",
+                    "start",
+                    "--pool",
+                    "hokoku",
+                    "--type",
+                    "process",
+                    "--name",
+                    name,
+                    "--limit",
+                    "2",
+                ],
+                worker_env,
+            )
 
         # hokoku's data: six reports at T0 on PostgreSQL
         ids = [report(pg_app, now=T0 + timedelta(seconds=i)).public_id for i in range(6)]
         remaining = lambda: deadline - time.monotonic()  # noqa: E731
 
-        (swept,) = asyncio.run(_run_all(api, [("sweep/hokoku-sweep", {"now": (T0 + minutes(16)).isoformat()})],
-                                        remaining()))
+        (swept,) = asyncio.run(
+            _run_all(api, [("sweep/hokoku-sweep", {"now": (T0 + minutes(16)).isoformat()})], remaining())
+        )
         assert swept.state.is_completed(), swept.state
         with transaction(pg_app.engine) as session:
             # the incidents' messages only: a scheduled live sweep of the deployed schedule may also queue
             # the daily audit-checkpoint mail (no incident), dated on the real clock
-            pending = session.execute(select(func.count()).select_from(Notification)
-                                      .where(Notification.status == "pending",
-                                             Notification.incident_id.is_not(None))).scalar_one()
-            reminders = session.execute(select(Notification.idempotency_key)
-                                        .where(Notification.kind == "reminder")).scalars().all()
+            pending = session.execute(
+                select(func.count())
+                .select_from(Notification)
+                .where(Notification.status == "pending", Notification.incident_id.is_not(None))
+            ).scalar_one()
+            reminders = (
+                session.execute(select(Notification.idempotency_key).where(Notification.kind == "reminder"))
+                .scalars()
+                .all()
+            )
         assert sorted(k.split(":")[0] for k in reminders) == ids
 
         batch = 8
         runs = math.ceil(pending / batch) + 1
-        dispatched = asyncio.run(_run_all(
-            api, [("dispatch/hokoku-dispatch", {"now": (T0 + minutes(17)).isoformat(), "limit": batch})] * runs
-            + [("documents: draft/hokoku-documents", {"kind": "summary", "incident_id": ids[0],
-                                                     "now": (T0 + minutes(17)).isoformat(),
-                                                     "out": str(tmp_path / "draft.md")})],
-            remaining()))
+        dispatched = asyncio.run(
+            _run_all(
+                api,
+                [("dispatch/hokoku-dispatch", {"now": (T0 + minutes(17)).isoformat(), "limit": batch})] * runs
+                + [
+                    (
+                        "documents: draft/hokoku-documents",
+                        {
+                            "kind": "summary",
+                            "incident_id": ids[0],
+                            "now": (T0 + minutes(17)).isoformat(),
+                            "out": str(tmp_path / "draft.md"),
+                        },
+                    )
+                ],
+                remaining(),
+            )
+        )
         assert all(r.state.is_completed() for r in dispatched), [(r.name, r.state_name) for r in dispatched]
         with transaction(pg_app.engine) as session:
-            statuses = Counter(session.execute(select(Notification.status)
-                                               .where(Notification.incident_id.is_not(None))).scalars())
+            statuses = Counter(
+                session.execute(select(Notification.status).where(Notification.incident_id.is_not(None))).scalars()
+            )
             kinds = Counter(session.execute(select(Notification.kind, Notification.status)).all())
         assert statuses == {"sent": pending}, kinds
         assert ids[0] in (tmp_path / "draft.md").read_text(encoding="utf-8")
 
-        by_worker = {name: len(set(re.findall(r"flow run '([0-9a-f-]{36})'", procs.log(name))))
-                     for name in ("worker-1", "worker-2")}
+        by_worker = {
+            name: len(set(re.findall(r"flow run '([0-9a-f-]{36})'", procs.log(name))))
+            for name in ("worker-1", "worker-2")
+        }
         elapsed = time.monotonic() - started
-        print(f"\nPrefect server on PostgreSQL up in {server_up:.1f}s; {1 + len(dispatched)} runs; "
-              f"runs per worker {by_worker}; messages {pending} delivered once; total {elapsed:.1f}s")
+        print(
+            f"\nPrefect server on PostgreSQL up in {server_up:.1f}s; {1 + len(dispatched)} runs; "
+            f"runs per worker {by_worker}; messages {pending} delivered once; total {elapsed:.1f}s"
+        )
         assert all(by_worker.values()), f"a worker ran nothing: {by_worker}"
         assert elapsed < BUDGET
     finally:

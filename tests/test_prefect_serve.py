@@ -61,12 +61,23 @@ def test_serve_prefect_api_refuses_requests_without_the_auth_string_and_listens_
     served deployments are there, and `hokoku report` with PREFECT_API_URL runs its flow and events."""
     home = tmp_path / "home"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HOKOKU_", "PREFECT_"))}
-    env.update(HOKOKU_HOME=str(home), PREFECT_HOME=str(tmp_path / "prefect-client"), PYTHONUNBUFFERED="1",
-               PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_UI_ENABLED="false")
+    env.update(
+        HOKOKU_HOME=str(home),
+        PREFECT_HOME=str(tmp_path / "prefect-client"),
+        PYTHONUNBUFFERED="1",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_UI_ENABLED="false",
+    )
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "hokoku.cli", "serve", "--demo", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hokoku.cli", "serve", "--demo", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+    )
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
     seen: list[str] = []
@@ -112,13 +123,31 @@ def test_serve_prefect_api_refuses_requests_without_the_auth_string_and_listens_
                     httpx.get(f"http://{outside}:{base.rsplit(':', 1)[1]}/api/health", timeout=5)
 
             # the CLI, told only PREFECT_API_URL, runs the report through the flow with the stored string
-            out = subprocess.run([sys.executable, "-m", "hokoku.cli", "report", "--division", "IDS-SURVEY",
-                                  "--category", "malware", "--summary", "PC-17 shows a ransom note",
-                                  "--reporter", "yoshida@example.org", "--json"],
-                                 env={**env, "PREFECT_API_URL": api}, cwd=ROOT, capture_output=True, text=True,
-                                 timeout=300)
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "hokoku.cli",
+                    "report",
+                    "--division",
+                    "IDS-SURVEY",
+                    "--category",
+                    "malware",
+                    "--summary",
+                    "PC-17 shows a ransom note",
+                    "--reporter",
+                    "yoshida@example.org",
+                    "--json",
+                ],
+                env={**env, "PREFECT_API_URL": api},
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
             assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
             incident = re.search(r'"incident": "(INC-\d{4}-\d{4})"', out.stdout).group(1)
+
             def settled():  # the intake run, then a run recording each stage the report started (issue 14;
                 # the CLI's pump and serve's share the rows, so the last may still be running)
                 r = http.post("/flow_runs/filter", headers=header, json={"flow_runs": {"tags": {"all_": [incident]}}})
@@ -130,10 +159,17 @@ def test_serve_prefect_api_refuses_requests_without_the_auth_string_and_listens_
             assert [run["name"] for run in runs if "intake" in run["tags"]] == [f"{incident} · 27-1 report received"]
 
             def reported():  # its events went through the authenticated websocket
-                r = http.post("/events/filter", headers=header, json={"filter": {
-                    "event": {"name": ["hokoku.incident.reported"]},
-                    "resource": {"id": [f"hokoku.incident.{incident}"]},
-                    "occurred": {"since": "2000-01-01T00:00:00Z"}}})
+                r = http.post(
+                    "/events/filter",
+                    headers=header,
+                    json={
+                        "filter": {
+                            "event": {"name": ["hokoku.incident.reported"]},
+                            "resource": {"id": [f"hokoku.incident.{incident}"]},
+                            "occurred": {"since": "2000-01-01T00:00:00Z"},
+                        }
+                    },
+                )
                 return r.status_code == 200 and r.json()["events"]
 
             _poll(reported, 120, "the incident.reported event")

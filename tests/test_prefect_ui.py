@@ -59,9 +59,15 @@ class Serve:
 
     def __init__(self, home: Path, env: dict):
         self.home, self.env = home, env
-        self.proc = subprocess.Popen([sys.executable, "-m", "hokoku.cli", "serve", "--demo", "--port", str(_free_port())],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hokoku.cli", "serve", "--demo", "--port", str(_free_port())],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+        )
         self.lines: queue.Queue = queue.Queue()
         self.seen: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -99,15 +105,19 @@ class Serve:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
-            raise AssertionError("serve did not stop within the grace time: " + self.output()[-2000:])
+            raise AssertionError("serve did not stop within the grace time: " + self.output()[-2000:]) from None
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("prefect-ui")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HOKOKU_", "PREFECT_"))}
-    env.update(HOKOKU_HOME=str(tmp / "home"), PREFECT_HOME=str(tmp / "prefect-client"), PYTHONUNBUFFERED="1",
-               PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    env.update(
+        HOKOKU_HOME=str(tmp / "home"),
+        PREFECT_HOME=str(tmp / "prefect-client"),
+        PYTHONUNBUFFERED="1",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    )
     return env
 
 
@@ -137,8 +147,14 @@ def _outbox_statuses(home: Path) -> set[str]:
 
 
 def _cli(env, api, *args) -> str:
-    out = subprocess.run([sys.executable, "-m", "hokoku.cli", *args], env={**env, "PREFECT_API_URL": api},
-                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "hokoku.cli", *args],
+        env={**env, "PREFECT_API_URL": api},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
     return out.stdout
 
@@ -169,8 +185,20 @@ def test_prefect_ui_printed_by_serve_shows_the_incidents_stage_runs_by_name(serv
     playwright = pytest.importorskip("playwright.sync_api")
     serve, base, secret = served
     api = base + "/api"
-    out = _cli(env, api, "report", "--division", "IDS-SURVEY", "--category", "malware", "--summary",
-               "PC-17 shows a ransom note", "--reporter", "yoshida@example.org", "--json")
+    out = _cli(
+        env,
+        api,
+        "report",
+        "--division",
+        "IDS-SURVEY",
+        "--category",
+        "malware",
+        "--summary",
+        "PC-17 shows a ransom note",
+        "--reporter",
+        "yoshida@example.org",
+        "--json",
+    )
     incident = re.search(r'"incident": "(INC-\d{4}-\d{4})"', out).group(1)
     _cli(env, api, "ack", incident, "--as", PM)
     names = [f"{incident} · 27-1 report received", f"{incident} · 27-1 acknowledgement by the protection manager"]
@@ -178,21 +206,31 @@ def test_prefect_ui_printed_by_serve_shows_the_incidents_stage_runs_by_name(serv
     header = {"Authorization": "Basic " + base64.b64encode(secret.encode()).decode()}
 
     def woken():  # a dispatch run serve started itself (no deployment: not the minute schedule) sent them
-        r = httpx.post(api + "/flow_runs/filter", headers=header, timeout=30, json={
-            "flows": {"name": {"any_": ["dispatch"]}}, "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}})
+        r = httpx.post(
+            api + "/flow_runs/filter",
+            headers=header,
+            timeout=30,
+            json={"flows": {"name": {"any_": ["dispatch"]}}, "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}},
+        )
         return any(run["deployment_id"] is None for run in r.json()) and _outbox_statuses(serve.home) == {"sent"}
 
     _poll(woken, 120, "serve's wake-up dispatch to deliver the report's messages")
-    r = httpx.post(api + "/flow_runs/filter", headers=header, timeout=30,
-                   json={"flow_runs": {"tags": {"all_": [incident]}}, "sort": "START_TIME_ASC"})
+    r = httpx.post(
+        api + "/flow_runs/filter",
+        headers=header,
+        timeout=30,
+        json={"flow_runs": {"tags": {"all_": [incident]}}, "sort": "START_TIME_ASC"},
+    )
     runs = r.json()
     assert set(names) <= {run["name"] for run in runs}, [run["name"] for run in runs]
     assert all(run["name"].startswith(f"{incident} · ") for run in runs)  # every stage run named for it
     assert {run["state_type"] for run in runs} == {"COMPLETED"}
 
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"])
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+        )
         try:
             page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
             page.goto(base + "/")
@@ -240,10 +278,22 @@ def test_demo_with_prefect_shows_the_chain_not_prefects_logs_and_exits(tmp_path)
     """`hokoku demo --prefect`: the scenario's lines only — no Prefect INFO lines, no ERROR or
     traceback for the deliberate refused acknowledgement — and it exits 0 with its server stopped."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HOKOKU_", "PREFECT_"))}
-    env.update(PREFECT_HOME=str(tmp_path / "prefect-client"), PYTHONUNBUFFERED="1", PREFECT_UI_ENABLED="false",
-               PREFECT_SERVER_ANALYTICS_ENABLED="false", HOKOKU_LANG="en", TMPDIR=str(tmp_path))
-    out = subprocess.run([sys.executable, "-m", "hokoku.cli", "demo", "--prefect"], env=env, cwd=ROOT,
-                         capture_output=True, text=True, timeout=600)
+    env.update(
+        PREFECT_HOME=str(tmp_path / "prefect-client"),
+        PYTHONUNBUFFERED="1",
+        PREFECT_UI_ENABLED="false",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        HOKOKU_LANG="en",
+        TMPDIR=str(tmp_path),
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "hokoku.cli", "demo", "--prefect"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     text = out.stdout + out.stderr
     assert out.returncode == 0, text[-3000:]
     assert "| INFO" not in text and "| ERROR" not in text and "Traceback" not in text, text[-3000:]

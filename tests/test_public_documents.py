@@ -42,10 +42,28 @@ def _cli_incident(cli, tmp_path):
     a notice batch and a prevention action."""
     code, out, err = cli("init", "--demo", "--now", iso(T0))
     assert code == 0, err
-    code, out, err = cli("report", "--division", DIVISION, "--category", "malware", "--summary", REPORTER_SUMMARY,
-                         "--reporter", REPORTER, "--aware-at", iso(T0 - minutes(30)),
-                         "--occurred-at", iso(T0 - timedelta(hours=5)), "--data-items", "氏名、住所、電話番号",
-                         "--individuals", "1200", "--json", "--now", iso(T0))
+    code, out, err = cli(
+        "report",
+        "--division",
+        DIVISION,
+        "--category",
+        "malware",
+        "--summary",
+        REPORTER_SUMMARY,
+        "--reporter",
+        REPORTER,
+        "--aware-at",
+        iso(T0 - minutes(30)),
+        "--occurred-at",
+        iso(T0 - timedelta(hours=5)),
+        "--data-items",
+        "氏名、住所、電話番号",
+        "--individuals",
+        "1200",
+        "--json",
+        "--now",
+        iso(T0),
+    )
     assert code == 0, err
     incident = re.search(r'"incident": "(INC-[0-9-]+)"', out).group(1)
     steps = [
@@ -53,16 +71,65 @@ def _cli_incident(cli, tmp_path):
         ("step", "done", incident, "isolate-host", "--as", PM, "--note", STEP_NOTE, "--now", iso(T0 + minutes(10))),
         ("advance", incident, "immediate-measures", "--as", PM, "--note", STAGE_NOTE, "--now", iso(T0 + minutes(15))),
         ("finding", "set", incident, "cause", "--text", FINDING_CAUSE, "--as", PM, "--now", iso(T0 + minutes(20))),
-        ("finding", "set", incident, "data_items", "--text", "氏名、住所、電話番号", "--as", PM,
-         "--now", iso(T0 + minutes(20))),
-        ("notice", "add", incident, "--count", "80", "--method", "letter", "--at", iso(T0 + timedelta(days=2)),
-         "--as", PM, "--now", iso(T0 + timedelta(days=2))),
-        ("action", "add", incident, "--title", "認証設定の定期点検", "--owner", PM,
-         "--due", iso(T0 + timedelta(days=30)), "--as", PM, "--now", iso(T0 + timedelta(days=2))),
+        (
+            "finding",
+            "set",
+            incident,
+            "data_items",
+            "--text",
+            "氏名、住所、電話番号",
+            "--as",
+            PM,
+            "--now",
+            iso(T0 + minutes(20)),
+        ),
+        (
+            "notice",
+            "add",
+            incident,
+            "--count",
+            "80",
+            "--method",
+            "letter",
+            "--at",
+            iso(T0 + timedelta(days=2)),
+            "--as",
+            PM,
+            "--now",
+            iso(T0 + timedelta(days=2)),
+        ),
+        (
+            "action",
+            "add",
+            incident,
+            "--title",
+            "認証設定の定期点検",
+            "--owner",
+            PM,
+            "--due",
+            iso(T0 + timedelta(days=30)),
+            "--as",
+            PM,
+            "--now",
+            iso(T0 + timedelta(days=2)),
+        ),
     ]
     # In time order: an acting verb refuses a --now before the incident's latest event (issue 11).
-    steps += [("public-text", incident, "--field", field, "--text", text, "--as", PM, "--now",
-               iso(T0 + timedelta(days=2, hours=1))) for field, text in PUBLIC.items()]
+    steps += [
+        (
+            "public-text",
+            incident,
+            "--field",
+            field,
+            "--text",
+            text,
+            "--as",
+            PM,
+            "--now",
+            iso(T0 + timedelta(days=2, hours=1)),
+        )
+        for field, text in PUBLIC.items()
+    ]
     for args in steps:
         code, out, err = cli(*args)
         assert code == 0, (args, err)
@@ -77,8 +144,19 @@ def _drafts(cli, tmp_path, incident, *, lang="ja") -> dict[tuple[str, str], str]
     for kind in KINDS:
         for fmt in ("md", "html", "docx"):
             path = tmp_path / f"{kind}.{lang}.{fmt}"
-            code, _, err = cli("draft", kind, incident, "--lang", lang, "--format", fmt, "--out", str(path),
-                               "--now", iso(T0 + timedelta(days=3)))
+            code, _, err = cli(
+                "draft",
+                kind,
+                incident,
+                "--lang",
+                lang,
+                "--format",
+                fmt,
+                "--out",
+                str(path),
+                "--now",
+                iso(T0 + timedelta(days=3)),
+            )
             assert code == 0, (kind, fmt, err)
             out[(kind, fmt)] = docx_text(path.read_bytes()) if fmt == "docx" else path.read_text(encoding="utf-8")
     return out
@@ -94,8 +172,13 @@ def test_reporter_text_and_internal_notes_appear_in_no_public_facing_draft(cli_d
     """Publication, notice and Commission drafts (md, html, docx) never carry the reporter's summary,
     a step note or a stage note; the public texts the owner wrote are there instead."""
     _, drafts = cli_drafts
-    leaks = [(kind, fmt, text) for (kind, fmt), body in drafts.items() if kind in PUBLIC_FACING
-             for text in (REPORTER_SUMMARY, STEP_NOTE, STAGE_NOTE) if text in body]
+    leaks = [
+        (kind, fmt, text)
+        for (kind, fmt), body in drafts.items()
+        if kind in PUBLIC_FACING
+        for text in (REPORTER_SUMMARY, STEP_NOTE, STAGE_NOTE)
+        if text in body
+    ]
     assert leaks == []
     for kind in PUBLIC_KINDS:
         assert PUBLIC["summary"] in drafts[(kind, "md")] and PUBLIC["cause"] in drafts[(kind, "md")]
@@ -106,9 +189,14 @@ def test_the_notice_to_individuals_has_every_item_the_rules_ask_with_the_contact
     """概要 (with occurrence, discovery, awareness), 項目, 原因, 二次被害, その他 and the contact point."""
     _, drafts = cli_drafts
     md = drafts[("individual-notice", "md")]
-    for heading in ("## 1. 概要", "## 2. 対象となるあなたの個人情報の項目", "## 3. 原因",
-                    "## 4. 二次被害又はそのおそれの有無及びその内容", "## 6. その他参考となる事項",
-                    "## 7. お問い合わせ窓口"):
+    for heading in (
+        "## 1. 概要",
+        "## 2. 対象となるあなたの個人情報の項目",
+        "## 3. 原因",
+        "## 4. 二次被害又はそのおそれの有無及びその内容",
+        "## 6. その他参考となる事項",
+        "## 7. お問い合わせ窓口",
+    ):
         assert heading in md
     assert re.search(r"## 3\. 原因\n\n" + re.escape(PUBLIC["cause"]), md)
     assert "発生日時：令和9年2月1日（2027-02-01）5時00分" in md
@@ -120,11 +208,19 @@ def test_the_notice_to_individuals_has_every_item_the_rules_ask_with_the_contact
 def test_the_headcount_reads_identically_in_every_draft(cli_drafts):
     """Every mention of the 1,200 individuals, in every kind and format, is 1,200人（推計）."""
     _, drafts = cli_drafts
-    mentions = {body[m.start():m.end() + 5] for body in drafts.values() for m in NUMBER.finditer(body)}
+    mentions = {body[m.start() : m.end() + 5] for body in drafts.values() for m in NUMBER.finditer(body)}
     assert mentions == {HEADCOUNT}
-    assert all(HEADCOUNT in drafts[(kind, "md")] for kind in ("publication", "ppc-preliminary", "ppc-final",
-                                                               "ppc-information", "investigation-report",
-                                                               "dg-report"))
+    assert all(
+        HEADCOUNT in drafts[(kind, "md")]
+        for kind in (
+            "publication",
+            "ppc-preliminary",
+            "ppc-final",
+            "ppc-information",
+            "investigation-report",
+            "dg-report",
+        )
+    )
 
 
 def _ascii_words(text: str) -> list[str]:
@@ -143,7 +239,7 @@ def test_the_timeline_of_the_investigation_report_is_sentences(cli_drafts):
     """The course of events reads as sentences, not event codes."""
     _, drafts = cli_drafts
     md = drafts[("investigation-report", "md")]
-    timeline = md[md.index("## 2. 経緯"):md.index("## 3.")]
+    timeline = md[md.index("## 2. 経緯") : md.index("## 3.")]
     assert "- 令和9年2月1日（2027-02-01）10時00分　吉田 翔が事案を報告した。" in timeline
     assert "中村 美咲が手順「感染端末のネットワーク隔離」を完了した。" in timeline
     assert "中村 美咲が報告事項「原因」を記録した。" in timeline
@@ -156,9 +252,9 @@ def test_statuses_are_in_words_and_unknown_is_not_not_done(cli_drafts):
     lists the action as 実施中."""
     _, drafts = cli_drafts
     md = drafts[("ppc-final", "md")]
-    item6 = md[md.index("### 6."):md.index("### 7.")]
-    item7 = md[md.index("### 7."):md.index("### 8.")]
-    item8 = md[md.index("### 8."):md.index("### 9.")]
+    item6 = md[md.index("### 6.") : md.index("### 7.")]
+    item7 = md[md.index("### 7.") : md.index("### 8.")]
+    item8 = md[md.index("### 8.") : md.index("### 9.")]
     assert "実施状況：実施中" in item6 and "80人に郵送により通知" in item6
     assert "実施状況：未実施" in item7
     assert "・認証設定の定期点検（実施中）" in item8
@@ -178,8 +274,22 @@ def test_commission_drafts_carry_the_reporters_contact_and_no_internal_sections(
 
 def test_a_missing_public_text_is_a_marked_gap_not_internal_text(demo_app, cli, tmp_path):
     """Without public texts the publication shows 【未記入：…】, never the reporter's words."""
-    code, out, err = cli("report", "--division", DIVISION, "--category", "malware", "--summary", REPORTER_SUMMARY,
-                         "--reporter", REPORTER, "--data-items", "氏名と住所の一覧", "--json", "--now", iso(T0))
+    code, out, err = cli(
+        "report",
+        "--division",
+        DIVISION,
+        "--category",
+        "malware",
+        "--summary",
+        REPORTER_SUMMARY,
+        "--reporter",
+        REPORTER,
+        "--data-items",
+        "氏名と住所の一覧",
+        "--json",
+        "--now",
+        iso(T0),
+    )
     incident = re.search(r'"incident": "(INC-[0-9-]+)"', out).group(1)
     path = tmp_path / "pub.md"
     code, _, err = cli("draft", "publication", incident, "--out", str(path), "--now", iso(T0 + minutes(5)))
@@ -197,25 +307,54 @@ def test_public_texts_are_encrypted_at_rest_and_audited(cli_drafts, demo_app):
     incident, _ = cli_drafts
     blobs = b"".join(bytes(r[0]) for r in raw_sql(demo_app, "SELECT text_enc FROM public_text"))
     assert PUBLIC["cause"].encode() not in blobs and len(blobs) > 0
-    fields = [d["field"] for action, d in audit_actions(demo_app, incident=incident) if action == "public_text.recorded"]
+    fields = [
+        d["field"] for action, d in audit_actions(demo_app, incident=incident) if action == "public_text.recorded"
+    ]
     assert sorted(fields) == sorted(PUBLIC)
 
 
 def test_only_the_incidents_managers_write_public_texts(demo_app, cli):
     """The reporter may not write a public text (one line, exit 2)."""
-    code, out, err = cli("report", "--division", DIVISION, "--category", "malware", "--summary", REPORTER_SUMMARY,
-                         "--reporter", REPORTER, "--json", "--now", iso(T0))
+    code, out, err = cli(
+        "report",
+        "--division",
+        DIVISION,
+        "--category",
+        "malware",
+        "--summary",
+        REPORTER_SUMMARY,
+        "--reporter",
+        REPORTER,
+        "--json",
+        "--now",
+        iso(T0),
+    )
     incident = re.search(r'"incident": "(INC-[0-9-]+)"', out).group(1)
-    code, out, err = cli("public-text", incident, "--field", "summary", "--text", "x", "--as", REPORTER,
-                         "--now", iso(T0 + minutes(1)))
+    code, out, err = cli(
+        "public-text", incident, "--field", "summary", "--text", "x", "--as", REPORTER, "--now", iso(T0 + minutes(1))
+    )
     assert code == 2 and "may not write public texts" in err
 
 
 def test_the_occurrence_time_is_checked(demo_app, cli):
     """An occurrence time after the awareness time is refused with one line."""
-    code, out, err = cli("report", "--division", DIVISION, "--category", "malware", "--summary", REPORTER_SUMMARY,
-                         "--reporter", REPORTER, "--aware-at", iso(T0 - minutes(30)), "--occurred-at", iso(T0),
-                         "--now", iso(T0))
+    code, out, err = cli(
+        "report",
+        "--division",
+        DIVISION,
+        "--category",
+        "malware",
+        "--summary",
+        REPORTER_SUMMARY,
+        "--reporter",
+        REPORTER,
+        "--aware-at",
+        iso(T0 - minutes(30)),
+        "--occurred-at",
+        iso(T0),
+        "--now",
+        iso(T0),
+    )
     assert code == 2 and "--occurred-at" in err
 
 
@@ -247,16 +386,35 @@ def test_the_word_draft_has_headings_tables_and_a_japanese_font(cli_drafts, cli,
     fonts = doc.styles["Normal"].element.rPr.find(qn("w:rFonts"))
     assert fonts.get(qn("w:eastAsia")) in ("MS Mincho", "IPAexMincho")
     headings = [p.text for p in doc.paragraphs if p.style.name == "Heading 2"]
-    assert headings[:9] == ["1. 概要", "2. 漏えい等が発生し、又は発生したおそれがある個人データ（保有個人情報）の項目",
-                            "3. 本人の数", "4. 原因", "5. 二次被害又はそのおそれの有無及びその内容",
-                            "6. 本人への対応の実施状況", "7. 公表の実施状況", "8. 再発防止のための措置",
-                            "9. その他参考となる事項"]
+    assert headings[:9] == [
+        "1. 概要",
+        "2. 漏えい等が発生し、又は発生したおそれがある個人データ（保有個人情報）の項目",
+        "3. 本人の数",
+        "4. 原因",
+        "5. 二次被害又はそのおそれの有無及びその内容",
+        "6. 本人への対応の実施状況",
+        "7. 公表の実施状況",
+        "8. 再発防止のための措置",
+        "9. その他参考となる事項",
+    ]
 
 
 def test_docx_without_out_is_refused(demo_app, cli):
     """A Word draft needs --out (it is not text for the terminal)."""
-    code, out, err = cli("report", "--division", DIVISION, "--category", "malware", "--summary", REPORTER_SUMMARY,
-                         "--reporter", REPORTER, "--json", "--now", iso(T0))
+    code, out, err = cli(
+        "report",
+        "--division",
+        DIVISION,
+        "--category",
+        "malware",
+        "--summary",
+        REPORTER_SUMMARY,
+        "--reporter",
+        REPORTER,
+        "--json",
+        "--now",
+        iso(T0),
+    )
     incident = re.search(r'"incident": "(INC-[0-9-]+)"', out).group(1)
     code, out, err = cli("draft", "summary", incident, "--format", "docx", "--now", iso(T0))
     assert code == 2 and "--out" in err

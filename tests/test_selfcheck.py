@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select
 
 from hokoku import audit
+from hokoku.core.stall import Verdict, alert_key, assess, hour_bucket, is_live
 from hokoku.db import transaction
-from hokoku.selfcheck import Verdict, alert_key, assess, hour_bucket, is_live
+from hokoku.models.notification import Notification
+from hokoku.notifiers.registry import build_notifiers
 from hokoku.services import selfcheck as service
 from hokoku.services.dispatch import dispatch
 from hokoku.services.sweep import sweep
-from models.notification import Notification
-from notifiers.registry import build_notifiers
 from tests.helpers import GM, T0, audit_actions, minutes, report
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -30,8 +30,11 @@ def test_items_within_the_threshold_are_not_a_stall():
     now, threshold = T0, timedelta(minutes=10)
     fresh = assess({"stage": (3, now - timedelta(minutes=9, seconds=59))}, now=now, threshold=threshold)
     assert not fresh.stalled and fresh.worst_delay is None
-    late = assess({"stage": (3, now - minutes(10)), "notification": (2, now - minutes(45)), "task": (0, None)},
-                  now=now, threshold=threshold)
+    late = assess(
+        {"stage": (3, now - minutes(10)), "notification": (2, now - minutes(45)), "task": (0, None)},
+        now=now,
+        threshold=threshold,
+    )
     assert late.stalled and [i.kind for i in late.late] == ["stage", "notification"]
     assert late.worst_delay == minutes(45)
     assert late.to_json()["worst_delay_minutes"] == 45.0
@@ -39,7 +42,7 @@ def test_items_within_the_threshold_are_not_a_stall():
 
 def test_only_live_sweeps_are_checked_and_alerts_are_keyed_by_hour():
     """A sweep whose now is within 2 minutes of the real clock is live; the alert key carries the UTC hour."""
-    wall = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc)
+    wall = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
     assert is_live(wall - timedelta(seconds=90), wall) and not is_live(wall - minutes(3), wall)
     assert hour_bucket(T0) == "2027-02-01T01"  # 10:00 JST
     assert alert_key(T0, GM) == alert_key(T0 + minutes(59), GM) != alert_key(T0 + minutes(60), GM)
@@ -48,8 +51,11 @@ def test_only_live_sweeps_are_checked_and_alerts_are_keyed_by_hour():
 # -- the service -----------------------------------------------------------------------------
 def _stall_rows(app):
     with transaction(app.engine) as session:
-        return list(session.execute(select(Notification).where(Notification.kind == "stall_alert")
-                                    .order_by(Notification.id)).scalars())
+        return list(
+            session.execute(
+                select(Notification).where(Notification.kind == "stall_alert").order_by(Notification.id)
+            ).scalars()
+        )
 
 
 def test_a_timely_sweep_raises_no_alert(demo_app):
@@ -67,7 +73,8 @@ def test_a_stalled_sweep_alerts_the_general_manager_once_an_hour(demo_app):
     sweep(demo_app, now=T0 + minutes(45), selfcheck=True)
     rows = _stall_rows(demo_app)
     assert [(r.recipient_email, r.channel, r.idempotency_key) for r in rows] == [
-        (GM, "outbox", f"{alert_key(T0 + minutes(45), GM)}:outbox")]
+        (GM, "outbox", f"{alert_key(T0 + minutes(45), GM)}:outbox")
+    ]
     assert rows[0].incident_id is None and rows[0].meta["selfcheck"]["stalled"] is True
     events = [d for a, d in audit_actions(demo_app) if a == "selfcheck.stalled"]
     assert len(events) == 1 and events[0]["alerted"] == [GM]
@@ -117,7 +124,7 @@ def test_simulated_sweeps_are_not_checked_and_zero_turns_it_off(demo_app, monkey
 
 def test_a_real_time_sweep_checks_itself(demo_app):
     """With the real clock: a report 40 minutes ago whose reminder was never swept raises the alert."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     report(demo_app, now=now - minutes(40))
     sweep(demo_app, now=now)  # live: now is the real time
     assert len(_stall_rows(demo_app)) == 1
@@ -190,15 +197,15 @@ def test_a_healthy_live_sweep_pings_the_heartbeat(demo_app, monkeypatch):
     """Each healthy live sweep GETs the heartbeat URL once; a simulated sweep does not."""
     with Monitor() as mon:
         app = _with_heartbeat(monkeypatch, mon.url)
-        sweep(app, now=datetime.now(timezone.utc))
-        sweep(app, now=datetime.now(timezone.utc))
+        sweep(app, now=datetime.now(UTC))
+        sweep(app, now=datetime.now(UTC))
         sweep(app, now=T0)
         assert mon.hits == ["/ping/secret-token"] * 2
 
 
 def test_a_stalled_engine_does_not_ping(demo_app, monkeypatch):
     """When the self-check finds a stall it alerts instead of pinging: the monitor's silence is the alarm."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     report(demo_app, now=now - minutes(40))
     with Monitor() as mon:
         app = _with_heartbeat(monkeypatch, mon.url)
@@ -217,7 +224,7 @@ def test_heartbeat_failures_are_logged_not_raised(demo_app, monkeypatch, caplog,
         url = mon.url if case != "refused" else f"http://127.0.0.1:{closed_port()}/ping/secret-token"
         app = _with_heartbeat(monkeypatch, url)
         started = time.monotonic()
-        sweep(app, now=datetime.now(timezone.utc))
+        sweep(app, now=datetime.now(UTC))
         assert time.monotonic() - started < 1.5
     assert "heartbeat to http://127.0.0.1" in caplog.text and "secret-token" not in caplog.text
 
@@ -254,6 +261,9 @@ def test_the_alert_reaches_slack_and_email(demo_app, monkeypatch):
         dispatch(app, now=T0 + minutes(45), notifiers=build_notifiers(app.settings))
         rows = _stall_rows(app)
         assert sorted((r.channel, r.status) for r in rows) == [("email", "sent"), ("slack", "sent")]
-        assert any("hokoku" in str(r.body.get("text", "")) or r.body.get("blocks") for r in stub.calls("chat.postMessage")
-                   if r.body.get("channel") == "D0GM00001")
+        assert any(
+            "hokoku" in str(r.body.get("text", "")) or r.body.get("blocks")
+            for r in stub.calls("chat.postMessage")
+            if r.body.get("channel") == "D0GM00001"
+        )
         assert any(GM in m.rcpt_tos for m in sink.received)

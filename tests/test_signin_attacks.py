@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from tests.helpers import GM, PM, audit_actions, raw_sql
-from tests.web_support import PASSWORD, fast_hashes, site  # noqa: F401  (fixtures)
+from tests.web_support import PASSWORD, fast_hashes, site
 
 _CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -61,8 +61,12 @@ def served(web):
 def _login(client, email: str, password: str, **headers):
     page = client.get("/login", headers=headers)
     token = _CSRF_FIELD.search(page.text).group(1)
-    return client.post("/login", data={"email": email, "password": password, "csrf_token": token},
-                       headers=headers, follow_redirects=False)
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": token},
+        headers=headers,
+        follow_redirects=False,
+    )
 
 
 # -- forged client addresses -------------------------------------------------------------------
@@ -86,8 +90,10 @@ def test_per_account_limit_holds_across_genuinely_different_addresses(site):
 
     site.web.state.web_settings = load_web_settings(trusted_proxies="127.0.0.1/32, ::1")
     with served(site.web) as client:
-        codes = [_login(client, PM, f"wrong guess {i}", **{"X-Forwarded-For": f"203.0.113.{i + 1}"}).status_code
-                 for i in range(20)]
+        codes = [
+            _login(client, PM, f"wrong guess {i}", **{"X-Forwarded-For": f"203.0.113.{i + 1}"}).status_code
+            for i in range(20)
+        ]
         assert codes == [401] * 20
         assert _login(client, PM, PASSWORD, **{"X-Forwarded-For": "198.51.100.9"}).status_code == 429
         for i in range(5):  # more tries from more addresses: still locked, one audit row a minute
@@ -122,7 +128,7 @@ def test_forwarded_header_is_read_only_from_trusted_proxies_and_from_the_right()
 
 
 def test_a_bad_trusted_proxy_setting_is_refused_in_one_line(monkeypatch):
-    from hokoku.exceptions import ConfigError
+    from hokoku.core.exceptions import ConfigError
     from hokoku.web.config import load_web_settings
 
     monkeypatch.setenv("HOKOKU_TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal")
@@ -196,8 +202,11 @@ def test_a_disabled_account_cannot_sign_in_and_its_sessions_and_tokens_end(site,
     assert _me(site, token).status_code == 401
     c = site.client()
     page = c.get("/login")
-    r = c.post("/login", data={"email": PM, "password": PASSWORD, "csrf_token": _CSRF_FIELD.search(page.text).group(1)},
-               follow_redirects=False)
+    r = c.post(
+        "/login",
+        data={"email": PM, "password": PASSWORD, "csrf_token": _CSRF_FIELD.search(page.text).group(1)},
+        follow_redirects=False,
+    )
     assert r.status_code == 401
     code, _, err = cli("user", "token", PM)
     assert code == 2 and "disabled" in err
@@ -210,8 +219,14 @@ def test_the_access_log_never_contains_an_ack_token(site, capsys):
     """GET and POST of /ack/<token> through uvicorn: the access lines name /ack/[redacted]."""
     from hokoku.acktokens import issue_token
 
-    token = issue_token(key=site.app.keyring.keys[0].token_key, person_email=PM, incident_id="INC-2027-0001",
-                        stage_code="acknowledge", issued_at=site.clock(), ttl=timedelta(hours=1))
+    token = issue_token(
+        key=site.app.keyring.keys[0].token_key,
+        person_email=PM,
+        incident_id="INC-2027-0001",
+        stage_code="acknowledge",
+        issued_at=site.clock(),
+        ttl=timedelta(hours=1),
+    )
     with served(site.web) as client:
         client.get(f"/ack/{token}")
         client.post(f"/ack/{token}?lang=en")
@@ -229,8 +244,15 @@ def test_the_redacting_filter_is_on_uvicorns_access_logger_for_any_server():
     from hokoku.web.logredact import RedactAckTokens, redact
 
     assert redact("GET /ack/abc.def?lang=en HTTP/1.1") == "GET /ack/[redacted]?lang=en HTTP/1.1"
-    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
-                               ("1.2.3.4:5", "GET", "/ack/SECRET.TOKEN", "1.1", 200), None)
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("1.2.3.4:5", "GET", "/ack/SECRET.TOKEN", "1.1", 200),
+        None,
+    )
     RedactAckTokens().filter(record)
     assert "SECRET" not in record.getMessage()
 
@@ -255,8 +277,14 @@ def test_sign_in_guesses_at_unknown_names_are_aggregated(site):
     c = site.client()
     for i in range(30):
         page = c.get("/login")
-        c.post("/login", data={"email": f"ghost{i}@example.org", "password": "whatever it is",
-                               "csrf_token": _CSRF_FIELD.search(page.text).group(1)})
+        c.post(
+            "/login",
+            data={
+                "email": f"ghost{i}@example.org",
+                "password": "whatever it is",
+                "csrf_token": _CSRF_FIELD.search(page.text).group(1),
+            },
+        )
     assert len([a for a, _ in audit_actions(site.app) if a == "auth.login_failed"]) == 1
 
 
@@ -290,9 +318,11 @@ def test_docs_are_served_locally_under_a_csp_to_signed_in_people_only(site):
 
 def test_cli_counts_and_times_are_bounded_in_one_line(demo_app, cli):
     """`--individuals 2^63` and `--now 9999-…` / `0001-…` are refused in one line (exit 2), no traceback."""
-    for args in (("triage", "INC-2027-0001", "--as", GM, "--individuals", str(2**63)),
-                 ("tick", "--now", "9999-12-31T23:59"),
-                 ("tick", "--now", "0001-01-01T00:00")):
+    for args in (
+        ("triage", "INC-2027-0001", "--as", GM, "--individuals", str(2**63)),
+        ("tick", "--now", "9999-12-31T23:59"),
+        ("tick", "--now", "0001-01-01T00:00"),
+    ):
         code, _, err = cli(*args)
         assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, (args, err)
 

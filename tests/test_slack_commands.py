@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from hokoku.notifiers.registry import build_notifiers
 from hokoku.services.dispatch import dispatch
 from hokoku.web import create_app
-from notifiers.registry import build_notifiers
 from tests.channel_helpers import FakeClock, audit_actions, command_body, configure, sign, stage_row
 from tests.helpers import PM, T0, minutes, report
 from tests.slack_stub import SlackStub

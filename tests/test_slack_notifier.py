@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from notifiers.base import Action, DeliveryError, Notifier, OutgoingMessage
-from notifiers.slack import SlackNotifier, build_blocks, escape_mrkdwn
+from hokoku.notifiers.base import Action, DeliveryError, Notifier, OutgoingMessage
+from hokoku.notifiers.slack import SlackNotifier, build_blocks, escape_mrkdwn
 from tests.slack_stub import SlackStub
 from tests.smtp_sink import closed_port
 
@@ -146,7 +146,10 @@ def test_acknowledged_update_removes_buttons(notifier, slack_stub):
     _, channel, ts = first.provider_id.split(":")
 
     result = notifier.update_acknowledged(
-        first.provider_id, text=HOSTILE, lang="en", who="Taro <Yamada>",
+        first.provider_id,
+        text=HOSTILE,
+        lang="en",
+        who="Taro <Yamada>",
         at=datetime(2026, 4, 1, 10, 32, tzinfo=JST),
     )
 

@@ -22,8 +22,7 @@ def slack_sign(body: bytes, timestamp: str, secret: str = SECRET) -> str:
 
 def reason_of(**overrides) -> str:
     timestamp = str(int(NOW))
-    fields = dict(signing_secret=SECRET, body=BODY, timestamp=timestamp,
-                  signature=slack_sign(BODY, timestamp), now=NOW)
+    fields = dict(signing_secret=SECRET, body=BODY, timestamp=timestamp, signature=slack_sign(BODY, timestamp), now=NOW)
     fields.update(overrides)
     with pytest.raises(SlackSignatureError) as caught:
         verify_slack_request(**fields)
@@ -33,15 +32,20 @@ def reason_of(**overrides) -> str:
 def test_correctly_signed_request_passes():
     """A request signed with the secret moments ago is accepted (returns None)."""
     timestamp = str(int(NOW) - 10)
-    assert verify_slack_request(signing_secret=SECRET, body=BODY, timestamp=timestamp,
-                                signature=slack_sign(BODY, timestamp), now=NOW) is None
+    assert (
+        verify_slack_request(
+            signing_secret=SECRET, body=BODY, timestamp=timestamp, signature=slack_sign(BODY, timestamp), now=NOW
+        )
+        is None
+    )
 
 
 def test_request_just_inside_the_window_passes():
     """A request 4m59s old is still fresh."""
     timestamp = str(int(NOW) - 299)
-    verify_slack_request(signing_secret=SECRET, body=BODY, timestamp=timestamp,
-                         signature=slack_sign(BODY, timestamp), now=NOW)
+    verify_slack_request(
+        signing_secret=SECRET, body=BODY, timestamp=timestamp, signature=slack_sign(BODY, timestamp), now=NOW
+    )
 
 
 def test_forged_secret_is_bad_signature():

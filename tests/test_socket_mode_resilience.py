@@ -19,10 +19,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from hokoku.notifiers.registry import build_notifiers
 from hokoku.services.dispatch import dispatch
 from hokoku.web import create_app
 from hokoku.web.socket_mode import start_socket_mode
-from notifiers.registry import build_notifiers
 from tests.channel_helpers import FakeClock, ack_link_path, configure, stage_row
 from tests.helpers import PM, T0, minutes, report
 from tests.slack_stub import SlackStub
@@ -34,12 +34,17 @@ FAST = {"backoff": lambda attempt: 0.05, "poll": 0.05}
 
 
 def test_unreachable_slack_is_retried_in_the_background_and_healthz_says_retrying_while_ack_links_work(
-        demo_app, monkeypatch):
+    demo_app, monkeypatch
+):
     """Slack refused at start-up: start returns at once, /healthz says retrying since T with the
     error, attempts go on, and an email acknowledgement link still acknowledges."""
     with SmtpSink() as sink:
-        app = configure(monkeypatch, slack_url=f"http://127.0.0.1:{closed_port()}/api/", smtp_port=sink.port,
-                        slack_app_token="xapp-1-test")
+        app = configure(
+            monkeypatch,
+            slack_url=f"http://127.0.0.1:{closed_port()}/api/",
+            smtp_port=sink.port,
+            slack_app_token="xapp-1-test",
+        )
         incident = report(app).public_id
         dispatch(app, now=T0, notifiers=build_notifiers(app.settings), rng=random.Random(1))
         [mail] = [r.message for r in sink.received if PM in r.rcpt_tos]
@@ -112,10 +117,18 @@ def test_serve_stays_up_when_slack_is_unreachable_at_start_up(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOKOKU_") and k != "PREFECT_API_URL"}
     for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
         env.pop(name, None)
-    env.update(HOKOKU_HOME=str(tmp_path / "home"), HOKOKU_SLACK_APP_TOKEN="xapp-1-test",
-               HOKOKU_SLACK_API_URL=f"http://127.0.0.1:{closed_port()}/api/")
-    proc = subprocess.Popen([sys.executable, "-m", "hokoku.cli", "serve", "--demo", "--no-flows", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    env.update(
+        HOKOKU_HOME=str(tmp_path / "home"),
+        HOKOKU_SLACK_APP_TOKEN="xapp-1-test",
+        HOKOKU_SLACK_API_URL=f"http://127.0.0.1:{closed_port()}/api/",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hokoku.cli", "serve", "--demo", "--no-flows", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
     seen: list[str] = []

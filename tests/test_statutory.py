@@ -1,4 +1,4 @@
-"""Tests for hokoku.statutory: PPC reportability and report deadlines.
+"""Tests for hokoku.core.statutory: PPC reportability and report deadlines.
 
 Expected dates were worked out by hand (awareness date + 29 or + 59 calendar days, then moved
 past Saturdays, Sundays, national holidays and Dec 29 – Jan 3) and checked against printed
@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from hokoku.exceptions import InputError
-from hokoku.jpcalendar import JST
-from hokoku.statutory import (
+from hokoku.core.exceptions import InputError
+from hokoku.core.jpcalendar import JST
+from hokoku.core.statutory import (
     EXEMPT_HIGH_GRADE_ENCRYPTION,
     Regime,
     TriageFacts,
@@ -114,9 +114,7 @@ def test_sensitive_citation_text_for_business_like_regime():
 
 def test_several_grounds_are_listed_in_item_order():
     """All applicable grounds are kept, ordered by item number."""
-    result = assess_reportability(
-        facts(5000, sensitive=True, financial_risk=True, unauthorized_purpose=True), BUSINESS
-    )
+    result = assess_reportability(facts(5000, sensitive=True, financial_risk=True, unauthorized_purpose=True), BUSINESS)
     assert [g.item for g in result.grounds] == [1, 2, 3, 4]
     assert result.summary("en").count("PPC Rules Art. 7(") == 4
 
@@ -124,15 +122,13 @@ def test_several_grounds_are_listed_in_item_order():
 def test_high_grade_encryption_exempts_every_ground():
     """Encrypted data is not reportable even with all four cases; they are kept as exempt."""
     result = assess_reportability(
-        facts(5000, sensitive=True, financial_risk=True, unauthorized_purpose=True,
-              encrypted=True),
+        facts(5000, sensitive=True, financial_risk=True, unauthorized_purpose=True, encrypted=True),
         ADMIN,
     )
     assert not result.required
     assert result.grounds == ()
     assert result.exempt_reason == EXEMPT_HIGH_GRADE_ENCRYPTION
-    assert [g.code for g in result.exempt_grounds] == [
-        "sensitive", "financial", "unauthorized_purpose", "headcount"]
+    assert [g.code for g in result.exempt_grounds] == ["sensitive", "financial", "unauthorized_purpose", "headcount"]
     assert "encryption" in result.summary("en")
     assert "暗号化" in result.summary("ja")
 
@@ -147,8 +143,14 @@ def test_unencrypted_result_has_no_exemption():
 def test_estimated_headcount_above_line_counts_and_is_flagged():
     """An estimate over the line triggers item 4 and the summary says it is estimated."""
     result = assess_reportability(
-        TriageFacts(sensitive=False, financial_risk=False, unauthorized_purpose=False, encrypted=False,
-                    individuals=101, individuals_estimated=True),
+        TriageFacts(
+            sensitive=False,
+            financial_risk=False,
+            unauthorized_purpose=False,
+            encrypted=False,
+            individuals=101,
+            individuals_estimated=True,
+        ),
         ADMIN,
     )
     assert result.required
@@ -246,8 +248,12 @@ def test_known_answer_december_1_2026_is_due_january_4_2027():
     assert result.final_nominal == date(2026, 12, 30)
     assert result.final_due == date(2027, 1, 4)
     assert [d for d, _ in result.moved_reasons] == [
-        date(2026, 12, 30), date(2026, 12, 31), date(2027, 1, 1), date(2027, 1, 2),
-        date(2027, 1, 3)]
+        date(2026, 12, 30),
+        date(2026, 12, 31),
+        date(2027, 1, 1),
+        date(2027, 1, 2),
+        date(2027, 1, 3),
+    ]
 
 
 def test_known_answer_moved_reasons_name_closure_holiday_and_weekend():
@@ -262,8 +268,8 @@ def test_known_answer_rule_text_explains_the_count():
     """The rule strings state day 1, day 30, the closure and the result."""
     result = ppc_deadlines(jst(2026, 12, 1, 10, 0))
     assert result.rule_ja.startswith(
-        "確報は30日以内：把握日（2026-12-01、日本時間）を1日目として30日目は2026-12-30。"
-        "年末年始の閉庁日のため")
+        "確報は30日以内：把握日（2026-12-01、日本時間）を1日目として30日目は2026-12-30。年末年始の閉庁日のため"
+    )
     assert result.rule_ja.endswith("→ 2027-01-04")
     assert "day 30 is 2026-12-30" in result.rule_en
     assert result.rule_en.endswith("→ 2027-01-04.")
@@ -392,8 +398,7 @@ def test_due_instants_are_end_of_japan_day_in_utc():
 def test_final_due_at_honours_unauthorized_purpose():
     """The 60-day case is passed through to the stage deadline."""
     aware = jst(2026, 10, 1, 9, 0)
-    assert final_due_at(aware, unauthorized_purpose=True) == datetime(
-        2026, 11, 30, 14, 59, 59, tzinfo=UTC)
+    assert final_due_at(aware, unauthorized_purpose=True) == datetime(2026, 11, 30, 14, 59, 59, tzinfo=UTC)
 
 
 def test_to_json_dict_has_iso_strings_and_is_serialisable():
@@ -407,8 +412,11 @@ def test_to_json_dict_has_iso_strings_and_is_serialisable():
     assert data["unauthorized_purpose"] is False
     assert data["rule"].startswith("Final report within 30 days")
     assert data["rule_ja"].startswith("確報は30日以内")
-    assert data["moved"][2] == {"date": "2027-01-01", "reason": "New Year's Day, year-end closure",
-                                "reason_ja": "元日・年末年始の閉庁日"}
+    assert data["moved"][2] == {
+        "date": "2027-01-01",
+        "reason": "New Year's Day, year-end closure",
+        "reason_ja": "元日・年末年始の閉庁日",
+    }
     assert json.loads(json.dumps(data, ensure_ascii=False)) == data
 
 

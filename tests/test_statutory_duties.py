@@ -45,8 +45,22 @@ def stages(cli, delta: timedelta = minutes(1)) -> dict[str, dict]:
 @pytest.fixture
 def reported(hokoku_home, cli) -> str:
     ok(cli, "init", "--demo", "--now", at(timedelta(0)))
-    ok(cli, "report", "--division", DIVISION, "--category", "misdirected", "--reporter", REPORTER,
-       "--summary", "健康診断結果約2,000件を誤送信", "--aware-at", AWARE, "--now", at(timedelta(0)))
+    ok(
+        cli,
+        "report",
+        "--division",
+        DIVISION,
+        "--category",
+        "misdirected",
+        "--reporter",
+        REPORTER,
+        "--summary",
+        "健康診断結果約2,000件を誤送信",
+        "--aware-at",
+        AWARE,
+        "--now",
+        at(timedelta(0)),
+    )
     return PID
 
 
@@ -54,8 +68,14 @@ def complete_internal_chain(cli, start: timedelta) -> timedelta:
     """Acknowledge, then complete every non-statutory stage (steps first where they gate)."""
     t = start
     ok(cli, "ack", PID, "--as", PM, "--now", at(t))
-    for stage, who in (("immediate-measures", PM), ("investigation-report", PM), ("dg-report", GM),
-                       ("root-cause", PM), ("publication", GM), ("commission-information", GM)):
+    for stage, who in (
+        ("immediate-measures", PM),
+        ("investigation-report", PM),
+        ("dg-report", GM),
+        ("root-cause", PM),
+        ("publication", GM),
+        ("commission-information", GM),
+    ):
         t += minutes(5)
         ok(cli, "advance", PID, stage, "--as", who, "--note", f"{stage} handled", "--now", at(t))
     for step in ok_json(cli, "step", "list", PID):
@@ -84,8 +104,12 @@ def test_a_new_report_has_triage_open_and_both_commission_reports_running_from_a
         assert by_code[code]["statutory"] is True and by_code[code]["rule"]
     assert "2027-03-02" in by_code["ppc-final"]["rule"] and "30" in by_code["ppc-final"]["rule"]
     assert shown["reportability"]["status"] == "undecided"
-    assert set(shown["reportability"]["unknown"]) == {"sensitive", "financial_risk", "unauthorized_purpose",
-                                                       "individuals"}
+    assert set(shown["reportability"]["unknown"]) == {
+        "sensitive",
+        "financial_risk",
+        "unauthorized_purpose",
+        "individuals",
+    }
     ok(cli, "ack", PID, "--as", PM, "--now", at(minutes(5)))
     triage = stages(cli, minutes(6))["triage"]
     assert (triage["status"], triage["owner"], triage["due"]) == ("notified", PM, "2027-02-02T23:59:59+09:00")
@@ -98,10 +122,15 @@ def test_the_unauthorised_purpose_fact_moves_the_final_report_to_60_days_and_bac
     assert stages(cli, minutes(11))["ppc-final"]["due"] == DUE_60
     ok(cli, "triage", PID, "--as", PM, "--unauthorized-purpose", "no", "--now", at(minutes(20)))
     assert stages(cli, minutes(21))["ppc-final"]["due"] == DUE_30
-    moves = [e["data"] for e in ok_json(cli, "show", PID, "--now", at(minutes(21)))["timeline"]
-             if e["action"] == "stage.due_changed"]
+    moves = [
+        e["data"]
+        for e in ok_json(cli, "show", PID, "--now", at(minutes(21)))["timeline"]
+        if e["action"] == "stage.due_changed"
+    ]
     assert [(m["stage"], m["new_due_at"][:10], m["cause"]) for m in moves] == [
-        ("ppc-final", "2027-04-01", "triage"), ("ppc-final", "2027-03-02", "triage")]
+        ("ppc-final", "2027-04-01", "triage"),
+        ("ppc-final", "2027-03-02", "triage"),
+    ]
     assert moves[0]["old_due_at"][:10] == "2027-03-02"
     told = [r for r in ok_json(cli, "outbox", "--incident", PID) if r["kind"] == "due_changed"]
     assert [r["to"] for r in told] == [GM, GM] and "2027/04/01" in told[0]["body"].replace("-", "/")
@@ -121,14 +150,28 @@ def test_facts_not_given_keep_their_value_and_unknown_can_be_said(reported, cli)
 def test_correcting_the_awareness_time_moves_both_reports_and_is_recorded(reported, cli):
     """amend --aware-at: the preliminary target and the final due date follow; the old and new
     values and the reason are kept; only the protection manager or general manager may."""
-    assert "may not correct" in refused(cli, "amend", PID, "--aware-at", "2027-01-29T17:00", "--reason", "log",
-                                        "--as", PO, "--now", at(minutes(10)))
-    assert "--reason" in refused(cli, "amend", PID, "--aware-at", "2027-01-29T17:00", "--reason", " ",
-                                 "--as", PM, "--now", at(minutes(10)))
+    assert "may not correct" in refused(
+        cli, "amend", PID, "--aware-at", "2027-01-29T17:00", "--reason", "log", "--as", PO, "--now", at(minutes(10))
+    )
+    assert "--reason" in refused(
+        cli, "amend", PID, "--aware-at", "2027-01-29T17:00", "--reason", " ", "--as", PM, "--now", at(minutes(10))
+    )
     assert "latest when the report was filed" in refused(
-        cli, "amend", PID, "--aware-at", "2027-02-01T11:00", "--reason", "x", "--as", PM, "--now", at(minutes(90)))
-    result = ok_json(cli, "amend", PID, "--aware-at", "2027-01-29T17:00", "--reason", "the first alert was Friday",
-                     "--as", PM, "--now", at(minutes(10)))
+        cli, "amend", PID, "--aware-at", "2027-02-01T11:00", "--reason", "x", "--as", PM, "--now", at(minutes(90))
+    )
+    result = ok_json(
+        cli,
+        "amend",
+        PID,
+        "--aware-at",
+        "2027-01-29T17:00",
+        "--reason",
+        "the first alert was Friday",
+        "--as",
+        PM,
+        "--now",
+        at(minutes(10)),
+    )
     assert {m["stage"] for m in result["moved"]} == {"ppc-preliminary", "ppc-final", "individual-notice"}
     moved = stages(cli, minutes(11))
     assert moved["ppc-preliminary"]["due"] == "2027-02-01T23:59:59+09:00"  # Jan 29 + 3 days
@@ -137,7 +180,8 @@ def test_correcting_the_awareness_time_moves_both_reports_and_is_recorded(report
     assert shown["aware_at"].startswith("2027-01-29T08:00")
     amended = [e for e in shown["timeline"] if e["action"] == "incident.amended"]
     assert amended[0]["data"]["old"].startswith("2027-02-01T00:00") and amended[0]["data"]["new"].startswith(
-        "2027-01-29T08:00")
+        "2027-01-29T08:00"
+    )
     assert "first alert" not in json.dumps(shown["timeline"])  # the reason is kept encrypted, not in the log
 
 
@@ -146,8 +190,26 @@ def test_completing_every_internal_stage_leaves_the_incident_open_while_a_statut
     the reportable facts then keep it open until the reports are filed and the individuals told."""
     t = complete_internal_chain(cli, minutes(5))
     assert ok_json(cli, "show", PID, "--now", at(t))["status"] == "open"
-    ok(cli, "triage", PID, "--as", PM, "--sensitive", "yes", "--financial-risk", "no", "--unauthorized-purpose", "no",
-       "--encrypted", "no", "--individuals", "2000", "--estimated", "--now", at(t + minutes(1)))
+    ok(
+        cli,
+        "triage",
+        PID,
+        "--as",
+        PM,
+        "--sensitive",
+        "yes",
+        "--financial-risk",
+        "no",
+        "--unauthorized-purpose",
+        "no",
+        "--encrypted",
+        "no",
+        "--individuals",
+        "2000",
+        "--estimated",
+        "--now",
+        at(t + minutes(1)),
+    )
     assert stages(cli, t + minutes(1))["triage"]["status"] == "done"
     ok(cli, "advance", PID, "ppc-preliminary", "--as", GM, "--note", "filed", "--now", at(t + minutes(2)))
     ok(cli, "advance", PID, "ppc-final", "--as", GM, "--note", "filed", "--now", at(t + minutes(3)))
@@ -156,17 +218,57 @@ def test_completing_every_internal_stage_leaves_the_incident_open_while_a_statut
     assert {s["code"] for s in shown["stages"] if s["status"] not in ("done", "skipped")} == {"individual-notice"}
     ok(cli, "notice", "add", PID, "--count", "1990", "--method", "郵送", "--as", GM, "--now", at(t + minutes(4)))
     assert ok_json(cli, "show", PID, "--now", at(t + minutes(4)))["status"] == "open"  # not all told yet
-    ok(cli, "notice", "add", PID, "--count", "10", "--method", "電話", "--complete", "--as", GM,
-       "--now", at(t + minutes(5)))
+    ok(
+        cli,
+        "notice",
+        "add",
+        PID,
+        "--count",
+        "10",
+        "--method",
+        "電話",
+        "--complete",
+        "--as",
+        GM,
+        "--now",
+        at(t + minutes(5)),
+    )
     assert ok_json(cli, "show", PID, "--now", at(t + minutes(5)))["status"] == "closed"
 
 
 def test_the_notice_to_individuals_cannot_be_skipped_on_a_reportable_incident(reported, cli):
-    """"影響軽微のため公表しない" on a reportable 150-person case: refused; advance is refused too."""
-    ok(cli, "triage", PID, "--as", PM, "--sensitive", "yes", "--financial-risk", "no", "--unauthorized-purpose", "no",
-       "--encrypted", "no", "--individuals", "150", "--now", at(minutes(10)))
-    err = refused(cli, "advance", PID, "individual-notice", "--as", GM, "--skip-reason", "影響軽微のため公表しない",
-                  "--now", at(minutes(11)))
+    """ "影響軽微のため公表しない" on a reportable 150-person case: refused; advance is refused too."""
+    ok(
+        cli,
+        "triage",
+        PID,
+        "--as",
+        PM,
+        "--sensitive",
+        "yes",
+        "--financial-risk",
+        "no",
+        "--unauthorized-purpose",
+        "no",
+        "--encrypted",
+        "no",
+        "--individuals",
+        "150",
+        "--now",
+        at(minutes(10)),
+    )
+    err = refused(
+        cli,
+        "advance",
+        PID,
+        "individual-notice",
+        "--as",
+        GM,
+        "--skip-reason",
+        "影響軽微のため公表しない",
+        "--now",
+        at(minutes(11)),
+    )
     assert "statutory duty and cannot be skipped" in err
     assert "notice records" in refused(cli, "advance", PID, "individual-notice", "--as", GM, "--now", at(minutes(12)))
     assert stages(cli, minutes(12))["individual-notice"]["status"] == "notified"
@@ -176,10 +278,20 @@ def test_the_notice_to_individuals_cannot_be_skipped_on_a_reportable_incident(re
 def test_notifying_is_difficult_needs_the_alternative_measure_and_publication_must_be_done(reported, cli):
     """The statutory exception: 'publication' as the alternative is refused until 28-1 is done;
     recorded with a reason and a measure, it completes the notice duty."""
-    args = ["notice", "difficult", PID, "--reason", "宛先不明の参加者が多数", "--measure", "ウェブサイトで公表",
-            "--as", GM]
-    assert "publication (28-1) is not done" in refused(cli, *args, "--alternative", "publication",
-                                                       "--now", at(minutes(10)))
+    args = [
+        "notice",
+        "difficult",
+        PID,
+        "--reason",
+        "宛先不明の参加者が多数",
+        "--measure",
+        "ウェブサイトで公表",
+        "--as",
+        GM,
+    ]
+    assert "publication (28-1) is not done" in refused(
+        cli, *args, "--alternative", "publication", "--now", at(minutes(10))
+    )
     assert "--alternative" in refused(cli, *args, "--alternative", "nothing", "--now", at(minutes(10)))
     result = ok_json(cli, *args, "--alternative", "other", "--now", at(minutes(11)))
     assert result["completed"] == ["individual-notice"]
@@ -191,8 +303,18 @@ def test_information_to_the_commission_does_not_start_when_publication_was_skipp
     ok(cli, "ack", PID, "--as", PM, "--now", at(minutes(5)))
     for i, stage in enumerate(("immediate-measures", "investigation-report"), start=1):
         ok(cli, "advance", PID, stage, "--as", PM, "--now", at(minutes(5 + i)))
-    ok(cli, "advance", PID, "publication", "--as", GM, "--skip-reason", "公表しない（本人全員に通知済み）",
-       "--now", at(minutes(10)))
+    ok(
+        cli,
+        "advance",
+        PID,
+        "publication",
+        "--as",
+        GM,
+        "--skip-reason",
+        "公表しない（本人全員に通知済み）",
+        "--now",
+        at(minutes(10)),
+    )
     info = stages(cli, minutes(11))["commission-information"]
     assert (info["status"], info["activated_at"]) == ("skipped", None)
     assert not [r for r in ok_json(cli, "outbox", "--incident", PID) if r["stage"] == "commission-information"]
@@ -228,18 +350,31 @@ def test_the_demo_organisation_is_on_the_article_26_regime_and_says_so(hokoku_ho
     assert "APPI Art. 26(1)" in deadlines and "PPC Rules Art. 7" in deadlines and "Art. 8" in deadlines
     admin = ok_json(cli, "deadlines", "ppc", "--aware-at", AWARE, "--regime", "administrative_body")
     assert "Art. 68" in admin["regime"]["basis"]
-    ok(cli, "report", "--division", DIVISION, "--category", "malware", "--reporter", REPORTER, "--summary", "x",
-       "--now", at(timedelta(0)))
+    ok(
+        cli,
+        "report",
+        "--division",
+        DIVISION,
+        "--category",
+        "malware",
+        "--reporter",
+        REPORTER,
+        "--summary",
+        "x",
+        "--now",
+        at(timedelta(0)),
+    )
     draft = ok(cli, "draft", "ppc-preliminary", PID, "--lang", "ja", "--now", at(minutes(1)))
     assert "第26条" in draft and "第7条" in draft and "第8条" in draft
 
 
 def test_an_organisation_file_without_a_regime_is_refused_naming_the_key(hokoku_home, cli, tmp_path):
     """The regime must be stated explicitly: no silent default."""
-    from hokoku.org import DEMO_ORG
+    from hokoku.config.org import DEMO_ORG
 
-    text = "\n".join(line for line in DEMO_ORG.read_text(encoding="utf-8").splitlines()
-                     if not line.strip().startswith("regime:"))
+    text = "\n".join(
+        line for line in DEMO_ORG.read_text(encoding="utf-8").splitlines() if not line.strip().startswith("regime:")
+    )
     (tmp_path / "org.yaml").write_text(text, encoding="utf-8")
     err = refused(cli, "init", "--org", str(tmp_path / "org.yaml"))
     assert "organisation: regime is missing" in err
@@ -248,21 +383,52 @@ def test_an_organisation_file_without_a_regime_is_refused_naming_the_key(hokoku_
 def test_a_report_filed_hours_after_awareness_is_flagged_as_late(hokoku_home, cli):
     """27-1 says 直ちに: three hours between awareness and report is shown as late (tolerance 1h)."""
     ok(cli, "init", "--demo", "--now", at(timedelta(0)))
-    ok(cli, "report", "--division", DIVISION, "--category", "malware", "--reporter", REPORTER, "--summary", "x",
-       "--aware-at", "2027-02-01T07:00+09:00", "--now", at(timedelta(0)))
+    ok(
+        cli,
+        "report",
+        "--division",
+        DIVISION,
+        "--category",
+        "malware",
+        "--reporter",
+        REPORTER,
+        "--summary",
+        "x",
+        "--aware-at",
+        "2027-02-01T07:00+09:00",
+        "--now",
+        at(timedelta(0)),
+    )
     delay = ok_json(cli, "show", PID, "--now", at(minutes(1)))["report_delay"]
     assert delay == {"minutes": 180, "tolerance": "1h", "late": True}
     assert "報告の遅れ" in ok(cli, "show", PID, "--now", at(minutes(1)))
-    ok(cli, "report", "--division", DIVISION, "--category", "malware", "--reporter", REPORTER, "--summary", "y",
-       "--aware-at", "2027-02-01T09:30+09:00", "--now", at(timedelta(0)))
+    ok(
+        cli,
+        "report",
+        "--division",
+        DIVISION,
+        "--category",
+        "malware",
+        "--reporter",
+        REPORTER,
+        "--summary",
+        "y",
+        "--aware-at",
+        "2027-02-01T09:30+09:00",
+        "--now",
+        at(timedelta(0)),
+    )
     assert ok_json(cli, "show", "INC-2027-0002", "--now", at(minutes(1)))["report_delay"]["late"] is False
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["deadlines", "ppc", "--aware-at", "2099-12-20T10:00", "--unauthorized-purpose"], "cannot count"),
-    (["deadlines", "ppc", "--aware-at", "0001-01-01T10:00"], "out of range"),
-    (["deadlines", "ppc", "--aware-at", "9999-12-31T10:00"], "out of range"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["deadlines", "ppc", "--aware-at", "2099-12-20T10:00", "--unauthorized-purpose"], "cannot count"),
+        (["deadlines", "ppc", "--aware-at", "0001-01-01T10:00"], "out of range"),
+        (["deadlines", "ppc", "--aware-at", "9999-12-31T10:00"], "out of range"),
+    ],
+)
 def test_dates_out_of_range_give_a_one_line_error(hokoku_home, cli, args, expected):
     """Past the holiday library's range or beyond any real date: one line, exit 2, no traceback."""
     assert expected in refused(cli, *args)
@@ -271,7 +437,21 @@ def test_dates_out_of_range_give_a_one_line_error(hokoku_home, cli, args, expect
 def test_a_report_whose_statutory_count_leaves_the_calendar_is_refused_before_anything_is_written(hokoku_home, cli):
     """Awareness in 2150: one line, and no incident is created."""
     ok(cli, "init", "--demo", "--now", at(timedelta(0)))
-    err = refused(cli, "report", "--division", DIVISION, "--category", "malware", "--reporter", REPORTER,
-                  "--summary", "x", "--aware-at", "2150-01-01T10:00", "--now", "2150-01-02T10:00")
+    err = refused(
+        cli,
+        "report",
+        "--division",
+        DIVISION,
+        "--category",
+        "malware",
+        "--reporter",
+        REPORTER,
+        "--summary",
+        "x",
+        "--aware-at",
+        "2150-01-01T10:00",
+        "--now",
+        "2150-01-02T10:00",
+    )
     assert "--aware-at" in err
     assert ok_json(cli, "list") == []

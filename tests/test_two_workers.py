@@ -29,9 +29,9 @@ import pytest
 from sqlalchemy import func, select
 
 from hokoku.db import transaction
+from hokoku.models.notification import Notification
+from hokoku.notifiers.base import DeliveryError, DeliveryResult
 from hokoku.services.dispatch import MAX_ATTEMPTS, dispatch
-from models.notification import Notification
-from notifiers.base import DeliveryError, DeliveryResult
 from tests import pgscratch  # reads HOKOKU_TEST_DATABASE_URL at import (the fixtures clear HOKOKU_*)
 from tests.channel_helpers import configure
 from tests.helpers import T0, report, wait_for_leases
@@ -50,8 +50,11 @@ def _rows(app) -> list[Notification]:
 
 
 def _posted(stub: SlackStub) -> Counter:
-    return Counter(r.body["metadata"]["event_payload"]["idempotency_key"]
-                   for r in stub.calls("chat.postMessage") if r.body.get("metadata"))
+    return Counter(
+        r.body["metadata"]["event_payload"]["idempotency_key"]
+        for r in stub.calls("chat.postMessage")
+        if r.body.get("metadata")
+    )
 
 
 def _know_everyone(app, stub: SlackStub) -> None:
@@ -67,8 +70,11 @@ def _slack_app(monkeypatch, stub: SlackStub, **extra: str):
 
 
 def _start(mode: str, workdir: Path, now, name: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(WORKER), mode, "--now", now.isoformat(), "--dir", str(workdir)],
-                            stdout=subprocess.PIPE, stderr=open(workdir / f"{name}.err", "ab"))
+    return subprocess.Popen(
+        [sys.executable, str(WORKER), mode, "--now", now.isoformat(), "--dir", str(workdir)],
+        stdout=subprocess.PIPE,
+        stderr=open(workdir / f"{name}.err", "ab"),
+    )
 
 
 def _wait_until(predicate, *, what: str, stalled_after: float = 120.0, progress=None):
@@ -85,8 +91,9 @@ def _wait_until(predicate, *, what: str, stalled_after: float = 120.0, progress=
 
 def _sent(app) -> int:
     with transaction(app.engine) as session:
-        return session.execute(select(func.count()).select_from(Notification)
-                               .where(Notification.status == "sent")).scalar_one()
+        return session.execute(
+            select(func.count()).select_from(Notification).where(Notification.status == "sent")
+        ).scalar_one()
 
 
 def _stop(procs, workdir: Path) -> None:
@@ -102,8 +109,14 @@ def _stop(procs, workdir: Path) -> None:
 def _soak(*args: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOKOKU_")}
     env["HOKOKU_TEST_DATABASE_URL"] = pgscratch.base_url()
-    out = subprocess.run([sys.executable, "-m", "bench.soak", "--json", *args], cwd=str(ROOT), env=env,
-                         capture_output=True, text=True, timeout=3600)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.soak", "--json", *args],
+        cwd=str(ROOT),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
     assert out.stdout.strip(), out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"\nsoak {' '.join(args)}: {result}")
@@ -124,8 +137,24 @@ def test_sweep_dispatch_and_acknowledgements_in_separate_processes_never_deadloc
     reminders and escalations fall due all the time, the second worker's clock 7 minutes ahead)
     and a process filing reports and acknowledging stages, each followed by a dispatch of that
     incident: PostgreSQL counts 0 deadlocks, no process caught an error, nothing posted twice or lost."""
-    result = _soak("--seconds", "40", "--post-seconds", "0", "--interval", "0.1", "--speed", "600",
-                   "--report-every", "0.5", "--people-interval", "0.1", "--ack-chance", "0.3", "--skew-minutes", "7")
+    result = _soak(
+        "--seconds",
+        "40",
+        "--post-seconds",
+        "0",
+        "--interval",
+        "0.1",
+        "--speed",
+        "600",
+        "--report-every",
+        "0.5",
+        "--people-interval",
+        "0.1",
+        "--ack-chance",
+        "0.3",
+        "--skew-minutes",
+        "7",
+    )
     _assert_clean(result)
     assert result["incidents"] >= 20 and result["statuses"].get("sent", 0) >= 100, result
 
@@ -185,7 +214,9 @@ def test_dispatchers_whose_simulated_clocks_are_minutes_apart_cannot_expire_a_li
         try:
             _wait_until(lambda: len(stub.calls("chat.postMessage")) >= 1, what="the first post")
             for _ in range(3):
-                tick = subprocess.run([str(hokoku), "tick", "--now", later], capture_output=True, text=True, timeout=900)
+                tick = subprocess.run(
+                    [str(hokoku), "tick", "--now", later], capture_output=True, text=True, timeout=900
+                )
                 assert tick.returncode == 0, tick.stderr[-2000:]
         finally:
             _stop([slow], tmp_path)
@@ -199,7 +230,7 @@ def test_dispatchers_whose_simulated_clocks_are_minutes_apart_cannot_expire_a_li
 
 
 def _notifiers(app):
-    from notifiers.registry import build_notifiers
+    from hokoku.notifiers.registry import build_notifiers
 
     return build_notifiers(app.settings)
 
@@ -217,7 +248,9 @@ def test_a_row_claimed_by_a_killed_worker_is_delivered_within_90_seconds(pg_app,
         try:
             _wait_until(lambda: len(stub.calls("chat.postMessage")) >= 1, what="the victim's first post")
             with transaction(app.engine) as session:
-                abandoned = set(session.execute(select(Notification.id).where(Notification.status == "sending")).scalars())
+                abandoned = set(
+                    session.execute(select(Notification.id).where(Notification.status == "sending")).scalars()
+                )
             os.kill(victim.pid, signal.SIGKILL)
             victim.wait()
             killed_at = time.monotonic()
@@ -226,13 +259,21 @@ def test_a_row_claimed_by_a_killed_worker_is_delivered_within_90_seconds(pg_app,
         (tmp_path / "stop").unlink()
         rescuer = _start("loop", tmp_path, T1, "rescuer")
         try:
+
             def abandoned_sent():
                 with transaction(app.engine) as session:
-                    return session.execute(select(func.count()).select_from(Notification).where(
-                        Notification.id.in_(abandoned), Notification.status == "sent")).scalar_one()
+                    return session.execute(
+                        select(func.count())
+                        .select_from(Notification)
+                        .where(Notification.id.in_(abandoned), Notification.status == "sent")
+                    ).scalar_one()
 
-            _wait_until(lambda: abandoned_sent() == len(abandoned), what="the abandoned rows sent",
-                        stalled_after=180, progress=abandoned_sent)
+            _wait_until(
+                lambda: abandoned_sent() == len(abandoned),
+                what="the abandoned rows sent",
+                stalled_after=180,
+                progress=abandoned_sent,
+            )
             recovered = time.monotonic() - killed_at
         finally:
             _stop([rescuer], tmp_path)
@@ -263,8 +304,9 @@ class _TransientOnce:
 
 
 @pytest.mark.parametrize("db", ["sqlite", "postgresql"])
-def test_repeated_crashes_between_claim_and_send_then_a_transient_error_is_retried_not_failed(db, request, tmp_path,
-                                                                                              monkeypatch):
+def test_repeated_crashes_between_claim_and_send_then_a_transient_error_is_retried_not_failed(
+    db, request, tmp_path, monkeypatch
+):
     """MAX_ATTEMPTS + 4 dispatcher processes claim the outbox and die (SIGKILL) before sending;
     then the provider answers one transient error: every row is retried (attempts 1), not failed,
     and delivered on the next pass (attempts 2)."""

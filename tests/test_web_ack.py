@@ -15,8 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from hokoku.acktokens import issue_token
 from hokoku.crypto import Key, Keyring
 from hokoku.db import transaction
+from hokoku.models.acktoken import UsedAckToken
 from hokoku.web import create_app
-from models.acktoken import UsedAckToken
 from tests.channel_helpers import FakeClock, audit_actions, configure, stage_row
 from tests.helpers import PM, PO, STAFF_NOT_ON_LADDER, T0, minutes, report
 
@@ -41,10 +41,26 @@ def client(app, clock):
     return TestClient(create_app(app, notifiers={}, clock=clock))
 
 
-def token_for(app, *, person=PM, incident="INC-2027-0001", stage="acknowledge", at=T0, ttl=timedelta(hours=24),
-              key=None, nonce=None):
-    return issue_token(key=key or app.keyring.current.token_key, person_email=person, incident_id=incident,
-                       stage_code=stage, issued_at=at, ttl=ttl, nonce=nonce)
+def token_for(
+    app,
+    *,
+    person=PM,
+    incident="INC-2027-0001",
+    stage="acknowledge",
+    at=T0,
+    ttl=timedelta(hours=24),
+    key=None,
+    nonce=None,
+):
+    return issue_token(
+        key=key or app.keyring.current.token_key,
+        person_email=person,
+        incident_id=incident,
+        stage_code=stage,
+        issued_at=at,
+        ttl=ttl,
+        nonce=nonce,
+    )
 
 
 def refusals(app) -> list[dict]:
@@ -80,7 +96,12 @@ def test_post_acknowledges_and_records_the_token_in_the_same_transaction(app, in
     assert (row.status, row.acknowledged_by, row.acknowledged_at) == ("done", PM, clock.now)
     [used] = used_tokens(app)
     assert (used.token_id, used.incident, used.stage, used.person, used.used_at) == (
-        "n42-abc", incident, "acknowledge", PM, clock.now)
+        "n42-abc",
+        incident,
+        "acknowledge",
+        PM,
+        clock.now,
+    )
     assert ("stage.acknowledged", {"stage": "acknowledge", "channel": "email"}) in audit_actions(app, incident)
 
 
@@ -129,9 +150,11 @@ def test_expired_token_is_refused(app, incident, client, clock):
     # audited once a minute per address; the second is counted (hokoku.web.refusals)
     assert [(r["reason"], r["method"]) for r in refusals(app)] == [("expired", "GET")]
     clock.now += timedelta(minutes=1)
-    assert getattr(client, "post")(f"/ack/{token}").status_code == 410
+    assert client.post(f"/ack/{token}").status_code == 410
     assert [(r["reason"], r["method"], r.get("suppressed")) for r in refusals(app)] == [
-        ("expired", "GET", None), ("expired", "POST", 1)]
+        ("expired", "GET", None),
+        ("expired", "POST", 1),
+    ]
 
 
 @pytest.mark.parametrize("mangle", ["forged_key", "edited_payload", "truncated", "garbage"])
@@ -152,13 +175,16 @@ def test_forged_or_malformed_tokens_are_refused(app, incident, client, mangle):
     assert {r["reason"] for r in refusals(app)} <= {"bad_signature", "malformed"} and len(refusals(app)) == 1
 
 
-@pytest.mark.parametrize("case,status,reason", [
-    ("unknown_incident", 404, "unknown_incident"),
-    ("unknown_stage", 404, "unknown_stage"),
-    ("unknown_person", 403, "unknown_person"),
-    ("not_entitled", 403, "not_entitled"),
-    ("not_started", 409, "not_started"),
-])
+@pytest.mark.parametrize(
+    "case,status,reason",
+    [
+        ("unknown_incident", 404, "unknown_incident"),
+        ("unknown_stage", 404, "unknown_stage"),
+        ("unknown_person", 403, "unknown_person"),
+        ("not_entitled", 403, "not_entitled"),
+        ("not_started", 409, "not_started"),
+    ],
+)
 def test_foreign_tokens_are_refused(app, incident, client, case, status, reason):
     """Genuine tokens naming what this installation does not have, or someone not entitled."""
     kwargs = {

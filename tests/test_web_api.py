@@ -8,7 +8,7 @@ import functools
 import pytest
 
 from tests.helpers import GM, PM, PO, REPORTER, STAFF_NOT_ON_LADDER, audit_actions, last_seq
-from tests.web_support import AUDIT, OTHER_IM, OTHER_PM, fast_hashes, site  # noqa: F401
+from tests.web_support import AUDIT, OTHER_IM, OTHER_PM, fast_hashes, site
 
 REPORT = {"division": "IDS-SURVEY", "category": "malware", "summary": "PC-17 shows a ransom note"}
 
@@ -20,8 +20,10 @@ def bearer(token: str) -> dict:
 @pytest.fixture
 def api(site):
     """(client, {email: auth headers}) for the API."""
-    headers = {email: bearer(site.token(email)) for email in
-               (REPORTER, STAFF_NOT_ON_LADDER, PM, PO, GM, AUDIT, OTHER_PM, OTHER_IM)}
+    headers = {
+        email: bearer(site.token(email))
+        for email in (REPORTER, STAFF_NOT_ON_LADDER, PM, PO, GM, AUDIT, OTHER_PM, OTHER_IM)
+    }
     return site.client(), headers
 
 
@@ -34,7 +36,12 @@ def _report(api, email=REPORTER, **fields) -> str:
 
 def test_no_or_bad_token_is_401_json(site, api):
     client, _ = api
-    for headers in ({}, bearer("hkp_not-a-token"), bearer("hka_alert-tokens-are-not-personal"), {"Authorization": "Basic x"}):
+    for headers in (
+        {},
+        bearer("hkp_not-a-token"),
+        bearer("hka_alert-tokens-are-not-personal"),
+        {"Authorization": "Basic x"},
+    ):
         r = client.get("/api/incidents", headers=headers)
         assert r.status_code == 401, headers
         assert r.json()["error"].startswith("authentication required") and r.json()["field"] is None
@@ -44,8 +51,11 @@ def test_no_or_bad_token_is_401_json(site, api):
 def test_report_through_the_api(site, api):
     """201 with the id, who was told and the immediate actions; the reporter is the token's owner."""
     client, h = api
-    r = client.post("/api/incidents", json=REPORT | {"aware_at": "2027-02-01T09:40", "individuals": 3,
-                                                    "data_items": "names"}, headers=h[REPORTER])
+    r = client.post(
+        "/api/incidents",
+        json=REPORT | {"aware_at": "2027-02-01T09:40", "individuals": 3, "data_items": "names"},
+        headers=h[REPORTER],
+    )
     assert r.status_code == 201
     body = r.json()
     assert body["incident"] == "INC-2027-0001"
@@ -56,17 +66,20 @@ def test_report_through_the_api(site, api):
     assert "names" in shown["details"]
 
 
-@pytest.mark.parametrize("patch, field", [
-    ({"division": "NOPE"}, "division"),
-    ({"category": "alien-invasion"}, "category"),
-    ({"summary": ""}, "summary"),
-    ({"summary": None}, "summary"),
-    ({"individuals": -1}, "individuals"),
-    ({"aware_at": "not a time"}, "aware_at"),
-    ({"aware_at": "2031-01-01T00:00:00+09:00"}, "aware_at"),
-    ({"unexpected": 1}, "unexpected"),
-    ({"serious": "very"}, "serious"),
-])
+@pytest.mark.parametrize(
+    "patch, field",
+    [
+        ({"division": "NOPE"}, "division"),
+        ({"category": "alien-invasion"}, "category"),
+        ({"summary": ""}, "summary"),
+        ({"summary": None}, "summary"),
+        ({"individuals": -1}, "individuals"),
+        ({"aware_at": "not a time"}, "aware_at"),
+        ({"aware_at": "2031-01-01T00:00:00+09:00"}, "aware_at"),
+        ({"unexpected": 1}, "unexpected"),
+        ({"serious": "very"}, "serious"),
+    ],
+)
 def test_bad_reports_are_422_naming_the_field(site, api, patch, field):
     client, h = api
     body = {k: v for k, v in (REPORT | patch).items()}
@@ -134,13 +147,18 @@ def test_ack_advance_triage_and_steps_through_the_api(site, api):
     site.clock.advance(minutes=3)
     r = client.post(f"/api/incidents/{inc}/ack", headers=h[PM])
     assert r.status_code == 200 and r.json()["stages"] == ["acknowledge"]
-    r = client.post(f"/api/incidents/{inc}/advance", json={"stage": "immediate-measures", "note": "cable pulled"}, headers=h[PM])
+    r = client.post(
+        f"/api/incidents/{inc}/advance", json={"stage": "immediate-measures", "note": "cable pulled"}, headers=h[PM]
+    )
     assert r.status_code == 200 and r.json()["stages"] == ["immediate-measures"]
     r = client.post(f"/api/incidents/{inc}/triage", json={"individuals": 150, "sensitive": True}, headers=h[PM])
     assert r.status_code == 200 and r.json()["status"] == "undecided"  # encryption not yet known
     assert r.json()["unknown"] == ["encrypted"]  # the only fact that could still change the answer
-    r = client.post(f"/api/incidents/{inc}/triage", json={"encrypted": "no", "financial_risk": False,
-                                                          "unauthorized_purpose": "unknown"}, headers=h[PM])
+    r = client.post(
+        f"/api/incidents/{inc}/triage",
+        json={"encrypted": "no", "financial_risk": False, "unauthorized_purpose": "unknown"},
+        headers=h[PM],
+    )
     assert r.status_code == 200 and r.json()["required"] is True  # sensitive (kept) and not encrypted
     assert r.json()["facts"]["individuals"] == 150 and r.json()["facts"]["unauthorized_purpose"] is None
     r = client.post(f"/api/incidents/{inc}/triage", json={"individuals": 2**63}, headers=h[PM])
@@ -149,8 +167,9 @@ def test_ack_advance_triage_and_steps_through_the_api(site, api):
     ref = steps[0]["ref"]
     r = client.post(f"/api/incidents/{inc}/steps/{ref}/assign", json={"to": PO}, headers=h[PM])
     assert r.status_code == 200 and r.json()["owner"] == PO
-    r = client.post(f"/api/incidents/{inc}/steps/{ref}/done", json={"note": "done", "evidence": "EDR log"},
-                    headers=h[PO])
+    r = client.post(
+        f"/api/incidents/{inc}/steps/{ref}/done", json={"note": "done", "evidence": "EDR log"}, headers=h[PO]
+    )
     assert r.status_code == 200 and r.json()["status"] == "done"
     actions = [a for a, _ in audit_actions(site.app, incident=inc)]
     assert {"stage.acknowledged", "stage.done", "incident.triaged", "step.assigned", "step.done"} <= set(actions)
@@ -176,9 +195,13 @@ def test_audit_officer_token_cannot_change_anything(site, api):
     inc = _report(api)
     assert client.get(f"/api/incidents/{inc}", headers=h[AUDIT]).status_code == 200
     seq = last_seq(site.app)
-    for path, body in ((f"/api/incidents/{inc}/ack", None), (f"/api/incidents/{inc}/advance", {"stage": "immediate-measures"}),
-                       (f"/api/incidents/{inc}/triage", {}), ("/api/incidents", REPORT),
-                       (f"/api/incidents/{inc}/steps/isolate-host/done", {})):
+    for path, body in (
+        (f"/api/incidents/{inc}/ack", None),
+        (f"/api/incidents/{inc}/advance", {"stage": "immediate-measures"}),
+        (f"/api/incidents/{inc}/triage", {}),
+        ("/api/incidents", REPORT),
+        (f"/api/incidents/{inc}/steps/isolate-host/done", {}),
+    ):
         r = client.post(path, json=body, headers=h[AUDIT])
         assert r.status_code == 403, path
         assert "read-only" in r.json()["error"]
@@ -216,10 +239,17 @@ def test_openapi_documents_the_api(site):
     assert site.client().get("/openapi.json").status_code == 401  # signed-in people and tokens only
     spec = site.as_(PM).get("/openapi.json").json()
     paths = spec["paths"]
-    for path in ("/api/incidents", "/api/incidents/{incident_id}", "/api/incidents/{incident_id}/ack",
-                 "/api/incidents/{incident_id}/advance", "/api/incidents/{incident_id}/triage",
-                 "/api/incidents/{incident_id}/steps", "/api/incidents/{incident_id}/steps/{ref}/done",
-                 "/api/incidents/{incident_id}/drafts/{kind}", "/api/alerts"):
+    for path in (
+        "/api/incidents",
+        "/api/incidents/{incident_id}",
+        "/api/incidents/{incident_id}/ack",
+        "/api/incidents/{incident_id}/advance",
+        "/api/incidents/{incident_id}/triage",
+        "/api/incidents/{incident_id}/steps",
+        "/api/incidents/{incident_id}/steps/{ref}/done",
+        "/api/incidents/{incident_id}/drafts/{kind}",
+        "/api/alerts",
+    ):
         assert path in paths, path
     assert "/dashboard" not in paths and "/login" not in paths
     assert "ReportIn" in spec["components"]["schemas"]
@@ -254,14 +284,17 @@ def test_alert_needs_a_source_token(site, alert_token):
     assert c.post("/api/alerts", json=ALERT, headers=bearer(personal)).status_code == 401
 
 
-@pytest.mark.parametrize("patch, field", [
-    ({"division": "NOPE"}, "division"),
-    ({"category": "nope"}, "category"),
-    ({"summary": ""}, "summary"),
-    ({"details": "not an object"}, "details"),
-    ({"occurred_at": "2031-01-01T00:00:00Z"}, "occurred_at"),
-    ({"dedup_key": "k" * 300}, "dedup_key"),
-])
+@pytest.mark.parametrize(
+    "patch, field",
+    [
+        ({"division": "NOPE"}, "division"),
+        ({"category": "nope"}, "category"),
+        ({"summary": ""}, "summary"),
+        ({"details": "not an object"}, "details"),
+        ({"occurred_at": "2031-01-01T00:00:00Z"}, "occurred_at"),
+        ({"dedup_key": "k" * 300}, "dedup_key"),
+    ],
+)
 def test_bad_alert_payload_is_422_with_field(site, alert_token, patch, field):
     r = site.client().post("/api/alerts", json=ALERT | patch, headers=bearer(alert_token))
     assert r.status_code == 422 and r.json()["field"] == field, r.json()
@@ -273,7 +306,9 @@ def test_alert_rate_limit_is_429_with_retry_after(site, alert_token, monkeypatch
     monkeypatch.setattr(alerts, "ingest_alert", functools.partial(alerts.ingest_alert, rate_per_minute=2))
     c = site.client()
     for i in range(2):
-        assert c.post("/api/alerts", json=ALERT | {"dedup_key": f"k{i}"}, headers=bearer(alert_token)).status_code == 201
+        assert (
+            c.post("/api/alerts", json=ALERT | {"dedup_key": f"k{i}"}, headers=bearer(alert_token)).status_code == 201
+        )
     r = c.post("/api/alerts", json=ALERT | {"dedup_key": "k3"}, headers=bearer(alert_token))
     assert r.status_code == 429 and r.headers["retry-after"] == "60"
     assert "more than 2 alerts" in r.json()["error"]

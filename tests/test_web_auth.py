@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from hokoku.db import transaction
 from tests.helpers import GM, PM, REPORTER, T0, audit_actions, last_seq, raw_sql
-from tests.web_support import PASSWORD, fast_hashes, site  # noqa: F401  (fixtures)
+from tests.web_support import PASSWORD, fast_hashes, site
 
 
 def _login_page_token(client) -> str:
@@ -19,8 +19,11 @@ def _login_page_token(client) -> str:
 
 
 def _try_login(client, email, password):
-    return client.post("/login", data={"email": email, "password": password, "csrf_token": _login_page_token(client)},
-                       follow_redirects=False)
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": _login_page_token(client)},
+        follow_redirects=False,
+    )
 
 
 def test_sign_in_sets_a_hardened_cookie_and_stores_only_a_hash(site):
@@ -62,8 +65,10 @@ def test_wrong_password_is_refused_and_audited_without_saying_which_part_was_wro
     assert "メールアドレスまたはパスワードが違います" in bad.text
     actions = audit_actions(site.app, after_seq=seq)
     assert ("auth.login_failed", {"reason": "bad password", "failures": 1, "account_failures": 1}) in actions
-    assert ("auth.login_failed", {"reason": "no such account", "failures": 1, "account_failures": 1,
-                                  "source": "login:testclient"}) in actions
+    assert (
+        "auth.login_failed",
+        {"reason": "no such account", "failures": 1, "account_failures": 1, "source": "login:testclient"},
+    ) in actions
     assert "session" not in bad.headers.get("set-cookie", "")
 
 
@@ -132,13 +137,19 @@ def test_pages_send_strangers_to_sign_in_and_back_but_never_elsewhere(site):
     r = c.get("/dashboard?sort=incident", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/login?next=%2Fdashboard%3Fsort%3Dincident"
     token = _login_page_token(c)
-    r = c.post("/login", data={"email": PM, "password": PASSWORD, "csrf_token": token, "next": "/dashboard?sort=incident"},
-               follow_redirects=False)
+    r = c.post(
+        "/login",
+        data={"email": PM, "password": PASSWORD, "csrf_token": token, "next": "/dashboard?sort=incident"},
+        follow_redirects=False,
+    )
     assert r.headers["location"] == "/dashboard?sort=incident"
     for evil in ("//evil.example.com/", "https://evil.example.com/", "/\\evil.example.com"):
         c2 = site.client()
-        r = c2.post("/login", data={"email": PM, "password": PASSWORD, "csrf_token": _login_page_token(c2),
-                                    "next": evil}, follow_redirects=False)
+        r = c2.post(
+            "/login",
+            data={"email": PM, "password": PASSWORD, "csrf_token": _login_page_token(c2), "next": evil},
+            follow_redirects=False,
+        )
         assert r.headers["location"] == "/dashboard", evil
 
 
@@ -156,7 +167,7 @@ def test_passwords_are_argon2id_hashes_with_the_library_defaults(demo_app):
 
 
 # -- the CLI verbs ----------------------------------------------------------------------------
-def test_user_add_passwd_token_from_the_cli(demo_app, cli, monkeypatch, fast_hashes):  # noqa: F811
+def test_user_add_passwd_token_from_the_cli(demo_app, cli, monkeypatch, fast_hashes):
     """`hokoku user add/passwd --password-stdin` and `user token`; the token is stored hashed and works."""
     monkeypatch.setattr("sys.stdin", io.StringIO("first password 123\n"))
     code, out, err = cli("user", "add", PM, "--password-stdin", "--now", T0.isoformat())
@@ -180,7 +191,7 @@ def test_user_add_passwd_token_from_the_cli(demo_app, cli, monkeypatch, fast_has
     assert me.status_code == 200 and me.json()["email"] == PM
 
 
-def test_user_verbs_refuse_strangers_duplicates_and_short_passwords(demo_app, cli, monkeypatch, fast_hashes):  # noqa: F811
+def test_user_verbs_refuse_strangers_duplicates_and_short_passwords(demo_app, cli, monkeypatch, fast_hashes):
     """Only people of the organisation file get accounts; one account each; passwords of 10+ characters."""
     monkeypatch.setattr("sys.stdin", io.StringIO("long enough password\n"))
     code, _, err = cli("user", "add", "ghost@example.org", "--password-stdin")
@@ -197,7 +208,7 @@ def test_user_verbs_refuse_strangers_duplicates_and_short_passwords(demo_app, cl
     assert code == 2 and "has no account" in err
 
 
-def test_user_add_prompts_twice_without_echo(demo_app, cli, monkeypatch, fast_hashes):  # noqa: F811
+def test_user_add_prompts_twice_without_echo(demo_app, cli, monkeypatch, fast_hashes):
     """Without --password-stdin the password is asked twice with getpass; a mismatch is refused."""
     answers = iter(["typed password one", "typed password two"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
@@ -218,7 +229,7 @@ def test_changing_the_password_ends_existing_sessions(site):
 
 def test_session_rows_hold_no_clear_secrets(site):
     """web_session and web_api_token keep digests only."""
-    from models.web import ApiToken, WebSession
+    from hokoku.models.web import ApiToken, WebSession
 
     c = site.login(PM)
     token = site.token(PM)
@@ -233,7 +244,7 @@ def test_session_rows_hold_no_clear_secrets(site):
 
 @pytest.mark.parametrize("value", ["", "x" * 9, " leading space pw", "has\nnewline!!"])
 def test_bad_passwords_are_refused(value):
-    from hokoku.exceptions import InputError
+    from hokoku.core.exceptions import InputError
     from hokoku.web.auth import check_password
 
     with pytest.raises(InputError):

@@ -13,18 +13,26 @@ import pytest
 from hokoku.documents import KINDS
 from hokoku.documents.render import COMMISSION_KINDS, PUBLIC_KINDS
 from tests.helpers import GM, PM, REPORTER, audit_actions
-from tests.web_support import fast_hashes, site  # noqa: F401
+from tests.web_support import fast_hashes, site
 
 SUMMARY = "研究用サーバに外部から不正ログインされた痕跡がある"
 STEP_NOTE = "配線を抜き該当アカウントを停止済"
-PUBLIC = {"summary": "当機構の研究用サーバ1台に、外部から不正にログインされたことが判明しました。",
-          "cause": "サーバの認証の設定に不備があったためと考えられます。",
-          "measures": "サーバをネットワークから切り離しました。"}
+PUBLIC = {
+    "summary": "当機構の研究用サーバ1台に、外部から不正にログインされたことが判明しました。",
+    "cause": "サーバの認証の設定に不備があったためと考えられます。",
+    "measures": "サーバをネットワークから切り離しました。",
+}
 
 
 def _incident(site, **fields) -> str:
-    return site.report(summary=SUMMARY, occurred_at="2027-02-01T08:00", aware_at="2027-02-01T09:50",
-                       data_items="氏名、住所", individuals="1200", **fields)
+    return site.report(
+        summary=SUMMARY,
+        occurred_at="2027-02-01T08:00",
+        aware_at="2027-02-01T09:50",
+        data_items="氏名、住所",
+        individuals="1200",
+        **fields,
+    )
 
 
 def _post(client, path: str, **data):
@@ -41,14 +49,20 @@ def test_the_report_forms_headcount_data_items_and_occurrence_reach_the_drafts_a
     pm = site.as_(PM)
     page = pm.get(f"/incidents/{incident}").text
     assert '<dd id="headcount">1,200人（推計）</dd>' in page
-    assert 'name="individuals" inputmode="numeric" pattern="[0-9]+|unknown|不明" value="1200"' in page  # triage starts there
-    assert "1,200人（推計）" in page[page.index('id="details-text"'):]  # the reporter's details, same wording
+    assert (
+        'name="individuals" inputmode="numeric" pattern="[0-9]+|unknown|不明" value="1200"' in page
+    )  # triage starts there
+    assert "1,200人（推計）" in page[page.index('id="details-text"') :]  # the reporter's details, same wording
     final = _draft(pm, incident, "ppc-final").text
     assert "### 3. 本人の数\n\n1,200人（推計）" in final
     assert "氏名、住所" in final
     assert "発生日時：令和9年2月1日（2027-02-01）8時00分" in final
-    mentions = {body[m.start():m.end() + 5] for kind in KINDS for body in [_draft(pm, incident, kind).text]
-                for m in re.finditer(r"1,?200", body)}
+    mentions = {
+        body[m.start() : m.end() + 5]
+        for kind in KINDS
+        for body in [_draft(pm, incident, kind).text]
+        for m in re.finditer(r"1,?200", body)
+    }
     assert mentions == {"1,200人（推計）"}
 
 
@@ -56,8 +70,14 @@ def test_items_4_to_9_from_the_page_are_recorded_once_each_audited_and_in_the_fi
     """Each changed item becomes one finding (audited); an unchanged resubmission records nothing."""
     incident = _incident(site)
     pm = site.as_(PM)
-    values = {"cause": "認証設定の不備", "secondary_damage": "なし", "individual_response": "郵送で通知",
-              "publication": "公表予定", "prevention": "定期点検", "other": "警察に相談"}
+    values = {
+        "cause": "認証設定の不備",
+        "secondary_damage": "なし",
+        "individual_response": "郵送で通知",
+        "publication": "公表予定",
+        "prevention": "定期点検",
+        "other": "警察に相談",
+    }
     r = _post(pm, f"/incidents/{incident}/findings", **values)
     assert r.status_code == 303 and r.headers["location"].endswith("?msg=findings#findings")
     r = _post(pm, f"/incidents/{incident}/findings", **values)
@@ -125,10 +145,13 @@ def test_the_reporter_may_not_write_findings_or_public_texts(site):
     assert _post(staff, f"/incidents/{incident}/public-texts", summary="x").status_code == 403
 
 
-@pytest.mark.parametrize("fmt,media,ext", [
-    ("md", "text/markdown; charset=utf-8", "md"),
-    ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"),
-])
+@pytest.mark.parametrize(
+    "fmt,media,ext",
+    [
+        ("md", "text/markdown; charset=utf-8", "md"),
+        ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"),
+    ],
+)
 def test_markdown_and_word_are_downloads_html_stays_a_page(site, fmt, media, ext):
     """Markdown and Word come as attachments with their media types; HTML is shown in the browser."""
     incident = _incident(site)
@@ -156,17 +179,22 @@ def test_the_api_takes_the_occurrence_time(site):
     from tests.test_web_api import REPORT, bearer
 
     client = site.client()
-    r = client.post("/api/incidents", json=REPORT | {"aware_at": "2027-02-01T09:40", "occurred_at": "2027-02-01T07:15",
-                                                    "individuals": 1200},
-                    headers=bearer(site.token(REPORTER)))
+    r = client.post(
+        "/api/incidents",
+        json=REPORT | {"aware_at": "2027-02-01T09:40", "occurred_at": "2027-02-01T07:15", "individuals": 1200},
+        headers=bearer(site.token(REPORTER)),
+    )
     assert r.status_code == 201, r.text
     incident = r.json()["incident"]
     shown = client.get(f"/api/incidents/{incident}", headers=bearer(site.token(REPORTER))).json()
     assert shown["occurred_at"] == "2027-01-31T22:15:00+00:00"
     final = client.get(f"/api/incidents/{incident}/drafts/ppc-final", headers=bearer(site.token(GM))).text
     assert "発生日時：令和9年2月1日（2027-02-01）7時15分" in final and "1,200人（推計）" in final
-    late = client.post("/api/incidents", json=REPORT | {"aware_at": "2027-02-01T09:40", "occurred_at": "2027-02-01T09:45"},
-                       headers=bearer(site.token(REPORTER)))
+    late = client.post(
+        "/api/incidents",
+        json=REPORT | {"aware_at": "2027-02-01T09:40", "occurred_at": "2027-02-01T09:45"},
+        headers=bearer(site.token(REPORTER)),
+    )
     assert late.status_code == 422 and late.json()["field"] == "occurred_at"
 
 
@@ -179,11 +207,20 @@ def test_no_ascii_code_in_any_japanese_draft_of_an_incident_built_on_the_pages(s
     pm = site.as_(PM)
     assert _post(pm, f"/incidents/{incident}/ack").status_code == 303
     assert _post(pm, f"/incidents/{incident}/steps/isolate-host/done", note=STEP_NOTE).status_code == 303
-    assert _post(pm, f"/incidents/{incident}/advance", stage="immediate-measures", note="内部の記録",
-                 confirm="yes").status_code == 303
-    assert _post(pm, f"/incidents/{incident}/findings", cause="認証設定の不備", prevention="定期点検").status_code == 303
+    assert (
+        _post(
+            pm, f"/incidents/{incident}/advance", stage="immediate-measures", note="内部の記録", confirm="yes"
+        ).status_code
+        == 303
+    )
+    assert (
+        _post(pm, f"/incidents/{incident}/findings", cause="認証設定の不備", prevention="定期点検").status_code == 303
+    )
     assert _post(pm, f"/incidents/{incident}/public-texts", **PUBLIC).status_code == 303
     assert _post(pm, f"/incidents/{incident}/notices", count="80", method="郵送").status_code == 303
-    assert _post(pm, f"/incidents/{incident}/actions", title="定期点検", owner=PM, due="2030-01-01T10:00").status_code == 303
+    assert (
+        _post(pm, f"/incidents/{incident}/actions", title="定期点検", owner=PM, due="2030-01-01T10:00").status_code
+        == 303
+    )
     found = {kind: _ascii_words(_draft(pm, incident, kind).text) for kind in KINDS}
     assert {kind: words for kind, words in found.items() if words} == {}

@@ -12,7 +12,9 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 
 def test_bars_scale_to_the_largest_value_and_parse_as_svg():
-    svg = bar_chart("Time to acknowledge", [Bar("INC-1", 10, "10分"), Bar("INC-2", 40, "40分"), Bar("INC-3", None, "-")])
+    svg = bar_chart(
+        "Time to acknowledge", [Bar("INC-1", 10, "10分"), Bar("INC-2", 40, "40分"), Bar("INC-3", None, "-")]
+    )
     root = ET.fromstring(str(svg))
     assert root.tag == f"{SVG}svg" and root.get("role") == "img"
     rects = root.findall(f".//{SVG}rect")
@@ -34,8 +36,18 @@ def test_empty_chart_says_so():
 
 
 def test_stacked_segments_and_legend():
-    svg = str(stacked_chart("Deadlines", [("INC-1", [Segment(3, "seg met", "met"), Segment(1, "seg missed", "missed"),
-                                                     Segment(0, "seg open", "open")], "/incidents/INC-1")]))
+    svg = str(
+        stacked_chart(
+            "Deadlines",
+            [
+                (
+                    "INC-1",
+                    [Segment(3, "seg met", "met"), Segment(1, "seg missed", "missed"), Segment(0, "seg open", "open")],
+                    "/incidents/INC-1",
+                )
+            ],
+        )
+    )
     root = ET.fromstring(svg)
     bars = [r for r in root.iter(f"{SVG}rect") if float(r.get("height")) > 12]
     assert [r.get("class") for r in bars] == ["seg met", "seg missed"]

@@ -4,14 +4,14 @@ control, audit of every view and refusal, hostile input, size limits, languages.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from hokoku.db import transaction
 from tests.helpers import GM, IM, PM, PO, REPORTER, STAFF_NOT_ON_LADDER, audit_actions, last_seq
-from tests.web_support import AUDIT, DG, IEH_STAFF, OTHER_IM, OTHER_PM, fast_hashes, site  # noqa: F401
+from tests.web_support import AUDIT, DG, IEH_STAFF, OTHER_IM, OTHER_PM, fast_hashes, site
 
 HOSTILE = "<script>alert(1)</script><!channel> <@U0PM00001> <img src=x onerror=alert(2)>"
 
@@ -47,16 +47,27 @@ def test_english_by_query_and_then_by_cookie(site):
 def test_report_becomes_an_incident_and_the_receipt_shows_what_to_do_now(site):
     """POST /report → 303 to the receipt: the id and the playbook's immediate actions; details kept encrypted."""
     c = site.as_(REPORTER)
-    r = c.post("/report", data={
-        "csrf_token": c.csrf, "division": "IDS-SURVEY", "category": "malware", "summary": "PC-17 shows a ransom note",
-        "aware_at": "2027-02-01T09:40", "data_items": "survey respondents' names", "individuals": "120",
-        "already_done": "pulled the LAN cable", "serious": "true"}, follow_redirects=False)
+    r = c.post(
+        "/report",
+        data={
+            "csrf_token": c.csrf,
+            "division": "IDS-SURVEY",
+            "category": "malware",
+            "summary": "PC-17 shows a ransom note",
+            "aware_at": "2027-02-01T09:40",
+            "data_items": "survey respondents' names",
+            "individuals": "120",
+            "already_done": "pulled the LAN cable",
+            "serious": "true",
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/incidents/INC-2027-0001/receipt"
     receipt = c.get(r.headers["location"])
     assert "INC-2027-0001" in receipt.text and "中村 美咲" in receipt.text
     for action in site.app.playbooks["malware"].immediate_actions:
         assert action.get("ja") in receipt.text
-    from models.incident import Incident
+    from hokoku.models.incident import Incident
 
     with transaction(site.app.engine) as session:
         inc = session.execute(select(Incident)).scalar_one()
@@ -69,20 +80,28 @@ def test_report_becomes_an_incident_and_the_receipt_shows_what_to_do_now(site):
     assert len(reported) == 1 and reported[0]["source"] == "web" and reported[0]["serious"] is True
 
 
-@pytest.mark.parametrize("field, patch, needle", [
-    ("summary", {"summary": "   "}, "何が起きたかを書いてください"),
-    ("division", {"division": "NOPE"}, "この課室等は登録されていません"),
-    ("category", {"category": "alien-invasion"}, "この種類は選べません"),
-    ("category", {"category": "bulk-download"}, "この種類は選べません"),
-    ("aware_at", {"aware_at": "2030-01-01T00:00"}, "未来の日時"),
-    ("aware_at", {"aware_at": "yesterday"}, "2027-02-01T09:40"),
-    ("individuals", {"individuals": "many"}, "0以上の整数"),
-])
+@pytest.mark.parametrize(
+    "field, patch, needle",
+    [
+        ("summary", {"summary": "   "}, "何が起きたかを書いてください"),
+        ("division", {"division": "NOPE"}, "この課室等は登録されていません"),
+        ("category", {"category": "alien-invasion"}, "この種類は選べません"),
+        ("category", {"category": "bulk-download"}, "この種類は選べません"),
+        ("aware_at", {"aware_at": "2030-01-01T00:00"}, "未来の日時"),
+        ("aware_at", {"aware_at": "yesterday"}, "2027-02-01T09:40"),
+        ("individuals", {"individuals": "many"}, "0以上の整数"),
+    ],
+)
 def test_bad_report_is_shown_again_with_the_field_marked(site, field, patch, needle):
     """422, the message, the wrong field marked and the other answers kept; no incident is made."""
     c = site.as_(REPORTER)
-    data = {"csrf_token": c.csrf, "division": "IDS-SURVEY", "category": "malware", "summary": "kept summary text",
-            "data_items": "kept data items"} | patch
+    data = {
+        "csrf_token": c.csrf,
+        "division": "IDS-SURVEY",
+        "category": "malware",
+        "summary": "kept summary text",
+        "data_items": "kept data items",
+    } | patch
     r = c.post("/report", data=data)
     assert r.status_code == 422
     assert needle in r.text
@@ -98,8 +117,11 @@ def test_report_form_shows_every_error_at_once_in_the_pages_language_beside_its_
     data = {"csrf_token": c.csrf, "division": "", "category": "", "summary": " ", "data_items": "kept data items"}
     r = c.post("/report", data=data)
     assert r.status_code == 422
-    for field, message in (("division", "課室等を選んでください"), ("category", "事案の種類を選んでください"),
-                           ("summary", "何が起きたかを書いてください")):
+    for field, message in (
+        ("division", "課室等を選んでください"),
+        ("category", "事案の種類を選んでください"),
+        ("summary", "何が起きたかを書いてください"),
+    ):
         assert re.search(rf'<p class="field-error" id="{field}-error">[^<]*{message}', r.text), field
     assert "（3件）" in r.text and "kept data items" in r.text
     en = c.post("/report?lang=en", data=data).text
@@ -124,13 +146,12 @@ def test_unknown_category_report_is_accepted_and_the_receipt_says_what_happens_n
 
 def test_staff_land_on_the_report_form_and_managers_on_the_dashboard(site):
     """After signing in without a target: staff → /report, a protection manager → /dashboard."""
-    from tests.web_support import PASSWORD, _CSRF_FIELD
+    from tests.web_support import _CSRF_FIELD, PASSWORD
 
     for email, landing in ((REPORTER, "/report"), (PM, "/dashboard")):
         c = site.client()
         token = _CSRF_FIELD.search(c.get("/login").text).group(1)
-        r = c.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token},
-                   follow_redirects=False)
+        r = c.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token}, follow_redirects=False)
         assert r.headers["location"] == landing, email
 
 
@@ -168,15 +189,19 @@ def test_acknowledge_and_advance_from_the_dashboard(site):
     """The forms POST, the chain moves on, the change is audited with channel web, and we come back."""
     inc = site.report()
     pm = site.as_(PM)
-    r = pm.post(f"/incidents/{inc}/ack", data={"csrf_token": pm.csrf, "stage": "acknowledge",
-                                                "next": "/dashboard?sort=incident"}, follow_redirects=False)
+    r = pm.post(
+        f"/incidents/{inc}/ack",
+        data={"csrf_token": pm.csrf, "stage": "acknowledge", "next": "/dashboard?sort=incident"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/dashboard?sort=incident&msg=acked"
     assert "受領を記録しました" in pm.get(r.headers["location"]).text
     data = {"csrf_token": pm.csrf, "stage": "immediate-measures", "note": "LAN cable pulled"}
     r = pm.post(f"/incidents/{inc}/advance", data=data, follow_redirects=False)
     assert r.status_code == 200 and 'value="yes"' in r.text and "LAN cable pulled" in r.text  # confirm first
-    r = pm.post(f"/incidents/{inc}/advance", data=data | {"confirm": "yes", "next": "/dashboard"},
-                follow_redirects=False)
+    r = pm.post(
+        f"/incidents/{inc}/advance", data=data | {"confirm": "yes", "next": "/dashboard"}, follow_redirects=False
+    )
     assert r.status_code == 303 and r.headers["location"] == "/dashboard?msg=advanced"
     events = audit_actions(site.app, incident=inc)
     assert ("stage.acknowledged", {"stage": "acknowledge", "channel": "web"}) in events
@@ -195,15 +220,20 @@ def test_completing_a_stage_asks_for_a_note_or_an_explicit_no_note_and_a_confirm
     assert link and f'aria-label="完了にする: {inc}' in dash
     page = pm.get(link.group(1).replace("&amp;", "&"))
     assert page.status_code == 200 and "メモなしで完了にする" in page.text
-    r = pm.post(f"/incidents/{inc}/advance", data={"csrf_token": pm.csrf, "stage": "immediate-measures",
-                                                    "confirm": "yes"})
+    r = pm.post(
+        f"/incidents/{inc}/advance", data={"csrf_token": pm.csrf, "stage": "immediate-measures", "confirm": "yes"}
+    )
     assert r.status_code == 422 and "メモを書くか" in r.text
     assert "stage.done" not in _actions(site, incident=inc)
-    r = pm.post(f"/incidents/{inc}/advance", data={"csrf_token": pm.csrf, "stage": "immediate-measures",
-                                                    "no_note": "true", "confirm": "yes"}, follow_redirects=False)
+    r = pm.post(
+        f"/incidents/{inc}/advance",
+        data={"csrf_token": pm.csrf, "stage": "immediate-measures", "no_note": "true", "confirm": "yes"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"].endswith("msg=advanced#stages")
     assert ("stage.done", {"stage": "immediate-measures", "channel": "web", "with_note": False}) in audit_actions(
-        site.app, incident=inc)
+        site.app, incident=inc
+    )
 
 
 def test_only_permitted_actions_are_offered_by_the_rule_that_authorises_the_post(site):
@@ -211,15 +241,19 @@ def test_only_permitted_actions_are_offered_by_the_rule_that_authorises_the_post
     inc = site.report()
     dg_page = site.as_(DG).get(f"/incidents/{inc}").text
     row = re.search(r'<tr [^>]*id="stage-acknowledge">.*?</tr>', dg_page, re.S).group(0)
-    assert 'data-action=' not in row and "操作できるのは担当者" in row
+    assert "data-action=" not in row and "操作できるのは担当者" in row
     assert 'data-stage="acknowledge"' not in site.as_(DG).get("/dashboard").text
     dg = site.as_(DG)
     assert dg.post(f"/incidents/{inc}/ack", data={"csrf_token": dg.csrf, "stage": "acknowledge"}).status_code == 403
     pm_page = site.as_(PM).get(f"/incidents/{inc}").text
     assert f'aria-label="受領する: {inc}' in pm_page
     pm = site.as_(PM)
-    assert pm.post(f"/incidents/{inc}/ack", data={"csrf_token": pm.csrf, "stage": "acknowledge"},
-                   follow_redirects=False).status_code == 303
+    assert (
+        pm.post(
+            f"/incidents/{inc}/ack", data={"csrf_token": pm.csrf, "stage": "acknowledge"}, follow_redirects=False
+        ).status_code
+        == 303
+    )
 
 
 def test_refused_transitions_are_409_or_403(site):
@@ -263,8 +297,11 @@ def test_tick_checklist_complete_step_and_assign(site):
     pm = site.as_(PM)
     step = site.app.playbooks["malware"].steps[0]
     for item in (0, 1):
-        r = pm.post(f"/incidents/{inc}/steps/{step.id}/tick", data={"csrf_token": pm.csrf, "item": item, "checked": "1"},
-                    follow_redirects=False)
+        r = pm.post(
+            f"/incidents/{inc}/steps/{step.id}/tick",
+            data={"csrf_token": pm.csrf, "item": item, "checked": "1"},
+            follow_redirects=False,
+        )
         assert r.status_code == 303 and r.headers["location"].endswith(f"msg=ticked#step-{step.id}")
     from hokoku.services.responders import ticks
     from hokoku.services.tasks import list_tasks
@@ -279,15 +316,21 @@ def test_tick_checklist_complete_step_and_assign(site):
     pm.post(f"/incidents/{inc}/steps/{step.id}/tick", data={"csrf_token": pm.csrf, "item": 1, "checked": "0"})
     assert ticks(site.app, incident_id=inc) == {step.id: {0}}
     assert [d["item"] for a, d in audit_actions(site.app, incident=inc) if a.startswith("checklist.")] == [0, 1, 1]
-    assert pm.post(f"/incidents/{inc}/steps/{step.id}/tick", data={"csrf_token": pm.csrf, "item": 99}).status_code == 422
-    r = pm.post(f"/incidents/{inc}/steps/{step.id}/done", data={
-        "csrf_token": pm.csrf, "note": "isolated by EDR", "evidence": "ticket 42"}, follow_redirects=False)
+    assert (
+        pm.post(f"/incidents/{inc}/steps/{step.id}/tick", data={"csrf_token": pm.csrf, "item": 99}).status_code == 422
+    )
+    r = pm.post(
+        f"/incidents/{inc}/steps/{step.id}/done",
+        data={"csrf_token": pm.csrf, "note": "isolated by EDR", "evidence": "ticket 42"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     done = next(t for t in list_tasks(site.app, incident_id=inc) if t["ref"] == step.id)
     assert done["status"] == "done" and done["evidence"] == "ticket 42" and done["note"] == "isolated by EDR"
     other = site.app.playbooks["malware"].steps[1].id
-    r = pm.post(f"/incidents/{inc}/steps/{other}/assign", data={"csrf_token": pm.csrf, "to": PO},
-                follow_redirects=False)
+    r = pm.post(
+        f"/incidents/{inc}/steps/{other}/assign", data={"csrf_token": pm.csrf, "to": PO}, follow_redirects=False
+    )
     assert r.status_code == 303
     assert next(t for t in list_tasks(site.app, incident_id=inc) if t["ref"] == other)["owner"] == PO
 
@@ -298,10 +341,18 @@ def test_triage_form_records_facts_and_shows_the_assessment(site):
     inc = site.report()
     pm = site.as_(PM)
     assert "未確定" in pm.get(f"/incidents/{inc}").text  # a new incident is undecided
-    r = pm.post(f"/incidents/{inc}/triage", data={"csrf_token": pm.csrf, "individuals": "1200", "sensitive": "no",
-                                                  "financial_risk": "no", "unauthorized_purpose": "no",
-                                                  "encrypted": "no"},
-                follow_redirects=False)
+    r = pm.post(
+        f"/incidents/{inc}/triage",
+        data={
+            "csrf_token": pm.csrf,
+            "individuals": "1200",
+            "sensitive": "no",
+            "financial_risk": "no",
+            "unauthorized_purpose": "no",
+            "encrypted": "no",
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     page = pm.get(f"/incidents/{inc}").text
     assert "個人情報保護委員会への報告: 必要" in page
@@ -316,21 +367,37 @@ def test_the_general_manager_decides_and_a_manager_corrects_the_awareness_time_i
     """The decision form and the awareness correction: the statutory clocks move and are audited."""
     inc = site.report()
     pm = site.as_(PM)
-    pm.post(f"/incidents/{inc}/triage", data={"csrf_token": pm.csrf, "individuals": "12", "sensitive": "no",
-                                              "financial_risk": "no", "unauthorized_purpose": "no",
-                                              "encrypted": "no"})
-    r = pm.post(f"/incidents/{inc}/amend", data={"csrf_token": pm.csrf, "aware_at": "2027-01-25T09:00",
-                                                 "reason": "the log shows the first alert a week earlier"},
-                follow_redirects=False)
+    pm.post(
+        f"/incidents/{inc}/triage",
+        data={
+            "csrf_token": pm.csrf,
+            "individuals": "12",
+            "sensitive": "no",
+            "financial_risk": "no",
+            "unauthorized_purpose": "no",
+            "encrypted": "no",
+        },
+    )
+    r = pm.post(
+        f"/incidents/{inc}/amend",
+        data={
+            "csrf_token": pm.csrf,
+            "aware_at": "2027-01-25T09:00",
+            "reason": "the log shows the first alert a week earlier",
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     actions = _actions(site, incident=inc)
     assert "incident.amended" in actions and "stage.due_changed" in actions
     gm = site.as_(GM)
-    r = gm.post(f"/incidents/{inc}/reportability", data={"csrf_token": gm.csrf, "decision": "confirm"},
-                follow_redirects=False)
+    r = gm.post(
+        f"/incidents/{inc}/reportability", data={"csrf_token": gm.csrf, "decision": "confirm"}, follow_redirects=False
+    )
     assert r.status_code == 303 and "reportability.decided" in _actions(site, incident=inc)
-    refused = pm.post(f"/incidents/{inc}/reportability", data={"csrf_token": pm.csrf, "decision": "required",
-                                                               "reason": "x"})
+    refused = pm.post(
+        f"/incidents/{inc}/reportability", data={"csrf_token": pm.csrf, "decision": "required", "reason": "x"}
+    )
     assert refused.status_code == 403  # only the general manager (or deputy) decides
 
 
@@ -378,8 +445,13 @@ def test_report_text_with_html_script_and_slack_mentions_is_inert(site):
 def test_unknown_incident_is_404_not_500(site):
     """Unknown ids, pages and drafts answer 404 pages."""
     c = site.as_(GM)
-    for path in ("/incidents/INC-2027-9999", "/incidents/INC-2027-9999/receipt", "/incidents/garbage<>",
-                 "/incidents/INC-2027-9999/drafts/summary", "/no-such-page"):
+    for path in (
+        "/incidents/INC-2027-9999",
+        "/incidents/INC-2027-9999/receipt",
+        "/incidents/garbage<>",
+        "/incidents/INC-2027-9999/drafts/summary",
+        "/no-such-page",
+    ):
         r = c.get(path, headers={"accept": "text/html,application/xhtml+xml"})
         assert r.status_code == 404, path
         assert "<html" in r.text
@@ -392,8 +464,16 @@ def test_oversized_report_comes_back_with_the_typed_text_and_a_message(site):
     Japanese, with every typed word still in the form; no incident is made."""
     c = site.as_(REPORTER)
     big = "x" * (300 * 1024)
-    r = c.post("/report", data={"csrf_token": c.csrf, "division": "IDS-SURVEY", "category": "malware", "summary": big,
-                                "already_done": "kept words"})
+    r = c.post(
+        "/report",
+        data={
+            "csrf_token": c.csrf,
+            "division": "IDS-SURVEY",
+            "category": "malware",
+            "summary": big,
+            "already_done": "kept words",
+        },
+    )
     assert r.status_code == 422 and "長すぎます" in r.text and big in r.text and "kept words" in r.text
     assert "incident.reported" not in _actions(site)
 
@@ -450,12 +530,14 @@ def test_audit_officer_reads_everything_and_changes_nothing(site):
     inc = site.report()
     a = site.as_(AUDIT)
     assert a.get(f"/incidents/{inc}").status_code == 200
-    posts = [(f"/incidents/{inc}/ack", {"stage": "acknowledge"}),
-             (f"/incidents/{inc}/advance", {"stage": "immediate-measures"}),
-             (f"/incidents/{inc}/triage", {"individuals": "5"}),
-             (f"/incidents/{inc}/steps/isolate-host/done", {}),
-             (f"/incidents/{inc}/steps/isolate-host/assign", {"to": PO}),
-             ("/report", {"division": "IDS-SURVEY", "category": "malware", "summary": "x"})]
+    posts = [
+        (f"/incidents/{inc}/ack", {"stage": "acknowledge"}),
+        (f"/incidents/{inc}/advance", {"stage": "immediate-measures"}),
+        (f"/incidents/{inc}/triage", {"individuals": "5"}),
+        (f"/incidents/{inc}/steps/isolate-host/done", {}),
+        (f"/incidents/{inc}/steps/isolate-host/assign", {"to": PO}),
+        ("/report", {"division": "IDS-SURVEY", "category": "malware", "summary": "x"}),
+    ]
     seq = last_seq(site.app)
     for path, data in posts:
         r = a.post(path, data={"csrf_token": a.csrf, **data})
@@ -466,7 +548,7 @@ def test_audit_officer_reads_everything_and_changes_nothing(site):
     page = a.get("/audit")
     assert page.status_code == 200 and 'class="verify ok"' in page.text
     assert "access.denied" in page.text
-    assert "<form method=\"post\" action=\"/incidents" not in a.get(f"/incidents/{inc}").text
+    assert '<form method="post" action="/incidents' not in a.get(f"/incidents/{inc}").text
 
 
 def test_audit_log_page_is_for_auditors_and_top_management_only(site):
@@ -493,8 +575,8 @@ def test_tampered_audit_log_shows_failed_verification(site):
 # -- Art. 13: bulk reading -------------------------------------------------------------------------
 def test_reading_many_incidents_warns_the_general_manager_once_per_window(site):
     """More than the threshold of different incidents in the window: an outbox warning to the GM and an audit event."""
+    from hokoku.models.notification import Notification
     from hokoku.web.config import WebSettings
-    from models.notification import Notification
 
     site.web.state.web_settings = WebSettings(read_alert_threshold=3, read_alert_window_minutes=10)
     incidents = [site.report(summary=f"case {i}") for i in range(5)]
@@ -594,7 +676,7 @@ def test_dashboard_filters_and_text_search_narrow_the_list_and_stay_in_the_url(s
     assert usb in late and "期限超過の手順" in late
     closed = pm.get("/dashboard?status=closed").text
     assert usb not in closed and pc not in closed
-    assert "受領: 中村 美咲" in pm.get(f"/dashboard?q=PC-17").text
+    assert "受領: 中村 美咲" in pm.get("/dashboard?q=PC-17").text
     assert "条件に合う事案はありません" in pm.get("/dashboard?q=nothing-like-this").text
     live = pm.get("/dashboard?q=usb&partial=1").text
     assert usb in live and "<html" not in live
@@ -606,7 +688,7 @@ def test_dashboard_shows_relative_times_and_one_minute_wording(site):
 
     from hokoku.web.charts import fmt_duration, fmt_relative
 
-    now = datetime(2027, 2, 1, tzinfo=timezone.utc)
+    now = datetime(2027, 2, 1, tzinfo=UTC)
     assert fmt_relative(now + timedelta(minutes=58, seconds=30), now, "ja") == "あと58分"
     assert fmt_relative(now - timedelta(hours=2), now, "ja") == "2時間0分超過"
     assert fmt_relative(now + timedelta(seconds=20), now, "ja") == "あと1分未満"
@@ -625,11 +707,14 @@ def test_status_update_is_posted_audited_encrypted_and_shown_in_the_timeline(sit
     the audit officer may not post; the fragment the page polls carries it too."""
     inc = site.report()
     staff = site.as_(REPORTER)
-    r = staff.post(f"/incidents/{inc}/updates", data={"csrf_token": staff.csrf, "text": "Found a second PC affected"},
-                   follow_redirects=False)
+    r = staff.post(
+        f"/incidents/{inc}/updates",
+        data={"csrf_token": staff.csrf, "text": "Found a second PC affected"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"].endswith("msg=update#timeline")
     assert "incident.update_posted" in _actions(site, incident=inc)
-    from models.responders import IncidentUpdate
+    from hokoku.models.responders import IncidentUpdate
 
     with transaction(site.app.engine) as session:
         row = session.execute(select(IncidentUpdate)).scalar_one()
@@ -639,8 +724,12 @@ def test_status_update_is_posted_audited_encrypted_and_shown_in_the_timeline(sit
     fragment = site.as_(PM).get(f"/incidents/{inc}/timeline").text
     assert "Found a second PC affected" in fragment and "<html" not in fragment
     audit_officer = site.as_(AUDIT)
-    assert audit_officer.post(f"/incidents/{inc}/updates",
-                              data={"csrf_token": audit_officer.csrf, "text": "x"}).status_code == 403
+    assert (
+        audit_officer.post(
+            f"/incidents/{inc}/updates", data={"csrf_token": audit_officer.csrf, "text": "x"}
+        ).status_code
+        == 403
+    )
 
 
 def test_timeline_folds_views_into_a_count_and_speaks_in_sentences(site):
@@ -649,7 +738,7 @@ def test_timeline_folds_views_into_a_count_and_speaks_in_sentences(site):
     for email in (PM, PM, GM):
         site.as_(email).get(f"/incidents/{inc}")
     page = site.as_(PM).get(f"/incidents/{inc}").text
-    timeline = page[page.index('id="timeline"'):]
+    timeline = page[page.index('id="timeline"') :]
     assert re.search(r"閲覧 [4-9]回（[2-9]人）", timeline)
     assert 'data-action="incident.viewed"' not in timeline
     assert "吉田 翔が事案を報告した。" in timeline and ">incident.reported<" not in timeline
@@ -661,8 +750,12 @@ def test_evidence_file_uploads_encrypted_downloads_intact_within_scope_and_is_au
     inc = site.report()
     pm = site.as_(PM)
     content = b"EVIDENCE-PLAINTEXT-MARKER " + bytes(range(256)) * 40
-    r = pm.post(f"/incidents/{inc}/evidence", data={"csrf_token": pm.csrf},
-                files={"file": ("mail log 送信.txt", content, "text/plain")}, follow_redirects=False)
+    r = pm.post(
+        f"/incidents/{inc}/evidence",
+        data={"csrf_token": pm.csrf},
+        files={"file": ("mail log 送信.txt", content, "text/plain")},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"].endswith("msg=evidence#evidence")
     page = pm.get(f"/incidents/{inc}").text
     link = re.search(rf'href="(/incidents/{inc}/evidence/\d+)"', page).group(1)
@@ -694,7 +787,7 @@ def test_leadership_statutory_board_lists_possibly_reportable_incidents_with_due
     inc = site.report()
     gm = site.as_(GM)
     page = gm.get("/leadership").text
-    board = page[page.index('id="statutory"'):page.index("</table>", page.index('id="statutory"'))]
+    board = page[page.index('id="statutory"') : page.index("</table>", page.index('id="statutory"'))]
     assert inc in board and "おそれあり（未確定）" in board and board.count("未提出") == 3 and "残り" in board
     csv_text = gm.get("/dashboard?format=csv&all=1")
     assert csv_text.status_code == 200 and "attachment" in csv_text.headers["content-disposition"]

@@ -15,15 +15,16 @@ import types
 import pytest
 
 from tests import pgscratch
-from tests.web_support import fast_hashes, site  # noqa: F401  (fixtures)
+from tests.test_signin_attacks import *  # noqa: F403
+from tests.test_web_api import *  # noqa: F403
+from tests.test_web_auth import *  # noqa: F403
+from tests.test_web_pages import *  # noqa: F403
+from tests.web_support import fast_hashes, site
 
-from tests.test_web_auth import *  # noqa: E402,F403
-from tests.test_web_pages import *  # noqa: E402,F403
-from tests.test_web_api import *  # noqa: E402,F403
-from tests.test_signin_attacks import *  # noqa: E402,F403
-
-pytestmark = [pytest.mark.postgres,
-              pytest.mark.skipif(not pgscratch.base_url(), reason="HOKOKU_TEST_DATABASE_URL is not set")]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(not pgscratch.base_url(), reason="HOKOKU_TEST_DATABASE_URL is not set"),
+]
 
 #: Source patterns of tests that are about the SQLite file, not about hokoku's behaviour.
 SQLITE_ONLY = re.compile(r"raw_sql|db_file|sqlite3|hokoku\.db")
@@ -45,7 +46,7 @@ for _name, _obj in list(globals().items()):
 
 
 @pytest.fixture
-def hokoku_home(request, hokoku_home, pg_url, monkeypatch):  # noqa: F811  (overrides conftest's)
+def hokoku_home(request, hokoku_home, pg_url, monkeypatch):
     """A fresh HOKOKU_HOME on the PostgreSQL scratch database."""
     if "demo_app" in request.fixturenames or "site" in request.fixturenames:
         pgscratch.truncate_all(pg_url)

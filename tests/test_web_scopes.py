@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hokoku.org import DEMO_ORG, load_organisation
+from hokoku.config.org import DEMO_ORG, load_organisation
 from hokoku.web.scopes import scope_for
 
 ORG = load_organisation(DEMO_ORG)
@@ -20,21 +20,24 @@ MED = incident(reporter="kimura@example.org", division="IDS-MED")
 COHORT = incident(reporter="mori@example.org", division="IEH-COHORT", institute="IEH")
 
 
-@pytest.mark.parametrize("email, sees", [
-    ("yoshida@example.org", [SURVEY]),  # staff: own report only
-    ("yamamoto@example.org", [SURVEY_BY_OTHER]),
-    ("nakamura.pm@example.org", [SURVEY, SURVEY_BY_OTHER]),  # protection manager: the division
-    ("kobayashi.pm2@example.org", [SURVEY, SURVEY_BY_OTHER]),  # ... and the deputy
-    ("kato.po@example.org", [SURVEY, SURVEY_BY_OTHER]),  # protection officer: the division
-    ("matsumoto.pm@example.org", [MED]),
-    ("ito.im@example.org", [SURVEY, SURVEY_BY_OTHER, MED]),  # institute manager: the institute
-    ("watanabe.im2@example.org", [SURVEY, SURVEY_BY_OTHER, MED]),
-    ("hayashi.im@example.org", [COHORT]),
-    ("suzuki.gm@example.org", [SURVEY, SURVEY_BY_OTHER, MED, COHORT]),  # organisation-wide
-    ("takahashi.gm2@example.org", [SURVEY, SURVEY_BY_OTHER, MED, COHORT]),
-    ("yamada.dg@example.org", [SURVEY, SURVEY_BY_OTHER, MED, COHORT]),
-    ("tanaka.audit@example.org", [SURVEY, SURVEY_BY_OTHER, MED, COHORT]),
-])
+@pytest.mark.parametrize(
+    "email, sees",
+    [
+        ("yoshida@example.org", [SURVEY]),  # staff: own report only
+        ("yamamoto@example.org", [SURVEY_BY_OTHER]),
+        ("nakamura.pm@example.org", [SURVEY, SURVEY_BY_OTHER]),  # protection manager: the division
+        ("kobayashi.pm2@example.org", [SURVEY, SURVEY_BY_OTHER]),  # ... and the deputy
+        ("kato.po@example.org", [SURVEY, SURVEY_BY_OTHER]),  # protection officer: the division
+        ("matsumoto.pm@example.org", [MED]),
+        ("ito.im@example.org", [SURVEY, SURVEY_BY_OTHER, MED]),  # institute manager: the institute
+        ("watanabe.im2@example.org", [SURVEY, SURVEY_BY_OTHER, MED]),
+        ("hayashi.im@example.org", [COHORT]),
+        ("suzuki.gm@example.org", [SURVEY, SURVEY_BY_OTHER, MED, COHORT]),  # organisation-wide
+        ("takahashi.gm2@example.org", [SURVEY, SURVEY_BY_OTHER, MED, COHORT]),
+        ("yamada.dg@example.org", [SURVEY, SURVEY_BY_OTHER, MED, COHORT]),
+        ("tanaka.audit@example.org", [SURVEY, SURVEY_BY_OTHER, MED, COHORT]),
+    ],
+)
 def test_each_role_sees_exactly_its_scope(email, sees):
     """Staff see their own reports; PM/deputy/PO their division; IM their institute; GM, DG, audit all."""
     scope = scope_for(ORG, email)
@@ -45,8 +48,13 @@ def test_each_role_sees_exactly_its_scope(email, sees):
 def test_only_the_audit_officer_is_read_only():
     """The audit officer changes nothing; every other role may act."""
     assert scope_for(ORG, "tanaka.audit@example.org").read_only
-    for email in ("yoshida@example.org", "nakamura.pm@example.org", "ito.im@example.org", "suzuki.gm@example.org",
-                  "yamada.dg@example.org"):
+    for email in (
+        "yoshida@example.org",
+        "nakamura.pm@example.org",
+        "ito.im@example.org",
+        "suzuki.gm@example.org",
+        "yamada.dg@example.org",
+    ):
         assert not scope_for(ORG, email).read_only, email
 
 

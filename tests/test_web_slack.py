@@ -13,13 +13,21 @@ from types import SimpleNamespace
 import pytest
 from fastapi.testclient import TestClient
 
+from hokoku.notifiers.registry import build_notifiers
 from hokoku.services.dispatch import dispatch
 from hokoku.web import create_app
 from hokoku.web.context import WebContext
 from hokoku.web.socket_mode import dispatch_socket_request
-from notifiers.registry import build_notifiers
 from tests.channel_helpers import (
-    SIGNING_SECRET, FakeClock, audit_actions, block_action, command_body, configure, interaction_body, rows, sign,
+    SIGNING_SECRET,
+    FakeClock,
+    audit_actions,
+    block_action,
+    command_body,
+    configure,
+    interaction_body,
+    rows,
+    sign,
     stage_row,
 )
 from tests.helpers import PM, PM_DEPUTY, STAFF_NOT_ON_LADDER, T0, minutes, report
@@ -74,8 +82,9 @@ def test_forged_signature_gets_401_and_acknowledges_nothing(app, stub, incident,
     answer = click(client, clock, user="U0PM00001", incident=incident, secret="not-the-signing-secret")
     assert answer.status_code == 401
     assert stage_row(app, incident, "acknowledge").acknowledged_at is None
-    assert refused_requests(app) == [{"path": "/slack/interactions", "reason": "bad_signature", "client": "testclient",
-                                      "source": "slack:testclient"}]
+    assert refused_requests(app) == [
+        {"path": "/slack/interactions", "reason": "bad_signature", "client": "testclient", "source": "slack:testclient"}
+    ]
     assert not stub.calls("chat.update") and not stub.calls("chat.postEphemeral")
 
 
@@ -97,8 +106,12 @@ def test_tampered_body_missing_headers_and_commands_are_verified_too(app, incide
     headers = sign(body, timestamp=now)
     tampered = body.replace(b"U0PM00001", b"U0PO00001")
     assert client.post("/slack/interactions", content=tampered, headers=headers).status_code == 401
-    assert client.post("/slack/interactions", content=body,
-                       headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 401
+    assert (
+        client.post(
+            "/slack/interactions", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+        ).status_code
+        == 401
+    )
     command = command_body(text="report IDS-SURVEY malware forged", user_id="U0ST00001")
     assert post_signed(client, "/slack/commands", command, timestamp=now, secret="wrong").status_code == 401
     # one audit row a minute per address; the other two refusals are counted, not audited
@@ -179,16 +192,20 @@ def test_a_second_click_is_told_the_stage_is_already_acknowledged(app, stub, inc
 def test_mark_done_completes_a_stage_that_allows_it(app, stub, incident, client, clock):
     """Mark done on immediate measures (completed_by: advance) completes it as the clicker."""
     assert click(client, clock, user="U0PM00001", incident=incident).status_code == 200
-    [dm] = [c for c in stub.calls("chat.postMessage")
-            if "27-2" in c.body.get("text", "") and c.body.get("channel") == "D0PM00001"]
+    [dm] = [
+        c
+        for c in stub.calls("chat.postMessage")
+        if "27-2" in c.body.get("text", "") and c.body.get("channel") == "D0PM00001"
+    ]
     assert "mark_done" in json.dumps(dm.body["blocks"])
     clock.now = T0 + minutes(20)
     answer = click(client, clock, user="U0PM00001", incident=incident, stage="immediate-measures", action="mark_done")
     assert answer.status_code == 200
     row = stage_row(app, incident, "immediate-measures")
     assert (row.status, row.completed_by, row.completed_at) == ("done", PM, T0 + minutes(20))
-    assert ("stage.done", {"stage": "immediate-measures", "channel": "slack", "with_note": False}) in \
-        audit_actions(app, incident)
+    assert ("stage.done", {"stage": "immediate-measures", "channel": "slack", "with_note": False}) in audit_actions(
+        app, incident
+    )
     assert len(stub.calls("chat.update")) == 2  # both DMs now show who and when, without buttons
 
 
@@ -206,8 +223,9 @@ def test_slash_command_with_arguments_files_a_report(app, stub, client, clock):
     """`/hokoku report IDS-SURVEY malware <summary>` answers at once (ephemeral), then files the
     report as the mapped person and tells them the incident id through the response_url."""
     response_url = f"{stub.base_url}response.hook"
-    body = command_body(text="report IDS-SURVEY malware PC-17 shows a ransom note", user_id="U0ST00001",
-                        response_url=response_url)
+    body = command_body(
+        text="report IDS-SURVEY malware PC-17 shows a ransom note", user_id="U0ST00001", response_url=response_url
+    )
     answer = post_signed(client, "/slack/commands", body, timestamp=int(clock.now.timestamp()))
     assert answer.status_code == 200
     assert answer.json() == {"response_type": "ephemeral", "text": "報告を受け付けています…"}
@@ -224,8 +242,9 @@ def test_slash_command_with_arguments_files_a_report(app, stub, client, clock):
 def test_slash_command_with_bad_arguments_is_answered_and_files_nothing(app, stub, client, clock):
     """An unknown division is refused in the immediate answer; a bare `help` shows usage."""
     now = int(clock.now.timestamp())
-    answer = post_signed(client, "/slack/commands", command_body(text="report NOPE malware x", user_id="U0ST00001"),
-                         timestamp=now)
+    answer = post_signed(
+        client, "/slack/commands", command_body(text="report NOPE malware x", user_id="U0ST00001"), timestamp=now
+    )
     assert answer.status_code == 200 and "NOPE" in answer.json()["text"]
     usage = post_signed(client, "/slack/commands", command_body(text="help", user_id="U0ST00001"), timestamp=now)
     assert "/hokoku report" in usage.json()["text"]
@@ -246,21 +265,35 @@ def test_slash_command_without_arguments_opens_the_report_modal_and_submission_r
     assert "IDS-SURVEY" in divisions
 
     def submission(summary: str) -> bytes:
-        return interaction_body({
-            "type": "view_submission", "user": {"id": "U0ST00001"},
-            "view": {"callback_id": "hokoku_report", "private_metadata": view["private_metadata"], "state": {"values": {
-                "division": {"value": {"type": "static_select", "selected_option": {"value": "IDS-SURVEY"}}},
-                "category": {"value": {"type": "static_select", "selected_option": {"value": "lost-device"}}},
-                "summary": {"value": {"type": "plain_text_input", "value": summary}},
-                "serious": {"value": {"type": "checkboxes", "selected_options": [{"value": "serious"}]}},
-            }}},
-        })
+        return interaction_body(
+            {
+                "type": "view_submission",
+                "user": {"id": "U0ST00001"},
+                "view": {
+                    "callback_id": "hokoku_report",
+                    "private_metadata": view["private_metadata"],
+                    "state": {
+                        "values": {
+                            "division": {
+                                "value": {"type": "static_select", "selected_option": {"value": "IDS-SURVEY"}}
+                            },
+                            "category": {
+                                "value": {"type": "static_select", "selected_option": {"value": "lost-device"}}
+                            },
+                            "summary": {"value": {"type": "plain_text_input", "value": summary}},
+                            "serious": {"value": {"type": "checkboxes", "selected_options": [{"value": "serious"}]}},
+                        }
+                    },
+                },
+            }
+        )
 
     empty = post_signed(client, "/slack/interactions", submission("   "), timestamp=now)
     assert empty.json()["response_action"] == "errors" and "summary" in empty.json()["errors"]
     assert rows(app) == []
-    done = post_signed(client, "/slack/interactions", submission("USB stick with survey data lost on the train"),
-                       timestamp=now)
+    done = post_signed(
+        client, "/slack/interactions", submission("USB stick with survey data lost on the train"), timestamp=now
+    )
     assert done.status_code == 200 and done.content == b""
     reported = [d for a, d in audit_actions(app, "INC-2027-0001") if a == "incident.reported"]
     assert reported[0]["category"] == "lost-device" and reported[0]["serious"] is True
@@ -293,12 +326,12 @@ class FakeSlackNotifier:
         self.ephemeral.append((channel, user, text))
 
     def send(self, message):
-        from notifiers.base import DeliveryResult
+        from hokoku.notifiers.base import DeliveryResult
 
         return DeliveryResult(provider_id="slack:D0PM00001:1.0")
 
     def update_acknowledged(self, provider_id, **kw):
-        from notifiers.base import DeliveryResult
+        from hokoku.notifiers.base import DeliveryResult
 
         self.updates.append(provider_id)
         return DeliveryResult(provider_id=provider_id)
@@ -313,8 +346,11 @@ def test_socket_mode_dispatch_acknowledges_first_then_runs_the_same_handler(demo
     dispatch(app, now=T0, notifiers={"slack": fake})
     ctx = WebContext(app, {"slack": fake}, FakeClock(T0 + minutes(2)))
     client = FakeSocketClient()
-    req = SimpleNamespace(type="interactive", envelope_id="env-1",
-                          payload=block_action(user="U0PM00001", incident=incident, stage="acknowledge"))
+    req = SimpleNamespace(
+        type="interactive",
+        envelope_id="env-1",
+        payload=block_action(user="U0PM00001", incident=incident, stage="acknowledge"),
+    )
     dispatch_socket_request(ctx, client, req)
     [response] = client.responses
     assert response.envelope_id == "env-1" and response.payload is None
@@ -329,12 +365,25 @@ def test_socket_mode_slash_commands_and_other_envelopes(demo_app, monkeypatch):
     fake = FakeSlackNotifier()
     ctx = WebContext(app, {"slack": fake}, FakeClock(T0))
     client = FakeSocketClient()
-    dispatch_socket_request(ctx, client, SimpleNamespace(
-        type="slash_commands", envelope_id="env-2", payload={"command": "/hokoku", "text": "help", "user_id": "U0ST00001"}))
+    dispatch_socket_request(
+        ctx,
+        client,
+        SimpleNamespace(
+            type="slash_commands",
+            envelope_id="env-2",
+            payload={"command": "/hokoku", "text": "help", "user_id": "U0ST00001"},
+        ),
+    )
     dispatch_socket_request(ctx, client, SimpleNamespace(type="events_api", envelope_id="env-3", payload={"event": {}}))
-    dispatch_socket_request(ctx, client, SimpleNamespace(
-        type="interactive", envelope_id="env-4",
-        payload=block_action(user="U0STRANGER", incident="INC-2027-0001", stage="acknowledge")))
+    dispatch_socket_request(
+        ctx,
+        client,
+        SimpleNamespace(
+            type="interactive",
+            envelope_id="env-4",
+            payload=block_action(user="U0STRANGER", incident="INC-2027-0001", stage="acknowledge"),
+        ),
+    )
     assert [r.envelope_id for r in client.responses] == ["env-2", "env-3", "env-4"]
     assert "/hokoku report" in client.responses[0].payload["text"]
     assert client.responses[1].payload is None and client.responses[2].payload is None
@@ -344,8 +393,11 @@ def test_socket_mode_slash_commands_and_other_envelopes(demo_app, monkeypatch):
 def test_a_replayed_signed_slash_command_files_one_incident(app, stub, client, clock):
     """The same signed `/hokoku report …` sent three times within its 5-minute window: the first
     files the report, the replays get 401 (remembered in the database) and file nothing."""
-    body = command_body(text="report IDS-SURVEY malware PC-17 shows a ransom note", user_id="U0ST00001",
-                        response_url=f"{stub.base_url}response.hook")
+    body = command_body(
+        text="report IDS-SURVEY malware PC-17 shows a ransom note",
+        user_id="U0ST00001",
+        response_url=f"{stub.base_url}response.hook",
+    )
     headers = sign(body, timestamp=int(clock.now.timestamp()))
     assert client.post("/slack/commands", content=body, headers=headers).status_code == 200
     clock.now += minutes(1)
@@ -355,4 +407,3 @@ def test_a_replayed_signed_slash_command_files_one_incident(app, stub, client, c
     reported = [a for a, _ in audit_actions(app) if a == "incident.reported"]
     assert len(reported) == 1
     assert "replayed" in [r["reason"] for r in refused_requests(app)]
-

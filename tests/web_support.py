@@ -68,8 +68,13 @@ class Site:
     def report(self, email: str = REPORTER, **fields) -> str:
         """File a report through the form; returns the incident id."""
         c = self.as_(email)
-        data = {"division": "IDS-SURVEY", "category": "malware", "summary": "PC-17 shows a ransom note",
-                "csrf_token": c.csrf, **fields}
+        data = {
+            "division": "IDS-SURVEY",
+            "category": "malware",
+            "summary": "PC-17 shows a ransom note",
+            "csrf_token": c.csrf,
+            **fields,
+        }
         r = c.post("/report", data=data, follow_redirects=False)
         assert r.status_code == 303, (r.status_code, r.text[:800])
         return r.headers["location"].split("/")[2]

@@ -14,12 +14,20 @@ An empty or blank string counts as not established, like ``None``.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, Mapping
+from typing import Literal
 
 ITEM_KEYS: tuple[str, ...] = (
-    "summary", "data_items", "individuals", "cause", "secondary_damage",
-    "individual_response", "publication", "prevention", "other",
+    "summary",
+    "data_items",
+    "individuals",
+    "cause",
+    "secondary_damage",
+    "individual_response",
+    "publication",
+    "prevention",
+    "other",
 )
 """The nine report items in the order of PPC Rules Art. 8(1) / Art. 44."""
 
@@ -77,9 +85,7 @@ def diff_item(number: int, key: str, old: object, new: object) -> ItemDiff:
     return ItemDiff(number, key, status, before, after)
 
 
-def diff_items(preliminary: Mapping[str, object] | None,
-               final: Mapping[str, object]) -> list[ItemDiff]:
+def diff_items(preliminary: Mapping[str, object] | None, final: Mapping[str, object]) -> list[ItemDiff]:
     """The nine items' changes, in report order; no preliminary snapshot = nothing was stated."""
     before = preliminary or {}
-    return [diff_item(n, key, before.get(key), final.get(key))
-            for n, key in enumerate(ITEM_KEYS, start=1)]
+    return [diff_item(n, key, before.get(key), final.get(key)) for n, key in enumerate(ITEM_KEYS, start=1)]

@@ -84,9 +84,9 @@ class _Builder(HTMLParser):
             p = self.doc.add_paragraph()
             if tag == "aside":
                 p.paragraph_format.left_indent = Pt(12)
-        p._hokoku_tag = tag  # noqa: SLF001
+        p._hokoku_tag = tag
         if tag == "draft":
-            p._hokoku_color = RGBColor(0xAA, 0, 0)  # noqa: SLF001
+            p._hokoku_color = RGBColor(0xAA, 0, 0)
         return p
 
     def _write(self, text: str) -> None:

@@ -34,8 +34,7 @@ def format_duration(value: timedelta, lang: str = "ja") -> str:
     return sep.join(f"{n}{sep}{unit}" for n, unit in parts if n)
 
 
-def deadline_verdict(*, due_at: object, met: bool | None, margin: timedelta | None,
-                     lang: str = "ja") -> str:
+def deadline_verdict(*, due_at: object, met: bool | None, margin: timedelta | None, lang: str = "ja") -> str:
     """Whether a deadline was met, and by how much.
 
     ``margin`` is due minus done (negative when late); ``met`` None means still open.

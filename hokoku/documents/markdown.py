@@ -28,7 +28,7 @@ def _md_line(line: str, *, at_line_start: bool) -> str:
     if match:
         head = match.group(1)
         if head[0].isdigit():  # "1." → "1\." keeps the number, drops the list meaning
-            line = head + "\\" + line[len(head):]
+            line = head + "\\" + line[len(head) :]
         else:
             line = "\\" + line
     return line

@@ -41,27 +41,34 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import (Environment, FileSystemLoader, StrictUndefined, TemplateNotFound,
-                    pass_context, select_autoescape)
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, pass_context, select_autoescape
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
+from hokoku.core.exceptions import InputError
+from hokoku.core.statutory import parse_regime
+from hokoku.core.timeutil import as_utc
 from hokoku.documents.diff import ITEM_KEYS, diff_items, normalise
 from hokoku.documents.durations_fmt import deadline_verdict, format_duration
 from hokoku.documents.labels import LABELS, PUBLIC_FIELDS
 from hokoku.documents.markdown import md_escape
 from hokoku.documents.wareki import format_date, format_datetime, japan_date
-from hokoku.exceptions import InputError
-from hokoku.statutory import parse_regime
-from hokoku.timeutil import as_utc
+from hokoku.resources import templates_dir
 
 KINDS: tuple[str, ...] = (
-    "ppc-preliminary", "ppc-final", "ppc-cover", "ppc-information", "publication", "individual-notice",
-    "investigation-report", "dg-report", "summary",
+    "ppc-preliminary",
+    "ppc-final",
+    "ppc-cover",
+    "ppc-information",
+    "publication",
+    "individual-notice",
+    "investigation-report",
+    "dg-report",
+    "summary",
 )
 LANGS: tuple[str, ...] = ("ja", "en")
 FORMATS: tuple[str, ...] = ("md", "html")
@@ -80,7 +87,7 @@ PUBLICATION_STAGES: tuple[str, ...] = ("publication", "individuals-publication")
 MEASURE_STAGES: tuple[str, ...] = ("immediate-measures", "containment", "contractor-report")
 """Stages whose completion is a measure taken against the damage ("what we did")."""
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATES_DIR = templates_dir()
 
 # --------------------------------------------------------------------------- display values
 
@@ -149,8 +156,9 @@ def _md_escape_filter(context: Context, value: Any) -> Markup:
 @pass_context
 def _verdict(context: Context, deadline: Mapping[str, Any]) -> str:
     """``期限内（残り2時間10分）`` / ``missed by 1 d 3 h`` for a deadline row."""
-    return deadline_verdict(due_at=deadline.get("due_at"), met=deadline.get("met"),
-                            margin=deadline.get("margin"), lang=_lang(context))
+    return deadline_verdict(
+        due_at=deadline.get("due_at"), met=deadline.get("met"), margin=deadline.get("margin"), lang=_lang(context)
+    )
 
 
 @pass_context
@@ -236,8 +244,12 @@ def _method(method: str | None, lang: str) -> str:
 @pass_context
 def _stage_row(context: Context, s: Mapping[str, Any]) -> list[Any]:
     """[completed, title, by, note] for a completed stage (internal drafts)."""
-    return [s.get("completed_at"), _title(s, _lang(context)), s.get("completed_by_name"),
-            s.get("note") or s.get("skip_reason")]
+    return [
+        s.get("completed_at"),
+        _title(s, _lang(context)),
+        s.get("completed_by_name"),
+        s.get("note") or s.get("skip_reason"),
+    ]
 
 
 @pass_context
@@ -251,17 +263,34 @@ def _stage_status_row(context: Context, s: Mapping[str, Any]) -> list[Any]:
     """[article, title, owner, status, due, completed, note] for any stage."""
     lang = _lang(context)
     status = LABELS[lang]["stage_status"].get(s.get("status"), LABELS[lang]["unknown"])
-    return [article_label(s.get("article"), lang), _title(s, lang), s.get("owner_name"), status, s.get("due_at"),
-            s.get("completed_at"), s.get("note") or s.get("skip_reason")]
+    return [
+        article_label(s.get("article"), lang),
+        _title(s, lang),
+        s.get("owner_name"),
+        status,
+        s.get("due_at"),
+        s.get("completed_at"),
+        s.get("note") or s.get("skip_reason"),
+    ]
 
 
 _CODE_LIKE = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)+$")
 #: Events the system records as a consequence of someone's action or of time passing: told
 #: without an actor ("「封じ込め」が始まった。"), whoever's action triggered them.
-AUTOMATIC_EVENTS = frozenset({
-    "tasks.created", "stage.started", "stage.reminder", "stage.escalation", "stage.overdue",
-    "step.due_soon", "step.overdue", "step.reminder", "prevention.due_soon", "prevention.overdue",
-})
+AUTOMATIC_EVENTS = frozenset(
+    {
+        "tasks.created",
+        "stage.started",
+        "stage.reminder",
+        "stage.escalation",
+        "stage.overdue",
+        "step.due_soon",
+        "step.overdue",
+        "step.reminder",
+        "prevention.due_soon",
+        "prevention.overdue",
+    }
+)
 
 
 @pass_context
@@ -275,16 +304,22 @@ def _timeline_sentence(context: Context, e: Mapping[str, Any]) -> str:
     if phrase is None:
         phrase = labels["event_other"] if _CODE_LIKE.match(action) or not action else action
     field = e.get("field")
-    field_label = (labels["public_fields"].get(field) if action.startswith("public_text.")
-                   else labels["item_titles"].get(field)) if isinstance(field, str) else None
-    what = phrase.format(stage=_title(stage, lang) or labels["none"],
-                         step=e.get(f"step_title_{lang}") or e.get("step_title_ja") or labels["none"],
-                         field=field_label or labels["none"])
+    field_label = (
+        (labels["public_fields"].get(field) if action.startswith("public_text.") else labels["item_titles"].get(field))
+        if isinstance(field, str)
+        else None
+    )
+    what = phrase.format(
+        stage=_title(stage, lang) or labels["none"],
+        step=e.get(f"step_title_{lang}") or e.get("step_title_ja") or labels["none"],
+        field=field_label or labels["none"],
+    )
     actor = e.get("actor_name") or ""
     when = display(e.get("at"), lang)
     if not actor or actor.startswith("hokoku:") or "@" in actor or action in AUTOMATIC_EVENTS:
-        return labels["timeline_sentence_system"].format(when=when, what=what[0].upper() + what[1:]
-                                                         if lang == "en" else what)
+        return labels["timeline_sentence_system"].format(
+            when=when, what=what[0].upper() + what[1:] if lang == "en" else what
+        )
     return labels["timeline_sentence"].format(when=when, actor=actor, what=what)
 
 
@@ -300,8 +335,12 @@ def _notice_row(context: Context, n: Mapping[str, Any]) -> list[Any]:
     """[when, how many, method, alternative measure] for a notice to individuals."""
     lang = _lang(context)
     count = n.get("count")
-    return [n.get("notified_at"), None if count is None else LABELS[lang]["headcount"].format(count=f"{count:,}"),
-            _method(n.get("method"), lang), n.get("substitute")]
+    return [
+        n.get("notified_at"),
+        None if count is None else LABELS[lang]["headcount"].format(count=f"{count:,}"),
+        _method(n.get("method"), lang),
+        n.get("substitute"),
+    ]
 
 
 @pass_context
@@ -337,7 +376,7 @@ def _autoescape(name: str | None) -> bool:
     return bool(name) and (name.endswith(".md.j2") or _HTML_AUTOESCAPE(name))
 
 
-@lru_cache(maxsize=None)
+@cache
 def environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
     """The Jinja2 environment for the drafts (one per templates folder, cached)."""
     env = Environment(
@@ -351,14 +390,23 @@ def environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
     )
     env.filters.update(
         # escaping (Markdown); HTML is escaped by autoescape
-        md_escape=_md_escape_filter, md_cell=_md_cell, md_inline=_md_inline,
+        md_escape=_md_escape_filter,
+        md_cell=_md_cell,
+        md_inline=_md_inline,
         # display
-        show=_show, day=_day, verdict=_verdict,
+        show=_show,
+        day=_day,
+        verdict=_verdict,
         # table rows and list lines from the data's lists
-        diff_row=_diff_row, stage_row=_stage_row, stage_status_row=_stage_status_row,
-        timeline_sentence=_timeline_sentence, deadline_row=_deadline_row,
-        stage_done_row=_stage_done_row, article=lambda a, lang="ja": article_label(a, lang),
-        action_row=_action_row, notice_row=_notice_row,
+        diff_row=_diff_row,
+        stage_row=_stage_row,
+        stage_status_row=_stage_status_row,
+        timeline_sentence=_timeline_sentence,
+        deadline_row=_deadline_row,
+        stage_done_row=_stage_done_row,
+        article=lambda a, lang="ja": article_label(a, lang),
+        action_row=_action_row,
+        notice_row=_notice_row,
     )
     return env
 
@@ -366,10 +414,20 @@ def environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
 # --------------------------------------------------------------------------- context
 
 _TOP_DEFAULTS: dict[str, Any] = {
-    "generated_at": None, "stages": [], "triage": None, "ppc": None, "items": {},
-    "preliminary_items": None, "prevention_actions": [], "notices": [],
+    "generated_at": None,
+    "stages": [],
+    "triage": None,
+    "ppc": None,
+    "items": {},
+    "preliminary_items": None,
+    "prevention_actions": [],
+    "notices": [],
     "metrics": {"time_to_acknowledge": None, "time_to_contain": None},
-    "deadlines": [], "timeline": [], "public": {}, "headcount": None, "reported_data_items": None,
+    "deadlines": [],
+    "timeline": [],
+    "public": {},
+    "headcount": None,
+    "reported_data_items": None,
 }
 
 
@@ -380,12 +438,15 @@ def _items(raw: Mapping[str, Any]) -> dict[str, str | None]:
 
 def _item_rows(items: Mapping[str, str | None], labels: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The nine items as ``{number, key, title, value}`` rows, in report order."""
-    return [{"number": n, "key": key, "title": labels["item_titles"][key], "value": items[key]}
-            for n, key in enumerate(ITEM_KEYS, start=1)]
+    return [
+        {"number": n, "key": key, "title": labels["item_titles"][key], "value": items[key]}
+        for n, key in enumerate(ITEM_KEYS, start=1)
+    ]
 
 
-def _open_questions(data: Mapping[str, Any], items: Mapping[str, str | None],
-                    labels: Mapping[str, Any], lang: str) -> list[str]:
+def _open_questions(
+    data: Mapping[str, Any], items: Mapping[str, str | None], labels: Mapping[str, Any], lang: str
+) -> list[str]:
     """What the investigation has not established yet, one line each."""
     texts = labels["open_questions"]
     out = [texts["item"].format(title=labels["item_titles"][key]) for key in ITEM_KEYS if items[key] is None]
@@ -395,15 +456,23 @@ def _open_questions(data: Mapping[str, Any], items: Mapping[str, str | None],
     else:
         if triage.get("decision") is None:
             out.append(texts["no_decision"])
-    headcount = data.get("headcount") or ({"count": triage.get("individuals"),
-                                            "estimated": triage.get("individuals_estimated")} if triage else None)
+    headcount = data.get("headcount") or (
+        {"count": triage.get("individuals"), "estimated": triage.get("individuals_estimated")} if triage else None
+    )
     if headcount and headcount.get("count") is not None and headcount.get("estimated"):
         out.append(texts["estimated"].format(count=headcount_text(headcount, lang)))
     for stage in data["stages"]:
         if stage.get("status") not in ("done", "skipped"):
             status = labels["stage_status"].get(stage.get("status"), labels["unknown"])
-            out.append(texts["stage"].format(article=article_label(stage.get("article"), lang) or "",
-                                             title=_title(stage, lang) or "", status=status).strip())
+            out.append(
+                texts["stage"]
+                .format(
+                    article=article_label(stage.get("article"), lang) or "",
+                    title=_title(stage, lang) or "",
+                    status=status,
+                )
+                .strip()
+            )
     return out
 
 
@@ -417,8 +486,9 @@ def _lines(*parts: str | None) -> str | None:
     return text or None
 
 
-def _report_items(ctx: Mapping[str, Any], items: Mapping[str, str | None], public: Mapping[str, str | None],
-                  lang: str) -> dict[str, str | None]:
+def _report_items(
+    ctx: Mapping[str, Any], items: Mapping[str, str | None], public: Mapping[str, str | None], lang: str
+) -> dict[str, str | None]:
     """The nine items as the drafts write them, each fact from one source, never internal notes.
 
     Owner's findings first, then the owner's public texts; the headcount from the triage (or the
@@ -442,15 +512,19 @@ def _report_items(ctx: Mapping[str, Any], items: Mapping[str, str | None], publi
     notice_stage = first_stage(stage_by_code, NOTICE_STAGES)
     lines = []
     for n in notices:
-        line = labels["notice_line"].format(when=display(n.get("notified_at"), lang),
-                                            count=f"{n.get('count') or 0:,}", method=_method(n.get("method"), lang))
+        line = labels["notice_line"].format(
+            when=display(n.get("notified_at"), lang),
+            count=f"{n.get('count') or 0:,}",
+            method=_method(n.get("method"), lang),
+        )
         if n.get("substitute"):
             line += labels["notice_substitute"].format(substitute=n["substitute"])
         lines.append(line)
     status = work_status(notice_stage, bool(notices))
     if status != "unknown" or lines or items["individual_response"]:
-        out["individual_response"] = _lines(labels["status_line"].format(status=words[status]), *lines,
-                                            items["individual_response"])
+        out["individual_response"] = _lines(
+            labels["status_line"].format(status=words[status]), *lines, items["individual_response"]
+        )
 
     pub = first_stage(stage_by_code, PUBLICATION_STAGES)
     status = work_status(pub, False)
@@ -460,9 +534,12 @@ def _report_items(ctx: Mapping[str, Any], items: Mapping[str, str | None], publi
             head += labels["published_on"].format(when=display(_day(pub["completed_at"]), lang))
         out["publication"] = _lines(head, items["publication"])
 
-    actions = [f"・{a.get('title')}（{labels['action_status'].get(a.get('status'), words['unknown'])}）" if lang == "ja"
-               else f"- {a.get('title')} ({labels['action_status'].get(a.get('status'), words['unknown'])})"
-               for a in ctx["prevention_actions"]]
+    actions = [
+        f"・{a.get('title')}（{labels['action_status'].get(a.get('status'), words['unknown'])}）"
+        if lang == "ja"
+        else f"- {a.get('title')} ({labels['action_status'].get(a.get('status'), words['unknown'])})"
+        for a in ctx["prevention_actions"]
+    ]
     if actions:
         out["prevention"] = _lines(out["prevention"], *actions)
     return out
@@ -474,9 +551,11 @@ def summary_block(ctx: Mapping[str, Any], text: str | None, lang: str, *, gap: s
     incident = ctx["incident"]
     sep = "：" if lang == "ja" else ": "
     discovery = ctx["public_texts"].get("discovery") or labels["discovered_by"].get(incident.get("entry") or "staff")
-    facts = [f"{labels['occurred_at']}{sep}{display(incident.get('occurred_at'), lang)}",
-             f"{labels['discovery']}{sep}{discovery}",
-             f"{labels['aware_at']}{sep}{display(incident.get('aware_at'), lang)}"]
+    facts = [
+        f"{labels['occurred_at']}{sep}{display(incident.get('occurred_at'), lang)}",
+        f"{labels['discovery']}{sep}{discovery}",
+        f"{labels['aware_at']}{sep}{display(incident.get('aware_at'), lang)}",
+    ]
     if text is None and gap is None:
         return None
     return _lines(text if text is not None else gap, *facts)
@@ -492,8 +571,11 @@ def build_context(kind: str, data: Mapping[str, Any], lang: str, fmt: str) -> di
     ctx: dict[str, Any] = {**_TOP_DEFAULTS, **data}
     triage = ctx.get("triage")
     if ctx.get("headcount") is None and triage and triage.get("individuals") is not None:
-        ctx["headcount"] = {"count": triage["individuals"], "estimated": bool(triage.get("individuals_estimated")),
-                            "source": "triage"}
+        ctx["headcount"] = {
+            "count": triage["individuals"],
+            "estimated": bool(triage.get("individuals_estimated")),
+            "source": "triage",
+        }
     for key in ("stages", "prevention_actions", "notices", "deadlines", "timeline"):
         ctx[key] = list(ctx[key] or [])
     ctx["metrics"] = {**_TOP_DEFAULTS["metrics"], **(ctx["metrics"] or {})}
@@ -511,7 +593,10 @@ def build_context(kind: str, data: Mapping[str, Any], lang: str, fmt: str) -> di
     division = display(incident.get(f"division_name_{lang}"), lang)
     regime = parse_regime(org["regime"])
     ctx.update(
-        kind=kind, lang=lang, fmt=fmt, L=labels,
+        kind=kind,
+        lang=lang,
+        fmt=fmt,
+        L=labels,
         items=items,
         preliminary_items=preliminary,
         item_rows=_item_rows(items, labels),
@@ -524,8 +609,9 @@ def build_context(kind: str, data: Mapping[str, Any], lang: str, fmt: str) -> di
         regime_label=labels["regime"][regime.value],
         stage_by_code={s.get("code"): s for s in ctx["stages"]},
         measures=[s for s in ctx["stages"] if s.get("code") in MEASURE_STAGES and s.get("completed_at")],
-        done_stages=sorted((s for s in ctx["stages"] if s.get("completed_at")),
-                           key=lambda s: as_utc(s["completed_at"])),
+        done_stages=sorted(
+            (s for s in ctx["stages"] if s.get("completed_at")), key=lambda s: as_utc(s["completed_at"])
+        ),
         timeline=sorted(ctx["timeline"], key=lambda e: as_utc(e["at"])),
         open_questions=_open_questions(ctx, items, labels, lang),
         headcount_text=headcount_text(ctx.get("headcount"), lang),
@@ -533,12 +619,14 @@ def build_context(kind: str, data: Mapping[str, Any], lang: str, fmt: str) -> di
         gaps=gaps,
         pub={key: public[key] if public[key] is not None else gaps[key] for key in public},
         # the public and the person read the data items the owner recorded, not the reporter's words
-        public_data_items=recorded["data_items"] if recorded["data_items"] is not None
+        public_data_items=recorded["data_items"]
+        if recorded["data_items"] is not None
         else labels["gap"].format(field=labels["data_items_field"]),
         public_summary=summary_block(ctx, public["summary"], lang, gap=gaps["summary"]),
         # internal reports may fall back to the reporter's own words
-        internal_summary=summary_block(ctx, recorded["summary"] or public["summary"]
-                                       or normalise(ctx["incident"].get("summary")), lang),
+        internal_summary=summary_block(
+            ctx, recorded["summary"] or public["summary"] or normalise(ctx["incident"].get("summary")), lang
+        ),
         contact=contact,
         notice_stage=first_stage({s.get("code"): s for s in ctx["stages"]}, NOTICE_STAGES),
         publication_stage=first_stage({s.get("code"): s for s in ctx["stages"]}, PUBLICATION_STAGES),
@@ -565,7 +653,7 @@ def _choices(what: str, value: object, allowed: tuple[str, ...]) -> None:
 def render_draft(kind: str, data: Mapping[str, Any], *, lang: str = "ja", fmt: str = "md") -> str:
     """Render draft ``kind`` (one of :data:`KINDS`) in ``lang`` (ja, en) and ``fmt`` (md, html).
 
-    Raises :class:`~hokoku.exceptions.InputError` for an unknown kind, language or format, or
+    Raises :class:`~hokoku.core.exceptions.InputError` for an unknown kind, language or format, or
     data without ``organisation`` / ``incident``.
     """
     _choices("document kind", kind, KINDS)

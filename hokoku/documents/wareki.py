@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from hokoku.timeutil import JST, as_utc
+from hokoku.core.timeutil import JST, as_utc
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,20 @@ ERAS: tuple[Era, ...] = (  # newest first
     Era("平成", "Heisei", date(1989, 1, 8)),
 )
 
-_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
-              "September", "October", "November", "December")
+_MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 def japan_date(value: date | datetime) -> date:

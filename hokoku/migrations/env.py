@@ -9,8 +9,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import models  # noqa: F401  (registers every table on SQLModel.metadata)
-from models.types import UTCDateTime
+import hokoku.models  # noqa: F401  (registers every table on SQLModel.metadata)
+from hokoku.models.types import UTCDateTime
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -39,8 +39,9 @@ def run_offline() -> None:
         from hokoku.app import open_app
 
         url = open_app().settings.effective_database_url
-    _configure(url=url, literal_binds=True, dialect_opts={"paramstyle": "named"},
-               render_as_batch=url.startswith("sqlite"))
+    _configure(
+        url=url, literal_binds=True, dialect_opts={"paramstyle": "named"}, render_as_batch=url.startswith("sqlite")
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -18,11 +18,11 @@ from sqlalchemy import func, select, text
 
 from hokoku import audit
 from hokoku.app import App
+from hokoku.core.exceptions import HokokuError, InputError, NotFound
 from hokoku.db import transaction
-from hokoku.exceptions import HokokuError, InputError, NotFound
+from hokoku.models.casework import Alert, AlertSource
+from hokoku.models.incident import Incident
 from hokoku.services.intake import MAX_SUMMARY, file_report
-from models.casework import Alert, AlertSource
-from models.incident import Incident
 
 DEFAULT_WINDOW = timedelta(hours=24)
 DEFAULT_RATE_PER_MINUTE = 60
@@ -50,7 +50,9 @@ def add_source(app: App, *, name: str, now: datetime) -> str:
         if session.get(AlertSource, name) is not None:
             raise InputError(f"alert source {name!r} already exists")
         session.add(AlertSource(name=name, token_sha256=_digest(token), created_at=now))
-        audit.append(session, app.keyring, at=now, actor="hokoku:admin", action="alert_source.added", data={"source": name})
+        audit.append(
+            session, app.keyring, at=now, actor="hokoku:admin", action="alert_source.added", data={"source": name}
+        )
     return token
 
 
@@ -62,9 +64,20 @@ def source_for_token(app: App, token: str) -> str | None:
         return None if row is None else row.name
 
 
-def ingest_alert(app: App, *, source: str, division: str, summary: str, now: datetime, category: str = "bulk-download",
-                 dedup_key: str | None = None, aware_at: datetime | None = None, details: dict | None = None,
-                 window: timedelta = DEFAULT_WINDOW, rate_per_minute: int = DEFAULT_RATE_PER_MINUTE) -> dict:
+def ingest_alert(
+    app: App,
+    *,
+    source: str,
+    division: str,
+    summary: str,
+    now: datetime,
+    category: str = "bulk-download",
+    dedup_key: str | None = None,
+    aware_at: datetime | None = None,
+    details: dict | None = None,
+    window: timedelta = DEFAULT_WINDOW,
+    rate_per_minute: int = DEFAULT_RATE_PER_MINUTE,
+) -> dict:
     """Open an incident for an alert, or attach it to the open one with the same dedup key."""
     summary = (summary or "").strip()
     if not summary:
@@ -84,15 +97,23 @@ def ingest_alert(app: App, *, source: str, division: str, summary: str, now: dat
         if session.bind.dialect.name == "postgresql":  # serialise per source so duplicates cannot race
             session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": f"hokoku-alert:{source}"})
         recent = session.execute(
-            select(func.count()).select_from(Alert).where(Alert.source == source, Alert.received_at > now - timedelta(minutes=1))
+            select(func.count())
+            .select_from(Alert)
+            .where(Alert.source == source, Alert.received_at > now - timedelta(minutes=1))
         ).scalar_one()
         if recent >= rate_per_minute:
             raise RateLimited(f"alert source {source!r} sent more than {rate_per_minute} alerts in a minute")
         previous = session.execute(
-            select(Alert, Incident).join(Incident, Incident.id == Alert.incident_id)
-            .where(Alert.source == source, Alert.dedup_key == key, Alert.received_at > now - window,
-                   Incident.status == "open")
-            .order_by(Alert.id.desc()).limit(1)
+            select(Alert, Incident)
+            .join(Incident, Incident.id == Alert.incident_id)
+            .where(
+                Alert.source == source,
+                Alert.dedup_key == key,
+                Alert.received_at > now - window,
+                Incident.status == "open",
+            )
+            .order_by(Alert.id.desc())
+            .limit(1)
         ).first()
 
         def add_alert(incident_id: int) -> None:
@@ -105,13 +126,33 @@ def ingest_alert(app: App, *, source: str, division: str, summary: str, now: dat
             incident = previous[1]
             add_alert(incident.id)
             session.flush()
-            count = session.execute(select(func.count()).select_from(Alert).where(Alert.incident_id == incident.id)).scalar_one()
-            audit.append(session, app.keyring, at=now, actor=f"alert:{source}", action="alert.attached",
-                         incident=incident.public_id, data={"source": source, "alerts": count})
+            count = session.execute(
+                select(func.count()).select_from(Alert).where(Alert.incident_id == incident.id)
+            ).scalar_one()
+            audit.append(
+                session,
+                app.keyring,
+                at=now,
+                actor=f"alert:{source}",
+                action="alert.attached",
+                incident=incident.public_id,
+                data={"source": source, "alerts": count},
+            )
             return {"incident": incident.public_id, "created": False, "alerts": count}
-        result = file_report(app, session, division=division, category=category, summary=summary,
-                             reporter=f"alert:{source}", now=now, aware_at=aware_at, serious=False, entry="alert",
-                             source=f"alert:{source}", details=json.dumps(details, ensure_ascii=False) if details else None)
+        result = file_report(
+            app,
+            session,
+            division=division,
+            category=category,
+            summary=summary,
+            reporter=f"alert:{source}",
+            now=now,
+            aware_at=aware_at,
+            serious=False,
+            entry="alert",
+            source=f"alert:{source}",
+            details=json.dumps(details, ensure_ascii=False) if details else None,
+        )
         incident = session.execute(select(Incident).where(Incident.public_id == result.public_id)).scalar_one()
         add_alert(incident.id)
         return {"incident": result.public_id, "created": True, "alerts": 1, "notified": result.notified}

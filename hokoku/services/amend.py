@@ -12,14 +12,14 @@ from datetime import datetime
 
 from hokoku import audit
 from hokoku.app import App
+from hokoku.core.exceptions import InputError, NotFound, TransitionRefused
+from hokoku.core.statutory import check_countable
+from hokoku.core.timeutil import as_utc, iso
 from hokoku.db import transaction
-from hokoku.exceptions import InputError, NotFound, TransitionRefused
+from hokoku.models.incident import Incident, IncidentAmendment
 from hokoku.services.outbox import MessageContext
 from hokoku.services.stagerows import load_stages, recompute_dues
 from hokoku.services.transitions import get_incident
-from hokoku.statutory import check_countable
-from hokoku.timeutil import as_utc, iso
-from models.incident import Incident, IncidentAmendment
 
 MAX_REASON = 2_000
 
@@ -50,23 +50,48 @@ def amend_awareness(app: App, *, incident_id: str, aware_at: datetime, reason: s
         if not may_amend(app, session, incident, actor):
             raise TransitionRefused(
                 f"{actor} may not correct {incident.public_id}: only the division's protection manager or the "
-                "general manager (or their deputies) may")
+                "general manager (or their deputies) may"
+            )
         if as_utc(aware_at) > as_utc(incident.reported_at):
-            raise InputError("--aware-at: the organisation was aware at the latest when the report was filed "
-                             f"({iso(incident.reported_at)})")
+            raise InputError(
+                "--aware-at: the organisation was aware at the latest when the report was filed "
+                f"({iso(incident.reported_at)})"
+            )
         old = incident.aware_at
         if as_utc(old) == as_utc(aware_at):
             raise InputError(f"--aware-at: {incident.public_id} already has that awareness time")
         incident.aware_at = aware_at
         session.add(incident)
-        amendment = IncidentAmendment(incident_id=incident.id, field="aware_at", old_value=iso(old),
-                                      new_value=iso(aware_at), by=actor, at=now, reason_enc=b"")
+        amendment = IncidentAmendment(
+            incident_id=incident.id,
+            field="aware_at",
+            old_value=iso(old),
+            new_value=iso(aware_at),
+            by=actor,
+            at=now,
+            reason_enc=b"",
+        )
         session.add(amendment)
         session.flush()  # the ciphertext is bound to the row id
         amendment.reason_enc = app.keyring.encrypt(reason, field="amendment.reason", bind=amendment.id)
-        audit.append(session, app.keyring, at=now, actor=actor, action="incident.amended", incident=incident.public_id,
-                     data={"field": "aware_at", "old": iso(old), "new": iso(aware_at)})
+        audit.append(
+            session,
+            app.keyring,
+            at=now,
+            actor=actor,
+            action="incident.amended",
+            incident=incident.public_id,
+            data={"field": "aware_at", "old": iso(old), "new": iso(aware_at)},
+        )
         session.flush()
-        moved = recompute_dues(app, session, incident, load_stages(session, incident, lock=True), now=now, actor=actor,
-                               ctx=MessageContext.for_incident(app, session, incident), cause="amend")
+        moved = recompute_dues(
+            app,
+            session,
+            incident,
+            load_stages(session, incident, lock=True),
+            now=now,
+            actor=actor,
+            ctx=MessageContext.for_incident(app, session, incident),
+            cause="amend",
+        )
         return {"incident": incident.public_id, "aware_at": iso(aware_at), "previous": iso(old), "moved": moved}

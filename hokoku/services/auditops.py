@@ -4,20 +4,20 @@ checkpoint message, and the clock rules for ``--now``."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from hokoku import audit, checkpoints
 from hokoku.auditkeys import read_public_keys, write_public_keys
+from hokoku.core.exceptions import ConfigError, InputError
+from hokoku.core.jpcalendar import japan_date
+from hokoku.core.timeutil import as_utc, fmt_jst, iso
 from hokoku.db import transaction
-from hokoku.exceptions import ConfigError, InputError
-from hokoku.jpcalendar import japan_date
-from hokoku.timeutil import as_utc, fmt_jst, iso
-from models.audit import AuditEvent, AuditHead
-from models.meta import HokokuMeta
-from models.notification import Notification
+from hokoku.models.audit import AuditEvent, AuditHead
+from hokoku.models.meta import HokokuMeta
+from hokoku.models.notification import Notification
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +84,10 @@ def rotate_key(app, *, now: datetime, actor: str) -> dict:
         prepend_new_key(app.settings.audit_key_file)
         app.keyring.__dict__.pop("signer", None)  # reload the key file
     elif app.keyring.signer.current.key_id == old:
-        raise InputError("HOKOKU_AUDIT_SIGNING_KEY: its first key is already the chain's key; put a new key first "
-                         "(keep the old one after it), then run this again")
+        raise InputError(
+            "HOKOKU_AUDIT_SIGNING_KEY: its first key is already the chain's key; put a new key first "
+            "(keep the old one after it), then run this again"
+        )
     result = record_key(app, now=now, actor=actor, action="audit.key_rotated")
     write_checkpoint(app, force=True)
     return {"previous": old, **result}
@@ -113,12 +115,16 @@ def write_checkpoint(app, *, force: bool = False):
         seq, digest, key_id, signature = head.seq, head.hash, head.key_id, head.signature
     pubs = app.keyring.signer.public_keys()
     if not key_id or not verify_signature(pubs, key_id, audit.head_message(seq, digest), signature or ""):
-        raise ConfigError(f"the audit head (seq {seq}) is not signed by this process's audit key: no checkpoint "
-                          "written (run `hokoku audit verify`)")
+        raise ConfigError(
+            f"the audit head (seq {seq}) is not signed by this process's audit key: no checkpoint "
+            "written (run `hokoku audit verify`)"
+        )
     last = app._cache.get("last_checkpoint") or checkpoints.last_line(checkpoints.checkpoint_file(app))
     if last and int(last.get("seq", 0)) > seq and _head_seq(app) < int(last["seq"]):  # (not a concurrent sweeper)
-        raise ConfigError(f"the audit head (seq {seq}) is behind the last checkpoint (seq {last['seq']}): events were "
-                          "deleted; no checkpoint written (run `hokoku audit verify`)")
+        raise ConfigError(
+            f"the audit head (seq {seq}) is behind the last checkpoint (seq {last['seq']}): events were "
+            "deleted; no checkpoint written (run `hokoku audit verify`)"
+        )
     if not force and last and int(last.get("seq", 0)) >= seq:
         return None  # nothing new (or a concurrent sweeper wrote a newer one)
     cp = checkpoints.make(app.keyring, seq=seq, digest=digest)
@@ -139,7 +145,7 @@ def sweep_checkpoint(app, *, now: datetime, live: bool) -> dict | None:
     try:
         cp = write_checkpoint(app)
         sent = queue_daily_checkpoint(app, now=now) if live else None
-    except Exception as exc:  # noqa: BLE001  (anchoring must not stop reminders; it is logged loudly)
+    except Exception as exc:
         log.error("hokoku audit checkpoint failed: %s", exc)
         return {"error": str(exc)}
     return {"checkpoint": cp.to_json() if cp else None, "mailed": sent}
@@ -163,23 +169,45 @@ def queue_daily_checkpoint(app, *, now: datetime) -> list[str]:
             return []
         lang = app.settings.lang
         subject, body = app.renderer.message(
-            CHECKPOINT_KIND, lang, recipient={"name": officer.name, "email": officer.email},
-            checkpoint=last, line=_json_line(last), day=day, written_at=fmt_jst(datetime.fromisoformat(last["at"])),
+            CHECKPOINT_KIND,
+            lang,
+            recipient={"name": officer.name, "email": officer.email},
+            checkpoint=last,
+            line=_json_line(last),
+            day=day,
+            written_at=fmt_jst(datetime.fromisoformat(last["at"])),
         )
         keys = []
         for channel in channels_for(app, CHECKPOINT_KIND):
             key = f"{base}:{channel}"
-            session.add(Notification(
-                idempotency_key=key, base_key=base, incident_id=None, stage_code=None, kind=CHECKPOINT_KIND,
-                channel=channel, recipient_email=officer.email, lang=lang,
-                subject_enc=app.keyring.encrypt(subject, field="notification.subject", bind=key),
-                body_enc=app.keyring.encrypt(body, field="notification.body", bind=key),
-                status="pending", created_at=now, next_attempt_at=now, meta={"seq": last["seq"]},
-            ))
+            session.add(
+                Notification(
+                    idempotency_key=key,
+                    base_key=base,
+                    incident_id=None,
+                    stage_code=None,
+                    kind=CHECKPOINT_KIND,
+                    channel=channel,
+                    recipient_email=officer.email,
+                    lang=lang,
+                    subject_enc=app.keyring.encrypt(subject, field="notification.subject", bind=key),
+                    body_enc=app.keyring.encrypt(body, field="notification.body", bind=key),
+                    status="pending",
+                    created_at=now,
+                    next_attempt_at=now,
+                    meta={"seq": last["seq"]},
+                )
+            )
             keys.append(key)
         session.flush()
-        audit.append(session, app.keyring, at=now, actor="hokoku:sweep", action="audit.checkpoint_mailed",
-                     data={"seq": last["seq"], "to": officer.email, "keys": keys})
+        audit.append(
+            session,
+            app.keyring,
+            at=now,
+            actor="hokoku:sweep",
+            action="audit.checkpoint_mailed",
+            data={"seq": last["seq"], "to": officer.email, "keys": keys},
+        )
         return keys
 
 
@@ -190,8 +218,13 @@ def _json_line(cp: dict) -> str:
 
 
 # -- verification -------------------------------------------------------------------------
-def verify(app, *, public_keys_file: Path | None = None, checkpoint_file: Path | None = None,
-           public_keys: dict[str, str] | None = None) -> audit.VerifyResult:
+def verify(
+    app,
+    *,
+    public_keys_file: Path | None = None,
+    checkpoint_file: Path | None = None,
+    public_keys: dict[str, str] | None = None,
+) -> audit.VerifyResult:
     """Verify against public keys from outside (``--public-keys``) or the local public-key file,
     and against the local checkpoints plus any checkpoint file given. Needs no secret."""
     keys = public_keys
@@ -218,16 +251,21 @@ def check_now(app, now: datetime, *, incident: str | None = None, real: datetime
     ``HOKOKU_ALLOW_SIMULATED_TIME=1``); and it may never be earlier than the incident's latest
     recorded event.
     """
-    real = real or datetime.now(timezone.utc)
+    real = real or datetime.now(UTC)
     if abs(now - real) > MAX_CLOCK_SKEW and not app.settings.allow_simulated_time and not is_demo(app):
-        raise InputError(f"--now {iso(now)} is more than {int(MAX_CLOCK_SKEW.total_seconds() // 60)} minutes from the "
-                         "real clock: simulated time is only for demo databases (or set HOKOKU_ALLOW_SIMULATED_TIME=1)")
+        raise InputError(
+            f"--now {iso(now)} is more than {int(MAX_CLOCK_SKEW.total_seconds() // 60)} minutes from the "
+            "real clock: simulated time is only for demo databases (or set HOKOKU_ALLOW_SIMULATED_TIME=1)"
+        )
     if incident:
         with transaction(app.engine) as session:
-            latest = session.execute(select(func.max(AuditEvent.at))
-                                     .where(AuditEvent.incident_public_id == incident.strip().upper())).scalar()
+            latest = session.execute(
+                select(func.max(AuditEvent.at)).where(AuditEvent.incident_public_id == incident.strip().upper())
+            ).scalar()
         if latest is not None:
             latest = as_utc(latest)
             if now < latest:
-                raise InputError(f"--now {iso(now)} is before the latest recorded event of {incident.strip().upper()} "
-                                 f"({iso(latest)}): the record's time cannot run backwards")
+                raise InputError(
+                    f"--now {iso(now)} is before the latest recorded event of {incident.strip().upper()} "
+                    f"({iso(latest)}): the record's time cannot run backwards"
+                )

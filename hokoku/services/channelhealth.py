@@ -18,17 +18,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from hokoku import audit
 from hokoku.app import App
+from hokoku.core.timeutil import fmt_jst
 from hokoku.db import transaction
+from hokoku.models.notification import Notification
 from hokoku.services.outbox import REAL_CHANNELS, delivery_channels
-from hokoku.timeutil import fmt_jst
-from models.notification import Notification
 
 log = logging.getLogger("hokoku.channelhealth")
 
@@ -45,50 +45,64 @@ class ChannelState:
     last_error: str | None
 
     def to_json(self) -> dict:
-        return {"channel": self.channel, "failing_since": self.failing_since.isoformat() if self.failing_since else None,
-                "failing": self.failing, "last_error": self.last_error}
+        return {
+            "channel": self.channel,
+            "failing_since": self.failing_since.isoformat() if self.failing_since else None,
+            "failing": self.failing,
+            "last_error": self.last_error,
+        }
 
 
 def _aware(value):
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if isinstance(value, datetime) and value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value
 
 
 def channel_state(session, channel: str) -> ChannelState:
     """Whether ``channel`` is failing now, since when, how many messages, the latest error."""
-    last_ok = _aware(session.execute(select(func.max(Notification.sent_at)).where(
-        Notification.channel == channel, Notification.status == "sent")).scalar())
+    last_ok = _aware(
+        session.execute(
+            select(func.max(Notification.sent_at)).where(Notification.channel == channel, Notification.status == "sent")
+        ).scalar()
+    )
     failing = and_(
         Notification.channel == channel,
         Notification.last_error.is_not(None),
-        or_(and_(Notification.status.in_(("pending", "sending")), Notification.attempts >= 1),
-            and_(Notification.status == "failed", Notification.attempts > 1)),
+        or_(
+            and_(Notification.status.in_(("pending", "sending")), Notification.attempts >= 1),
+            and_(Notification.status == "failed", Notification.attempts > 1),
+        ),
     )
     if last_ok is not None:
         failing = and_(failing, Notification.created_at > last_ok)
     count, since = session.execute(select(func.count(), func.min(Notification.created_at)).where(failing)).one()
     error = None
     if count:
-        error = session.execute(select(Notification.last_error).where(failing)
-                                .order_by(Notification.id.desc()).limit(1)).scalar()
+        error = session.execute(
+            select(Notification.last_error).where(failing).order_by(Notification.id.desc()).limit(1)
+        ).scalar()
     return ChannelState(channel, _aware(since) if count else None, count, (error or "")[:300] or None)
 
 
 def _open_alerts(session) -> list[Notification]:
     """One ``channel_down`` row per outage with no ``channel_up`` yet (newest first)."""
     seen, out = set(), []
-    for row in session.execute(select(Notification).where(Notification.kind == DOWN)
-                               .order_by(Notification.id.desc())).scalars():
+    for row in session.execute(
+        select(Notification).where(Notification.kind == DOWN).order_by(Notification.id.desc())
+    ).scalars():
         meta = row.meta or {}
         tag = (tuple(meta.get("channels") or ()), meta.get("outage"))
         if tag in seen:
             continue
         seen.add(tag)
-        recovered = session.execute(select(Notification.id).where(
-            Notification.kind == UP, Notification.base_key.like(f"{UP}:{_tag(tag[0], tag[1])}:%")).limit(1)).first()
+        recovered = session.execute(
+            select(Notification.id)
+            .where(Notification.kind == UP, Notification.base_key.like(f"{UP}:{_tag(tag[0], tag[1])}:%"))
+            .limit(1)
+        ).first()
         if not recovered:
             out.append(row)
     return out
@@ -108,28 +122,44 @@ def _recipients(org) -> list:
     return people
 
 
-def _queue(app: App, session, *, kind: str, down: list[str], outage: str, channels: list[str], now: datetime,
-           variables: dict) -> list[str]:
+def _queue(
+    app: App, session, *, kind: str, down: list[str], outage: str, channels: list[str], now: datetime, variables: dict
+) -> list[str]:
     org = app.organisation(session)
     lang = app.settings.lang
     labels = CHANNEL_LABELS.get(lang, CHANNEL_LABELS["en"])
     keys = []
     for person in _recipients(org):
         base = f"{kind}:{_tag(down, outage)}:{person.email}"
-        subject, body = app.renderer.message(kind, lang, recipient={"name": person.name, "email": person.email},
-                                             channel_label="・".join(labels[c] for c in down) if lang == "ja"
-                                             else " and ".join(labels[c] for c in down), **variables)
+        subject, body = app.renderer.message(
+            kind,
+            lang,
+            recipient={"name": person.name, "email": person.email},
+            channel_label="・".join(labels[c] for c in down) if lang == "ja" else " and ".join(labels[c] for c in down),
+            **variables,
+        )
         for target in channels:
             key = f"{base}:{target}"
             if session.execute(select(Notification.id).where(Notification.idempotency_key == key)).first():
                 continue
-            session.add(Notification(
-                idempotency_key=key, base_key=base, incident_id=None, stage_code=None, kind=kind, channel=target,
-                recipient_email=person.email, lang=lang,
-                subject_enc=app.keyring.encrypt(subject, field="notification.subject", bind=key),
-                body_enc=app.keyring.encrypt(body, field="notification.body", bind=key),
-                status="pending", created_at=now, next_attempt_at=now, meta={"channels": down, "outage": outage},
-            ))
+            session.add(
+                Notification(
+                    idempotency_key=key,
+                    base_key=base,
+                    incident_id=None,
+                    stage_code=None,
+                    kind=kind,
+                    channel=target,
+                    recipient_email=person.email,
+                    lang=lang,
+                    subject_enc=app.keyring.encrypt(subject, field="notification.subject", bind=key),
+                    body_enc=app.keyring.encrypt(body, field="notification.body", bind=key),
+                    status="pending",
+                    created_at=now,
+                    next_attempt_at=now,
+                    meta={"channels": down, "outage": outage},
+                )
+            )
             keys.append(key)
     session.flush()
     return keys
@@ -155,37 +185,90 @@ def check_channels(app: App, *, now: datetime) -> list[str]:
             for alert in open_alerts:
                 meta = alert.meta or {}
                 down = list(meta.get("channels") or ())
-                back = all(states.get(c) is not None and states[c].failing_since is None and session.execute(
-                    select(Notification.id).where(Notification.channel == c, Notification.status == "sent",
-                                                  Notification.sent_at > alert.created_at).limit(1)).first()
-                           for c in down)
+                back = all(
+                    states.get(c) is not None
+                    and states[c].failing_since is None
+                    and session.execute(
+                        select(Notification.id)
+                        .where(
+                            Notification.channel == c,
+                            Notification.status == "sent",
+                            Notification.sent_at > alert.created_at,
+                        )
+                        .limit(1)
+                    ).first()
+                    for c in down
+                )
                 if back:  # one notice, where the alert was read (else the preferred channel)
                     tag = _tag(down, meta.get("outage"))
-                    read_on = [c for c in configured if session.execute(select(Notification.id).where(
-                        Notification.kind == DOWN, Notification.base_key.like(f"{DOWN}:{tag}:%"),
-                        Notification.channel == c, Notification.status == "sent").limit(1)).first()]
-                    keys = _queue(app, session, kind=UP, down=down, outage=meta.get("outage"),
-                                  channels=(read_on or configured)[:1],
-                                  now=now, variables={"down_at": fmt_jst(alert.created_at), "checked_at": fmt_jst(now)})
-                    audit.append(session, app.keyring, at=now, actor="hokoku:dispatch", action="channel.recovered",
-                                 data={"channels": down, "outage": meta.get("outage"), "keys": len(keys)})
+                    read_on = [
+                        c
+                        for c in configured
+                        if session.execute(
+                            select(Notification.id)
+                            .where(
+                                Notification.kind == DOWN,
+                                Notification.base_key.like(f"{DOWN}:{tag}:%"),
+                                Notification.channel == c,
+                                Notification.status == "sent",
+                            )
+                            .limit(1)
+                        ).first()
+                    ]
+                    keys = _queue(
+                        app,
+                        session,
+                        kind=UP,
+                        down=down,
+                        outage=meta.get("outage"),
+                        channels=(read_on or configured)[:1],
+                        now=now,
+                        variables={"down_at": fmt_jst(alert.created_at), "checked_at": fmt_jst(now)},
+                    )
+                    audit.append(
+                        session,
+                        app.keyring,
+                        at=now,
+                        actor="hokoku:dispatch",
+                        action="channel.recovered",
+                        data={"channels": down, "outage": meta.get("outage"), "keys": len(keys)},
+                    )
                     log.warning("channel(s) %s deliver again: recovery notice queued", down)
                     queued += keys
-            newly = [c for c, st in states.items()
-                     if c not in covered and st.failing_since is not None and now - st.failing_since >= window]
+            newly = [
+                c
+                for c, st in states.items()
+                if c not in covered and st.failing_since is not None and now - st.failing_since >= window
+            ]
             if newly:
                 working = [c for c, st in states.items() if st.failing_since is None] or configured
                 since = min(states[c].failing_since for c in newly)
-                outage = since.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S")
+                outage = since.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
                 errors = "; ".join(f"{c}: {states[c].last_error or '-'}" for c in newly)
-                keys = _queue(app, session, kind=DOWN, down=newly, outage=outage, channels=working, now=now,
-                              variables={"failing_since": fmt_jst(since),
-                                         "failing": sum(states[c].failing for c in newly),
-                                         "last_error": errors[:600], "checked_at": fmt_jst(now),
-                                         "window_minutes": f"{minutes:g}"})
-                audit.append(session, app.keyring, at=now, actor="hokoku:dispatch", action="channel.down",
-                             data={"channels": [states[c].to_json() for c in newly], "alerted_on": working,
-                                   "keys": len(keys)})
+                keys = _queue(
+                    app,
+                    session,
+                    kind=DOWN,
+                    down=newly,
+                    outage=outage,
+                    channels=working,
+                    now=now,
+                    variables={
+                        "failing_since": fmt_jst(since),
+                        "failing": sum(states[c].failing for c in newly),
+                        "last_error": errors[:600],
+                        "checked_at": fmt_jst(now),
+                        "window_minutes": f"{minutes:g}",
+                    },
+                )
+                audit.append(
+                    session,
+                    app.keyring,
+                    at=now,
+                    actor="hokoku:dispatch",
+                    action="channel.down",
+                    data={"channels": [states[c].to_json() for c in newly], "alerted_on": working, "keys": len(keys)},
+                )
                 log.warning("channel(s) %s failing since %s: one alert queued on %s", newly, since, working)
                 queued += keys
     except IntegrityError:  # a concurrent dispatcher queued the same alert first

@@ -56,19 +56,27 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from hokoku import audit, chain
+from hokoku import audit
 from hokoku.acktokens import issue_token
 from hokoku.app import App
+from hokoku.core import chain
+from hokoku.core.timeutil import JST
 from hokoku.db import retry_on_disconnect, transaction
 from hokoku.locking import db_now, for_update
+from hokoku.models.incident import Incident, Stage
+from hokoku.models.notification import Notification
+from hokoku.notifiers.base import Action, DeliveryError, Notifier, OutgoingMessage
 from hokoku.services import slackops
 from hokoku.services.outbox import (
-    ACK_KINDS, ACK_TOKEN_PLACEHOLDER, CHANNELS, REAL_CHANNELS, MessageContext, base_key, delivery_channels, enqueue,
+    ACK_KINDS,
+    ACK_TOKEN_PLACEHOLDER,
+    CHANNELS,
+    REAL_CHANNELS,
+    MessageContext,
+    base_key,
+    delivery_channels,
+    enqueue,
 )
-from hokoku.timeutil import JST
-from models.incident import Incident, Stage
-from models.notification import Notification
-from notifiers.base import Action, DeliveryError, Notifier, OutgoingMessage
 
 MAX_ATTEMPTS = 8
 MAX_RATE_LIMITED_ATTEMPTS = 32
@@ -78,14 +86,33 @@ MAX_DELAY = timedelta(hours=1)
 CLAIM_BATCH = 10
 log = logging.getLogger("hokoku.dispatch")
 #: Kinds that never fall back or raise alerts of their own.
-_NO_FALLBACK = frozenset({slackops.ACK_UPDATE, "delivery_alert", "channel_down", "channel_up",
-                          "thread_parent", "thread_reply", "thread_update"})
+_NO_FALLBACK = frozenset(
+    {
+        slackops.ACK_UPDATE,
+        "delivery_alert",
+        "channel_down",
+        "channel_up",
+        "thread_parent",
+        "thread_reply",
+        "thread_update",
+    }
+)
 _THREAD_KINDS = frozenset({"thread_parent", "thread_reply", "thread_update"})
 _FOLLOW_UPS = frozenset({"reminder", "escalation", "escalated_owner"})
 
 ACTION_LABELS = {
-    "ja": {"acknowledge": "受領確認", "mark_done": "完了にする", "open": "hokoku で開く", "link": "受領確認（ブラウザ）"},
-    "en": {"acknowledge": "Acknowledge", "mark_done": "Mark done", "open": "Open in hokoku", "link": "Acknowledge (browser)"},
+    "ja": {
+        "acknowledge": "受領確認",
+        "mark_done": "完了にする",
+        "open": "hokoku で開く",
+        "link": "受領確認（ブラウザ）",
+    },
+    "en": {
+        "acknowledge": "Acknowledge",
+        "mark_done": "Mark done",
+        "open": "Open in hokoku",
+        "link": "Acknowledge (browser)",
+    },
 }
 
 
@@ -128,8 +155,15 @@ def _new_claim_id() -> str:
     return uuid.uuid4().hex
 
 
-def claim(app: App, *, now: datetime, limit: int = CLAIM_BATCH, ids: list[int] | None = None,
-          incident: str | None = None, exclude: set[int] | frozenset[int] = frozenset()) -> Claim:
+def claim(
+    app: App,
+    *,
+    now: datetime,
+    limit: int = CLAIM_BATCH,
+    ids: list[int] | None = None,
+    incident: str | None = None,
+    exclude: set[int] | frozenset[int] = frozenset(),
+) -> Claim:
     """Mark up to ``limit`` due rows ``sending`` under a new claim id, with a lease on the database's clock.
 
     Due: ``pending`` with ``next_attempt_at <= now`` (business time: backoff), or ``sending`` whose
@@ -142,7 +176,10 @@ def claim(app: App, *, now: datetime, limit: int = CLAIM_BATCH, ids: list[int] |
         clock = db_now(session)
         expired = or_(Notification.lease_until.is_(None), Notification.lease_until <= clock)
         due = or_(
-            and_(Notification.status == "pending", or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now)),
+            and_(
+                Notification.status == "pending",
+                or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
+            ),
             and_(Notification.status == "sending", expired),
         )
         query = select(Notification).where(due)
@@ -164,8 +201,9 @@ def claim(app: App, *, now: datetime, limit: int = CLAIM_BATCH, ids: list[int] |
 
 def _owned(session: Session, nid: int, claim_id: str) -> Notification | None:
     """The row, locked, if ``claim_id`` still owns it (the fence before sending and before recording)."""
-    query = select(Notification).where(Notification.id == nid, Notification.claim_id == claim_id,
-                                       Notification.status == "sending")
+    query = select(Notification).where(
+        Notification.id == nid, Notification.claim_id == claim_id, Notification.status == "sending"
+    )
     return session.execute(for_update(query)).scalar_one_or_none()
 
 
@@ -174,8 +212,10 @@ def renew(app: App, nid: int, claim_id: str) -> bool:
     with transaction(app.engine) as session:
         until = db_now(session) + lease_of(app)
         result = session.execute(
-            update(Notification).where(Notification.id == nid, Notification.claim_id == claim_id,
-                                       Notification.status == "sending").values(lease_until=until))
+            update(Notification)
+            .where(Notification.id == nid, Notification.claim_id == claim_id, Notification.status == "sending")
+            .values(lease_until=until)
+        )
         return result.rowcount == 1
 
 
@@ -193,7 +233,7 @@ class LeaseKeeper:
             try:
                 if not renew(self.app, self.nid, self.claim_id):
                     return
-            except Exception:  # noqa: BLE001  (a missed renewal only shortens the lease)
+            except Exception:
                 log.warning("could not renew the lease of notification %s", self.nid, exc_info=True)
 
     def __enter__(self) -> LeaseKeeper:
@@ -205,9 +245,16 @@ class LeaseKeeper:
         self._thread.join()
 
 
-def dispatch(app: App, *, now: datetime, notifiers: dict[str, Notifier], limit: int = 500,
-             rng: random.Random | None = None, ids: list[int] | None = None,
-             incident: str | None = None) -> list[DispatchEvent]:
+def dispatch(
+    app: App,
+    *,
+    now: datetime,
+    notifiers: dict[str, Notifier],
+    limit: int = 500,
+    rng: random.Random | None = None,
+    ids: list[int] | None = None,
+    incident: str | None = None,
+) -> list[DispatchEvent]:
     """Deliver due rows (or the given ``ids`` / one ``incident``'s rows), at most ``limit`` per call.
 
     First the time-based fallbacks (own transaction). Then rows are claimed :data:`CLAIM_BATCH` at
@@ -226,8 +273,9 @@ def dispatch(app: App, *, now: datetime, notifiers: dict[str, Notifier], limit: 
         retry_on_disconnect(lambda: check_channels(app, now=now))
     handled: set[int] = set()
     while len(handled) < limit:
-        batch = claim(app, now=now, limit=min(CLAIM_BATCH, limit - len(handled)), ids=ids, incident=incident,
-                      exclude=handled)
+        batch = claim(
+            app, now=now, limit=min(CLAIM_BATCH, limit - len(handled)), ids=ids, incident=incident, exclude=handled
+        )
         if not batch.ids:
             break
         handled.update(batch.ids)
@@ -281,8 +329,12 @@ def ack_token_for(app: App, row: Notification, incident_public_id: str, *, now: 
     """The signed link token of an email row: bound to recipient, incident and stage; one per row."""
     digest = hashlib.sha256(row.idempotency_key.encode()).hexdigest()[:12]
     return issue_token(
-        key=app.keyring.current.token_key, person_email=row.recipient_email, incident_id=incident_public_id,
-        stage_code=row.stage_code or "", issued_at=now, ttl=timedelta(hours=app.settings.ack_link_ttl_hours),
+        key=app.keyring.current.token_key,
+        person_email=row.recipient_email,
+        incident_id=incident_public_id,
+        stage_code=row.stage_code or "",
+        issued_at=now,
+        ttl=timedelta(hours=app.settings.ack_link_ttl_hours),
         nonce=f"n{row.id}-{digest}",
     )
 
@@ -291,12 +343,12 @@ def with_ack_link(text: str, *, token: str, url_base: str, lang: str) -> str:
     """Put the token where the template left :data:`ACK_TOKEN_PLACEHOLDER` (its last occurrence
     in hokoku's own text, before any quotation of user text), or add a link line before the
     quotation of a body without one."""
-    from notifiers.base import split_quote
+    from hokoku.notifiers.base import split_quote
 
     own, quoted = split_quote(text)
     at = own.rfind(ACK_TOKEN_PLACEHOLDER)
     if at >= 0:
-        return own[:at] + token + own[at + len(ACK_TOKEN_PLACEHOLDER):] + quoted
+        return own[:at] + token + own[at + len(ACK_TOKEN_PLACEHOLDER) :] + quoted
     label = ACTION_LABELS.get(lang, ACTION_LABELS["en"])["link"]
     link = f"{own.rstrip()}\n\n{label}: {url_base.rstrip('/')}/ack/{token}\n"
     return f"{link}\n{quoted}" if quoted else link
@@ -304,7 +356,7 @@ def with_ack_link(text: str, *, token: str, url_base: str, lang: str) -> str:
 
 def without_ack_link(text: str) -> str:
     """Drop the line holding the link placeholder (a body rendered for email, sent elsewhere)."""
-    from notifiers.base import split_quote
+    from hokoku.notifiers.base import split_quote
 
     own, quoted = split_quote(text)
     at = own.rfind(ACK_TOKEN_PLACEHOLDER)
@@ -312,7 +364,7 @@ def without_ack_link(text: str) -> str:
         return text
     start = own.rfind("\n", 0, at) + 1
     end = own.find("\n", at)
-    return own[:start] + (own[end + 1:] if end >= 0 else "") + quoted
+    return own[:start] + (own[end + 1 :] if end >= 0 else "") + quoted
 
 
 def _actions(app: App, row: Notification, incident: Incident | None, stage: Stage | None) -> tuple[Action, ...]:
@@ -334,7 +386,9 @@ def _actions(app: App, row: Notification, incident: Incident | None, stage: Stag
 
 
 #: Kinds that no longer apply once their incident is closed.
-_INCIDENT_BOUND = frozenset({"notify", "reminder", "escalation", "overdue", "due_warning", "task_due_soon", "task_overdue"})
+_INCIDENT_BOUND = frozenset(
+    {"notify", "reminder", "escalation", "overdue", "due_warning", "task_due_soon", "task_overdue"}
+)
 
 
 def stale_reason(session: Session, row: Notification, incident: Incident | None, stage: Stage | None) -> str | None:
@@ -345,7 +399,11 @@ def stale_reason(session: Session, row: Notification, incident: Incident | None,
     a newer reminder for the same person, stage and channel queued; a one-channel message
     already delivered on the other channel (the fallback copy reached the person first).
     """
-    if row.kind in _FOLLOW_UPS and stage is not None and (stage.acknowledged_at is not None or stage.status in chain.CLOSED):
+    if (
+        row.kind in _FOLLOW_UPS
+        and stage is not None
+        and (stage.acknowledged_at is not None or stage.status in chain.CLOSED)
+    ):
         who = stage.acknowledged_by or stage.completed_by or "-"
         return f"stage {stage.code} was acknowledged ({who}) before delivery"
     if row.channel not in REAL_CHANNELS:  # the outbox channel is a record, not a delivery: kept whole
@@ -355,19 +413,29 @@ def stale_reason(session: Session, row: Notification, incident: Incident | None,
     if row.kind in _INCIDENT_BOUND and incident is not None and incident.status == "closed":
         return f"incident {incident.public_id} was closed before delivery"
     if row.kind == "reminder" and row.stage_code is not None:
-        newer = session.execute(select(Notification.id).where(
-            Notification.kind == "reminder", Notification.incident_id == row.incident_id,
-            Notification.stage_code == row.stage_code, Notification.recipient_email == row.recipient_email,
-            Notification.channel == row.channel, Notification.id > row.id,
-            Notification.status.in_(("pending", "sending", "sent"))).limit(1)).first()
+        newer = session.execute(
+            select(Notification.id)
+            .where(
+                Notification.kind == "reminder",
+                Notification.incident_id == row.incident_id,
+                Notification.stage_code == row.stage_code,
+                Notification.recipient_email == row.recipient_email,
+                Notification.channel == row.channel,
+                Notification.id > row.id,
+                Notification.status.in_(("pending", "sending", "sent")),
+            )
+            .limit(1)
+        ).first()
         if newer:
             return "a newer reminder for this stage was queued"
     fallback_pair = row.fallback_of is not None or row.fell_back_at is not None
     if row.kind not in ACK_KINDS and (fallback_pair or row.kind in ("channel_down", "channel_up")):
         base = row.base_key or base_key(row.idempotency_key)
-        other = session.execute(select(Notification.channel).where(
-            Notification.base_key == base, Notification.channel != row.channel,
-            Notification.status == "sent").limit(1)).scalar()
+        other = session.execute(
+            select(Notification.channel)
+            .where(Notification.base_key == base, Notification.channel != row.channel, Notification.status == "sent")
+            .limit(1)
+        ).scalar()
         if other:
             return f"already delivered by {other}"
     return None
@@ -376,17 +444,33 @@ def stale_reason(session: Session, row: Notification, incident: Incident | None,
 def older_undelivered(session: Session, row: Notification) -> Notification | None:
     """An older message to the same person on the same channel still waiting: ``row`` goes after it."""
     if row.kind in _THREAD_KINDS:  # the thread's rows go in order: the parent, then its replies
-        return session.execute(select(Notification).where(
-            Notification.recipient_email == row.recipient_email, Notification.channel == row.channel,
-            Notification.id < row.id, Notification.status.in_(("pending", "sending")),
-            Notification.incident_id == row.incident_id, Notification.kind.in_(sorted(_THREAD_KINDS)))
-            .order_by(Notification.id).limit(1)).scalar_one_or_none()
+        return session.execute(
+            select(Notification)
+            .where(
+                Notification.recipient_email == row.recipient_email,
+                Notification.channel == row.channel,
+                Notification.id < row.id,
+                Notification.status.in_(("pending", "sending")),
+                Notification.incident_id == row.incident_id,
+                Notification.kind.in_(sorted(_THREAD_KINDS)),
+            )
+            .order_by(Notification.id)
+            .limit(1)
+        ).scalar_one_or_none()
     if row.kind in _NO_FALLBACK or row.channel not in REAL_CHANNELS:
         return None
-    return session.execute(select(Notification).where(
-        Notification.recipient_email == row.recipient_email, Notification.channel == row.channel,
-        Notification.id < row.id, Notification.status.in_(("pending", "sending")),
-        Notification.kind.not_in(_NO_FALLBACK)).order_by(Notification.id).limit(1)).scalar_one_or_none()
+    return session.execute(
+        select(Notification)
+        .where(
+            Notification.recipient_email == row.recipient_email,
+            Notification.channel == row.channel,
+            Notification.id < row.id,
+            Notification.status.in_(("pending", "sending")),
+            Notification.kind.not_in(_NO_FALLBACK),
+        )
+        .order_by(Notification.id)
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 def prepare(app: App, session: Session, row: Notification, *, now: datetime) -> Delivery:
@@ -405,10 +489,17 @@ def prepare(app: App, session: Session, row: Notification, *, now: datetime) -> 
         meta = row.meta or {}
         by = meta.get("by") or "-"
         at = datetime.fromisoformat(meta["at"]).astimezone(JST) if meta.get("at") else now.astimezone(JST)
-        return Delivery("update", target=meta.get("target"), update={
-            "text": without_ack_link(text), "subject": subject, "lang": row.lang,
-            "who": people[by].name if by in people else by, "at": at,
-        })
+        return Delivery(
+            "update",
+            target=meta.get("target"),
+            update={
+                "text": without_ack_link(text),
+                "subject": subject,
+                "lang": row.lang,
+                "who": people[by].name if by in people else by,
+                "at": at,
+            },
+        )
     pid = incident.public_id if incident else None
     if row.channel == "email" and row.kind in ACK_KINDS and pid and row.stage_code:
         token = ack_token_for(app, row, pid, now=now)
@@ -417,10 +508,17 @@ def prepare(app: App, session: Session, row: Notification, *, now: datetime) -> 
         text = without_ack_link(text)
     person = people.get(row.recipient_email)
     message = OutgoingMessage(
-        idempotency_key=row.idempotency_key, channel=row.channel, kind=row.kind, lang=row.lang,
-        recipient_email=row.recipient_email, recipient_name=person.name if person else row.recipient_email,
-        recipient_slack_id=person.slack_id if person else None, subject=subject, text=text,
-        incident_id=pid, stage_code=row.stage_code,
+        idempotency_key=row.idempotency_key,
+        channel=row.channel,
+        kind=row.kind,
+        lang=row.lang,
+        recipient_email=row.recipient_email,
+        recipient_name=person.name if person else row.recipient_email,
+        recipient_slack_id=person.slack_id if person else None,
+        subject=subject,
+        text=text,
+        incident_id=pid,
+        stage_code=row.stage_code,
         thread_ref=slackops.thread_ref_for(session, row),
         actions=_actions(app, row, incident, stage) if row.channel == "slack" else (),
     )
@@ -448,9 +546,16 @@ def _prepare_thread(app: App, session: Session, row: Notification, incident: Inc
     labels = ACTION_LABELS.get(row.lang, ACTION_LABELS["en"])
     url = f"{app.settings.public_url.rstrip('/')}/incidents/{incident.public_id}"
     message = OutgoingMessage(
-        idempotency_key=row.idempotency_key, channel=row.channel, kind=row.kind, lang=row.lang,
-        recipient_email=row.recipient_email, recipient_name=row.recipient_email, subject=subject, text=text,
-        incident_id=incident.public_id, conversation=conversation,
+        idempotency_key=row.idempotency_key,
+        channel=row.channel,
+        kind=row.kind,
+        lang=row.lang,
+        recipient_email=row.recipient_email,
+        recipient_name=row.recipient_email,
+        subject=subject,
+        text=text,
+        incident_id=incident.public_id,
+        conversation=conversation,
         thread_ref=parent if row.kind == incidentthread.REPLY else None,
         actions=(Action("open", labels["open"], url=url),) if row.kind == incidentthread.PARENT else (),
     )
@@ -476,8 +581,9 @@ def _attempt(delivery: Delivery, notifier: Notifier | None, channel: str) -> str
     return notifier.send(delivery.message).provider_id
 
 
-def deliver_one(app: App, nid: int, *, now: datetime, notifiers: dict[str, Notifier], rng: random.Random,
-                claim_id: str) -> DispatchEvent:
+def deliver_one(
+    app: App, nid: int, *, now: datetime, notifiers: dict[str, Notifier], rng: random.Random, claim_id: str
+) -> DispatchEvent:
     """Deliver one claimed row: fence and count the attempt, send (lease kept alive), fence and record.
 
     Lock order (``hokoku.locking``): the outbox row, then the audit head; when recording a Slack
@@ -496,16 +602,29 @@ def deliver_one(app: App, nid: int, *, now: datetime, notifiers: dict[str, Notif
             row.status, row.claim_id, row.lease_until = "pending", None, None
             row.next_attempt_at = max(now, ahead.next_attempt_at or now)
             session.add(row)
-            return DispatchEvent(nid, row.idempotency_key, row.channel, row.recipient_email, "held",
-                                 error=f"waits for {ahead.idempotency_key}")
+            return DispatchEvent(
+                nid,
+                row.idempotency_key,
+                row.channel,
+                row.recipient_email,
+                "held",
+                error=f"waits for {ahead.idempotency_key}",
+            )
         if delivery.op == "cancel":
             row.status, row.last_error, row.claim_id, row.lease_until = "cancelled", delivery.reason, None, None
             session.add(row)
-            audit.append(session, app.keyring, at=now, actor="hokoku:dispatch", action="notification.cancelled",
-                         incident=pid, data={"key": row.idempotency_key, "channel": row.channel,
-                                             "reason": delivery.reason})
-            return DispatchEvent(nid, row.idempotency_key, row.channel, row.recipient_email, "cancelled",
-                                 error=delivery.reason)
+            audit.append(
+                session,
+                app.keyring,
+                at=now,
+                actor="hokoku:dispatch",
+                action="notification.cancelled",
+                incident=pid,
+                data={"key": row.idempotency_key, "channel": row.channel, "reason": delivery.reason},
+            )
+            return DispatchEvent(
+                nid, row.idempotency_key, row.channel, row.recipient_email, "cancelled", error=delivery.reason
+            )
         # The attempt is counted now, just before the call, and the lease starts afresh.
         row.attempts += 1
         row.lease_until = db_now(session) + lease_of(app)
@@ -529,14 +648,34 @@ def deliver_one(app: App, nid: int, *, now: datetime, notifiers: dict[str, Notif
             session.add(row)
             if delivery.has_ack_button:  # acknowledged while this was in flight: take the buttons away
                 slackops.enqueue_late_update(session, row, stage, now=now, keyring=app.keyring)
-            audit.append(session, app.keyring, at=now, actor="hokoku:dispatch", action="notification.sent",
-                         incident=pid, data={"key": row.idempotency_key, "channel": row.channel, "provider_id": provider_id})
-        elif error.permanent or row.attempts >= (MAX_ATTEMPTS if error.retry_after is None else MAX_RATE_LIMITED_ATTEMPTS):
+            audit.append(
+                session,
+                app.keyring,
+                at=now,
+                actor="hokoku:dispatch",
+                action="notification.sent",
+                incident=pid,
+                data={"key": row.idempotency_key, "channel": row.channel, "provider_id": provider_id},
+            )
+        elif error.permanent or row.attempts >= (
+            MAX_ATTEMPTS if error.retry_after is None else MAX_RATE_LIMITED_ATTEMPTS
+        ):
             row.status, row.last_error = "failed", str(error)[:1000]
             outcome = "failed"
-            audit.append(session, app.keyring, at=now, actor="hokoku:dispatch", action="notification.failed",
-                         incident=pid, data={"key": row.idempotency_key, "channel": row.channel,
-                                             "attempts": row.attempts, "error": str(error)[:300]})
+            audit.append(
+                session,
+                app.keyring,
+                at=now,
+                actor="hokoku:dispatch",
+                action="notification.failed",
+                incident=pid,
+                data={
+                    "key": row.idempotency_key,
+                    "channel": row.channel,
+                    "attempts": row.attempts,
+                    "error": str(error)[:300],
+                },
+            )
             session.add(row)
             session.flush()
             after_failure(app, session, row, now=now)
@@ -545,8 +684,15 @@ def deliver_one(app: App, nid: int, *, now: datetime, notifiers: dict[str, Notif
             row.next_attempt_at = now + backoff(row.attempts, rng=rng, retry_after=error.retry_after)
             outcome = "retry"
         session.add(row)
-        return DispatchEvent(nid, row.idempotency_key, row.channel, row.recipient_email, outcome, provider_id,
-                             None if error is None else str(error))
+        return DispatchEvent(
+            nid,
+            row.idempotency_key,
+            row.channel,
+            row.recipient_email,
+            outcome,
+            provider_id,
+            None if error is None else str(error),
+        )
 
 
 # -- fallback and alerts -------------------------------------------------------------------
@@ -554,7 +700,9 @@ def _other_channels(app: App, channel: str) -> list[str]:
     return [c for c in delivery_channels(app) if c in REAL_CHANNELS and c != channel]
 
 
-def enqueue_fallback(app: App, session: Session, row: Notification, *, now: datetime, reason: str) -> list[Notification]:
+def enqueue_fallback(
+    app: App, session: Session, row: Notification, *, now: datetime, reason: str
+) -> list[Notification]:
     """Queue ``row``'s message on the other configured channels (once per key); mark ``row``."""
     base = row.base_key or base_key(row.idempotency_key)
     added = []
@@ -563,13 +711,25 @@ def enqueue_fallback(app: App, session: Session, row: Notification, *, now: date
         if session.execute(select(Notification.id).where(Notification.idempotency_key == key)).first():
             continue
         copy = Notification(
-            idempotency_key=key, base_key=base, incident_id=row.incident_id, stage_code=row.stage_code,
-            kind=row.kind, channel=channel, recipient_email=row.recipient_email, lang=row.lang,
-            subject_enc=app.keyring.rebind(row.subject_enc, field="notification.subject", source=row.idempotency_key,
-                                           target=key),
-            body_enc=app.keyring.rebind(row.body_enc, field="notification.body", source=row.idempotency_key, target=key),
-            status="pending", created_at=now,
-            next_attempt_at=now, fallback_of=row.id, meta=row.meta,
+            idempotency_key=key,
+            base_key=base,
+            incident_id=row.incident_id,
+            stage_code=row.stage_code,
+            kind=row.kind,
+            channel=channel,
+            recipient_email=row.recipient_email,
+            lang=row.lang,
+            subject_enc=app.keyring.rebind(
+                row.subject_enc, field="notification.subject", source=row.idempotency_key, target=key
+            ),
+            body_enc=app.keyring.rebind(
+                row.body_enc, field="notification.body", source=row.idempotency_key, target=key
+            ),
+            status="pending",
+            created_at=now,
+            next_attempt_at=now,
+            fallback_of=row.id,
+            meta=row.meta,
         )
         try:
             with session.begin_nested():  # a concurrent dispatcher may have queued the same copy
@@ -579,8 +739,15 @@ def enqueue_fallback(app: App, session: Session, row: Notification, *, now: date
             continue
         added.append(copy)
         pid = session.get(Incident, row.incident_id).public_id if row.incident_id else None
-        audit.append(session, app.keyring, at=now, actor="hokoku:dispatch", action="notification.fallback",
-                     incident=pid, data={"key": row.idempotency_key, "from": row.channel, "to": channel, "reason": reason})
+        audit.append(
+            session,
+            app.keyring,
+            at=now,
+            actor="hokoku:dispatch",
+            action="notification.fallback",
+            incident=pid,
+            data={"key": row.idempotency_key, "from": row.channel, "to": channel, "reason": reason},
+        )
     row.fell_back_at = now
     session.add(row)
     session.flush()
@@ -593,13 +760,17 @@ def fallback_overdue(app: App, session: Session, *, now: datetime) -> list[Notif
     if not minutes or len([c for c in delivery_channels(app) if c in REAL_CHANNELS]) < 2:
         return []
     cutoff = now - timedelta(minutes=minutes)
-    query = select(Notification).where(
-        Notification.status.in_(("pending", "sending")),
-        Notification.channel.in_(REAL_CHANNELS),
-        Notification.kind.not_in(_NO_FALLBACK),
-        Notification.fell_back_at.is_(None),
-        Notification.created_at <= cutoff,
-    ).order_by(Notification.id)
+    query = (
+        select(Notification)
+        .where(
+            Notification.status.in_(("pending", "sending")),
+            Notification.channel.in_(REAL_CHANNELS),
+            Notification.kind.not_in(_NO_FALLBACK),
+            Notification.fell_back_at.is_(None),
+            Notification.created_at <= cutoff,
+        )
+        .order_by(Notification.id)
+    )
     late = session.execute(for_update(query, skip_locked=True)).scalars()
     added = []
     for row in list(late):
@@ -614,15 +785,19 @@ def after_failure(app: App, session: Session, row: Notification, *, now: datetim
     if enqueue_fallback(app, session, row, now=now, reason="failed"):
         return
     base = row.base_key or base_key(row.idempotency_key)
-    siblings = list(session.execute(
-        select(Notification).where(Notification.idempotency_key.in_([f"{base}:{c}" for c in CHANNELS]))
-    ).scalars())
+    siblings = list(
+        session.execute(
+            select(Notification).where(Notification.idempotency_key.in_([f"{base}:{c}" for c in CHANNELS]))
+        ).scalars()
+    )
     if any(s.status != "failed" for s in siblings):
         return  # delivered, still trying, or no longer needed elsewhere
     alert_undeliverable(app, session, base, siblings, now=now)
 
 
-def alert_undeliverable(app: App, session: Session, base: str, failed: list[Notification], *, now: datetime) -> list[Notification]:
+def alert_undeliverable(
+    app: App, session: Session, base: str, failed: list[Notification], *, now: datetime
+) -> list[Notification]:
     """Tell the general manager (on every channel) that a message could not be delivered at all."""
     first = failed[0]
     incident = session.get(Incident, first.incident_id) if first.incident_id else None
@@ -639,12 +814,28 @@ def alert_undeliverable(app: App, session: Session, base: str, failed: list[Noti
         failures = [{"channel": r.channel, "error": (r.last_error or "-")[:300]} for r in failed]
         for email in recipients:
             rows += enqueue(
-                session, app, ctx, kind="delivery_alert", recipient=email, key=f"{base}:delivery_alert:{email}",
-                now=now, stage=_stage_row(session, first), channels=delivery_channels(app), meta={"failed": base},
-                failed_kind=first.kind, failed_recipient_name=person.name if person else first.recipient_email,
-                failed_recipient_email=first.recipient_email, failures=failures,
+                session,
+                app,
+                ctx,
+                kind="delivery_alert",
+                recipient=email,
+                key=f"{base}:delivery_alert:{email}",
+                now=now,
+                stage=_stage_row(session, first),
+                channels=delivery_channels(app),
+                meta={"failed": base},
+                failed_kind=first.kind,
+                failed_recipient_name=person.name if person else first.recipient_email,
+                failed_recipient_email=first.recipient_email,
+                failures=failures,
             )
-    audit.append(session, app.keyring, at=now, actor="hokoku:dispatch", action="notification.undeliverable",
-                 incident=incident.public_id if incident else None,
-                 data={"key": base, "channels": sorted({r.channel for r in failed}), "alerted": recipients})
+    audit.append(
+        session,
+        app.keyring,
+        at=now,
+        actor="hokoku:dispatch",
+        action="notification.undeliverable",
+        incident=incident.public_id if incident else None,
+        data={"key": base, "channels": sorted({r.channel for r in failed}), "alerted": recipients},
+    )
     return rows

@@ -8,15 +8,15 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from hokoku.app import App
+from hokoku.core.statutory import ppc_deadlines
 from hokoku.db import transaction
+from hokoku.models.audit import AuditEvent
+from hokoku.models.casework import Task
+from hokoku.models.incident import Incident
 from hokoku.services.records import ITEMS, findings, latest_snapshot, notices, public_texts
 from hokoku.services.stagerows import incident_policy, load_stages
 from hokoku.services.transitions import get_incident
 from hokoku.services.triage import effective_required
-from hokoku.statutory import ppc_deadlines
-from models.audit import AuditEvent
-from models.casework import Task
-from models.incident import Incident
 
 
 def build_document_data(app: App, *, incident_id: str, now: datetime, lang: str = "ja") -> dict:
@@ -36,54 +36,104 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
     stages = []
     for r in rows:
         sp = policy.stage(r.code)
-        stages.append({
-            "code": r.code, "article": r.article, "title_ja": sp.title.ja, "title_en": sp.title.en,
-            "owner_name": name(r.owner_email) if r.owner_email else None, "status": r.status,
-            "activated_at": r.activated_at, "due_at": r.due_at, "acknowledged_at": r.acknowledged_at,
-            "completed_at": r.completed_at, "completed_by_name": name(r.completed_by) if r.completed_by else None,
-            "note": dec(r.note_enc, "stage.note", r.id), "skip_reason": dec(r.skip_reason_enc, "stage.skip_reason", r.id),
-        })
+        stages.append(
+            {
+                "code": r.code,
+                "article": r.article,
+                "title_ja": sp.title.ja,
+                "title_en": sp.title.en,
+                "owner_name": name(r.owner_email) if r.owner_email else None,
+                "status": r.status,
+                "activated_at": r.activated_at,
+                "due_at": r.due_at,
+                "acknowledged_at": r.acknowledged_at,
+                "completed_at": r.completed_at,
+                "completed_by_name": name(r.completed_by) if r.completed_by else None,
+                "note": dec(r.note_enc, "stage.note", r.id),
+                "skip_reason": dec(r.skip_reason_enc, "stage.skip_reason", r.id),
+            }
+        )
     by_code = {s["code"]: s for s in stages}
 
     required, triage_row, decision = effective_required(session, inc)
     triage = None
     if triage_row is not None:
-        from hokoku.statutory import TriageFacts, assess_reportability
+        from hokoku.core.statutory import TriageFacts, assess_reportability
 
-        facts = TriageFacts(sensitive=triage_row.sensitive, financial_risk=triage_row.financial_risk,
-                            unauthorized_purpose=triage_row.unauthorized_purpose, individuals=triage_row.individuals,
-                            individuals_estimated=triage_row.individuals_estimated, encrypted=triage_row.encrypted)
+        facts = TriageFacts(
+            sensitive=triage_row.sensitive,
+            financial_risk=triage_row.financial_risk,
+            unauthorized_purpose=triage_row.unauthorized_purpose,
+            individuals=triage_row.individuals,
+            individuals_estimated=triage_row.individuals_estimated,
+            encrypted=triage_row.encrypted,
+        )
         assessed = assess_reportability(facts, triage_row.regime)
         triage = {
-            "at": triage_row.at, "by_name": name(triage_row.by), "sensitive": triage_row.sensitive,
-            "financial_risk": triage_row.financial_risk, "unauthorized_purpose": triage_row.unauthorized_purpose,
-            "individuals": triage_row.individuals, "individuals_estimated": triage_row.individuals_estimated,
-            "encrypted": triage_row.encrypted, "required": bool(required),
-            "grounds": [{"code": g["code"], "citation_ja": g["citation_ja"], "citation_en": g["citation_en"]}
-                        for g in triage_row.grounds],
+            "at": triage_row.at,
+            "by_name": name(triage_row.by),
+            "sensitive": triage_row.sensitive,
+            "financial_risk": triage_row.financial_risk,
+            "unauthorized_purpose": triage_row.unauthorized_purpose,
+            "individuals": triage_row.individuals,
+            "individuals_estimated": triage_row.individuals_estimated,
+            "encrypted": triage_row.encrypted,
+            "required": bool(required),
+            "grounds": [
+                {"code": g["code"], "citation_ja": g["citation_ja"], "citation_en": g["citation_en"]}
+                for g in triage_row.grounds
+            ],
             "exempt_reason": triage_row.exempt_reason,
-            "summary_ja": assessed.summary("ja"), "summary_en": assessed.summary("en"),
-            "decision": None if decision is None else {
-                "kind": decision.kind, "by_name": name(decision.by), "at": decision.at,
-                "reason": dec(decision.reason_enc, "decision.reason", decision.id)},
+            "summary_ja": assessed.summary("ja"),
+            "summary_en": assessed.summary("en"),
+            "decision": None
+            if decision is None
+            else {
+                "kind": decision.kind,
+                "by_name": name(decision.by),
+                "at": decision.at,
+                "reason": dec(decision.reason_enc, "decision.reason", decision.id),
+            },
         }
     ppc = None
     if triage_row is not None and required:
-        d = ppc_deadlines(inc.aware_at, unauthorized_purpose=triage_row.unauthorized_purpose,
-                          preliminary_days=policy.statutory.preliminary_days)
-        ppc = {"aware_date": d.aware_date, "preliminary_target": d.preliminary_target, "final_due": d.final_due,
-               "final_day_count": d.final_day_count, "rule_ja": d.rule_ja, "rule_en": d.rule_en}
+        d = ppc_deadlines(
+            inc.aware_at,
+            unauthorized_purpose=triage_row.unauthorized_purpose,
+            preliminary_days=policy.statutory.preliminary_days,
+        )
+        ppc = {
+            "aware_date": d.aware_date,
+            "preliminary_target": d.preliminary_target,
+            "final_due": d.final_due,
+            "final_day_count": d.final_day_count,
+            "rule_ja": d.rule_ja,
+            "rule_en": d.rule_en,
+        }
 
-    tasks = list(session.execute(select(Task).where(Task.incident_id == inc.id).order_by(Task.kind, Task.seq)).scalars())
-    prevention = [{
-        "title": dec(t.title_enc, "task.title", t.id) or (t.title_en if lang == "en" and t.title_en else t.title_ja),
-        "owner_name": name(t.owner_email) if t.owner_email else None, "due_at": t.due_at,
-        "status": t.status if not (t.status == "open" and t.due_at and t.due_at <= now) else "overdue",
-        "completed_at": t.completed_at,
-    } for t in tasks if t.kind == "prevention"]
-    step_titles = {t.ref: {"ja": t.title_ja or dec(t.title_enc, "task.title", t.id),
-                           "en": t.title_en or t.title_ja or dec(t.title_enc, "task.title", t.id)}
-                   for t in tasks if t.kind == "step"}
+    tasks = list(
+        session.execute(select(Task).where(Task.incident_id == inc.id).order_by(Task.kind, Task.seq)).scalars()
+    )
+    prevention = [
+        {
+            "title": dec(t.title_enc, "task.title", t.id)
+            or (t.title_en if lang == "en" and t.title_en else t.title_ja),
+            "owner_name": name(t.owner_email) if t.owner_email else None,
+            "due_at": t.due_at,
+            "status": t.status if not (t.status == "open" and t.due_at and t.due_at <= now) else "overdue",
+            "completed_at": t.completed_at,
+        }
+        for t in tasks
+        if t.kind == "prevention"
+    ]
+    step_titles = {
+        t.ref: {
+            "ja": t.title_ja or dec(t.title_enc, "task.title", t.id),
+            "en": t.title_en or t.title_ja or dec(t.title_enc, "task.title", t.id),
+        }
+        for t in tasks
+        if t.kind == "step"
+    }
     notice_rows = notices(app, session, inc)
     found = findings(app, session, inc)
     items = _items(found)
@@ -95,34 +145,59 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
         if s["due_at"] is None or s["code"] == "report" or s["status"] == "skipped":
             continue
         done = s["completed_at"]
-        deadlines.append({"name_ja": s["title_ja"], "name_en": s["title_en"], "article": s["article"],
-                          "due_at": s["due_at"], "done_at": done,
-                          "met": None if done is None else done <= s["due_at"],
-                          "margin": None if done is None else s["due_at"] - done})
+        deadlines.append(
+            {
+                "name_ja": s["title_ja"],
+                "name_en": s["title_en"],
+                "article": s["article"],
+                "due_at": s["due_at"],
+                "done_at": done,
+                "met": None if done is None else done <= s["due_at"],
+                "margin": None if done is None else s["due_at"] - done,
+            }
+        )
     for t in tasks:
         if t.kind == "prevention" and t.due_at:
             title = dec(t.title_enc, "task.title", t.id)
-            deadlines.append({"name_ja": f"再発防止の措置「{title}」", "name_en": f"Prevention: {title}",
-                              "due_at": t.due_at, "done_at": t.completed_at,
-                              "met": None if t.completed_at is None else t.completed_at <= t.due_at,
-                              "margin": None if t.completed_at is None else t.due_at - t.completed_at})
-    events = session.execute(select(AuditEvent).where(AuditEvent.incident_public_id == inc.public_id)
-                             .order_by(AuditEvent.seq)).scalars()
+            deadlines.append(
+                {
+                    "name_ja": f"再発防止の措置「{title}」",
+                    "name_en": f"Prevention: {title}",
+                    "due_at": t.due_at,
+                    "done_at": t.completed_at,
+                    "met": None if t.completed_at is None else t.completed_at <= t.due_at,
+                    "margin": None if t.completed_at is None else t.due_at - t.completed_at,
+                }
+            )
+    events = session.execute(
+        select(AuditEvent).where(AuditEvent.incident_public_id == inc.public_id).order_by(AuditEvent.seq)
+    ).scalars()
     timeline = []
     for e in events:
         if e.action.startswith("notification.") or e.action in ("incident.viewed", "access.denied"):
             continue
         ref = e.data.get("ref")
         step = step_titles.get(ref.split(":", 1)[-1] if isinstance(ref, str) else None)
-        timeline.append({"at": e.at, "actor_name": name(e.actor), "action": e.action,
-                         "stage": e.data.get("stage") or ref,
-                         "step_title_ja": step["ja"] if step else None, "step_title_en": step["en"] if step else None,
-                         "field": e.data.get("field") or e.data.get("item"), "count": e.data.get("count")})
+        timeline.append(
+            {
+                "at": e.at,
+                "actor_name": name(e.actor),
+                "action": e.action,
+                "stage": e.data.get("stage") or ref,
+                "step_title_ja": step["ja"] if step else None,
+                "step_title_en": step["en"] if step else None,
+                "field": e.data.get("field") or e.data.get("item"),
+                "count": e.data.get("count"),
+            }
+        )
     contact = org.organisation.contact
     reported_items = dec(inc.reported_data_items_enc, "incident.data_items", inc.public_id)
     if triage_row is not None and triage_row.individuals is not None:
-        headcount = {"count": triage_row.individuals, "estimated": bool(triage_row.individuals_estimated),
-                     "source": "triage"}
+        headcount = {
+            "count": triage_row.individuals,
+            "estimated": bool(triage_row.individuals_estimated),
+            "source": "triage",
+        }
     elif triage_row is None and inc.reported_individuals is not None:
         headcount = {"count": inc.reported_individuals, "estimated": True, "source": "report"}
     else:
@@ -130,36 +205,61 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
     return {
         "generated_at": now,
         "organisation": {
-            "name_ja": org.organisation.name.ja, "name_en": org.organisation.name.en,
+            "name_ja": org.organisation.name.ja,
+            "name_en": org.organisation.name.en,
             "regime": org.organisation.regime,
-            "contact": None if contact is None else {
-                "office_ja": contact.office.ja, "office_en": contact.office.en, "phone": contact.phone,
-                "email": contact.email, "hours_ja": contact.hours.ja if contact.hours else None,
+            "contact": None
+            if contact is None
+            else {
+                "office_ja": contact.office.ja,
+                "office_en": contact.office.en,
+                "phone": contact.phone,
+                "email": contact.email,
+                "hours_ja": contact.hours.ja if contact.hours else None,
                 "hours_en": contact.hours.en if contact.hours else None,
-                "person": contact.person or org.general_manager.name},
+                "person": contact.person or org.general_manager.name,
+            },
         },
         "incident": {
-            "public_id": inc.public_id, "category": inc.category,
+            "public_id": inc.public_id,
+            "category": inc.category,
             "category_label_ja": playbook.title.get("ja") if playbook else inc.category,
             "category_label_en": playbook.title.get("en") if playbook else inc.category,
-            "division_name_ja": div.name.ja, "division_name_en": div.name.en,
-            "institute_name_ja": inst.name.ja, "institute_name_en": inst.name.en,
-            "serious": inc.serious, "status": inc.status, "aware_at": inc.aware_at, "reported_at": inc.reported_at,
-            "occurred_at": inc.occurred_at, "entry": inc.entry,
-            "closed_at": inc.closed_at, "summary": dec(inc.summary_enc, "incident.summary", inc.public_id),
+            "division_name_ja": div.name.ja,
+            "division_name_en": div.name.en,
+            "institute_name_ja": inst.name.ja,
+            "institute_name_en": inst.name.en,
+            "serious": inc.serious,
+            "status": inc.status,
+            "aware_at": inc.aware_at,
+            "reported_at": inc.reported_at,
+            "occurred_at": inc.occurred_at,
+            "entry": inc.entry,
+            "closed_at": inc.closed_at,
+            "summary": dec(inc.summary_enc, "incident.summary", inc.public_id),
             **_report_delay_text(inc, policy),
             "reporter_name": name(inc.reporter_email),
-            "protection_manager_name": div.protection_manager.name, "general_manager_name": org.general_manager.name,
-            "institute_manager_name": inst.institute_manager.name, "director_general_name": org.director_general.name,
+            "protection_manager_name": div.protection_manager.name,
+            "general_manager_name": org.general_manager.name,
+            "institute_manager_name": inst.institute_manager.name,
+            "director_general_name": org.director_general.name,
         },
-        "stages": stages, "triage": triage, "ppc": ppc, "items": items,
+        "stages": stages,
+        "triage": triage,
+        "ppc": ppc,
+        "items": items,
         "public": public_texts(app, session, inc),
-        "headcount": headcount, "reported_data_items": reported_items,
+        "headcount": headcount,
+        "reported_data_items": reported_items,
         "preliminary_items": latest_snapshot(app, session, inc, "ppc-preliminary"),
-        "prevention_actions": prevention, "notices": notice_rows,
-        "metrics": {"time_to_acknowledge": None if ack is None else ack - inc.reported_at,
-                    "time_to_contain": None if contained is None else contained - inc.reported_at},
-        "deadlines": deadlines, "timeline": timeline,
+        "prevention_actions": prevention,
+        "notices": notice_rows,
+        "metrics": {
+            "time_to_acknowledge": None if ack is None else ack - inc.reported_at,
+            "time_to_contain": None if contained is None else contained - inc.reported_at,
+        },
+        "deadlines": deadlines,
+        "timeline": timeline,
     }
 
 
@@ -200,8 +300,8 @@ def _report_delay_text(inc: Incident, policy) -> dict:
 
     delay = report_delay(inc, policy)
     hours, minutes = divmod(max(delay["minutes"], 0), 60)
-    ja = (f"{hours}時間{minutes}分" if hours else f"{minutes}分")
-    en = (f"{hours} h {minutes} min" if hours else f"{minutes} min")
+    ja = f"{hours}時間{minutes}分" if hours else f"{minutes}分"
+    en = f"{hours} h {minutes} min" if hours else f"{minutes} min"
     tolerance = policy.report_delay
     tol_ja = {"minutes": "分", "hours": "時間", "days": "日", "business_days": "営業日"}[tolerance.unit]
     if delay["late"]:

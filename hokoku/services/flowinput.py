@@ -15,22 +15,22 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete
 
-from hokoku import exceptions
 from hokoku.app import App
+from hokoku.core import exceptions
+from hokoku.core.exceptions import HokokuError, NotFound
 from hokoku.db import transaction
-from hokoku.exceptions import HokokuError, NotFound
-from models.flowinput import FlowInput
+from hokoku.models.flowinput import FlowInput
 
 #: Unfinished or uncollected rows older than this (by the real clock) are purged.
 TTL = timedelta(days=1)
 
 
 def _clock() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _field(column: str) -> str:
@@ -61,8 +61,14 @@ def stash(app: App, *, kind: str, payload: dict) -> str:
     now = _clock()
     with transaction(app.engine) as session:
         session.execute(delete(FlowInput).where(FlowInput.created_at < now - TTL))
-        session.add(FlowInput(id=handle, kind=kind, created_at=now,
-                              payload_enc=app.keyring.encrypt(_dumps(payload), field=_field("payload"), bind=handle)))
+        session.add(
+            FlowInput(
+                id=handle,
+                kind=kind,
+                created_at=now,
+                payload_enc=app.keyring.encrypt(_dumps(payload), field=_field("payload"), bind=handle),
+            )
+        )
     return handle
 
 
@@ -78,8 +84,9 @@ def load(app: App, handle: str, *, kind: str) -> dict:
 def finish(app: App, handle: str, *, outcome: dict | None = None, error: BaseException | None = None) -> None:
     """Record the flow's full outcome, or the exception that refused it (class and message)."""
     if error is not None:
-        record = {"error": {"class": type(error).__name__, "message": str(error),
-                            "hokoku": isinstance(error, HokokuError)}}
+        record = {
+            "error": {"class": type(error).__name__, "message": str(error), "hokoku": isinstance(error, HokokuError)}
+        }
     else:
         record = {"outcome": outcome}
     with transaction(app.engine) as session:
@@ -98,8 +105,11 @@ def collect(app: App, handle: str) -> dict | None:
         row = session.get(FlowInput, handle)
         if row is None:
             raise NotFound(f"no flow input {handle!r}")
-        record = _loads(app.keyring.decrypt(row.outcome_enc, field=_field("outcome"), bind=handle)) \
-            if row.outcome_enc is not None else None
+        record = (
+            _loads(app.keyring.decrypt(row.outcome_enc, field=_field("outcome"), bind=handle))
+            if row.outcome_enc is not None
+            else None
+        )
         session.delete(row)
     if record is None:
         return None

@@ -18,15 +18,19 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlmodel import Session
 
-from models.flowtrigger import FlowTrigger
+from hokoku.models.flowtrigger import FlowTrigger
 
-KINDS = {"stage.started": "started", "stage.acknowledged": "acknowledged", "stage.done": "done",
-         "stage.skipped": "skipped"}
+KINDS = {
+    "stage.started": "started",
+    "stage.acknowledged": "acknowledged",
+    "stage.done": "done",
+    "stage.skipped": "skipped",
+}
 #: what a flow run performing a transition already is (no second run for it)
 _PERFORMING: ContextVar[tuple[str, str] | None] = ContextVar("hokoku_performing", default=None)
 LEASE = timedelta(minutes=2)
@@ -57,16 +61,27 @@ def note(session: Session, *, action: str, incident: str | None, data: dict | No
     performing_now = _PERFORMING.get()
     if performing_now == (incident, data["stage"]) and kind != "started":
         return
-    session.add(FlowTrigger(incident=incident, stage=str(data["stage"]), kind=kind,
-                            channel=(str(data["channel"])[:16] if data.get("channel") else None),
-                            at=at, created_at=datetime.now(timezone.utc)))
+    session.add(
+        FlowTrigger(
+            incident=incident,
+            stage=str(data["stage"]),
+            kind=kind,
+            channel=(str(data["channel"])[:16] if data.get("channel") else None),
+            at=at,
+            created_at=datetime.now(UTC),
+        )
+    )
 
 
 def pending(app) -> list[FlowTrigger]:
     from hokoku.db import transaction
 
     with transaction(app.engine) as session:
-        rows = session.execute(select(FlowTrigger).where(FlowTrigger.run_at.is_(None)).order_by(FlowTrigger.id)).scalars().all()
+        rows = (
+            session.execute(select(FlowTrigger).where(FlowTrigger.run_at.is_(None)).order_by(FlowTrigger.id))
+            .scalars()
+            .all()
+        )
         session.expunge_all()
         return list(rows)
 
@@ -77,9 +92,13 @@ def _claim(app, row_id: int, now: datetime) -> bool:
     with transaction(app.engine) as session:
         claimed = session.execute(
             update(FlowTrigger)
-            .where(FlowTrigger.id == row_id, FlowTrigger.run_at.is_(None),
-                   or_(FlowTrigger.next_try_at.is_(None), FlowTrigger.next_try_at <= now))
-            .values(next_try_at=now + LEASE, attempts=FlowTrigger.attempts + 1))
+            .where(
+                FlowTrigger.id == row_id,
+                FlowTrigger.run_at.is_(None),
+                or_(FlowTrigger.next_try_at.is_(None), FlowTrigger.next_try_at <= now),
+            )
+            .values(next_try_at=now + LEASE, attempts=FlowTrigger.attempts + 1)
+        )
         return claimed.rowcount == 1
 
 
@@ -98,28 +117,37 @@ def _finish(app, row_id: int, *, run_id: str | None, now: datetime, failed: bool
 async def pump(app, *, limit: int = 200) -> dict:
     """Turn waiting rows into flow runs, oldest first; stop at the first failure (Prefect down:
     the rows wait, in order, for the next pump). Returns counts."""
-    from flows.stages import record_transition
+    from hokoku.flows.stages import record_transition
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     from hokoku.db import transaction
 
     with transaction(app.engine) as session:
-        rows = session.execute(
-            select(FlowTrigger).where(FlowTrigger.run_at.is_(None),
-                                      or_(FlowTrigger.next_try_at.is_(None), FlowTrigger.next_try_at <= now))
-            .order_by(FlowTrigger.id).limit(limit)).scalars().all()
+        rows = (
+            session.execute(
+                select(FlowTrigger)
+                .where(
+                    FlowTrigger.run_at.is_(None), or_(FlowTrigger.next_try_at.is_(None), FlowTrigger.next_try_at <= now)
+                )
+                .order_by(FlowTrigger.id)
+                .limit(limit)
+            )
+            .scalars()
+            .all()
+        )
         todo = [(r.id, r.incident, r.stage, r.kind, r.channel, r.at) for r in rows]
     done = 0
     for row_id, incident, stage, kind, channel, at in todo:
         if not _claim(app, row_id, now):
             continue
         try:
-            run_id = await record_transition(app, incident=incident, stage=stage, kind=kind, at=at,
-                                             channel=channel or "")
+            run_id = await record_transition(
+                app, incident=incident, stage=stage, kind=kind, at=at, channel=channel or ""
+            )
         except Exception:
-            _finish(app, row_id, run_id=None, now=datetime.now(timezone.utc), failed=True)
+            _finish(app, row_id, run_id=None, now=datetime.now(UTC), failed=True)
             return {"ran": done, "waiting": len(todo) - done, "failed": True}
-        _finish(app, row_id, run_id=run_id, now=datetime.now(timezone.utc), failed=False)
+        _finish(app, row_id, run_id=run_id, now=datetime.now(UTC), failed=False)
         done += 1
     return {"ran": done, "waiting": len(todo) - done, "failed": False}
 

@@ -26,16 +26,24 @@ from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from hokoku.app import App
-from hokoku.timeutil import fmt_jst
-from models.audit import AuditEvent
-from models.incident import Incident
-from models.notification import Notification
+from hokoku.core.timeutil import fmt_jst
+from hokoku.models.audit import AuditEvent
+from hokoku.models.incident import Incident
+from hokoku.models.notification import Notification
 
 PARENT, REPLY, UPDATE = "thread_parent", "thread_reply", "thread_update"
 THREAD_KINDS = frozenset({PARENT, REPLY, UPDATE})
 #: Audit actions that become a reply in the thread.
-EVENTS = ("stage.started", "stage.acknowledged", "stage.escalation", "stage.overdue", "stage.done",
-          "stage.skipped", "incident.closed", "incident.reopened")
+EVENTS = (
+    "stage.started",
+    "stage.acknowledged",
+    "stage.escalation",
+    "stage.overdue",
+    "stage.done",
+    "stage.skipped",
+    "incident.closed",
+    "incident.reopened",
+)
 #: How long after closing an incident its thread is still kept in sync.
 CLOSED_GRACE = timedelta(days=1)
 
@@ -45,22 +53,42 @@ def channel_of(app: App) -> str | None:
     return s.slack_incident_channel if s.slack_incident_channel and s.slack_bot_token else None
 
 
-def _row(app: App, *, key: str, kind: str, incident: Incident, conversation: str, lang: str, subject: str,
-         body: str, now: datetime, meta: dict) -> Notification:
+def _row(
+    app: App,
+    *,
+    key: str,
+    kind: str,
+    incident: Incident,
+    conversation: str,
+    lang: str,
+    subject: str,
+    body: str,
+    now: datetime,
+    meta: dict,
+) -> Notification:
     full = f"{key}:slack"
     return Notification(
-        idempotency_key=full, base_key=key, incident_id=incident.id, stage_code=None, kind=kind, channel="slack",
-        recipient_email=f"channel:{conversation}", lang=lang,
+        idempotency_key=full,
+        base_key=key,
+        incident_id=incident.id,
+        stage_code=None,
+        kind=kind,
+        channel="slack",
+        recipient_email=f"channel:{conversation}",
+        lang=lang,
         subject_enc=app.keyring.encrypt(subject, field="notification.subject", bind=full),
         body_enc=app.keyring.encrypt(body, field="notification.body", bind=full),
-        status="pending", created_at=now, next_attempt_at=now, meta={"conversation": conversation, **meta},
+        status="pending",
+        created_at=now,
+        next_attempt_at=now,
+        meta={"conversation": conversation, **meta},
     )
 
 
 def parent_message(app: App, session: Session, incident: Incident) -> tuple[str, str]:
     """(subject, text) of the parent as the incident stands now."""
-    from hokoku import chain
-    from hokoku.roles import role_label
+    from hokoku.core import chain
+    from hokoku.core.roles import role_label
     from hokoku.services.stagerows import incident_policy, load_stages
     from hokoku.web.slackcmd import TEXT as STATES
 
@@ -72,18 +100,26 @@ def parent_message(app: App, session: Session, incident: Incident) -> tuple[str,
     current = stages[0] if stages else None
     states = STATES.get(lang, STATES["en"])["status"]
     return app.renderer.message(
-        PARENT, lang, public_id=incident.public_id, serious=incident.serious,
+        PARENT,
+        lang,
+        public_id=incident.public_id,
+        serious=incident.serious,
         category=playbook.title.get(lang) if playbook else incident.category,
-        division=org.division(incident.division_code).name.get(lang), closed=incident.status == "closed",
-        stage=None if current is None else {
-            "title": policy.stage(current.code).title.get(lang), "state": states.get(current.status, current.status),
+        division=org.division(incident.division_code).name.get(lang),
+        closed=incident.status == "closed",
+        stage=None
+        if current is None
+        else {
+            "title": policy.stage(current.code).title.get(lang),
+            "state": states.get(current.status, current.status),
             "owner_role": role_label(current.owner_role, lang) if current.owner_role else "-",
-            "due_at": fmt_jst(current.due_at) if current.due_at else "-"},
+            "due_at": fmt_jst(current.due_at) if current.due_at else "-",
+        },
     )
 
 
 def _reply(app: App, session: Session, incident: Incident, event: AuditEvent) -> tuple[str, str]:
-    from hokoku.roles import role_label
+    from hokoku.core.roles import role_label
     from hokoku.services.stagerows import incident_policy
 
     lang = app.settings.lang
@@ -92,11 +128,19 @@ def _reply(app: App, session: Session, incident: Incident, event: AuditEvent) ->
     if data.get("stage"):
         try:
             title = incident_policy(incident).stage(data["stage"]).title.get(lang)
-        except Exception:  # noqa: BLE001 - a stage no longer in the policy: no title
+        except Exception:
             title = None
     roles = [role_label(r, lang) for r in data.get("roles") or []]
-    return app.renderer.message(REPLY, lang, public_id=incident.public_id, action=event.action, stage_title=title,
-                                level=data.get("level"), roles=roles, at=fmt_jst(event.at))
+    return app.renderer.message(
+        REPLY,
+        lang,
+        public_id=incident.public_id,
+        action=event.action,
+        stage_title=title,
+        level=data.get("level"),
+        roles=roles,
+        at=fmt_jst(event.at),
+    )
 
 
 def sync(app: App, session: Session, *, now: datetime, incident: str | None = None) -> list[Notification]:
@@ -110,27 +154,71 @@ def sync(app: App, session: Session, *, now: datetime, incident: str | None = No
     lang = app.settings.lang
     added: list[Notification] = []
     for inc in session.execute(query.order_by(Incident.id)).scalars():
-        keys = set(session.execute(select(Notification.base_key).where(
-            Notification.incident_id == inc.id, Notification.kind.in_(sorted(THREAD_KINDS)))).scalars())
+        keys = set(
+            session.execute(
+                select(Notification.base_key).where(
+                    Notification.incident_id == inc.id, Notification.kind.in_(sorted(THREAD_KINDS))
+                )
+            ).scalars()
+        )
         pid = inc.public_id
         if f"thread:{pid}:parent" not in keys:
             subject, body = parent_message(app, session, inc)
-            added.append(_row(app, key=f"thread:{pid}:parent", kind=PARENT, incident=inc, conversation=conversation,
-                              lang=lang, subject=subject, body=body, now=now, meta={}))
+            added.append(
+                _row(
+                    app,
+                    key=f"thread:{pid}:parent",
+                    kind=PARENT,
+                    incident=inc,
+                    conversation=conversation,
+                    lang=lang,
+                    subject=subject,
+                    body=body,
+                    now=now,
+                    meta={},
+                )
+            )
         newest = None
-        for event in session.execute(select(AuditEvent).where(
-                AuditEvent.incident_public_id == pid, AuditEvent.action.in_(EVENTS)).order_by(AuditEvent.seq)).scalars():
+        for event in session.execute(
+            select(AuditEvent)
+            .where(AuditEvent.incident_public_id == pid, AuditEvent.action.in_(EVENTS))
+            .order_by(AuditEvent.seq)
+        ).scalars():
             key = f"thread:{pid}:event:{event.seq}"
             if key in keys:
                 continue
             subject, body = _reply(app, session, inc, event)
-            added.append(_row(app, key=key, kind=REPLY, incident=inc, conversation=conversation, lang=lang,
-                              subject=subject, body=body, now=now, meta={"seq": event.seq}))
+            added.append(
+                _row(
+                    app,
+                    key=key,
+                    kind=REPLY,
+                    incident=inc,
+                    conversation=conversation,
+                    lang=lang,
+                    subject=subject,
+                    body=body,
+                    now=now,
+                    meta={"seq": event.seq},
+                )
+            )
             newest = event.seq
         if newest is not None and f"thread:{pid}:parent" in keys:
             subject, body = parent_message(app, session, inc)
-            added.append(_row(app, key=f"thread:{pid}:update:{newest}", kind=UPDATE, incident=inc,
-                              conversation=conversation, lang=lang, subject=subject, body=body, now=now, meta={}))
+            added.append(
+                _row(
+                    app,
+                    key=f"thread:{pid}:update:{newest}",
+                    kind=UPDATE,
+                    incident=inc,
+                    conversation=conversation,
+                    lang=lang,
+                    subject=subject,
+                    body=body,
+                    now=now,
+                    meta={},
+                )
+            )
     for row in added:
         session.add(row)
     session.flush()
@@ -140,5 +228,6 @@ def sync(app: App, session: Session, *, now: datetime, incident: str | None = No
 def parent_ref(session: Session, row: Notification) -> str | None:
     """The provider id (``slack:<channel>:<ts>``) of the incident's parent message, once posted."""
     pid_key = select(Notification.provider_id).where(
-        Notification.incident_id == row.incident_id, Notification.kind == PARENT, Notification.status == "sent")
+        Notification.incident_id == row.incident_id, Notification.kind == PARENT, Notification.status == "sent"
+    )
     return session.execute(pid_key.limit(1)).scalar()

@@ -11,13 +11,13 @@ from sqlmodel import Session
 
 from hokoku import audit
 from hokoku.app import App
-from hokoku.exceptions import InputError, NotFound
-from hokoku.jpcalendar import japan_date
-from hokoku.statutory import MAX_INDIVIDUALS, check_countable
+from hokoku.core.exceptions import InputError, NotFound
+from hokoku.core.jpcalendar import japan_date
+from hokoku.core.statutory import MAX_INDIVIDUALS, check_countable
+from hokoku.models.incident import Incident, IncidentCounter, Stage
 from hokoku.services.outbox import MessageContext, enqueue
-from hokoku.services.tasks import create_step_tasks
 from hokoku.services.stagerows import incident_policy, resolve_people, start_ready_stages
-from models.incident import Incident, IncidentCounter, Stage
+from hokoku.services.tasks import create_step_tasks
 
 MAX_SUMMARY = 20_000
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
@@ -48,8 +48,9 @@ def next_public_id(session: Session, year: int) -> str:
         else:
             from sqlalchemy.dialects.sqlite import insert as upsert
         stmt = upsert(IncidentCounter).values(year=year, last=1)
-        stmt = stmt.on_conflict_do_update(index_elements=[IncidentCounter.year],
-                                          set_={"last": IncidentCounter.last + 1}).returning(IncidentCounter.last)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[IncidentCounter.year], set_={"last": IncidentCounter.last + 1}
+        ).returning(IncidentCounter.last)
         return f"INC-{year}-{session.execute(stmt).scalar_one():04d}"
     bumped = session.execute(
         update(IncidentCounter).where(IncidentCounter.year == year).values(last=IncidentCounter.last + 1)
@@ -107,15 +108,43 @@ def report_incident(
     reporter = reporter.strip().lower()
 
     with app_transaction(app) as session:
-        return file_report(app, session, division=division, category=category, summary=summary, reporter=reporter,
-                           now=now, aware_at=aware_at, serious=serious, entry=entry, source=source, details=details,
-                           occurred_at=occurred_at, data_items=data_items, individuals=individuals)
+        return file_report(
+            app,
+            session,
+            division=division,
+            category=category,
+            summary=summary,
+            reporter=reporter,
+            now=now,
+            aware_at=aware_at,
+            serious=serious,
+            entry=entry,
+            source=source,
+            details=details,
+            occurred_at=occurred_at,
+            data_items=data_items,
+            individuals=individuals,
+        )
 
 
-def file_report(app: App, session: Session, *, division: str, category: str, summary: str, reporter: str,
-                now: datetime, aware_at: datetime, serious: bool, entry: str, source: str,
-                details: str | None, occurred_at: datetime | None = None, data_items: str | None = None,
-                individuals: int | None = None) -> IntakeResult:
+def file_report(
+    app: App,
+    session: Session,
+    *,
+    division: str,
+    category: str,
+    summary: str,
+    reporter: str,
+    now: datetime,
+    aware_at: datetime,
+    serious: bool,
+    entry: str,
+    source: str,
+    details: str | None,
+    occurred_at: datetime | None = None,
+    data_items: str | None = None,
+    individuals: int | None = None,
+) -> IntakeResult:
     """The intake itself, inside the caller's transaction (inputs already checked)."""
     policy = app.policy
     lang = app.settings.lang
@@ -128,13 +157,26 @@ def file_report(app: App, session: Session, *, division: str, category: str, sum
             raise NotFound(f"unknown person {reporter!r}: not in the organisation file")
     public_id = next_public_id(session, japan_date(now).year)
     incident = Incident(
-        public_id=public_id, division_code=div.code, institute_code=inst.code, category=category,
-        entry=entry, source=source, serious=serious, reporter_email=reporter, aware_at=aware_at,
-        reported_at=now, summary_enc=app.keyring.encrypt(summary, field="incident.summary", bind=public_id),
+        public_id=public_id,
+        division_code=div.code,
+        institute_code=inst.code,
+        category=category,
+        entry=entry,
+        source=source,
+        serious=serious,
+        reporter_email=reporter,
+        aware_at=aware_at,
+        reported_at=now,
+        summary_enc=app.keyring.encrypt(summary, field="incident.summary", bind=public_id),
         details_enc=app.keyring.encrypt(details, field="incident.details", bind=public_id) if details else None,
-        occurred_at=occurred_at, reported_individuals=individuals,
-        reported_data_items_enc=app.keyring.encrypt(data_items, field="incident.data_items", bind=public_id) if data_items else None,
-        policy_name=policy.name, policy_sha256=policy.sha256(), policy_snapshot=policy.snapshot(),
+        occurred_at=occurred_at,
+        reported_individuals=individuals,
+        reported_data_items_enc=app.keyring.encrypt(data_items, field="incident.data_items", bind=public_id)
+        if data_items
+        else None,
+        policy_name=policy.name,
+        policy_sha256=policy.sha256(),
+        policy_snapshot=policy.snapshot(),
     )
     session.add(incident)
     session.flush()
@@ -144,17 +186,38 @@ def file_report(app: App, session: Session, *, division: str, category: str, sum
         session.add(row)
         rows.append(row)
     session.flush()
-    audit.append(session, app.keyring, at=now, actor=reporter, action="incident.reported", incident=public_id,
-                 data={"division": div.code, "category": category, "serious": serious, "entry": entry,
-                       "source": source, "aware_at": aware_at.isoformat(), "policy": policy.name,
-                       "occurred_at": occurred_at.isoformat() if occurred_at else None,
-                       "individuals": individuals,
-                       "policy_sha256": incident.policy_sha256})
+    audit.append(
+        session,
+        app.keyring,
+        at=now,
+        actor=reporter,
+        action="incident.reported",
+        incident=public_id,
+        data={
+            "division": div.code,
+            "category": category,
+            "serious": serious,
+            "entry": entry,
+            "source": source,
+            "aware_at": aware_at.isoformat(),
+            "policy": policy.name,
+            "occurred_at": occurred_at.isoformat() if occurred_at else None,
+            "individuals": individuals,
+            "policy_sha256": incident.policy_sha256,
+        },
+    )
     if individuals is not None:  # the reporter's rough headcount: a first, estimated fact
         from hokoku.services.triage import facts_of, record_facts
 
-        record_facts(app, session, incident, by=reporter, now=now, source="report",
-                     facts=facts_of(None) | {"individuals": individuals, "individuals_estimated": True})
+        record_facts(
+            app,
+            session,
+            incident,
+            by=reporter,
+            now=now,
+            source="report",
+            facts=facts_of(None) | {"individuals": individuals, "individuals_estimated": True},
+        )
     ctx = MessageContext.for_incident(app, session, incident)
     create_step_tasks(app, session, incident, now=now, actor=reporter)
     start_ready_stages(app, session, incident, rows, now=now, actor=reporter, ctx=ctx)
@@ -163,16 +226,34 @@ def file_report(app: App, session: Session, *, division: str, category: str, sum
     pm = div.protection_manager
     for row in rows:
         if row.status == "notified":
-            result.notified.append({"email": row.owner_email, "role": row.owner_role, "kind": "notify",
-                                    "stage": row.code})
+            result.notified.append(
+                {"email": row.owner_email, "role": row.owner_role, "kind": "notify", "stage": row.code}
+            )
     if entry != "alert":
-        enqueue(session, app, ctx, kind="receipt", recipient=reporter, key=f"{public_id}:receipt:{reporter}",
-                now=now, immediate_actions=result.immediate_actions, protection_manager=pm.name)
+        enqueue(
+            session,
+            app,
+            ctx,
+            kind="receipt",
+            recipient=reporter,
+            key=f"{public_id}:receipt:{reporter}",
+            now=now,
+            immediate_actions=result.immediate_actions,
+            protection_manager=pm.name,
+        )
         result.notified.append({"email": reporter, "role": "reporter", "kind": "receipt"})
     if serious:
         for email in resolve_people(app, session, incident, policy.serious_notice, "protection_manager"):
-            enqueue(session, app, ctx, kind="serious_notice", recipient=email,
-                    key=f"{public_id}:serious_notice:{email}", now=now, protection_manager=pm.name)
+            enqueue(
+                session,
+                app,
+                ctx,
+                kind="serious_notice",
+                recipient=email,
+                key=f"{public_id}:serious_notice:{email}",
+                now=now,
+                protection_manager=pm.name,
+            )
             result.notified.append({"email": email, "role": _role_of(org, email, division), "kind": "serious_notice"})
     return result
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from hokoku.core.exceptions import ConfigError
 from hokoku.db import transaction
-from hokoku.exceptions import ConfigError
-from models.meta import HokokuMeta
+from hokoku.models.meta import HokokuMeta
 
 PREFIX = "key_check:"
 
@@ -21,20 +21,26 @@ PREFIX = "key_check:"
 def check_data_key(app) -> None:
     ring = app.keyring
     with transaction(app.engine) as session:
-        stored = {m.name.removeprefix(PREFIX): m.value for m in session.execute(
-            select(HokokuMeta).where(HokokuMeta.name.like(PREFIX + "%"))).scalars()}
+        stored = {
+            m.name.removeprefix(PREFIX): m.value
+            for m in session.execute(select(HokokuMeta).where(HokokuMeta.name.like(PREFIX + "%"))).scalars()
+        }
     matched = False
     for key in ring.keys:
         value = stored.get(key.key_id)
         if value is None:
             continue
         if not ring.opens_key_check(key, value):
-            raise ConfigError(f"data key {key.key_id!r} (HOKOKU_SECRET_KEY or keys/secret.key) is not the key of this "
-                              "database: refusing to run")
+            raise ConfigError(
+                f"data key {key.key_id!r} (HOKOKU_SECRET_KEY or keys/secret.key) is not the key of this "
+                "database: refusing to run"
+            )
         matched = True
     if stored and not matched:
-        raise ConfigError(f"none of the data keys ({', '.join(k.key_id for k in ring.keys)}) is a key of this database "
-                          f"(it knows {', '.join(sorted(stored))}): refusing to run")
+        raise ConfigError(
+            f"none of the data keys ({', '.join(k.key_id for k in ring.keys)}) is a key of this database "
+            f"(it knows {', '.join(sorted(stored))}): refusing to run"
+        )
     missing = [k for k in ring.keys if k.key_id not in stored]
     if missing:
         write_key_checks(app, missing)

@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from hokoku.exceptions import NotInitialised
-from hokoku.org import Organisation, organisation_from_document
-from models.org import Division, Institute, OrgSnapshot, Person, RoleAssignment
+from hokoku.config.org import Organisation, organisation_from_document
+from hokoku.core.exceptions import NotInitialised
+from hokoku.models.org import Division, Institute, OrgSnapshot, Person, RoleAssignment
 
 
 def store_organisation(session: Session, org: Organisation, *, source: str, now: datetime) -> OrgSnapshot:

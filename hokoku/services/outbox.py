@@ -19,9 +19,9 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from hokoku.app import App
-from hokoku.timeutil import fmt_jst
-from models.incident import Incident, Stage
-from models.notification import Notification
+from hokoku.core.timeutil import fmt_jst
+from hokoku.models.incident import Incident, Stage
+from hokoku.models.notification import Notification
 
 #: Messages that ask the recipient to acknowledge a stage: sent on every channel, with buttons/links.
 ACK_KINDS = frozenset({"notify", "reminder", "escalation"})
@@ -148,12 +148,20 @@ def enqueue(
             rendered[ack_url] = app.renderer.message(kind, ctx.lang, **variables, ack_url=ack_url)
         subject, body = rendered[ack_url]
         row = Notification(
-            idempotency_key=full_key, base_key=key, incident_id=ctx.incident.id,
+            idempotency_key=full_key,
+            base_key=key,
+            incident_id=ctx.incident.id,
             stage_code=stage.code if stage else None,
-            kind=kind, channel=channel, recipient_email=recipient, lang=ctx.lang,
+            kind=kind,
+            channel=channel,
+            recipient_email=recipient,
+            lang=ctx.lang,
             subject_enc=app.keyring.encrypt(subject, field="notification.subject", bind=full_key),
             body_enc=app.keyring.encrypt(body, field="notification.body", bind=full_key),
-            status="pending", created_at=now, next_attempt_at=now, meta=meta,
+            status="pending",
+            created_at=now,
+            next_attempt_at=now,
+            meta=meta,
         )
         session.add(row)
         rows.append(row)

@@ -6,16 +6,16 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from hokoku import chain
 from hokoku.app import App
+from hokoku.core import chain
+from hokoku.core.roles import role_label
+from hokoku.core.timeutil import as_utc, fmt_jst, iso, iso_local
 from hokoku.db import transaction
-from hokoku.roles import role_label
+from hokoku.models.audit import AuditEvent
+from hokoku.models.incident import Incident
+from hokoku.models.notification import Notification
 from hokoku.services.stagerows import incident_policy, load_stages
 from hokoku.services.transitions import get_incident
-from hokoku.timeutil import as_utc, fmt_jst, iso, iso_local
-from models.audit import AuditEvent
-from models.incident import Incident
-from models.notification import Notification
 
 
 def show_incident(app: App, public_id: str, *, now: datetime) -> dict:
@@ -33,19 +33,32 @@ def show_incident(app: App, public_id: str, *, now: datetime) -> dict:
         for row in load_stages(session, inc):
             sp = policy.stage(row.code)
             overdue = row.status not in chain.CLOSED and row.due_at is not None and row.due_at <= now
-            stages.append({
-                "code": row.code, "article": row.article, "title": sp.title.get(lang),
-                "owner_role": row.owner_role, "owner": row.owner_email,
-                "owner_name": people[row.owner_email].name if row.owner_email in people else None,
-                "status": row.status, "due": iso_local(row.due_at), "due_at": iso(row.due_at), "overdue": overdue,
-                "statutory": sp.statutory, **({"rule": rules.get(row.code)} if sp.statutory else {}),
-                "activated_at": iso(row.activated_at), "acknowledged_at": iso(row.acknowledged_at),
-                "acknowledged_by": row.acknowledged_by, "completed_at": iso(row.completed_at),
-                "completed_by": row.completed_by, "escalation_level": row.escalation_level,
-                "next_reminder_at": iso(row.next_reminder_at), "reminders_sent": row.reminders_sent,
-                "note": app.keyring.decrypt(row.note_enc, field="stage.note", bind=row.id),
-                "skip_reason": app.keyring.decrypt(row.skip_reason_enc, field="stage.skip_reason", bind=row.id),
-            })
+            stages.append(
+                {
+                    "code": row.code,
+                    "article": row.article,
+                    "title": sp.title.get(lang),
+                    "owner_role": row.owner_role,
+                    "owner": row.owner_email,
+                    "owner_name": people[row.owner_email].name if row.owner_email in people else None,
+                    "status": row.status,
+                    "due": iso_local(row.due_at),
+                    "due_at": iso(row.due_at),
+                    "overdue": overdue,
+                    "statutory": sp.statutory,
+                    **({"rule": rules.get(row.code)} if sp.statutory else {}),
+                    "activated_at": iso(row.activated_at),
+                    "acknowledged_at": iso(row.acknowledged_at),
+                    "acknowledged_by": row.acknowledged_by,
+                    "completed_at": iso(row.completed_at),
+                    "completed_by": row.completed_by,
+                    "escalation_level": row.escalation_level,
+                    "next_reminder_at": iso(row.next_reminder_at),
+                    "reminders_sent": row.reminders_sent,
+                    "note": app.keyring.decrypt(row.note_enc, field="stage.note", bind=row.id),
+                    "skip_reason": app.keyring.decrypt(row.skip_reason_enc, field="stage.skip_reason", bind=row.id),
+                }
+            )
         timeline = [
             {"seq": ev.seq, "at": iso(ev.at), "actor": ev.actor, "action": ev.action, "data": ev.data}
             for ev in session.execute(
@@ -60,16 +73,37 @@ def show_incident(app: App, public_id: str, *, now: datetime) -> dict:
         ]
         div = org.division(inc.division_code)
         return {
-            "incident": inc.public_id, "status": inc.status, "category": inc.category, "serious": inc.serious,
-            "entry": inc.entry, "division": inc.division_code, "division_name": div.name.get(lang),
-            "reporter": inc.reporter_email, "aware_at": iso(inc.aware_at), "reported_at": iso(inc.reported_at),
-            "closed_at": iso(inc.closed_at), "policy": inc.policy_name, "policy_sha256": inc.policy_sha256,
+            "incident": inc.public_id,
+            "status": inc.status,
+            "category": inc.category,
+            "serious": inc.serious,
+            "entry": inc.entry,
+            "division": inc.division_code,
+            "division_name": div.name.get(lang),
+            "reporter": inc.reporter_email,
+            "aware_at": iso(inc.aware_at),
+            "reported_at": iso(inc.reported_at),
+            "closed_at": iso(inc.closed_at),
+            "policy": inc.policy_name,
+            "policy_sha256": inc.policy_sha256,
             "occurred_at": iso(inc.occurred_at),
             "summary": app.keyring.decrypt(inc.summary_enc, field="incident.summary", bind=inc.public_id),
             "report_delay": report_delay(inc, policy),
-            "reportability": {k: assessed[k] for k in ("status", "decided", "possibly_required", "unknown",
-                                                       "confirmed_by_general_manager", "summary", "basis")},
-            "stages": stages, "timeline": timeline, "delivery_failures": failures,
+            "reportability": {
+                k: assessed[k]
+                for k in (
+                    "status",
+                    "decided",
+                    "possibly_required",
+                    "unknown",
+                    "confirmed_by_general_manager",
+                    "summary",
+                    "basis",
+                )
+            },
+            "stages": stages,
+            "timeline": timeline,
+            "delivery_failures": failures,
         }
 
 
@@ -83,13 +117,16 @@ def report_delay(inc: Incident, policy) -> dict:
 
 def statutory_rules(app: App, session, inc: Incident, lang: str) -> dict[str, str]:
     """For each statutory stage code, the rule its due time was counted by, in ``lang``."""
-    from hokoku.statutory import ppc_deadlines, parse_regime
+    from hokoku.core.statutory import parse_regime, ppc_deadlines
     from hokoku.services.stagerows import latest_triage
 
     policy = incident_policy(inc)
     facts = latest_triage(session, inc)
-    d = ppc_deadlines(inc.aware_at, unauthorized_purpose=bool(facts and facts.unauthorized_purpose),
-                      preliminary_days=policy.statutory.preliminary_days)
+    d = ppc_deadlines(
+        inc.aware_at,
+        unauthorized_purpose=bool(facts and facts.unauthorized_purpose),
+        preliminary_days=policy.statutory.preliminary_days,
+    )
     regime = parse_regime(app.organisation(session).organisation.regime)
     ja = lang == "ja"
     out = {}
@@ -105,8 +142,8 @@ def statutory_rules(app: App, session, inc: Incident, lang: str) -> dict[str, st
             out[sp.code] = (
                 f"個人情報保護法第{regime.act_article}条第2項：報告対象となる事態では本人に通知する（困難な場合は、"
                 f"本人の権利利益を保護するため必要な代替措置）。目標期限は把握時点から{sp.deadline}（内規）。"
-                if ja else
-                f"APPI Art. {art}: when the incident is reportable the individuals concerned are notified (where "
+                if ja
+                else f"APPI Art. {art}: when the incident is reportable the individuals concerned are notified (where "
                 f"that is difficult, an alternative measure protects them). Policy target: {sp.deadline} from awareness."
             )
         else:
@@ -123,13 +160,19 @@ def list_incidents(app: App, *, open_only: bool, now: datetime) -> list[dict]:
         for inc in session.execute(query).scalars():
             rows = load_stages(session, inc)
             active = [r for r in rows if r.status in chain.ACTIVE]
-            out.append({
-                "incident": inc.public_id, "status": inc.status, "category": inc.category,
-                "division": inc.division_code, "serious": inc.serious, "reported_at": iso(inc.reported_at),
-                "current_stages": [r.code for r in active],
-                "overdue": any(r.due_at is not None and r.due_at <= now for r in active),
-                "next_due_at": iso(min((r.due_at for r in active if r.due_at), default=None)),
-            })
+            out.append(
+                {
+                    "incident": inc.public_id,
+                    "status": inc.status,
+                    "category": inc.category,
+                    "division": inc.division_code,
+                    "serious": inc.serious,
+                    "reported_at": iso(inc.reported_at),
+                    "current_stages": [r.code for r in active],
+                    "overdue": any(r.due_at is not None and r.due_at <= now for r in active),
+                    "next_due_at": iso(min((r.due_at for r in active if r.due_at), default=None)),
+                }
+            )
         return out
 
 
@@ -140,14 +183,25 @@ def outbox(app: App, *, incident: str | None = None) -> list[dict]:
             query = query.where(Notification.incident_id == get_incident(session, incident).id)
         out = []
         for n, pid in session.execute(query):
-            out.append({
-                "id": n.id, "incident": pid, "stage": n.stage_code, "kind": n.kind, "channel": n.channel,
-                "to": n.recipient_email, "status": n.status, "attempts": n.attempts,
-                "created_at": iso(n.created_at), "sent_at": iso(n.sent_at), "provider_id": n.provider_id,
-                "error": n.last_error, "key": n.idempotency_key,
-                "subject": app.keyring.decrypt(n.subject_enc, field="notification.subject", bind=n.idempotency_key),
-                "body": app.keyring.decrypt(n.body_enc, field="notification.body", bind=n.idempotency_key),
-            })
+            out.append(
+                {
+                    "id": n.id,
+                    "incident": pid,
+                    "stage": n.stage_code,
+                    "kind": n.kind,
+                    "channel": n.channel,
+                    "to": n.recipient_email,
+                    "status": n.status,
+                    "attempts": n.attempts,
+                    "created_at": iso(n.created_at),
+                    "sent_at": iso(n.sent_at),
+                    "provider_id": n.provider_id,
+                    "error": n.last_error,
+                    "key": n.idempotency_key,
+                    "subject": app.keyring.decrypt(n.subject_enc, field="notification.subject", bind=n.idempotency_key),
+                    "body": app.keyring.decrypt(n.body_enc, field="notification.body", bind=n.idempotency_key),
+                }
+            )
         return out
 
 
@@ -171,32 +225,54 @@ def describe_org(app: App) -> dict:
         "audit_officer": person(org.audit_officer),
         "institutes": [
             {
-                "code": inst.code, "name": inst.name.get(lang), "institute_manager": person(inst.institute_manager),
+                "code": inst.code,
+                "name": inst.name.get(lang),
+                "institute_manager": person(inst.institute_manager),
                 "divisions": [
-                    {"code": d.code, "name": d.name.get(lang), "protection_manager": person(d.protection_manager),
-                     "protection_officers": [person(p) for p in d.protection_officers],
-                     "staff": [person(p) for p in d.staff]}
+                    {
+                        "code": d.code,
+                        "name": d.name.get(lang),
+                        "protection_manager": person(d.protection_manager),
+                        "protection_officers": [person(p) for p in d.protection_officers],
+                        "staff": [person(p) for p in d.staff],
+                    }
                     for d in inst.divisions
                 ],
             }
             for inst in org.institutes
         ],
-        "role_labels": {r: role_label(r, lang) for r in (
-            "director_general", "general_manager", "audit_officer", "institute_manager",
-            "protection_manager", "protection_officer", "staff")},
+        "role_labels": {
+            r: role_label(r, lang)
+            for r in (
+                "director_general",
+                "general_manager",
+                "audit_officer",
+                "institute_manager",
+                "protection_manager",
+                "protection_officer",
+                "staff",
+            )
+        },
     }
 
 
 def regime_detail(value: str) -> dict:
     """The regime, its headcount line and the provisions it cites (ja and en)."""
-    from hokoku.statutory import parse_regime
+    from hokoku.core.statutory import parse_regime
 
     r = parse_regime(value)
-    return {"regime": r.value, "label": r.label, "label_ja": r.label_ja, "basis": r.basis_en, "basis_ja": r.basis_ja,
-            "act_article": r.act_article, "rules_articles": [r.rules_article, r.rules_article + 1],
-            "headcount_threshold": r.headcount_threshold,
-            "headcount_line": f"reportable when more than {r.headcount_threshold:,} individuals",
-            "headcount_line_ja": f"本人の数が{r.headcount_threshold:,}人を超える場合に報告対象"}
+    return {
+        "regime": r.value,
+        "label": r.label,
+        "label_ja": r.label_ja,
+        "basis": r.basis_en,
+        "basis_ja": r.basis_ja,
+        "act_article": r.act_article,
+        "rules_articles": [r.rules_article, r.rules_article + 1],
+        "headcount_threshold": r.headcount_threshold,
+        "headcount_line": f"reportable when more than {r.headcount_threshold:,} individuals",
+        "headcount_line_ja": f"本人の数が{r.headcount_threshold:,}人を超える場合に報告対象",
+    }
 
 
 __all__ = ["describe_org", "list_incidents", "outbox", "show_incident", "fmt_jst"]

@@ -11,19 +11,28 @@ from sqlmodel import Session
 
 from hokoku import audit
 from hokoku.app import App
+from hokoku.core.exceptions import InputError, NotFound, TransitionRefused
+from hokoku.core.statutory import MAX_INDIVIDUALS
+from hokoku.core.timeutil import iso
 from hokoku.db import transaction
 from hokoku.documents.labels import PUBLIC_FIELDS
-from hokoku.exceptions import InputError, NotFound, TransitionRefused
-from hokoku.statutory import MAX_INDIVIDUALS
+from hokoku.models.casework import DocumentSnapshot, Finding, IndividualNotice, PublicText
+from hokoku.models.incident import Incident
 from hokoku.services.tasks import require_manager
 from hokoku.services.transitions import get_incident
-from hokoku.timeutil import iso
-from models.casework import DocumentSnapshot, Finding, IndividualNotice, PublicText
-from models.incident import Incident
 
 #: The nine items of the report to the Commission (PPC Rules Art. 8(1) / 44), in order.
-ITEMS = ("summary", "data_items", "individuals", "cause", "secondary_damage", "individual_response", "publication",
-         "prevention", "other")
+ITEMS = (
+    "summary",
+    "data_items",
+    "individuals",
+    "cause",
+    "secondary_damage",
+    "individual_response",
+    "publication",
+    "prevention",
+    "other",
+)
 MAX_TEXT = 20_000
 
 PUBLIC_TEXT_MAX = 5_000
@@ -34,7 +43,7 @@ def _item_for(app: App, incident: Incident, name: str) -> tuple[str, str | None]
     if name in ITEMS:
         return name, None
     playbook = app.playbooks.get(incident.category)
-    for q in (playbook.investigation_questions if playbook else []):
+    for q in playbook.investigation_questions if playbook else []:
         if q.id == name:
             return str(q.maps_to), q.id
     questions = [q.id for q in (playbook.investigation_questions if playbook else [])]
@@ -55,8 +64,15 @@ def set_finding(app: App, *, incident_id: str, item: str, text: str, actor: str,
         session.add(row)
         session.flush()  # the ciphertext is bound to the row id
         row.text_enc = app.keyring.encrypt(text, field="finding.text", bind=row.id)
-        audit.append(session, app.keyring, at=now, actor=actor, action="finding.recorded", incident=incident.public_id,
-                     data={"item": code, "question": question})
+        audit.append(
+            session,
+            app.keyring,
+            at=now,
+            actor=actor,
+            action="finding.recorded",
+            incident=incident.public_id,
+            data={"item": code, "question": question},
+        )
         return {"incident": incident.public_id, "item": code, "question": question}
 
 
@@ -65,9 +81,14 @@ def findings(app: App, session: Session, incident: Incident) -> dict[str, list[d
     out: dict[str, list[dict]] = {}
     rows = session.execute(select(Finding).where(Finding.incident_id == incident.id).order_by(Finding.id)).scalars()
     for f in rows:
-        out.setdefault(f.item, []).append({
-            "question": f.question_id, "by": f.by, "at": iso(f.at),
-            "text": app.keyring.decrypt(f.text_enc, field="finding.text", bind=f.id)})
+        out.setdefault(f.item, []).append(
+            {
+                "question": f.question_id,
+                "by": f.by,
+                "at": iso(f.at),
+                "text": app.keyring.decrypt(f.text_enc, field="finding.text", bind=f.id),
+            }
+        )
     return out
 
 
@@ -77,8 +98,18 @@ def list_findings(app: App, *, incident_id: str) -> dict:
         return {"incident": incident.public_id, "findings": findings(app, session, incident)}
 
 
-def record_notice(app: App, *, incident_id: str, count: int, method: str, notified_at: datetime, actor: str,
-                  now: datetime, substitute: str | None = None, complete: bool = False) -> dict:
+def record_notice(
+    app: App,
+    *,
+    incident_id: str,
+    count: int,
+    method: str,
+    notified_at: datetime,
+    actor: str,
+    now: datetime,
+    substitute: str | None = None,
+    complete: bool = False,
+) -> dict:
     """One batch of notices to individuals: how many, when, how, and any substitute measure.
 
     ``complete`` says every individual concerned has now been told (or is covered by the
@@ -97,16 +128,35 @@ def record_notice(app: App, *, incident_id: str, count: int, method: str, notifi
         actor = require_manager(app, session, incident, actor, "record notices")
         if notified_at < incident.aware_at:
             raise InputError("--at: the notice time is before the organisation became aware of the incident")
-        row = IndividualNotice(incident_id=incident.id, count=count, notified_at=notified_at, recorded_by=actor,
-                               recorded_at=now, kind="notice", completes=complete, method_enc=b"")
+        row = IndividualNotice(
+            incident_id=incident.id,
+            count=count,
+            notified_at=notified_at,
+            recorded_by=actor,
+            recorded_at=now,
+            kind="notice",
+            completes=complete,
+            method_enc=b"",
+        )
         session.add(row)
         session.flush()  # the ciphertexts are bound to the row id
         row.method_enc = app.keyring.encrypt(method.strip(), field="notice.method", bind=row.id)
         if substitute:
             row.substitute_enc = app.keyring.encrypt(substitute, field="notice.substitute", bind=row.id)
-        audit.append(session, app.keyring, at=now, actor=actor, action="notice.recorded", incident=incident.public_id,
-                     data={"count": count, "notified_at": iso(notified_at), "substitute": bool(substitute),
-                           "complete": complete})
+        audit.append(
+            session,
+            app.keyring,
+            at=now,
+            actor=actor,
+            action="notice.recorded",
+            incident=incident.public_id,
+            data={
+                "count": count,
+                "notified_at": iso(notified_at),
+                "substitute": bool(substitute),
+                "complete": complete,
+            },
+        )
         done = _discharge_notice_duty(app, session, incident, actor=actor, now=now) if complete else []
         return {"incident": incident.public_id, "count": count, "notified_at": iso(notified_at), "completed": done}
 
@@ -114,8 +164,17 @@ def record_notice(app: App, *, incident_id: str, count: int, method: str, notifi
 ALTERNATIVES = ("publication", "other")
 
 
-def record_notice_difficult(app: App, *, incident_id: str, reason: str, alternative: str, measure: str, actor: str,
-                            now: datetime, count: int = 0) -> dict:
+def record_notice_difficult(
+    app: App,
+    *,
+    incident_id: str,
+    reason: str,
+    alternative: str,
+    measure: str,
+    actor: str,
+    now: datetime,
+    count: int = 0,
+) -> dict:
     """The statutory exception (APPI 26(2) ただし書 / 68(2) ただし書): notifying the individuals is
     difficult, and an alternative measure to protect their rights was taken (publication of the
     case, or another measure). Both must be recorded; it completes the notice duty."""
@@ -134,28 +193,47 @@ def record_notice_difficult(app: App, *, incident_id: str, reason: str, alternat
             from hokoku.services.stagerows import incident_policy, load_stages
 
             policy = incident_policy(incident)
-            published = [r for r in load_stages(session, incident)
-                         if policy.stage(r.code).article == "28-1" and r.status == "done"]
+            published = [
+                r
+                for r in load_stages(session, incident)
+                if policy.stage(r.code).article == "28-1" and r.status == "done"
+            ]
             if not published:
                 raise TransitionRefused(
                     f"{incident.public_id}: publication (28-1) is not done, so it cannot be the alternative measure; "
-                    "publish first, or record another measure (--alternative other)")
-        row = IndividualNotice(incident_id=incident.id, count=count, notified_at=now, recorded_by=actor,
-                               recorded_at=now, kind="difficult", alternative=alternative, completes=True,
-                               method_enc=b"")
+                    "publish first, or record another measure (--alternative other)"
+                )
+        row = IndividualNotice(
+            incident_id=incident.id,
+            count=count,
+            notified_at=now,
+            recorded_by=actor,
+            recorded_at=now,
+            kind="difficult",
+            alternative=alternative,
+            completes=True,
+            method_enc=b"",
+        )
         session.add(row)
         session.flush()  # the ciphertexts are bound to the row id
         row.method_enc = app.keyring.encrypt(measure.strip(), field="notice.method", bind=row.id)
         row.difficulty_enc = app.keyring.encrypt(reason.strip(), field="notice.difficulty", bind=row.id)
-        audit.append(session, app.keyring, at=now, actor=actor, action="notice.difficult", incident=incident.public_id,
-                     data={"alternative": alternative, "count": count})
+        audit.append(
+            session,
+            app.keyring,
+            at=now,
+            actor=actor,
+            action="notice.difficult",
+            incident=incident.public_id,
+            data={"alternative": alternative, "count": count},
+        )
         done = _discharge_notice_duty(app, session, incident, actor=actor, now=now)
         return {"incident": incident.public_id, "alternative": alternative, "completed": done}
 
 
 def _discharge_notice_duty(app: App, session: Session, incident: Incident, *, actor: str, now: datetime) -> list[str]:
     """Complete the stages discharged by notice records; start what may start now."""
-    from hokoku import chain
+    from hokoku.core import chain
     from hokoku.services.outbox import MessageContext
     from hokoku.services.stagerows import apply_state, incident_policy, load_stages, start_ready_stages, to_state
 
@@ -166,11 +244,19 @@ def _discharge_notice_duty(app: App, session: Session, incident: Incident, *, ac
         if policy.stage(row.code).completed_by == "notice" and row.status not in chain.CLOSED:
             apply_state(row, chain.discharge(to_state(row), by=actor, now=now))
             session.add(row)
-            audit.append(session, app.keyring, at=now, actor=actor, action="stage.done", incident=incident.public_id,
-                         data={"stage": row.code, "by_record": "notice"})
+            audit.append(
+                session,
+                app.keyring,
+                at=now,
+                actor=actor,
+                action="stage.done",
+                incident=incident.public_id,
+                data={"stage": row.code, "by_record": "notice"},
+            )
             done.append(row.code)
-    start_ready_stages(app, session, incident, rows, now=now, actor=actor,
-                       ctx=MessageContext.for_incident(app, session, incident))
+    start_ready_stages(
+        app, session, incident, rows, now=now, actor=actor, ctx=MessageContext.for_incident(app, session, incident)
+    )
     return done
 
 
@@ -181,13 +267,23 @@ def _check_text(label: str, text: str | None) -> None:
 
 def notices(app: App, session: Session, incident: Incident) -> list[dict]:
     rows = session.execute(
-        select(IndividualNotice).where(IndividualNotice.incident_id == incident.id).order_by(IndividualNotice.notified_at)
+        select(IndividualNotice)
+        .where(IndividualNotice.incident_id == incident.id)
+        .order_by(IndividualNotice.notified_at)
     ).scalars()
-    return [{"count": n.count, "notified_at": n.notified_at, "kind": n.kind, "alternative": n.alternative,
-             "completes": n.completes,
-             "method": app.keyring.decrypt(n.method_enc, field="notice.method", bind=n.id),
-             "substitute": app.keyring.decrypt(n.substitute_enc, field="notice.substitute", bind=n.id),
-             "difficulty": app.keyring.decrypt(n.difficulty_enc, field="notice.difficulty", bind=n.id)} for n in rows]
+    return [
+        {
+            "count": n.count,
+            "notified_at": n.notified_at,
+            "kind": n.kind,
+            "alternative": n.alternative,
+            "completes": n.completes,
+            "method": app.keyring.decrypt(n.method_enc, field="notice.method", bind=n.id),
+            "substitute": app.keyring.decrypt(n.substitute_enc, field="notice.substitute", bind=n.id),
+            "difficulty": app.keyring.decrypt(n.difficulty_enc, field="notice.difficulty", bind=n.id),
+        }
+        for n in rows
+    ]
 
 
 def snapshot_items(app: App, session: Session, incident: Incident, *, kind: str, items: dict, now: datetime) -> None:
@@ -199,8 +295,10 @@ def snapshot_items(app: App, session: Session, incident: Incident, *, kind: str,
 
 def latest_snapshot(app: App, session: Session, incident: Incident, kind: str) -> dict | None:
     row = session.execute(
-        select(DocumentSnapshot).where(DocumentSnapshot.incident_id == incident.id, DocumentSnapshot.kind == kind)
-        .order_by(DocumentSnapshot.id.desc()).limit(1)
+        select(DocumentSnapshot)
+        .where(DocumentSnapshot.incident_id == incident.id, DocumentSnapshot.kind == kind)
+        .order_by(DocumentSnapshot.id.desc())
+        .limit(1)
     ).scalar_one_or_none()
     return None if row is None else json.loads(app.keyring.decrypt(row.items_enc, field="snapshot.items", bind=row.id))
 
@@ -221,15 +319,23 @@ def set_public_text(app: App, *, incident_id: str, field: str, text: str, actor:
         session.add(row)
         session.flush()  # the ciphertext is bound to the row id
         row.text_enc = app.keyring.encrypt(text, field="public_text.text", bind=row.id)
-        audit.append(session, app.keyring, at=now, actor=actor, action="public_text.recorded",
-                     incident=incident.public_id, data={"field": field, "chars": len(text)})
+        audit.append(
+            session,
+            app.keyring,
+            at=now,
+            actor=actor,
+            action="public_text.recorded",
+            incident=incident.public_id,
+            data={"field": field, "chars": len(text)},
+        )
         return {"incident": incident.public_id, "field": field}
 
 
 def public_texts(app: App, session: Session, incident: Incident) -> dict[str, str]:
     """The newest text per public field (fields never written are absent)."""
-    rows = session.execute(select(PublicText).where(PublicText.incident_id == incident.id)
-                           .order_by(PublicText.id)).scalars()
+    rows = session.execute(
+        select(PublicText).where(PublicText.incident_id == incident.id).order_by(PublicText.id)
+    ).scalars()
     return {r.field: app.keyring.decrypt(r.text_enc, field="public_text.text", bind=r.id) for r in rows}
 
 

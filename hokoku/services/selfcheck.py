@@ -1,6 +1,6 @@
 """Self-check I/O, run at the start of every sweep: find stalled work, alert, ping the heartbeat.
 
-The rule is :mod:`hokoku.selfcheck`. Here: count the due items more than
+The rule is :mod:`hokoku.core.stall`. Here: count the due items more than
 ``HOKOKU_STALL_ALERT_MINUTES`` past their time (indexed columns only, so the check costs no
 more than the sweep's own claim), queue a ``stall_alert`` to the general manager on every
 configured channel with an audit event (idempotency key ``selfcheck:stall:<UTC hour>:<email>``,
@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import and_, func, or_, select
@@ -26,22 +26,28 @@ from sqlmodel import Session
 
 from hokoku import audit
 from hokoku.app import App
+from hokoku.core.stall import Verdict, alert_key, assess, cutoff, is_live
+from hokoku.core.timeutil import fmt_jst
 from hokoku.db import transaction
-from hokoku.selfcheck import Verdict, alert_key, assess, cutoff, is_live
-from hokoku.timeutil import fmt_jst
-from models.casework import Task
-from models.incident import Stage
-from models.notification import Notification
+from hokoku.models.casework import Task
+from hokoku.models.incident import Stage
+from hokoku.models.notification import Notification
 
-log = logging.getLogger("hokoku.selfcheck")
+log = logging.getLogger("hokoku.core.stall")
 
 KIND = "stall_alert"
 HEARTBEAT_TIMEOUT = 5.0
 LABELS = {
-    "ja": {"stage": "段階（催促・エスカレーション・期限超過の判定）", "task": "手順・再発防止策の期限",
-           "notification": "未配信の通知"},
-    "en": {"stage": "Stages (reminders, escalations, overdue marks)", "task": "Playbook steps and prevention actions",
-           "notification": "Undelivered notifications"},
+    "ja": {
+        "stage": "段階（催促・エスカレーション・期限超過の判定）",
+        "task": "手順・再発防止策の期限",
+        "notification": "未配信の通知",
+    },
+    "en": {
+        "stage": "Stages (reminders, escalations, overdue marks)",
+        "task": "Playbook steps and prevention actions",
+        "notification": "Undelivered notifications",
+    },
 }
 
 
@@ -83,14 +89,14 @@ def _aware(value):
     if isinstance(value, str):  # SQLite returns min() of a coalesce as text
         value = datetime.fromisoformat(value)
     if isinstance(value, datetime) and value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value
 
 
 def check(app: App, *, now: datetime, live: bool | None = None, wall: datetime | None = None) -> SelfCheck:
     """Run the self-check for a sweep at ``now``; alert the general manager if the engine stalled."""
     if live is None:
-        live = is_live(now, wall or datetime.now(timezone.utc))
+        live = is_live(now, wall or datetime.now(UTC))
     minutes = app.settings.stall_alert_minutes
     result = SelfCheck(live=live)
     if not live or not minutes:
@@ -105,7 +111,7 @@ def check(app: App, *, now: datetime, live: bool | None = None, wall: datetime |
                 result.alerted = alert(app, result.verdict)
             except IntegrityError:  # a concurrent sweeper queued this hour's alert first
                 result.alerted = []
-    except Exception as exc:  # noqa: BLE001  (the check must never stop the sweep)
+    except Exception as exc:
         log.exception("hokoku self-check failed")
         result.error = f"{type(exc).__name__}: {exc}"
     return result
@@ -123,30 +129,51 @@ def alert(app: App, verdict: Verdict) -> list[str]:
         labels = LABELS.get(lang, LABELS["en"])
         worst = verdict.worst_delay
         subject, body = app.renderer.message(
-            KIND, lang, recipient={"name": gm.name, "email": gm.email},
+            KIND,
+            lang,
+            recipient={"name": gm.name, "email": gm.email},
             threshold_minutes=f"{verdict.threshold.total_seconds() / 60:g}",
             worst_delay_minutes=int(worst.total_seconds() // 60) if worst else 0,
             checked_at=fmt_jst(now),
-            late=[{"label": labels[i.kind], "count": i.count, "oldest_due_at": fmt_jst(i.oldest_due_at)}
-                  for i in verdict.late],
+            late=[
+                {"label": labels[i.kind], "count": i.count, "oldest_due_at": fmt_jst(i.oldest_due_at)}
+                for i in verdict.late
+            ],
         )
         keys = []
         for channel in delivery_channels(app):
             key = f"{base}:{channel}"
             if session.execute(select(Notification.id).where(Notification.idempotency_key == key)).first():
                 continue
-            session.add(Notification(
-                idempotency_key=key, base_key=base, incident_id=None, stage_code=None, kind=KIND, channel=channel,
-                recipient_email=gm.email, lang=lang,
-                subject_enc=app.keyring.encrypt(subject, field="notification.subject", bind=key),
-                body_enc=app.keyring.encrypt(body, field="notification.body", bind=key),
-                status="pending", created_at=now, next_attempt_at=now, meta={"selfcheck": verdict.to_json()},
-            ))
+            session.add(
+                Notification(
+                    idempotency_key=key,
+                    base_key=base,
+                    incident_id=None,
+                    stage_code=None,
+                    kind=KIND,
+                    channel=channel,
+                    recipient_email=gm.email,
+                    lang=lang,
+                    subject_enc=app.keyring.encrypt(subject, field="notification.subject", bind=key),
+                    body_enc=app.keyring.encrypt(body, field="notification.body", bind=key),
+                    status="pending",
+                    created_at=now,
+                    next_attempt_at=now,
+                    meta={"selfcheck": verdict.to_json()},
+                )
+            )
             keys.append(key)
         if keys:
             session.flush()
-            audit.append(session, app.keyring, at=now, actor="hokoku:selfcheck", action="selfcheck.stalled",
-                         data={**verdict.to_json(), "alerted": [gm.email], "keys": keys})
+            audit.append(
+                session,
+                app.keyring,
+                at=now,
+                actor="hokoku:selfcheck",
+                action="selfcheck.stalled",
+                data={**verdict.to_json(), "alerted": [gm.email], "keys": keys},
+            )
         return keys
 
 
@@ -162,9 +189,9 @@ def heartbeat(app: App, result: SelfCheck, *, timeout: float | None = None) -> b
     shown = f"{where.scheme}://{where.hostname}{f':{where.port}' if where.port else ''}"  # the path may hold a token
     try:
         request = urllib.request.Request(url, method="GET", headers={"User-Agent": "hokoku-heartbeat"})
-        with urllib.request.urlopen(request, timeout=timeout or HEARTBEAT_TIMEOUT) as response:  # noqa: S310 (configured URL)
+        with urllib.request.urlopen(request, timeout=timeout or HEARTBEAT_TIMEOUT) as response:
             ok = 200 <= response.status < 400
-    except Exception as exc:  # noqa: BLE001  (a monitor being down must not stop the sweep)
+    except Exception as exc:
         log.warning("hokoku heartbeat to %s failed: %s", shown, exc)
         return False
     if not ok:

@@ -9,10 +9,10 @@ from pathlib import Path
 from hokoku import audit
 from hokoku.app import App
 from hokoku.auditkeys import create_signer_file
+from hokoku.config.org import DEMO_ORG, load_organisation
 from hokoku.crypto import create_key_file
 from hokoku.db import transaction
 from hokoku.migrations import upgrade as migrate
-from hokoku.org import DEMO_ORG, load_organisation
 from hokoku.schema_version import EXPECTED_HEAD
 from hokoku.services import auditops
 from hokoku.services.keycheck import check_data_key
@@ -38,15 +38,26 @@ def init(app: App, *, org_file: Path | None, demo: bool, now: datetime) -> dict:
     with transaction(app.engine) as session:
         snap = store_organisation(session, org, source=str(path), now=now)
         auditops.mark_demo(session, demo_db)
-        audit.append(session, app.keyring, at=now, actor="hokoku:init", action="org.loaded",
-                     data={"source": path.name, "sha256": snap.sha256, "demo": demo_db})
+        audit.append(
+            session,
+            app.keyring,
+            at=now,
+            actor="hokoku:init",
+            action="org.loaded",
+            data={"source": path.name, "sha256": snap.sha256, "demo": demo_db},
+        )
     pub = auditops.publish_public_keys(app)
     auditops.write_checkpoint(app)
     return {
-        "home": str(home), "database": _redact(app.settings.effective_database_url),
-        "organisation": org.organisation.name.ja, "source": str(path), "key_created": key_created,
-        "audit_key_created": audit_key_created, "audit_public_keys": str(pub),
-        "audit_key_id": app.keyring.signer.current.key_id, "schema": schema["to"],
+        "home": str(home),
+        "database": _redact(app.settings.effective_database_url),
+        "organisation": org.organisation.name.ja,
+        "source": str(path),
+        "key_created": key_created,
+        "audit_key_created": audit_key_created,
+        "audit_public_keys": str(pub),
+        "audit_key_id": app.keyring.signer.current.key_id,
+        "schema": schema["to"],
     }
 
 
@@ -65,7 +76,7 @@ def upgrade(app: App, *, revision: str = "head", now: datetime) -> dict:
 
 def has_chain(app: App) -> bool:
     """The database holds an audit chain (an empty database gets its first key from ``init``)."""
-    from models.audit import AuditHead
+    from hokoku.models.audit import AuditHead
 
     with transaction(app.engine) as session:
         return session.get(AuditHead, 1) is not None

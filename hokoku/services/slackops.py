@@ -17,9 +17,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from hokoku.timeutil import iso
-from models.incident import Incident, Stage
-from models.notification import Notification
+from hokoku.core.timeutil import iso
+from hokoku.models.incident import Incident, Stage
+from hokoku.models.notification import Notification
 
 ACK_UPDATE = "ack_update"
 _BUTTON_KINDS = ("notify", "reminder", "escalation", "overdue")  # overdue: threaded, with the button
@@ -53,49 +53,67 @@ def _update_row(original: Notification, *, actor: str, at: datetime, keyring) ->
     return Notification(
         idempotency_key=key,
         base_key=key,
-        incident_id=original.incident_id, stage_code=original.stage_code, kind=ACK_UPDATE, channel="slack",
-        recipient_email=original.recipient_email, lang=original.lang,
+        incident_id=original.incident_id,
+        stage_code=original.stage_code,
+        kind=ACK_UPDATE,
+        channel="slack",
+        recipient_email=original.recipient_email,
+        lang=original.lang,
         # The content is kept, re-encrypted for this row (ciphertexts are bound to their row).
         subject_enc=keyring.rebind(original.subject_enc, field="notification.subject", source=src, target=key),
         body_enc=keyring.rebind(original.body_enc, field="notification.body", source=src, target=key),
-        status="pending", created_at=at, next_attempt_at=at,
+        status="pending",
+        created_at=at,
+        next_attempt_at=at,
         meta={"target": original.provider_id, "by": actor, "at": iso(at)},
     )
 
 
-def enqueue_ack_updates(session: Session, incident: Incident, stage: Stage, *, actor: str, now: datetime,
-                        keyring) -> list[Notification]:
+def enqueue_ack_updates(
+    session: Session, incident: Incident, stage: Stage, *, actor: str, now: datetime, keyring
+) -> list[Notification]:
     """Queue a ``chat.update`` for every delivered Slack message of ``stage`` that had buttons."""
     sent = session.execute(
-        select(Notification).where(
+        select(Notification)
+        .where(
             Notification.incident_id == incident.id,
             Notification.stage_code == stage.code,
             Notification.channel == "slack",
             Notification.kind.in_(_BUTTON_KINDS),
             Notification.status == "sent",
             Notification.provider_id.is_not(None),
-        ).order_by(Notification.id)
+        )
+        .order_by(Notification.id)
     ).scalars()
     return _add_missing(session, list(sent), actor=actor, now=now, keyring=keyring)
 
 
-def enqueue_late_update(session: Session, row: Notification, stage: Stage | None, *, now: datetime,
-                        keyring) -> list[Notification]:
+def enqueue_late_update(
+    session: Session, row: Notification, stage: Stage | None, *, now: datetime, keyring
+) -> list[Notification]:
     """A Slack message with buttons delivered after its stage was acknowledged is updated at once."""
-    if (row.channel != "slack" or row.kind not in _BUTTON_KINDS or stage is None or stage.acknowledged_at is None
-            or not row.provider_id):
+    if (
+        row.channel != "slack"
+        or row.kind not in _BUTTON_KINDS
+        or stage is None
+        or stage.acknowledged_at is None
+        or not row.provider_id
+    ):
         return []
     return _add_missing(session, [row], actor=stage.acknowledged_by or "-", now=now, keyring=keyring)
 
 
-def _add_missing(session: Session, originals: list[Notification], *, actor: str, now: datetime,
-                 keyring) -> list[Notification]:
+def _add_missing(
+    session: Session, originals: list[Notification], *, actor: str, now: datetime, keyring
+) -> list[Notification]:
     if not originals:
         return []
     keys = [f"{o.idempotency_key}:{ACK_UPDATE}" for o in originals]
-    existing = set(session.execute(select(Notification.idempotency_key).where(Notification.idempotency_key.in_(keys))).scalars())
+    existing = set(
+        session.execute(select(Notification.idempotency_key).where(Notification.idempotency_key.in_(keys))).scalars()
+    )
     rows = []
-    for original, key in zip(originals, keys):
+    for original, key in zip(originals, keys, strict=True):
         if key in existing:
             continue
         row = _update_row(original, actor=actor, at=now, keyring=keyring)

@@ -7,19 +7,30 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from hokoku import audit, chain
+from hokoku import audit
 from hokoku.app import App
-from hokoku.chain import LadderLevel, StageState
+from hokoku.core import chain
+from hokoku.core.chain import LadderLevel, StageState
+from hokoku.core.policy import Policy, StagePolicy, policy_from_snapshot
+from hokoku.core.roles import Role
+from hokoku.core.timeutil import as_utc, fmt_jst, iso
 from hokoku.locking import for_update
-from hokoku.policy import Policy, StagePolicy, policy_from_snapshot
-from hokoku.roles import Role
+from hokoku.models.incident import Incident, Stage
 from hokoku.services.outbox import MessageContext, enqueue
-from hokoku.timeutil import as_utc, fmt_jst, iso
-from models.incident import Incident, Stage
 
 _STATE_FIELDS = (
-    "status", "activated_at", "due_at", "next_reminder_at", "next_escalation_at", "escalation_level",
-    "reminders_sent", "acknowledged_at", "acknowledged_by", "overdue_at", "completed_at", "completed_by",
+    "status",
+    "activated_at",
+    "due_at",
+    "next_reminder_at",
+    "next_escalation_at",
+    "escalation_level",
+    "reminders_sent",
+    "acknowledged_at",
+    "acknowledged_by",
+    "overdue_at",
+    "completed_at",
+    "completed_by",
     "next_warning_at",
 )
 
@@ -62,7 +73,9 @@ def load_stages(session: Session, incident: Incident, *, lock: bool = False) -> 
     return list(session.execute(query).scalars())
 
 
-def resolve_people(app: App, session: Session, incident: Incident, roles: tuple[str, ...] | list[str], owner_role: str) -> tuple[str, ...]:
+def resolve_people(
+    app: App, session: Session, incident: Incident, roles: tuple[str, ...] | list[str], owner_role: str
+) -> tuple[str, ...]:
     org = app.organisation(session)
     emails: list[str] = []
     for role in roles:
@@ -73,7 +86,9 @@ def resolve_people(app: App, session: Session, incident: Incident, roles: tuple[
     return tuple(dict.fromkeys(emails))
 
 
-def ladder_for(app: App, session: Session, incident: Incident, sp: StagePolicy, start: datetime) -> tuple[LadderLevel, ...]:
+def ladder_for(
+    app: App, session: Session, incident: Incident, sp: StagePolicy, start: datetime
+) -> tuple[LadderLevel, ...]:
     timings = sp.timings(incident.serious)
     people = [((sp.owner,), resolve_people(app, session, incident, (sp.owner,), sp.owner))]
     for _after, roles in timings.ladder:
@@ -81,7 +96,9 @@ def ladder_for(app: App, session: Session, incident: Incident, sp: StagePolicy, 
     return chain.build_ladder(timings, start, people)
 
 
-def state_for_decision(app: App, session: Session, incident: Incident, sp: StagePolicy, row: Stage, now: datetime) -> StageState:
+def state_for_decision(
+    app: App, session: Session, incident: Incident, sp: StagePolicy, row: Stage, now: datetime
+) -> StageState:
     """The row's state; a pending stage gets the ladder it would have, for entitlement checks."""
     state = to_state(row)
     if not state.ladder:
@@ -92,7 +109,7 @@ def state_for_decision(app: App, session: Session, incident: Incident, sp: Stage
 
 
 def latest_triage(session: Session, incident: Incident):
-    from models.casework import Triage
+    from hokoku.models.casework import Triage
 
     return session.execute(
         select(Triage).where(Triage.incident_id == incident.id).order_by(Triage.id.desc()).limit(1)
@@ -108,16 +125,19 @@ def stage_due(session: Session, incident: Incident, policy: Policy, sp: StagePol
     moves the result to the end of its day in Japan.
     """
     if sp.deadline_rule is not None:
-        from hokoku.statutory import ppc_deadlines
+        from hokoku.core.statutory import ppc_deadlines
 
         triage = latest_triage(session, incident)
-        deadlines = ppc_deadlines(incident.aware_at, unauthorized_purpose=bool(triage and triage.unauthorized_purpose),
-                                  preliminary_days=policy.statutory.preliminary_days)
+        deadlines = ppc_deadlines(
+            incident.aware_at,
+            unauthorized_purpose=bool(triage and triage.unauthorized_purpose),
+            preliminary_days=policy.statutory.preliminary_days,
+        )
         return deadlines.preliminary_target_at if sp.deadline_rule == "ppc_preliminary" else deadlines.final_due_at
     timings = sp.timings(incident.serious)
     due = timings.deadline.after(incident.aware_at if sp.deadline_from == "awareness" else start)
     if sp.deadline_end_of_day:
-        from hokoku.jpcalendar import end_of_japan_day, japan_date
+        from hokoku.core.jpcalendar import end_of_japan_day, japan_date
 
         due = end_of_japan_day(japan_date(due))
     return due
@@ -128,8 +148,17 @@ def follows_facts(sp: StagePolicy) -> bool:
     return sp.deadline_rule is not None or sp.deadline_from == "awareness"
 
 
-def recompute_dues(app: App, session: Session, incident: Incident, rows: list[Stage], *, now: datetime, actor: str,
-                   ctx: MessageContext, cause: str) -> list[dict]:
+def recompute_dues(
+    app: App,
+    session: Session,
+    incident: Incident,
+    rows: list[Stage],
+    *,
+    now: datetime,
+    actor: str,
+    ctx: MessageContext,
+    cause: str,
+) -> list[dict]:
     """Move every running stage whose due time follows the facts to its due time under the facts
     now in force; each move is an audit event with the old and new times and a message to the
     people the stage has reached."""
@@ -147,18 +176,35 @@ def recompute_dues(app: App, session: Session, incident: Incident, rows: list[St
         apply_state(row, state)
         session.add(row)
         change = {"stage": row.code, "old_due_at": iso(old_due), "new_due_at": iso(new_due), "cause": cause}
-        audit.append(session, app.keyring, at=now, actor=actor, action="stage.due_changed", incident=incident.public_id,
-                     data=change)
+        audit.append(
+            session,
+            app.keyring,
+            at=now,
+            actor=actor,
+            action="stage.due_changed",
+            incident=incident.public_id,
+            data=change,
+        )
         for email in state.current_recipients():
-            enqueue(session, app, ctx, kind="due_changed", stage=row, recipient=email, now=now,
-                    key=f"{incident.public_id}:{row.code}:due_changed:{iso(new_due)}:{email}",
-                    old_due_at=fmt_jst(old_due), cause=cause)
+            enqueue(
+                session,
+                app,
+                ctx,
+                kind="due_changed",
+                stage=row,
+                recipient=email,
+                now=now,
+                key=f"{incident.public_id}:{row.code}:due_changed:{iso(new_due)}:{email}",
+                old_due_at=fmt_jst(old_due),
+                cause=cause,
+            )
         moved.append(change)
     return moved
 
 
-def _tell_statutory_owners(app: App, session: Session, incident: Incident, rows: list[Stage], *, now: datetime,
-                           ctx: MessageContext) -> None:
+def _tell_statutory_owners(
+    app: App, session: Session, incident: Incident, rows: list[Stage], *, now: datetime, ctx: MessageContext
+) -> None:
     """One message per owner for the statutory duties that just started (not one per duty):
     which clocks run, their due times, and why (the incident is or may be reportable)."""
     if not rows:
@@ -168,12 +214,21 @@ def _tell_statutory_owners(app: App, session: Session, incident: Incident, rows:
         for email in to_state(row).ladder[0].emails:
             owners.setdefault(email, []).append(row)
     for email, duties in owners.items():
-        enqueue(session, app, ctx, kind="statutory_started", recipient=email, now=now,
-                key=f"{incident.public_id}:statutory_started:{iso(now)}:{email}",
-                duties=[ctx.stage_vars(r) for r in duties])
+        enqueue(
+            session,
+            app,
+            ctx,
+            kind="statutory_started",
+            recipient=email,
+            now=now,
+            key=f"{incident.public_id}:statutory_started:{iso(now)}:{email}",
+            duties=[ctx.stage_vars(r) for r in duties],
+        )
 
 
-def start_ready_stages(app: App, session: Session, incident: Incident, rows: list[Stage], *, now: datetime, actor: str, ctx: MessageContext) -> list[Stage]:
+def start_ready_stages(
+    app: App, session: Session, incident: Incident, rows: list[Stage], *, now: datetime, actor: str, ctx: MessageContext
+) -> list[Stage]:
     """Start every pending stage whose requirements are met; tell each owner; close if all done."""
     policy = incident_policy(incident)
     applicable = [policy.stage(r.code) for r in rows]
@@ -184,10 +239,20 @@ def start_ready_stages(app: App, session: Session, incident: Incident, rows: lis
             row = next(r for r in rows if r.code == code)
             apply_state(row, chain.set_aside(to_state(row), by="hokoku:chain", now=now))
             session.add(row)
-            audit.append(session, app.keyring, at=now, actor=actor, action="stage.not_applicable",
-                         incident=incident.public_id,
-                         data={"stage": code, "because_skipped": [r for r in policy.stage(code).requires_done
-                                                                  if statuses.get(r) == chain.SKIPPED]})
+            audit.append(
+                session,
+                app.keyring,
+                at=now,
+                actor=actor,
+                action="stage.not_applicable",
+                incident=incident.public_id,
+                data={
+                    "stage": code,
+                    "because_skipped": [
+                        r for r in policy.stage(code).requires_done if statuses.get(r) == chain.SKIPPED
+                    ],
+                },
+            )
         statuses = {r.code: r.status for r in rows}
         ready = chain.ready_to_start(applicable, statuses)
         if not ready:
@@ -195,27 +260,55 @@ def start_ready_stages(app: App, session: Session, incident: Incident, rows: lis
         for code in ready:
             row = next(r for r in rows if r.code == code)
             sp = policy.stage(code)
-            state = chain.activate(to_state(row), sp.timings(incident.serious), ladder_for(app, session, incident, sp, now),
-                                   now, due_at=stage_due(session, incident, policy, sp, now))
+            state = chain.activate(
+                to_state(row),
+                sp.timings(incident.serious),
+                ladder_for(app, session, incident, sp, now),
+                now,
+                due_at=stage_due(session, incident, policy, sp, now),
+            )
             if sp.completed_by == "intake":
                 state = chain.received(state, actor=actor, now=now)
             apply_state(row, state)
             session.add(row)
-            audit.append(session, app.keyring, at=now, actor=actor, action="stage.started", incident=incident.public_id,
-                         data={"stage": code, "due_at": iso(state.due_at), "owner": row.owner_email})
+            audit.append(
+                session,
+                app.keyring,
+                at=now,
+                actor=actor,
+                action="stage.started",
+                incident=incident.public_id,
+                data={"stage": code, "due_at": iso(state.due_at), "owner": row.owner_email},
+            )
             if state.status == chain.NOTIFIED and not sp.statutory:
                 for email in state.ladder[0].emails:
-                    enqueue(session, app, ctx, kind="notify", stage=row, recipient=email,
-                            key=f"{incident.public_id}:{code}:notify:{email}", now=now)
+                    enqueue(
+                        session,
+                        app,
+                        ctx,
+                        kind="notify",
+                        stage=row,
+                        recipient=email,
+                        key=f"{incident.public_id}:{code}:notify:{email}",
+                        now=now,
+                    )
             started.append(row)
-    _tell_statutory_owners(app, session, incident, [r for r in started if policy.stage(r.code).statutory],
-                           now=now, ctx=ctx)
+    _tell_statutory_owners(
+        app, session, incident, [r for r in started if policy.stage(r.code).statutory], now=now, ctx=ctx
+    )
     if all(r.status in chain.CLOSED for r in rows) and incident.status != "closed":
         incident.status, incident.closed_at = "closed", now
         session.add(incident)
         from hokoku.services.tasks import cancel_open_tasks
 
         cancelled = cancel_open_tasks(session, incident, now=now)
-        audit.append(session, app.keyring, at=now, actor=actor, action="incident.closed", incident=incident.public_id,
-                     data={"tasks_cancelled": cancelled} if cancelled else None)
+        audit.append(
+            session,
+            app.keyring,
+            at=now,
+            actor=actor,
+            action="incident.closed",
+            incident=incident.public_id,
+            data={"tasks_cancelled": cancelled} if cancelled else None,
+        )
     return started

@@ -17,15 +17,16 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from hokoku import audit, chain
+from hokoku import audit
 from hokoku.app import App
+from hokoku.core import chain
+from hokoku.core.timeutil import iso
 from hokoku.db import transaction
-from hokoku.services import auditops
 from hokoku.locking import for_update
+from hokoku.models.incident import Incident, Stage
+from hokoku.services import auditops
 from hokoku.services.outbox import MessageContext, enqueue
 from hokoku.services.stagerows import apply_state, incident_policy, to_state
-from hokoku.timeutil import iso
-from models.incident import Incident, Stage
 
 
 @dataclass
@@ -37,8 +38,13 @@ class SweepEvent:
     detail: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
-        return {"incident": self.incident, "stage": self.stage, "kind": self.kind,
-                "recipients": self.recipients, **self.detail}
+        return {
+            "incident": self.incident,
+            "stage": self.stage,
+            "kind": self.kind,
+            "recipients": self.recipients,
+            **self.detail,
+        }
 
 
 #: Stages (and tasks) per committed batch.
@@ -109,7 +115,11 @@ def _sweep_batch(app: App, *, now: datetime, batch_size: int) -> _Batch:
 def _act(app: App, session, ctx: MessageContext, incident: Incident, row: Stage, action, now: datetime) -> SweepEvent:
     pid = incident.public_id
     if isinstance(action, chain.Escalation):
-        kind, detail, tag = "escalation", {"level": action.level, "roles": list(action.roles)}, f"escalation:{action.level}"
+        kind, detail, tag = (
+            "escalation",
+            {"level": action.level, "roles": list(action.roles)},
+            f"escalation:{action.level}",
+        )
         extra = {"level": action.level}
     elif isinstance(action, chain.Reminder):
         kind, detail, tag = "reminder", {"number": action.number}, f"reminder:{action.number}"
@@ -122,23 +132,48 @@ def _act(app: App, session, ctx: MessageContext, incident: Incident, row: Stage,
         kind, detail, tag = "overdue", {"due_at": iso(action.due_at)}, "overdue"
         extra = {}
     for email in action.recipients:
-        enqueue(session, app, ctx, kind=kind, stage=row, recipient=email, key=f"{pid}:{row.code}:{tag}:{email}",
-                now=now, **extra)
+        enqueue(
+            session,
+            app,
+            ctx,
+            kind=kind,
+            stage=row,
+            recipient=email,
+            key=f"{pid}:{row.code}:{tag}:{email}",
+            now=now,
+            **extra,
+        )
     if kind == "escalation" and row.owner_email and row.owner_email not in action.recipients:
         # the owner hears that the stage went past them (+30/+60/+120 min), and to whom
-        from hokoku.roles import role_label
+        from hokoku.core.roles import role_label
 
-        enqueue(session, app, ctx, kind="escalated_owner", stage=row, recipient=row.owner_email,
-                key=f"{pid}:{row.code}:{tag}:owner:{row.owner_email}", now=now, level=action.level,
-                roles=[role_label(r, ctx.lang) for r in action.roles])
-    audit.append(session, app.keyring, at=now, actor="hokoku:sweep", action=f"stage.{kind}", incident=pid,
-                 data={"stage": row.code, "recipients": list(action.recipients), **detail})
+        enqueue(
+            session,
+            app,
+            ctx,
+            kind="escalated_owner",
+            stage=row,
+            recipient=row.owner_email,
+            key=f"{pid}:{row.code}:{tag}:owner:{row.owner_email}",
+            now=now,
+            level=action.level,
+            roles=[role_label(r, ctx.lang) for r in action.roles],
+        )
+    audit.append(
+        session,
+        app.keyring,
+        at=now,
+        actor="hokoku:sweep",
+        action=f"stage.{kind}",
+        incident=pid,
+        data={"stage": row.code, "recipients": list(action.recipients), **detail},
+    )
     return SweepEvent(pid, row.code, kind, list(action.recipients), detail)
 
 
 def _before_words(before: str, lang: str) -> str:
     """``5bd`` → ``5営業日前`` / ``5 business days``: how long before the due time, in words."""
-    from hokoku.durations import parse_duration
+    from hokoku.core.durations import parse_duration
 
     d = parse_duration(before)
     ja = {"minutes": "分", "hours": "時間", "days": "日", "business_days": "営業日"}[d.unit]

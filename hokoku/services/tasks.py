@@ -11,18 +11,19 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from hokoku import audit, taskrules
+from hokoku import audit
 from hokoku.app import App
+from hokoku.config.playbooks import step_deadlines
+from hokoku.core import taskrules
+from hokoku.core.exceptions import InputError, NotFound, TransitionRefused
+from hokoku.core.roles import Role
+from hokoku.core.timeutil import fmt_jst, iso
 from hokoku.db import transaction
-from hokoku.exceptions import InputError, NotFound, TransitionRefused
 from hokoku.locking import for_update
-from hokoku.playbooks import step_deadlines
-from hokoku.roles import Role
+from hokoku.models.casework import Task
+from hokoku.models.incident import Incident
 from hokoku.services.outbox import MessageContext, enqueue
 from hokoku.services.transitions import get_incident
-from hokoku.timeutil import fmt_jst, iso
-from models.casework import Task
-from models.incident import Incident
 
 MAX_TEXT = 20_000
 #: Roles that manage an incident's casework (assign, complete any task, record findings).
@@ -79,44 +80,84 @@ def create_step_tasks(app: App, session: Session, incident: Incident, *, now: da
             continue
         state = taskrules.new_task(now, due_at)
         task = Task(
-            incident_id=incident.id, kind="step", ref=ref, seq=seq, category=incident.category, phase=step.phase,
-            title_ja=step.title.get("ja"), title_en=step.title.get("en"), owner_role=str(step.owner),
-            owner_email=_owner_for(app, session, incident, str(step.owner)), mandatory=step.mandatory,
-            created_at=now, due_at=due_at, next_reminder_at=state.next_reminder_at, next_action_at=state.next_action_at,
+            incident_id=incident.id,
+            kind="step",
+            ref=ref,
+            seq=seq,
+            category=incident.category,
+            phase=step.phase,
+            title_ja=step.title.get("ja"),
+            title_en=step.title.get("en"),
+            owner_role=str(step.owner),
+            owner_email=_owner_for(app, session, incident, str(step.owner)),
+            mandatory=step.mandatory,
+            created_at=now,
+            due_at=due_at,
+            next_reminder_at=state.next_reminder_at,
+            next_action_at=state.next_action_at,
         )
         session.add(task)
         created.append(task)
     session.flush()
     if created:
-        audit.append(session, app.keyring, at=now, actor=actor, action="tasks.created", incident=incident.public_id,
-                     data={"category": incident.category, "steps": [t.ref for t in created]})
+        audit.append(
+            session,
+            app.keyring,
+            at=now,
+            actor=actor,
+            action="tasks.created",
+            incident=incident.public_id,
+            data={"category": incident.category, "steps": [t.ref for t in created]},
+        )
     return created
 
 
 def open_blocking_steps(session: Session, incident: Incident, phases: list[str]) -> list[Task]:
-    return list(session.execute(
-        select(Task).where(Task.incident_id == incident.id, Task.kind == "step", Task.mandatory.is_(True),
-                           Task.phase.in_(phases), Task.status.in_((taskrules.OPEN, taskrules.OVERDUE)))
-        .order_by(Task.seq)
-    ).scalars())
+    return list(
+        session.execute(
+            select(Task)
+            .where(
+                Task.incident_id == incident.id,
+                Task.kind == "step",
+                Task.mandatory.is_(True),
+                Task.phase.in_(phases),
+                Task.status.in_((taskrules.OPEN, taskrules.OVERDUE)),
+            )
+            .order_by(Task.seq)
+        ).scalars()
+    )
 
 
 def _get_task(session: Session, incident: Incident, ref: str) -> Task:
-    task = session.execute(select(Task).where(Task.incident_id == incident.id, Task.ref == ref.strip())).scalar_one_or_none()
+    task = session.execute(
+        select(Task).where(Task.incident_id == incident.id, Task.ref == ref.strip())
+    ).scalar_one_or_none()
     if task is None:
-        refs = session.execute(select(Task.ref).where(Task.incident_id == incident.id).order_by(Task.kind, Task.seq)).scalars()
+        refs = session.execute(
+            select(Task.ref).where(Task.incident_id == incident.id).order_by(Task.kind, Task.seq)
+        ).scalars()
         raise NotFound(f"{incident.public_id} has no step or action {ref!r} (has: {', '.join(refs) or 'none'})")
     return task
 
 
 def task_view(app: App, task: Task, lang: str, people: dict) -> dict:
-    title = app.keyring.decrypt(task.title_enc, field="task.title", bind=task.id) if task.title_enc else (
-        task.title_en if lang == "en" and task.title_en else task.title_ja)
+    title = (
+        app.keyring.decrypt(task.title_enc, field="task.title", bind=task.id)
+        if task.title_enc
+        else (task.title_en if lang == "en" and task.title_en else task.title_ja)
+    )
     return {
-        "ref": task.ref, "kind": task.kind, "phase": task.phase, "title": title, "mandatory": task.mandatory,
-        "owner_role": task.owner_role, "owner": task.owner_email,
+        "ref": task.ref,
+        "kind": task.kind,
+        "phase": task.phase,
+        "title": title,
+        "mandatory": task.mandatory,
+        "owner_role": task.owner_role,
+        "owner": task.owner_email,
         "owner_name": people[task.owner_email].name if task.owner_email in people else None,
-        "status": task.status, "due_at": iso(task.due_at), "completed_at": iso(task.completed_at),
+        "status": task.status,
+        "due_at": iso(task.due_at),
+        "completed_at": iso(task.completed_at),
         "completed_by": task.completed_by,
         "note": app.keyring.decrypt(task.note_enc, field="task.note", bind=task.id),
         "evidence": app.keyring.decrypt(task.evidence_enc, field="task.evidence", bind=task.id),
@@ -134,8 +175,16 @@ def list_tasks(app: App, *, incident_id: str, kind: str | None = None) -> list[d
         return [task_view(app, t, app.settings.lang, people) for t in rows]
 
 
-def complete_task(app: App, *, incident_id: str, ref: str, actor: str, now: datetime, note: str | None = None,
-                  evidence: str | None = None) -> dict:
+def complete_task(
+    app: App,
+    *,
+    incident_id: str,
+    ref: str,
+    actor: str,
+    now: datetime,
+    note: str | None = None,
+    evidence: str | None = None,
+) -> dict:
     for label, text in (("--note", note), ("--evidence", evidence)):
         if text is not None and len(text) > MAX_TEXT:
             raise InputError(f"{label}: too long ({len(text)} characters; at most {MAX_TEXT})")
@@ -156,8 +205,15 @@ def complete_task(app: App, *, incident_id: str, ref: str, actor: str, now: date
         if evidence:
             task.evidence_enc = app.keyring.encrypt(evidence, field="task.evidence", bind=task.id)
         session.add(task)
-        audit.append(session, app.keyring, at=now, actor=actor, action=f"{task.kind}.done", incident=incident.public_id,
-                     data={"ref": task.ref, "with_note": bool(note), "with_evidence": bool(evidence)})
+        audit.append(
+            session,
+            app.keyring,
+            at=now,
+            actor=actor,
+            action=f"{task.kind}.done",
+            incident=incident.public_id,
+            data={"ref": task.ref, "with_note": bool(note), "with_evidence": bool(evidence)},
+        )
         return {"incident": incident.public_id, "ref": task.ref, "status": task.status}
 
 
@@ -173,16 +229,32 @@ def assign_task(app: App, *, incident_id: str, ref: str, to: str, actor: str, no
             raise TransitionRefused(f"{task.ref} is already {task.status}")
         before, task.owner_email = task.owner_email, to
         session.add(task)
-        audit.append(session, app.keyring, at=now, actor=actor, action=f"{task.kind}.assigned", incident=incident.public_id,
-                     data={"ref": task.ref, "from": before, "to": to})
+        audit.append(
+            session,
+            app.keyring,
+            at=now,
+            actor=actor,
+            action=f"{task.kind}.assigned",
+            incident=incident.public_id,
+            data={"ref": task.ref, "from": before, "to": to},
+        )
         ctx = MessageContext.for_incident(app, session, incident)
-        enqueue(session, app, ctx, kind="task_assigned", recipient=to, now=now,
-                key=f"{incident.public_id}:task:{task.ref}:assigned:{to}:{iso(now)}", task=_task_vars(app, task, ctx.lang))
+        enqueue(
+            session,
+            app,
+            ctx,
+            kind="task_assigned",
+            recipient=to,
+            now=now,
+            key=f"{incident.public_id}:task:{task.ref}:assigned:{to}:{iso(now)}",
+            task=_task_vars(app, task, ctx.lang),
+        )
         return {"incident": incident.public_id, "ref": task.ref, "owner": to}
 
 
-def add_prevention_action(app: App, *, incident_id: str, title: str, owner: str, due_at: datetime, actor: str,
-                          now: datetime) -> dict:
+def add_prevention_action(
+    app: App, *, incident_id: str, title: str, owner: str, due_at: datetime, actor: str, now: datetime
+) -> dict:
     """A recurrence-prevention measure (27-5) with owner and due date; fills item 8."""
     title = (title or "").strip()
     if not title:
@@ -201,25 +273,57 @@ def add_prevention_action(app: App, *, incident_id: str, title: str, owner: str,
             select(func.count()).select_from(Task).where(Task.incident_id == incident.id, Task.kind == "prevention")
         ).scalar_one()
         state = taskrules.new_task(now, due_at)
-        task = Task(incident_id=incident.id, kind="prevention", ref=f"P{n + 1}", seq=n + 1, phase="post-incident",
-                    owner_email=owner, created_at=now,
-                    due_at=due_at, next_reminder_at=state.next_reminder_at, next_action_at=state.next_action_at)
+        task = Task(
+            incident_id=incident.id,
+            kind="prevention",
+            ref=f"P{n + 1}",
+            seq=n + 1,
+            phase="post-incident",
+            owner_email=owner,
+            created_at=now,
+            due_at=due_at,
+            next_reminder_at=state.next_reminder_at,
+            next_action_at=state.next_action_at,
+        )
         session.add(task)
         session.flush()  # the ciphertext is bound to the row id
         task.title_enc = app.keyring.encrypt(title, field="task.title", bind=task.id)
-        audit.append(session, app.keyring, at=now, actor=actor, action="prevention.added", incident=incident.public_id,
-                     data={"ref": task.ref, "owner": owner, "due_at": iso(due_at)})
+        audit.append(
+            session,
+            app.keyring,
+            at=now,
+            actor=actor,
+            action="prevention.added",
+            incident=incident.public_id,
+            data={"ref": task.ref, "owner": owner, "due_at": iso(due_at)},
+        )
         ctx = MessageContext.for_incident(app, session, incident)
-        enqueue(session, app, ctx, kind="task_assigned", recipient=owner, now=now,
-                key=f"{incident.public_id}:task:{task.ref}:assigned:{owner}:{iso(now)}", task=_task_vars(app, task, ctx.lang))
+        enqueue(
+            session,
+            app,
+            ctx,
+            kind="task_assigned",
+            recipient=owner,
+            now=now,
+            key=f"{incident.public_id}:task:{task.ref}:assigned:{owner}:{iso(now)}",
+            task=_task_vars(app, task, ctx.lang),
+        )
         return {"incident": incident.public_id, "ref": task.ref, "owner": owner, "due_at": iso(due_at)}
 
 
 def _task_vars(app: App, task: Task, lang: str) -> dict:
-    title = app.keyring.decrypt(task.title_enc, field="task.title", bind=task.id) if task.title_enc else (
-        task.title_en if lang == "en" and task.title_en else task.title_ja)
-    return {"ref": task.ref, "title": title, "due_at": fmt_jst(task.due_at), "kind": task.kind,
-            "mandatory": task.mandatory}
+    title = (
+        app.keyring.decrypt(task.title_enc, field="task.title", bind=task.id)
+        if task.title_enc
+        else (task.title_en if lang == "en" and task.title_en else task.title_ja)
+    )
+    return {
+        "ref": task.ref,
+        "title": title,
+        "due_at": fmt_jst(task.due_at),
+        "kind": task.kind,
+        "mandatory": task.mandatory,
+    }
 
 
 def cancel_open_tasks(session: Session, incident: Incident, *, now: datetime) -> list[str]:
@@ -251,26 +355,54 @@ def sweep_tasks(app: App, session: Session, *, now: datetime, limit: int) -> tup
             task.next_reminder_at = task.next_action_at = None
             session.add(task)
             continue
-        state = taskrules.TaskState(task.status, task.created_at, task.due_at, task.next_reminder_at,
-                                    task.reminders_sent, task.overdue_at)
+        state = taskrules.TaskState(
+            task.status, task.created_at, task.due_at, task.next_reminder_at, task.reminders_sent, task.overdue_at
+        )
         state, actions = taskrules.sweep_task(state, now)
         task.status, task.next_reminder_at, task.reminders_sent, task.overdue_at = (
-            state.status, state.next_reminder_at, state.reminders_sent, state.overdue_at)
+            state.status,
+            state.next_reminder_at,
+            state.reminders_sent,
+            state.overdue_at,
+        )
         task.next_action_at = state.next_action_at
         session.add(task)
         if not actions:
             continue
-        ctx = contexts.get(incident.id) or contexts.setdefault(incident.id, MessageContext.for_incident(app, session, incident))
+        ctx = contexts.get(incident.id) or contexts.setdefault(
+            incident.id, MessageContext.for_incident(app, session, incident)
+        )
         recipients = [task.owner_email] if task.owner_email else []
         for action in actions:
             if action == "overdue":  # the protection manager hears of overdue tasks too
                 pm = app.organisation(session).division(incident.division_code).protection_manager.email
                 recipients = list(dict.fromkeys(recipients + [pm]))
             for email in recipients:
-                enqueue(session, app, ctx, kind=f"task_{action}", recipient=email, now=now,
-                        key=f"{incident.public_id}:task:{task.ref}:{action}:{email}", task=_task_vars(app, task, ctx.lang))
-            audit.append(session, app.keyring, at=now, actor="hokoku:sweep", action=f"{task.kind}.{action}",
-                         incident=incident.public_id, data={"ref": task.ref, "recipients": recipients})
-            events.append({"incident": incident.public_id, "stage": task.ref, "kind": f"{task.kind}_{action}",
-                           "recipients": recipients})
+                enqueue(
+                    session,
+                    app,
+                    ctx,
+                    kind=f"task_{action}",
+                    recipient=email,
+                    now=now,
+                    key=f"{incident.public_id}:task:{task.ref}:{action}:{email}",
+                    task=_task_vars(app, task, ctx.lang),
+                )
+            audit.append(
+                session,
+                app.keyring,
+                at=now,
+                actor="hokoku:sweep",
+                action=f"{task.kind}.{action}",
+                incident=incident.public_id,
+                data={"ref": task.ref, "recipients": recipients},
+            )
+            events.append(
+                {
+                    "incident": incident.public_id,
+                    "stage": task.ref,
+                    "kind": f"{task.kind}_{action}",
+                    "recipients": recipients,
+                }
+            )
     return len(rows), events

@@ -9,18 +9,24 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from hokoku import audit, chain
+from hokoku import audit
 from hokoku.app import App
+from hokoku.core import chain
+from hokoku.core.exceptions import InputError, NotFound, TransitionRefused
+from hokoku.core.timeutil import fmt_jst
 from hokoku.db import transaction
-from hokoku.exceptions import InputError, NotFound, TransitionRefused
 from hokoku.locking import for_update
+from hokoku.models.incident import Acknowledgement, Incident, Stage
 from hokoku.services.outbox import MessageContext, enqueue
 from hokoku.services.slackops import enqueue_ack_updates
 from hokoku.services.stagerows import (
-    apply_state, incident_policy, load_stages, resolve_people, start_ready_stages, state_for_decision,
+    apply_state,
+    incident_policy,
+    load_stages,
+    resolve_people,
+    start_ready_stages,
+    state_for_decision,
 )
-from hokoku.timeutil import fmt_jst
-from models.incident import Acknowledgement, Incident, Stage
 
 MAX_NOTE = 20_000
 
@@ -53,8 +59,16 @@ def _known_actor(app: App, session: Session, actor: str) -> str:
     return actor
 
 
-def _record_refusal(app: App, incident_id: str, stage_code: str | None, actor: str, channel: str, reason: str,
-                    action: str, now: datetime) -> None:
+def _record_refusal(
+    app: App,
+    incident_id: str,
+    stage_code: str | None,
+    actor: str,
+    channel: str,
+    reason: str,
+    action: str,
+    now: datetime,
+) -> None:
     """A refused acknowledgement or transition is itself a fact worth keeping (own transaction)."""
     with transaction(app.engine) as session:
         incident = get_incident(session, incident_id)
@@ -64,14 +78,38 @@ def _record_refusal(app: App, incident_id: str, stage_code: str | None, actor: s
                 select(Stage).where(Stage.incident_id == incident.id, Stage.code == stage_code)
             ).scalar_one_or_none()
         if action == "ack.refused" and stage is not None:
-            session.add(Acknowledgement(incident_id=incident.id, stage_id=stage.id, person_email=actor, at=now,
-                                        channel=channel, accepted=False, reason=reason[:500]))
-        audit.append(session, app.keyring, at=now, actor=actor, action=action, incident=incident.public_id,
-                     data={"stage": stage_code, "channel": channel, "reason": reason[:500]})
+            session.add(
+                Acknowledgement(
+                    incident_id=incident.id,
+                    stage_id=stage.id,
+                    person_email=actor,
+                    at=now,
+                    channel=channel,
+                    accepted=False,
+                    reason=reason[:500],
+                )
+            )
+        audit.append(
+            session,
+            app.keyring,
+            at=now,
+            actor=actor,
+            action=action,
+            incident=incident.public_id,
+            data={"stage": stage_code, "channel": channel, "reason": reason[:500]},
+        )
 
 
-def acknowledge(app: App, *, incident_id: str, actor: str, now: datetime, stage: str | None = None,
-                channel: str = "cli", within: Callable[[Session], None] | None = None) -> TransitionResult:
+def acknowledge(
+    app: App,
+    *,
+    incident_id: str,
+    actor: str,
+    now: datetime,
+    stage: str | None = None,
+    channel: str = "cli",
+    within: Callable[[Session], None] | None = None,
+) -> TransitionResult:
     """Acknowledge the started, unacknowledged stages the actor may acknowledge (or one named stage).
 
     ``within`` runs inside the same transaction after the acknowledgement (e.g. to record a used
@@ -101,13 +139,30 @@ def acknowledge(app: App, *, incident_id: str, actor: str, now: datetime, stage:
             for row in targets:
                 refused_stage = row.code
                 sp = policy.stage(row.code)
-                state = chain.acknowledge(sp, state_for_decision(app, session, incident, sp, row, now), actor=actor, now=now)
+                state = chain.acknowledge(
+                    sp, state_for_decision(app, session, incident, sp, row, now), actor=actor, now=now
+                )
                 apply_state(row, state)
                 session.add(row)
-                session.add(Acknowledgement(incident_id=incident.id, stage_id=row.id, person_email=actor, at=now,
-                                            channel=channel, accepted=True))
-                audit.append(session, app.keyring, at=now, actor=actor, action="stage.acknowledged",
-                             incident=incident.public_id, data={"stage": row.code, "channel": channel})
+                session.add(
+                    Acknowledgement(
+                        incident_id=incident.id,
+                        stage_id=row.id,
+                        person_email=actor,
+                        at=now,
+                        channel=channel,
+                        accepted=True,
+                    )
+                )
+                audit.append(
+                    session,
+                    app.keyring,
+                    at=now,
+                    actor=actor,
+                    action="stage.acknowledged",
+                    incident=incident.public_id,
+                    data={"stage": row.code, "channel": channel},
+                )
                 enqueue_ack_updates(session, incident, row, actor=actor, now=now, keyring=app.keyring)
                 if state.status == chain.DONE:
                     _on_done(app, session, ctx, incident, row, actor, now, note=None)
@@ -121,8 +176,17 @@ def acknowledge(app: App, *, incident_id: str, actor: str, now: datetime, stage:
         raise
 
 
-def advance(app: App, *, incident_id: str, stage: str, actor: str, now: datetime, note: str | None = None,
-            skip_reason: str | None = None, channel: str = "cli") -> TransitionResult:
+def advance(
+    app: App,
+    *,
+    incident_id: str,
+    stage: str,
+    actor: str,
+    now: datetime,
+    note: str | None = None,
+    skip_reason: str | None = None,
+    channel: str = "cli",
+) -> TransitionResult:
     """Complete a stage (or skip it with a reason); start the stages that now may start."""
     if note is not None and len(note) > MAX_NOTE:
         raise InputError(f"--note: too long ({len(note)} characters; at most {MAX_NOTE})")
@@ -147,22 +211,38 @@ def advance(app: App, *, incident_id: str, stage: str, actor: str, now: datetime
                 if blocking:
                     raise TransitionRefused(
                         f"stage {code} cannot be completed while mandatory steps are open: "
-                        + ", ".join(t.ref for t in blocking) + " (hokoku step done ...)"
+                        + ", ".join(t.ref for t in blocking)
+                        + " (hokoku step done ...)"
                     )
-            state = chain.complete(sp, state_for_decision(app, session, incident, sp, row, now), statuses,
-                                   actor=actor, now=now, skip_reason=skip_reason, skip=skip)
+            state = chain.complete(
+                sp,
+                state_for_decision(app, session, incident, sp, row, now),
+                statuses,
+                actor=actor,
+                now=now,
+                skip_reason=skip_reason,
+                skip=skip,
+            )
             apply_state(row, state)
             if note:
                 row.note_enc = app.keyring.encrypt(note, field="stage.note", bind=row.id)
             if skip:
                 row.skip_reason_enc = app.keyring.encrypt(skip_reason, field="stage.skip_reason", bind=row.id)
             session.add(row)
-            audit.append(session, app.keyring, at=now, actor=actor, action="stage.skipped" if skip else "stage.done",
-                         incident=incident.public_id, data={"stage": code, "channel": channel, "with_note": bool(note)})
+            audit.append(
+                session,
+                app.keyring,
+                at=now,
+                actor=actor,
+                action="stage.skipped" if skip else "stage.done",
+                incident=incident.public_id,
+                data={"stage": code, "channel": channel, "with_note": bool(note)},
+            )
             ctx = MessageContext.for_incident(app, session, incident)
             if not skip:
-                enqueue_ack_updates(session, incident, row, actor=row.acknowledged_by or actor, now=now,
-                                    keyring=app.keyring)
+                enqueue_ack_updates(
+                    session, incident, row, actor=row.acknowledged_by or actor, now=now, keyring=app.keyring
+                )
                 _on_done(app, session, ctx, incident, row, actor, now, note=note)
             started = start_ready_stages(app, session, incident, rows, now=now, actor=actor, ctx=ctx)
             return TransitionResult(incident.public_id, [code], [r.code for r in started], incident.status == "closed")
@@ -171,8 +251,16 @@ def advance(app: App, *, incident_id: str, stage: str, actor: str, now: datetime
         raise
 
 
-def _on_done(app: App, session: Session, ctx: MessageContext, incident: Incident, row: Stage, actor: str,
-             now: datetime, note: str | None) -> None:
+def _on_done(
+    app: App,
+    session: Session,
+    ctx: MessageContext,
+    incident: Incident,
+    row: Stage,
+    actor: str,
+    now: datetime,
+    note: str | None,
+) -> None:
     """Reports the regulation attaches to a completed stage (27-3 → managers, 27-4 → DG)."""
     sp = incident_policy(incident).stage(row.code)
     if row.code == "ppc-preliminary":  # keep the nine items as filed, to diff the final against
@@ -185,9 +273,19 @@ def _on_done(app: App, session: Session, ctx: MessageContext, incident: Incident
     people = app.organisation(session).people()
     who = people[actor].name if actor in people else actor
     for email in resolve_people(app, session, incident, sp.on_done_notify, sp.owner):
-        enqueue(session, app, ctx, kind="stage_done", stage=row, recipient=email,
-                key=f"{incident.public_id}:{row.code}:done:{email}", now=now,
-                completed_by=who, completed_at=fmt_jst(now), note=note)
+        enqueue(
+            session,
+            app,
+            ctx,
+            kind="stage_done",
+            stage=row,
+            recipient=email,
+            key=f"{incident.public_id}:{row.code}:done:{email}",
+            now=now,
+            completed_by=who,
+            completed_at=fmt_jst(now),
+            note=note,
+        )
 
 
 def resolve_stage_code(app: App, *, incident_id: str, stage: str) -> str:
@@ -202,7 +300,9 @@ def acknowledgeable(app: App, *, incident_id: str, actor: str) -> list[str]:
     with transaction(app.engine) as session:
         incident = get_incident(session, incident_id)
         open_ = [r for r in load_stages(session, incident) if r.status in chain.ACTIVE and r.acknowledged_at is None]
-        mine = [r.code for r in open_ if actor.strip().lower() in chain.StageState(r.code, ladder=_ladder(r)).entitled()]
+        mine = [
+            r.code for r in open_ if actor.strip().lower() in chain.StageState(r.code, ladder=_ladder(r)).entitled()
+        ]
         if not mine and not open_:
             raise TransitionRefused(f"{incident.public_id} has no started stage awaiting acknowledgement")
         return mine or [open_[0].code]
@@ -229,6 +329,7 @@ def stage_permissions(app: App, *, incident_id: str, actor: str, now: datetime) 
                 out[row.code] = frozenset()
                 continue
             sp = policy.stage(row.code)
-            out[row.code] = chain.permitted_actions(sp, state_for_decision(app, session, incident, sp, row, now),
-                                                    statuses, actor=actor, now=now)
+            out[row.code] = chain.permitted_actions(
+                sp, state_for_decision(app, session, incident, sp, row, now), statuses, actor=actor, now=now
+            )
         return out

@@ -1,7 +1,7 @@
 """Triage and the statutory-report decision (APPI Art. 26 / Art. 68).
 
 Triage records the facts — each yes, no or unknown, anything not given keeping its previous
-value; the pure rules (``hokoku.statutory``) say whether a report to the Commission is
+value; the pure rules (``hokoku.core.statutory``) say whether a report to the Commission is
 required, not required, or still undecided (a fact that could make it reportable is unknown).
 The general manager confirms or overrides with a reason.
 
@@ -21,22 +21,37 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from hokoku import audit, chain
+from hokoku import audit
 from hokoku.app import App
+from hokoku.core import chain
+from hokoku.core.exceptions import InputError, NotFound, TransitionRefused
+from hokoku.core.roles import Role
+from hokoku.core.statutory import (
+    FACT_NAMES,
+    NOT_REQUIRED,
+    REQUIRED,
+    UNDECIDED,
+    TriageFacts,
+    assess_reportability,
+    ppc_deadlines,
+)
+from hokoku.core.timeutil import iso
 from hokoku.db import transaction
-from hokoku.exceptions import InputError, NotFound, TransitionRefused
-from hokoku.roles import Role
+from hokoku.models.casework import StatutoryDecision, Triage
+from hokoku.models.incident import Incident
 from hokoku.services.outbox import MessageContext, enqueue
 from hokoku.services.stagerows import (
-    apply_state, incident_policy, latest_triage, load_stages, recompute_dues, resolve_people, start_ready_stages,
+    apply_state,
+    incident_policy,
+    latest_triage,
+    load_stages,
+    recompute_dues,
+    resolve_people,
+    start_ready_stages,
     to_state,
 )
 from hokoku.services.tasks import create_step_tasks, require_manager
 from hokoku.services.transitions import get_incident
-from hokoku.statutory import FACT_NAMES, NOT_REQUIRED, REQUIRED, UNDECIDED, TriageFacts, assess_reportability, ppc_deadlines
-from hokoku.timeutil import iso
-from models.casework import StatutoryDecision, Triage
-from models.incident import Incident
 
 DECISIONS = {"confirm": "confirmed", "required": "override_required", "not-required": "override_not_required"}
 #: completed_by / audit actor for statutory stages set aside by a decision (reinstated on new facts).
@@ -71,34 +86,63 @@ def facts_of(row: Triage | None) -> dict:
     return {name: getattr(row, name) for name in FACT_NAMES} | {"individuals_estimated": row.individuals_estimated}
 
 
-def record_facts(app: App, session: Session, incident: Incident, *, by: str, now: datetime, source: str,
-                 facts: dict) -> Triage:
+def record_facts(
+    app: App, session: Session, incident: Incident, *, by: str, now: datetime, source: str, facts: dict
+) -> Triage:
     """Write one facts row (the newest is in force) with the assessment it implies."""
     org = app.organisation(session)
     result = assess_reportability(TriageFacts(**facts), org.organisation.regime)
     row = Triage(
-        incident_id=incident.id, at=now, by=by, source=source, serious=incident.serious, category=incident.category,
-        regime=org.organisation.regime, status=result.status,
+        incident_id=incident.id,
+        at=now,
+        by=by,
+        source=source,
+        serious=incident.serious,
+        category=incident.category,
+        regime=org.organisation.regime,
+        status=result.status,
         required=None if result.status == UNDECIDED else result.required,
-        grounds=[{"code": g.code, "item": g.item, "citation_ja": g.citation_ja, "citation_en": g.citation_en}
-                 for g in result.grounds],
-        exempt_reason=result.exempt_reason, **facts,
+        grounds=[
+            {"code": g.code, "item": g.item, "citation_ja": g.citation_ja, "citation_en": g.citation_en}
+            for g in result.grounds
+        ],
+        exempt_reason=result.exempt_reason,
+        **facts,
     )
     session.add(row)
     session.flush()
     return row
 
 
-def triage(app: App, *, incident_id: str, actor: str, now: datetime, serious: bool = False,
-           sensitive: bool | None = KEEP, financial_risk: bool | None = KEEP,
-           unauthorized_purpose: bool | None = KEEP, individuals: int | None = KEEP,
-           individuals_estimated: bool = KEEP, encrypted: bool | None = KEEP, category: str | None = None) -> dict:
+def triage(
+    app: App,
+    *,
+    incident_id: str,
+    actor: str,
+    now: datetime,
+    serious: bool = False,
+    sensitive: bool | None = KEEP,
+    financial_risk: bool | None = KEEP,
+    unauthorized_purpose: bool | None = KEEP,
+    individuals: int | None = KEEP,
+    individuals_estimated: bool = KEEP,
+    encrypted: bool | None = KEEP,
+    category: str | None = None,
+) -> dict:
     """Record the facts given (each yes/no/unknown; the rest keep their value), re-assess
     reportability, move the statutory clocks the facts move, apply category and seriousness."""
-    given = {k: v for k, v in {"sensitive": sensitive, "financial_risk": financial_risk,
-                               "unauthorized_purpose": unauthorized_purpose, "individuals": individuals,
-                               "individuals_estimated": individuals_estimated, "encrypted": encrypted}.items()
-             if v is not KEEP}
+    given = {
+        k: v
+        for k, v in {
+            "sensitive": sensitive,
+            "financial_risk": financial_risk,
+            "unauthorized_purpose": unauthorized_purpose,
+            "individuals": individuals,
+            "individuals_estimated": individuals_estimated,
+            "encrypted": encrypted,
+        }.items()
+        if v is not KEEP
+    }
     if "individuals" in given:
         given.setdefault("individuals_estimated", False)
     with transaction(app.engine) as session:
@@ -115,17 +159,39 @@ def triage(app: App, *, incident_id: str, actor: str, now: datetime, serious: bo
         session.add(incident)
         facts = facts_of(latest_triage(session, incident)) | given
         row = record_facts(app, session, incident, by=actor, now=now, source="triage", facts=facts)
-        audit.append(session, app.keyring, at=now, actor=actor, action="incident.triaged", incident=incident.public_id,
-                     data={"triage_id": row.id, "status": row.status, "grounds": [g["code"] for g in row.grounds],
-                           "changed": sorted(given), "category": incident.category, "serious": incident.serious,
-                           "individuals": row.individuals, "regime": row.regime, "exempt": row.exempt_reason})
+        audit.append(
+            session,
+            app.keyring,
+            at=now,
+            actor=actor,
+            action="incident.triaged",
+            incident=incident.public_id,
+            data={
+                "triage_id": row.id,
+                "status": row.status,
+                "grounds": [g["code"] for g in row.grounds],
+                "changed": sorted(given),
+                "category": incident.category,
+                "serious": incident.serious,
+                "individuals": row.individuals,
+                "regime": row.regime,
+                "exempt": row.exempt_reason,
+            },
+        )
         ctx = MessageContext.for_incident(app, session, incident)
         if became_serious:
             policy = incident_policy(incident)
             for email in resolve_people(app, session, incident, policy.serious_notice, Role.PROTECTION_MANAGER):
-                enqueue(session, app, ctx, kind="serious_notice", recipient=email, now=now,
-                        key=f"{incident.public_id}:serious_notice:{email}",
-                        protection_manager=org.division(incident.division_code).protection_manager.name)
+                enqueue(
+                    session,
+                    app,
+                    ctx,
+                    kind="serious_notice",
+                    recipient=email,
+                    now=now,
+                    key=f"{incident.public_id}:serious_notice:{email}",
+                    protection_manager=org.division(incident.division_code).protection_manager.name,
+                )
         apply_statutory(app, session, incident, now=now, actor=actor, ctx=ctx, cause="triage")
         return assessment(app, session, incident)
 
@@ -150,7 +216,8 @@ def decide(app: App, *, incident_id: str, actor: str, decision: str, now: dateti
             unknown = assess_reportability(TriageFacts(**facts_of(current)), org.organisation.regime).unknown
             raise TransitionRefused(
                 f"{incident.public_id}: the assessment is undecided (not known yet: {', '.join(unknown)}); record "
-                "the facts (hokoku triage) or decide with --override required|not-required --reason")
+                "the facts (hokoku triage) or decide with --override required|not-required --reason"
+            )
         if current is None:  # an override before any facts: decide on the all-unknown facts
             current = record_facts(app, session, incident, by=actor, now=now, source="triage", facts=facts_of(None))
         kind = DECISIONS[decision]
@@ -159,8 +226,15 @@ def decide(app: App, *, incident_id: str, actor: str, decision: str, now: dateti
         session.flush()  # the ciphertext is bound to the row id
         if reason:
             row.reason_enc = app.keyring.encrypt(reason, field="decision.reason", bind=row.id)
-        audit.append(session, app.keyring, at=now, actor=actor, action="reportability.decided", incident=incident.public_id,
-                     data={"triage_id": current.id, "decision": kind, "assessed": current.status})
+        audit.append(
+            session,
+            app.keyring,
+            at=now,
+            actor=actor,
+            action="reportability.decided",
+            incident=incident.public_id,
+            data={"triage_id": current.id, "decision": kind, "assessed": current.status},
+        )
         ctx = MessageContext.for_incident(app, session, incident)
         apply_statutory(app, session, incident, now=now, actor=actor, ctx=ctx, cause="decision")
         return assessment(app, session, incident)
@@ -175,15 +249,19 @@ def effective(session: Session, incident: Incident) -> tuple[str, Triage | None,
     if current is None:
         return UNDECIDED, None, None
     decision = session.execute(
-        select(StatutoryDecision).where(StatutoryDecision.triage_id == current.id)
-        .order_by(StatutoryDecision.id.desc()).limit(1)
+        select(StatutoryDecision)
+        .where(StatutoryDecision.triage_id == current.id)
+        .order_by(StatutoryDecision.id.desc())
+        .limit(1)
     ).scalar_one_or_none()
     if decision is None or decision.kind == "confirmed":
         return current.status, current, decision
     return (REQUIRED if decision.kind == "override_required" else NOT_REQUIRED), current, decision
 
 
-def effective_required(session: Session, incident: Incident) -> tuple[bool | None, Triage | None, StatutoryDecision | None]:
+def effective_required(
+    session: Session, incident: Incident
+) -> tuple[bool | None, Triage | None, StatutoryDecision | None]:
     """Like :func:`effective`, as True (required) / False (not required) / None (undecided)."""
     status, current, decision = effective(session, incident)
     return {REQUIRED: True, NOT_REQUIRED: False}.get(status), current, decision
@@ -194,29 +272,50 @@ def assessment(app: App, session: Session, incident: Incident) -> dict:
     people = app.organisation(session).people()
     facts = facts_of(current)
     policy = incident_policy(incident)
-    deadlines = ppc_deadlines(incident.aware_at, unauthorized_purpose=bool(facts["unauthorized_purpose"]),
-                              preliminary_days=policy.statutory.preliminary_days)
+    deadlines = ppc_deadlines(
+        incident.aware_at,
+        unauthorized_purpose=bool(facts["unauthorized_purpose"]),
+        preliminary_days=policy.statutory.preliminary_days,
+    )
     org = app.organisation(session)
     result = assess_reportability(TriageFacts(**facts), current.regime if current else org.organisation.regime)
     out: dict = {
         "incident": incident.public_id,
         "triaged": current is not None and current.source == "triage",
-        "status": status, "required": {REQUIRED: True, NOT_REQUIRED: False}.get(status),
-        "decided": status != UNDECIDED, "possibly_required": status != NOT_REQUIRED,
+        "status": status,
+        "required": {REQUIRED: True, NOT_REQUIRED: False}.get(status),
+        "decided": status != UNDECIDED,
+        "possibly_required": status != NOT_REQUIRED,
         "confirmed_by_general_manager": decision is not None,
-        "assessed": result.status, "assessed_required": result.required if result.status != UNDECIDED else None,
+        "assessed": result.status,
+        "assessed_required": result.required if result.status != UNDECIDED else None,
         "unknown": list(result.unknown),
-        "regime": result.regime.value, "basis": result.regime.basis_en, "basis_ja": result.regime.basis_ja,
-        "grounds": [{"code": g.code, "item": g.item, "citation_ja": g.citation_ja, "citation_en": g.citation_en}
-                    for g in result.grounds],
+        "regime": result.regime.value,
+        "basis": result.regime.basis_en,
+        "basis_ja": result.regime.basis_ja,
+        "grounds": [
+            {"code": g.code, "item": g.item, "citation_ja": g.citation_ja, "citation_en": g.citation_en}
+            for g in result.grounds
+        ],
         "exempt_reason": result.exempt_reason,
         "summary": result.summary(app.settings.lang),
-        "facts": {**{k: facts[k] for k in FACT_NAMES}, "individuals_estimated": facts["individuals_estimated"],
-                  "serious": incident.serious, "category": incident.category},
-        "triaged_by": current.by if current else None, "triaged_at": iso(current.at) if current else None,
-        "decision": None if decision is None else {
-            "kind": decision.kind, "by": decision.by, "by_name": people[decision.by].name if decision.by in people else decision.by,
-            "at": iso(decision.at), "reason": app.keyring.decrypt(decision.reason_enc, field="decision.reason", bind=decision.id)},
+        "facts": {
+            **{k: facts[k] for k in FACT_NAMES},
+            "individuals_estimated": facts["individuals_estimated"],
+            "serious": incident.serious,
+            "category": incident.category,
+        },
+        "triaged_by": current.by if current else None,
+        "triaged_at": iso(current.at) if current else None,
+        "decision": None
+        if decision is None
+        else {
+            "kind": decision.kind,
+            "by": decision.by,
+            "by_name": people[decision.by].name if decision.by in people else decision.by,
+            "at": iso(decision.at),
+            "reason": app.keyring.decrypt(decision.reason_enc, field="decision.reason", bind=decision.id),
+        },
         "deadlines": deadlines.to_json_dict() if status != NOT_REQUIRED else None,
     }
     return out
@@ -227,8 +326,9 @@ def show_assessment(app: App, *, incident_id: str) -> dict:
         return assessment(app, session, get_incident(session, incident_id))
 
 
-def apply_statutory(app: App, session: Session, incident: Incident, *, now: datetime, actor: str,
-                    ctx: MessageContext, cause: str) -> None:
+def apply_statutory(
+    app: App, session: Session, incident: Incident, *, now: datetime, actor: str, ctx: MessageContext, cause: str
+) -> None:
     """Bring the statutory stages and the triage stage in line with the assessment in force.
 
     * decided not required by the general manager → the open statutory duties are set aside
@@ -249,34 +349,66 @@ def apply_statutory(app: App, session: Session, incident: Incident, *, now: date
             continue
         if set_aside and row.status not in chain.CLOSED:
             apply_state(row, chain.set_aside(to_state(row), by=SET_ASIDE, now=now))
-            reason = "報告不要と判断（総括管理者）" if app.settings.lang == "ja" else "decided not reportable (general manager)"
+            reason = (
+                "報告不要と判断（総括管理者）"
+                if app.settings.lang == "ja"
+                else "decided not reportable (general manager)"
+            )
             given = app.keyring.decrypt(decision.reason_enc, field="decision.reason", bind=decision.id)
             if given:
                 reason += ("：" if app.settings.lang == "ja" else ": ") + given
             row.skip_reason_enc = app.keyring.encrypt(reason, field="stage.skip_reason", bind=row.id)
             session.add(row)
-            audit.append(session, app.keyring, at=now, actor=actor, action="stage.skipped", incident=incident.public_id,
-                         data={"stage": row.code, "reason": "statutory.not_required", "decision": decision.kind})
+            audit.append(
+                session,
+                app.keyring,
+                at=now,
+                actor=actor,
+                action="stage.skipped",
+                incident=incident.public_id,
+                data={"stage": row.code, "reason": "statutory.not_required", "decision": decision.kind},
+            )
         elif not set_aside and row.status == chain.SKIPPED and row.completed_by == SET_ASIDE:
             apply_state(row, chain.StageState(code=row.code))  # from pending again, due from awareness
             row.completed_by = row.skip_reason_enc = None
             session.add(row)
             reinstated.append(row.code)
-            audit.append(session, app.keyring, at=now, actor=actor, action="stage.reinstated",
-                         incident=incident.public_id, data={"stage": row.code, "cause": cause, "assessment": status})
+            audit.append(
+                session,
+                app.keyring,
+                at=now,
+                actor=actor,
+                action="stage.reinstated",
+                incident=incident.public_id,
+                data={"stage": row.code, "cause": cause, "assessment": status},
+            )
     if status != UNDECIDED:
         for row in rows:
             sp = policy.stage(row.code)
             if sp.completed_by == "assessment" and row.status not in chain.CLOSED:
                 apply_state(row, chain.discharge(to_state(row), by=actor, now=now))
                 session.add(row)
-                audit.append(session, app.keyring, at=now, actor=actor, action="stage.done", incident=incident.public_id,
-                             data={"stage": row.code, "assessment": status, "cause": cause})
+                audit.append(
+                    session,
+                    app.keyring,
+                    at=now,
+                    actor=actor,
+                    action="stage.done",
+                    incident=incident.public_id,
+                    data={"stage": row.code, "assessment": status, "cause": cause},
+                )
     if reinstated and incident.status == "closed":
         incident.status, incident.closed_at = "open", None
         session.add(incident)
-        audit.append(session, app.keyring, at=now, actor=actor, action="incident.reopened", incident=incident.public_id,
-                     data={"reason": "statutory duty reinstated", "stages": reinstated})
+        audit.append(
+            session,
+            app.keyring,
+            at=now,
+            actor=actor,
+            action="incident.reopened",
+            incident=incident.public_id,
+            data={"reason": "statutory duty reinstated", "stages": reinstated},
+        )
     session.flush()
     recompute_dues(app, session, incident, rows, now=now, actor=actor, ctx=ctx, cause=cause)
     start_ready_stages(app, session, incident, rows, now=now, actor=actor, ctx=ctx)

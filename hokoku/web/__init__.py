@@ -24,17 +24,17 @@ def create_app(app=None, *, notifiers: dict | None = None, clock: Callable[[], d
     the system clock — tests inject both.
     """
     from hokoku.app import open_app
-    from hokoku.web import ack, slack
+    from hokoku.notifiers.registry import build_notifiers
+    from hokoku.web import ack, logredact, slack
     from hokoku.web.context import WebContext, utcnow
-    from notifiers.registry import build_notifiers
-
-    from hokoku.web import logredact
 
     logredact.install()  # ack-link tokens never reach the access log
     hk = app or open_app()
     web = FastAPI(title="hokoku", version="0.1.0", docs_url=None, redoc_url=None, openapi_url=None)
     web.state.hokoku = hk
-    web.state.ctx = WebContext(hk, notifiers if notifiers is not None else build_notifiers(hk.settings), clock or utcnow)
+    web.state.ctx = WebContext(
+        hk, notifiers if notifiers is not None else build_notifiers(hk.settings), clock or utcnow
+    )
 
     web.state.socket_mode = None  # hokoku.serve sets its SocketModeSupervisor here
 

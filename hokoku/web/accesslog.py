@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from hokoku import audit
+from hokoku.core.timeutil import fmt_jst, iso
 from hokoku.db import transaction
-from hokoku.timeutil import fmt_jst, iso
-from models.notification import Notification
-from models.web import IncidentRead, ReadWarning
+from hokoku.models.notification import Notification
+from hokoku.models.web import IncidentRead, ReadWarning
 
 WARNING_KIND = "bulk_read_warning"
 
@@ -28,14 +28,16 @@ def record_view(app, web_settings, *, email: str, incident: str, via: str, now: 
     """Audit one view; returns the warning raised (or None)."""
     with transaction(app.engine) as session:
         session.add(IncidentRead(email=email, incident=incident, at=now))
-        audit.append(session, app.keyring, at=now, actor=email, action="incident.viewed", incident=incident,
-                     data={"via": via})
+        audit.append(
+            session, app.keyring, at=now, actor=email, action="incident.viewed", incident=incident, data={"via": via}
+        )
         session.flush()
         return _maybe_warn(app, web_settings, session, email=email, now=now)
 
 
-def record_denied(app, *, email: str, incident: str | None, via: str, reason: str, now: datetime,
-                  action: str | None = None) -> None:
+def record_denied(
+    app, *, email: str, incident: str | None, via: str, reason: str, now: datetime, action: str | None = None
+) -> None:
     """Audit a refused attempt (viewing out of scope, acting while read-only, ...)."""
     with transaction(app.engine) as session:
         data = {"via": via, "reason": reason[:500]}
@@ -47,10 +49,15 @@ def record_denied(app, *, email: str, incident: str | None, via: str, reason: st
 def _maybe_warn(app, web_settings, session: Session, *, email: str, now: datetime) -> dict | None:
     window = timedelta(minutes=web_settings.read_alert_window_minutes)
     since = now - window
-    incidents = [r[0] for r in session.execute(
-        select(IncidentRead.incident).where(IncidentRead.email == email, IncidentRead.at > since)
-        .group_by(IncidentRead.incident).order_by(func.min(IncidentRead.at))
-    )]
+    incidents = [
+        r[0]
+        for r in session.execute(
+            select(IncidentRead.incident)
+            .where(IncidentRead.email == email, IncidentRead.at > since)
+            .group_by(IncidentRead.incident)
+            .order_by(func.min(IncidentRead.at))
+        )
+    ]
     if len(incidents) <= web_settings.read_alert_threshold:
         return None
     already = session.execute(
@@ -68,29 +75,48 @@ def _maybe_warn(app, web_settings, session: Session, *, email: str, now: datetim
     lang = app.settings.lang
     if lang == "en":
         subject = f"[hokoku] Bulk reading: {reader_name} read {len(incidents)} incidents in {minutes_text} minutes"
-        body = (f"Dear {gm.name},\n\n{reader_name} <{email}> read {len(incidents)} different incidents in the last "
-                f"{minutes_text} minutes (threshold {web_settings.read_alert_threshold}), up to {fmt_jst(now)}.\n"
-                "This warning is required by Art. 13. Please check whether this access was needed "
-                "(audit log: access.bulk_read_warning, incident.viewed).\n\nIncidents read:\n"
-                + "".join(f"- {i}\n" for i in incidents))
+        body = (
+            f"Dear {gm.name},\n\n{reader_name} <{email}> read {len(incidents)} different incidents in the last "
+            f"{minutes_text} minutes (threshold {web_settings.read_alert_threshold}), up to {fmt_jst(now)}.\n"
+            "This warning is required by Art. 13. Please check whether this access was needed "
+            "(audit log: access.bulk_read_warning, incident.viewed).\n\nIncidents read:\n"
+            + "".join(f"- {i}\n" for i in incidents)
+        )
     else:
         subject = f"[hokoku] 大量閲覧の警告: {reader_name} が{minutes_text}分間に{len(incidents)}件の事案を閲覧"
-        body = (f"{gm.name} 様\n\n{reader_name} <{email}> が直近{minutes_text}分間（{fmt_jst(now)}まで）に"
-                f"{len(incidents)}件の事案を閲覧しました（しきい値 {web_settings.read_alert_threshold}件）。\n"
-                "第13条に基づく警告です。必要な閲覧であったか確認してください"
-                "（監査ログ: access.bulk_read_warning, incident.viewed）。\n\n閲覧された事案:\n"
-                + "".join(f"- {i}\n" for i in incidents))
+        body = (
+            f"{gm.name} 様\n\n{reader_name} <{email}> が直近{minutes_text}分間（{fmt_jst(now)}まで）に"
+            f"{len(incidents)}件の事案を閲覧しました（しきい値 {web_settings.read_alert_threshold}件）。\n"
+            "第13条に基づく警告です。必要な閲覧であったか確認してください"
+            "（監査ログ: access.bulk_read_warning, incident.viewed）。\n\n閲覧された事案:\n"
+            + "".join(f"- {i}\n" for i in incidents)
+        )
     from hokoku.services.outbox import channels_for
 
     base = f"access:bulk_read:{email}:{iso(now)}:{gm.email}"
     for channel in channels_for(app, WARNING_KIND):
-        session.add(Notification(
-            idempotency_key=f"{base}:{channel}", base_key=base, incident_id=None, kind=WARNING_KIND,
-            channel=channel, recipient_email=gm.email, lang=lang,
-            subject_enc=app.keyring.encrypt(subject, field="notification.subject", bind=f"{base}:{channel}"),
-            body_enc=app.keyring.encrypt(body, field="notification.body", bind=f"{base}:{channel}"),
-            status="pending", created_at=now, next_attempt_at=now))
-    warning = {"reader": email, "incidents": len(incidents), "window_minutes": minutes,
-               "threshold": web_settings.read_alert_threshold, "to": gm.email}
+        session.add(
+            Notification(
+                idempotency_key=f"{base}:{channel}",
+                base_key=base,
+                incident_id=None,
+                kind=WARNING_KIND,
+                channel=channel,
+                recipient_email=gm.email,
+                lang=lang,
+                subject_enc=app.keyring.encrypt(subject, field="notification.subject", bind=f"{base}:{channel}"),
+                body_enc=app.keyring.encrypt(body, field="notification.body", bind=f"{base}:{channel}"),
+                status="pending",
+                created_at=now,
+                next_attempt_at=now,
+            )
+        )
+    warning = {
+        "reader": email,
+        "incidents": len(incidents),
+        "window_minutes": minutes,
+        "threshold": web_settings.read_alert_threshold,
+        "to": gm.email,
+    }
     audit.append(session, app.keyring, at=now, actor="hokoku:web", action="access.bulk_read_warning", data=warning)
     return warning

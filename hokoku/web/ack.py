@@ -25,15 +25,15 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from hokoku import chain
 from hokoku.acktokens import AckClaims, TokenError, verify_token
 from hokoku.app import App
+from hokoku.core import chain
+from hokoku.core.exceptions import HokokuError, TransitionRefused
+from hokoku.core.timeutil import fmt_jst
 from hokoku.db import transaction
-from hokoku.exceptions import HokokuError, TransitionRefused
-from hokoku.timeutil import fmt_jst
+from hokoku.models.acktoken import UsedAckToken
+from hokoku.models.incident import Incident, Stage
 from hokoku.web.context import WebContext
-from models.acktoken import UsedAckToken
-from models.incident import Incident, Stage
 
 STATUS = {
     "ok": 200,
@@ -55,11 +55,16 @@ TEXT = {
         "confirm_heading": "この段階の受領を確認しますか？",
         "confirm_lead": "下のボタンを押すと、あなたの名前で受領確認が記録され、リマインダーとエスカレーションが止まります。",
         "button": "受領を確認する",
-        "incident": "事案番号", "stage": "段階", "person": "確認する人", "due": "期限", "expires": "リンクの有効期限",
+        "incident": "事案番号",
+        "stage": "段階",
+        "person": "確認する人",
+        "due": "期限",
+        "expires": "リンクの有効期限",
         "done_heading": "受領確認を記録しました",
         "done_lead": "{stage} の受領確認を {at} に記録しました。",
         "refused_heading": "このリンクでは受領確認できません",
-        "acknowledged_by": "確認者", "acknowledged_at": "確認日時",
+        "acknowledged_by": "確認者",
+        "acknowledged_at": "確認日時",
         "cli_hint": "CLI で確認する場合: hokoku ack {incident} --as {email}",
         "reasons": {
             "malformed": "リンクが壊れています。メールのリンクを省略せずに開いてください。",
@@ -79,11 +84,16 @@ TEXT = {
         "confirm_heading": "Acknowledge this stage?",
         "confirm_lead": "Pressing the button records the acknowledgement in your name and stops reminders and escalation.",
         "button": "Acknowledge",
-        "incident": "Incident", "stage": "Stage", "person": "Acknowledging as", "due": "Due", "expires": "Link expires",
+        "incident": "Incident",
+        "stage": "Stage",
+        "person": "Acknowledging as",
+        "due": "Due",
+        "expires": "Link expires",
         "done_heading": "Acknowledgement recorded",
         "done_lead": "{stage} was acknowledged at {at}.",
         "refused_heading": "This link cannot acknowledge anything",
-        "acknowledged_by": "Acknowledged by", "acknowledged_at": "Acknowledged at",
+        "acknowledged_by": "Acknowledged by",
+        "acknowledged_at": "Acknowledged at",
         "cli_hint": "To acknowledge on the command line: hokoku ack {incident} --as {email}",
         "reasons": {
             "malformed": "The link is damaged. Open the link from the email in full.",
@@ -151,7 +161,9 @@ def check_link(app: App, token: str, *, now: datetime, lang: str) -> LinkCheck:
     with transaction(app.engine) as session:
         if session.get(UsedAckToken, claims.token_id) is not None:
             return LinkCheck("used", claims)
-        incident = session.execute(select(Incident).where(Incident.public_id == claims.incident_id)).scalar_one_or_none()
+        incident = session.execute(
+            select(Incident).where(Incident.public_id == claims.incident_id)
+        ).scalar_one_or_none()
         if incident is None:
             return LinkCheck("unknown_incident", claims)
         stage = session.execute(
@@ -166,9 +178,14 @@ def check_link(app: App, token: str, *, now: datetime, lang: str) -> LinkCheck:
         sp = incident_policy(incident).stage(stage.code)
         acked_by = people[stage.acknowledged_by].name if stage.acknowledged_by in people else stage.acknowledged_by
         view = {
-            "incident": incident.public_id, "stage": f"{sp.article} {sp.title.get(lang)}", "person": person.name,
-            "email": person.email, "due": fmt_jst(stage.due_at), "expires": fmt_jst(claims.expires_at),
-            "acknowledged_by": acked_by, "acknowledged_at": fmt_jst(stage.acknowledged_at) if stage.acknowledged_at else None,
+            "incident": incident.public_id,
+            "stage": f"{sp.article} {sp.title.get(lang)}",
+            "person": person.name,
+            "email": person.email,
+            "due": fmt_jst(stage.due_at),
+            "expires": fmt_jst(claims.expires_at),
+            "acknowledged_by": acked_by,
+            "acknowledged_at": fmt_jst(stage.acknowledged_at) if stage.acknowledged_at else None,
         }
         if stage.status == chain.PENDING:
             return LinkCheck("not_started", claims, view)
@@ -198,18 +215,31 @@ def _refuse(ctx: WebContext, check: LinkCheck, *, method: str, lang: str, reques
     data = {"reason": check.reason, "method": method}
     if claims is not None:
         data.update(stage=claims.stage_code[:64], token_id=claims.token_id[:64])
-        ctx.audit(action="ack_link.refused", actor=claims.person_email,
-                  incident=claims.incident_id if check.reason != "unknown_incident" else None, data=data)
+        ctx.audit(
+            action="ack_link.refused",
+            actor=claims.person_email,
+            incident=claims.incident_id if check.reason != "unknown_incident" else None,
+            data=data,
+        )
     else:  # not a link hokoku signed (or no longer readable): at most one audit row a minute per address
         from hokoku.web.refusals import record_refusal
         from hokoku.web.security import client_ip
 
         settings = getattr(request.app.state, "web_settings", None)
         client = client_ip(request, settings.proxy_networks if settings is not None else ())
-        record_refusal(ctx.app, source=f"ack:{client}", actor="web:ack-link", action="ack_link.refused",
-                       now=ctx.now(), data=data)
-    return _page(ctx, "ack_result.html", status=check.status, lang=lang, ok=False, reason=check.reason,
-                 message=TEXT[lang]["reasons"][check.reason], view=check.view)
+        record_refusal(
+            ctx.app, source=f"ack:{client}", actor="web:ack-link", action="ack_link.refused", now=ctx.now(), data=data
+        )
+    return _page(
+        ctx,
+        "ack_result.html",
+        status=check.status,
+        lang=lang,
+        ok=False,
+        reason=check.reason,
+        message=TEXT[lang]["reasons"][check.reason],
+        view=check.view,
+    )
 
 
 @router.get("/ack/{token}", response_class=HTMLResponse)
@@ -237,23 +267,52 @@ def ack_link_confirm(token: str, request: Request, background: BackgroundTasks) 
     claims = check.claims
 
     def use_token(session) -> None:
-        session.add(UsedAckToken(token_id=claims.token_id, used_at=now, incident=claims.incident_id,
-                                 stage=claims.stage_code, person=claims.person_email))
+        session.add(
+            UsedAckToken(
+                token_id=claims.token_id,
+                used_at=now,
+                incident=claims.incident_id,
+                stage=claims.stage_code,
+                person=claims.person_email,
+            )
+        )
         session.flush()  # a second use fails here, and the acknowledgement rolls back with it
 
     try:
-        acknowledge(ctx.app, incident_id=claims.incident_id, actor=claims.person_email, now=now,
-                    stage=claims.stage_code, channel="email", within=use_token)
+        acknowledge(
+            ctx.app,
+            incident_id=claims.incident_id,
+            actor=claims.person_email,
+            now=now,
+            stage=claims.stage_code,
+            channel="email",
+            within=use_token,
+        )
     except IntegrityError:
-        return _refuse(ctx, LinkCheck("used", claims, check.view), method="POST", lang=lang,
-                       request=request)
+        return _refuse(ctx, LinkCheck("used", claims, check.view), method="POST", lang=lang, request=request)
     except TransitionRefused:  # lost a race with another acknowledgement; audited as ack.refused
         again = check_link(ctx.app, token, now=now, lang=lang)
         reason = again.reason if not again.ok else "already_acknowledged"
-        return _page(ctx, "ack_result.html", status=STATUS[reason], lang=lang, ok=False, reason=reason,
-                     message=TEXT[lang]["reasons"][reason], view=again.view or check.view)
+        return _page(
+            ctx,
+            "ack_result.html",
+            status=STATUS[reason],
+            lang=lang,
+            ok=False,
+            reason=reason,
+            message=TEXT[lang]["reasons"][reason],
+            view=again.view or check.view,
+        )
     except HokokuError:  # the incident or stage vanished between check and act
         return _refuse(ctx, LinkCheck("unknown_stage", claims, check.view), method="POST", lang=lang, request=request)
     background.add_task(ctx.deliver, incident=claims.incident_id)  # update the Slack messages
-    return _page(ctx, "ack_result.html", status=200, lang=lang, ok=True, reason="ok",
-                 message=TEXT[lang]["done_lead"].format(stage=check.view["stage"], at=fmt_jst(now)), view=check.view)
+    return _page(
+        ctx,
+        "ack_result.html",
+        status=200,
+        lang=lang,
+        ok=True,
+        reason="ok",
+        message=TEXT[lang]["done_lead"].format(stage=check.view["stage"], at=fmt_jst(now)),
+        view=check.view,
+    )

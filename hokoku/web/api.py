@@ -15,13 +15,25 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from hokoku.core.statutory import MAX_INDIVIDUALS
+from hokoku.core.timeutil import iso
 from hokoku.services.intake import MAX_SUMMARY
-from hokoku.statutory import MAX_INDIVIDUALS
-from hokoku.timeutil import JST, iso
 from hokoku.web import security
 from hokoku.web.common import (
-    SORTS, NotSignedIn, Viewer, app_for, bearer, hk, incident_rows, lang_of, load_visible, now_of, organisation,
-    require_writer, rows_json, viewer_of,
+    SORTS,
+    NotSignedIn,
+    Viewer,
+    app_for,
+    bearer,
+    hk,
+    incident_rows,
+    lang_of,
+    load_visible,
+    now_of,
+    organisation,
+    require_writer,
+    rows_json,
+    viewer_of,
 )
 from hokoku.web.drafts import FORMATS, render_incident_draft
 from hokoku.web.errors import FieldError
@@ -30,13 +42,18 @@ from hokoku.web.reports import MAX_TEXT, submit_report
 router = APIRouter(prefix="/api", tags=["api"])
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no or bad token", "content": {"application/json": {"example": {"error": "sign in first", "field": None}}}},
+    401: {
+        "description": "no or bad token",
+        "content": {"application/json": {"example": {"error": "sign in first", "field": None}}},
+    },
     403: {"description": "not allowed (outside your scope, or read-only)"},
     404: {"description": "unknown incident, stage or step"},
     409: {"description": "the chain refuses this transition now"},
     413: {"description": "request body too large"},
-    422: {"description": "bad input; `field` names it",
-          "content": {"application/json": {"example": {"error": "division: unknown division 'X'", "field": "division"}}}},
+    422: {
+        "description": "bad input; `field` names it",
+        "content": {"application/json": {"example": {"error": "division: unknown division 'X'", "field": "division"}}},
+    },
 }
 
 
@@ -62,8 +79,12 @@ class ReportIn(_In):
     division: str = Field(min_length=1, max_length=64, description="division code (hokoku org)")
     category: str = Field(min_length=1, max_length=64, description="incident category (hokoku playbook list)")
     summary: str = Field(min_length=1, max_length=MAX_SUMMARY, description="what happened")
-    aware_at: datetime | None = Field(None, description="when the reporter first knew (ISO 8601; no offset = Japan time)")
-    occurred_at: datetime | None = Field(None, description="when it happened, if known (ISO 8601; no offset = Japan time)")
+    aware_at: datetime | None = Field(
+        None, description="when the reporter first knew (ISO 8601; no offset = Japan time)"
+    )
+    occurred_at: datetime | None = Field(
+        None, description="when it happened, if known (ISO 8601; no offset = Japan time)"
+    )
     data_items: str | None = Field(None, max_length=MAX_TEXT, description="what data")
     individuals: int | None = Field(None, ge=0, le=MAX_INDIVIDUALS, description="roughly how many people")
     already_done: str | None = Field(None, max_length=MAX_TEXT, description="what was already done")
@@ -95,7 +116,7 @@ class TriageIn(_In):
     sensitive: bool | Fact | None = None
     financial_risk: bool | Fact | None = None
     unauthorized_purpose: bool | Fact | None = None
-    individuals: int | Literal["unknown"] | None = Field(None, description="a number, or \"unknown\"")
+    individuals: int | Literal["unknown"] | None = Field(None, description='a number, or "unknown"')
     individuals_estimated: bool = False
     encrypted: bool | Fact | None = None
     category: str | None = Field(None, max_length=64)
@@ -104,7 +125,7 @@ class TriageIn(_In):
     @classmethod
     def _people(cls, v):
         if isinstance(v, int) and not 0 <= v <= MAX_INDIVIDUALS:
-            raise ValueError(f"must be a whole number from 0 to {MAX_INDIVIDUALS:,}, or \"unknown\"")
+            raise ValueError(f'must be a whole number from 0 to {MAX_INDIVIDUALS:,}, or "unknown"')
         return v
 
     def facts(self) -> dict:
@@ -164,7 +185,8 @@ def api_viewer(request: Request) -> Viewer:
 
 def api_writer(request: Request, viewer: Viewer = Depends(api_viewer)) -> Viewer:
     if viewer.signed.via == "session" and not security.tokens_match(
-            viewer.signed.csrf_token, request.headers.get(security.CSRF_HEADER)):
+        viewer.signed.csrf_token, request.headers.get(security.CSRF_HEADER)
+    ):
         raise security.csrf_refused("X-CSRF-Token header missing or wrong (needed with a session cookie)")
     incident = request.path_params.get("incident_id")
     require_writer(request, viewer, action=f"api {request.method} {request.url.path}", incident=incident, via="api")
@@ -179,9 +201,17 @@ def _json(data, status: int = 200) -> JSONResponse:
 @router.get("/me", responses=ERROR_RESPONSES, summary="who the token or session belongs to")
 def me(viewer: Viewer = Depends(api_viewer)):
     s = viewer.scope
-    return _json({"email": viewer.email, "name": viewer.name, "roles": [list(r) for r in s.roles],
-                  "everything": s.everything, "institutes": sorted(s.institutes), "divisions": sorted(s.divisions),
-                  "read_only": s.read_only})
+    return _json(
+        {
+            "email": viewer.email,
+            "name": viewer.name,
+            "roles": [list(r) for r in s.roles],
+            "everything": s.everything,
+            "institutes": sorted(s.institutes),
+            "divisions": sorted(s.divisions),
+            "read_only": s.read_only,
+        }
+    )
 
 
 @router.post("/incidents", status_code=201, responses=ERROR_RESPONSES, summary="report an incident (27-1)")
@@ -194,8 +224,9 @@ def api_report(body: ReportIn, request: Request, viewer: Viewer = Depends(api_wr
 def api_list(request: Request, open: bool = True, sort: str = "due", viewer: Viewer = Depends(api_viewer)):
     if sort not in SORTS:
         raise FieldError("sort", f"sort: {sort!r} is not one of {', '.join(SORTS)}")
-    rows = incident_rows(hk(request), viewer.scope, now=now_of(request), lang=lang_of(request), open_only=open,
-                         sort=sort)
+    rows = incident_rows(
+        hk(request), viewer.scope, now=now_of(request), lang=lang_of(request), open_only=open, sort=sort
+    )
     return _json(rows_json(rows))
 
 
@@ -208,7 +239,9 @@ def api_show(incident_id: str, request: Request, viewer: Viewer = Depends(api_vi
 
     view = app_for(hk(request), lang_of(request))
     data = show_incident(view, inc.public_id, now=now_of(request))
-    data["details"] = view.keyring.decrypt(inc.details_enc, field="incident.details", bind=inc.public_id) if inc.details_enc else None
+    data["details"] = (
+        view.keyring.decrypt(inc.details_enc, field="incident.details", bind=inc.public_id) if inc.details_enc else None
+    )
     data["tasks"] = list_tasks(view, incident_id=inc.public_id)
     data["assessment"] = show_assessment(view, incident_id=inc.public_id)
     return _json(data)
@@ -219,8 +252,14 @@ def api_ack(incident_id: str, request: Request, body: AckIn | None = None, viewe
     inc = load_visible(request, viewer, incident_id, via="api:ack", record=False)
     from hokoku.services.transitions import acknowledge
 
-    result = acknowledge(hk(request), incident_id=inc.public_id, actor=viewer.email, now=now_of(request),
-                         stage=(body.stage if body else None) or None, channel="web")
+    result = acknowledge(
+        hk(request),
+        incident_id=inc.public_id,
+        actor=viewer.email,
+        now=now_of(request),
+        stage=(body.stage if body else None) or None,
+        channel="web",
+    )
     return _json(result.to_json())
 
 
@@ -229,42 +268,86 @@ def api_advance(incident_id: str, body: AdvanceIn, request: Request, viewer: Vie
     inc = load_visible(request, viewer, incident_id, via="api:advance", record=False)
     from hokoku.services.transitions import advance
 
-    result = advance(hk(request), incident_id=inc.public_id, stage=body.stage, actor=viewer.email,
-                     now=now_of(request), note=body.note or None, skip_reason=body.skip_reason, channel="web")
+    result = advance(
+        hk(request),
+        incident_id=inc.public_id,
+        stage=body.stage,
+        actor=viewer.email,
+        now=now_of(request),
+        note=body.note or None,
+        skip_reason=body.skip_reason,
+        channel="web",
+    )
     return _json(result.to_json())
 
 
-@router.post("/incidents/{incident_id}/triage", responses=ERROR_RESPONSES,
-             summary="record triage facts; returns the reportability assessment")
+@router.post(
+    "/incidents/{incident_id}/triage",
+    responses=ERROR_RESPONSES,
+    summary="record triage facts; returns the reportability assessment",
+)
 def api_triage(incident_id: str, body: TriageIn, request: Request, viewer: Viewer = Depends(api_writer)):
     inc = load_visible(request, viewer, incident_id, via="api:triage", record=False)
     from hokoku.services.triage import triage
 
-    return _json(triage(hk(request), incident_id=inc.public_id, actor=viewer.email, now=now_of(request),
-                        serious=body.serious, category=body.category, **body.facts()))
+    return _json(
+        triage(
+            hk(request),
+            incident_id=inc.public_id,
+            actor=viewer.email,
+            now=now_of(request),
+            serious=body.serious,
+            category=body.category,
+            **body.facts(),
+        )
+    )
 
 
-@router.post("/incidents/{incident_id}/reportability", responses=ERROR_RESPONSES,
-             summary="the general manager confirms or overrides the reportability assessment")
+@router.post(
+    "/incidents/{incident_id}/reportability",
+    responses=ERROR_RESPONSES,
+    summary="the general manager confirms or overrides the reportability assessment",
+)
 def api_reportability(incident_id: str, body: DecisionIn, request: Request, viewer: Viewer = Depends(api_writer)):
     inc = load_visible(request, viewer, incident_id, via="api:reportability", record=False)
     from hokoku.services.triage import decide
 
-    return _json(decide(hk(request), incident_id=inc.public_id, actor=viewer.email, decision=body.decision,
-                        reason=body.reason, now=now_of(request)))
+    return _json(
+        decide(
+            hk(request),
+            incident_id=inc.public_id,
+            actor=viewer.email,
+            decision=body.decision,
+            reason=body.reason,
+            now=now_of(request),
+        )
+    )
 
 
-@router.post("/incidents/{incident_id}/amend", responses=ERROR_RESPONSES,
-             summary="correct the awareness time; the statutory clocks move with it")
+@router.post(
+    "/incidents/{incident_id}/amend",
+    responses=ERROR_RESPONSES,
+    summary="correct the awareness time; the statutory clocks move with it",
+)
 def api_amend(incident_id: str, body: AmendIn, request: Request, viewer: Viewer = Depends(api_writer)):
     inc = load_visible(request, viewer, incident_id, via="api:amend", record=False)
     from hokoku.services.amend import amend_awareness
 
-    return _json(amend_awareness(hk(request), incident_id=inc.public_id, aware_at=body.aware_at, reason=body.reason,
-                                 actor=viewer.email, now=now_of(request)))
+    return _json(
+        amend_awareness(
+            hk(request),
+            incident_id=inc.public_id,
+            aware_at=body.aware_at,
+            reason=body.reason,
+            actor=viewer.email,
+            now=now_of(request),
+        )
+    )
 
 
-@router.get("/incidents/{incident_id}/steps", responses=ERROR_RESPONSES, summary="playbook steps and prevention actions")
+@router.get(
+    "/incidents/{incident_id}/steps", responses=ERROR_RESPONSES, summary="playbook steps and prevention actions"
+)
 def api_steps(incident_id: str, request: Request, viewer: Viewer = Depends(api_viewer)):
     inc = load_visible(request, viewer, incident_id, via="api:steps")
     from hokoku.services.tasks import list_tasks
@@ -273,37 +356,66 @@ def api_steps(incident_id: str, request: Request, viewer: Viewer = Depends(api_v
 
 
 @router.post("/incidents/{incident_id}/steps/{ref}/done", responses=ERROR_RESPONSES, summary="complete a step")
-def api_step_done(incident_id: str, ref: str, request: Request, body: StepDoneIn | None = None,
-                  viewer: Viewer = Depends(api_writer)):
+def api_step_done(
+    incident_id: str, ref: str, request: Request, body: StepDoneIn | None = None, viewer: Viewer = Depends(api_writer)
+):
     inc = load_visible(request, viewer, incident_id, via="api:step", record=False)
     from hokoku.services.tasks import complete_task
 
-    return _json(complete_task(hk(request), incident_id=inc.public_id, ref=ref, actor=viewer.email,
-                               now=now_of(request), note=body.note if body else None,
-                               evidence=body.evidence if body else None))
+    return _json(
+        complete_task(
+            hk(request),
+            incident_id=inc.public_id,
+            ref=ref,
+            actor=viewer.email,
+            now=now_of(request),
+            note=body.note if body else None,
+            evidence=body.evidence if body else None,
+        )
+    )
 
 
 @router.post("/incidents/{incident_id}/steps/{ref}/assign", responses=ERROR_RESPONSES, summary="give a step to someone")
-def api_step_assign(incident_id: str, ref: str, body: StepAssignIn, request: Request,
-                    viewer: Viewer = Depends(api_writer)):
+def api_step_assign(
+    incident_id: str, ref: str, body: StepAssignIn, request: Request, viewer: Viewer = Depends(api_writer)
+):
     inc = load_visible(request, viewer, incident_id, via="api:assign", record=False)
     from hokoku.services.tasks import assign_task
 
-    return _json(assign_task(hk(request), incident_id=inc.public_id, ref=ref, to=body.to, actor=viewer.email,
-                             now=now_of(request)))
+    return _json(
+        assign_task(
+            hk(request), incident_id=inc.public_id, ref=ref, to=body.to, actor=viewer.email, now=now_of(request)
+        )
+    )
 
 
-@router.get("/incidents/{incident_id}/drafts/{kind}", responses=ERROR_RESPONSES, response_class=PlainTextResponse,
-            summary="a document draft (Markdown by default, HTML, or Word: format=docx)")
-def api_draft(incident_id: str, kind: str, request: Request, format: str = "md", lang: str | None = None,
-              viewer: Viewer = Depends(api_viewer)) -> Response:
+@router.get(
+    "/incidents/{incident_id}/drafts/{kind}",
+    responses=ERROR_RESPONSES,
+    response_class=PlainTextResponse,
+    summary="a document draft (Markdown by default, HTML, or Word: format=docx)",
+)
+def api_draft(
+    incident_id: str,
+    kind: str,
+    request: Request,
+    format: str = "md",
+    lang: str | None = None,
+    viewer: Viewer = Depends(api_viewer),
+) -> Response:
     if lang is not None and lang not in ("ja", "en"):
         raise FieldError("lang", f"lang: {lang!r} is not ja or en")
     if format not in FORMATS:
         raise FieldError("format", f"format: {format!r} is not one of {', '.join(FORMATS)}")
     inc = load_visible(request, viewer, incident_id, via=f"api:draft:{kind}")
-    text = render_incident_draft(hk(request), incident_id=inc.public_id, kind=kind, lang=lang or lang_of(request),
-                                 fmt=format, now=now_of(request))
+    text = render_incident_draft(
+        hk(request),
+        incident_id=inc.public_id,
+        kind=kind,
+        lang=lang or lang_of(request),
+        fmt=format,
+        now=now_of(request),
+    )
     if format == "docx":
         from hokoku.web.casework import draft_response
 
@@ -312,9 +424,16 @@ def api_draft(incident_id: str, kind: str, request: Request, format: str = "md",
     return security.security_headers(Response(text, media_type=media), csp=security.DRAFT_CSP)
 
 
-@router.post("/alerts", status_code=201, responses={**ERROR_RESPONSES, 200: {"description": "attached to an open incident"},
-                                                     429: {"description": "rate limited; see Retry-After"}},
-             summary="a machine alert (Art. 13 bulk download and other monitors)")
+@router.post(
+    "/alerts",
+    status_code=201,
+    responses={
+        **ERROR_RESPONSES,
+        200: {"description": "attached to an open incident"},
+        429: {"description": "rate limited; see Retry-After"},
+    },
+    summary="a machine alert (Art. 13 bulk download and other monitors)",
+)
 def api_alert(body: AlertIn, request: Request):
     from hokoku.services.alerts import ingest_alert, source_for_token
 
@@ -322,16 +441,26 @@ def api_alert(body: AlertIn, request: Request):
     token = bearer(request)
     source = source_for_token(app, token) if token else None
     if source is None:
-        raise NotSignedIn("authentication required: Authorization: Bearer <alert source token> (hokoku alert-source add)")
+        raise NotSignedIn(
+            "authentication required: Authorization: Bearer <alert source token> (hokoku alert-source add)"
+        )
     try:
         organisation(app).division(body.division)
-    except Exception:  # noqa: BLE001
+    except Exception:
         raise FieldError("division", f"division: unknown division {body.division!r}") from None
     if body.category not in app.playbooks:
         raise FieldError("category", f"category: unknown category {body.category!r}")
-    result = ingest_alert(app, source=source, division=body.division, category=body.category, summary=body.summary,
-                          now=now_of(request), dedup_key=body.dedup_key, aware_at=body.occurred_at,
-                          details=body.details)
+    result = ingest_alert(
+        app,
+        source=source,
+        division=body.division,
+        category=body.category,
+        summary=body.summary,
+        now=now_of(request),
+        dedup_key=body.dedup_key,
+        aware_at=body.occurred_at,
+        details=body.details,
+    )
     return _json(result, 201 if result["created"] else 200)
 
 

@@ -22,12 +22,19 @@ from sqlalchemy import delete, inspect, select
 from sqlmodel import SQLModel
 
 from hokoku import audit
+from hokoku.core.exceptions import HokokuError, InputError, NotFound
 from hokoku.db import transaction
-from hokoku.exceptions import HokokuError, InputError, NotFound
-from hokoku.web import security
-from models.web import (
-    ApiToken, IncidentRead, LoginFailure, ReadWarning, RefusalTally, SlackRequestSeen, WebSession, WebUser,
+from hokoku.models.web import (
+    ApiToken,
+    IncidentRead,
+    LoginFailure,
+    ReadWarning,
+    RefusalTally,
+    SlackRequestSeen,
+    WebSession,
+    WebUser,
 )
+from hokoku.web import security
 
 SESSION_COOKIE = "hokoku_session"
 API_TOKEN_PREFIX = "hkp_"
@@ -109,8 +116,14 @@ def set_password(app, *, email: str, password: str, now: datetime) -> dict:
         session.add(user)
         ended = session.execute(delete(WebSession).where(WebSession.email == email)).rowcount
         revoked = _revoke_all(session, email, now=now, reason="password changed")
-        audit.append(session, app.keyring, at=now, actor="hokoku:admin", action="user.password_changed",
-                     data={"user": email, "sessions_ended": ended, "tokens_revoked": revoked})
+        audit.append(
+            session,
+            app.keyring,
+            at=now,
+            actor="hokoku:admin",
+            action="user.password_changed",
+            data={"user": email, "sessions_ended": ended, "tokens_revoked": revoked},
+        )
     return {"user": email, "sessions_ended": ended, "tokens_revoked": revoked}
 
 
@@ -134,8 +147,14 @@ def disable_user(app, *, email: str, now: datetime) -> dict:
         session.add(user)
         ended = session.execute(delete(WebSession).where(WebSession.email == email)).rowcount
         revoked = _revoke_all(session, email, now=now, reason="account disabled")
-        audit.append(session, app.keyring, at=now, actor="hokoku:admin", action="user.disabled",
-                     data={"user": email, "sessions_ended": ended, "tokens_revoked": revoked})
+        audit.append(
+            session,
+            app.keyring,
+            at=now,
+            actor="hokoku:admin",
+            action="user.disabled",
+            data={"user": email, "sessions_ended": ended, "tokens_revoked": revoked},
+        )
     return {"user": email, "disabled": True, "sessions_ended": ended, "tokens_revoked": revoked}
 
 
@@ -172,10 +191,19 @@ def create_api_token(app, *, email: str, now: datetime, days: int | None = None)
         if not user.active:
             raise InputError(f"{email} is disabled: no new tokens")
         expires = now + timedelta(days=days)
-        session.add(ApiToken(token_sha256=digest(token), email=email, created_at=now, prefix=token[:PREFIX_CHARS],
-                             expires_at=expires))
-        audit.append(session, app.keyring, at=now, actor="hokoku:admin", action="user.token_created",
-                     data={"user": email, "token": digest(token)[:12], "expires_at": expires.isoformat()})
+        session.add(
+            ApiToken(
+                token_sha256=digest(token), email=email, created_at=now, prefix=token[:PREFIX_CHARS], expires_at=expires
+            )
+        )
+        audit.append(
+            session,
+            app.keyring,
+            at=now,
+            actor="hokoku:admin",
+            action="user.token_created",
+            data={"user": email, "token": digest(token)[:12], "expires_at": expires.isoformat()},
+        )
     return token
 
 
@@ -200,14 +228,24 @@ def list_api_tokens(app, *, email: str, now: datetime) -> list[dict]:
         email = (email or "").strip().lower()
         if session.get(WebUser, email) is None:
             raise NotFound(f"{email} has no account")
-        rows = session.execute(select(ApiToken).where(ApiToken.email == email)
-                               .order_by(ApiToken.created_at)).scalars().all()
-        return [{"id": r.token_sha256[:12], "prefix": r.prefix, "created_at": r.created_at.isoformat(),
-                 "expires_at": token_expiry(r, days).isoformat(),
-                 "last_used_at": r.last_used_at.isoformat() if r.last_used_at else None,
-                 "status": _token_status(r, now, days),
-                 "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
-                 "revoked_reason": r.revoked_reason} for r in rows]
+        rows = (
+            session.execute(select(ApiToken).where(ApiToken.email == email).order_by(ApiToken.created_at))
+            .scalars()
+            .all()
+        )
+        return [
+            {
+                "id": r.token_sha256[:12],
+                "prefix": r.prefix,
+                "created_at": r.created_at.isoformat(),
+                "expires_at": token_expiry(r, days).isoformat(),
+                "last_used_at": r.last_used_at.isoformat() if r.last_used_at else None,
+                "status": _token_status(r, now, days),
+                "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
+                "revoked_reason": r.revoked_reason,
+            }
+            for r in rows
+        ]
 
 
 def revoke_api_token(app, *, ref: str, now: datetime) -> dict:
@@ -222,12 +260,17 @@ def revoke_api_token(app, *, ref: str, now: datetime) -> dict:
             if len(ref) > PREFIX_CHARS:  # the whole token (or more than is kept): match its hash
                 rows = [r for r in [session.get(ApiToken, digest(ref))] if r is not None]
             else:
-                rows = session.execute(select(ApiToken).where(ApiToken.prefix.startswith(ref, autoescape=True))
-                                       ).scalars().all()
+                rows = (
+                    session.execute(select(ApiToken).where(ApiToken.prefix.startswith(ref, autoescape=True)))
+                    .scalars()
+                    .all()
+                )
         else:
             ref = ref.lower()
             if len(ref) < 6 or len(ref) > 64 or any(c not in "0123456789abcdef" for c in ref):
-                raise InputError(f"token: {ref[:70]!r} is neither a token id (6+ hex digits) nor a token prefix (hkp_…)")
+                raise InputError(
+                    f"token: {ref[:70]!r} is neither a token id (6+ hex digits) nor a token prefix (hkp_…)"
+                )
             rows = session.execute(select(ApiToken).where(ApiToken.token_sha256.startswith(ref))).scalars().all()
         if not rows:
             raise NotFound(f"no token {ref[:70]!r}")
@@ -238,8 +281,14 @@ def revoke_api_token(app, *, ref: str, now: datetime) -> dict:
         if was_active:
             row.active, row.revoked_at, row.revoked_reason = False, now, "revoked"
             session.add(row)
-            audit.append(session, app.keyring, at=now, actor="hokoku:admin", action="user.token_revoked",
-                         data={"user": row.email, "token": row.token_sha256[:12]})
+            audit.append(
+                session,
+                app.keyring,
+                at=now,
+                actor="hokoku:admin",
+                action="user.token_revoked",
+                data={"user": row.email, "token": row.token_sha256[:12]},
+            )
         return {"id": row.token_sha256[:12], "user": row.email, "revoked": True, "was_active": was_active}
 
 
@@ -256,8 +305,9 @@ def ensure_demo_users(app, *, emails: list[str], password: str, now: datetime) -
             user.password_hash, user.password_changed_at, user.active, user.disabled_at = hashed, now, True, None
             session.add(user)
             done.append(email)
-        audit.append(session, app.keyring, at=now, actor="hokoku:serve", action="user.demo_accounts",
-                     data={"users": done})
+        audit.append(
+            session, app.keyring, at=now, actor="hokoku:serve", action="user.demo_accounts", data={"users": done}
+        )
     return done
 
 
@@ -285,31 +335,51 @@ def login(app, web_settings, *, email: str, password: str, ip: str, now: datetim
         failures = security.login_failures(session, email=email, ip=ip, now=now, window=window)
         account_failures = security.account_login_failures(session, email=email, now=now, window=window)
         known = email in app.organisation(session).people()
-        throttled = (failures >= web_settings.login_max_failures
-                     or account_failures >= web_settings.login_account_max_failures)
+        throttled = (
+            failures >= web_settings.login_max_failures or account_failures >= web_settings.login_account_max_failures
+        )
         if throttled:  # audited (at most once a minute per account, whatever the address), password not checked
-            audit_refusal(app, session, source=f"login-throttled:{email[:100]}", actor=email if known else "anonymous",
-                          action="auth.login_throttled", now=now,
-                          data={"failures": failures, "account_failures": account_failures})
+            audit_refusal(
+                app,
+                session,
+                source=f"login-throttled:{email[:100]}",
+                actor=email if known else "anonymous",
+                action="auth.login_throttled",
+                now=now,
+                data={"failures": failures, "account_failures": account_failures},
+            )
         user = session.get(WebUser, email) if known else None
         ok = False
         try:
             if throttled:
                 raise VerificationError("throttled")
-            ok = _hasher.verify(user.password_hash if user and user.active and user.password_hash else _DUMMY_HASH,
-                                password or "")
+            ok = _hasher.verify(
+                user.password_hash if user and user.active and user.password_hash else _DUMMY_HASH, password or ""
+            )
             ok = ok and user is not None and user.active and bool(user.password_hash)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             ok = False
         if not ok and not throttled:
             security.record_login_failure(session, email=email, ip=ip, now=now)
-            data = {"reason": ("account disabled" if user and not user.active else "bad password") if user
-                    else "no such account", "failures": failures + 1, "account_failures": account_failures + 1}
+            data = {
+                "reason": ("account disabled" if user and not user.active else "bad password")
+                if user
+                else "no such account",
+                "failures": failures + 1,
+                "account_failures": account_failures + 1,
+            }
             if known:
                 audit.append(session, app.keyring, at=now, actor=email, action="auth.login_failed", data=data)
             else:  # guesses at unknown names: at most one audit row a minute per address
-                audit_refusal(app, session, source=f"login:{ip}", actor="anonymous", action="auth.login_failed",
-                              now=now, data=data)
+                audit_refusal(
+                    app,
+                    session,
+                    source=f"login:{ip}",
+                    actor="anonymous",
+                    action="auth.login_failed",
+                    now=now,
+                    data=data,
+                )
     if throttled:
         raise LoginThrottled("too many failed sign-ins: wait and try again", int(window.total_seconds()))
     if not ok:
@@ -321,8 +391,16 @@ def login(app, web_settings, *, email: str, password: str, ip: str, now: datetim
             user.password_hash = _hasher.hash(password)
             session.add(user)
         security.clear_login_failures(session, email=email, ip=ip)
-        session.add(WebSession(id_sha256=digest(cookie), email=email, csrf_token=csrf, created_at=now,
-                               expires_at=now + timedelta(hours=web_settings.session_hours), last_seen_at=now))
+        session.add(
+            WebSession(
+                id_sha256=digest(cookie),
+                email=email,
+                csrf_token=csrf,
+                created_at=now,
+                expires_at=now + timedelta(hours=web_settings.session_hours),
+                last_seen_at=now,
+            )
+        )
         audit.append(session, app.keyring, at=now, actor=email, action="auth.login", data={"via": "web"})
     return cookie, csrf
 

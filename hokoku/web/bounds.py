@@ -1,6 +1,6 @@
 """Bounds every number and time must keep at the web edge, so no input becomes a 500.
 
-Times are limited to the years :data:`hokoku.timeutil.MIN_YEAR`–:data:`~hokoku.timeutil.MAX_YEAR`
+Times are limited to the years :data:`hokoku.core.timeutil.MIN_YEAR`–:data:`~hokoku.core.timeutil.MAX_YEAR`
 (checked before any time-zone conversion, which would overflow at year 1 or 9999); whole
 numbers in request bodies to :data:`MAX_INT` (counts of people; the database keeps 32-bit
 integers). Errors are ``ValueError`` for pydantic validators, which name the field.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hokoku.timeutil import JST, MAX_YEAR, MIN_YEAR, UTC
+from hokoku.core.timeutil import JST, MAX_YEAR, MIN_YEAR, UTC
 
 MAX_INT = 1_000_000_000
 

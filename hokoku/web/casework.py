@@ -26,8 +26,8 @@ MAX_TEXT = 20_000
 
 
 def _instant(text: str, field: str):
-    from hokoku.exceptions import InputError
-    from hokoku.timeutil import parse_instant
+    from hokoku.core.exceptions import InputError
+    from hokoku.core.timeutil import parse_instant
 
     text = (text or "").strip()
     if not text:
@@ -77,17 +77,32 @@ def current_public_texts(app, incident_id: str) -> dict[str, str]:
 
 
 @router.post("/incidents/{incident_id}/findings")
-def findings_submit(request: Request, incident_id: str, cause: str = Form(""), secondary_damage: str = Form(""),
-                    individual_response: str = Form(""), publication: str = Form(""), prevention: str = Form(""),
-                    other: str = Form(""), next: str = Form(""), csrf_token: str = Form("")):
+def findings_submit(
+    request: Request,
+    incident_id: str,
+    cause: str = Form(""),
+    secondary_damage: str = Form(""),
+    individual_response: str = Form(""),
+    publication: str = Form(""),
+    prevention: str = Form(""),
+    other: str = Form(""),
+    next: str = Form(""),
+    csrf_token: str = Form(""),
+):
     from hokoku.services.records import set_finding
     from hokoku.web.pages import _writer
 
     viewer = _writer(request, csrf_token, action="finding", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:findings", record=False)
     app = hk(request)
-    values = {"cause": cause, "secondary_damage": secondary_damage, "individual_response": individual_response,
-              "publication": publication, "prevention": prevention, "other": other}
+    values = {
+        "cause": cause,
+        "secondary_damage": secondary_damage,
+        "individual_response": individual_response,
+        "publication": publication,
+        "prevention": prevention,
+        "other": other,
+    }
     changed = _changed(values, current_findings(app, inc.public_id))
     for item, text in changed.items():
         set_finding(app, incident_id=inc.public_id, item=item, text=text, actor=viewer.email, now=now_of(request))
@@ -95,28 +110,51 @@ def findings_submit(request: Request, incident_id: str, cause: str = Form(""), s
 
 
 @router.post("/incidents/{incident_id}/public-texts")
-def public_texts_submit(request: Request, incident_id: str, summary: str = Form(""), discovery: str = Form(""),
-                        cause: str = Form(""), secondary_damage: str = Form(""), measures: str = Form(""),
-                        prevention: str = Form(""), other: str = Form(""), next: str = Form(""),
-                        csrf_token: str = Form("")):
+def public_texts_submit(
+    request: Request,
+    incident_id: str,
+    summary: str = Form(""),
+    discovery: str = Form(""),
+    cause: str = Form(""),
+    secondary_damage: str = Form(""),
+    measures: str = Form(""),
+    prevention: str = Form(""),
+    other: str = Form(""),
+    next: str = Form(""),
+    csrf_token: str = Form(""),
+):
     from hokoku.services.records import set_public_text
     from hokoku.web.pages import _writer
 
     viewer = _writer(request, csrf_token, action="public-text", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:public-texts", record=False)
     app = hk(request)
-    values = {"summary": summary, "discovery": discovery, "cause": cause, "secondary_damage": secondary_damage,
-              "measures": measures, "prevention": prevention, "other": other}
+    values = {
+        "summary": summary,
+        "discovery": discovery,
+        "cause": cause,
+        "secondary_damage": secondary_damage,
+        "measures": measures,
+        "prevention": prevention,
+        "other": other,
+    }
     changed = _changed(values, current_public_texts(app, inc.public_id))
     for field, text in changed.items():
-        set_public_text(app, incident_id=inc.public_id, field=field, text=text, actor=viewer.email,
-                        now=now_of(request))
+        set_public_text(app, incident_id=inc.public_id, field=field, text=text, actor=viewer.email, now=now_of(request))
     return _back(next, inc.public_id, "public_texts" if changed else "nothing", "public")
 
 
 @router.post("/incidents/{incident_id}/notices")
-def notice_submit(request: Request, incident_id: str, count: str = Form(""), method: str = Form(""),
-                  at: str = Form(""), substitute: str = Form(""), next: str = Form(""), csrf_token: str = Form("")):
+def notice_submit(
+    request: Request,
+    incident_id: str,
+    count: str = Form(""),
+    method: str = Form(""),
+    at: str = Form(""),
+    substitute: str = Form(""),
+    next: str = Form(""),
+    csrf_token: str = Form(""),
+):
     from hokoku.services.records import record_notice
     from hokoku.web.pages import _count_or_none, _writer
 
@@ -129,14 +167,29 @@ def notice_submit(request: Request, incident_id: str, count: str = Form(""), met
         raise FieldError("method", "method: say how the individuals were told")
     now = now_of(request)
     when = _instant(at, "at") or now
-    record_notice(hk(request), incident_id=inc.public_id, count=number, method=method.strip()[:200],
-                  notified_at=when, actor=viewer.email, now=now, substitute=substitute.strip()[:MAX_TEXT] or None)
+    record_notice(
+        hk(request),
+        incident_id=inc.public_id,
+        count=number,
+        method=method.strip()[:200],
+        notified_at=when,
+        actor=viewer.email,
+        now=now,
+        substitute=substitute.strip()[:MAX_TEXT] or None,
+    )
     return _back(next, inc.public_id, "notice", "notices")
 
 
 @router.post("/incidents/{incident_id}/actions")
-def action_submit(request: Request, incident_id: str, title: str = Form(""), owner: str = Form(""),
-                  due: str = Form(""), next: str = Form(""), csrf_token: str = Form("")):
+def action_submit(
+    request: Request,
+    incident_id: str,
+    title: str = Form(""),
+    owner: str = Form(""),
+    due: str = Form(""),
+    next: str = Form(""),
+    csrf_token: str = Form(""),
+):
     from hokoku.services.tasks import add_prevention_action
     from hokoku.web.pages import _writer
 
@@ -149,8 +202,15 @@ def action_submit(request: Request, incident_id: str, title: str = Form(""), own
     due_at = _instant(due, "due")
     if due_at is None:
         raise FieldError("due", "due: give the due date")
-    add_prevention_action(hk(request), incident_id=inc.public_id, title=title, owner=owner, due_at=due_at,
-                          actor=viewer.email, now=now_of(request))
+    add_prevention_action(
+        hk(request),
+        incident_id=inc.public_id,
+        title=title,
+        owner=owner,
+        due_at=due_at,
+        actor=viewer.email,
+        now=now_of(request),
+    )
     return _back(next, inc.public_id, "action", "actions")
 
 
@@ -159,11 +219,17 @@ def draft_response(text_or_bytes, *, kind: str, incident: str, lang: str, fmt: s
     if fmt == "html":
         return security.security_headers(HTMLResponse(text_or_bytes), csp=security.DRAFT_CSP)
     name = f"{incident}-{kind}-{lang}.{fmt}"
-    media = ("text/markdown; charset=utf-8" if fmt == "md"
-             else "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    media = (
+        "text/markdown; charset=utf-8"
+        if fmt == "md"
+        else "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    )
     body = text_or_bytes.encode("utf-8") if isinstance(text_or_bytes, str) else text_or_bytes
-    response = Response(body, media_type=media, headers={
-        "Content-Disposition": f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"})
+    response = Response(
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"},
+    )
     return security.security_headers(response, csp=security.DRAFT_CSP)
 
 

@@ -44,11 +44,12 @@ def _label(x: float, y: float, text: str, *, anchor: str = "end", href: str | No
 def _frame(title: str, height: int, body: list[str], desc: str | None = None) -> Markup:
     cid = "c" + hashlib.sha256(title.encode()).hexdigest()[:10]
     desc_el = f'<desc id="{cid}d">{escape(desc)}</desc>' if desc else ""
-    labelled = f'{cid}t {cid}d' if desc else f"{cid}t"
+    labelled = f"{cid}t {cid}d" if desc else f"{cid}t"
     return Markup(
         f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" aria-labelledby="{labelled}" '
         f'xmlns="http://www.w3.org/2000/svg"><title id="{cid}t">{escape(title)}</title>{desc_el}'
-        + "".join(body) + "</svg>"
+        + "".join(body)
+        + "</svg>"
     )
 
 
@@ -65,16 +66,19 @@ def bar_chart(title: str, bars: list[Bar], *, empty: str = "-", desc: str | None
         out.append(_label(LABEL_W - 6, mid, b.label, href=b.href))
         if b.value is not None and b.value > 0:
             w = max(1.0, span * b.value / top)
-            out.append(f'<rect class="{escape(b.css)}" x="{LABEL_W}" y="{y + (ROW - BAR) / 2:.1f}" width="{w:.1f}" '
-                       f'height="{BAR}" rx="2"><title>{escape(b.label)}: {escape(b.text)}</title></rect>')
+            out.append(
+                f'<rect class="{escape(b.css)}" x="{LABEL_W}" y="{y + (ROW - BAR) / 2:.1f}" width="{w:.1f}" '
+                f'height="{BAR}" rx="2"><title>{escape(b.label)}: {escape(b.text)}</title></rect>'
+            )
         else:
             w = 0
         out.append(_label(LABEL_W + w + 6, mid, b.text, anchor="start", css="val"))
     return _frame(title, TOP * 2 + ROW * len(bars), out, desc)
 
 
-def stacked_chart(title: str, rows: list[tuple[str, list[Segment], str | None]], *, empty: str = "-",
-                  desc: str | None = None) -> Markup:
+def stacked_chart(
+    title: str, rows: list[tuple[str, list[Segment], str | None]], *, empty: str = "-", desc: str | None = None
+) -> Markup:
     """One bar per row, split into segments (e.g. deadlines met / missed / open), with a legend."""
     if not rows:
         return _frame(title, ROW + TOP, [_label(LABEL_W, TOP + ROW / 2, empty, anchor="start", css="muted")], desc)
@@ -92,8 +96,10 @@ def stacked_chart(title: str, rows: list[tuple[str, list[Segment], str | None]],
             if s.value <= 0:
                 continue
             w = span * s.value / top
-            out.append(f'<rect class="{escape(s.css)}" x="{x:.1f}" y="{y + (ROW - BAR) / 2:.1f}" width="{w:.1f}" '
-                       f'height="{BAR}"><title>{escape(label)}: {escape(s.legend)} {s.value:g}</title></rect>')
+            out.append(
+                f'<rect class="{escape(s.css)}" x="{x:.1f}" y="{y + (ROW - BAR) / 2:.1f}" width="{w:.1f}" '
+                f'height="{BAR}"><title>{escape(label)}: {escape(s.legend)} {s.value:g}</title></rect>'
+            )
             x += w
         text = " / ".join(f"{s.value:g}" for s in segs)
         out.append(_label(x + 6, mid, text, anchor="start", css="val"))

@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from fastapi import Request
 from sqlalchemy import or_, select
 
-from hokoku import chain
+from hokoku.core import chain
+from hokoku.core.exceptions import HokokuError, NotFound
+from hokoku.core.timeutil import iso
 from hokoku.db import transaction
-from hokoku.exceptions import HokokuError, NotFound
+from hokoku.models.incident import Incident
 from hokoku.services.stagerows import incident_policy, load_stages, to_state
-from hokoku.timeutil import iso
 from hokoku.web import accesslog
 from hokoku.web.auth import SESSION_COOKIE, SignedIn, session_user, token_user
 from hokoku.web.scopes import Scope, scope_for
-from models.incident import Incident
 
 LANGS = ("ja", "en")
 LANG_COOKIE = "hokoku_lang"
@@ -33,7 +33,7 @@ class NotSignedIn(HokokuError):
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def hk(request: Request):
@@ -140,22 +140,31 @@ def load_visible(request: Request, viewer: Viewer, public_id: str, *, via: str, 
         ).scalar_one_or_none()
     if incident is None:
         raise NotFound(f"unknown incident {public_id!r}")
-    reason = viewer.scope.refusal(reporter=incident.reporter_email, division=incident.division_code,
-                                  institute=incident.institute_code)
+    reason = viewer.scope.refusal(
+        reporter=incident.reporter_email, division=incident.division_code, institute=incident.institute_code
+    )
     if reason is not None:
         accesslog.record_denied(app, email=viewer.email, incident=incident.public_id, via=via, reason=reason, now=now)
         raise NotFound(f"unknown incident {public_id!r}")
     if record:
-        accesslog.record_view(app, web_settings(request), email=viewer.email, incident=incident.public_id, via=via,
-                              now=now)
+        accesslog.record_view(
+            app, web_settings(request), email=viewer.email, incident=incident.public_id, via=via, now=now
+        )
     return incident
 
 
 def require_writer(request: Request, viewer: Viewer, *, action: str, incident: str | None = None, via: str) -> None:
     """Refuse (403, audited) any change by a read-only person (the audit officer)."""
     if viewer.scope.read_only:
-        accesslog.record_denied(hk(request), email=viewer.email, incident=incident, via=via,
-                                reason="read-only role (audit officer)", action=action, now=now_of(request))
+        accesslog.record_denied(
+            hk(request),
+            email=viewer.email,
+            incident=incident,
+            via=via,
+            reason="read-only role (audit officer)",
+            action=action,
+            now=now_of(request),
+        )
         raise Forbidden(f"{viewer.email} is read-only (audit officer): {action} refused")
 
 
@@ -213,12 +222,21 @@ class DashFilter:
         return True
 
 
-def incident_rows(app, scope: Scope, *, now: datetime, lang: str, open_only: bool = True, sort: str = "due",
-                  descending: bool = False, filters: DashFilter | None = None) -> list[dict]:
+def incident_rows(
+    app,
+    scope: Scope,
+    *,
+    now: datetime,
+    lang: str,
+    open_only: bool = True,
+    sort: str = "due",
+    descending: bool = False,
+    filters: DashFilter | None = None,
+) -> list[dict]:
     """The incidents ``scope`` sees, each with its started stages (owner, due time, overdue, who
     acknowledged, what the viewer may do), its summary (decrypted here, only for incidents in
     scope), overdue playbook steps, escalations and statutory dues; narrowed by ``filters``."""
-    from models.casework import Task
+    from hokoku.models.casework import Task
 
     query = scoped_query(scope)
     if open_only and not (filters and filters.state == "closed"):
@@ -237,30 +255,58 @@ def incident_rows(app, scope: Scope, *, now: datetime, lang: str, open_only: boo
             for row in rows:
                 sp = policy.stage(row.code)
                 if row.code in STATUTORY_STAGES and row.status != "skipped":
-                    statutory.append({"code": row.code, "title": sp.title.get(lang), "status": row.status,
-                                      "due_at": row.due_at, "done": row.status == "done",
-                                      "overdue": row.due_at is not None and row.due_at <= now
-                                      and row.status not in chain.CLOSED})
+                    statutory.append(
+                        {
+                            "code": row.code,
+                            "title": sp.title.get(lang),
+                            "status": row.status,
+                            "due_at": row.due_at,
+                            "done": row.status == "done",
+                            "overdue": row.due_at is not None and row.due_at <= now and row.status not in chain.CLOSED,
+                        }
+                    )
                 if row.status not in chain.ACTIVE:
                     continue
                 overdue = row.due_at is not None and row.due_at <= now
                 state = to_state(row)
-                stages.append({
-                    "code": row.code, "article": row.article, "title": sp.title.get(lang), "status": row.status,
-                    "owner": row.owner_email, "owner_role": row.owner_role,
-                    "owner_name": name_of(row.owner_email) if row.owner_email else None,
-                    "due_at": row.due_at, "overdue": overdue, "acknowledged": row.acknowledged_at is not None,
-                    "acknowledged_by": name_of(row.acknowledged_by) if row.acknowledged_by else None,
-                    "acknowledged_at": row.acknowledged_at, "escalation_level": row.escalation_level,
-                    "can_complete": sp.completed_by == "advance", "skippable": sp.skippable,
-                    "permitted": chain.permitted_actions(sp, state, statuses, actor=actor, now=now)
-                    if actor else frozenset(),
-                })
-            steps = session.execute(select(Task).where(
-                Task.incident_id == inc.id, Task.status.in_(("open", "overdue")), Task.due_at.is_not(None),
-                Task.due_at <= now)).scalars().all()
-            overdue_steps = [{"ref": t.ref, "title": (t.title_en if lang == "en" else t.title_ja) or t.ref,
-                              "due_at": t.due_at} for t in steps]
+                stages.append(
+                    {
+                        "code": row.code,
+                        "article": row.article,
+                        "title": sp.title.get(lang),
+                        "status": row.status,
+                        "owner": row.owner_email,
+                        "owner_role": row.owner_role,
+                        "owner_name": name_of(row.owner_email) if row.owner_email else None,
+                        "due_at": row.due_at,
+                        "overdue": overdue,
+                        "acknowledged": row.acknowledged_at is not None,
+                        "acknowledged_by": name_of(row.acknowledged_by) if row.acknowledged_by else None,
+                        "acknowledged_at": row.acknowledged_at,
+                        "escalation_level": row.escalation_level,
+                        "can_complete": sp.completed_by == "advance",
+                        "skippable": sp.skippable,
+                        "permitted": chain.permitted_actions(sp, state, statuses, actor=actor, now=now)
+                        if actor
+                        else frozenset(),
+                    }
+                )
+            steps = (
+                session.execute(
+                    select(Task).where(
+                        Task.incident_id == inc.id,
+                        Task.status.in_(("open", "overdue")),
+                        Task.due_at.is_not(None),
+                        Task.due_at <= now,
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            overdue_steps = [
+                {"ref": t.ref, "title": (t.title_en if lang == "en" else t.title_ja) or t.ref, "due_at": t.due_at}
+                for t in steps
+            ]
             playbook = app.playbooks.get(inc.category)
             due = min((s["due_at"] for s in stages if s["due_at"]), default=None)
             overdue = any(s["overdue"] for s in stages)
@@ -268,29 +314,58 @@ def incident_rows(app, scope: Scope, *, now: datetime, lang: str, open_only: boo
                 division_name = org.division(inc.division_code).name.get(lang)
             except NotFound:
                 division_name = inc.division_code
-            out.append({
-                "incident": inc.public_id, "status": inc.status, "category": inc.category,
-                "category_label": playbook.title.get(lang) if playbook else inc.category,
-                "division": inc.division_code, "division_name": division_name, "serious": inc.serious,
-                "reporter": inc.reporter_email, "reported_at": inc.reported_at, "stages": stages,
-                "summary": app.keyring.decrypt(inc.summary_enc, field="incident.summary", bind=inc.public_id),
-                "next_due_at": due, "overdue": overdue, "overdue_steps": overdue_steps,
-                "escalated": [s for s in stages if s["escalation_level"] > 0], "statutory": statutory,
-                "report_late": inc.reported_at > policy.report_delay.after(inc.aware_at),
-                "state": "closed" if inc.status == "closed" else ("overdue" if overdue else (
-                    min((s["status"] for s in stages), key=lambda s: _STATUS_ORDER.get(s, 9)) if stages else "open")),
-            })
+            out.append(
+                {
+                    "incident": inc.public_id,
+                    "status": inc.status,
+                    "category": inc.category,
+                    "category_label": playbook.title.get(lang) if playbook else inc.category,
+                    "division": inc.division_code,
+                    "division_name": division_name,
+                    "serious": inc.serious,
+                    "reporter": inc.reporter_email,
+                    "reported_at": inc.reported_at,
+                    "stages": stages,
+                    "summary": app.keyring.decrypt(inc.summary_enc, field="incident.summary", bind=inc.public_id),
+                    "next_due_at": due,
+                    "overdue": overdue,
+                    "overdue_steps": overdue_steps,
+                    "escalated": [s for s in stages if s["escalation_level"] > 0],
+                    "statutory": statutory,
+                    "report_late": inc.reported_at > policy.report_delay.after(inc.aware_at),
+                    "state": "closed"
+                    if inc.status == "closed"
+                    else (
+                        "overdue"
+                        if overdue
+                        else (
+                            min((s["status"] for s in stages), key=lambda s: _STATUS_ORDER.get(s, 9))
+                            if stages
+                            else "open"
+                        )
+                    ),
+                }
+            )
     if filters is not None:
         out = [r for r in out if filters.keep(r)]
-    far = datetime.max.replace(tzinfo=timezone.utc)
+    far = datetime.max.replace(tzinfo=UTC)
     if sort == "incident":
         out.sort(key=lambda r: _id_key(r["incident"]), reverse=descending)
     elif sort == "status":
-        out.sort(key=lambda r: (r["status"] == "closed", not r["overdue"], _STATUS_ORDER.get(r["state"], 9),
-                                r["next_due_at"] or far), reverse=descending)
+        out.sort(
+            key=lambda r: (
+                r["status"] == "closed",
+                not r["overdue"],
+                _STATUS_ORDER.get(r["state"], 9),
+                r["next_due_at"] or far,
+            ),
+            reverse=descending,
+        )
     else:
-        out.sort(key=lambda r: (r["next_due_at"] is None, r["next_due_at"] or far, _id_key(r["incident"])),
-                 reverse=descending)
+        out.sort(
+            key=lambda r: (r["next_due_at"] is None, r["next_due_at"] or far, _id_key(r["incident"])),
+            reverse=descending,
+        )
     return out
 
 
@@ -322,8 +397,13 @@ def managing_people(org, division_code: str) -> list[tuple[str, str]]:
     div = org.division(division_code)
     inst = org.institute_of(division_code)
     seen: dict[str, str] = {}
-    holders = [div.protection_manager, *div.protection_officers, *div.staff, inst.institute_manager,
-               org.general_manager]
+    holders = [
+        div.protection_manager,
+        *div.protection_officers,
+        *div.staff,
+        inst.institute_manager,
+        org.general_manager,
+    ]
     for h in holders:
         seen.setdefault(h.email, h.name)
         if getattr(h, "deputy", None):

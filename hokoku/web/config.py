@@ -41,14 +41,15 @@ class WebSettings(BaseSettings):
 
     @property
     def proxy_networks(self) -> tuple:
-        return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in self.trusted_proxies.split(",")
-                     if p.strip())
+        return tuple(
+            ipaddress.ip_network(p.strip(), strict=False) for p in self.trusted_proxies.split(",") if p.strip()
+        )
 
 
 def load_web_settings(**overrides) -> WebSettings:
     from pydantic import ValidationError
 
-    from hokoku.exceptions import ConfigError
+    from hokoku.core.exceptions import ConfigError
 
     try:
         return WebSettings(**{k: v for k, v in overrides.items() if v is not None})

@@ -5,18 +5,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from hokoku import audit
 from hokoku.app import App
 from hokoku.db import transaction
-from notifiers.base import Notifier
+from hokoku.notifiers.base import Notifier
 
 log = logging.getLogger(__name__)
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -47,12 +47,19 @@ class WebContext:
 
         try:
             return dispatch(self.app, now=self.now(), notifiers=self.notifiers, incident=incident, ids=ids)
-        except Exception:  # noqa: BLE001 - a delivery problem must not turn a done acknowledgement into an error
+        except Exception:
             log.exception("immediate dispatch for %s failed; the scheduled dispatch will retry", incident or ids)
             return []
 
     def audit(self, *, action: str, actor: str, incident: str | None = None, data: dict | None = None) -> None:
         """Record a refused request (its own transaction)."""
         with transaction(self.app.engine) as session:
-            audit.append(session, self.app.keyring, at=self.now(), actor=actor[:320], action=action,
-                         incident=incident[:32] if incident else None, data=data or {})
+            audit.append(
+                session,
+                self.app.keyring,
+                at=self.now(),
+                actor=actor[:320],
+                action=action,
+                incident=incident[:32] if incident else None,
+                data=data or {},
+            )

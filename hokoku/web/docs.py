@@ -21,8 +21,10 @@ from hokoku.web import security
 from hokoku.web.common import NotSignedIn, viewer_of
 
 #: Swagger UI's style sets inline styles; scripts only from this origin.
-DOCS_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-            "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
 ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png", "favicon-16x16.png")
 
 _PAGE = """<!doctype html>
@@ -98,8 +100,7 @@ def docs_asset(name: str, request: Request) -> Response:
     media = mimetypes.guess_type(name)[0] or "application/octet-stream"
     if media.startswith("text/") or media.endswith("javascript"):
         media += "; charset=utf-8"
-    return security.security_headers(Response((base / name).read_bytes(), media_type=media), csp=DOCS_CSP,
-                                     cache=True)
+    return security.security_headers(Response((base / name).read_bytes(), media_type=media), csp=DOCS_CSP, cache=True)
 
 
 def install(web: FastAPI) -> None:

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from fastapi import HTTPException
 
-from hokoku.exceptions import NotFound
+from hokoku.core.exceptions import NotFound
 
 #: The kinds ``hokoku draft`` knows, used when the renderer cannot be imported.
-FALLBACK_KINDS = ("ppc-preliminary", "ppc-final", "ppc-cover", "ppc-information", "publication",
-                  "individual-notice", "investigation-report", "dg-report", "summary")
+FALLBACK_KINDS = (
+    "ppc-preliminary",
+    "ppc-final",
+    "ppc-cover",
+    "ppc-information",
+    "publication",
+    "individual-notice",
+    "investigation-report",
+    "dg-report",
+    "summary",
+)
 FORMATS = ("html", "md", "docx")
 
 

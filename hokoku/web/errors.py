@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hokoku.exceptions import ConfigError, HokokuError, InputError, NotFound, NotInitialised, TransitionRefused
+from hokoku.core.exceptions import ConfigError, HokokuError, InputError, NotFound, NotInitialised, TransitionRefused
 from hokoku.web.common import Forbidden, NotSignedIn
 
 _FIELD = re.compile(r"^--?([a-z][a-z0-9_-]*):|^([a-z][a-z0-9_]*):")
@@ -77,7 +77,9 @@ def wants_json(request: Request) -> bool:
     return "text/html" not in request.headers.get("accept", "")
 
 
-def json_error(status: int, message: str, field: str | None = None, headers: dict | None = None, **extra) -> JSONResponse:
+def json_error(
+    status: int, message: str, field: str | None = None, headers: dict | None = None, **extra
+) -> JSONResponse:
     from hokoku.web.security import security_headers
 
     body = {"error": message, "field": field, **extra}
@@ -138,7 +140,7 @@ async def database_error(request: Request, exc: Exception):
         request.app.state.hokoku.check_ready()
     except NotInitialised as missing:
         return await hokoku_error(request, missing)
-    except Exception:  # noqa: BLE001  (the original error is the one to report)
+    except Exception:
         pass
     raise exc
 

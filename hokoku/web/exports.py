@@ -35,6 +35,9 @@ def jsonl_response(records: Iterable[dict], *, filename: str) -> Response:
 
 
 def _download(body: str, media_type: str, filename: str) -> Response:
-    response = Response(body.encode("utf-8"), media_type=media_type, headers={
-        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+    response = Response(
+        body.encode("utf-8"),
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
     return security.security_headers(response)

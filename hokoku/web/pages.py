@@ -13,36 +13,67 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 
 from hokoku import audit
-from hokoku.app import ROOT
+from hokoku.config.playbooks import PHASE_LABELS
+from hokoku.core.exceptions import InputError
+from hokoku.core.roles import role_label
+from hokoku.core.timeutil import JST, as_utc, fmt_jst
 from hokoku.db import transaction
-from hokoku.exceptions import InputError
-from hokoku.playbooks import PHASE_LABELS
-from hokoku.roles import role_label
-from hokoku.timeutil import JST, as_utc, fmt_jst
+from hokoku.models.audit import AuditEvent
+from hokoku.resources import templates_dir
 from hokoku.web import accesslog, security
 from hokoku.web.auth import SESSION_COOKIE, LoginFailed, LoginThrottled, login, logout
 from hokoku.web.charts import Bar, Segment, bar_chart, fmt_duration, fmt_relative, stacked_chart
 from hokoku.web.common import (
-    LANG_COOKIE, LANGS, SORTS, Forbidden, NotSignedIn, Viewer, app_for, hk, incident_rows, lang_of,
-    load_visible, managing_people, now_of, organisation, require_writer, viewer_of, web_settings,
+    LANG_COOKIE,
+    LANGS,
+    SORTS,
+    Forbidden,
+    NotSignedIn,
+    Viewer,
+    app_for,
+    hk,
+    incident_rows,
+    lang_of,
+    load_visible,
+    managing_people,
+    now_of,
+    organisation,
+    require_writer,
+    viewer_of,
+    web_settings,
 )
 from hokoku.web.drafts import draft_kinds, render_incident_draft
 from hokoku.web.errors import FieldError
 from hokoku.web.i18n import translate
 from hokoku.web.reports import report_from_form
-from models.audit import AuditEvent
 
 router = APIRouter(include_in_schema=False)
 
 _env = Environment(
-    loader=FileSystemLoader(str(ROOT / "templates")),
+    loader=FileSystemLoader(str(templates_dir())),
     autoescape=select_autoescape(default=True, default_for_string=True),
     trim_blocks=True,
     lstrip_blocks=True,
 )
 _env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
-MESSAGES = ("acked", "advanced", "skipped", "triaged", "step_done", "assigned", "findings", "public_texts", "notice",
-            "action", "nothing", "decided", "amended", "ticked", "update", "evidence")
+MESSAGES = (
+    "acked",
+    "advanced",
+    "skipped",
+    "triaged",
+    "step_done",
+    "assigned",
+    "findings",
+    "public_texts",
+    "notice",
+    "action",
+    "nothing",
+    "decided",
+    "amended",
+    "ticked",
+    "update",
+    "evidence",
+)
 
 
 def _when(value) -> str:
@@ -90,17 +121,22 @@ def render(request: Request, name: str, *, status: int = 200, headers: dict | No
     viewer = getattr(request.state, "viewer", None)
     msg = request.query_params.get("msg")
     base = {
-        "lang": lang, "t": lambda key: translate(key, lang), "viewer": viewer,
+        "lang": lang,
+        "t": lambda key: translate(key, lang),
+        "viewer": viewer,
         "csrf": viewer.signed.csrf_token if viewer and viewer.signed.csrf_token else "",
         "lang_url": _url_with(request, lang="en" if lang == "ja" else "ja"),
-        "role_label": lambda role: _role(role, lang), "flash": translate(f"msg.{msg}", lang) if msg in MESSAGES else None,
-        "dur": lambda v: fmt_duration(v, lang), "path": request.url.path,
+        "role_label": lambda role: _role(role, lang),
+        "flash": translate(f"msg.{msg}", lang) if msg in MESSAGES else None,
+        "dur": lambda v: fmt_duration(v, lang),
+        "path": request.url.path,
     }
     base.update(ctx)
     response = HTMLResponse(_env.get_template(f"web/{name}").render(base), status_code=status, headers=headers)
     if request.query_params.get("lang") in LANGS:
-        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", httponly=True,
-                            secure=_secure(request))
+        response.set_cookie(
+            LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", httponly=True, secure=_secure(request)
+        )
     return security.security_headers(response)
 
 
@@ -108,12 +144,19 @@ def render_error(request: Request, status: int, message: str, *, headers: dict |
     if getattr(request.state, "viewer", None) is None and status != 401:
         try:
             viewer_of(request)
-        except Exception:  # noqa: BLE001  (the error page must render whatever broke)
+        except Exception:
             pass
     lang = lang_of(request)
     key = f"err.{status}" if f"err.{status}" in _ERROR_KEYS else "err.other"
-    return render(request, "error.html", status=status, headers=headers, status_code=status,
-                  headline=translate(key, lang), message=message)
+    return render(
+        request,
+        "error.html",
+        status=status,
+        headers=headers,
+        status_code=status,
+        headline=translate(key, lang),
+        message=message,
+    )
 
 
 _ERROR_KEYS = {f"err.{s}" for s in (401, 403, 404, 409, 413, 422, 429, 503)}
@@ -171,7 +214,7 @@ def _landing(app, email: str) -> str:
 
     try:
         scope = scope_for(organisation(app), email)
-    except Exception:  # noqa: BLE001  (an unknown person still gets a page, which then refuses)
+    except Exception:
         return "/dashboard"
     return "/dashboard" if scope.manages or scope.may_read_audit_log else "/report"
 
@@ -186,31 +229,61 @@ def home(request: Request):
 def login_form(request: Request, next: str = ""):
     token = request.cookies.get(security.LOGIN_CSRF_COOKIE) or security.new_token()
     response = render(request, "login.html", login_csrf=token, next=_local(next, ""), error=None, email="")
-    response.set_cookie(security.LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request),
-                        max_age=3600, path="/login")
+    response.set_cookie(
+        security.LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+        max_age=3600,
+        path="/login",
+    )
     return response
 
 
 @router.post("/login")
-def login_submit(request: Request, email: str = Form(""), password: str = Form(""), csrf_token: str = Form(""),
-                 next: str = Form("")):
+def login_submit(
+    request: Request, email: str = Form(""), password: str = Form(""), csrf_token: str = Form(""), next: str = Form("")
+):
     if not security.tokens_match(request.cookies.get(security.LOGIN_CSRF_COOKIE), csrf_token):
         raise security.csrf_refused("sign-in form expired: reload the page and try again")
     ip = security.client_ip(request, web_settings(request).proxy_networks)
     lang = lang_of(request)
     try:
-        cookie, _csrf = login(hk(request), web_settings(request), email=email, password=password, ip=ip,
-                              now=now_of(request))
+        cookie, _csrf = login(
+            hk(request), web_settings(request), email=email, password=password, ip=ip, now=now_of(request)
+        )
     except LoginThrottled as exc:
-        return render(request, "login.html", status=429, headers={"Retry-After": str(exc.retry_after)},
-                      login_csrf=csrf_token, next=_local(next, ""), error=translate("login.throttled", lang),
-                      email=email)
+        return render(
+            request,
+            "login.html",
+            status=429,
+            headers={"Retry-After": str(exc.retry_after)},
+            login_csrf=csrf_token,
+            next=_local(next, ""),
+            error=translate("login.throttled", lang),
+            email=email,
+        )
     except LoginFailed:
-        return render(request, "login.html", status=401, login_csrf=csrf_token, next=_local(next, ""),
-                      error=translate("login.failed", lang), email=email)
+        return render(
+            request,
+            "login.html",
+            status=401,
+            login_csrf=csrf_token,
+            next=_local(next, ""),
+            error=translate("login.failed", lang),
+            email=email,
+        )
     response = RedirectResponse(_local(next, _landing(hk(request), email.strip().lower())), status_code=303)
-    response.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="lax", secure=_secure(request), path="/",
-                        max_age=int(web_settings(request).session_hours * 3600))
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+        path="/",
+        max_age=int(web_settings(request).session_hours * 3600),
+    )
     response.delete_cookie(security.LOGIN_CSRF_COOKIE, path="/login")
     return response
 
@@ -230,8 +303,17 @@ def logout_submit(request: Request, csrf_token: str = Form("")):
 # -- report -------------------------------------------------------------------------------------
 #: Categories in the order people reach for them (most common first); ``unknown`` last; the
 #: machine-alert type is never offered to people (``POST /api/alerts`` files it).
-PEOPLE_ORDER = ("misdirected", "lost-device", "improper-disposal", "unauthorized-access", "malware",
-                "improper-copy", "insider-misuse", "contractor", "physical-intrusion")
+PEOPLE_ORDER = (
+    "misdirected",
+    "lost-device",
+    "improper-disposal",
+    "unauthorized-access",
+    "malware",
+    "improper-copy",
+    "insider-misuse",
+    "contractor",
+    "physical-intrusion",
+)
 MACHINE_ONLY = frozenset({"bulk-download"})
 
 
@@ -244,21 +326,39 @@ def _categories(app, lang: str, *, for_people: bool = True) -> list[tuple[str, s
     return [(c, app.playbooks[c].title.get(lang), app.playbooks[c].description.get(lang)) for c in codes]
 
 
-def _report_page(request: Request, viewer: Viewer, *, status: int = 200, values: dict | None = None,
-                 errors: dict | None = None) -> HTMLResponse:
+def _report_page(
+    request: Request, viewer: Viewer, *, status: int = 200, values: dict | None = None, errors: dict | None = None
+) -> HTMLResponse:
     app = hk(request)
     lang = lang_of(request)
     org = organisation(app)
     divisions = [(d.code, d.name.get(lang), i.name.get(lang)) for i in org.institutes for d in i.divisions]
-    values = values or {"division": viewer.scope.home_division or "", "category": "", "summary": "",
-                        "aware_at": "", "occurred_at": "", "data_items": "", "individuals": "", "already_done": "",
-                        "serious": False}
+    values = values or {
+        "division": viewer.scope.home_division or "",
+        "category": "",
+        "summary": "",
+        "aware_at": "",
+        "occurred_at": "",
+        "data_items": "",
+        "individuals": "",
+        "already_done": "",
+        "serious": False,
+    }
     from hokoku.services.intake import MAX_SUMMARY
     from hokoku.web.reports import MAX_TEXT
 
-    return render(request, "report.html", status=status, divisions=divisions, categories=_categories(app, lang),
-                  values=values, errors=errors or {}, max_now=_local_input(now_of(request)),
-                  max_summary=MAX_SUMMARY, max_text=MAX_TEXT)
+    return render(
+        request,
+        "report.html",
+        status=status,
+        divisions=divisions,
+        categories=_categories(app, lang),
+        values=values,
+        errors=errors or {},
+        max_now=_local_input(now_of(request)),
+        max_summary=MAX_SUMMARY,
+        max_text=MAX_TEXT,
+    )
 
 
 @router.get("/report")
@@ -267,14 +367,31 @@ def report_form(request: Request):
 
 
 @router.post("/report")
-def report_submit(request: Request, division: str = Form(""), category: str = Form(""), summary: str = Form(""),
-                  aware_at: str = Form(""), data_items: str = Form(""), individuals: str = Form(""),
-                  already_done: str = Form(""), serious: bool = Form(False), occurred_at: str = Form(""),
-                  csrf_token: str = Form("")):
+def report_submit(
+    request: Request,
+    division: str = Form(""),
+    category: str = Form(""),
+    summary: str = Form(""),
+    aware_at: str = Form(""),
+    data_items: str = Form(""),
+    individuals: str = Form(""),
+    already_done: str = Form(""),
+    serious: bool = Form(False),
+    occurred_at: str = Form(""),
+    csrf_token: str = Form(""),
+):
     viewer = _writer(request, csrf_token, action="report")
-    values = {"division": division, "category": category, "summary": summary, "aware_at": aware_at,
-              "occurred_at": occurred_at, "data_items": data_items, "individuals": individuals,
-              "already_done": already_done, "serious": serious}
+    values = {
+        "division": division,
+        "category": category,
+        "summary": summary,
+        "aware_at": aware_at,
+        "occurred_at": occurred_at,
+        "data_items": data_items,
+        "individuals": individuals,
+        "already_done": already_done,
+        "serious": serious,
+    }
     app = hk(request)
     lang = lang_of(request)
     from hokoku.web.reports import report_problems
@@ -288,8 +405,7 @@ def report_submit(request: Request, division: str = Form(""), category: str = Fo
     except InputError as exc:
         from hokoku.web.errors import field_of
 
-        return _report_page(request, viewer, status=422, values=values,
-                            errors={field_of(exc) or "form": str(exc)})
+        return _report_page(request, viewer, status=422, values=values, errors={field_of(exc) or "form": str(exc)})
     return RedirectResponse(f"/incidents/{result.public_id}/receipt", status_code=303)
 
 
@@ -301,11 +417,17 @@ def receipt(request: Request, incident_id: str):
     lang = lang_of(request)
     org = organisation(app)
     playbook = app.playbooks.get(inc.category)
-    return render(request, "receipt.html", incident=inc.public_id,
-                  category=playbook.title.get(lang) if playbook else inc.category,
-                  reported_at=inc.reported_at, aware_at=inc.aware_at, unknown_category=inc.category == "unknown",
-                  protection_manager=org.division(inc.division_code).protection_manager.name,
-                  actions=[a.get(lang) for a in playbook.immediate_actions] if playbook else [])
+    return render(
+        request,
+        "receipt.html",
+        incident=inc.public_id,
+        category=playbook.title.get(lang) if playbook else inc.category,
+        reported_at=inc.reported_at,
+        aware_at=inc.aware_at,
+        unknown_category=inc.category == "unknown",
+        protection_manager=org.division(inc.division_code).protection_manager.name,
+        actions=[a.get(lang) for a in playbook.immediate_actions] if playbook else [],
+    )
 
 
 # -- dashboard ----------------------------------------------------------------------------------
@@ -334,13 +456,27 @@ def dashboard_context(request: Request, viewer: Viewer) -> dict:
     lang = lang_of(request)
     app = hk(request)
     filters = DashFilter(
-        q=p.get("q", "").strip()[:200], state=p.get("status", "") if p.get("status", "") in FILTER_STATES else "",
-        category=p.get("category", "").strip(), division=p.get("division", "").strip(),
-        owner=p.get("owner", "").strip().lower(), overdue=p.get("overdue") == "1", statutory=p.get("statutory") == "1",
-        since=_day(p.get("from", ""), "from"), until=_day(p.get("to", ""), "to", end=True))
+        q=p.get("q", "").strip()[:200],
+        state=p.get("status", "") if p.get("status", "") in FILTER_STATES else "",
+        category=p.get("category", "").strip(),
+        division=p.get("division", "").strip(),
+        owner=p.get("owner", "").strip().lower(),
+        overdue=p.get("overdue") == "1",
+        statutory=p.get("statutory") == "1",
+        since=_day(p.get("from", ""), "from"),
+        until=_day(p.get("to", ""), "to", end=True),
+    )
     now = now_of(request)
-    rows = incident_rows(app, viewer.scope, now=now, lang=lang, open_only=not show_all, sort=sort,
-                         descending=p.get("dir") == "desc", filters=filters)
+    rows = incident_rows(
+        app,
+        viewer.scope,
+        now=now,
+        lang=lang,
+        open_only=not show_all,
+        sort=sort,
+        descending=p.get("dir") == "desc",
+        filters=filters,
+    )
     scope = viewer.scope
     if scope.everything:
         scope_text = translate("dash.scope_all", lang)
@@ -348,25 +484,56 @@ def dashboard_context(request: Request, viewer: Viewer) -> dict:
         scope_text = ", ".join(sorted(scope.institutes | scope.divisions))
     else:
         scope_text = translate("dash.mine", lang)
-    sort_links = [(s, translate(f"dash.sort.{s}", lang), _url_with(request, sort=s, dir=None, msg=None, partial=None))
-                  for s in SORTS]
+    sort_links = [
+        (s, translate(f"dash.sort.{s}", lang), _url_with(request, sort=s, dir=None, msg=None, partial=None))
+        for s in SORTS
+    ]
     org = organisation(app)
-    divisions = [(d.code, d.name.get(lang)) for i in org.institutes for d in i.divisions
-                 if scope.everything or d.code in scope.divisions or i.code in scope.institutes]
-    owners = sorted({(s["owner"], s["owner_name"]) for r in rows for s in r["stages"] if s["owner"]}
-                    | ({(filters.owner, filters.owner)} if filters.owner else set()), key=lambda x: x[1] or "")
-    return dict(rows=rows, sort=sort, sort_links=sort_links, show_all=show_all, filters=filters,
-                filter_states=FILTER_STATES, categories=_categories(app, lang, for_people=False),
-                divisions=divisions, owners=owners, now=now,
-                rel=lambda v: fmt_relative(v, now, lang),
-                toggle_url=_url_with(request, all=None if show_all else "1", msg=None, partial=None),
-                scope_text=scope_text, here=_url_with(request, msg=None, partial=None),
-                request_from=p.get("from", "")[:10], request_to=p.get("to", "")[:10],
-                fragment_url=_url_with(request, msg=None, partial="1"),
-                csv_url=_url_with(request, msg=None, partial=None, format="csv"),
-                can_act=scope.manages and not scope.read_only,
-                filtered=any((filters.q, filters.state, filters.category, filters.division, filters.owner,
-                              filters.overdue, filters.statutory, filters.since, filters.until)))
+    divisions = [
+        (d.code, d.name.get(lang))
+        for i in org.institutes
+        for d in i.divisions
+        if scope.everything or d.code in scope.divisions or i.code in scope.institutes
+    ]
+    owners = sorted(
+        {(s["owner"], s["owner_name"]) for r in rows for s in r["stages"] if s["owner"]}
+        | ({(filters.owner, filters.owner)} if filters.owner else set()),
+        key=lambda x: x[1] or "",
+    )
+    return dict(
+        rows=rows,
+        sort=sort,
+        sort_links=sort_links,
+        show_all=show_all,
+        filters=filters,
+        filter_states=FILTER_STATES,
+        categories=_categories(app, lang, for_people=False),
+        divisions=divisions,
+        owners=owners,
+        now=now,
+        rel=lambda v: fmt_relative(v, now, lang),
+        toggle_url=_url_with(request, all=None if show_all else "1", msg=None, partial=None),
+        scope_text=scope_text,
+        here=_url_with(request, msg=None, partial=None),
+        request_from=p.get("from", "")[:10],
+        request_to=p.get("to", "")[:10],
+        fragment_url=_url_with(request, msg=None, partial="1"),
+        csv_url=_url_with(request, msg=None, partial=None, format="csv"),
+        can_act=scope.manages and not scope.read_only,
+        filtered=any(
+            (
+                filters.q,
+                filters.state,
+                filters.category,
+                filters.division,
+                filters.owner,
+                filters.overdue,
+                filters.statutory,
+                filters.since,
+                filters.until,
+            )
+        ),
+    )
 
 
 @router.get("/dashboard")
@@ -388,19 +555,47 @@ def _incidents_csv(request: Request, viewer: Viewer, rows: list[dict]):
     t = lambda k: translate(k, lang)  # noqa: E731
     app = hk(request)
     with transaction(app.engine) as session:
-        audit.append(session, app.keyring, at=now_of(request), actor=viewer.email, action="incidents.exported",
-                     data={"format": "csv", "rows": len(rows), "query": _url_with(request, msg=None)[:500]})
-    header = [t("col.incident"), t("inc.reported_at"), t("col.status"), t("report.category"), t("col.division"),
-              t("serious"), t("inc.summary"), t("col.stage"), t("col.owner"), t("col.due"), t("dash.statutory")]
+        audit.append(
+            session,
+            app.keyring,
+            at=now_of(request),
+            actor=viewer.email,
+            action="incidents.exported",
+            data={"format": "csv", "rows": len(rows), "query": _url_with(request, msg=None)[:500]},
+        )
+    header = [
+        t("col.incident"),
+        t("inc.reported_at"),
+        t("col.status"),
+        t("report.category"),
+        t("col.division"),
+        t("serious"),
+        t("inc.summary"),
+        t("col.stage"),
+        t("col.owner"),
+        t("col.due"),
+        t("dash.statutory"),
+    ]
     out = []
     for r in rows:
         stage = min(r["stages"], key=lambda s: s["due_at"] or r["reported_at"]) if r["stages"] else None
-        out.append([r["incident"], _when(r["reported_at"]), t("status." + r["state"]), r["category_label"],
-                    r["division_name"], "1" if r["serious"] else "0", r["summary"],
-                    stage["title"] if stage else "", stage["owner_name"] if stage else "",
-                    _when(r["next_due_at"]) if r["next_due_at"] else "",
-                    "; ".join(f"{d['title']} {t('lead.filed') if d['done'] else _when(d['due_at'])}"
-                              for d in r["statutory"])])
+        out.append(
+            [
+                r["incident"],
+                _when(r["reported_at"]),
+                t("status." + r["state"]),
+                r["category_label"],
+                r["division_name"],
+                "1" if r["serious"] else "0",
+                r["summary"],
+                stage["title"] if stage else "",
+                stage["owner_name"] if stage else "",
+                _when(r["next_due_at"]) if r["next_due_at"] else "",
+                "; ".join(
+                    f"{d['title']} {t('lead.filed') if d['done'] else _when(d['due_at'])}" for d in r["statutory"]
+                ),
+            ]
+        )
     return csv_response(header, out, filename="hokoku-incidents.csv")
 
 
@@ -430,8 +625,11 @@ def incident_page(request: Request, incident_id: str):
     for task in tasks:
         ref = task["ref"].split(":", 1)[-1]
         task["checklist"] = list(enumerate(checklists.get(ref, []))) if task["kind"] == "step" else []
-        task["phase_label"] = (PHASE_LABELS[task["phase"]][1 if lang == "en" else 0]
-                               if task.get("phase") in PHASE_LABELS else task.get("phase") or "")
+        task["phase_label"] = (
+            PHASE_LABELS[task["phase"]][1 if lang == "en" else 0]
+            if task.get("phase") in PHASE_LABELS
+            else task.get("phase") or ""
+        )
     policy_stages = {}
     from hokoku.services.stagerows import incident_policy
 
@@ -444,33 +642,58 @@ def incident_page(request: Request, incident_id: str):
     from hokoku.services.responders import evidence_list, task_workers, ticks
     from hokoku.web.responders import timeline_entries
 
-    timeline, views = timeline_entries(app, incident_id=inc.public_id, events=shown["timeline"], lang=lang,
-                                       stage_titles=stage_titles, step_titles=step_titles)
+    timeline, views = timeline_entries(
+        app,
+        incident_id=inc.public_id,
+        events=shown["timeline"],
+        lang=lang,
+        stage_titles=stage_titles,
+        step_titles=step_titles,
+    )
     ticked = ticks(app, incident_id=inc.public_id)
     workable = set() if viewer.scope.read_only else task_workers(app, incident_id=inc.public_id, actor=viewer.email)
     evidence = evidence_list(app, incident_id=inc.public_id)
     for e in evidence:
         e["by_name"] = people[e["by"]].name if e["by"] in people else e["by"]
-    details = app.keyring.decrypt(inc.details_enc, field="incident.details", bind=inc.public_id) if inc.details_enc else None
+    details = (
+        app.keyring.decrypt(inc.details_enc, field="incident.details", bind=inc.public_id) if inc.details_enc else None
+    )
     scope = viewer.scope
     can_manage = scope.manages and not scope.read_only
     from hokoku.services.transitions import stage_permissions
 
-    permitted = ({} if scope.read_only else
-                 stage_permissions(app, incident_id=inc.public_id, actor=viewer.email, now=now))
+    permitted = (
+        {} if scope.read_only else stage_permissions(app, incident_id=inc.public_id, actor=viewer.email, now=now)
+    )
     casework = _casework_view(app, inc, lang, now)
     return render(
-        request, "incident.html", inc=shown, details=details, tasks=tasks, assessment=assessment,
+        request,
+        "incident.html",
+        inc=shown,
+        details=details,
+        tasks=tasks,
+        assessment=assessment,
         immediate=[a.get(lang) for a in playbook.immediate_actions] if playbook else [],
-        category_label=playbook.title.get(lang) if playbook else inc.category, policy_stages=policy_stages,
+        category_label=playbook.title.get(lang) if playbook else inc.category,
+        policy_stages=policy_stages,
         reporter_name=people[inc.reporter_email].name if inc.reporter_email in people else inc.reporter_email,
-        can_manage=can_manage, permitted=permitted, timeline=timeline, views=views, ticked=ticked,
-        workable=workable, evidence=evidence, may_write=not scope.read_only, rel=lambda v: fmt_relative(_aware(v), now, lang),
-        people_names={e: p.name for e, p in people.items()}, assignees=managing_people(org, inc.division_code),
+        can_manage=can_manage,
+        permitted=permitted,
+        timeline=timeline,
+        views=views,
+        ticked=ticked,
+        workable=workable,
+        evidence=evidence,
+        may_write=not scope.read_only,
+        rel=lambda v: fmt_relative(_aware(v), now, lang),
+        people_names={e: p.name for e, p in people.items()},
+        assignees=managing_people(org, inc.division_code),
         categories=[(c, p.title.get(lang)) for c, p in sorted(app.playbooks.items())],
-        draft_kinds=draft_kinds(), here=f"/incidents/{inc.public_id}", **casework,
-        is_general_manager=viewer.email in {org.general_manager.email,
-                                            org.general_manager.deputy.email if org.general_manager.deputy else None},
+        draft_kinds=draft_kinds(),
+        here=f"/incidents/{inc.public_id}",
+        **casework,
+        is_general_manager=viewer.email
+        in {org.general_manager.email, org.general_manager.deputy.email if org.general_manager.deputy else None},
     )
 
 
@@ -487,8 +710,9 @@ def _casework_view(app, inc, lang: str, now) -> dict:
     labels = LABELS[lang]
     found = current_findings(app, inc.public_id)
     return {
-        "finding_items": [(key, labels["item_titles"][key], found.get(key) or "", n)
-                          for n, key in enumerate(PAGE_ITEMS, start=4)],
+        "finding_items": [
+            (key, labels["item_titles"][key], found.get(key) or "", n) for n, key in enumerate(PAGE_ITEMS, start=4)
+        ],
         "public_fields": [(key, labels["public_fields"][key]) for key in PUBLIC_FIELDS],
         "public_texts": current_public_texts(app, inc.public_id),
         "notices": data["notices"],
@@ -497,38 +721,64 @@ def _casework_view(app, inc, lang: str, now) -> dict:
         "data_items": data["reported_data_items"],
         "occurred_at": inc.occurred_at,
         "action_labels": labels["action_status"],
-        "reported_facts": {"individuals": data["headcount"]["count"],
-                           "individuals_estimated": data["headcount"]["estimated"]},
+        "reported_facts": {
+            "individuals": data["headcount"]["count"],
+            "individuals_estimated": data["headcount"]["estimated"],
+        },
     }
 
 
 @router.post("/incidents/{incident_id}/ack")
-def incident_ack(request: Request, incident_id: str, stage: str = Form(""), next: str = Form(""),
-                 csrf_token: str = Form("")):
+def incident_ack(
+    request: Request, incident_id: str, stage: str = Form(""), next: str = Form(""), csrf_token: str = Form("")
+):
     viewer = _writer(request, csrf_token, action="ack", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:ack", record=False)
     from hokoku.services.transitions import acknowledge
 
-    acknowledge(hk(request), incident_id=inc.public_id, actor=viewer.email, now=now_of(request),
-                stage=stage.strip() or None, channel="web")
+    acknowledge(
+        hk(request),
+        incident_id=inc.public_id,
+        actor=viewer.email,
+        now=now_of(request),
+        stage=stage.strip() or None,
+        channel="web",
+    )
     return _back(next, f"/incidents/{inc.public_id}#stages", "acked")
 
 
-def _stage_confirm(request: Request, viewer: Viewer, inc, stage: str, *, next_url: str, note: str = "",
-                   error: str | None = None, status: int = 200) -> HTMLResponse:
+def _stage_confirm(
+    request: Request,
+    viewer: Viewer,
+    inc,
+    stage: str,
+    *,
+    next_url: str,
+    note: str = "",
+    error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
     """The page that asks for a note (or an explicit "no note") and confirms completing a stage."""
     from hokoku.services.stagerows import incident_policy
 
     lang = lang_of(request)
     try:
         sp = incident_policy(inc).stage(stage)
-    except Exception:  # noqa: BLE001
-        from hokoku.exceptions import NotFound
+    except Exception:
+        from hokoku.core.exceptions import NotFound
 
         raise NotFound(f"stage {stage!r} does not apply to {inc.public_id}") from None
-    return render(request, "stage_complete.html", status=status, incident=inc.public_id, stage=sp.code,
-                  stage_title=f"{sp.article} {sp.title.get(lang)}", note=note, error=error,
-                  next=_local(next_url, f"/incidents/{inc.public_id}#stage-{sp.code}"))
+    return render(
+        request,
+        "stage_complete.html",
+        status=status,
+        incident=inc.public_id,
+        stage=sp.code,
+        stage_title=f"{sp.article} {sp.title.get(lang)}",
+        note=note,
+        error=error,
+        next=_local(next_url, f"/incidents/{inc.public_id}#stage-{sp.code}"),
+    )
 
 
 @router.get("/incidents/{incident_id}/stages/{stage}/complete")
@@ -539,16 +789,31 @@ def stage_complete_form(request: Request, incident_id: str, stage: str, next: st
 
     permitted = stage_permissions(hk(request), incident_id=inc.public_id, actor=viewer.email, now=now_of(request))
     if "done" not in permitted.get(stage, frozenset()) or viewer.scope.read_only:
-        accesslog.record_denied(hk(request), email=viewer.email, incident=inc.public_id, via="page:complete",
-                                reason=f"may not complete stage {stage} now", now=now_of(request))
+        accesslog.record_denied(
+            hk(request),
+            email=viewer.email,
+            incident=inc.public_id,
+            via="page:complete",
+            reason=f"may not complete stage {stage} now",
+            now=now_of(request),
+        )
         raise Forbidden(f"{viewer.email} may not complete stage {stage} of {inc.public_id} now")
     return _stage_confirm(request, viewer, inc, stage, next_url=next)
 
 
 @router.post("/incidents/{incident_id}/advance")
-def incident_advance(request: Request, incident_id: str, stage: str = Form(...), op: str = Form("done"),
-                     note: str = Form(""), no_note: bool = Form(False), confirm: str = Form(""),
-                     skip_reason: str = Form(""), next: str = Form(""), csrf_token: str = Form("")):
+def incident_advance(
+    request: Request,
+    incident_id: str,
+    stage: str = Form(...),
+    op: str = Form("done"),
+    note: str = Form(""),
+    no_note: bool = Form(False),
+    confirm: str = Form(""),
+    skip_reason: str = Form(""),
+    next: str = Form(""),
+    csrf_token: str = Form(""),
+):
     viewer = _writer(request, csrf_token, action="advance", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:advance", record=False)
     from hokoku.services.transitions import advance
@@ -563,15 +828,38 @@ def incident_advance(request: Request, incident_id: str, stage: str = Form(...),
         allowed = stage_permissions(hk(request), incident_id=inc.public_id, actor=viewer.email, now=now_of(request))
         if "done" not in allowed.get(stage, frozenset()):
             # not permitted: the transition itself refuses, with its reason (403 or 409), and is audited
-            advance(hk(request), incident_id=inc.public_id, stage=stage, actor=viewer.email, now=now_of(request),
-                    note=None, channel="web")
+            advance(
+                hk(request),
+                incident_id=inc.public_id,
+                stage=stage,
+                actor=viewer.email,
+                now=now_of(request),
+                note=None,
+                channel="web",
+            )
     if not skip and not note.strip() and not no_note:
-        return _stage_confirm(request, viewer, inc, stage, next_url=next, note=note, status=422,
-                              error=translate("complete.need_note", lang))
+        return _stage_confirm(
+            request,
+            viewer,
+            inc,
+            stage,
+            next_url=next,
+            note=note,
+            status=422,
+            error=translate("complete.need_note", lang),
+        )
     if not skip and confirm != "yes":
         return _stage_confirm(request, viewer, inc, stage, next_url=next, note=note)
-    advance(hk(request), incident_id=inc.public_id, stage=stage, actor=viewer.email, now=now_of(request),
-            note=note.strip() or None, skip_reason=skip_reason.strip() if skip else None, channel="web")
+    advance(
+        hk(request),
+        incident_id=inc.public_id,
+        stage=stage,
+        actor=viewer.email,
+        now=now_of(request),
+        note=note.strip() or None,
+        skip_reason=skip_reason.strip() if skip else None,
+        channel="web",
+    )
     return _back(next, f"/incidents/{inc.public_id}#stages", "skipped" if skip else "advanced")
 
 
@@ -601,31 +889,59 @@ def _fact(text: str, field: str):
 
 
 @router.post("/incidents/{incident_id}/triage")
-def incident_triage(request: Request, incident_id: str, serious: bool = Form(False), sensitive: str = Form(""),
-                    financial_risk: str = Form(""), unauthorized_purpose: str = Form(""),
-                    individuals: str = Form(""), individuals_estimated: bool = Form(False),
-                    encrypted: str = Form(""), category: str = Form(""), next: str = Form(""),
-                    csrf_token: str = Form("")):
+def incident_triage(
+    request: Request,
+    incident_id: str,
+    serious: bool = Form(False),
+    sensitive: str = Form(""),
+    financial_risk: str = Form(""),
+    unauthorized_purpose: str = Form(""),
+    individuals: str = Form(""),
+    individuals_estimated: bool = Form(False),
+    encrypted: str = Form(""),
+    category: str = Form(""),
+    next: str = Form(""),
+    csrf_token: str = Form(""),
+):
     viewer = _writer(request, csrf_token, action="triage", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:triage", record=False)
     from hokoku.services.triage import triage
 
-    facts = {name: _fact(value, name) for name, value in (
-        ("sensitive", sensitive), ("financial_risk", financial_risk), ("unauthorized_purpose", unauthorized_purpose),
-        ("encrypted", encrypted))}
+    facts = {
+        name: _fact(value, name)
+        for name, value in (
+            ("sensitive", sensitive),
+            ("financial_risk", financial_risk),
+            ("unauthorized_purpose", unauthorized_purpose),
+            ("encrypted", encrypted),
+        )
+    }
     if individuals.strip().lower() in ("unknown", "不明"):
         facts["individuals"], facts["individuals_estimated"] = None, False
     elif individuals.strip():
         facts["individuals"] = _count_or_none(individuals, "individuals")
         facts["individuals_estimated"] = individuals_estimated
-    triage(hk(request), incident_id=inc.public_id, actor=viewer.email, now=now_of(request), serious=serious,
-           category=category.strip() or None, **{k: v for k, v in facts.items()})
+    triage(
+        hk(request),
+        incident_id=inc.public_id,
+        actor=viewer.email,
+        now=now_of(request),
+        serious=serious,
+        category=category.strip() or None,
+        **{k: v for k, v in facts.items()},
+    )
     return _back(next, f"/incidents/{inc.public_id}#triage", "triaged")
 
 
 @router.post("/incidents/{incident_id}/reportability")
-def incident_reportability(request: Request, incident_id: str, decision: str = Form(...), reason: str = Form(""),
-                           next: str = Form(""), csrf_token: str = Form("")):
+def incident_reportability(
+    request: Request,
+    incident_id: str,
+    decision: str = Form(...),
+    reason: str = Form(""),
+    next: str = Form(""),
+    csrf_token: str = Form(""),
+):
     viewer = _writer(request, csrf_token, action="reportability", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:reportability", record=False)
     from hokoku.services.triage import DECISIONS, decide
@@ -634,18 +950,30 @@ def incident_reportability(request: Request, incident_id: str, decision: str = F
         raise FieldError("decision", f"decision: {decision!r} is not one of {', '.join(DECISIONS)}")
     if decision != "confirm" and not reason.strip():
         raise FieldError("reason", "reason: an override needs a reason")
-    decide(hk(request), incident_id=inc.public_id, actor=viewer.email, decision=decision, now=now_of(request),
-           reason=reason.strip() or None)
+    decide(
+        hk(request),
+        incident_id=inc.public_id,
+        actor=viewer.email,
+        decision=decision,
+        now=now_of(request),
+        reason=reason.strip() or None,
+    )
     return _back(next, f"/incidents/{inc.public_id}#triage", "decided")
 
 
 @router.post("/incidents/{incident_id}/amend")
-def incident_amend(request: Request, incident_id: str, aware_at: str = Form(...), reason: str = Form(""),
-                   next: str = Form(""), csrf_token: str = Form("")):
+def incident_amend(
+    request: Request,
+    incident_id: str,
+    aware_at: str = Form(...),
+    reason: str = Form(""),
+    next: str = Form(""),
+    csrf_token: str = Form(""),
+):
     viewer = _writer(request, csrf_token, action="amend", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:amend", record=False)
+    from hokoku.core.timeutil import parse_instant
     from hokoku.services.amend import amend_awareness
-    from hokoku.timeutil import parse_instant
 
     try:
         when = parse_instant(aware_at, what="aware_at")
@@ -653,27 +981,43 @@ def incident_amend(request: Request, incident_id: str, aware_at: str = Form(...)
         raise FieldError("aware_at", str(exc)) from None
     if not reason.strip():
         raise FieldError("reason", "reason: say why the awareness time is corrected")
-    amend_awareness(hk(request), incident_id=inc.public_id, aware_at=when, reason=reason, actor=viewer.email,
-                    now=now_of(request))
+    amend_awareness(
+        hk(request), incident_id=inc.public_id, aware_at=when, reason=reason, actor=viewer.email, now=now_of(request)
+    )
     return _back(next, f"/incidents/{inc.public_id}#triage", "amended")
 
 
 @router.post("/incidents/{incident_id}/steps/{ref}/done")
-def step_done(request: Request, incident_id: str, ref: str, note: str = Form(""), evidence: str = Form(""),
-              next: str = Form(""), csrf_token: str = Form("")):
+def step_done(
+    request: Request,
+    incident_id: str,
+    ref: str,
+    note: str = Form(""),
+    evidence: str = Form(""),
+    next: str = Form(""),
+    csrf_token: str = Form(""),
+):
     """Complete a step (checklist ticks are saved one by one: ``/steps/{ref}/tick``)."""
     viewer = _writer(request, csrf_token, action="step.done", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:step", record=False)
     from hokoku.services.tasks import complete_task
 
-    complete_task(hk(request), incident_id=inc.public_id, ref=ref, actor=viewer.email, now=now_of(request),
-                  note=note.strip() or None, evidence=evidence.strip() or None)
+    complete_task(
+        hk(request),
+        incident_id=inc.public_id,
+        ref=ref,
+        actor=viewer.email,
+        now=now_of(request),
+        note=note.strip() or None,
+        evidence=evidence.strip() or None,
+    )
     return _back(next, f"/incidents/{inc.public_id}#step-{ref}", "step_done")
 
 
 @router.post("/incidents/{incident_id}/steps/{ref}/assign")
-def step_assign(request: Request, incident_id: str, ref: str, to: str = Form(...), next: str = Form(""),
-                csrf_token: str = Form("")):
+def step_assign(
+    request: Request, incident_id: str, ref: str, to: str = Form(...), next: str = Form(""), csrf_token: str = Form("")
+):
     viewer = _writer(request, csrf_token, action="step.assign", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:assign", record=False)
     from hokoku.services.tasks import assign_task
@@ -687,8 +1031,9 @@ def draft(request: Request, incident_id: str, kind: str, format: str = "html"):
     viewer = _viewer(request)
     inc = load_visible(request, viewer, incident_id, via=f"draft:{kind}")
     lang = lang_of(request)
-    text = render_incident_draft(hk(request), incident_id=inc.public_id, kind=kind, lang=lang, fmt=format,
-                                 now=now_of(request))
+    text = render_incident_draft(
+        hk(request), incident_id=inc.public_id, kind=kind, lang=lang, fmt=format, now=now_of(request)
+    )
     from hokoku.web.casework import draft_response
 
     return draft_response(text, kind=kind, incident=inc.public_id, lang=lang, fmt=format)
@@ -702,8 +1047,14 @@ def leadership(request: Request, incident: str = ""):
     lang = lang_of(request)
     now = now_of(request)
     if not viewer.scope.manages:
-        accesslog.record_denied(app, email=viewer.email, incident=None, via="page:leadership",
-                                reason="staff see only their own reports", now=now)
+        accesslog.record_denied(
+            app,
+            email=viewer.email,
+            incident=None,
+            via="page:leadership",
+            reason="staff see only their own reports",
+            now=now,
+        )
         raise Forbidden(f"{viewer.email} may not see the leadership overview")
     from hokoku.web.metrics import incident_metrics, statutory_board
 
@@ -711,24 +1062,66 @@ def leadership(request: Request, incident: str = ""):
     board = statutory_board(app, viewer.scope, now=now, lang=lang)
     t = lambda k: translate(k, lang)  # noqa: E731
     href = lambda r: f"/incidents/{r['incident']}"  # noqa: E731
-    ack_chart = bar_chart(t("lead.ack_chart"), [
-        Bar(r["incident"], r["time_to_acknowledge"].total_seconds() / 60 if r["time_to_acknowledge"] else None,
-            fmt_duration(r["time_to_acknowledge"], lang), "bar ack", href(r)) for r in rows], empty=t("lead.none"))
-    contain_chart = bar_chart(t("lead.contain_chart"), [
-        Bar(r["incident"], r["time_to_contain"].total_seconds() / 60 if r["time_to_contain"] else None,
-            fmt_duration(r["time_to_contain"], lang), "bar contain", href(r)) for r in rows], empty=t("lead.none"))
-    deadline_chart = stacked_chart(t("lead.deadline_chart"), [
-        (r["incident"], [Segment(r["deadlines_met"], "seg met", t("lead.met")),
-                         Segment(r["deadlines_missed"], "seg missed", t("lead.missed")),
-                         Segment(r["deadlines_open"], "seg open", t("lead.open"))], href(r)) for r in rows],
-        empty=t("lead.none"))
+    ack_chart = bar_chart(
+        t("lead.ack_chart"),
+        [
+            Bar(
+                r["incident"],
+                r["time_to_acknowledge"].total_seconds() / 60 if r["time_to_acknowledge"] else None,
+                fmt_duration(r["time_to_acknowledge"], lang),
+                "bar ack",
+                href(r),
+            )
+            for r in rows
+        ],
+        empty=t("lead.none"),
+    )
+    contain_chart = bar_chart(
+        t("lead.contain_chart"),
+        [
+            Bar(
+                r["incident"],
+                r["time_to_contain"].total_seconds() / 60 if r["time_to_contain"] else None,
+                fmt_duration(r["time_to_contain"], lang),
+                "bar contain",
+                href(r),
+            )
+            for r in rows
+        ],
+        empty=t("lead.none"),
+    )
+    deadline_chart = stacked_chart(
+        t("lead.deadline_chart"),
+        [
+            (
+                r["incident"],
+                [
+                    Segment(r["deadlines_met"], "seg met", t("lead.met")),
+                    Segment(r["deadlines_missed"], "seg missed", t("lead.missed")),
+                    Segment(r["deadlines_open"], "seg open", t("lead.open")),
+                ],
+                href(r),
+            )
+            for r in rows
+        ],
+        empty=t("lead.none"),
+    )
     totals = {k: sum(r[k] for r in rows) for k in ("deadlines_met", "deadlines_missed", "deadlines_open")}
     selected = incident.strip().upper() or (rows[-1]["incident"] if rows else "")
     if selected and selected not in {r["incident"] for r in rows}:
         selected = ""
-    return render(request, "leadership.html", rows=rows, ack_chart=ack_chart, contain_chart=contain_chart,
-                  deadline_chart=deadline_chart, totals=totals, selected=selected, board=board,
-                  rel=lambda v: fmt_relative(v, now, lang))
+    return render(
+        request,
+        "leadership.html",
+        rows=rows,
+        ack_chart=ack_chart,
+        contain_chart=contain_chart,
+        deadline_chart=deadline_chart,
+        totals=totals,
+        selected=selected,
+        board=board,
+        rel=lambda v: fmt_relative(v, now, lang),
+    )
 
 
 # -- audit log --------------------------------------------------------------------------------------
@@ -745,8 +1138,11 @@ def _verify_text(result, lang: str) -> str:
     """The verification status in the page's language."""
     events = getattr(result, "events", 0)
     if result.ok:
-        return (f"{events:,} audit events: chain and signatures verified" if lang == "en"
-                else f"{events:,}件の監査記録について、ハッシュの連鎖と署名を検証しました。")
+        return (
+            f"{events:,} audit events: chain and signatures verified"
+            if lang == "en"
+            else f"{events:,}件の監査記録について、ハッシュの連鎖と署名を検証しました。"
+        )
     reason = getattr(result, "reason", None) or ""
     seq = getattr(result, "bad_seq", None)
     if lang == "en":
@@ -780,8 +1176,9 @@ def _data_words(data) -> str:
 
 
 @router.get("/audit")
-def audit_page(request: Request, incident: str = "", actor: str = "", action: str = "", before: int = 0,
-               format: str = "html"):
+def audit_page(
+    request: Request, incident: str = "", actor: str = "", action: str = "", before: int = 0, format: str = "html"
+):
     viewer = _viewer(request)
     if not 0 <= before <= 2**62:
         raise FieldError("before", "before: must be a whole number from 0 to 2^62")
@@ -789,9 +1186,14 @@ def audit_page(request: Request, incident: str = "", actor: str = "", action: st
     now = now_of(request)
     lang = lang_of(request)
     if not viewer.scope.may_read_audit_log:
-        accesslog.record_denied(app, email=viewer.email, incident=None, via="page:audit",
-                                reason="only the audit officer, the general manager and the director-general "
-                                       "read the audit log", now=now)
+        accesslog.record_denied(
+            app,
+            email=viewer.email,
+            incident=None,
+            via="page:audit",
+            reason="only the audit officer, the general manager and the director-general read the audit log",
+            now=now,
+        )
         raise Forbidden(f"{viewer.email} may not read the audit log")
     p = request.query_params
     since, until = _day(p.get("from", ""), "from"), _day(p.get("to", ""), "to", end=True)
@@ -807,8 +1209,11 @@ def audit_page(request: Request, incident: str = "", actor: str = "", action: st
         if actor:
             query = query.where(AuditEvent.actor == actor)
         if action:
-            query = query.where(AuditEvent.action.startswith(action.rstrip("*"), autoescape=True)
-                                if action.endswith((".", "*")) else AuditEvent.action == action)
+            query = query.where(
+                AuditEvent.action.startswith(action.rstrip("*"), autoescape=True)
+                if action.endswith((".", "*"))
+                else AuditEvent.action == action
+            )
         if since:
             query = query.where(AuditEvent.at >= since)
         if until:
@@ -816,40 +1221,96 @@ def audit_page(request: Request, incident: str = "", actor: str = "", action: st
         if before > 0 and not exporting:
             query = query.where(AuditEvent.seq < before)
         query = query.limit(EXPORT_LIMIT if exporting else PAGE_SIZE)
-        events = [{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "incident": e.incident_public_id,
-                   "data": e.data} for e in session.execute(query).scalars()]
-        filters = {"incident": incident or None, "actor": actor or None, "action": action or None,
-                   "from": p.get("from") or None, "to": p.get("to") or None}
-        audit.append(session, app.keyring, at=now, actor=viewer.email,
-                     action="audit.exported" if exporting else "audit.viewed",
-                     data={**filters, "before": before or None,
-                           **({"format": format, "rows": len(events)} if exporting else {})})
+        events = [
+            {
+                "seq": e.seq,
+                "at": e.at,
+                "actor": e.actor,
+                "action": e.action,
+                "incident": e.incident_public_id,
+                "data": e.data,
+            }
+            for e in session.execute(query).scalars()
+        ]
+        filters = {
+            "incident": incident or None,
+            "actor": actor or None,
+            "action": action or None,
+            "from": p.get("from") or None,
+            "to": p.get("to") or None,
+        }
+        audit.append(
+            session,
+            app.keyring,
+            at=now,
+            actor=viewer.email,
+            action="audit.exported" if exporting else "audit.viewed",
+            data={
+                **filters,
+                "before": before or None,
+                **({"format": format, "rows": len(events)} if exporting else {}),
+            },
+        )
     for e in events:
         e["words"] = _action_words(e["action"], e["data"] or {}, lang)
     if format == "csv":
         from hokoku.web.exports import csv_response
 
-        return csv_response(["seq", "at", "actor", "action", "action_words", "incident", "data"],
-                            ([e["seq"], e["at"].isoformat(), e["actor"], e["action"], e["words"], e["incident"] or "",
-                              json.dumps(e["data"], ensure_ascii=False, sort_keys=True)] for e in events),
-                            filename="hokoku-audit.csv")
+        return csv_response(
+            ["seq", "at", "actor", "action", "action_words", "incident", "data"],
+            (
+                [
+                    e["seq"],
+                    e["at"].isoformat(),
+                    e["actor"],
+                    e["action"],
+                    e["words"],
+                    e["incident"] or "",
+                    json.dumps(e["data"], ensure_ascii=False, sort_keys=True),
+                ]
+                for e in events
+            ),
+            filename="hokoku-audit.csv",
+        )
     if format == "jsonl":
         from hokoku.web.exports import jsonl_response
 
-        return jsonl_response(({"seq": e["seq"], "at": e["at"].isoformat(), "actor": e["actor"], "action": e["action"],
-                                "incident": e["incident"], "data": e["data"]} for e in events),
-                              filename="hokoku-audit.jsonl")
+        return jsonl_response(
+            (
+                {
+                    "seq": e["seq"],
+                    "at": e["at"].isoformat(),
+                    "actor": e["actor"],
+                    "action": e["action"],
+                    "incident": e["incident"],
+                    "data": e["data"],
+                }
+                for e in events
+            ),
+            filename="hokoku-audit.jsonl",
+        )
     people = organisation(app).people()
     for e in events:
         e["actor_name"] = people[e["actor"]].name if e["actor"] in people else e["actor"]
         e["data_words"] = _data_words(e["data"])
-    older = (_url_with(request, before=str(events[-1]["seq"]), msg=None)
-             if len(events) == PAGE_SIZE else None)
-    return render(request, "audit.html", result=result, verify_text=_verify_text(result, lang), events=events,
-                  incident=incident, actor=actor, action=action, date_from=p.get("from", "")[:10],
-                  date_to=p.get("to", "")[:10], older=older, newest=_url_with(request, before=None, msg=None),
-                  paged=before > 0, csv_url=_url_with(request, before=None, msg=None, format="csv"),
-                  jsonl_url=_url_with(request, before=None, msg=None, format="jsonl"))
+    older = _url_with(request, before=str(events[-1]["seq"]), msg=None) if len(events) == PAGE_SIZE else None
+    return render(
+        request,
+        "audit.html",
+        result=result,
+        verify_text=_verify_text(result, lang),
+        events=events,
+        incident=incident,
+        actor=actor,
+        action=action,
+        date_from=p.get("from", "")[:10],
+        date_to=p.get("to", "")[:10],
+        older=older,
+        newest=_url_with(request, before=None, msg=None),
+        paged=before > 0,
+        csv_url=_url_with(request, before=None, msg=None, format="csv"),
+        jsonl_url=_url_with(request, before=None, msg=None, format="jsonl"),
+    )
 
 
 __all__ = ["router", "render", "render_error"]

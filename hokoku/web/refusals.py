@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from hokoku import audit
 from hokoku.db import transaction
-from models.web import RefusalTally
+from hokoku.models.web import RefusalTally
 
 #: Tally rows older than this that have nothing left to report are deleted.
 KEEP = timedelta(days=1)
@@ -27,8 +27,17 @@ def _window(now: datetime) -> datetime:
     return now.replace(second=0, microsecond=0)
 
 
-def audit_refusal(app, session: Session, *, source: str, actor: str, action: str, now: datetime,
-                  data: dict | None = None, incident: str | None = None) -> bool:
+def audit_refusal(
+    app,
+    session: Session,
+    *,
+    source: str,
+    actor: str,
+    action: str,
+    now: datetime,
+    data: dict | None = None,
+    incident: str | None = None,
+) -> bool:
     """Count a refusal from ``source``; append an audit event if it is the first this minute.
 
     Runs inside the caller's transaction; returns whether an audit event was written.
@@ -49,10 +58,15 @@ def audit_refusal(app, session: Session, *, source: str, actor: str, action: str
             row.count += 1
             session.add(row)
         return False
-    earlier = session.execute(
-        select(RefusalTally).where(RefusalTally.source == source, RefusalTally.window_start < window,
-                                   RefusalTally.count > 1)
-    ).scalars().all()
+    earlier = (
+        session.execute(
+            select(RefusalTally).where(
+                RefusalTally.source == source, RefusalTally.window_start < window, RefusalTally.count > 1
+            )
+        )
+        .scalars()
+        .all()
+    )
     suppressed = 0
     for old in earlier:
         if old.count > 1:
@@ -64,17 +78,26 @@ def audit_refusal(app, session: Session, *, source: str, actor: str, action: str
     payload["source"] = source
     if suppressed:
         payload["suppressed"] = suppressed
-    audit.append(session, app.keyring, at=now, actor=actor[:320], action=action,
-                 incident=incident[:32] if incident else None, data=payload)
+    audit.append(
+        session,
+        app.keyring,
+        at=now,
+        actor=actor[:320],
+        action=action,
+        incident=incident[:32] if incident else None,
+        data=payload,
+    )
     return True
 
 
-def record_refusal(app, *, source: str, actor: str, action: str, now: datetime, data: dict | None = None,
-                   incident: str | None = None) -> bool:
+def record_refusal(
+    app, *, source: str, actor: str, action: str, now: datetime, data: dict | None = None, incident: str | None = None
+) -> bool:
     """:func:`audit_refusal` in a transaction of its own."""
     with transaction(app.engine) as session:
-        return audit_refusal(app, session, source=source, actor=actor, action=action, now=now, data=data,
-                             incident=incident)
+        return audit_refusal(
+            app, session, source=source, actor=actor, action=action, now=now, data=data, incident=incident
+        )
 
 
 def suppressed_now(app, *, source: str, now: datetime) -> int:

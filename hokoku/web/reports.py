@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hokoku.exceptions import InputError, NotFound
-from hokoku.statutory import MAX_INDIVIDUALS
+from hokoku.core.exceptions import InputError, NotFound
+from hokoku.core.statutory import MAX_INDIVIDUALS
+from hokoku.core.timeutil import parse_instant
 from hokoku.services.intake import MAX_SUMMARY, IntakeResult, report_incident
-from hokoku.timeutil import parse_instant
 from hokoku.web.common import organisation
 from hokoku.web.errors import FieldError
 from hokoku.web.i18n import translate
@@ -22,8 +22,9 @@ def _text(value: str | None, field: str, *, limit: int = MAX_TEXT) -> str | None
     return value or None
 
 
-def compose_details(lang: str, *, data_items: str | None, individuals: int | None, already_done: str | None,
-                    details: str | None = None) -> str | None:
+def compose_details(
+    lang: str, *, data_items: str | None, individuals: int | None, already_done: str | None, details: str | None = None
+) -> str | None:
     """The reporter's answers as one text (stored encrypted with the incident)."""
     parts = []
     if data_items:
@@ -31,8 +32,10 @@ def compose_details(lang: str, *, data_items: str | None, individuals: int | Non
     if individuals is not None:
         from hokoku.documents.render import headcount_text  # one wording of the headcount everywhere
 
-        parts.append(f"{translate('report.individuals', lang)}: "
-                     f"{headcount_text({'count': individuals, 'estimated': True}, lang)}")
+        parts.append(
+            f"{translate('report.individuals', lang)}: "
+            f"{headcount_text({'count': individuals, 'estimated': True}, lang)}"
+        )
     if already_done:
         parts.append(f"{translate('report.already_done', lang)}: {already_done}")
     if details:
@@ -40,10 +43,23 @@ def compose_details(lang: str, *, data_items: str | None, individuals: int | Non
     return "\n".join(parts) or None
 
 
-def submit_report(app, viewer, *, now: datetime, lang: str, division: str, category: str, summary: str,
-                  aware_at: datetime | None = None, data_items: str | None = None, individuals: int | None = None,
-                  already_done: str | None = None, details: str | None = None, serious: bool = False,
-                  occurred_at: datetime | None = None) -> IntakeResult:
+def submit_report(
+    app,
+    viewer,
+    *,
+    now: datetime,
+    lang: str,
+    division: str,
+    category: str,
+    summary: str,
+    aware_at: datetime | None = None,
+    data_items: str | None = None,
+    individuals: int | None = None,
+    already_done: str | None = None,
+    details: str | None = None,
+    serious: bool = False,
+    occurred_at: datetime | None = None,
+) -> IntakeResult:
     division = (division or "").strip()
     if not division:
         raise FieldError("division", "division: choose the division that manages the information")
@@ -56,8 +72,9 @@ def submit_report(app, viewer, *, now: datetime, lang: str, division: str, categ
     if not category:
         raise FieldError("category", "category: choose the kind of incident")
     if category not in app.playbooks:
-        raise FieldError("category", f"category: unknown category {category!r} "
-                                     f"(categories: {', '.join(sorted(app.playbooks))})")
+        raise FieldError(
+            "category", f"category: unknown category {category!r} (categories: {', '.join(sorted(app.playbooks))})"
+        )
     summary_text = _text(summary, "summary", limit=MAX_SUMMARY)
     if not summary_text:
         raise FieldError("summary", "summary: say what happened")
@@ -70,13 +87,30 @@ def submit_report(app, viewer, *, now: datetime, lang: str, division: str, categ
     if individuals is not None and not 0 <= individuals <= MAX_INDIVIDUALS:
         raise FieldError("individuals", f"individuals: must be a whole number from 0 to {MAX_INDIVIDUALS:,}")
     items_text = _text(data_items, "data_items")
-    text = compose_details(lang, data_items=items_text, individuals=individuals,
-                           already_done=_text(already_done, "already_done"), details=_text(details, "details"))
+    text = compose_details(
+        lang,
+        data_items=items_text,
+        individuals=individuals,
+        already_done=_text(already_done, "already_done"),
+        details=_text(details, "details"),
+    )
     try:
-        return report_incident(app, division=division, category=category, summary=summary_text,
-                               reporter=viewer.email, now=now, aware_at=aware_at, serious=bool(serious),
-                               entry="staff", source="web", details=text, occurred_at=occurred_at,
-                               data_items=items_text, individuals=individuals)
+        return report_incident(
+            app,
+            division=division,
+            category=category,
+            summary=summary_text,
+            reporter=viewer.email,
+            now=now,
+            aware_at=aware_at,
+            serious=bool(serious),
+            entry="staff",
+            source="web",
+            details=text,
+            occurred_at=occurred_at,
+            data_items=items_text,
+            individuals=individuals,
+        )
     except InputError as exc:
         from hokoku.web.errors import field_of
 
@@ -85,9 +119,22 @@ def submit_report(app, viewer, *, now: datetime, lang: str, division: str, categ
         raise
 
 
-def report_from_form(app, viewer, *, now: datetime, lang: str, division: str, category: str, summary: str,
-                     aware_at: str, data_items: str, individuals: str, already_done: str, serious: bool,
-                     occurred_at: str = "") -> IntakeResult:
+def report_from_form(
+    app,
+    viewer,
+    *,
+    now: datetime,
+    lang: str,
+    division: str,
+    category: str,
+    summary: str,
+    aware_at: str,
+    data_items: str,
+    individuals: str,
+    already_done: str,
+    serious: bool,
+    occurred_at: str = "",
+) -> IntakeResult:
     def instant(text: str, field: str):
         if not (text or "").strip():
             return None
@@ -104,26 +151,54 @@ def report_from_form(app, viewer, *, now: datetime, lang: str, division: str, ca
             count = int(individuals.strip())
         except ValueError:
             raise FieldError("individuals", f"individuals: {individuals.strip()!r} is not a whole number") from None
-    return submit_report(app, viewer, now=now, lang=lang, division=division, category=category, summary=summary,
-                         aware_at=when, data_items=data_items, individuals=count, already_done=already_done,
-                         serious=serious, occurred_at=occurred)
+    return submit_report(
+        app,
+        viewer,
+        now=now,
+        lang=lang,
+        division=division,
+        category=category,
+        summary=summary,
+        aware_at=when,
+        data_items=data_items,
+        individuals=count,
+        already_done=already_done,
+        serious=serious,
+        occurred_at=occurred,
+    )
 
 
 # -- every problem of a report form at once, in the page's language ------------------------------
 _PROBLEMS = {
     "division.missing": ("情報を管理する課室等を選んでください。", "Choose the division that manages the information."),
-    "division.unknown": ("この課室等は登録されていません。一覧から選んでください。", "This division is not known: choose one from the list."),
-    "category.missing": ("事案の種類を選んでください（分からなければ「分からない・その他」）。",
-                         "Choose the kind of incident (or “Not sure / other”)."),
-    "category.unknown": ("この種類は選べません。一覧から選んでください。", "This kind cannot be chosen: pick one from the list."),
+    "division.unknown": (
+        "この課室等は登録されていません。一覧から選んでください。",
+        "This division is not known: choose one from the list.",
+    ),
+    "category.missing": (
+        "事案の種類を選んでください（分からなければ「分からない・その他」）。",
+        "Choose the kind of incident (or “Not sure / other”).",
+    ),
+    "category.unknown": (
+        "この種類は選べません。一覧から選んでください。",
+        "This kind cannot be chosen: pick one from the list.",
+    ),
     "summary.missing": ("何が起きたかを書いてください。", "Say what happened."),
     "summary.long": ("長すぎます（{n:,}文字、上限{limit:,}文字）。", "Too long ({n:,} characters; at most {limit:,})."),
     "text.long": ("長すぎます（{n:,}文字、上限{limit:,}文字）。", "Too long ({n:,} characters; at most {limit:,})."),
-    "when.format": ("日時を「2027-02-01T09:40」の形で入力してください。", "Enter a date and time such as 2027-02-01T09:40."),
+    "when.format": (
+        "日時を「2027-02-01T09:40」の形で入力してください。",
+        "Enter a date and time such as 2027-02-01T09:40.",
+    ),
     "when.future": ("未来の日時は指定できません。", "This time is in the future."),
-    "occurred.after": ("発生日時が、気づいた日時より後になっています。", "The time it happened is after the time it was first known."),
-    "individuals.number": ("0以上の整数で入力してください（分からなければ空欄）。",
-                           "Enter a whole number of 0 or more (or leave it blank)."),
+    "occurred.after": (
+        "発生日時が、気づいた日時より後になっています。",
+        "The time it happened is after the time it was first known.",
+    ),
+    "individuals.number": (
+        "0以上の整数で入力してください（分からなければ空欄）。",
+        "Enter a whole number of 0 or more (or leave it blank).",
+    ),
 }
 
 
@@ -132,9 +207,22 @@ def _problem(key: str, lang: str, **kw) -> str:
     return (en if lang == "en" else ja).format(**kw)
 
 
-def report_problems(app, *, now: datetime, lang: str, categories: set[str], division: str, category: str,
-                    summary: str, aware_at: str, occurred_at: str, data_items: str, individuals: str,
-                    already_done: str, **_ignored) -> dict[str, str]:
+def report_problems(
+    app,
+    *,
+    now: datetime,
+    lang: str,
+    categories: set[str],
+    division: str,
+    category: str,
+    summary: str,
+    aware_at: str,
+    occurred_at: str,
+    data_items: str,
+    individuals: str,
+    already_done: str,
+    **_ignored,
+) -> dict[str, str]:
     """Every problem of a report form, field by field, in ``lang`` (empty when it may be sent);
     the same checks as :func:`submit_report`, which still guards the service on its own."""
     problems: dict[str, str] = {}

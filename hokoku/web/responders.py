@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
-from hokoku.exceptions import InputError
+from hokoku.core.exceptions import InputError
 from hokoku.web import security
 from hokoku.web.common import hk, lang_of, load_visible, now_of, organisation
 from hokoku.web.errors import FieldError
@@ -21,8 +21,9 @@ router = APIRouter(include_in_schema=False)
 FOLDED = frozenset({"incident.viewed"})
 
 
-def timeline_entries(app, *, incident_id: str, events: list[dict], lang: str, stage_titles: dict,
-                     step_titles: dict) -> tuple[list[dict], dict]:
+def timeline_entries(
+    app, *, incident_id: str, events: list[dict], lang: str, stage_titles: dict, step_titles: dict
+) -> tuple[list[dict], dict]:
     """(entries, views): each audit event as a sentence in ``lang`` (status updates with their
     text), and the views folded into {count, people}."""
     from hokoku.documents.labels import LABELS
@@ -47,20 +48,34 @@ def timeline_entries(app, *, incident_id: str, events: list[dict], lang: str, st
             key = f"ev.{action}"
             phrase = translate(key, lang) if translate(key, lang) != key else labels["event_other"]
         field = data.get("field") or data.get("item")
-        field_label = ((labels["public_fields"] if action.startswith("public_text.") else labels["item_titles"])
-                       .get(field, "") if isinstance(field, str) else "")
-        what = phrase.format(stage=stage_titles.get(data.get("stage"), data.get("stage") or ""),
-                             step=step_titles.get(ref, ref), field=field_label)
+        field_label = (
+            (labels["public_fields"] if action.startswith("public_text.") else labels["item_titles"]).get(field, "")
+            if isinstance(field, str)
+            else ""
+        )
+        what = phrase.format(
+            stage=stage_titles.get(data.get("stage"), data.get("stage") or ""),
+            step=step_titles.get(ref, ref),
+            field=field_label,
+        )
         actor = ev["actor"]
         name = people[actor].name if actor in people else None
         when = _when(ev["at"])
         if name is None or action in AUTOMATIC_EVENTS:
             sentence = labels["timeline_sentence_system"].format(
-                when=when, what=what[:1].upper() + what[1:] if lang == "en" else what)
+                when=when, what=what[:1].upper() + what[1:] if lang == "en" else what
+            )
         else:
             sentence = labels["timeline_sentence"].format(when=when, actor=name, what=what)
-        entries.append({"seq": ev.get("seq"), "action": action, "at": ev["at"], "sentence": sentence,
-                        "text": texts.get(data.get("update")) if action == "incident.update_posted" else None})
+        entries.append(
+            {
+                "seq": ev.get("seq"),
+                "action": action,
+                "at": ev["at"],
+                "sentence": sentence,
+                "text": texts.get(data.get("update")) if action == "incident.update_posted" else None,
+            }
+        )
     return entries, {"count": views, "people": len(viewers)}
 
 
@@ -79,32 +94,54 @@ def timeline_fragment(request: Request, incident_id: str):
 
     view = app_for(app, lang)
     shown = show_incident(view, inc.public_id, now=now_of(request))
-    steps = {t["ref"].split(":", 1)[-1]: t.get("title") or t["ref"] for t in list_tasks(view, incident_id=inc.public_id)}
-    entries, views = timeline_entries(app, incident_id=inc.public_id, events=shown["timeline"], lang=lang,
-                                      stage_titles={s["code"]: s.get("title") or s["code"] for s in shown["stages"]},
-                                      step_titles=steps)
+    steps = {
+        t["ref"].split(":", 1)[-1]: t.get("title") or t["ref"] for t in list_tasks(view, incident_id=inc.public_id)
+    }
+    entries, views = timeline_entries(
+        app,
+        incident_id=inc.public_id,
+        events=shown["timeline"],
+        lang=lang,
+        stage_titles={s["code"]: s.get("title") or s["code"] for s in shown["stages"]},
+        step_titles=steps,
+    )
     return render(request, "_timeline.html", timeline=entries, views=views, inc=shown)
 
 
 @router.post("/incidents/{incident_id}/steps/{ref}/tick")
-def step_tick(request: Request, incident_id: str, ref: str, item: int = Form(...), checked: str = Form("1"),
-              next: str = Form(""), csrf_token: str = Form("")):
+def step_tick(
+    request: Request,
+    incident_id: str,
+    ref: str,
+    item: int = Form(...),
+    checked: str = Form("1"),
+    next: str = Form(""),
+    csrf_token: str = Form(""),
+):
     from hokoku.services.responders import set_tick
     from hokoku.web.pages import _back, _writer
 
     viewer = _writer(request, csrf_token, action="checklist.tick", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:tick", record=False)
     try:
-        set_tick(hk(request), incident_id=inc.public_id, ref=ref, item=item, checked=checked == "1",
-                 actor=viewer.email, now=now_of(request))
+        set_tick(
+            hk(request),
+            incident_id=inc.public_id,
+            ref=ref,
+            item=item,
+            checked=checked == "1",
+            actor=viewer.email,
+            now=now_of(request),
+        )
     except InputError as exc:
         raise FieldError("item", str(exc)) from None
     return _back(next, f"/incidents/{inc.public_id}#step-{ref}", "ticked")
 
 
 @router.post("/incidents/{incident_id}/updates")
-def post_status_update(request: Request, incident_id: str, text: str = Form(""), next: str = Form(""),
-                       csrf_token: str = Form("")):
+def post_status_update(
+    request: Request, incident_id: str, text: str = Form(""), next: str = Form(""), csrf_token: str = Form("")
+):
     from hokoku.services.responders import post_update
     from hokoku.web.pages import _back, _writer
 
@@ -118,8 +155,9 @@ def post_status_update(request: Request, incident_id: str, text: str = Form(""),
 
 
 @router.post("/incidents/{incident_id}/evidence")
-async def upload_evidence(request: Request, incident_id: str, file: UploadFile = File(...), ref: str = Form(""),
-                          csrf_token: str = Form("")):
+async def upload_evidence(
+    request: Request, incident_id: str, file: UploadFile = File(...), ref: str = Form(""), csrf_token: str = Form("")
+):
     from starlette.concurrency import run_in_threadpool
 
     from hokoku.services.responders import MAX_EVIDENCE_BYTES, add_evidence
@@ -129,9 +167,18 @@ async def upload_evidence(request: Request, incident_id: str, file: UploadFile =
     inc = await run_in_threadpool(load_visible, request, viewer, incident_id, via="page:evidence", record=False)
     data = await file.read(MAX_EVIDENCE_BYTES + 1)
     try:
-        await run_in_threadpool(lambda: add_evidence(
-            hk(request), incident_id=inc.public_id, name=file.filename or "", content_type=file.content_type or "",
-            data=data, actor=viewer.email, now=now_of(request), ref=ref.strip() or None))
+        await run_in_threadpool(
+            lambda: add_evidence(
+                hk(request),
+                incident_id=inc.public_id,
+                name=file.filename or "",
+                content_type=file.content_type or "",
+                data=data,
+                actor=viewer.email,
+                now=now_of(request),
+                ref=ref.strip() or None,
+            )
+        )
     except InputError as exc:
         raise FieldError("file", str(exc)) from None
     return _back("", f"/incidents/{inc.public_id}#evidence", "evidence")
@@ -144,14 +191,21 @@ def download_evidence(request: Request, incident_id: str, evidence_id: int):
 
     viewer = _viewer(request)
     if not 0 < evidence_id <= 2**62:
-        from hokoku.exceptions import NotFound
+        from hokoku.core.exceptions import NotFound
 
         raise NotFound(f"no evidence file {evidence_id}")
     inc = load_visible(request, viewer, incident_id, via="page:evidence-download")
-    name, _ctype, data = read_evidence(hk(request), incident_id=inc.public_id, evidence_id=evidence_id,
-                                       actor=viewer.email, now=now_of(request))
+    name, _ctype, data = read_evidence(
+        hk(request), incident_id=inc.public_id, evidence_id=evidence_id, actor=viewer.email, now=now_of(request)
+    )
     ascii_name = "".join(ch if ch.isascii() and ch.isalnum() or ch in "._-" else "_" for ch in name) or "evidence"
-    response = Response(data, media_type="application/octet-stream", headers={
-        "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}",
-        "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
+    response = Response(
+        data,
+        media_type="application/octet-stream",
+        headers={
+            "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
     return security.security_headers(response)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hokoku.roles import Role
+from hokoku.core.roles import Role
 
 #: Roles that see every incident of the organisation.
 ORG_WIDE_ROLES = frozenset({Role.GENERAL_MANAGER, Role.DIRECTOR_GENERAL, Role.AUDIT_OFFICER})
@@ -75,11 +75,13 @@ class Scope:
             return None
         if not self.manages:
             return "staff see only their own reports"
-        return f"outside the viewer's scope (divisions: {sorted(self.divisions)}, institutes: {sorted(self.institutes)})"
+        return (
+            f"outside the viewer's scope (divisions: {sorted(self.divisions)}, institutes: {sorted(self.institutes)})"
+        )
 
 
 def scope_for(org, email: str) -> Scope:
-    """The scope of ``email`` under the organisation ``org`` (:class:`hokoku.org.Organisation`).
+    """The scope of ``email`` under the organisation ``org`` (:class:`hokoku.config.org.Organisation`).
 
     A person who is not in the organisation file gets a scope that sees nothing but their own
     reports (and the web layer refuses them sign-in anyway).

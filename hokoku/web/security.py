@@ -11,7 +11,7 @@ from fastapi import HTTPException
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
-from models.web import LoginFailure
+from hokoku.models.web import LoginFailure
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -19,8 +19,10 @@ CSRF_HEADER = "x-csrf-token"
 LOGIN_CSRF_COOKIE = "hokoku_login_csrf"
 
 #: Content-Security-Policy of the app's own pages: no inline script, nothing from elsewhere.
-PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
 #: Drafts are documents: their own inline styles, no script at all.
 DRAFT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; base-uri 'none'"
 
@@ -118,16 +120,25 @@ async def _plain(send, status: int, text: str) -> None:
 
 
 async def _send(send, status: int, body: bytes, ctype: bytes) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", ctype), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", ctype),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
 # -- login rate limiting (stored in the database, so it holds across processes) -------------
 def login_failures(session: Session, *, email: str, ip: str, now: datetime, window: timedelta) -> int:
     return session.execute(
-        select(func.count()).select_from(LoginFailure)
+        select(func.count())
+        .select_from(LoginFailure)
         .where(LoginFailure.email == email, LoginFailure.ip == ip, LoginFailure.at > now - window)
     ).scalar_one()
 
@@ -143,7 +154,8 @@ def clear_login_failures(session: Session, *, email: str, ip: str) -> None:
 def account_login_failures(session: Session, *, email: str, now: datetime, window: timedelta) -> int:
     """Failed sign-ins for ``email`` from any address within the window (the per-account limit)."""
     return session.execute(
-        select(func.count()).select_from(LoginFailure)
+        select(func.count())
+        .select_from(LoginFailure)
         .where(LoginFailure.email == email, LoginFailure.at > now - window)
     ).scalar_one()
 

@@ -17,5 +17,14 @@ def uvicorn_config(asgi, *, host: str, port: int, **extra):
 
     from hokoku.web.logredact import uvicorn_log_config
 
-    return uvicorn.Config(asgi, host=host, port=port, log_level="info", proxy_headers=False,
-                          forwarded_allow_ips="", server_header=False, log_config=uvicorn_log_config(), **extra)
+    return uvicorn.Config(
+        asgi,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=False,
+        forwarded_allow_ips="",
+        server_header=False,
+        log_config=uvicorn_log_config(),
+        **extra,
+    )

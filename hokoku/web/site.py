@@ -14,7 +14,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 def install(web: FastAPI, hk, *, clock=None, web_settings=None) -> None:
     """Pages, API, error handlers, size limit, static files; ``web.state.clock`` is injectable."""
-    from hokoku.exceptions import NotInitialised
+    from hokoku.core.exceptions import NotInitialised
     from hokoku.web import api, casework, pages, responders
     from hokoku.web.auth import ensure_web_tables
     from hokoku.web.config import load_web_settings
@@ -54,8 +54,10 @@ class _PathLimits:
         from hokoku.web.security import BodySizeLimit
 
         self._default = BodySizeLimit(app, default)
-        self._wider = [(re.compile(r"^/incidents/[^/]+/evidence$"), BodySizeLimit(app, MAX_EVIDENCE_BYTES + 64 * 1024)),
-                       (re.compile(r"^/report$"), BodySizeLimit(app, max(default, 1024 * 1024)))]
+        self._wider = [
+            (re.compile(r"^/incidents/[^/]+/evidence$"), BodySizeLimit(app, MAX_EVIDENCE_BYTES + 64 * 1024)),
+            (re.compile(r"^/report$"), BodySizeLimit(app, max(default, 1024 * 1024))),
+        ]
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":

@@ -35,8 +35,8 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from hokoku.core.exceptions import HokokuError
 from hokoku.db import transaction
-from hokoku.exceptions import HokokuError
 from hokoku.slacksig import SlackSignatureError, verify_slack_request
 from hokoku.web.context import WebContext
 
@@ -119,8 +119,15 @@ def person_for_slack_user(ctx: WebContext, user_id: str) -> str | None:
     return email if email in people else None
 
 
-def tell(ctx: WebContext, text: str, *, user_id: str, channel_id: str | None = None,
-         response_url: str | None = None, prefer_response_url: bool = False) -> None:
+def tell(
+    ctx: WebContext,
+    text: str,
+    *,
+    user_id: str,
+    channel_id: str | None = None,
+    response_url: str | None = None,
+    prefer_response_url: bool = False,
+) -> None:
     """An ephemeral message to ``user_id``: ``chat.postEphemeral`` or the ``response_url``."""
     ways: list[str] = ["ephemeral", "response_url"]
     if prefer_response_url:
@@ -134,25 +141,37 @@ def tell(ctx: WebContext, text: str, *, user_id: str, channel_id: str | None = N
                 from slack_sdk.webhook import WebhookClient
 
                 response = WebhookClient(response_url, timeout=5).send_dict(
-                    {"response_type": "ephemeral", "replace_original": False, "text": text})
+                    {"response_type": "ephemeral", "replace_original": False, "text": text}
+                )
                 if response.status_code < 400:
                     return
-        except Exception as exc:  # noqa: BLE001 - telling is best effort
+        except Exception as exc:
             log.warning("could not tell Slack user %s (%s): %s", user_id, way, exc)
     log.warning("no way to tell Slack user %s: %s", user_id, text)
 
 
 # -- button clicks ----------------------------------------------------------------------------
-def run_button(ctx: WebContext, *, action: str, user_id: str, incident: str, stage: str,
-               channel_id: str | None, response_url: str | None) -> None:
+def run_button(
+    ctx: WebContext,
+    *,
+    action: str,
+    user_id: str,
+    incident: str,
+    stage: str,
+    channel_id: str | None,
+    response_url: str | None,
+) -> None:
     """Acknowledge (or complete) ``stage`` as the person behind ``user_id``; refuse otherwise."""
     from hokoku.services.transitions import acknowledge, advance
 
     email = person_for_slack_user(ctx, user_id)
     if email is None:
-        ctx.audit(action="ack.refused" if action == "acknowledge" else "stage.refused", actor=f"slack:{user_id}",
-                  incident=incident, data={"stage": stage, "channel": "slack",
-                                           "reason": "Slack user not in the organisation"})
+        ctx.audit(
+            action="ack.refused" if action == "acknowledge" else "stage.refused",
+            actor=f"slack:{user_id}",
+            incident=incident,
+            data={"stage": stage, "channel": "slack", "reason": "Slack user not in the organisation"},
+        )
         tell(ctx, _t(ctx)["unknown_user"], user_id=user_id, channel_id=channel_id, response_url=response_url)
         return
     try:
@@ -161,8 +180,13 @@ def run_button(ctx: WebContext, *, action: str, user_id: str, incident: str, sta
         else:
             advance(ctx.app, incident_id=incident, stage=stage, actor=email, now=ctx.now(), channel="slack")
     except HokokuError:  # audited by the transitions service; its reason may name others: not shown
-        tell(ctx, _t(ctx)["button_refused"].format(incident=incident), user_id=user_id, channel_id=channel_id,
-             response_url=response_url)
+        tell(
+            ctx,
+            _t(ctx)["button_refused"].format(incident=incident),
+            user_id=user_id,
+            channel_id=channel_id,
+            response_url=response_url,
+        )
         return
     ctx.deliver(incident=incident)  # the chat.update rows and the next stage's notices
 
@@ -184,8 +208,9 @@ def _url(value: Any) -> str | None:
 
 def _block_actions(ctx: WebContext, payload: dict[str, Any]) -> SlackReply:
     user_id = _str(_obj(payload.get("user")).get("id"), 64)
-    channel_id = (_str(_obj(payload.get("channel")).get("id"), 64)
-                  or _str(_obj(payload.get("container")).get("channel_id"), 64))
+    channel_id = _str(_obj(payload.get("channel")).get("id"), 64) or _str(
+        _obj(payload.get("container")).get("channel_id"), 64
+    )
     actions = payload.get("actions")
     for action in (actions if isinstance(actions, list) else [])[:1]:
         action = _obj(action)
@@ -196,14 +221,25 @@ def _block_actions(ctx: WebContext, payload: dict[str, Any]) -> SlackReply:
         if not (user_id and incident and stage):
             log.warning("ignoring a %s click without user or value", action_id)
             continue
-        return SlackReply(work=functools.partial(
-            run_button, ctx, action=action_id, user_id=user_id, incident=incident[:32], stage=stage[:64],
-            channel_id=channel_id, response_url=_url(payload.get("response_url"))))
+        return SlackReply(
+            work=functools.partial(
+                run_button,
+                ctx,
+                action=action_id,
+                user_id=user_id,
+                incident=incident[:32],
+                stage=stage[:64],
+                channel_id=channel_id,
+                response_url=_url(payload.get("response_url")),
+            )
+        )
     return SlackReply()
 
 
 # -- reporting --------------------------------------------------------------------------------
-def validate_report(ctx: WebContext, *, division: str | None, category: str | None, summary: str | None) -> dict[str, str]:
+def validate_report(
+    ctx: WebContext, *, division: str | None, category: str | None, summary: str | None
+) -> dict[str, str]:
     """Field errors (block id → message) for a report; empty when it may be filed."""
     errors: dict[str, str] = {}
     with transaction(ctx.app.engine) as session:
@@ -220,27 +256,65 @@ def validate_report(ctx: WebContext, *, division: str | None, category: str | No
     return errors
 
 
-def run_report(ctx: WebContext, *, user_id: str, division: str, category: str, summary: str, serious: bool,
-               channel_id: str | None, response_url: str | None) -> None:
+def run_report(
+    ctx: WebContext,
+    *,
+    user_id: str,
+    division: str,
+    category: str,
+    summary: str,
+    serious: bool,
+    channel_id: str | None,
+    response_url: str | None,
+) -> None:
     """File a report for the person behind ``user_id`` and deliver its first notices."""
     from hokoku.services.intake import report_incident
 
     email = person_for_slack_user(ctx, user_id)
     if email is None:
-        ctx.audit(action="report.refused", actor=f"slack:{user_id}",
-                  data={"division": division[:64], "channel": "slack", "reason": "Slack user not in the organisation"})
-        tell(ctx, _t(ctx)["unknown_user"], user_id=user_id, channel_id=channel_id, response_url=response_url,
-             prefer_response_url=True)
+        ctx.audit(
+            action="report.refused",
+            actor=f"slack:{user_id}",
+            data={"division": division[:64], "channel": "slack", "reason": "Slack user not in the organisation"},
+        )
+        tell(
+            ctx,
+            _t(ctx)["unknown_user"],
+            user_id=user_id,
+            channel_id=channel_id,
+            response_url=response_url,
+            prefer_response_url=True,
+        )
         return
     try:
-        result = report_incident(ctx.app, division=division, category=category, summary=summary, reporter=email,
-                                 now=ctx.now(), serious=serious, source="slack")
+        result = report_incident(
+            ctx.app,
+            division=division,
+            category=category,
+            summary=summary,
+            reporter=email,
+            now=ctx.now(),
+            serious=serious,
+            source="slack",
+        )
     except HokokuError as exc:
-        tell(ctx, _t(ctx)["refused"].format(reason=exc), user_id=user_id, channel_id=channel_id,
-             response_url=response_url, prefer_response_url=True)
+        tell(
+            ctx,
+            _t(ctx)["refused"].format(reason=exc),
+            user_id=user_id,
+            channel_id=channel_id,
+            response_url=response_url,
+            prefer_response_url=True,
+        )
         return
-    tell(ctx, _t(ctx)["reported"].format(incident=result.public_id), user_id=user_id, channel_id=channel_id,
-         response_url=response_url, prefer_response_url=True)
+    tell(
+        ctx,
+        _t(ctx)["reported"].format(incident=result.public_id),
+        user_id=user_id,
+        channel_id=channel_id,
+        response_url=response_url,
+        prefer_response_url=True,
+    )
     ctx.deliver(incident=result.public_id)
 
 
@@ -268,16 +342,40 @@ def report_view(ctx: WebContext, *, channel_id: str | None) -> dict[str, Any]:
         "close": plain(t["close"]),
         "private_metadata": json.dumps({"channel": channel_id}),
         "blocks": [
-            {"type": "input", "block_id": "division", "label": plain(t["division"]),
-             "element": {"type": "static_select", "action_id": "value", "options": divisions[:100]}},
-            {"type": "input", "block_id": "category", "label": plain(t["category"]),
-             "element": {"type": "static_select", "action_id": "value", "options": categories[:100]}},
-            {"type": "input", "block_id": "summary", "label": plain(t["summary"]),
-             "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
-                         "max_length": MAX_SUMMARY}},
-            {"type": "input", "block_id": "serious", "optional": True, "label": plain(t["serious"]),
-             "element": {"type": "checkboxes", "action_id": "value",
-                         "options": [_option(t["serious_option"], "serious")]}},
+            {
+                "type": "input",
+                "block_id": "division",
+                "label": plain(t["division"]),
+                "element": {"type": "static_select", "action_id": "value", "options": divisions[:100]},
+            },
+            {
+                "type": "input",
+                "block_id": "category",
+                "label": plain(t["category"]),
+                "element": {"type": "static_select", "action_id": "value", "options": categories[:100]},
+            },
+            {
+                "type": "input",
+                "block_id": "summary",
+                "label": plain(t["summary"]),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "value",
+                    "multiline": True,
+                    "max_length": MAX_SUMMARY,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "serious",
+                "optional": True,
+                "label": plain(t["serious"]),
+                "element": {
+                    "type": "checkboxes",
+                    "action_id": "value",
+                    "options": [_option(t["serious_option"], "serious")],
+                },
+            },
         ],
     }
 
@@ -294,7 +392,9 @@ def _report_submission(ctx: WebContext, payload: dict[str, Any]) -> SlackReply:
     summary = _state_value(values, "summary").get("value")
     summary = summary if isinstance(summary, str) else ""
     if len(summary) > MAX_SUMMARY:
-        return SlackReply(body={"response_action": "errors", "errors": {"summary": f"at most {MAX_SUMMARY} characters"}})
+        return SlackReply(
+            body={"response_action": "errors", "errors": {"summary": f"at most {MAX_SUMMARY} characters"}}
+        )
     serious = bool(_state_value(values, "serious").get("selected_options"))
     errors = validate_report(ctx, division=division, category=category, summary=summary)
     if errors:
@@ -304,9 +404,19 @@ def _report_submission(ctx: WebContext, payload: dict[str, Any]) -> SlackReply:
     except (ValueError, RecursionError):
         channel_id = None
     user_id = _str(_obj(payload.get("user")).get("id"), 64) or ""
-    return SlackReply(work=functools.partial(
-        run_report, ctx, user_id=user_id, division=division, category=category, summary=summary.strip(),
-        serious=serious, channel_id=channel_id, response_url=None))
+    return SlackReply(
+        work=functools.partial(
+            run_report,
+            ctx,
+            user_id=user_id,
+            division=division,
+            category=category,
+            summary=summary.strip(),
+            serious=serious,
+            channel_id=channel_id,
+            response_url=None,
+        )
+    )
 
 
 # -- the two entry points ---------------------------------------------------------------------
@@ -323,14 +433,14 @@ def handle_interaction(ctx: WebContext, payload: dict[str, Any]) -> SlackReply:
 def _open_modal(ctx: WebContext, trigger_id: str, view: dict[str, Any]) -> None:
     try:
         ctx.slack.open_view(trigger_id=trigger_id, view=view)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         log.warning("views.open failed: %s", exc)
 
 
 def handle_command(ctx: WebContext, form: dict[str, str]) -> SlackReply:
     """The ``/hokoku`` slash command (already authenticated); ``form`` is Slack's form fields."""
     t = _t(ctx)
-    words = (form.get("text") or "")[:MAX_SUMMARY + 200].strip().split(maxsplit=3)
+    words = (form.get("text") or "")[: MAX_SUMMARY + 200].strip().split(maxsplit=3)
     user_id = (form.get("user_id") or "")[:64]
     if not words or words == ["report"]:
         trigger_id = form.get("trigger_id")
@@ -350,9 +460,20 @@ def handle_command(ctx: WebContext, form: dict[str, str]) -> SlackReply:
         errors = validate_report(ctx, division=division, category=category, summary=summary)
         if errors:
             return SlackReply(body=_ephemeral(t["refused"].format(reason="; ".join(errors.values()))))
-        return SlackReply(body=_ephemeral(t["reporting"]), work=functools.partial(
-            run_report, ctx, user_id=user_id, division=division, category=category, summary=summary,
-            serious=serious, channel_id=form.get("channel_id"), response_url=form.get("response_url")))
+        return SlackReply(
+            body=_ephemeral(t["reporting"]),
+            work=functools.partial(
+                run_report,
+                ctx,
+                user_id=user_id,
+                division=division,
+                category=category,
+                summary=summary,
+                serious=serious,
+                channel_id=form.get("channel_id"),
+                response_url=form.get("response_url"),
+            ),
+        )
     if words[0].lower() != "report":
         return SlackReply(body=_ephemeral(slackcmd.TEXT.get(ctx.lang, slackcmd.TEXT["en"])["unknown"]))
     return SlackReply(body=_ephemeral(t["usage"]))
@@ -370,13 +491,22 @@ async def _verified(request: Request) -> bytes | Response:
     if secret is None:
         return PlainTextResponse("Slack is not configured (HOKOKU_SLACK_SIGNING_SECRET)", status_code=503)
     try:
-        verify_slack_request(signing_secret=secret.get_secret_value(), body=body,
-                             timestamp=request.headers.get("X-Slack-Request-Timestamp"),
-                             signature=request.headers.get("X-Slack-Signature"), now=ctx.now().timestamp())
+        verify_slack_request(
+            signing_secret=secret.get_secret_value(),
+            body=body,
+            timestamp=request.headers.get("X-Slack-Request-Timestamp"),
+            signature=request.headers.get("X-Slack-Signature"),
+            now=ctx.now().timestamp(),
+        )
     except SlackSignatureError as exc:
         return await _refuse(request, ctx, exc.reason)
-    fresh = await run_in_threadpool(remember_request, ctx.app, timestamp=request.headers["X-Slack-Request-Timestamp"],
-                                    signature=request.headers["X-Slack-Signature"], now=ctx.now())
+    fresh = await run_in_threadpool(
+        remember_request,
+        ctx.app,
+        timestamp=request.headers["X-Slack-Request-Timestamp"],
+        signature=request.headers["X-Slack-Signature"],
+        now=ctx.now(),
+    )
     if not fresh:
         return await _refuse(request, ctx, "replayed")
     return body
@@ -389,9 +519,15 @@ async def _refuse(request: Request, ctx: WebContext, reason: str) -> Response:
 
     settings = getattr(request.app.state, "web_settings", None)
     client = client_ip(request, settings.proxy_networks if settings is not None else ())
-    await run_in_threadpool(record_refusal, ctx.app, source=f"slack:{client}", actor="slack",
-                            action="slack.request_refused", now=ctx.now(),
-                            data={"path": request.url.path, "reason": reason, "client": client})
+    await run_in_threadpool(
+        record_refusal,
+        ctx.app,
+        source=f"slack:{client}",
+        actor="slack",
+        action="slack.request_refused",
+        now=ctx.now(),
+        data={"path": request.url.path, "reason": reason, "client": client},
+    )
     return PlainTextResponse(f"request refused: {reason}", status_code=401)
 
 
@@ -406,8 +542,8 @@ def remember_request(app, *, timestamp: str, signature: str, now) -> bool:
     from sqlalchemy import delete
     from sqlalchemy.exc import IntegrityError
 
+    from hokoku.models.web import SlackRequestSeen
     from hokoku.slacksig import MAX_SKEW_SECONDS
-    from models.web import SlackRequestSeen
 
     key = hashlib.sha256(f"{timestamp}:{signature}".encode()).hexdigest()
     try:

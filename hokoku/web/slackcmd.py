@@ -17,20 +17,20 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hokoku import chain
+from hokoku.core import chain
+from hokoku.core.exceptions import HokokuError
+from hokoku.core.timeutil import fmt_jst
 from hokoku.db import transaction
-from hokoku.exceptions import HokokuError
-from hokoku.timeutil import fmt_jst
 from hokoku.web.context import WebContext
 
 TEXT = {
     "ja": {
         "help": "hokoku のコマンド（あなたにだけ表示されます）:\n"
-                "• `/hokoku list` — あなたが担当している未完了の段階と手順\n"
-                "• `/hokoku status <事案ID>` — 事案の現在の段階と期限\n"
-                "• `/hokoku ack <事案ID> [段階]` — 受領確認\n"
-                "• `/hokoku report` — 事案を報告（フォーム）、または `/hokoku report <部署コード> <区分> [--serious] <概要>`\n"
-                "• `/hokoku help` — この説明",
+        "• `/hokoku list` — あなたが担当している未完了の段階と手順\n"
+        "• `/hokoku status <事案ID>` — 事案の現在の段階と期限\n"
+        "• `/hokoku ack <事案ID> [段階]` — 受領確認\n"
+        "• `/hokoku report` — 事案を報告（フォーム）、または `/hokoku report <部署コード> <区分> [--serious] <概要>`\n"
+        "• `/hokoku help` — この説明",
         "unknown_user": "hokoku の組織ファイルにあなたの Slack アカウントが見つからないため、この操作はできません。",
         "nothing": "あなたが担当している未完了の段階・手順はありません。",
         "mine": "あなたが担当している未完了の項目:",
@@ -39,39 +39,53 @@ TEXT = {
         "no_incident": "{incident} を表示できません（存在しないか、あなたの閲覧範囲外です）。",
         "status_head": "{incident}（{category}、{division}）— {state}",
         "status_line": "• {title} — {status}、担当 {owner}、期限 {due}",
-        "open": "対応中", "closed": "終了",
+        "open": "対応中",
+        "closed": "終了",
         "need_id": "事案IDを指定してください（例: `/hokoku {verb} INC-2027-0001`）。",
         "acking": "{incident} の受領確認を処理しています…",
         "acked": "{incident} の {stages} を受領確認しました。",
         "ack_refused": "{incident} を受領確認できませんでした。確認できる未確認の段階がないか、あなたに権限がありません。",
         "unknown": "不明なコマンドです。`/hokoku help` で使い方を表示します。",
-        "status": {"pending": "未開始", "notified": "通知済み・未確認", "acknowledged": "受領確認済み",
-                   "overdue": "期限超過", "done": "完了", "skipped": "省略"},
+        "status": {
+            "pending": "未開始",
+            "notified": "通知済み・未確認",
+            "acknowledged": "受領確認済み",
+            "overdue": "期限超過",
+            "done": "完了",
+            "skipped": "省略",
+        },
         "none": "なし",
     },
     "en": {
         "help": "hokoku commands (only you see these answers):\n"
-                "• `/hokoku list` — the open stages and steps you own\n"
-                "• `/hokoku status <incident id>` — an incident's current stages and due times\n"
-                "• `/hokoku ack <incident id> [stage]` — acknowledge\n"
-                "• `/hokoku report` — report an incident (form), or `/hokoku report <division code> <category> [--serious] <summary>`\n"
-                "• `/hokoku help` — this text",
+        "• `/hokoku list` — the open stages and steps you own\n"
+        "• `/hokoku status <incident id>` — an incident's current stages and due times\n"
+        "• `/hokoku ack <incident id> [stage]` — acknowledge\n"
+        "• `/hokoku report` — report an incident (form), or `/hokoku report <division code> <category> [--serious] <summary>`\n"
+        "• `/hokoku help` — this text",
         "unknown_user": "Your Slack account is not in hokoku's organisation file, so you cannot do this.",
         "nothing": "You own no open stages or steps.",
         "mine": "Open items you own:",
-        "stage_line": "• {incident} stage \"{title}\" — {status}, due {due}",
-        "task_line": "• {incident} step \"{title}\" — due {due}",
+        "stage_line": '• {incident} stage "{title}" — {status}, due {due}',
+        "task_line": '• {incident} step "{title}" — due {due}',
         "no_incident": "{incident} cannot be shown (it does not exist or is outside what you may see).",
         "status_head": "{incident} ({category}, {division}) — {state}",
         "status_line": "• {title} — {status}, owner {owner}, due {due}",
-        "open": "open", "closed": "closed",
+        "open": "open",
+        "closed": "closed",
         "need_id": "Give an incident id (e.g. `/hokoku {verb} INC-2027-0001`).",
         "acking": "Acknowledging {incident}…",
         "acked": "Acknowledged {stages} of {incident}.",
         "ack_refused": "{incident} was not acknowledged: there is no unacknowledged stage you may acknowledge.",
         "unknown": "Unknown command. `/hokoku help` shows how to use it.",
-        "status": {"pending": "not started", "notified": "notified, not acknowledged", "acknowledged": "acknowledged",
-                   "overdue": "overdue", "done": "done", "skipped": "skipped"},
+        "status": {
+            "pending": "not started",
+            "notified": "notified, not acknowledged",
+            "acknowledged": "acknowledged",
+            "overdue": "overdue",
+            "done": "done",
+            "skipped": "skipped",
+        },
         "none": "none",
     },
 }
@@ -103,8 +117,12 @@ def answer(ctx: WebContext, verb: str, args: list[str], form: dict[str, str]):
     user_id = (form.get("user_id") or "")[:64]
     email = _who(ctx, user_id)
     if email is None:
-        ctx.audit(action="access.denied", actor=f"slack:{user_id}", incident=None,
-                  data={"via": "slack", "reason": "Slack user not in the organisation", "action": f"/hokoku {verb}"})
+        ctx.audit(
+            action="access.denied",
+            actor=f"slack:{user_id}",
+            incident=None,
+            data={"via": "slack", "reason": "Slack user not in the organisation", "action": f"/hokoku {verb}"},
+        )
         return SlackReply(body=_ephemeral(t["unknown_user"]))
     if verb == "list":
         return SlackReply(body=_ephemeral(my_items(ctx, email)))
@@ -114,73 +132,111 @@ def answer(ctx: WebContext, verb: str, args: list[str], form: dict[str, str]):
     if verb == "status":
         return SlackReply(body=_ephemeral(status_text(ctx, email, incident)))
     stage = args[1].strip()[:64] if len(args) > 1 else None
-    return SlackReply(body=_ephemeral(t["acking"].format(incident=incident)), work=functools.partial(
-        run_ack, ctx, email=email, user_id=user_id, incident=incident, stage=stage,
-        channel_id=form.get("channel_id"), response_url=form.get("response_url")))
+    return SlackReply(
+        body=_ephemeral(t["acking"].format(incident=incident)),
+        work=functools.partial(
+            run_ack,
+            ctx,
+            email=email,
+            user_id=user_id,
+            incident=incident,
+            stage=stage,
+            channel_id=form.get("channel_id"),
+            response_url=form.get("response_url"),
+        ),
+    )
 
 
 def my_items(ctx: WebContext, email: str) -> str:
+    from hokoku.models.casework import Task
+    from hokoku.models.incident import Incident, Stage
     from hokoku.services.stagerows import incident_policy
-    from models.casework import Task
-    from models.incident import Incident, Stage
 
     t, lang = _t(ctx), ctx.lang
     lines = []
     with transaction(ctx.app.engine) as session:
         stages = session.execute(
-            select(Stage, Incident).join(Incident, Incident.id == Stage.incident_id)
+            select(Stage, Incident)
+            .join(Incident, Incident.id == Stage.incident_id)
             .where(Stage.owner_email == email, Stage.status.in_(sorted(chain.ACTIVE)), Incident.status == "open")
-            .order_by(Stage.due_at)).all()
+            .order_by(Stage.due_at)
+        ).all()
         for stage, inc in stages[:20]:
             title = incident_policy(inc).stage(stage.code).title.get(lang)
-            lines.append(t["stage_line"].format(incident=inc.public_id, title=title,
-                                                status=t["status"].get(stage.status, stage.status),
-                                                due=fmt_jst(stage.due_at) if stage.due_at else t["none"]))
+            lines.append(
+                t["stage_line"].format(
+                    incident=inc.public_id,
+                    title=title,
+                    status=t["status"].get(stage.status, stage.status),
+                    due=fmt_jst(stage.due_at) if stage.due_at else t["none"],
+                )
+            )
         tasks = session.execute(
-            select(Task, Incident).join(Incident, Incident.id == Task.incident_id)
+            select(Task, Incident)
+            .join(Incident, Incident.id == Task.incident_id)
             .where(Task.owner_email == email, Task.status.in_(("open", "overdue")), Incident.status == "open")
-            .order_by(Task.due_at)).all()
+            .order_by(Task.due_at)
+        ).all()
         for task, inc in tasks[:20]:
             title = (task.title_en if lang == "en" else task.title_ja) or task.title_ja or task.title_en
             if title is None and task.title_enc is not None:
                 title = t["none"]
-            lines.append(t["task_line"].format(incident=inc.public_id, title=title,
-                                               due=fmt_jst(task.due_at) if task.due_at else t["none"]))
+            lines.append(
+                t["task_line"].format(
+                    incident=inc.public_id, title=title, due=fmt_jst(task.due_at) if task.due_at else t["none"]
+                )
+            )
     return "\n".join([t["mine"], *lines]) if lines else t["nothing"]
 
 
 def status_text(ctx: WebContext, email: str, incident: str) -> str:
-    from hokoku.roles import role_label
+    from hokoku.core.roles import role_label
+    from hokoku.models.incident import Incident, Stage
     from hokoku.services.stagerows import incident_policy
     from hokoku.web.accesslog import record_denied, record_view
     from hokoku.web.scopes import scope_for
-    from models.incident import Incident, Stage
 
     t, lang = _t(ctx), ctx.lang
     with transaction(ctx.app.engine) as session:
         org = ctx.app.organisation(session)
         inc = session.execute(select(Incident).where(Incident.public_id == incident)).scalar_one_or_none()
         scope = scope_for(org, email)
-        reason = ("no such incident" if inc is None else
-                  scope.refusal(reporter=inc.reporter_email, division=inc.division_code, institute=inc.institute_code))
+        reason = (
+            "no such incident"
+            if inc is None
+            else scope.refusal(reporter=inc.reporter_email, division=inc.division_code, institute=inc.institute_code)
+        )
         if reason is None:
             playbook = ctx.app.playbooks.get(inc.category)
             head = t["status_head"].format(
-                incident=inc.public_id, category=playbook.title.get(lang) if playbook else inc.category,
-                division=org.division(inc.division_code).name.get(lang), state=t["open" if inc.status == "open" else "closed"])
+                incident=inc.public_id,
+                category=playbook.title.get(lang) if playbook else inc.category,
+                division=org.division(inc.division_code).name.get(lang),
+                state=t["open" if inc.status == "open" else "closed"],
+            )
             policy = incident_policy(inc)
             lines = [head]
-            for stage in session.execute(select(Stage).where(Stage.incident_id == inc.id)
-                                         .order_by(Stage.id)).scalars():
+            for stage in session.execute(select(Stage).where(Stage.incident_id == inc.id).order_by(Stage.id)).scalars():
                 if stage.status == "pending":
                     continue
-                lines.append(t["status_line"].format(
-                    title=policy.stage(stage.code).title.get(lang), status=t["status"].get(stage.status, stage.status),
-                    owner=role_label(stage.owner_role, lang) if stage.owner_role else t["none"],
-                    due=fmt_jst(stage.due_at) if stage.due_at else t["none"]))
+                lines.append(
+                    t["status_line"].format(
+                        title=policy.stage(stage.code).title.get(lang),
+                        status=t["status"].get(stage.status, stage.status),
+                        owner=role_label(stage.owner_role, lang) if stage.owner_role else t["none"],
+                        due=fmt_jst(stage.due_at) if stage.due_at else t["none"],
+                    )
+                )
     if reason is not None:
-        record_denied(ctx.app, email=email, incident=incident if inc is not None else None, via="slack",
-                      reason=reason, now=ctx.now(), action="view")
+        record_denied(
+            ctx.app,
+            email=email,
+            incident=incident if inc is not None else None,
+            via="slack",
+            reason=reason,
+            now=ctx.now(),
+            action="view",
+        )
         return t["no_incident"].format(incident=incident)
     from hokoku.web.config import load_web_settings
 
@@ -188,8 +244,16 @@ def status_text(ctx: WebContext, email: str, incident: str) -> str:
     return "\n".join(lines)
 
 
-def run_ack(ctx: WebContext, *, email: str, user_id: str, incident: str, stage: str | None,
-            channel_id: str | None, response_url: str | None) -> None:
+def run_ack(
+    ctx: WebContext,
+    *,
+    email: str,
+    user_id: str,
+    incident: str,
+    stage: str | None,
+    channel_id: str | None,
+    response_url: str | None,
+) -> None:
     """Acknowledge as the person; the transitions service decides and audits (refusals too)."""
     from hokoku.services.transitions import acknowledge
     from hokoku.web.slack import tell
@@ -198,20 +262,31 @@ def run_ack(ctx: WebContext, *, email: str, user_id: str, incident: str, stage: 
     try:
         result = acknowledge(ctx.app, incident_id=incident, actor=email, now=ctx.now(), stage=stage, channel="slack")
     except HokokuError:  # audited by the service; the message may name others: not shown
-        tell(ctx, t["ack_refused"].format(incident=incident), user_id=user_id, channel_id=channel_id,
-             response_url=response_url, prefer_response_url=True)
+        tell(
+            ctx,
+            t["ack_refused"].format(incident=incident),
+            user_id=user_id,
+            channel_id=channel_id,
+            response_url=response_url,
+            prefer_response_url=True,
+        )
         return
     titles = stage_titles(ctx, incident, result.stages)
-    tell(ctx, t["acked"].format(incident=incident, stages="、".join(titles) if ctx.lang == "ja" else ", ".join(titles)),
-         user_id=user_id,
-         channel_id=channel_id, response_url=response_url, prefer_response_url=True)
+    tell(
+        ctx,
+        t["acked"].format(incident=incident, stages="、".join(titles) if ctx.lang == "ja" else ", ".join(titles)),
+        user_id=user_id,
+        channel_id=channel_id,
+        response_url=response_url,
+        prefer_response_url=True,
+    )
     ctx.deliver(incident=incident)
 
 
 def stage_titles(ctx: WebContext, incident: str, codes: list[str]) -> list[str]:
     """The stages' titles in the organisation's language (never their codes)."""
+    from hokoku.models.incident import Incident
     from hokoku.services.stagerows import incident_policy
-    from models.incident import Incident
 
     with transaction(ctx.app.engine) as session:
         inc = session.execute(select(Incident).where(Incident.public_id == incident)).scalar_one_or_none()

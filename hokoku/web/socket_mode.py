@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from hokoku.app import App
-from hokoku.exceptions import ConfigError
+from hokoku.core.exceptions import ConfigError
 from hokoku.web.context import WebContext, utcnow
 from hokoku.web.slack import SlackReply, handle_command, handle_interaction
 
@@ -46,13 +46,14 @@ def dispatch_socket_request(ctx: WebContext, client: Any, req: Any) -> SlackRepl
     if reply.work is not None:
         try:
             reply.work()
-        except Exception:  # noqa: BLE001 - one bad request must not stop the listener
+        except Exception:
             log.exception("Socket Mode %s request failed after it was acknowledged", req.type)
     return reply
 
 
-def start_socket_mode(app: App, *, notifiers: dict | None = None,
-                      clock: Callable[[], datetime] = utcnow, **kwargs: Any) -> SocketModeSupervisor:
+def start_socket_mode(
+    app: App, *, notifiers: dict | None = None, clock: Callable[[], datetime] = utcnow, **kwargs: Any
+) -> SocketModeSupervisor:
     """Start a :class:`SocketModeSupervisor` (connects in the background; never raises on Slack)."""
     return socket_mode_supervisor(app, notifiers=notifiers, clock=clock, **kwargs).start()
 
@@ -73,9 +74,15 @@ class SocketModeSupervisor:
     (attempt number -> seconds) between them and ``poll`` seconds between liveness checks.
     """
 
-    def __init__(self, make_client: Callable[[], Any], *, clock: Callable[[], datetime] = utcnow,
-                 backoff: Callable[[int], float] = default_backoff, poll: float = 2.0,
-                 on_change: Callable[[dict], None] | None = None):
+    def __init__(
+        self,
+        make_client: Callable[[], Any],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        backoff: Callable[[int], float] = default_backoff,
+        poll: float = 2.0,
+        on_change: Callable[[dict], None] | None = None,
+    ):
         self._make_client = make_client
         self._clock = clock
         self._backoff = backoff
@@ -83,8 +90,12 @@ class SocketModeSupervisor:
         self._on_change = on_change
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._state: dict[str, Any] = {"state": "starting", "since": clock().isoformat(), "last_error": None,
-                                       "attempts": 0}
+        self._state: dict[str, Any] = {
+            "state": "starting",
+            "since": clock().isoformat(),
+            "last_error": None,
+            "attempts": 0,
+        }
         self.client: Any = None
         self._thread = threading.Thread(target=self._run, name="hokoku-socket-mode", daemon=True)
 
@@ -132,14 +143,18 @@ class SocketModeSupervisor:
             snapshot = dict(self._state)
         if state != previous or state == "retrying":
             if state == "retrying":
-                log.warning("Slack Socket Mode: retrying since %s (attempt %d): %s",
-                            snapshot["since"], snapshot["attempts"], error)
+                log.warning(
+                    "Slack Socket Mode: retrying since %s (attempt %d): %s",
+                    snapshot["since"],
+                    snapshot["attempts"],
+                    error,
+                )
             else:
                 log.info("Slack Socket Mode: %s", state)
             if self._on_change is not None:
                 try:
                     self._on_change(snapshot)
-                except Exception:  # noqa: BLE001 - reporting must not stop the loop
+                except Exception:
                     log.exception("Socket Mode state report failed")
 
     def _close_client(self) -> None:
@@ -147,7 +162,7 @@ class SocketModeSupervisor:
         if client is not None:
             try:
                 client.close()
-            except Exception:  # noqa: BLE001 - a half-open client may fail to close
+            except Exception:
                 log.debug("closing the Socket Mode client failed", exc_info=True)
 
     def _connect_once(self) -> None:
@@ -165,7 +180,7 @@ class SocketModeSupervisor:
         while not self._stop.is_set():
             try:
                 self._connect_once()
-            except Exception as exc:  # noqa: BLE001 - every failure is retried, none takes serve down
+            except Exception as exc:
                 self._close_client()
                 if self._stop.is_set():
                     break
@@ -196,14 +211,20 @@ def _describe(exc: BaseException) -> str:
     return text[:500]
 
 
-def socket_mode_supervisor(app: App, *, notifiers: dict | None = None, clock: Callable[[], datetime] = utcnow,
-                           backoff: Callable[[int], float] = default_backoff, poll: float = 2.0,
-                           on_change: Callable[[dict], None] | None = None) -> SocketModeSupervisor:
+def socket_mode_supervisor(
+    app: App,
+    *,
+    notifiers: dict | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    backoff: Callable[[int], float] = default_backoff,
+    poll: float = 2.0,
+    on_change: Callable[[dict], None] | None = None,
+) -> SocketModeSupervisor:
     """A (not yet started) supervisor whose clients dispatch to :func:`dispatch_socket_request`."""
     from slack_sdk import WebClient
     from slack_sdk.socket_mode import SocketModeClient
 
-    from notifiers.registry import build_notifiers
+    from hokoku.notifiers.registry import build_notifiers
 
     settings = app.settings
     if settings.slack_app_token is None:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-from models.types import UTCDateTime
+from hokoku.models.types import UTCDateTime
 
 revision: str = "0005"
 down_revision: str | None = "0003"

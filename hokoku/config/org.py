@@ -11,13 +11,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from hokoku.exceptions import ConfigError, NotFound
-from hokoku.roles import DEPUTY, Role
-from hokoku.yamlload import read_yaml, validate
+from hokoku.config.yamlload import read_yaml, validate
+from hokoku.core.exceptions import ConfigError, NotFound
+from hokoku.core.roles import DEPUTY, Role
+from hokoku.resources import data_file
 
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-DEMO_ORG = Path(__file__).resolve().parent / "data" / "demo-org.yaml"
+DEMO_ORG = data_file("demo-org.yaml")
 
 
 class _Strict(BaseModel):

@@ -8,18 +8,30 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from hokoku.exceptions import InputError
+from hokoku.core.exceptions import InputError
 
 Unit = Literal["minutes", "hours", "days", "business_days"]
 
 _UNITS: dict[str, Unit] = {
-    "m": "minutes", "min": "minutes", "mins": "minutes", "minute": "minutes", "minutes": "minutes",
-    "h": "hours", "hr": "hours", "hrs": "hours", "hour": "hours", "hours": "hours",
-    "d": "days", "day": "days", "days": "days",
-    "bd": "business_days", "business day": "business_days", "business days": "business_days",
+    "m": "minutes",
+    "min": "minutes",
+    "mins": "minutes",
+    "minute": "minutes",
+    "minutes": "minutes",
+    "h": "hours",
+    "hr": "hours",
+    "hrs": "hours",
+    "hour": "hours",
+    "hours": "hours",
+    "d": "days",
+    "day": "days",
+    "days": "days",
+    "bd": "business_days",
+    "business day": "business_days",
+    "business days": "business_days",
 }
 _PATTERN = re.compile(r"^\s*(\d{1,6})\s*([a-z ]+?)\s*$", re.IGNORECASE)
 
@@ -51,7 +63,7 @@ class Duration:
         if start.tzinfo is None:
             raise ValueError("start must be timezone-aware")
         if self.unit == "business_days":
-            from hokoku.jpcalendar import add_business_days
+            from hokoku.core.jpcalendar import add_business_days
 
             return add_business_days(start, self.amount)
         return start + self.approx_timedelta()
@@ -72,13 +84,13 @@ def before(due: datetime, duration: Duration) -> datetime:
         raise ValueError("due must be timezone-aware")
     if duration.unit in ("minutes", "hours"):
         return due - duration.approx_timedelta()
-    from datetime import time, timezone
+    from datetime import time
 
-    from hokoku.jpcalendar import JST, business_days_before, japan_date
+    from hokoku.core.jpcalendar import JST, business_days_before, japan_date
 
     day = japan_date(due)
     day = business_days_before(day, duration.amount) if duration.is_business else day - duration.approx_timedelta()
-    return datetime.combine(day, time(MORNING_HOUR), tzinfo=JST).astimezone(timezone.utc)
+    return datetime.combine(day, time(MORNING_HOUR), tzinfo=JST).astimezone(UTC)
 
 
 def parse_duration(text: str | int) -> Duration:

@@ -9,12 +9,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from hokoku.durations import Duration, parse_duration
-from hokoku.exceptions import InputError, NotFound
-from hokoku.roles import DEPUTY, Role
-from hokoku.yamlload import read_yaml, validate
+from hokoku.config.yamlload import read_yaml, validate
+from hokoku.core.durations import Duration, parse_duration
+from hokoku.core.exceptions import InputError, NotFound
+from hokoku.core.roles import DEPUTY, Role
+from hokoku.resources import data_file
 
-DEFAULT_POLICY = Path(__file__).resolve().parent / "data" / "policy.yaml"
+DEFAULT_POLICY = data_file("policy.yaml")
 
 
 def _duration(v: object) -> str:
@@ -118,8 +119,10 @@ class StagePolicy(_Strict):
         return EffectiveTimings(
             deadline=parse_duration(over.deadline or self.deadline),
             remind_every=parse_duration(r) if (r := over.remind_every or self.remind_every) else None,
-            remind_before=tuple(parse_duration(d) for d in (
-                over.remind_before if over.remind_before is not None else self.remind_before)),
+            remind_before=tuple(
+                parse_duration(d)
+                for d in (over.remind_before if over.remind_before is not None else self.remind_before)
+            ),
             ladder=tuple(
                 (parse_duration(s.after), tuple(s.to))
                 for s in (over.ladder if over.ladder is not None else self.ladder)
@@ -179,9 +182,7 @@ class Policy(_Strict):
             return by_article[0]
         known = ", ".join(st.code for st in self.stages)
         if len(by_article) > 1:
-            raise InputError(
-                f"stage {name!r} is ambiguous: {', '.join(s.code for s in by_article)}; use the code"
-            )
+            raise InputError(f"stage {name!r} is ambiguous: {', '.join(s.code for s in by_article)}; use the code")
         raise NotFound(f"unknown stage {name!r} (stages: {known})")
 
     def applicable(self, *, entry: str, statutory: bool = True) -> list[StagePolicy]:

@@ -43,9 +43,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from hokoku.durations import Duration, parse_duration
-from hokoku.exceptions import ConfigError, InputError, NotFound
-from hokoku.roles import Role, role_label
+from hokoku.core.durations import Duration, parse_duration
+from hokoku.core.exceptions import ConfigError, InputError, NotFound
+from hokoku.core.roles import Role, role_label
+from hokoku.resources import playbooks_dir
 
 #: libyaml's safe loader when available (about ten times faster), else the pure-Python one.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -236,9 +237,7 @@ def _rule_problems(data: Mapping[str, Any], stem: str | None = None) -> list[tup
     problems: list[tuple[tuple, str]] = []
     category = data.get("category")
     if stem is not None and isinstance(category, str) and category != stem:
-        problems.append(
-            (("category",), f"category {category!r} does not match the file name (expected {stem!r})")
-        )
+        problems.append((("category",), f"category {category!r} does not match the file name (expected {stem!r})"))
     steps = data.get("steps")
     if isinstance(steps, list):
         problems += _duplicate_ids(steps, "steps", "step")
@@ -297,7 +296,7 @@ class LintError:
 
 def default_playbook_dir() -> Path:
     """The directory of the playbooks shipped with hokoku."""
-    return Path(__file__).resolve().parent.parent / "playbooks"
+    return playbooks_dir()
 
 
 def playbook_dirs(extra: str | None = None) -> list[Path]:
@@ -373,7 +372,7 @@ def _check_file(path: Path) -> tuple[Playbook | None, list[LintError]]:
         return None, [LintError(shown, 0, f"cannot read: {exc}")]
     try:
         root = yaml.compose(text, Loader=_LOADER)
-        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 (a safe loader)
+        data = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 #: The kinds of due items the check looks at, in the order they are reported.
 KINDS = ("stage", "task", "notification")
@@ -49,9 +49,12 @@ class Verdict:
 
     def to_json(self) -> dict:
         worst = self.worst_delay
-        return {"stalled": self.stalled, "threshold_minutes": self.threshold.total_seconds() / 60,
-                "worst_delay_minutes": None if worst is None else round(worst.total_seconds() / 60, 1),
-                "late": [item.to_json() for item in self.late]}
+        return {
+            "stalled": self.stalled,
+            "threshold_minutes": self.threshold.total_seconds() / 60,
+            "worst_delay_minutes": None if worst is None else round(worst.total_seconds() / 60, 1),
+            "late": [item.to_json() for item in self.late],
+        }
 
 
 def cutoff(now: datetime, threshold: timedelta) -> datetime:
@@ -77,7 +80,7 @@ def is_live(now: datetime, wall: datetime) -> bool:
 
 def hour_bucket(now: datetime) -> str:
     """The UTC hour ``now`` falls in (``2027-02-01T01``): one stall alert per hour."""
-    return now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H")
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H")
 
 
 def alert_key(now: datetime, recipient: str) -> str:

@@ -13,10 +13,11 @@ Pure functions: nothing here reads the clock or does I/O; every instant is passe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cache
 from types import MappingProxyType
-from typing import Literal, Mapping
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -42,7 +43,7 @@ def _check_lang(lang: str) -> None:
         raise ValueError(f"unsupported language {lang!r}: expected 'en' or 'ja'")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _holidays_for_year(year: int, lang: str) -> Mapping[date, str]:
     """The national holidays of one year as a read-only ``{date: name}`` mapping.
 
@@ -51,10 +52,7 @@ def _holidays_for_year(year: int, lang: str) -> Mapping[date, str]:
     """
     cls = holidays.country_holidays("JP")
     if not cls.start_year <= year <= cls.end_year:
-        raise ValueError(
-            f"no Japanese holiday data for {year}: supported years are "
-            f"{cls.start_year}–{cls.end_year}"
-        )
+        raise ValueError(f"no Japanese holiday data for {year}: supported years are {cls.start_year}–{cls.end_year}")
     table = holidays.country_holidays("JP", years=year, language=_LIBRARY_LANGUAGE[lang])
     return MappingProxyType({d: name for d, name in table.items() if d.year == year})
 

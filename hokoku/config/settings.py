@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     #: How long a dispatcher's claim on an outbox row lasts without renewal (database clock). A
     #: live sender renews it while it works; a crashed one's rows return to the pool after this.
     outbox_lease_seconds: float = Field(default=60, gt=0)
-    #: Self-check (hokoku.selfcheck): a due item this many minutes past its time means the
+    #: Self-check (hokoku.core.stall): a due item this many minutes past its time means the
     #: engine stalled; the general manager is alerted (once an hour). 0 turns the check off.
     stall_alert_minutes: float = Field(default=10, ge=0)
     #: Channel health (hokoku.services.channelhealth): a channel failing this long gets one
@@ -66,7 +66,9 @@ class Settings(BaseSettings):
     #: Where ``hokoku serve`` makes Prefect's local server listen (its API asks for basic auth).
     prefect_host: str = "127.0.0.1"
 
-    @field_validator("secret_key", "audit_signing_key", "slack_signing_secret", "slack_bot_token", "slack_app_token", "smtp_password")
+    @field_validator(
+        "secret_key", "audit_signing_key", "slack_signing_secret", "slack_bot_token", "slack_app_token", "smtp_password"
+    )
     @classmethod
     def _refuse_placeholders(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDERS:
@@ -96,8 +98,9 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides) -> Settings:
     """Settings from the environment, with explicit overrides (CLI flags) on top."""
-    from hokoku.exceptions import ConfigError
     from pydantic import ValidationError
+
+    from hokoku.core.exceptions import ConfigError
 
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})

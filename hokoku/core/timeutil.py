@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from hokoku.exceptions import InputError
+from hokoku.core.exceptions import InputError
 
-UTC = timezone.utc
+UTC = UTC
 JST = ZoneInfo("Asia/Tokyo")
 #: Times hokoku accepts: wide enough for any real incident, narrow enough that every date
 #: computed from one (statutory counts, holiday look-ups) stays representable.
@@ -22,9 +22,7 @@ def parse_instant(text: str, *, what: str = "time") -> datetime:
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except (ValueError, AttributeError):
-        raise InputError(
-            f"{what}: {text!r} is not an ISO 8601 time (e.g. 2026-12-01T10:00:00+09:00)"
-        ) from None
+        raise InputError(f"{what}: {text!r} is not an ISO 8601 time (e.g. 2026-12-01T10:00:00+09:00)") from None
     if not MIN_YEAR <= value.year <= MAX_YEAR:
         raise InputError(f"{what}: {text.strip()!r} is out of range (years {MIN_YEAR}–{MAX_YEAR})")
     if value.tzinfo is None:

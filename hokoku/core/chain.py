@@ -13,12 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from hokoku.durations import Duration, before
-from hokoku.exceptions import TransitionRefused
-from hokoku.policy import EffectiveTimings, StagePolicy
+from hokoku.core.durations import Duration, before
+from hokoku.core.exceptions import TransitionRefused
+from hokoku.core.policy import EffectiveTimings, StagePolicy
 
 PENDING, NOTIFIED, ACKNOWLEDGED, DONE, SKIPPED, OVERDUE = (
-    "pending", "notified", "acknowledged", "done", "skipped", "overdue",
+    "pending",
+    "notified",
+    "acknowledged",
+    "done",
+    "skipped",
+    "overdue",
 )
 ACTIVE = frozenset({NOTIFIED, ACKNOWLEDGED, OVERDUE})
 CLOSED = frozenset({DONE, SKIPPED})
@@ -175,8 +180,9 @@ def reschedule(state: StageState, timings: EffectiveTimings, due_at: datetime, n
     status, overdue_at = state.status, state.overdue_at
     if state.status == OVERDUE and due_at > now:
         status, overdue_at = (ACKNOWLEDGED if state.acknowledged_at else NOTIFIED), None
-    return replace(state, due_at=due_at, status=status, overdue_at=overdue_at,
-                   next_warning_at=next_warning(timings, due_at, now))
+    return replace(
+        state, due_at=due_at, status=status, overdue_at=overdue_at, next_warning_at=next_warning(timings, due_at, now)
+    )
 
 
 def _next_after(start: datetime, every: Duration, now: datetime) -> datetime:
@@ -245,7 +251,11 @@ def acknowledge(stage: StagePolicy, state: StageState, *, actor: str, now: datet
         raise TransitionRefused(f"stage {state.code} was already acknowledged by {state.acknowledged_by}")
     _require_entitled(state, actor, "acknowledge")
     state = replace(
-        state, acknowledged_at=now, acknowledged_by=actor, next_reminder_at=None, next_escalation_at=None,
+        state,
+        acknowledged_at=now,
+        acknowledged_by=actor,
+        next_reminder_at=None,
+        next_escalation_at=None,
         status=state.status if state.status == OVERDUE else ACKNOWLEDGED,
     )
     if stage.completed_by == "ack":
@@ -270,7 +280,8 @@ def complete(
         if stage.when == "statutory":
             raise TransitionRefused(
                 f"stage {state.code} is a statutory duty and cannot be skipped: it ends when it is done, or when "
-                "the general manager decides that no report is required (hokoku reportability)")
+                "the general manager decides that no report is required (hokoku reportability)"
+            )
         if not stage.skippable:
             raise TransitionRefused(f"stage {state.code} ({stage.article}) cannot be skipped under the policy")
         if not (skip_reason or "").strip():
@@ -281,11 +292,13 @@ def complete(
         if stage.completed_by == "assessment":
             raise TransitionRefused(
                 f"stage {state.code} is completed when the reportability assessment is decided: record "
-                "the facts (hokoku triage) or the general manager's decision (hokoku reportability)")
+                "the facts (hokoku triage) or the general manager's decision (hokoku reportability)"
+            )
         if stage.completed_by == "notice":
             raise TransitionRefused(
                 f"stage {state.code} is completed by notice records: hokoku notice add ... --complete, "
-                "or hokoku notice difficult ... (notifying is difficult and the alternative measure taken)")
+                "or hokoku notice difficult ... (notifying is difficult and the alternative measure taken)"
+            )
         if state.status == PENDING and not stage.allow_early:
             open_ = [r for r in stage.requires if statuses.get(r) not in CLOSED]
             raise TransitionRefused(
@@ -297,10 +310,14 @@ def complete(
     if state.acknowledged_at is None and not skip:
         extra = {"acknowledged_at": now, "acknowledged_by": actor}
     return replace(
-        state, **extra,
+        state,
+        **extra,
         status=SKIPPED if skip else DONE,
-        completed_at=now, completed_by=actor,
-        next_reminder_at=None, next_escalation_at=None, next_warning_at=None,
+        completed_at=now,
+        completed_by=actor,
+        next_reminder_at=None,
+        next_escalation_at=None,
+        next_warning_at=None,
     )
 
 
@@ -309,33 +326,59 @@ def discharge(state: StageState, *, by: str, now: datetime) -> StageState:
     (triage), the notices recorded (notice to individuals)."""
     if state.status in CLOSED:
         raise TransitionRefused(f"stage {state.code} is already {state.status}")
-    return replace(state, status=DONE, activated_at=state.activated_at or now,
-                   acknowledged_at=state.acknowledged_at or now, acknowledged_by=state.acknowledged_by or by,
-                   completed_at=now, completed_by=by,
-                   next_reminder_at=None, next_escalation_at=None, next_warning_at=None)
+    return replace(
+        state,
+        status=DONE,
+        activated_at=state.activated_at or now,
+        acknowledged_at=state.acknowledged_at or now,
+        acknowledged_by=state.acknowledged_by or by,
+        completed_at=now,
+        completed_by=by,
+        next_reminder_at=None,
+        next_escalation_at=None,
+        next_warning_at=None,
+    )
 
 
 def set_aside(state: StageState, *, by: str, now: datetime) -> StageState:
     """Skip a stage that no longer applies (a decision, or a stage it depends on was skipped)."""
     if state.status in CLOSED:
         raise TransitionRefused(f"stage {state.code} is already {state.status}")
-    return replace(state, status=SKIPPED, completed_at=now, completed_by=by,
-                   next_reminder_at=None, next_escalation_at=None, next_warning_at=None)
+    return replace(
+        state,
+        status=SKIPPED,
+        completed_at=now,
+        completed_by=by,
+        next_reminder_at=None,
+        next_escalation_at=None,
+        next_warning_at=None,
+    )
 
 
 def received(state: StageState, *, actor: str, now: datetime) -> StageState:
     """The 27-1 report stage: done the moment the report is received."""
-    return replace(state, status=DONE, activated_at=state.activated_at or now, due_at=state.due_at or now,
-                   acknowledged_at=now, acknowledged_by=actor, completed_at=now, completed_by=actor,
-                   next_reminder_at=None, next_escalation_at=None)
+    return replace(
+        state,
+        status=DONE,
+        activated_at=state.activated_at or now,
+        due_at=state.due_at or now,
+        acknowledged_at=now,
+        acknowledged_by=actor,
+        completed_at=now,
+        completed_by=actor,
+        next_reminder_at=None,
+        next_escalation_at=None,
+    )
 
 
 def ready_to_start(stages: list[StagePolicy], statuses: dict[str, str]) -> list[str]:
     """Codes of pending stages whose required stages are all done or skipped, and whose
     ``requires_done`` stages are done (not skipped)."""
     return [
-        st.code for st in stages
-        if statuses.get(st.code) == PENDING and all(statuses.get(r, DONE) in CLOSED for r in st.requires)
+        st.code
+        for st in stages
+        if statuses.get(st.code) == PENDING
+        and all(statuses.get(r, DONE) in CLOSED for r in st.requires)
         and all(statuses.get(r, DONE) == DONE for r in st.requires_done)
     ]
 
@@ -344,7 +387,8 @@ def not_applicable(stages: list[StagePolicy], statuses: dict[str, str]) -> list[
     """Codes of pending stages that can no longer apply: a stage they need done was skipped
     (28-2 informs the Commission about a published case; nothing published, nothing to inform)."""
     return [
-        st.code for st in stages
+        st.code
+        for st in stages
         if statuses.get(st.code) == PENDING and any(statuses.get(r) == SKIPPED for r in st.requires_done)
     ]
 
@@ -358,8 +402,9 @@ def _require_entitled(state: StageState, actor: str, verb: str) -> None:
         )
 
 
-def permitted_actions(stage: StagePolicy, state: StageState, statuses: dict[str, str], *, actor: str,
-                      now: datetime) -> frozenset[str]:
+def permitted_actions(
+    stage: StagePolicy, state: StageState, statuses: dict[str, str], *, actor: str, now: datetime
+) -> frozenset[str]:
     """What ``actor`` may do to this stage now — ``ack``, ``done``, ``skip`` — decided by running
     the very rules that decide the transition itself (:func:`acknowledge`, :func:`complete`), so a
     page offers exactly what a POST would be allowed to do."""

@@ -11,7 +11,7 @@ Final-report counting (shared/regulation/README.md): the day the body became awa
 time, is day 1; the final report is due on day 30 (day 60 in the unauthorised-purpose case),
 i.e. awareness date + 29 (or + 59) calendar days. If that day is a Saturday, Sunday, national
 holiday or a year-end closure day (Dec 29 – Jan 3), the due date moves to the next day that is
-none of these (:mod:`hokoku.jpcalendar`).
+none of these (:mod:`hokoku.core.jpcalendar`).
 
 Preliminary report: the law says "promptly" and PPC guidance says roughly 3–5 days. This module
 gives two plain calendar dates, never moved for weekends or holidays (they are internal
@@ -31,8 +31,8 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
-from hokoku import jpcalendar
-from hokoku.exceptions import InputError
+from hokoku.core import jpcalendar
+from hokoku.core.exceptions import InputError
 
 Lang = Literal["en", "ja"]
 
@@ -79,15 +79,19 @@ class Regime(StrEnum):
     def basis_en(self) -> str:
         """The provisions the duty rests on, e.g. ``APPI Art. 26(1); PPC Rules Art. 7 and 8``."""
         extra = "" if self is Regime.ADMINISTRATIVE_BODY else " (applied by Art. 58(1) and Art. 125)"
-        return (f"APPI Art. {self.act_article}(1){extra}; PPC Rules Art. {self.rules_article} "
-                f"(reportable cases) and Art. {self.rules_article + 1} (report)")
+        return (
+            f"APPI Art. {self.act_article}(1){extra}; PPC Rules Art. {self.rules_article} "
+            f"(reportable cases) and Art. {self.rules_article + 1} (report)"
+        )
 
     @property
     def basis_ja(self) -> str:
         """Japanese citation of the provisions the duty rests on."""
         extra = "" if self is Regime.ADMINISTRATIVE_BODY else "（第58条第1項・第125条により適用）"
-        return (f"個人情報保護法第{self.act_article}条第1項{extra}、個人情報保護法施行規則"
-                f"第{self.rules_article}条（報告対象となる事態）・第{self.rules_article + 1}条（報告事項）")
+        return (
+            f"個人情報保護法第{self.act_article}条第1項{extra}、個人情報保護法施行規則"
+            f"第{self.rules_article}条（報告対象となる事態）・第{self.rules_article + 1}条（報告事項）"
+        )
 
     @property
     def label(self) -> str:
@@ -274,18 +278,24 @@ class Reportability:
             text = f"Report to the PPC required ({regime}): {cited}."
         elif self.status == UNDECIDED:
             missing = ", ".join(fact_label(n, "en") for n in self.unknown)
-            text = (f"Undecided ({regime}): not yet known: {missing}. Treated as possibly reportable: "
-                    "the preliminary and final report clocks run from awareness.")
+            text = (
+                f"Undecided ({regime}): not yet known: {missing}. Treated as possibly reportable: "
+                "the preliminary and final report clocks run from awareness."
+            )
             if self.grounds:
                 text += " Would apply: " + "; ".join(g.citation_en for g in self.grounds) + "."
         elif self.exempt_reason == EXEMPT_HIGH_GRADE_ENCRYPTION:
             cited = "; ".join(g.citation_en for g in self.exempt_grounds)
-            text = (f"No report to the PPC required ({regime}): the data was protected by "
-                    f"high-grade encryption, which exempts every case"
-                    + (f" (would otherwise apply: {cited})." if cited else "."))
+            text = (
+                f"No report to the PPC required ({regime}): the data was protected by "
+                f"high-grade encryption, which exempts every case"
+                + (f" (would otherwise apply: {cited})." if cited else ".")
+            )
         else:
-            text = (f"No report to the PPC required ({regime}): no case in PPC Rules "
-                    f"Art. {self.regime.rules_article} items 1–4 applies.")
+            text = (
+                f"No report to the PPC required ({regime}): no case in PPC Rules "
+                f"Art. {self.regime.rules_article} items 1–4 applies."
+            )
         return text + f" Individuals: {self._people_en()}."
 
     def _summary_ja(self) -> str:
@@ -295,18 +305,23 @@ class Reportability:
             text = f"個人情報保護委員会への報告が必要（{regime}）：{cited}。"
         elif self.status == UNDECIDED:
             missing = "、".join(fact_label(n, "ja") for n in self.unknown)
-            text = (f"報告要否は未確定（{regime}）：{missing}が判明していない。報告対象となる可能性がある"
-                    "ものとして扱い、速報・確報の期限は把握時点から進行する。")
+            text = (
+                f"報告要否は未確定（{regime}）：{missing}が判明していない。報告対象となる可能性がある"
+                "ものとして扱い、速報・確報の期限は把握時点から進行する。"
+            )
             if self.grounds:
                 text += "該当し得る事態：" + "、".join(g.citation_ja for g in self.grounds) + "。"
         elif self.exempt_reason == EXEMPT_HIGH_GRADE_ENCRYPTION:
             cited = "、".join(g.citation_ja for g in self.exempt_grounds)
-            text = (f"個人情報保護委員会への報告は不要（{regime}）：高度な暗号化等の措置が"
-                    f"講じられており、全ての事態が除外される"
-                    + (f"（除外がなければ該当：{cited}）。" if cited else "。"))
+            text = (
+                f"個人情報保護委員会への報告は不要（{regime}）：高度な暗号化等の措置が"
+                f"講じられており、全ての事態が除外される" + (f"（除外がなければ該当：{cited}）。" if cited else "。")
+            )
         else:
-            text = (f"個人情報保護委員会への報告は不要（{regime}）：個人情報保護法施行規則"
-                    f"第{self.regime.rules_article}条第1号から第4号までのいずれにも該当しない。")
+            text = (
+                f"個人情報保護委員会への報告は不要（{regime}）：個人情報保護法施行規則"
+                f"第{self.regime.rules_article}条第1号から第4号までのいずれにも該当しない。"
+            )
         return text + f"本人の数：{self._people_ja()}。"
 
 
@@ -339,11 +354,11 @@ def assess_reportability(facts: TriageFacts, regime: Regime | str) -> Reportabil
     if facts.individuals is not None and facts.individuals > regime.headcount_threshold:
         codes.append("headcount")
     applicable = tuple(_ground(code, regime) for code in codes)
-    common = dict(regime=regime, individuals=facts.individuals,
-                  individuals_estimated=facts.individuals_estimated)
+    common = dict(regime=regime, individuals=facts.individuals, individuals_estimated=facts.individuals_estimated)
     if facts.encrypted:
-        return Reportability(NOT_REQUIRED, grounds=(), exempt_grounds=applicable,
-                             exempt_reason=EXEMPT_HIGH_GRADE_ENCRYPTION, **common)
+        return Reportability(
+            NOT_REQUIRED, grounds=(), exempt_grounds=applicable, exempt_reason=EXEMPT_HIGH_GRADE_ENCRYPTION, **common
+        )
     if applicable:
         if facts.encrypted is None:
             return Reportability(UNDECIDED, grounds=applicable, unknown=("encrypted",), **common)
@@ -399,16 +414,20 @@ class PPCDeadlines:
     @property
     def preliminary_rule_en(self) -> str:
         """English account of the preliminary report's target date."""
-        return (f"Preliminary report promptly (PPC guidance: roughly 3–5 days): target {self.preliminary_days} "
-                f"days after the awareness date {self.aware_date.isoformat()} (Japan time), i.e. "
-                f"{self.preliminary_target.isoformat()}; not moved for weekends or holidays.")
+        return (
+            f"Preliminary report promptly (PPC guidance: roughly 3–5 days): target {self.preliminary_days} "
+            f"days after the awareness date {self.aware_date.isoformat()} (Japan time), i.e. "
+            f"{self.preliminary_target.isoformat()}; not moved for weekends or holidays."
+        )
 
     @property
     def preliminary_rule_ja(self) -> str:
         """Japanese account of the preliminary report's target date."""
-        return (f"速報は速やかに（委員会ガイドライン：おおむね3〜5日以内）：把握日（{self.aware_date.isoformat()}、"
-                f"日本時間）の{self.preliminary_days}日後の{self.preliminary_target.isoformat()}を目標とする"
-                "（土日祝日による繰り延べはしない）。")
+        return (
+            f"速報は速やかに（委員会ガイドライン：おおむね3〜5日以内）：把握日（{self.aware_date.isoformat()}、"
+            f"日本時間）の{self.preliminary_days}日後の{self.preliminary_target.isoformat()}を目標とする"
+            "（土日祝日による繰り延べはしない）。"
+        )
 
     def to_json_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: dates as ISO strings, ``rule`` in English, ``rule_ja`` in Japanese."""
@@ -424,8 +443,9 @@ class PPCDeadlines:
             "final_nominal": self.final_nominal.isoformat(),
             "final_due": self.final_due.isoformat(),
             "final_due_at": self.final_due_at.isoformat(),
-            "moved": [{"date": d.isoformat(), "reason": reason, "reason_ja": ja[d]}
-                      for d, reason in self.moved_reasons],
+            "moved": [
+                {"date": d.isoformat(), "reason": reason, "reason_ja": ja[d]} for d, reason in self.moved_reasons
+            ],
             "rule": self.rule_en,
             "rule_ja": self.rule_ja,
         }
@@ -442,8 +462,7 @@ def _check_aware_at(aware_at: datetime) -> None:
         )
     if aware_at.tzinfo is None or aware_at.utcoffset() is None:
         raise InputError(
-            f"awareness time {aware_at.isoformat()} has no time zone: give an offset, "
-            "e.g. 2026-12-01T10:00:00+09:00"
+            f"awareness time {aware_at.isoformat()} has no time zone: give an offset, e.g. 2026-12-01T10:00:00+09:00"
         )
 
 
@@ -462,8 +481,7 @@ def _check_days(name: str, value: int) -> None:
         raise InputError(f"{name} must be a whole number ≥ 0, got {value!r}")
 
 
-def _skipped_days(nominal: date) -> tuple[date, tuple[tuple[date, str], ...],
-                                          tuple[tuple[date, str], ...]]:
+def _skipped_days(nominal: date) -> tuple[date, tuple[tuple[date, str], ...], tuple[tuple[date, str], ...]]:
     """The due day on or after ``nominal`` and the skipped days with reasons (en, ja)."""
     skipped_en: list[tuple[date, str]] = []
     skipped_ja: list[tuple[date, str]] = []
@@ -478,36 +496,43 @@ def _skipped_days(nominal: date) -> tuple[date, tuple[tuple[date, str], ...],
     return day, tuple(skipped_en), tuple(skipped_ja)
 
 
-def _rule_en(aware: date, count: int, nominal: date, due: date,
-             skipped: tuple[tuple[date, str], ...]) -> str:
+def _rule_en(aware: date, count: int, nominal: date, due: date, skipped: tuple[tuple[date, str], ...]) -> str:
     """English account of how the final due date was counted."""
-    head = (f"Final report within {count} days"
-            + (" (unauthorised-purpose case)" if count == FINAL_DAYS_UNAUTHORIZED_PURPOSE else "")
-            + f": the awareness date {aware.isoformat()} (Japan time) is day 1, "
-            f"so day {count} is {nominal.isoformat()}.")
+    head = (
+        f"Final report within {count} days"
+        + (" (unauthorised-purpose case)" if count == FINAL_DAYS_UNAUTHORIZED_PURPOSE else "")
+        + f": the awareness date {aware.isoformat()} (Japan time) is day 1, "
+        f"so day {count} is {nominal.isoformat()}."
+    )
     if not skipped:
-        return (head + " It is not a Saturday, Sunday, national holiday or year-end closure day, "
-                f"so the final report is due {due.isoformat()}.")
+        return (
+            head + " It is not a Saturday, Sunday, national holiday or year-end closure day, "
+            f"so the final report is due {due.isoformat()}."
+        )
     listed = "; ".join(f"{d.isoformat()} {reason}" for d, reason in skipped)
-    return (head + f" That day is not a business day ({skipped[0][1]}), so the due date moves "
-            "to the next day that is not a Saturday, Sunday, national holiday or year-end "
-            "closure day "
-            f"(skipped: {listed}) → {due.isoformat()}.")
+    return (
+        head + f" That day is not a business day ({skipped[0][1]}), so the due date moves "
+        "to the next day that is not a Saturday, Sunday, national holiday or year-end "
+        "closure day "
+        f"(skipped: {listed}) → {due.isoformat()}."
+    )
 
 
-def _rule_ja(aware: date, count: int, nominal: date, due: date,
-             skipped: tuple[tuple[date, str], ...]) -> str:
+def _rule_ja(aware: date, count: int, nominal: date, due: date, skipped: tuple[tuple[date, str], ...]) -> str:
     """Japanese account of how the final due date was counted."""
-    head = (f"確報は{count}日以内"
-            + ("（不正の目的によるおそれがある事態）" if count == FINAL_DAYS_UNAUTHORIZED_PURPOSE else "")
-            + f"：把握日（{aware.isoformat()}、日本時間）を1日目として{count}日目は"
-            f"{nominal.isoformat()}。")
+    head = (
+        f"確報は{count}日以内"
+        + ("（不正の目的によるおそれがある事態）" if count == FINAL_DAYS_UNAUTHORIZED_PURPOSE else "")
+        + f"：把握日（{aware.isoformat()}、日本時間）を1日目として{count}日目は"
+        f"{nominal.isoformat()}。"
+    )
     if not skipped:
-        return (head + "土曜日・日曜日・祝日・年末年始の閉庁日のいずれにも当たらないため、"
-                f"期限は{due.isoformat()}。")
+        return head + f"土曜日・日曜日・祝日・年末年始の閉庁日のいずれにも当たらないため、期限は{due.isoformat()}。"
     listed = "、".join(f"{d.isoformat()} {reason}" for d, reason in skipped)
-    return (head + f"{skipped[0][1]}のため、土曜日・日曜日・祝日・年末年始の閉庁日のいずれでもない"
-            f"翌日以降の日に繰り延べ（{listed}）→ {due.isoformat()}")
+    return (
+        head + f"{skipped[0][1]}のため、土曜日・日曜日・祝日・年末年始の閉庁日のいずれでもない"
+        f"翌日以降の日に繰り延べ（{listed}）→ {due.isoformat()}"
+    )
 
 
 def ppc_deadlines(
@@ -531,9 +556,7 @@ def ppc_deadlines(
         preliminary_warning_days = preliminary_days + 1
     _check_aware_at(aware_at)
     if not isinstance(unauthorized_purpose, bool):
-        raise InputError(
-            f"unauthorized_purpose must be true or false, got {unauthorized_purpose!r}"
-        )
+        raise InputError(f"unauthorized_purpose must be true or false, got {unauthorized_purpose!r}")
     _check_days("preliminary_days", preliminary_days)
     _check_days("preliminary_warning_days", preliminary_warning_days)
     if preliminary_warning_days < preliminary_days:
@@ -567,7 +590,6 @@ def final_due_at(aware_at: datetime, *, unauthorized_purpose: bool = False) -> d
     return ppc_deadlines(aware_at, unauthorized_purpose=unauthorized_purpose).final_due_at
 
 
-def preliminary_due_at(aware_at: datetime, *,
-                       preliminary_days: int = DEFAULT_PRELIMINARY_DAYS) -> datetime:
+def preliminary_due_at(aware_at: datetime, *, preliminary_days: int = DEFAULT_PRELIMINARY_DAYS) -> datetime:
     """End of the preliminary-report target day (23:59:59 Japan time) as aware UTC."""
     return ppc_deadlines(aware_at, preliminary_days=preliminary_days).preliminary_target_at

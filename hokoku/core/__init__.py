@@ -1,0 +1,1 @@
+"""The pure rules: no I/O, no database, no settings; time is passed in."""
