@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -151,10 +152,17 @@ def seal_now(session: Session) -> None:
 def _add(
     session: Session, head: AuditHead, sign, *, at, actor, action, incident, data, key_id: str | None = None
 ) -> AuditEvent:
-    """One event on the chain; ``sign`` None: no signature of its own (the signed head covers it)."""
+    """One event on the chain; ``sign`` None: no signature of its own (the signed head covers it).
+
+    The canonical JSON is stored beside the columns (revision 0009): ``verify`` hashes the stored
+    bytes and checks the columns against them; ``data`` is stored as the canonical form holds it
+    (keys sorted), so that the check can compare it as text where the database has no JSON
+    equality (SQLite)."""
     seq = head.seq + 1
     recorded = wall_clock()
-    digest = chain_hash(head.hash, canonical(seq, at, actor, action, incident, data, recorded))
+    payload = canonical(seq, at, actor, action, incident, data, recorded)
+    digest = chain_hash(head.hash, payload)
+    text = payload.decode()
     signature = ""  # "": none of its own
     if sign is not None:
         key_id, signature = sign(digest.encode())
@@ -165,11 +173,12 @@ def _add(
         actor=actor,
         action=action,
         incident_public_id=incident,
-        data=data,
+        data=json.loads(text)["data"],
         prev_hash=head.hash,
         hash=digest,
         key_id=key_id,
         signature=signature,
+        canonical=text,
     )
     session.add(event)
     head.seq, head.hash = seq, digest
@@ -299,13 +308,92 @@ class _Keys:
         return True
 
 
+def _full_rows(session: Session, ids: list[int]) -> dict:
+    """Whole rows (typed by the model) of the events whose canonical JSON is rebuilt or re-checked;
+    a row that cannot be read as the model types it (a column edited into garbage) maps to None."""
+    if not ids:
+        return {}
+    cols = AuditEvent.__table__.c
+    try:
+        with session.begin_nested():
+            return {r.id: r for r in session.execute(select(*cols).where(cols.id.in_(ids)))}
+    except Exception:
+        if len(ids) == 1:
+            return {ids[0]: None}
+        rows: dict = {}
+        for one in ids:
+            rows.update(_full_rows(session, [one]))
+        return rows
+
+
+def _columns_agree(row) -> bool:
+    """The columns say what the stored canonical JSON says (the check in Python)."""
+    return row is not None and (
+        canonical(row.seq, row.at, row.actor, row.action, row.incident_public_id, row.data, row.recorded_at).decode()
+        == row.canonical
+    )
+
+
+#: The verify query, per dialect: each event's hashed bytes (prev_hash, newline, stored canonical
+#: JSON) and whether its columns say exactly what that JSON says. The database rebuilds the
+#: canonical text from the columns (keys in sorted order, compact, UTF-8; timestamps as
+#: ``isoformat``; ``data`` as stored, which append writes in the canonical form) and compares
+#: it with the stored text, so no JSON is parsed in Python and a changed column, however small,
+#: makes the texts differ. NULL ``canonical``: an event from before revision 0009 (rebuilt in
+#: Python from its typed columns).
+_ROWS = {
+    "sqlite": """
+        SELECT id, seq, prev_hash, hash, CAST(prev_hash || char(10) || canonical AS BLOB), key_id, signature,
+            action, canonical IS json_object(
+                'action', action, 'actor', actor, 'at', replace(at, ' ', 'T') || '+00:00', 'data', json(data),
+                'incident', incident_public_id,
+                'recorded_at', CASE WHEN recorded_at IS NULL THEN NULL ELSE replace(recorded_at, ' ', 'T') || '+00:00'
+                    END,
+                'seq', seq)
+        FROM audit_event WHERE id > ? ORDER BY id LIMIT ?""",
+    "postgresql": """
+        SELECT id, seq, prev_hash, hash, convert_to(prev_hash || E'\\n' || canonical, 'UTF8'), key_id, signature,
+            action, canonical = '{"action":' || to_json(action)::text || ',"actor":' || to_json(actor)::text
+                || ',"at":"' || to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00"'
+                || ',"data":' || data::text || ',"incident":' || coalesce(to_json(incident_public_id)::text, 'null')
+                || ',"recorded_at":' || coalesce(
+                    '"' || to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00"', 'null')
+                || ',"seq":' || seq::text || '}'
+        FROM audit_event WHERE id > %s ORDER BY id LIMIT %s""",
+}
+#: Without the column check (another database, or one that cannot evaluate it, e.g. a ``data``
+#: column edited into text that is not JSON): the columns are then compared in Python.
+_ROWS_PLAIN = """
+    SELECT id, seq, prev_hash, hash, canonical, key_id, signature, action, NULL
+    FROM audit_event WHERE id > {ph} ORDER BY id LIMIT {ph}"""
+
+
+def _fetch(session: Session, query: str, params: tuple):
+    """Plain DB-API rows (verification reads, never changes); None when the database refuses the query."""
+    cursor = session.connection().connection.cursor()
+    try:
+        with session.begin_nested():
+            cursor.execute(query, params)
+            return cursor.fetchall()
+    except Exception:
+        return None
+    finally:
+        cursor.close()
+
+
 def verify(
-    session: Session, public_keys: dict[str, str], *, checkpoints: Iterable = (), batch: int = 5000
+    session: Session, public_keys: dict[str, str], *, checkpoints: Iterable = (), batch: int = 10000
 ) -> VerifyResult:
     """Walk the chain in order against trusted ``public_keys``; name the first problem and why.
 
     ``checkpoints`` (:class:`hokoku.checkpoints.Checkpoint`) must be signed by a trusted key and
     lie on the chain: the chain may not end before the newest one nor differ at any of them.
+
+    Each batch of events is first checked as a whole, with a few list operations (consecutive
+    seqs, each prev_hash the hash before, SHA-256 of the stored bytes equal to the hashes, the
+    columns agreeing with the stored bytes, one key, no signature or key change or checkpoint
+    in the batch); a batch that does not pass is walked event by event, which names the first
+    problem exactly as before.
     """
     from hokoku.auditkeys import fingerprint
 
@@ -324,51 +412,105 @@ def verify(
         if not keys.verify(cp.key_id, cp.message(), cp.signature):
             return VerifyResult(False, 0, cp.seq, None, f"checkpoint {cp.source}: signature does not verify")
     at_seq = {cp.seq: cp for cp in cps}
+    cp_seqs = sorted(at_seq)
     newest = cps[-1] if cps else None
 
-    expected_prev, expected_seq, count = GENESIS, 1, 0
+    dialect = session.get_bind().dialect
+    query = _ROWS.get(dialect.name)
+    plain = _ROWS_PLAIN.format(ph="?" if dialect.paramstyle == "qmark" else "%s")
+    sha256 = hashlib.sha256
+    expected_prev, expected_seq = GENESIS, 1
     active: str | None = None
+    trusted = keys.hex
     last_id = 0
+
     while True:
-        rows = session.execute(  # plain rows, not ORM objects: verification reads, never changes
-            select(*AuditEvent.__table__.c).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
-        ).all()
+        rows = _fetch(session, query, (last_id, batch)) if query else None
+        checked = rows is not None  # the last column says whether the columns agree with the stored bytes
+        if rows is None:
+            rows = _fetch(session, plain, (last_id, batch))
         if not rows:
             break
-        for ev in rows:
-            last_id = ev.id
-            count += 1
-            fail = lambda reason: VerifyResult(False, count, ev.seq, ev.id, reason)  # noqa: E731,B023
-            if ev.seq != expected_seq:
-                what = "missing (deleted?)" if ev.seq > expected_seq else "out of order"
-                return fail(f"event seq {expected_seq} is {what}")
-            if ev.prev_hash != expected_prev:
-                return fail("prev_hash does not match the previous event")
-            digest = chain_hash(
-                ev.prev_hash,
-                canonical(ev.seq, ev.at, ev.actor, ev.action, ev.incident_public_id, ev.data, ev.recorded_at),
-            )
-            if digest != ev.hash:
-                return fail("content does not match its hash (edited)")
-            if ev.key_id not in keys.hex:
-                return fail(f"signed by key {ev.key_id}, which is not among the trusted public keys")
-            if active is not None and ev.key_id != active:
-                return fail(f"signed by key {ev.key_id}, but the chain's active audit key is {active}")
-            if ev.signature or ev.action == KEY_ACTION:  # key changes (and events before 0008) are signed
-                if not keys.verify(ev.key_id, ev.hash.encode(), ev.signature):
-                    return fail("signature does not verify")
-            if ev.action == KEY_ACTION:
-                new, pub = (ev.data or {}).get("key_id"), (ev.data or {}).get("public_key")
-                if not isinstance(pub, str) or keys.hex.get(new) != pub or fingerprint(pub) != new:
-                    return fail(f"introduces audit key {new}, which is not among the trusted public keys")
-                active = new
-            cp = at_seq.get(ev.seq)
-            if cp is not None and cp.hash != ev.hash:
-                return fail(
-                    f"the chain diverges from checkpoint {cp.source} of {cp.at} at seq {cp.seq} (history rewritten?)"
+        n = len(rows)
+        ids, seqs, prevs, hashes, payloads, key_ids, signatures, actions, agrees = zip(*rows, strict=True)
+        first = expected_seq
+        if (  # the fast path: proves the whole batch sound, or falls through to the walk below
+            checked
+            and active is not None
+            and seqs == tuple(range(first, first + n))
+            and prevs[0] == expected_prev
+            and prevs[1:] == hashes[:-1]
+            and all(agrees)
+            and key_ids.count(active) == n
+            and not any(signatures)
+            and KEY_ACTION not in actions
+            and not (cp_seqs and bisect_left(cp_seqs, first) != bisect_left(cp_seqs, first + n))
+            and [sha256(p).hexdigest() for p in payloads] == list(hashes)
+        ):
+            expected_prev, expected_seq, last_id = hashes[-1], first + n, ids[-1]
+            continue
+        full = _full_rows(session, [r[0] for r in rows if r[4] is None or not checked])
+        for ev_id, seq, prev, digest, payload, key_id, signature, action, agree in rows:
+            if seq != expected_seq:
+                what = "missing (deleted?)" if seq > expected_seq else "out of order"
+                return VerifyResult(False, expected_seq, seq, ev_id, f"event seq {expected_seq} is {what}")
+            if prev != expected_prev:
+                return VerifyResult(False, seq, seq, ev_id, "prev_hash does not match the previous event")
+            row = full.get(ev_id)
+            if payload is None or not checked:  # before revision 0009 (or no database check): from the columns
+                if row is None:
+                    return VerifyResult(False, seq, seq, ev_id, "content does not match its hash (edited)")
+                if row.canonical is None:
+                    text = canonical(
+                        seq, row.at, row.actor, row.action, row.incident_public_id, row.data, row.recorded_at
+                    )
+                else:
+                    text = row.canonical.encode()
+                    agree = _columns_agree(row)
+                payload = f"{prev}\n".encode() + text
+            elif isinstance(payload, memoryview):
+                payload = bytes(payload)
+            if sha256(payload).hexdigest() != digest:
+                return VerifyResult(False, seq, seq, ev_id, "content does not match its hash (edited)")
+            if (row is None or row.canonical is not None) and not agree:
+                return VerifyResult(False, seq, seq, ev_id, "content does not match its hash (edited)")
+            if key_id not in trusted:
+                return VerifyResult(
+                    False, seq, seq, ev_id, f"signed by key {key_id}, which is not among the trusted public keys"
                 )
-            expected_prev, expected_seq = ev.hash, ev.seq + 1
-        session.expunge_all()
+            if active is not None and key_id != active:
+                return VerifyResult(
+                    False, seq, seq, ev_id, f"signed by key {key_id}, but the chain's active audit key is {active}"
+                )
+            if signature or action == KEY_ACTION:  # key changes (and events before 0008) are signed
+                if not keys.verify(key_id, digest.encode(), signature):
+                    return VerifyResult(False, seq, seq, ev_id, "signature does not verify")
+            if action == KEY_ACTION:
+                if row is not None and row.canonical is None:
+                    data = row.data or {}
+                else:
+                    data = json.loads(payload[payload.index(b"\n") + 1 :]).get("data") or {}
+                new, pub = data.get("key_id"), data.get("public_key")
+                if not isinstance(pub, str) or trusted.get(new) != pub or fingerprint(pub) != new:
+                    return VerifyResult(
+                        False,
+                        seq,
+                        seq,
+                        ev_id,
+                        f"introduces audit key {new}, which is not among the trusted public keys",
+                    )
+                active = new
+            cp = at_seq.get(seq)
+            if cp is not None and cp.hash != digest:
+                return VerifyResult(
+                    False,
+                    seq,
+                    seq,
+                    ev_id,
+                    f"the chain diverges from checkpoint {cp.source} of {cp.at} at seq {cp.seq} (history rewritten?)",
+                )
+            expected_prev, expected_seq, last_id = digest, seq + 1, ev_id
+    count = expected_seq - 1
     last = expected_seq - 1
     if newest is not None and last < newest.seq:
         return VerifyResult(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -41,15 +43,22 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+#: JSON columns as compact UTF-8 text, the form of the audit chain's canonical JSON: ``audit
+#: verify`` compares an audit event's ``data`` column with the canonical text inside the database.
+_json_text = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+
+
 def get_engine(url: str) -> Engine:
     """One engine per URL per process."""
     engine = _engines.get(url)
     if engine is None:
         if url.startswith("sqlite"):
-            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            engine = create_engine(
+                url, connect_args={"check_same_thread": False, "timeout": 30}, json_serializer=_json_text
+            )
             _sqlite_setup(engine)
         else:
-            engine = create_engine(url, pool_pre_ping=True)
+            engine = create_engine(url, pool_pre_ping=True, json_serializer=_json_text)
         _engines[url] = engine
     return engine
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
 from hokoku.models.types import UTCDateTime
@@ -25,6 +25,9 @@ class AuditEvent(SQLModel, table=True):
     hash: str = Field(max_length=64)
     key_id: str = Field(max_length=32)
     signature: str = Field(max_length=128)
+    #: The canonical JSON the chain hash covers, as hashed (None on events from before revision
+    #: 0009, which verify rebuilds it from the columns); verify checks the columns against it.
+    canonical: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class AuditHead(SQLModel, table=True):

@@ -57,12 +57,14 @@ def _rewrite_chain(app, sign, *, edit_seq: int, first_key: AuditKey | None = Non
             data = {**data, "key_id": first_key.key_id, "public_key": first_key.public_key_hex}
         when = datetime.fromisoformat(at).replace(tzinfo=UTC)
         real = datetime.fromisoformat(recorded).replace(tzinfo=UTC) if recorded else None
-        digest = audit.chain_hash(prev, audit.canonical(seq, when, actor, action, incident, data, real))
+        payload = audit.canonical(seq, when, actor, action, incident, data, real)
+        digest = audit.chain_hash(prev, payload)
         key_id, signature = sign(digest.encode())
-        raw_sql(
+        raw_sql(  # the stored canonical JSON (revision 0009) rewritten too, as the attacker would
             app,
-            "UPDATE audit_event SET actor=?, data=?, prev_hash=?, hash=?, key_id=?, signature=? WHERE seq=?",
-            (actor, json.dumps(data), prev, digest, key_id, signature, seq),
+            "UPDATE audit_event SET actor=?, data=?, prev_hash=?, hash=?, key_id=?, signature=?, canonical=? "
+            "WHERE seq=?",
+            (actor, json.dumps(data), prev, digest, key_id, signature, payload.decode(), seq),
         )
         prev = digest
     last = rows[-1][0]

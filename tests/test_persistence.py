@@ -300,8 +300,13 @@ def test_audit_forged_signature_is_detected(demo_app):
         actor = "x" if seq == 3 else actor
         when = datetime.fromisoformat(at).replace(tzinfo=UTC)
         real = datetime.fromisoformat(recorded).replace(tzinfo=UTC)
-        digest = audit.chain_hash(prev, audit.canonical(seq, when, actor, action, incident, json.loads(data), real))
-        raw_sql(demo_app, "UPDATE audit_event SET actor=?, prev_hash=?, hash=? WHERE seq=?", (actor, prev, digest, seq))
+        payload = audit.canonical(seq, when, actor, action, incident, json.loads(data), real)
+        digest = audit.chain_hash(prev, payload)
+        raw_sql(  # the stored canonical JSON (revision 0009) rewritten too, as the attacker would
+            demo_app,
+            "UPDATE audit_event SET actor=?, prev_hash=?, hash=?, canonical=? WHERE seq=?",
+            (actor, prev, digest, payload.decode(), seq),
+        )
         prev = digest
     raw_sql(demo_app, "UPDATE audit_head SET hash=?", (prev,))
     result = verify(demo_app)
