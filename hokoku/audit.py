@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
+import threading
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -334,32 +336,48 @@ def _columns_agree(row) -> bool:
     )
 
 
-#: The verify query, per dialect: each event's hashed bytes (prev_hash, newline, stored canonical
-#: JSON) and whether its columns say exactly what that JSON says. The database rebuilds the
-#: canonical text from the columns (keys in sorted order, compact, UTF-8; timestamps as
-#: ``isoformat``; ``data`` as stored, which append writes in the canonical form) and compares
-#: it with the stored text, so no JSON is parsed in Python and a changed column, however small,
-#: makes the texts differ. NULL ``canonical``: an event from before revision 0009 (rebuilt in
-#: Python from its typed columns).
+#: Per dialect, the canonical text rebuilt from an event's columns by the database (keys in
+#: sorted order, compact, UTF-8; timestamps as ``isoformat``; ``data`` as stored, which append
+#: writes in the canonical form), to compare with the stored text: no JSON is parsed in Python,
+#: and a changed column, however small, makes the texts differ.
+_REBUILT = {
+    "sqlite": """'{"action":' || json_quote(action) || ',"actor":' || json_quote(actor)
+        || ',"at":"' || replace(at, ' ', 'T') || '+00:00"' || ',"data":' || data
+        || ',"incident":' || json_quote(incident_public_id)
+        || ',"recorded_at":' || coalesce('"' || replace(recorded_at, ' ', 'T') || '+00:00"', 'null')
+        || ',"seq":' || seq || '}'""",
+    "postgresql": """'{"action":' || to_json(action)::text || ',"actor":' || to_json(actor)::text
+        || ',"at":"' || to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00"'
+        || ',"data":' || data::text || ',"incident":' || coalesce(to_json(incident_public_id)::text, 'null')
+        || ',"recorded_at":' || coalesce(
+            '"' || to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00"', 'null')
+        || ',"seq":' || seq::text || '}'""",
+}
+_PAYLOAD = {
+    "sqlite": "CAST(prev_hash || char(10) || canonical AS BLOB)",
+    "postgresql": "prev_hash || E'\\n' || canonical",
+}
+_PH = {"sqlite": "?", "postgresql": "%s"}
+#: Whether the next batches are read on a thread while this one is hashed (PostgreSQL builds the
+#: rows in its own process; SQLite builds them in this one, under the GIL, so it would not help).
+_PREFETCH = {"postgresql": True}
+#: Every column of a batch of events (the event-by-event walk): the hashed bytes (prev_hash,
+#: newline, stored canonical JSON; NULL before revision 0009) and whether the columns agree with
+#: them.
 _ROWS = {
-    "sqlite": """
-        SELECT id, seq, prev_hash, hash, CAST(prev_hash || char(10) || canonical AS BLOB), key_id, signature,
-            action, canonical IS json_object(
-                'action', action, 'actor', actor, 'at', replace(at, ' ', 'T') || '+00:00', 'data', json(data),
-                'incident', incident_public_id,
-                'recorded_at', CASE WHEN recorded_at IS NULL THEN NULL ELSE replace(recorded_at, ' ', 'T') || '+00:00'
-                    END,
-                'seq', seq)
-        FROM audit_event WHERE id > ? ORDER BY id LIMIT ?""",
-    "postgresql": """
-        SELECT id, seq, prev_hash, hash, convert_to(prev_hash || E'\\n' || canonical, 'UTF8'), key_id, signature,
-            action, canonical = '{"action":' || to_json(action)::text || ',"actor":' || to_json(actor)::text
-                || ',"at":"' || to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00"'
-                || ',"data":' || data::text || ',"incident":' || coalesce(to_json(incident_public_id)::text, 'null')
-                || ',"recorded_at":' || coalesce(
-                    '"' || to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00"', 'null')
-                || ',"seq":' || seq::text || '}'
-        FROM audit_event WHERE id > %s ORDER BY id LIMIT %s""",
+    d: f"""SELECT id, seq, prev_hash, hash, {_PAYLOAD[d]}, key_id, signature, action, canonical = {_REBUILT[d]}
+        FROM audit_event WHERE id > {_PH[d]} ORDER BY id LIMIT {_PH[d]}"""
+    for d in _REBUILT
+}
+#: A batch for the check as a whole: the hashed bytes and one flag for the rest of what the walk
+#: checks per event but the links (columns agree with the stored bytes; signed by the active key;
+#: no signature of its own, no key change). Parameters: the active key, the last id, the size.
+_BATCH = {
+    d: f"""SELECT id, seq, prev_hash, hash, {_PAYLOAD[d]}, coalesce(
+            canonical = {_REBUILT[d]} AND key_id = {_PH[d]} AND signature = '' AND action <> '{KEY_ACTION}',
+            {"false" if d == "postgresql" else 0})
+        FROM audit_event WHERE id > {_PH[d]} ORDER BY id LIMIT {_PH[d]}"""
+    for d in _REBUILT
 }
 #: Without the column check (another database, or one that cannot evaluate it, e.g. a ``data``
 #: column edited into text that is not JSON): the columns are then compared in Python.
@@ -379,6 +397,71 @@ def _fetch(session: Session, query: str, params: tuple):
         return None
     finally:
         cursor.close()
+
+
+class _Reader:
+    """The batches one after another, read when asked (the interface of :class:`_Prefetch`)."""
+
+    def __init__(self, session: Session, query: str, key: str, after: int, batch: int):
+        self._session, self._query, self._key, self._after, self._batch = session, query, key, after, batch
+
+    def get(self):
+        rows = _fetch(self._session, self._query, (self._key, self._after, self._batch))
+        if rows:
+            self._after = rows[-1][0]
+        return rows
+
+    def close(self) -> None:
+        pass
+
+
+class _Prefetch:
+    """Reads the next batches on a thread while the caller hashes this one (the database builds
+    and sends rows while Python hashes). Owns the connection until :meth:`close`."""
+
+    def __init__(self, dbapi, query: str, key: str, after: int, batch: int):
+        self._queue: queue.Queue = queue.Queue(maxsize=2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(dbapi, query, key, after, batch), daemon=True)
+        self._thread.start()
+
+    def _run(self, dbapi, query, key, after, batch) -> None:
+        cursor = dbapi.cursor()
+        try:
+            while not self._stop.is_set():
+                cursor.execute("SAVEPOINT hokoku_verify")
+                try:
+                    cursor.execute(query, (key, after, batch))
+                    rows = cursor.fetchall()
+                    cursor.execute("RELEASE SAVEPOINT hokoku_verify")
+                except Exception:
+                    cursor.execute("ROLLBACK TO SAVEPOINT hokoku_verify")
+                    cursor.execute("RELEASE SAVEPOINT hokoku_verify")
+                    rows = None
+                self._put(rows)
+                if not rows:
+                    return
+                after = rows[-1][0]
+        except Exception:
+            self._put(None)
+        finally:
+            cursor.close()
+
+    def _put(self, item) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def get(self):
+        """The next batch ([] at the end), or None when the database refused the query."""
+        return self._queue.get()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def verify(
@@ -416,100 +499,119 @@ def verify(
     newest = cps[-1] if cps else None
 
     dialect = session.get_bind().dialect
-    query = _ROWS.get(dialect.name)
+    detail, whole = _ROWS.get(dialect.name), _BATCH.get(dialect.name)
     plain = _ROWS_PLAIN.format(ph="?" if dialect.paramstyle == "qmark" else "%s")
+    prefetch = _PREFETCH.get(dialect.name, False)
     sha256 = hashlib.sha256
     expected_prev, expected_seq = GENESIS, 1
     active: str | None = None
     trusted = keys.hex
     last_id = 0
-
-    while True:
-        rows = _fetch(session, query, (last_id, batch)) if query else None
-        checked = rows is not None  # the last column says whether the columns agree with the stored bytes
-        if rows is None:
-            rows = _fetch(session, plain, (last_id, batch))
-        if not rows:
-            break
-        n = len(rows)
-        ids, seqs, prevs, hashes, payloads, key_ids, signatures, actions, agrees = zip(*rows, strict=True)
-        first = expected_seq
-        if (  # the fast path: proves the whole batch sound, or falls through to the walk below
-            checked
-            and active is not None
-            and seqs == tuple(range(first, first + n))
-            and prevs[0] == expected_prev
-            and prevs[1:] == hashes[:-1]
-            and all(agrees)
-            and key_ids.count(active) == n
-            and not any(signatures)
-            and KEY_ACTION not in actions
-            and not (cp_seqs and bisect_left(cp_seqs, first) != bisect_left(cp_seqs, first + n))
-            and [sha256(p).hexdigest() for p in payloads] == list(hashes)
-        ):
-            expected_prev, expected_seq, last_id = hashes[-1], first + n, ids[-1]
-            continue
-        full = _full_rows(session, [r[0] for r in rows if r[4] is None or not checked])
-        for ev_id, seq, prev, digest, payload, key_id, signature, action, agree in rows:
-            if seq != expected_seq:
-                what = "missing (deleted?)" if seq > expected_seq else "out of order"
-                return VerifyResult(False, expected_seq, seq, ev_id, f"event seq {expected_seq} is {what}")
-            if prev != expected_prev:
-                return VerifyResult(False, seq, seq, ev_id, "prev_hash does not match the previous event")
-            row = full.get(ev_id)
-            if payload is None or not checked:  # before revision 0009 (or no database check): from the columns
-                if row is None:
-                    return VerifyResult(False, seq, seq, ev_id, "content does not match its hash (edited)")
-                if row.canonical is None:
-                    text = canonical(
-                        seq, row.at, row.actor, row.action, row.incident_public_id, row.data, row.recorded_at
+    fetcher = None
+    try:
+        while True:
+            if whole is not None and active is not None:  # the batch as a whole first
+                if fetcher is None:
+                    fetcher = (
+                        _Prefetch(session.connection().connection, whole, active, last_id, batch)
+                        if prefetch
+                        else _Reader(session, whole, active, last_id, batch)
                     )
+                rows = fetcher.get()
+                if rows == []:
+                    break
+                if rows is None:  # refused (e.g. a column that is not JSON): event by event from here
+                    whole = None
                 else:
-                    text = row.canonical.encode()
-                    agree = _columns_agree(row)
-                payload = f"{prev}\n".encode() + text
-            elif isinstance(payload, memoryview):
-                payload = bytes(payload)
-            if sha256(payload).hexdigest() != digest:
-                return VerifyResult(False, seq, seq, ev_id, "content does not match its hash (edited)")
-            if (row is None or row.canonical is not None) and not agree:
-                return VerifyResult(False, seq, seq, ev_id, "content does not match its hash (edited)")
-            if key_id not in trusted:
-                return VerifyResult(
-                    False, seq, seq, ev_id, f"signed by key {key_id}, which is not among the trusted public keys"
-                )
-            if active is not None and key_id != active:
-                return VerifyResult(
-                    False, seq, seq, ev_id, f"signed by key {key_id}, but the chain's active audit key is {active}"
-                )
-            if signature or action == KEY_ACTION:  # key changes (and events before 0008) are signed
-                if not keys.verify(key_id, digest.encode(), signature):
-                    return VerifyResult(False, seq, seq, ev_id, "signature does not verify")
-            if action == KEY_ACTION:
-                if row is not None and row.canonical is None:
-                    data = row.data or {}
-                else:
-                    data = json.loads(payload[payload.index(b"\n") + 1 :]).get("data") or {}
-                new, pub = data.get("key_id"), data.get("public_key")
-                if not isinstance(pub, str) or trusted.get(new) != pub or fingerprint(pub) != new:
+                    n = len(rows)
+                    ids, seqs, prevs, hashes, payloads, flags = zip(*rows, strict=True)
+                    first = expected_seq
+                    if (
+                        seqs == tuple(range(first, first + n))
+                        and prevs[0] == expected_prev
+                        and prevs[1:] == hashes[:-1]
+                        and all(flags)  # (false for events from before revision 0009: walked)
+                        and not (cp_seqs and bisect_left(cp_seqs, first) != bisect_left(cp_seqs, first + n))
+                        and [sha256(p if isinstance(p, bytes) else p.encode()).hexdigest() for p in payloads]
+                        == list(hashes)
+                    ):
+                        expected_prev, expected_seq, last_id = hashes[-1], first + n, ids[-1]
+                        continue
+                fetcher.close()  # walk this batch event by event; the fetcher restarts after it
+                fetcher = None
+            rows = _fetch(session, detail, (last_id, batch)) if detail else None
+            checked = rows is not None  # the last column says whether the columns agree with the stored bytes
+            if rows is None:
+                detail = None
+                rows = _fetch(session, plain, (last_id, batch))
+            if not rows:
+                break
+            full = _full_rows(session, [r[0] for r in rows if r[4] is None or not checked])
+            for ev_id, seq, prev, digest, payload, key_id, signature, action, agree in rows:
+                if seq != expected_seq:
+                    what = "missing (deleted?)" if seq > expected_seq else "out of order"
+                    return VerifyResult(False, expected_seq, seq, ev_id, f"event seq {expected_seq} is {what}")
+                if prev != expected_prev:
+                    return VerifyResult(False, seq, seq, ev_id, "prev_hash does not match the previous event")
+                row = full.get(ev_id)
+                if payload is None or not checked:  # before revision 0009 (or no database check): from the columns
+                    if row is None:
+                        return VerifyResult(False, seq, seq, ev_id, "content does not match its hash (edited)")
+                    if row.canonical is None:
+                        text = canonical(
+                            seq, row.at, row.actor, row.action, row.incident_public_id, row.data, row.recorded_at
+                        )
+                    else:
+                        text = row.canonical.encode()
+                        agree = _columns_agree(row)
+                    payload = f"{prev}\n".encode() + text
+                elif not isinstance(payload, bytes):
+                    payload = payload.encode() if isinstance(payload, str) else bytes(payload)
+                if sha256(payload).hexdigest() != digest:
+                    return VerifyResult(False, seq, seq, ev_id, "content does not match its hash (edited)")
+                if key_id not in trusted:
+                    return VerifyResult(
+                        False, seq, seq, ev_id, f"signed by key {key_id}, which is not among the trusted public keys"
+                    )
+                if active is not None and key_id != active:
+                    return VerifyResult(
+                        False, seq, seq, ev_id, f"signed by key {key_id}, but the chain's active audit key is {active}"
+                    )
+                if signature or action == KEY_ACTION:  # key changes (and events before 0008) are signed
+                    if not keys.verify(key_id, digest.encode(), signature):
+                        return VerifyResult(False, seq, seq, ev_id, "signature does not verify")
+                if (row is None or row.canonical is not None) and not agree:
+                    return VerifyResult(
+                        False, seq, seq, ev_id, "content does not match its hash (edited)"
+                    )  # a column differs from the stored bytes
+                if action == KEY_ACTION:
+                    if row is not None and row.canonical is None:
+                        data = row.data or {}
+                    else:
+                        data = json.loads(payload[payload.index(b"\n") + 1 :]).get("data") or {}
+                    new, pub = data.get("key_id"), data.get("public_key")
+                    if not isinstance(pub, str) or trusted.get(new) != pub or fingerprint(pub) != new:
+                        return VerifyResult(
+                            False,
+                            seq,
+                            seq,
+                            ev_id,
+                            f"introduces audit key {new}, which is not among the trusted public keys",
+                        )
+                    active = new
+                cp = at_seq.get(seq)
+                if cp is not None and cp.hash != digest:
                     return VerifyResult(
                         False,
                         seq,
                         seq,
                         ev_id,
-                        f"introduces audit key {new}, which is not among the trusted public keys",
+                        f"the chain diverges from checkpoint {cp.source} of {cp.at} at seq {cp.seq} (history rewritten?)",
                     )
-                active = new
-            cp = at_seq.get(seq)
-            if cp is not None and cp.hash != digest:
-                return VerifyResult(
-                    False,
-                    seq,
-                    seq,
-                    ev_id,
-                    f"the chain diverges from checkpoint {cp.source} of {cp.at} at seq {cp.seq} (history rewritten?)",
-                )
-            expected_prev, expected_seq, last_id = digest, seq + 1, ev_id
+                expected_prev, expected_seq, last_id = digest, seq + 1, ev_id
+    finally:
+        if fetcher is not None:
+            fetcher.close()
     count = expected_seq - 1
     last = expected_seq - 1
     if newest is not None and last < newest.seq:

@@ -64,7 +64,16 @@ def _rewrite_chain(app, sign, *, edit_seq: int, first_key: AuditKey | None = Non
             app,
             "UPDATE audit_event SET actor=?, data=?, prev_hash=?, hash=?, key_id=?, signature=?, canonical=? "
             "WHERE seq=?",
-            (actor, json.dumps(data), prev, digest, key_id, signature, payload.decode(), seq),
+            (
+                actor,
+                json.dumps(data, ensure_ascii=False, separators=(",", ":")),
+                prev,
+                digest,
+                key_id,
+                signature,
+                payload.decode(),
+                seq,
+            ),  # data as hokoku stores it (compact): the column is checked as stored
         )
         prev = digest
     last = rows[-1][0]
