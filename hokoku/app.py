@@ -107,4 +107,11 @@ class App:
 
 
 def open_app(**overrides) -> App:
-    return App(load_settings(**overrides))
+    settings = load_settings(**overrides)
+    from hokoku.core import jpcalendar
+    from hokoku.holidaystore import HolidayFile
+
+    # Holiday tables kept between processes (the library costs a CLI call ~0.1-0.3 s otherwise).
+    if getattr(jpcalendar._store, "path", None) != HolidayFile.path_for(settings.home / "cache"):
+        jpcalendar.use_store(HolidayFile(settings.home / "cache"))
+    return App(settings)

@@ -3,7 +3,9 @@
 Pure functions: nothing here reads the clock or does I/O; every instant is passed in.
 
 * National holidays (国民の祝日, 振替休日 and 国民の休日) come from the maintained ``holidays``
-  library, not from a hand-written list. Each year is computed once and cached. The library
+  library, not from a hand-written list. Each year is computed once and cached (in the process,
+  and through a store the edge may install with :func:`use_store`, between processes: the
+  library takes a tenth of a second or more to import and compute a year). The library
   covers 1949–2099; a date outside that range raises :class:`ValueError` rather than being
   silently treated as holiday-free.
 * The year-end closure (年末年始の閉庁日) is December 29 – January 3, as in the Act on Holidays of
@@ -17,10 +19,8 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
-
-import holidays
 
 JST = ZoneInfo("Asia/Tokyo")
 
@@ -43,6 +43,25 @@ def _check_lang(lang: str) -> None:
         raise ValueError(f"unsupported language {lang!r}: expected 'en' or 'ja'")
 
 
+class HolidayStore(Protocol):
+    """Keeps computed years between processes (``key``: ``"<year>-<lang>"``; tables as
+    ``{"YYYY-MM-DD": name}``). It must give back exactly what it was given, for the same
+    library; :mod:`hokoku.holidaystore` keys its file by the library's version."""
+
+    def load(self, key: str) -> dict[str, str] | None: ...
+
+    def save(self, key: str, table: dict[str, str]) -> None: ...
+
+
+_store: HolidayStore | None = None
+
+
+def use_store(store: HolidayStore | None) -> None:
+    """Keep computed years in ``store`` (None: compute them in every process)."""
+    global _store
+    _store = store
+
+
 @cache
 def _holidays_for_year(year: int, lang: str) -> Mapping[date, str]:
     """The national holidays of one year as a read-only ``{date: name}`` mapping.
@@ -50,11 +69,20 @@ def _holidays_for_year(year: int, lang: str) -> Mapping[date, str]:
     Copied into a plain dict so that look-ups never trigger the library's auto-expansion
     (which would mutate a cached object and mix years).
     """
+    key = f"{year}-{lang}"
+    stored = _store.load(key) if _store is not None else None
+    if stored is not None:
+        return MappingProxyType({date.fromisoformat(d): name for d, name in stored.items()})
+    import holidays  # imported when a year is first computed, not by every process that counts days
+
     cls = holidays.country_holidays("JP")
     if not cls.start_year <= year <= cls.end_year:
         raise ValueError(f"no Japanese holiday data for {year}: supported years are {cls.start_year}–{cls.end_year}")
     table = holidays.country_holidays("JP", years=year, language=_LIBRARY_LANGUAGE[lang])
-    return MappingProxyType({d: name for d, name in table.items() if d.year == year})
+    result = {d: name for d, name in table.items() if d.year == year}
+    if _store is not None:
+        _store.save(key, {d.isoformat(): name for d, name in sorted(result.items())})
+    return MappingProxyType(result)
 
 
 def _as_date(d: date) -> date:
