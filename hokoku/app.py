@@ -56,15 +56,28 @@ class App:
     def renderer(self):
         from hokoku.messages import Renderer
 
-        return Renderer(templates_dir())
+        # Compiled templates kept between processes (jinja2 checks each against its source).
+        return Renderer(templates_dir(), bytecode_dir=self.settings.home / "cache" / "templates")
 
     def organisation(self, session):
-        """The organisation in force (newest stored snapshot), cached per process."""
-        from hokoku.services.orgstore import current_organisation
+        """The organisation in force (newest stored snapshot), cached per process. Which snapshot
+        is newest is read once per transaction (a report asks ~30 times); the document is parsed
+        only when it changed (``store_organisation`` forgets the transaction's answer)."""
+        txn = session.get_transaction()
+        known = session.info.get("hokoku_org_snapshot")
+        if known is not None and known[0] is txn and self._cache.get("org_id") == known[1]:
+            return self._cache["org"]
+        from sqlalchemy import select
 
-        snap_id, org = current_organisation(session)
-        if self._cache.get("org_id") != snap_id:
+        from hokoku.models.org import OrgSnapshot
+
+        newest = session.execute(select(OrgSnapshot.id).order_by(OrgSnapshot.id.desc()).limit(1)).scalar()
+        if newest is None or self._cache.get("org_id") != newest:
+            from hokoku.services.orgstore import current_organisation
+
+            snap_id, org = current_organisation(session)
             self._cache.update(org_id=snap_id, org=org)
+        session.info["hokoku_org_snapshot"] = (txn, self._cache["org_id"])
         return self._cache["org"]
 
     def check_ready(self, *, keys: bool = True) -> None:

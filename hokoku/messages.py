@@ -31,9 +31,23 @@ KINDS = (
 )
 
 
+def _bytecode_cache(directory: Path | None):
+    """Compiled templates in ``directory`` (created), or none when it cannot be made."""
+    if directory is None:
+        return None
+    from jinja2 import FileSystemBytecodeCache
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(str(directory))
+
+
 class Renderer:
-    def __init__(self, templates_dir: Path):
+    def __init__(self, templates_dir: Path, *, bytecode_dir: Path | None = None):
         self.env = Environment(
+            bytecode_cache=_bytecode_cache(bytecode_dir),
             loader=FileSystemLoader(str(templates_dir)),
             autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
             undefined=StrictUndefined,

@@ -20,6 +20,7 @@ def store_organisation(session: Session, org: Organisation, *, source: str, now:
     text = json.dumps(document, sort_keys=True, ensure_ascii=False)
     snap = OrgSnapshot(loaded_at=now, source=source, sha256=hashlib.sha256(text.encode()).hexdigest(), document=text)
     session.add(snap)
+    session.info.pop("hokoku_org_snapshot", None)  # App.organisation reads the newest snapshot again
 
     for inst in org.institutes:
         session.merge(Institute(code=inst.code, name_ja=inst.name.ja, name_en=inst.name.en))
