@@ -217,7 +217,9 @@ def me(viewer: Viewer = Depends(api_viewer)):
 @router.post("/incidents", status_code=201, responses=ERROR_RESPONSES, summary="report an incident (27-1)")
 def api_report(body: ReportIn, request: Request, viewer: Viewer = Depends(api_writer)):
     result = submit_report(hk(request), viewer, now=now_of(request), lang=lang_of(request), **body.model_dump())
-    return _json(result.to_json(), 201)
+    from hokoku.web.context import deliver_after
+
+    return deliver_after(request, _json(result.to_json(), 201), incident=result.public_id)
 
 
 @router.get("/incidents", responses=ERROR_RESPONSES, summary="incidents you may see")

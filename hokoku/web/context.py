@@ -63,3 +63,17 @@ class WebContext:
                 incident=incident[:32] if incident else None,
                 data=data or {},
             )
+
+
+def deliver_after(request, response, *, incident: str):
+    """Deliver what a request queued for ``incident`` right after ``response`` is sent (issue 14:
+    a report's first messages go out within the request's own process, not at the next dispatch
+    round). The rows are committed before; this only wakes delivery, with the dispatch code every
+    path runs, and whatever fails here waits for the scheduled dispatch."""
+    ctx = getattr(request.app.state, "ctx", None)
+    if ctx is None or response.background is not None:
+        return response
+    from starlette.background import BackgroundTask
+
+    response.background = BackgroundTask(ctx.deliver, incident=incident)
+    return response

@@ -406,7 +406,10 @@ def report_submit(
         from hokoku.web.errors import field_of
 
         return _report_page(request, viewer, status=422, values=values, errors={field_of(exc) or "form": str(exc)})
-    return RedirectResponse(f"/incidents/{result.public_id}/receipt", status_code=303)
+    from hokoku.web.context import deliver_after
+
+    response = RedirectResponse(f"/incidents/{result.public_id}/receipt", status_code=303)
+    return deliver_after(request, response, incident=result.public_id)
 
 
 @router.get("/incidents/{incident_id}/receipt")

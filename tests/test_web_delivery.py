@@ -1,0 +1,64 @@
+"""A report through the web app or the API is delivered right after the response, in the
+request's own process, by the dispatch code every path runs (issue 14: report → first
+notification without waiting for a dispatch round or a Prefect flow run)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from hokoku.db import transaction
+from hokoku.models.incident import Incident
+from hokoku.models.notification import Notification
+from hokoku.notifiers.base import DeliveryResult
+from tests.helpers import PM, REPORTER, T0
+from tests.web_support import Clock, Site, fast_hashes
+
+
+class Recorder:
+    channel = "outbox"
+
+    def __init__(self):
+        self.sent = []
+
+    def send(self, message):
+        self.sent.append(message)
+        return DeliveryResult(provider_id=f"outbox:{len(self.sent)}")
+
+
+@pytest.fixture
+def recording_site(demo_app, fast_hashes):
+    from hokoku.web import create_app
+    from hokoku.web.auth import ensure_demo_users
+    from tests.web_support import ACCOUNTS, PASSWORD
+
+    ensure_demo_users(demo_app, emails=ACCOUNTS, password=PASSWORD, now=T0)
+    clock = Clock(T0 + timedelta(minutes=5))
+    recorder = Recorder()
+    web = create_app(demo_app, notifiers={"outbox": recorder}, clock=clock)
+    web.state.clock = clock
+    return Site(demo_app, web, clock), recorder
+
+
+def statuses(app, incident: str) -> dict[str, str]:
+    with transaction(app.engine) as session:
+        inc = session.execute(select(Incident.id).where(Incident.public_id == incident)).scalar_one()
+        rows = session.execute(select(Notification).where(Notification.incident_id == inc)).scalars()
+        return {n.recipient_email + ":" + n.kind: n.status for n in rows}
+
+
+def test_an_api_report_is_delivered_when_the_response_is_sent(recording_site):
+    """No dispatch round runs: the protection manager's notice is sent by the time the 201 is read."""
+    site, recorder = recording_site
+    client = site.client()
+    r = client.post(
+        "/api/incidents",
+        json={"division": "IDS-SURVEY", "category": "malware", "summary": "PC-17 shows a ransom note"},
+        headers={"Authorization": f"Bearer {site.token(REPORTER)}"},
+    )
+    assert r.status_code == 201, r.text
+    incident = r.json()["incident"]
+    assert statuses(site.app, incident) and set(statuses(site.app, incident).values()) == {"sent"}
+    assert PM in {m.recipient_email for m in recorder.sent}
