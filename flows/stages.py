@@ -94,9 +94,9 @@ def policy_stage_flows(policy) -> dict[str, Flow]:
 def _canonical(a, incident_id: str) -> tuple[str, dict[str, str]]:
     """The incident's public id as stored (a typed id that names no incident never reaches Prefect)
     and its snapshot's stage code → flow name."""
-    from hokoku.db import transaction
     from hokoku.services.stagerows import incident_policy
     from hokoku.services.transitions import get_incident
+    from hokoku.store.db import transaction
 
     with transaction(a.engine) as session:
         incident = get_incident(session, incident_id)

@@ -9,9 +9,9 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from hokoku.config.settings import Settings, load_settings
-from hokoku.crypto import Keyring, load_keyring
-from hokoku.db import get_engine, require_schema
 from hokoku.resources import templates_dir
+from hokoku.security.crypto import Keyring, load_keyring
+from hokoku.store.db import get_engine, require_schema
 
 
 @dataclass
@@ -34,7 +34,7 @@ class App:
         return ring
 
     def _load_signer(self):
-        from hokoku.auditkeys import load_signer
+        from hokoku.security.auditkeys import load_signer
 
         s = self.settings
         env = s.audit_signing_key.get_secret_value() if s.audit_signing_key else None
@@ -97,7 +97,7 @@ class App:
         else:
             with self.engine.connect() as conn:
                 current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        from hokoku.schema_version import EXPECTED_HEAD as head
+        from hokoku.store.schema_version import EXPECTED_HEAD as head
 
         if current != head:
             raise NotInitialised(

@@ -71,7 +71,7 @@ def _app():
 
 
 def _runner(app):
-    from hokoku.runner import runner_for
+    from hokoku.engine.runner import runner_for
 
     return runner_for(app)
 
@@ -245,8 +245,8 @@ def cmd_audit_keys(args) -> None:
 
 
 def cmd_audit_checkpoint(args) -> None:
-    from hokoku.checkpoints import checkpoint_file
     from hokoku.core.exceptions import NotInitialised
+    from hokoku.security.checkpoints import checkpoint_file
     from hokoku.services import auditops
 
     app = _app()
@@ -280,7 +280,7 @@ def cmd_demo(args) -> None:
 
 
 def cmd_serve(args) -> None:
-    from hokoku.serve import serve
+    from hokoku.engine.serve import serve
 
     serve(host=args.host, port=args.port, demo=args.demo, flows=not args.no_flows, prefect_host=args.prefect_host)
 
@@ -311,7 +311,7 @@ def cmd_deadlines_ppc(args) -> None:
 def _initialised_regime() -> str | None:
     """The regime of the initialised organisation, when there is one (else None)."""
     from hokoku.app import open_app
-    from hokoku.db import transaction
+    from hokoku.store.db import transaction
 
     app = open_app()
     try:

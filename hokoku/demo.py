@@ -79,7 +79,7 @@ def _demo_app(lang: str):
     try:
         yield App(settings)
     finally:
-        from hokoku.db import dispose_engines
+        from hokoku.store.db import dispose_engines
 
         dispose_engines()
         shutil.rmtree(home, ignore_errors=True)
@@ -89,7 +89,7 @@ def run_demo(*, lang: str | None = None, use_prefect: bool = False, as_json: boo
     lang = lang or os.environ.get("HOKOKU_LANG", "ja")
     t = _TEXT[lang]
     with _demo_app(lang) as app:
-        from hokoku.runner import DirectRunner, FlowRunner
+        from hokoku.engine.runner import DirectRunner, FlowRunner
         from hokoku.services.setup import init
 
         init(app, org_file=None, demo=True, now=T0 - timedelta(days=1))
@@ -100,7 +100,7 @@ def run_demo(*, lang: str | None = None, use_prefect: bool = False, as_json: boo
 
             logging.getLogger("prefect").setLevel(logging.CRITICAL)
         if use_prefect and not os.environ.get("PREFECT_API_URL"):
-            from hokoku.prefect_server import auth_string, start_local_server
+            from hokoku.engine.prefect_server import auth_string, start_local_server
 
             server, url = start_local_server(app.settings.home)
             os.environ["PREFECT_API_URL"] = url
@@ -112,7 +112,7 @@ def run_demo(*, lang: str | None = None, use_prefect: bool = False, as_json: boo
         finally:
             if server is not None:
                 _drain_prefect()  # send the queued events and logs while the server still answers
-                from hokoku.prefect_server import stop_local_server
+                from hokoku.engine.prefect_server import stop_local_server
 
                 stop_local_server(app.settings.home, server)
                 os.environ.pop("PREFECT_API_URL", None)

@@ -119,8 +119,8 @@ def ack_link_path(message: EmailMessage) -> str:
 def audit_actions(app, incident: str | None = None) -> list[tuple[str, dict]]:
     from sqlalchemy import select
 
-    from hokoku.db import transaction
     from hokoku.models.audit import AuditEvent
+    from hokoku.store.db import transaction
 
     with transaction(app.engine) as session:
         query = select(AuditEvent).order_by(AuditEvent.seq)
@@ -133,8 +133,8 @@ def rows(app, **where) -> list:
     """Outbox rows (Notification), optionally filtered by column values."""
     from sqlalchemy import select
 
-    from hokoku.db import transaction
     from hokoku.models.notification import Notification
+    from hokoku.store.db import transaction
 
     with transaction(app.engine) as session:
         query = select(Notification).order_by(Notification.id)
@@ -146,8 +146,8 @@ def rows(app, **where) -> list:
 def stage_row(app, incident: str, code: str):
     from sqlalchemy import select
 
-    from hokoku.db import transaction
     from hokoku.models.incident import Incident, Stage
+    from hokoku.store.db import transaction
 
     with transaction(app.engine) as session:
         inc = session.execute(select(Incident).where(Incident.public_id == incident)).scalar_one()

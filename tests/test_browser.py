@@ -246,8 +246,8 @@ def test_report_ack_advance_and_leadership_summary(people, server, shots):
 def _actor_of(app, incident, email) -> bool:
     from sqlalchemy import select
 
-    from hokoku.db import transaction
     from hokoku.models.audit import AuditEvent
+    from hokoku.store.db import transaction
 
     with transaction(app.engine) as session:
         return (

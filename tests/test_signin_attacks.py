@@ -217,7 +217,7 @@ def test_a_disabled_account_cannot_sign_in_and_its_sessions_and_tokens_end(site,
 # -- ack tokens never reach the access log ---------------------------------------------------------
 def test_the_access_log_never_contains_an_ack_token(site, capsys):
     """GET and POST of /ack/<token> through uvicorn: the access lines name /ack/[redacted]."""
-    from hokoku.acktokens import issue_token
+    from hokoku.security.acktokens import issue_token
 
     token = issue_token(
         key=site.app.keyring.keys[0].token_key,

@@ -1,6 +1,6 @@
 """The email acknowledgement link pages: GET asks, POST acts, once, within its lifetime.
 
-Tokens are issued here exactly as the dispatcher issues them (``hokoku.acktokens`` with the
+Tokens are issued here exactly as the dispatcher issues them (``hokoku.security.acktokens`` with the
 keyring's token key); the web app runs under TestClient with an injected clock.
 """
 
@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import IntegrityError
 
-from hokoku.acktokens import issue_token
-from hokoku.crypto import Key, Keyring
-from hokoku.db import transaction
 from hokoku.models.acktoken import UsedAckToken
+from hokoku.security.acktokens import issue_token
+from hokoku.security.crypto import Key, Keyring
+from hokoku.store.db import transaction
 from hokoku.web import create_app
 from tests.channel_helpers import FakeClock, audit_actions, configure, stage_row
 from tests.helpers import PM, PO, STAFF_NOT_ON_LADDER, T0, minutes, report

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from hokoku.db import transaction
+from hokoku.store.db import transaction
 from tests.helpers import GM, PM, REPORTER, T0, audit_actions, last_seq, raw_sql
 from tests.web_support import PASSWORD, fast_hashes, site
 

@@ -9,7 +9,7 @@ from datetime import UTC, timedelta
 import pytest
 from sqlalchemy import select
 
-from hokoku.db import transaction
+from hokoku.store.db import transaction
 from tests.helpers import GM, IM, PM, PO, REPORTER, STAFF_NOT_ON_LADDER, audit_actions, last_seq
 from tests.web_support import AUDIT, DG, IEH_STAFF, OTHER_IM, OTHER_PM, fast_hashes, site
 

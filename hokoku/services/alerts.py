@@ -16,13 +16,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, text
 
-from hokoku import audit
 from hokoku.app import App
 from hokoku.core.exceptions import HokokuError, InputError, NotFound
-from hokoku.db import transaction
 from hokoku.models.casework import Alert, AlertSource
 from hokoku.models.incident import Incident
+from hokoku.security import audit
 from hokoku.services.intake import MAX_SUMMARY, file_report
+from hokoku.store.db import transaction
 
 DEFAULT_WINDOW = timedelta(hours=24)
 DEFAULT_RATE_PER_MINUTE = 60

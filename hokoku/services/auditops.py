@@ -9,15 +9,15 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from hokoku import audit, checkpoints
-from hokoku.auditkeys import read_public_keys, write_public_keys
 from hokoku.core.exceptions import ConfigError, InputError
 from hokoku.core.jpcalendar import japan_date
 from hokoku.core.timeutil import as_utc, fmt_jst, iso
-from hokoku.db import transaction
 from hokoku.models.audit import AuditEvent, AuditHead
 from hokoku.models.meta import HokokuMeta
 from hokoku.models.notification import Notification
+from hokoku.security import audit, checkpoints
+from hokoku.security.auditkeys import read_public_keys, write_public_keys
+from hokoku.store.db import transaction
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def rotate_key(app, *, now: datetime, actor: str) -> dict:
     ``HOKOKU_AUDIT_SIGNING_KEY``, the operator has put a new key first (the old one after it):
     the change is recorded now. Either way the public-key file is rewritten.
     """
-    from hokoku.auditkeys import prepend_new_key
+    from hokoku.security.auditkeys import prepend_new_key
 
     with transaction(app.engine) as session:
         head = session.get(AuditHead, 1)
@@ -106,7 +106,7 @@ def is_demo(app) -> bool:
 # -- checkpoints --------------------------------------------------------------------------
 def write_checkpoint(app, *, force: bool = False):
     """A checkpoint of the head, after checking that the head is ours and has not gone back."""
-    from hokoku.crypto import verify_signature
+    from hokoku.security.crypto import verify_signature
 
     with transaction(app.engine) as session:
         head = session.get(AuditHead, 1)

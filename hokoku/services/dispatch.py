@@ -56,16 +56,14 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from hokoku import audit
-from hokoku.acktokens import issue_token
 from hokoku.app import App
 from hokoku.core import chain
 from hokoku.core.timeutil import JST
-from hokoku.db import retry_on_disconnect, transaction
-from hokoku.locking import db_now, for_update
 from hokoku.models.incident import Incident, Stage
 from hokoku.models.notification import Notification
 from hokoku.notifiers.base import Action, DeliveryError, Notifier, OutgoingMessage
+from hokoku.security import audit
+from hokoku.security.acktokens import issue_token
 from hokoku.services import slackops
 from hokoku.services.outbox import (
     ACK_KINDS,
@@ -77,6 +75,8 @@ from hokoku.services.outbox import (
     delivery_channels,
     enqueue,
 )
+from hokoku.store.db import retry_on_disconnect, transaction
+from hokoku.store.locking import db_now, for_update
 
 MAX_ATTEMPTS = 8
 MAX_RATE_LIMITED_ATTEMPTS = 32
@@ -586,7 +586,7 @@ def deliver_one(
 ) -> DispatchEvent:
     """Deliver one claimed row: fence and count the attempt, send (lease kept alive), fence and record.
 
-    Lock order (``hokoku.locking``): the outbox row, then the audit head; when recording a Slack
+    Lock order (``hokoku.store.locking``): the outbox row, then the audit head; when recording a Slack
     message with buttons, the stage row first (so an acknowledgement and this record see each
     other), then the outbox row, then the audit head.
     """

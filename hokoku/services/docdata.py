@@ -9,7 +9,6 @@ from sqlmodel import Session
 
 from hokoku.app import App
 from hokoku.core.statutory import ppc_deadlines
-from hokoku.db import transaction
 from hokoku.models.audit import AuditEvent
 from hokoku.models.casework import Task
 from hokoku.models.incident import Incident
@@ -17,6 +16,7 @@ from hokoku.services.records import ITEMS, findings, latest_snapshot, notices, p
 from hokoku.services.stagerows import incident_policy, load_stages
 from hokoku.services.transitions import get_incident
 from hokoku.services.triage import effective_required
+from hokoku.store.db import transaction
 
 
 def build_document_data(app: App, *, incident_id: str, now: datetime, lang: str = "ja") -> dict:

@@ -22,8 +22,8 @@ from sqlalchemy import delete
 from hokoku.app import App
 from hokoku.core import exceptions
 from hokoku.core.exceptions import HokokuError, NotFound
-from hokoku.db import transaction
 from hokoku.models.flowinput import FlowInput
+from hokoku.store.db import transaction
 
 #: Unfinished or uncollected rows older than this (by the real clock) are purged.
 TTL = timedelta(days=1)

@@ -2,7 +2,7 @@
 
 Whatever the entry point (CLI, web, API, Slack button, email link, sweep), a stage that starts,
 is acknowledged, is done or is skipped appends an audit event; :func:`note` (called by
-:func:`hokoku.audit.append`, in the same transaction) writes a ``flow_trigger`` row beside it
+:func:`hokoku.security.audit.append`, in the same transaction) writes a ``flow_trigger`` row beside it
 (incident id, stage code, kind — no personal data). :func:`pump` (in ``hokoku serve`` every
 second, and in ``hokoku tick`` through the flows) turns the rows into runs of the stage's flow,
 in row order, named "<incident> · <article>" and tagged with the incident id; the run records
@@ -74,7 +74,7 @@ def note(session: Session, *, action: str, incident: str | None, data: dict | No
 
 
 def pending(app) -> list[FlowTrigger]:
-    from hokoku.db import transaction
+    from hokoku.store.db import transaction
 
     with transaction(app.engine) as session:
         rows = (
@@ -87,7 +87,7 @@ def pending(app) -> list[FlowTrigger]:
 
 
 def _claim(app, row_id: int, now: datetime) -> bool:
-    from hokoku.db import transaction
+    from hokoku.store.db import transaction
 
     with transaction(app.engine) as session:
         claimed = session.execute(
@@ -103,7 +103,7 @@ def _claim(app, row_id: int, now: datetime) -> bool:
 
 
 def _finish(app, row_id: int, *, run_id: str | None, now: datetime, failed: bool) -> None:
-    from hokoku.db import transaction
+    from hokoku.store.db import transaction
 
     with transaction(app.engine) as session:
         row = session.get(FlowTrigger, row_id)
@@ -120,7 +120,7 @@ async def pump(app, *, limit: int = 200) -> dict:
     from hokoku.flows.stages import record_transition
 
     now = datetime.now(UTC)
-    from hokoku.db import transaction
+    from hokoku.store.db import transaction
 
     with transaction(app.engine) as session:
         rows = (

@@ -9,12 +9,12 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from hokoku import audit
 from hokoku.app import App
 from hokoku.core.exceptions import InputError, NotFound
 from hokoku.core.jpcalendar import japan_date
 from hokoku.core.statutory import MAX_INDIVIDUALS, check_countable
 from hokoku.models.incident import Incident, IncidentCounter, Stage
+from hokoku.security import audit
 from hokoku.services.outbox import MessageContext, enqueue
 from hokoku.services.stagerows import incident_policy, resolve_people, start_ready_stages
 from hokoku.services.tasks import create_step_tasks
@@ -264,6 +264,6 @@ def _role_of(org, email: str, division: str) -> str:
 
 
 def app_transaction(app: App):
-    from hokoku.db import transaction
+    from hokoku.store.db import transaction
 
     return transaction(app.engine)

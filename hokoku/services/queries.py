@@ -10,12 +10,12 @@ from hokoku.app import App
 from hokoku.core import chain
 from hokoku.core.roles import role_label
 from hokoku.core.timeutil import as_utc, fmt_jst, iso, iso_local
-from hokoku.db import transaction
 from hokoku.models.audit import AuditEvent
 from hokoku.models.incident import Incident
 from hokoku.models.notification import Notification
 from hokoku.services.stagerows import incident_policy, load_stages
 from hokoku.services.transitions import get_incident
+from hokoku.store.db import transaction
 
 
 def show_incident(app: App, public_id: str, *, now: datetime) -> dict:

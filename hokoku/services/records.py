@@ -9,17 +9,17 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from hokoku import audit
 from hokoku.app import App
 from hokoku.core.exceptions import InputError, NotFound, TransitionRefused
 from hokoku.core.statutory import MAX_INDIVIDUALS
 from hokoku.core.timeutil import iso
-from hokoku.db import transaction
 from hokoku.documents.labels import PUBLIC_FIELDS
 from hokoku.models.casework import DocumentSnapshot, Finding, IndividualNotice, PublicText
 from hokoku.models.incident import Incident
+from hokoku.security import audit
 from hokoku.services.tasks import require_manager
 from hokoku.services.transitions import get_incident
+from hokoku.store.db import transaction
 
 #: The nine items of the report to the Commission (PPC Rules Art. 8(1) / 44), in order.
 ITEMS = (

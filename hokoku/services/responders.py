@@ -11,15 +11,15 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hokoku import audit
 from hokoku.app import App
 from hokoku.core import taskrules
 from hokoku.core.exceptions import InputError, NotFound, TransitionRefused
-from hokoku.db import transaction
 from hokoku.models.incident import Incident
 from hokoku.models.responders import ChecklistTick, EvidenceFile, IncidentUpdate
+from hokoku.security import audit
 from hokoku.services.tasks import _get_task, require_manager
 from hokoku.services.transitions import get_incident
+from hokoku.store.db import transaction
 
 MAX_UPDATE = 5_000
 MAX_EVIDENCE_BYTES = 5 * 1024 * 1024

@@ -24,14 +24,14 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from hokoku import audit
 from hokoku.app import App
 from hokoku.core.stall import Verdict, alert_key, assess, cutoff, is_live
 from hokoku.core.timeutil import fmt_jst
-from hokoku.db import transaction
 from hokoku.models.casework import Task
 from hokoku.models.incident import Stage
 from hokoku.models.notification import Notification
+from hokoku.security import audit
+from hokoku.store.db import transaction
 
 log = logging.getLogger("hokoku.core.stall")
 
@@ -70,7 +70,7 @@ def late_items(session: Session, *, before: datetime) -> dict:
 
     A ``sending`` notification counts once its lease ran out (database clock): its sender died.
     """
-    from hokoku.locking import db_now
+    from hokoku.store.locking import db_now
 
     out = {}
     for kind, column in (("stage", Stage.next_action_at), ("task", Task.next_action_at)):

@@ -6,17 +6,17 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from hokoku import audit
 from hokoku.app import App
-from hokoku.auditkeys import create_signer_file
 from hokoku.config.org import DEMO_ORG, load_organisation
-from hokoku.crypto import create_key_file
-from hokoku.db import transaction
 from hokoku.migrations import upgrade as migrate
-from hokoku.schema_version import EXPECTED_HEAD
+from hokoku.security import audit
+from hokoku.security.auditkeys import create_signer_file
+from hokoku.security.crypto import create_key_file
 from hokoku.services import auditops
 from hokoku.services.keycheck import check_data_key
 from hokoku.services.orgstore import store_organisation
+from hokoku.store.db import transaction
+from hokoku.store.schema_version import EXPECTED_HEAD
 
 
 def init(app: App, *, org_file: Path | None, demo: bool, now: datetime) -> dict:

@@ -7,16 +7,16 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from hokoku import audit
 from hokoku.app import App
 from hokoku.core import chain
 from hokoku.core.chain import LadderLevel, StageState
 from hokoku.core.policy import Policy, StagePolicy, policy_from_snapshot
 from hokoku.core.roles import Role
 from hokoku.core.timeutil import as_utc, fmt_jst, iso
-from hokoku.locking import for_update
 from hokoku.models.incident import Incident, Stage
+from hokoku.security import audit
 from hokoku.services.outbox import MessageContext, enqueue
+from hokoku.store.locking import for_update
 
 _STATE_FIELDS = (
     "status",
@@ -69,7 +69,7 @@ def incident_policy(incident: Incident) -> Policy:
 def load_stages(session: Session, incident: Incident, *, lock: bool = False) -> list[Stage]:
     query = select(Stage).where(Stage.incident_id == incident.id).order_by(Stage.seq)
     if lock:
-        query = for_update(query)  # lock order: hokoku.locking
+        query = for_update(query)  # lock order: hokoku.store.locking
     return list(session.execute(query).scalars())
 
 

@@ -6,7 +6,7 @@ and audit events commit together, and re-running a sweep at the same ``now`` doe
 Batches are small (:data:`BATCH_SIZE`) and each commits on its own, so a worker killed
 mid-sweep keeps what the finished batches did and the next sweep goes on from there.
 On PostgreSQL rows are claimed with ``FOR NO KEY UPDATE SKIP LOCKED`` so concurrent sweepers
-split the work instead of repeating it; locks follow the order in :mod:`hokoku.locking`
+split the work instead of repeating it; locks follow the order in :mod:`hokoku.store.locking`
 (stage rows, then task rows, then new outbox rows, then the audit head).
 """
 
@@ -17,16 +17,16 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from hokoku import audit
 from hokoku.app import App
 from hokoku.core import chain
 from hokoku.core.timeutil import iso
-from hokoku.db import transaction
-from hokoku.locking import for_update
 from hokoku.models.incident import Incident, Stage
+from hokoku.security import audit
 from hokoku.services import auditops
 from hokoku.services.outbox import MessageContext, enqueue
 from hokoku.services.stagerows import apply_state, incident_policy, to_state
+from hokoku.store.db import transaction
+from hokoku.store.locking import for_update
 
 
 @dataclass
@@ -60,8 +60,8 @@ def sweep(app: App, *, now: datetime, batch_size: int = BATCH_SIZE, selfcheck: b
     A batch whose database connection was lost is run again on a fresh one (it is one
     transaction, idempotent at a given ``now``).
     """
-    from hokoku.db import retry_on_disconnect
     from hokoku.services import selfcheck as _selfcheck
+    from hokoku.store.db import retry_on_disconnect
 
     check = _selfcheck.check(app, now=now, live=selfcheck)
     events: list[SweepEvent] = []

@@ -11,19 +11,19 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from hokoku import audit
 from hokoku.app import App
 from hokoku.config.playbooks import step_deadlines
 from hokoku.core import taskrules
 from hokoku.core.exceptions import InputError, NotFound, TransitionRefused
 from hokoku.core.roles import Role
 from hokoku.core.timeutil import fmt_jst, iso
-from hokoku.db import transaction
-from hokoku.locking import for_update
 from hokoku.models.casework import Task
 from hokoku.models.incident import Incident
+from hokoku.security import audit
 from hokoku.services.outbox import MessageContext, enqueue
 from hokoku.services.transitions import get_incident
+from hokoku.store.db import transaction
+from hokoku.store.locking import for_update
 
 MAX_TEXT = 20_000
 #: Roles that manage an incident's casework (assign, complete any task, record findings).

@@ -9,14 +9,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from hokoku import audit
 from hokoku.app import App
 from hokoku.core import chain
 from hokoku.core.exceptions import InputError, NotFound, TransitionRefused
 from hokoku.core.timeutil import fmt_jst
-from hokoku.db import transaction
-from hokoku.locking import for_update
 from hokoku.models.incident import Acknowledgement, Incident, Stage
+from hokoku.security import audit
 from hokoku.services.outbox import MessageContext, enqueue
 from hokoku.services.slackops import enqueue_ack_updates
 from hokoku.services.stagerows import (
@@ -27,6 +25,8 @@ from hokoku.services.stagerows import (
     start_ready_stages,
     state_for_decision,
 )
+from hokoku.store.db import transaction
+from hokoku.store.locking import for_update
 
 MAX_NOTE = 20_000
 
@@ -45,7 +45,7 @@ class TransitionResult:
 def get_incident(session: Session, public_id: str, *, lock: bool = False) -> Incident:
     query = select(Incident).where(Incident.public_id == public_id.strip().upper())
     if lock:
-        query = for_update(query)  # FOR NO KEY UPDATE: lock order in hokoku.locking
+        query = for_update(query)  # FOR NO KEY UPDATE: lock order in hokoku.store.locking
     incident = session.execute(query).scalar_one_or_none()
     if incident is None:
         raise NotFound(f"unknown incident {public_id!r}")

@@ -21,7 +21,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from hokoku import audit
 from hokoku.app import App
 from hokoku.core import chain
 from hokoku.core.exceptions import InputError, NotFound, TransitionRefused
@@ -36,9 +35,9 @@ from hokoku.core.statutory import (
     ppc_deadlines,
 )
 from hokoku.core.timeutil import iso
-from hokoku.db import transaction
 from hokoku.models.casework import StatutoryDecision, Triage
 from hokoku.models.incident import Incident
+from hokoku.security import audit
 from hokoku.services.outbox import MessageContext, enqueue
 from hokoku.services.stagerows import (
     apply_state,
@@ -52,6 +51,7 @@ from hokoku.services.stagerows import (
 )
 from hokoku.services.tasks import create_step_tasks, require_manager
 from hokoku.services.transitions import get_incident
+from hokoku.store.db import transaction
 
 DECISIONS = {"confirm": "confirmed", "required": "override_required", "not-required": "override_not_required"}
 #: completed_by / audit actor for statutory stages set aside by a decision (reinstated on new facts).

@@ -36,7 +36,7 @@ def create_app(app=None, *, notifiers: dict | None = None, clock: Callable[[], d
         hk, notifiers if notifiers is not None else build_notifiers(hk.settings), clock or utcnow
     )
 
-    web.state.socket_mode = None  # hokoku.serve sets its SocketModeSupervisor here
+    web.state.socket_mode = None  # hokoku.engine.serve sets its SocketModeSupervisor here
 
     @web.get("/healthz")
     def healthz() -> dict:

@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from hokoku import audit
 from hokoku.core.timeutil import fmt_jst, iso
-from hokoku.db import transaction
 from hokoku.models.notification import Notification
 from hokoku.models.web import IncidentRead, ReadWarning
+from hokoku.security import audit
+from hokoku.store.db import transaction
 
 WARNING_KIND = "bulk_read_warning"
 

@@ -25,14 +25,14 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from hokoku.acktokens import AckClaims, TokenError, verify_token
 from hokoku.app import App
 from hokoku.core import chain
 from hokoku.core.exceptions import HokokuError, TransitionRefused
 from hokoku.core.timeutil import fmt_jst
-from hokoku.db import transaction
 from hokoku.models.acktoken import UsedAckToken
 from hokoku.models.incident import Incident, Stage
+from hokoku.security.acktokens import AckClaims, TokenError, verify_token
+from hokoku.store.db import transaction
 from hokoku.web.context import WebContext
 
 STATUS = {

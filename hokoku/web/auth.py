@@ -21,9 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, inspect, select
 from sqlmodel import SQLModel
 
-from hokoku import audit
 from hokoku.core.exceptions import HokokuError, InputError, NotFound
-from hokoku.db import transaction
 from hokoku.models.web import (
     ApiToken,
     IncidentRead,
@@ -34,6 +32,8 @@ from hokoku.models.web import (
     WebSession,
     WebUser,
 )
+from hokoku.security import audit
+from hokoku.store.db import transaction
 from hokoku.web import security
 
 SESSION_COOKIE = "hokoku_session"

@@ -13,9 +13,9 @@ from sqlalchemy import or_, select
 from hokoku.core import chain
 from hokoku.core.exceptions import HokokuError, NotFound
 from hokoku.core.timeutil import iso
-from hokoku.db import transaction
 from hokoku.models.incident import Incident
 from hokoku.services.stagerows import incident_policy, load_stages, to_state
+from hokoku.store.db import transaction
 from hokoku.web import accesslog
 from hokoku.web.auth import SESSION_COOKIE, SignedIn, session_user, token_user
 from hokoku.web.scopes import Scope, scope_for

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from hokoku import audit
 from hokoku.app import App
-from hokoku.db import transaction
 from hokoku.notifiers.base import Notifier
+from hokoku.security import audit
+from hokoku.store.db import transaction
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from hokoku.db import transaction
 from hokoku.models.casework import Task
 from hokoku.models.incident import Incident
 from hokoku.services.stagerows import load_stages
+from hokoku.store.db import transaction
 from hokoku.web.common import scoped_query
 from hokoku.web.scopes import Scope
 

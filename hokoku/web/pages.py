@@ -12,14 +12,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 
-from hokoku import audit
 from hokoku.config.playbooks import PHASE_LABELS
 from hokoku.core.exceptions import InputError
 from hokoku.core.roles import role_label
 from hokoku.core.timeutil import JST, as_utc, fmt_jst
-from hokoku.db import transaction
 from hokoku.models.audit import AuditEvent
 from hokoku.resources import templates_dir
+from hokoku.security import audit
+from hokoku.store.db import transaction
 from hokoku.web import accesslog, security
 from hokoku.web.auth import SESSION_COOKIE, LoginFailed, LoginThrottled, login, logout
 from hokoku.web.charts import Bar, Segment, bar_chart, fmt_duration, fmt_relative, stacked_chart

@@ -36,8 +36,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from hokoku.core.exceptions import HokokuError
-from hokoku.db import transaction
-from hokoku.slacksig import SlackSignatureError, verify_slack_request
+from hokoku.security.slacksig import SlackSignatureError, verify_slack_request
+from hokoku.store.db import transaction
 from hokoku.web.context import WebContext
 
 log = logging.getLogger(__name__)
@@ -543,7 +543,7 @@ def remember_request(app, *, timestamp: str, signature: str, now) -> bool:
     from sqlalchemy.exc import IntegrityError
 
     from hokoku.models.web import SlackRequestSeen
-    from hokoku.slacksig import MAX_SKEW_SECONDS
+    from hokoku.security.slacksig import MAX_SKEW_SECONDS
 
     key = hashlib.sha256(f"{timestamp}:{signature}".encode()).hexdigest()
     try:

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from hokoku.core import chain
 from hokoku.core.exceptions import HokokuError
 from hokoku.core.timeutil import fmt_jst
-from hokoku.db import transaction
+from hokoku.store.db import transaction
 from hokoku.web.context import WebContext
 
 TEXT = {

@@ -51,7 +51,7 @@ def demo_accounts(app, *, now: datetime | None = None) -> tuple[str, list[tuple[
     (``--demo`` never touches the accounts of real people)."""
     import secrets
 
-    from hokoku.db import transaction
+    from hokoku.store.db import transaction
     from hokoku.web.auth import ensure_demo_users
 
     with transaction(app.engine) as session:
@@ -85,7 +85,7 @@ def serve(*, host: str, port: int, demo: bool, flows: bool = True, prefect_host:
     """``flows=False`` (``--no-flows``) serves the web app only (workers run the flows elsewhere).
 
     Prefect's local server listens on ``prefect_host`` (default ``HOKOKU_PREFECT_HOST``, else
-    loopback) and its API asks for basic auth (:mod:`hokoku.prefect_server`)."""
+    loopback) and its API asks for basic auth (:mod:`hokoku.engine.prefect_server`)."""
     app = _ensure_initialised(demo)
     held: dict = {}
 
@@ -111,7 +111,7 @@ def serve(*, host: str, port: int, demo: bool, flows: bool = True, prefect_host:
 def _serve(app, held: dict, *, host: str, port: int, demo: bool, flows: bool, prefect_host: str | None) -> None:
     """serve's work; what must be stopped is put in ``held`` as soon as it exists."""
     if flows and not os.environ.get("PREFECT_API_URL"):
-        from hokoku.prefect_server import auth_file, auth_string, serve_lock, start_local_server
+        from hokoku.engine.prefect_server import auth_file, auth_string, serve_lock, start_local_server
 
         held["lock"] = serve_lock(app.settings.home)  # one serve per Prefect database
         print("starting Prefect's local server (once)...", flush=True)
@@ -168,7 +168,7 @@ def _serve(app, held: dict, *, host: str, port: int, demo: bool, flows: bool, pr
 
     from prefect import serve as prefect_serve
 
-    from hokoku.deployments import build_deployments
+    from hokoku.engine.deployments import build_deployments
 
     quiet_prefect_logs()
     stop = held["pump_stop"] = threading.Event()
@@ -179,8 +179,8 @@ def _serve(app, held: dict, *, host: str, port: int, demo: bool, flows: bool, pr
 def _pending_outbox(app, now: datetime) -> bool:
     from sqlalchemy import and_, or_, select
 
-    from hokoku.db import transaction
     from hokoku.models.notification import Notification
+    from hokoku.store.db import transaction
 
     with transaction(app.engine) as session:
         due = and_(
@@ -217,11 +217,11 @@ def pump_loop(app, stop: threading.Event, *, every: float = 1.0) -> None:
 def _stop(app, proc, lock) -> None:
     """Stop Prefect's local server (its whole process group) and release the serve lock."""
     if proc is not None:
-        from hokoku.prefect_server import stop_local_server
+        from hokoku.engine.prefect_server import stop_local_server
 
         stop_local_server(app.settings.home, proc)
     elif lock is not None:  # interrupted while it was starting: the pid file names it
-        from hokoku.prefect_server import stop_stale_server
+        from hokoku.engine.prefect_server import stop_stale_server
 
         stop_stale_server(app.settings.home)
     if lock is not None:

@@ -48,7 +48,7 @@ from sqlmodel import Session
 def for_update(query: Select, *, skip_locked: bool = False) -> Select:
     """``query`` locking its rows ``FOR NO KEY UPDATE`` (``SKIP LOCKED`` if asked); PostgreSQL only.
 
-    SQLite takes its one write lock at ``BEGIN IMMEDIATE`` (``hokoku.db``), so there is nothing to add.
+    SQLite takes its one write lock at ``BEGIN IMMEDIATE`` (``hokoku.store.db``), so there is nothing to add.
     """
     return query.with_for_update(key_share=True, skip_locked=skip_locked)
 

@@ -2,13 +2,13 @@
 
 Each event's hash is SHA-256 over the previous hash and the event's canonical JSON (which
 includes ``recorded_at``, the real wall-clock time of the append, beside the effective ``at``);
-the hash is signed with the audit key (:mod:`hokoku.auditkeys`, Ed25519, not derived from the
+the hash is signed with the audit key (:mod:`hokoku.security.auditkeys`, Ed25519, not derived from the
 data key). The head row (last seq and hash) is signed too. Key changes are events of the chain:
 ``audit.key`` names the new key and is signed by the key before it (the first one by itself).
 
 ``verify`` needs public keys only. It names the first event that does not verify and why, and
 also fails when the head is missing, unsigned or not signed by the chain's active key, or when
-the chain ends before or diverges from a checkpoint (:mod:`hokoku.checkpoints`) kept outside
+the chain ends before or diverges from a checkpoint (:mod:`hokoku.security.checkpoints`) kept outside
 the database.
 """
 
@@ -27,8 +27,8 @@ from sqlmodel import Session
 
 from hokoku.core.exceptions import ConfigError
 from hokoku.core.timeutil import as_utc
-from hokoku.crypto import Keyring, verify_signature  # noqa: F401  (verify_signature: re-exported)
 from hokoku.models.audit import AuditEvent, AuditHead
+from hokoku.security.crypto import Keyring, verify_signature  # noqa: F401  (verify_signature: re-exported)
 
 GENESIS = "0" * 64
 KEY_ACTION = "audit.key"
@@ -304,10 +304,10 @@ def verify(
 ) -> VerifyResult:
     """Walk the chain in order against trusted ``public_keys``; name the first problem and why.
 
-    ``checkpoints`` (:class:`hokoku.checkpoints.Checkpoint`) must be signed by a trusted key and
+    ``checkpoints`` (:class:`hokoku.security.checkpoints.Checkpoint`) must be signed by a trusted key and
     lie on the chain: the chain may not end before the newest one nor differ at any of them.
     """
-    from hokoku.auditkeys import fingerprint
+    from hokoku.security.auditkeys import fingerprint
 
     keys = _Keys(public_keys)
     cps = sorted(checkpoints, key=lambda c: c.seq)  # stable: of equal seqs, the one given last is "newest"

@@ -4,7 +4,7 @@ One 32-byte master key per key id (the *data key*). From each master key HKDF de
 - an AES-256-GCM key for personal data at rest,
 - an HMAC key for acknowledgement links,
 - a *legacy* Ed25519 key that signed audit events before the audit key was separated (it only
-  verifies old events; :mod:`hokoku.auditkeys` holds the audit signing key, a key of its own).
+  verifies old events; :mod:`hokoku.security.auditkeys` holds the audit signing key, a key of its own).
 
 Every ciphertext is bound to where it is stored: the AES-GCM associated data names the field
 (table and column) and the row (``bind=``: the row's id or a unique natural key set before
@@ -161,7 +161,7 @@ class Keyring:
         return plain == KEY_CHECK_PLAINTEXT.encode()
 
     # -- audit signatures ---------------------------------------------------------------
-    #: Loads the audit signer (:class:`hokoku.auditkeys.AuditSigner`) on first use; set by the App.
+    #: Loads the audit signer (:class:`hokoku.security.auditkeys.AuditSigner`) on first use; set by the App.
     signer_loader = None
 
     @cached_property
@@ -185,7 +185,7 @@ class Keyring:
     def public_keys(self) -> dict[str, str]:
         """The audit public keys this process knows: its signer's keys and the legacy derived ones.
 
-        Legacy keys are safe to trust: :func:`hokoku.audit.verify` accepts them only before the
+        Legacy keys are safe to trust: :func:`hokoku.security.audit.verify` accepts them only before the
         chain's first ``audit.key`` event and never for the signed head.
         """
         keys = self.legacy_public_keys()

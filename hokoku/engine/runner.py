@@ -61,7 +61,7 @@ class FlowRunner(DirectRunner):
     """
 
     def _run(self, coro_fn, *, pump: bool = True):
-        from hokoku.prefect_server import client_settings
+        from hokoku.engine.prefect_server import client_settings
 
         async def then_pump():
             result = await coro_fn()
@@ -109,7 +109,7 @@ class FlowRunner(DirectRunner):
 def runner_for(app: App) -> DirectRunner:
     if os.environ.get("PREFECT_API_URL") and os.environ.get("HOKOKU_DIRECT", "") not in ("1", "true", "yes"):
         if not os.environ.get("PREFECT_API_AUTH_STRING"):  # before Prefect reads its settings
-            from hokoku.prefect_server import auth_string
+            from hokoku.engine.prefect_server import auth_string
 
             found = auth_string(app.settings.home)
             if found:

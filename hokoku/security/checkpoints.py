@@ -107,7 +107,7 @@ def last_line(path: Path) -> dict | None:
 
 def write_checkpoint(app, *, force: bool = False) -> Checkpoint | None:
     """Append a checkpoint of the current head (None when the head has not moved, unless ``force``)."""
-    from hokoku.db import transaction
+    from hokoku.store.db import transaction
 
     with transaction(app.engine) as session:
         head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one_or_none()
