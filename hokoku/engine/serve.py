@@ -51,8 +51,8 @@ def demo_accounts(app, *, now: datetime | None = None) -> tuple[str, list[tuple[
     (``--demo`` never touches the accounts of real people)."""
     import secrets
 
+    from hokoku.services.accounts import ensure_demo_users
     from hokoku.store.db import transaction
-    from hokoku.web.auth import ensure_demo_users
 
     with transaction(app.engine) as session:
         org = app.organisation(session)

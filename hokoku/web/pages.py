@@ -10,34 +10,30 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import select
 
 from hokoku.config.playbooks import PHASE_LABELS
 from hokoku.core.exceptions import InputError
 from hokoku.core.roles import role_label
 from hokoku.core.timeutil import JST, as_utc, fmt_jst
-from hokoku.models.audit import AuditEvent
 from hokoku.resources import templates_dir
-from hokoku.security import audit
-from hokoku.store.db import transaction
-from hokoku.web import accesslog, security
-from hokoku.web.auth import SESSION_COOKIE, LoginFailed, LoginThrottled, login, logout
+from hokoku.services import accesslog, auditlog
+from hokoku.services.dashboard import SORTS, incident_rows
+from hokoku.services.orgstore import organisation
+from hokoku.services.websessions import LoginFailed, LoginThrottled, login, logout
+from hokoku.web import security
 from hokoku.web.charts import Bar, Segment, bar_chart, fmt_duration, fmt_relative, stacked_chart
 from hokoku.web.common import (
     LANG_COOKIE,
     LANGS,
-    SORTS,
     Forbidden,
     NotSignedIn,
     Viewer,
     app_for,
     hk,
-    incident_rows,
     lang_of,
     load_visible,
     managing_people,
     now_of,
-    organisation,
     require_writer,
     viewer_of,
     web_settings,
@@ -46,6 +42,7 @@ from hokoku.web.drafts import draft_kinds, render_incident_draft
 from hokoku.web.errors import FieldError
 from hokoku.web.i18n import translate
 from hokoku.web.reports import report_from_form
+from hokoku.web.security import SESSION_COOKIE
 
 router = APIRouter(include_in_schema=False)
 
@@ -210,7 +207,7 @@ def _bounded_int(text: str, field: str) -> int:
 # -- sign-in ----------------------------------------------------------------------------------
 def _landing(app, email: str) -> str:
     """Where a person lands after signing in: staff on the report form, managers on the dashboard."""
-    from hokoku.web.scopes import scope_for
+    from hokoku.core.scopes import scope_for
 
     try:
         scope = scope_for(organisation(app), email)
@@ -447,7 +444,7 @@ def _day(text: str, field: str, *, end: bool = False) -> datetime | None:
 
 def dashboard_context(request: Request, viewer: Viewer) -> dict:
     """The dashboard's rows and filter form, from the URL (shared by the page and its live fragment)."""
-    from hokoku.web.common import FILTER_STATES, DashFilter
+    from hokoku.services.dashboard import FILTER_STATES, DashFilter
 
     p = request.query_params
     sort = p.get("sort", "due")
@@ -554,15 +551,13 @@ def _incidents_csv(request: Request, viewer: Viewer, rows: list[dict]):
     lang = lang_of(request)
     t = lambda k: translate(k, lang)  # noqa: E731
     app = hk(request)
-    with transaction(app.engine) as session:
-        audit.append(
-            session,
-            app.keyring,
-            at=now_of(request),
-            actor=viewer.email,
-            action="incidents.exported",
-            data={"format": "csv", "rows": len(rows), "query": _url_with(request, msg=None)[:500]},
-        )
+    auditlog.record_event(
+        app,
+        now=now_of(request),
+        actor=viewer.email,
+        action="incidents.exported",
+        data={"format": "csv", "rows": len(rows), "query": _url_with(request, msg=None)[:500]},
+    )
     header = [
         t("col.incident"),
         t("inc.reported_at"),
@@ -1056,7 +1051,7 @@ def leadership(request: Request, incident: str = ""):
             now=now,
         )
         raise Forbidden(f"{viewer.email} may not see the leadership overview")
-    from hokoku.web.metrics import incident_metrics, statutory_board
+    from hokoku.services.metrics import incident_metrics, statutory_board
 
     rows = incident_metrics(app, viewer.scope, now=now, lang=lang)
     board = statutory_board(app, viewer.scope, now=now, lang=lang)
@@ -1202,55 +1197,27 @@ def audit_page(
     from hokoku.services.auditops import verify as verify_audit
 
     result = verify_audit(app, public_keys=app.keyring.public_keys())  # with the local checkpoints
-    with transaction(app.engine) as session:
-        query = select(AuditEvent).order_by(AuditEvent.seq.desc())
-        if incident:
-            query = query.where(AuditEvent.incident_public_id == incident)
-        if actor:
-            query = query.where(AuditEvent.actor == actor)
-        if action:
-            query = query.where(
-                AuditEvent.action.startswith(action.rstrip("*"), autoescape=True)
-                if action.endswith((".", "*"))
-                else AuditEvent.action == action
-            )
-        if since:
-            query = query.where(AuditEvent.at >= since)
-        if until:
-            query = query.where(AuditEvent.at < until)
-        if before > 0 and not exporting:
-            query = query.where(AuditEvent.seq < before)
-        query = query.limit(EXPORT_LIMIT if exporting else PAGE_SIZE)
-        events = [
-            {
-                "seq": e.seq,
-                "at": e.at,
-                "actor": e.actor,
-                "action": e.action,
-                "incident": e.incident_public_id,
-                "data": e.data,
-            }
-            for e in session.execute(query).scalars()
-        ]
-        filters = {
-            "incident": incident or None,
-            "actor": actor or None,
-            "action": action or None,
-            "from": p.get("from") or None,
-            "to": p.get("to") or None,
-        }
-        audit.append(
-            session,
-            app.keyring,
-            at=now,
-            actor=viewer.email,
-            action="audit.exported" if exporting else "audit.viewed",
-            data={
-                **filters,
-                "before": before or None,
-                **({"format": format, "rows": len(events)} if exporting else {}),
-            },
-        )
+    filters = {
+        "incident": incident or None,
+        "actor": actor or None,
+        "action": action or None,
+        "from": p.get("from") or None,
+        "to": p.get("to") or None,
+    }
+    events = auditlog.read_events(
+        app,
+        now=now,
+        reader=viewer.email,
+        limit=EXPORT_LIMIT if exporting else PAGE_SIZE,
+        incident=incident,
+        actor=actor,
+        action=action,
+        since=since,
+        until=until,
+        before=before,
+        export_format=format if exporting else None,
+        record={**filters, "before": before or None},
+    )
     for e in events:
         e["words"] = _action_words(e["action"], e["data"] or {}, lang)
     if format == "csv":

@@ -8,7 +8,7 @@ from hokoku.core.exceptions import InputError, NotFound
 from hokoku.core.statutory import MAX_INDIVIDUALS
 from hokoku.core.timeutil import parse_instant
 from hokoku.services.intake import MAX_SUMMARY, IntakeResult, report_incident
-from hokoku.web.common import organisation
+from hokoku.services.orgstore import organisation
 from hokoku.web.errors import FieldError
 from hokoku.web.i18n import translate
 

@@ -10,8 +10,9 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from hokoku.core.exceptions import InputError
+from hokoku.services.orgstore import organisation
 from hokoku.web import security
-from hokoku.web.common import hk, lang_of, load_visible, now_of, organisation
+from hokoku.web.common import hk, lang_of, load_visible, now_of
 from hokoku.web.errors import FieldError
 from hokoku.web.i18n import translate
 
