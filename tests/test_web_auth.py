@@ -249,3 +249,17 @@ def test_bad_passwords_are_refused(value):
 
     with pytest.raises(InputError):
         check_password(value)
+
+
+def test_a_live_sweep_purges_expired_sessions_and_keeps_current_ones(site):
+    """The sweep deletes web sessions past their expiry (live sweeps only); current sessions stay."""
+    from hokoku.services.sweep import sweep
+
+    site.login(PM)
+    later = site.clock.advance(hours=9)  # past the 8-hour session lifetime
+    site.login(GM)
+    assert len(raw_sql(site.app, "SELECT email FROM web_session")) == 2
+    sweep(site.app, now=later, selfcheck=False)  # a simulated sweep never ends sessions
+    assert len(raw_sql(site.app, "SELECT email FROM web_session")) == 2
+    sweep(site.app, now=later, selfcheck=True)
+    assert [r[0] for r in raw_sql(site.app, "SELECT email FROM web_session")] == [GM]

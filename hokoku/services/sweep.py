@@ -12,6 +12,7 @@ split the work instead of repeating it; locks follow the order in :mod:`hokoku.s
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -27,6 +28,8 @@ from hokoku.services.outbox import MessageContext, enqueue
 from hokoku.services.stagerows import apply_state, incident_policy, to_state
 from hokoku.store.db import transaction
 from hokoku.store.locking import for_update
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -72,8 +75,19 @@ def sweep(app: App, *, now: datetime, batch_size: int = BATCH_SIZE, selfcheck: b
             # Anchor the audit log outside the database (a line when the head moved; the
             # audit officer's daily copy on live sweeps).
             auditops.sweep_checkpoint(app, now=now, live=check.live)
+            if check.live:  # a simulated `now` must not end real sessions
+                _purge_sessions(app, now=now)
             _selfcheck.heartbeat(app, check)
             return events
+
+
+def _purge_sessions(app: App, *, now: datetime) -> None:
+    """Delete expired web sessions (logged, not audited: nothing but the expiry changes)."""
+    from hokoku.services.websessions import purge_expired_sessions
+
+    purged = purge_expired_sessions(app, now=now)
+    if purged:
+        log.info("sweep: purged %d expired web session(s)", purged)
 
 
 @dataclass
