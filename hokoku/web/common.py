@@ -14,7 +14,8 @@ from hokoku.core import chain
 from hokoku.core.exceptions import HokokuError, NotFound
 from hokoku.core.timeutil import iso
 from hokoku.models.incident import Incident
-from hokoku.services.stagerows import incident_policy, load_stages, to_state
+from hokoku.services.incidents import incident_policy
+from hokoku.services.stagerows import load_stages, to_state
 from hokoku.store.db import transaction
 from hokoku.web import accesslog
 from hokoku.web.auth import SESSION_COOKIE, SignedIn, session_user, token_user

@@ -631,7 +631,7 @@ def incident_page(request: Request, incident_id: str):
             else task.get("phase") or ""
         )
     policy_stages = {}
-    from hokoku.services.stagerows import incident_policy
+    from hokoku.services.incidents import incident_policy
 
     policy = incident_policy(inc)
     for s in shown["stages"]:
@@ -759,7 +759,7 @@ def _stage_confirm(
     status: int = 200,
 ) -> HTMLResponse:
     """The page that asks for a note (or an explicit "no note") and confirms completing a stage."""
-    from hokoku.services.stagerows import incident_policy
+    from hokoku.services.incidents import incident_policy
 
     lang = lang_of(request)
     try:

@@ -46,14 +46,6 @@ TEXT = {
         "acked": "{incident} の {stages} を受領確認しました。",
         "ack_refused": "{incident} を受領確認できませんでした。確認できる未確認の段階がないか、あなたに権限がありません。",
         "unknown": "不明なコマンドです。`/hokoku help` で使い方を表示します。",
-        "status": {
-            "pending": "未開始",
-            "notified": "通知済み・未確認",
-            "acknowledged": "受領確認済み",
-            "overdue": "期限超過",
-            "done": "完了",
-            "skipped": "省略",
-        },
         "none": "なし",
     },
     "en": {
@@ -78,14 +70,6 @@ TEXT = {
         "acked": "Acknowledged {stages} of {incident}.",
         "ack_refused": "{incident} was not acknowledged: there is no unacknowledged stage you may acknowledge.",
         "unknown": "Unknown command. `/hokoku help` shows how to use it.",
-        "status": {
-            "pending": "not started",
-            "notified": "notified, not acknowledged",
-            "acknowledged": "acknowledged",
-            "overdue": "overdue",
-            "done": "done",
-            "skipped": "skipped",
-        },
         "none": "none",
     },
 }
@@ -150,7 +134,7 @@ def answer(ctx: WebContext, verb: str, args: list[str], form: dict[str, str]):
 def my_items(ctx: WebContext, email: str) -> str:
     from hokoku.models.casework import Task
     from hokoku.models.incident import Incident, Stage
-    from hokoku.services.stagerows import incident_policy
+    from hokoku.services.incidents import incident_policy
 
     t, lang = _t(ctx), ctx.lang
     lines = []
@@ -167,7 +151,7 @@ def my_items(ctx: WebContext, email: str) -> str:
                 t["stage_line"].format(
                     incident=inc.public_id,
                     title=title,
-                    status=t["status"].get(stage.status, stage.status),
+                    status=chain.status_label(stage.status, ctx.lang),
                     due=fmt_jst(stage.due_at) if stage.due_at else t["none"],
                 )
             )
@@ -192,7 +176,7 @@ def my_items(ctx: WebContext, email: str) -> str:
 def status_text(ctx: WebContext, email: str, incident: str) -> str:
     from hokoku.core.roles import role_label
     from hokoku.models.incident import Incident, Stage
-    from hokoku.services.stagerows import incident_policy
+    from hokoku.services.incidents import incident_policy
     from hokoku.web.accesslog import record_denied, record_view
     from hokoku.web.scopes import scope_for
 
@@ -222,7 +206,7 @@ def status_text(ctx: WebContext, email: str, incident: str) -> str:
                 lines.append(
                     t["status_line"].format(
                         title=policy.stage(stage.code).title.get(lang),
-                        status=t["status"].get(stage.status, stage.status),
+                        status=chain.status_label(stage.status, ctx.lang),
                         owner=role_label(stage.owner_role, lang) if stage.owner_role else t["none"],
                         due=fmt_jst(stage.due_at) if stage.due_at else t["none"],
                     )
@@ -286,7 +270,7 @@ def run_ack(
 def stage_titles(ctx: WebContext, incident: str, codes: list[str]) -> list[str]:
     """The stages' titles in the organisation's language (never their codes)."""
     from hokoku.models.incident import Incident
-    from hokoku.services.stagerows import incident_policy
+    from hokoku.services.incidents import incident_policy
 
     with transaction(ctx.app.engine) as session:
         inc = session.execute(select(Incident).where(Incident.public_id == incident)).scalar_one_or_none()
