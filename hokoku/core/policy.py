@@ -16,6 +16,7 @@ from hokoku.core.durations import Duration, parse_duration
 from hokoku.core.exceptions import InputError, NotFound
 from hokoku.core.roles import DEPUTY, Role
 from hokoku.core.validation import validated
+from hokoku.i18n import BilingualText
 
 
 def _duration(v: object) -> str:
@@ -36,12 +37,8 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Text(_Strict):
-    ja: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-    def get(self, lang: str) -> str:
-        return self.en if lang == "en" else self.ja
+Text = BilingualText
+"""Both languages required (the shared bilingual type of :mod:`hokoku.i18n`)."""
 
 
 class LadderStep(_Strict):

@@ -12,10 +12,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 
-from hokoku.config.playbooks import PHASE_LABELS
 from hokoku.core.exceptions import InputError
 from hokoku.core.roles import role_label
 from hokoku.core.timeutil import JST, as_utc, fmt_jst
+from hokoku.i18n import other_lang, t_or
+from hokoku.i18n import t as translate
 from hokoku.models.audit import AuditEvent
 from hokoku.resources import templates_dir
 from hokoku.security import audit
@@ -44,7 +45,6 @@ from hokoku.web.common import (
 )
 from hokoku.web.drafts import draft_kinds, render_incident_draft
 from hokoku.web.errors import FieldError
-from hokoku.web.i18n import translate
 from hokoku.web.reports import report_from_form
 
 router = APIRouter(include_in_schema=False)
@@ -125,7 +125,7 @@ def render(request: Request, name: str, *, status: int = 200, headers: dict | No
         "t": lambda key: translate(key, lang),
         "viewer": viewer,
         "csrf": viewer.signed.csrf_token if viewer and viewer.signed.csrf_token else "",
-        "lang_url": _url_with(request, lang="en" if lang == "ja" else "ja"),
+        "lang_url": _url_with(request, lang=other_lang(lang)),
         "role_label": lambda role: _role(role, lang),
         "flash": translate(f"msg.{msg}", lang) if msg in MESSAGES else None,
         "dur": lambda v: fmt_duration(v, lang),
@@ -625,11 +625,7 @@ def incident_page(request: Request, incident_id: str):
     for task in tasks:
         ref = task["ref"].split(":", 1)[-1]
         task["checklist"] = list(enumerate(checklists.get(ref, []))) if task["kind"] == "step" else []
-        task["phase_label"] = (
-            PHASE_LABELS[task["phase"]][1 if lang == "en" else 0]
-            if task.get("phase") in PHASE_LABELS
-            else task.get("phase") or ""
-        )
+        task["phase_label"] = t_or(f"phase.{task.get('phase')}", lang, task.get("phase") or "")
     policy_stages = {}
     from hokoku.services.incidents import incident_policy
 
@@ -1128,29 +1124,21 @@ def leadership(request: Request, incident: str = ""):
 PAGE_SIZE = 50
 EXPORT_LIMIT = 100_000
 _VERIFY_REASONS = {
-    "prev_hash does not match the previous event": ("前の記録とのハッシュの連鎖が一致しません", None),
-    "content does not match its hash (edited)": ("内容がハッシュと一致しません（改変されています）", None),
-    "signature does not verify": ("署名を検証できません", None),
+    "prev_hash does not match the previous event": "audit.verify.chain",
+    "content does not match its hash (edited)": "audit.verify.edited",
+    "signature does not verify": "audit.verify.signature",
 }
 
 
 def _verify_text(result, lang: str) -> str:
     """The verification status in the page's language."""
-    events = getattr(result, "events", 0)
     if result.ok:
-        return (
-            f"{events:,} audit events: chain and signatures verified"
-            if lang == "en"
-            else f"{events:,}件の監査記録について、ハッシュの連鎖と署名を検証しました。"
-        )
+        return translate("audit.verify.ok", lang, events=f"{getattr(result, 'events', 0):,}")
     reason = getattr(result, "reason", None) or ""
-    seq = getattr(result, "bad_seq", None)
-    if lang == "en":
-        return f"Failed at audit event no. {seq}: {reason}"
-    ja = _VERIFY_REASONS.get(reason, (None,))[0]
-    if ja is None and reason.startswith("event seq "):
-        ja = "記録の番号が連続していません（削除又は挿入されています）"
-    return f"番号{seq}の監査記録で検証に失敗しました：{ja or reason}"
+    key = _VERIFY_REASONS.get(reason) or ("audit.verify.gap" if reason.startswith("event seq ") else None)
+    return translate(
+        "audit.verify.failed", lang, seq=getattr(result, "bad_seq", None), reason=t_or(key or "", lang, reason)
+    )
 
 
 def _action_words(action: str, data: dict, lang: str) -> str:
@@ -1159,7 +1147,7 @@ def _action_words(action: str, data: dict, lang: str) -> str:
     phrase = LABELS[lang]["events"].get(action)
     if phrase is None:
         key = f"ev.{action}"
-        phrase = translate(key, lang) if translate(key, lang) != key else None
+        phrase = t_or(key, lang, None)
     if phrase is None:
         return action
     ref = str(data.get("ref") or "").split(":", 1)[-1]
