@@ -311,7 +311,7 @@ def cmd_deadlines_ppc(args) -> None:
 def _initialised_regime() -> str | None:
     """The regime of the initialised organisation, when there is one (else None)."""
     from hokoku.app import open_app
-    from hokoku.services.orgstore import organisation
+    from hokoku.services.organisation import organisation
 
     app = open_app()
     try:

@@ -1,6 +1,6 @@
 """The organisation file: institutes → divisions, people and the regulation's roles.
 
-Pure: parsing and look-ups over plain data. ``hokoku.services.orgstore`` writes it to the DB.
+Pure: parsing and look-ups over plain data. ``hokoku.store.orgstore`` writes it to the DB.
 """
 
 from __future__ import annotations

@@ -197,6 +197,7 @@ def pump_loop(app, stop: threading.Event, *, every: float = 1.0) -> None:
     import logging
 
     from hokoku.flows.dispatch import dispatch_flow
+    from hokoku.flows.stages import record_transition
     from hokoku.services.flowtriggers import pump
 
     log = logging.getLogger("hokoku.serve")
@@ -206,7 +207,7 @@ def pump_loop(app, stop: threading.Event, *, every: float = 1.0) -> None:
             try:
                 if _pending_outbox(app, datetime.now(UTC)):
                     await dispatch_flow()
-                await pump(app)
+                await pump(app, record=record_transition)
             except Exception:  # Prefect or the database away: the rows wait for the next round
                 log.warning("flow pump round failed", exc_info=True)
             await asyncio.sleep(every)

@@ -71,7 +71,8 @@ def verify_link(app, token: str, *, now: datetime) -> AckClaims:
 
 def check_link(app, token: str, *, now: datetime, lang: str) -> LinkCheck:
     """Verify ``token`` and look at the stage it names, changing nothing."""
-    from hokoku.services.stagerows import incident_policy, to_state
+    from hokoku.services.incidents import incident_policy
+    from hokoku.services.stagerows import to_state
 
     try:
         claims = verify_link(app, token, now=now)

@@ -14,7 +14,8 @@ from hokoku.core.exceptions import NotFound
 from hokoku.core.scopes import Scope
 from hokoku.models.casework import Task
 from hokoku.models.incident import Incident
-from hokoku.services.stagerows import incident_policy, load_stages, to_state
+from hokoku.services.incidents import incident_policy
+from hokoku.services.stagerows import load_stages, to_state
 from hokoku.store.db import transaction
 
 

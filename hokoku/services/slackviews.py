@@ -10,7 +10,7 @@ from hokoku.core import chain
 from hokoku.core.scopes import scope_for
 from hokoku.models.casework import Task
 from hokoku.models.incident import Incident, Stage
-from hokoku.services.stagerows import incident_policy
+from hokoku.services.incidents import incident_policy
 from hokoku.store.db import transaction
 
 

@@ -19,7 +19,7 @@ from hokoku.core.statutory import MAX_INDIVIDUALS
 from hokoku.core.timeutil import iso
 from hokoku.services.dashboard import SORTS, incident_rows
 from hokoku.services.intake import MAX_SUMMARY
-from hokoku.services.orgstore import organisation
+from hokoku.services.organisation import organisation
 from hokoku.web import security
 from hokoku.web.common import (
     NotSignedIn,

@@ -15,7 +15,7 @@ from hokoku.core.scopes import Scope, scope_for
 from hokoku.core.timeutil import iso
 from hokoku.services import accesslog
 from hokoku.services.dashboard import find_incident
-from hokoku.services.orgstore import organisation
+from hokoku.services.organisation import organisation
 from hokoku.services.websessions import SignedIn, session_user, token_user
 from hokoku.web.security import SESSION_COOKIE
 

@@ -19,7 +19,7 @@ from hokoku.i18n import t as translate
 from hokoku.resources import templates_dir
 from hokoku.services import accesslog, auditlog
 from hokoku.services.dashboard import SORTS, incident_rows
-from hokoku.services.orgstore import organisation
+from hokoku.services.organisation import organisation
 from hokoku.services.websessions import LoginFailed, LoginThrottled, login, logout
 from hokoku.web import security
 from hokoku.web.charts import Bar, Segment, bar_chart, fmt_duration, fmt_relative, stacked_chart
@@ -622,7 +622,7 @@ def incident_page(request: Request, incident_id: str):
         task["checklist"] = list(enumerate(checklists.get(ref, []))) if task["kind"] == "step" else []
         task["phase_label"] = t_or(f"phase.{task.get('phase')}", lang, task.get("phase") or "")
     policy_stages = {}
-    from hokoku.services.stagerows import incident_policy
+    from hokoku.services.incidents import incident_policy
 
     policy = incident_policy(inc)
     for s in shown["stages"]:
@@ -750,7 +750,7 @@ def _stage_confirm(
     status: int = 200,
 ) -> HTMLResponse:
     """The page that asks for a note (or an explicit "no note") and confirms completing a stage."""
-    from hokoku.services.stagerows import incident_policy
+    from hokoku.services.incidents import incident_policy
 
     lang = lang_of(request)
     try:

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from hokoku.core.exceptions import InputError
 from hokoku.i18n import t_or
-from hokoku.services.orgstore import organisation
+from hokoku.services.organisation import organisation
 from hokoku.web import security
 from hokoku.web.common import hk, lang_of, load_visible, now_of
 from hokoku.web.errors import FieldError

@@ -36,7 +36,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hokoku.core.exceptions import HokokuError
 from hokoku.security.slacksig import SlackSignatureError, verify_slack_request
-from hokoku.services.orgstore import organisation
+from hokoku.services.organisation import organisation
 from hokoku.services.slackrequests import remember_request
 from hokoku.web.context import WebContext
 

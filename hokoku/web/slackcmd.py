@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from hokoku.core import chain
 from hokoku.core.exceptions import HokokuError
 from hokoku.core.timeutil import fmt_jst
 from hokoku.web.context import WebContext
@@ -42,14 +43,6 @@ TEXT = {
         "acked": "{incident} の {stages} を受領確認しました。",
         "ack_refused": "{incident} を受領確認できませんでした。確認できる未確認の段階がないか、あなたに権限がありません。",
         "unknown": "不明なコマンドです。`/hokoku help` で使い方を表示します。",
-        "status": {
-            "pending": "未開始",
-            "notified": "通知済み・未確認",
-            "acknowledged": "受領確認済み",
-            "overdue": "期限超過",
-            "done": "完了",
-            "skipped": "省略",
-        },
         "none": "なし",
     },
     "en": {
@@ -74,14 +67,6 @@ TEXT = {
         "acked": "Acknowledged {stages} of {incident}.",
         "ack_refused": "{incident} was not acknowledged: there is no unacknowledged stage you may acknowledge.",
         "unknown": "Unknown command. `/hokoku help` shows how to use it.",
-        "status": {
-            "pending": "not started",
-            "notified": "notified, not acknowledged",
-            "acknowledged": "acknowledged",
-            "overdue": "overdue",
-            "done": "done",
-            "skipped": "skipped",
-        },
         "none": "none",
     },
 }
@@ -152,7 +137,7 @@ def my_items(ctx: WebContext, email: str) -> str:
         t["stage_line"].format(
             incident=s["incident"],
             title=s["title"],
-            status=t["status"].get(s["status"], s["status"]),
+            status=chain.status_label(s["status"], ctx.lang),
             due=fmt_jst(s["due_at"]) if s["due_at"] else t["none"],
         )
         for s in stages
@@ -200,7 +185,7 @@ def status_text(ctx: WebContext, email: str, incident: str) -> str:
         lines.append(
             t["status_line"].format(
                 title=stage["title"],
-                status=t["status"].get(stage["status"], stage["status"]),
+                status=chain.status_label(stage["status"], ctx.lang),
                 owner=role_label(stage["owner_role"], lang) if stage["owner_role"] else t["none"],
                 due=fmt_jst(stage["due_at"]) if stage["due_at"] else t["none"],
             )

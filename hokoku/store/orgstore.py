@@ -12,7 +12,6 @@ from sqlmodel import Session
 from hokoku.config.org import Organisation, organisation_from_document
 from hokoku.core.exceptions import NotInitialised
 from hokoku.models.org import Division, Institute, OrgSnapshot, Person, RoleAssignment
-from hokoku.store.db import transaction
 
 
 def store_organisation(session: Session, org: Organisation, *, source: str, now: datetime) -> OrgSnapshot:
@@ -60,9 +59,3 @@ def current_organisation(session: Session) -> tuple[int, Organisation]:
     if snap is None:
         raise NotInitialised("no organisation loaded: run `hokoku init --demo` or `hokoku init --org FILE`")
     return snap.id, organisation_from_document(json.loads(snap.document))
-
-
-def organisation(app):
-    """The organisation as the database holds it now."""
-    with transaction(app.engine) as session:
-        return app.organisation(session)
