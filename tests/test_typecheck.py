@@ -38,8 +38,8 @@ def test_mypy_checks_every_mapped_code_package():
     assert {"hokoku", *_code_packages()} <= packages
 
 
-SNIPPET = """
-from sqlmodel import Field, SQLModel, select
+MODELS = """
+from sqlmodel import Field, SQLModel
 
 
 class Thing(SQLModel, table=True):
@@ -49,35 +49,58 @@ class Thing(SQLModel, table=True):
 
 class Draft(SQLModel):
     name: str
+"""
 
+USE = """
+from sqlmodel import select
+
+from snippet_models import Draft, Thing
 
 reveal_type(Thing.name)
 reveal_type(Thing(name="a").name)
+reveal_type(Draft(name="a").name)
 query = select(Thing).where(Thing.name == "a", Thing.id.in_([1, 2])).order_by(Thing.id.desc())
 select(Thing).where(Thing.name)
 Thing.nmae
 """
 
 
-@pytest.mark.slow
-def test_sqlmodel_plugin_types_class_fields_as_columns_and_still_catches_mistakes(tmp_path):
-    """``Thing.name`` is a column (``==``, ``.in_``, ``.desc()`` check), ``thing.name`` a str; misuse fails."""
+def _mypy(tmp_path: Path) -> tuple[list[str], str]:
     api = pytest.importorskip("mypy.api")
-    source = tmp_path / "snippet.py"
-    source.write_text(SNIPPET, encoding="utf-8")
     cwd = os.getcwd()
     os.chdir(ROOT)  # the plugin and paths in pyproject.toml are relative to the checkout
     try:
-        out, err, status = api.run(
-            [str(source), "--config-file", str(ROOT / "pyproject.toml"), "--cache-dir", str(tmp_path / "cache")]
+        out, err, _ = api.run(
+            [
+                str(tmp_path / "snippet_use.py"),
+                str(tmp_path / "snippet_models.py"),
+                "--config-file",
+                str(ROOT / "pyproject.toml"),
+                "--cache-dir",
+                str(tmp_path / "cache"),
+            ]
         )
     finally:
         os.chdir(cwd)
-    lines = [line.split(": ", 1)[1] for line in out.splitlines() if line.startswith(str(source))]
-    assert 'note: Revealed type is "sqlalchemy.orm.attributes.InstrumentedAttribute[str]"' in lines, out
-    assert 'note: Revealed type is "str"' in lines, out
-    errors = [line for line in lines if line.startswith("error:")]
-    assert len(errors) == 2, out + err
-    assert '"where"' in errors[0] and "[arg-type]" in errors[0]  # a str column is not a condition
-    assert '"nmae"' in errors[1]
-    assert status == 1
+    prefix = str(tmp_path / "snippet_use.py") + ":"
+    return [line.split(": ", 1)[1] for line in out.splitlines() if line.startswith(prefix)], out + err
+
+
+@pytest.mark.slow
+def test_sqlmodel_plugin_types_class_fields_as_columns_and_still_catches_mistakes(tmp_path):
+    """``Thing.name`` is a column (``==``, ``.in_``, ``.desc()`` check), ``thing.name`` a str; misuse
+    fails — also on a second run that takes the models from mypy's cache."""
+    (tmp_path / "snippet_models.py").write_text(MODELS, encoding="utf-8")
+    (tmp_path / "snippet_use.py").write_text(USE, encoding="utf-8")
+    for run in ("cold cache", "models from the cache"):
+        lines, out = _mypy(tmp_path)
+        assert lines[:3] == [
+            'note: Revealed type is "sqlalchemy.orm.attributes.InstrumentedAttribute[str]"',
+            'note: Revealed type is "str"',
+            'note: Revealed type is "str"',
+        ], f"{run}: {out}"
+        errors = [line for line in lines if line.startswith("error:")]
+        assert len(errors) == 2, f"{run}: {out}"
+        assert '"where"' in errors[0] and "[arg-type]" in errors[0]  # a str column is not a condition
+        assert '"nmae"' in errors[1]
+        (tmp_path / "snippet_use.py").write_text(USE + "\n# changed: checked again\n", encoding="utf-8")

@@ -17,20 +17,27 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mypy.nodes import NameExpr, TypeInfo, Var
-from mypy.plugin import AttributeContext, Plugin
+from mypy.plugin import AttributeContext, ClassDefContext, Plugin
 from mypy.types import FunctionLike, Instance, Type, TypeType, get_proper_type
 
 _SQLMODEL = "sqlmodel.main.SQLModel"
 _COLUMN = "sqlalchemy.orm.attributes.InstrumentedAttribute"
 
 
+_TAG = "hokoku-sqlmodel-columns"
+
+
+def _tag_tables(ctx: ClassDefContext) -> None:
+    """Remember ``table=True`` on the class: a cached class keeps its metadata, not its keywords."""
+    info = ctx.cls.info
+    keyword = ctx.cls.keywords.get("table")
+    declared = isinstance(keyword, NameExpr) and keyword.fullname == "builtins.True"
+    if declared or any(base.metadata.get(_TAG, {}).get("table") for base in info.mro[1:]):
+        info.metadata[_TAG] = {"table": True}
+
+
 def _is_table(info: TypeInfo) -> bool:
-    """``class X(SQLModel, table=True)``: the class (or a base) is declared with ``table=True``."""
-    for klass in info.mro:
-        keyword = klass.defn.keywords.get("table")
-        if isinstance(keyword, NameExpr) and keyword.fullname == "builtins.True":
-            return True
-    return False
+    return bool(info.metadata.get(_TAG, {}).get("table"))
 
 
 def _accessed_class(ctx: AttributeContext) -> TypeInfo | None:
@@ -45,6 +52,10 @@ def _accessed_class(ctx: AttributeContext) -> TypeInfo | None:
 
 
 class SQLModelColumns(Plugin):
+    # Called for every class once its MRO is known (pydantic's plugin owns the base-class hook).
+    def get_customize_class_mro_hook(self, fullname: str) -> Callable[[ClassDefContext], None] | None:
+        return _tag_tables
+
     def get_class_attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
         owner_name, _, attr = fullname.rpartition(".")
         owner = self.lookup_fully_qualified(owner_name)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from hokoku.core.exceptions import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def read_yaml(path: Path) -> Any:
@@ -27,7 +30,7 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}{where}: YAML syntax error: {problem}") from None
 
 
-def format_loc(loc: tuple) -> str:
+def format_loc(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -37,7 +40,7 @@ def format_loc(loc: tuple) -> str:
     return out
 
 
-def describe_error(err: dict) -> str:
+def describe_error(err: ErrorDetails) -> str:
     """``institutes[1].divisions[0].protection_manager: email is missing``."""
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     if err["type"] == "missing" and loc:
@@ -51,7 +54,7 @@ def describe_error(err: dict) -> str:
     return f"{path}: {msg}" if path else msg
 
 
-def validate(model: type[BaseModel], data: Any, *, source: str | Path) -> BaseModel:
+def validate(model: type[M], data: Any, *, source: str | Path) -> M:
     name = Path(source).name if isinstance(source, Path) else source
     if data is None:
         raise ConfigError(f"{name}: the file is empty")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -20,7 +20,7 @@ DEFAULT_POLICY = data_file("policy.yaml")
 
 def _duration(v: object) -> str:
     try:
-        parse_duration(v)  # type: ignore[arg-type]
+        parse_duration(v)
     except InputError as exc:
         raise ValueError(str(exc)) from None
     return str(v)
@@ -202,7 +202,7 @@ class Policy(_Strict):
         """How long after awareness a report still counts as made at once (27-1: 直ちに)."""
         return parse_duration(self.report_delay_tolerance)
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
     def sha256(self) -> str:
@@ -211,8 +211,8 @@ class Policy(_Strict):
 
 def load_policy(path: Path | None = None) -> Policy:
     path = path or DEFAULT_POLICY
-    return validate(Policy, read_yaml(path), source=path)  # type: ignore[return-value]
+    return validate(Policy, read_yaml(path), source=path)
 
 
-def policy_from_snapshot(snapshot: dict) -> Policy:
+def policy_from_snapshot(snapshot: dict[str, Any]) -> Policy:
     return Policy.model_validate(snapshot)
