@@ -46,7 +46,7 @@ class App:
 
     @cached_property
     def policy(self):
-        from hokoku.core.policy import load_policy
+        from hokoku.config.policyfile import load_policy
 
         return load_policy(self.settings.policy_file)
 
@@ -64,7 +64,7 @@ class App:
 
     def organisation(self, session):
         """The organisation in force (newest stored snapshot), cached per process."""
-        from hokoku.services.orgstore import current_organisation
+        from hokoku.store.orgstore import current_organisation
 
         snap_id, org = current_organisation(session)
         if self._cache.get("org_id") != snap_id:
@@ -85,7 +85,7 @@ class App:
         require_schema(self.engine)
         self._check_revision()
         if keys and not self._cache.get("data_key_checked"):
-            from hokoku.services.keycheck import check_data_key
+            from hokoku.security.keycheck import check_data_key
 
             check_data_key(self)
             self._cache["data_key_checked"] = True

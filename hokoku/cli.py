@@ -311,15 +311,14 @@ def cmd_deadlines_ppc(args) -> None:
 def _initialised_regime() -> str | None:
     """The regime of the initialised organisation, when there is one (else None)."""
     from hokoku.app import open_app
-    from hokoku.store.db import transaction
+    from hokoku.services.organisation import organisation
 
     app = open_app()
     try:
         app.check_ready()
     except HokokuError:
         return None
-    with transaction(app.engine) as session:
-        return app.organisation(session).organisation.regime
+    return organisation(app).organisation.regime
 
 
 def cmd_playbook_list(args) -> None:
@@ -649,7 +648,7 @@ def cmd_db_current(args) -> None:
     )
 
 
-# -- web accounts (hokoku.web.auth) ----------------------------------------------------------
+# -- web accounts (hokoku.services.accounts) ----------------------------------------------------------
 def _read_password(args, *, confirm: bool = True) -> str:
     """One line from stdin with ``--password-stdin``; else asked twice without echo."""
     if args.password_stdin:
@@ -666,7 +665,7 @@ def _read_password(args, *, confirm: bool = True) -> str:
 
 
 def cmd_user_add(args) -> None:
-    from hokoku.web.auth import add_user
+    from hokoku.services.accounts import add_user
 
     app = _app()
     r = add_user(app, email=args.email, password=_read_password(args), now=_now(args))
@@ -674,7 +673,7 @@ def cmd_user_add(args) -> None:
 
 
 def cmd_user_passwd(args) -> None:
-    from hokoku.web.auth import set_password
+    from hokoku.services.accounts import set_password
 
     app = _app()
     r = set_password(app, email=args.email, password=_read_password(args), now=_now(args))
@@ -687,7 +686,7 @@ TOKEN_VERBS = ("create", "list", "revoke")
 def cmd_user_token(args) -> None:
     """``user token [create] EMAIL`` · ``user token list EMAIL`` · ``user token revoke ID|PREFIX``."""
     from hokoku.core.exceptions import InputError
-    from hokoku.web.auth import create_api_token, list_api_tokens, revoke_api_token
+    from hokoku.services.accounts import create_api_token, list_api_tokens, revoke_api_token
 
     words = list(args.words)
     verb = words.pop(0) if words[0] in TOKEN_VERBS else "create"
@@ -729,7 +728,7 @@ def cmd_user_token(args) -> None:
 
 
 def _token_id(token: str) -> str:
-    from hokoku.web.auth import digest
+    from hokoku.services.accounts import digest
 
     return digest(token)[:12]
 
@@ -757,7 +756,7 @@ def _bounded_int(text: str) -> int:
 
 
 def cmd_user_disable(args) -> None:
-    from hokoku.web.auth import disable_user
+    from hokoku.services.accounts import disable_user
 
     r = disable_user(_app(), email=args.email, now=_now(args))
     _emit(
@@ -771,7 +770,7 @@ def cmd_user_disable(args) -> None:
 
 
 def cmd_user_enable(args) -> None:
-    from hokoku.web.auth import enable_user
+    from hokoku.services.accounts import enable_user
 
     r = enable_user(_app(), email=args.email, now=_now(args))
     _emit(args, r, lambda d: print(f"account {d['user']} enabled (old tokens stay revoked)"))

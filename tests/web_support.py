@@ -80,7 +80,7 @@ class Site:
         return r.headers["location"].split("/")[2]
 
     def token(self, email: str) -> str:
-        from hokoku.web.auth import create_api_token
+        from hokoku.services.accounts import create_api_token
 
         return create_api_token(self.app, email=email, now=self.clock())
 
@@ -94,16 +94,16 @@ def fast_hashes(monkeypatch):
     """Cheaper argon2 parameters for the tests (production parameters are tested on their own)."""
     from argon2 import PasswordHasher
 
-    import hokoku.web.auth as auth
+    import hokoku.services.accounts as auth
 
-    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(auth, "hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @pytest.fixture
 def site(demo_app, fast_hashes, monkeypatch):
     """The web app on the demo organisation at T0 + 5 min, every test account with PASSWORD."""
+    from hokoku.services.accounts import ensure_demo_users
     from hokoku.web import create_app
-    from hokoku.web.auth import ensure_demo_users
 
     ensure_demo_users(demo_app, emails=ACCOUNTS, password=PASSWORD, now=T0)
     clock = Clock(T0 + timedelta(minutes=5))

@@ -1,21 +1,22 @@
-"""The escalation policy: stages, owners, deadlines, reminders and ladders (pure)."""
+"""The escalation policy: stages, owners, deadlines, reminders and ladders (pure).
+
+The models and :func:`policy_from_mapping`; reading the file is
+:func:`hokoku.config.policyfile.load_policy`.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from hokoku.config.yamlload import read_yaml, validate
 from hokoku.core.durations import Duration, parse_duration
 from hokoku.core.exceptions import InputError, NotFound
 from hokoku.core.roles import DEPUTY, Role
-from hokoku.resources import data_file
-
-DEFAULT_POLICY = data_file("policy.yaml")
+from hokoku.core.validation import validated
+from hokoku.i18n import BilingualText
 
 
 def _duration(v: object) -> str:
@@ -36,12 +37,8 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Text(_Strict):
-    ja: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-    def get(self, lang: str) -> str:
-        return self.en if lang == "en" else self.ja
+Text = BilingualText
+"""Both languages required (the shared bilingual type of :mod:`hokoku.i18n`)."""
 
 
 class LadderStep(_Strict):
@@ -209,10 +206,11 @@ class Policy(_Strict):
         return hashlib.sha256(json.dumps(self.snapshot(), sort_keys=True).encode()).hexdigest()
 
 
-def load_policy(path: Path | None = None) -> Policy:
-    path = path or DEFAULT_POLICY
-    return validate(Policy, read_yaml(path), source=path)
+def policy_from_mapping(data: Any, *, source: str = "policy") -> Policy:
+    """A policy from its parsed document; a one-line :class:`ConfigError` names ``source`` and the bad field."""
+    return validated(Policy, data, source=source)
 
 
 def policy_from_snapshot(snapshot: dict[str, Any]) -> Policy:
-    return Policy.model_validate(snapshot)
+    """The policy copied onto an incident when it was created."""
+    return policy_from_mapping(snapshot, source="policy snapshot")

@@ -51,8 +51,8 @@ def demo_accounts(app, *, now: datetime | None = None) -> tuple[str, list[tuple[
     (``--demo`` never touches the accounts of real people)."""
     import secrets
 
+    from hokoku.services.accounts import ensure_demo_users
     from hokoku.store.db import transaction
-    from hokoku.web.auth import ensure_demo_users
 
     with transaction(app.engine) as session:
         org = app.organisation(session)
@@ -199,6 +199,7 @@ def pump_loop(app, stop: threading.Event, *, every: float = 1.0) -> None:
     import logging
 
     from hokoku.flows.dispatch import dispatch_flow
+    from hokoku.flows.stages import record_transition
     from hokoku.services.flowtriggers import pump
 
     log = logging.getLogger("hokoku.serve")
@@ -208,7 +209,7 @@ def pump_loop(app, stop: threading.Event, *, every: float = 1.0) -> None:
             try:
                 if _pending_outbox(app, datetime.now(UTC)):
                     await dispatch_flow()
-                await pump(app)
+                await pump(app, record=record_transition)
             except Exception:  # Prefect or the database away: the rows wait for the next round
                 log.warning("flow pump round failed", exc_info=True)
             await asyncio.sleep(every)

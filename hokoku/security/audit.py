@@ -29,6 +29,7 @@ from hokoku.core.exceptions import ConfigError
 from hokoku.core.timeutil import as_utc
 from hokoku.models.audit import AuditEvent, AuditHead
 from hokoku.security.crypto import Keyring, verify_signature  # noqa: F401  (verify_signature: re-exported)
+from hokoku.store.triggers import note
 
 GENESIS = "0" * 64
 KEY_ACTION = "audit.key"
@@ -100,8 +101,6 @@ def append(
         session, head, None, at=at, actor=actor, action=action, incident=incident, data=data or {}, key_id=key_id
     )
     if action.startswith("stage."):  # a stage transition: a flow run of its stage follows (issue 14)
-        from hokoku.services.flowtriggers import note
-
         note(session, action=action, incident=incident, data=data, at=at)
     _seal_at_commit(session, keyring, head)
     session.add(head)

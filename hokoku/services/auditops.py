@@ -16,7 +16,9 @@ from hokoku.models.audit import AuditEvent, AuditHead
 from hokoku.models.meta import HokokuMeta
 from hokoku.models.notification import Notification
 from hokoku.security import audit, checkpoints
-from hokoku.security.auditkeys import read_public_keys, write_public_keys
+from hokoku.security.auditkeys import prepend_new_key, read_public_keys, write_public_keys
+from hokoku.security.crypto import verify_signature
+from hokoku.services.notifications import channels_for
 from hokoku.store.db import transaction
 
 log = logging.getLogger(__name__)
@@ -75,7 +77,6 @@ def rotate_key(app, *, now: datetime, actor: str) -> dict:
     ``HOKOKU_AUDIT_SIGNING_KEY``, the operator has put a new key first (the old one after it):
     the change is recorded now. Either way the public-key file is rewritten.
     """
-    from hokoku.security.auditkeys import prepend_new_key
 
     with transaction(app.engine) as session:
         head = session.get(AuditHead, 1)
@@ -106,7 +107,6 @@ def is_demo(app) -> bool:
 # -- checkpoints --------------------------------------------------------------------------
 def write_checkpoint(app, *, force: bool = False):
     """A checkpoint of the head, after checking that the head is ours and has not gone back."""
-    from hokoku.security.crypto import verify_signature
 
     with transaction(app.engine) as session:
         head = session.get(AuditHead, 1)
@@ -156,7 +156,6 @@ def queue_daily_checkpoint(app, *, now: datetime) -> list[str]:
 
     The message holds the sequence number, hash, time and key id only: no personal data.
     """
-    from hokoku.services.outbox import channels_for
 
     last = app._cache.get("last_checkpoint") or checkpoints.last_line(checkpoints.checkpoint_file(app))
     if not last:

@@ -27,7 +27,7 @@ from hokoku.app import App
 from hokoku.core.timeutil import fmt_jst
 from hokoku.models.notification import Notification
 from hokoku.security import audit
-from hokoku.services.outbox import REAL_CHANNELS, delivery_channels
+from hokoku.services.notifications import REAL_CHANNELS, delivery_channels
 from hokoku.store.db import transaction
 
 log = logging.getLogger("hokoku.channelhealth")

@@ -31,7 +31,9 @@ from hokoku.models.casework import Task
 from hokoku.models.incident import Stage
 from hokoku.models.notification import Notification
 from hokoku.security import audit
+from hokoku.services.notifications import delivery_channels
 from hokoku.store.db import transaction
+from hokoku.store.locking import db_now
 
 log = logging.getLogger("hokoku.core.stall")
 
@@ -70,7 +72,6 @@ def late_items(session: Session, *, before: datetime) -> dict:
 
     A ``sending`` notification counts once its lease ran out (database clock): its sender died.
     """
-    from hokoku.store.locking import db_now
 
     out = {}
     for kind, column in (("stage", Stage.next_action_at), ("task", Task.next_action_at)):
@@ -119,7 +120,6 @@ def check(app: App, *, now: datetime, live: bool | None = None, wall: datetime |
 
 def alert(app: App, verdict: Verdict) -> list[str]:
     """Queue this hour's stall alert to the general manager on every channel (once); audit it."""
-    from hokoku.services.outbox import delivery_channels
 
     now = verdict.now
     with transaction(app.engine) as session:

@@ -20,8 +20,8 @@ from hokoku.core.timeutil import fmt_jst, iso
 from hokoku.models.casework import Task
 from hokoku.models.incident import Incident
 from hokoku.security import audit
-from hokoku.services.outbox import MessageContext, enqueue
-from hokoku.services.transitions import get_incident
+from hokoku.services.incidents import get_incident
+from hokoku.services.notifications import MessageContext, enqueue
 from hokoku.store.db import transaction
 from hokoku.store.locking import for_update
 

@@ -5,7 +5,7 @@
 * ``GET /ack/{token}`` (confirmation page), ``POST /ack/{token}`` (acknowledges) — email links
   (``hokoku.web.ack``)
 * ``/login``, ``/report``, ``/dashboard``, ``/incidents/{id}``, ``/leadership``, ``/audit`` — pages
-  for people, signed in (``hokoku.web.pages``, ``hokoku.web.auth``)
+  for people, signed in (``hokoku.web.pages``, ``hokoku.services.websessions``)
 * ``/api/...`` — the JSON API (personal tokens; ``POST /api/alerts`` for monitors) (``hokoku.web.api``)
 """
 

@@ -17,20 +17,19 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hokoku.core.statutory import MAX_INDIVIDUALS
 from hokoku.core.timeutil import iso
+from hokoku.services.dashboard import SORTS, incident_rows
 from hokoku.services.intake import MAX_SUMMARY
+from hokoku.services.organisation import organisation
 from hokoku.web import security
 from hokoku.web.common import (
-    SORTS,
     NotSignedIn,
     Viewer,
     app_for,
     bearer,
     hk,
-    incident_rows,
     lang_of,
     load_visible,
     now_of,
-    organisation,
     require_writer,
     rows_json,
     viewer_of,

@@ -10,42 +10,39 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import select
 
-from hokoku.config.playbooks import PHASE_LABELS
 from hokoku.core.exceptions import InputError
 from hokoku.core.roles import role_label
 from hokoku.core.timeutil import JST, as_utc, fmt_jst
-from hokoku.models.audit import AuditEvent
+from hokoku.i18n import other_lang, t_or
+from hokoku.i18n import t as translate
 from hokoku.resources import templates_dir
-from hokoku.security import audit
-from hokoku.store.db import transaction
-from hokoku.web import accesslog, security
-from hokoku.web.auth import SESSION_COOKIE, LoginFailed, LoginThrottled, login, logout
+from hokoku.services import accesslog, auditlog
+from hokoku.services.dashboard import SORTS, incident_rows
+from hokoku.services.organisation import organisation
+from hokoku.services.websessions import LoginFailed, LoginThrottled, login, logout
+from hokoku.web import security
 from hokoku.web.charts import Bar, Segment, bar_chart, fmt_duration, fmt_relative, stacked_chart
 from hokoku.web.common import (
     LANG_COOKIE,
     LANGS,
-    SORTS,
     Forbidden,
     NotSignedIn,
     Viewer,
     app_for,
     hk,
-    incident_rows,
     lang_of,
     load_visible,
     managing_people,
     now_of,
-    organisation,
     require_writer,
     viewer_of,
     web_settings,
 )
 from hokoku.web.drafts import draft_kinds, render_incident_draft
 from hokoku.web.errors import FieldError
-from hokoku.web.i18n import translate
 from hokoku.web.reports import report_from_form
+from hokoku.web.security import SESSION_COOKIE
 
 router = APIRouter(include_in_schema=False)
 
@@ -125,7 +122,7 @@ def render(request: Request, name: str, *, status: int = 200, headers: dict | No
         "t": lambda key: translate(key, lang),
         "viewer": viewer,
         "csrf": viewer.signed.csrf_token if viewer and viewer.signed.csrf_token else "",
-        "lang_url": _url_with(request, lang="en" if lang == "ja" else "ja"),
+        "lang_url": _url_with(request, lang=other_lang(lang)),
         "role_label": lambda role: _role(role, lang),
         "flash": translate(f"msg.{msg}", lang) if msg in MESSAGES else None,
         "dur": lambda v: fmt_duration(v, lang),
@@ -210,7 +207,7 @@ def _bounded_int(text: str, field: str) -> int:
 # -- sign-in ----------------------------------------------------------------------------------
 def _landing(app, email: str) -> str:
     """Where a person lands after signing in: staff on the report form, managers on the dashboard."""
-    from hokoku.web.scopes import scope_for
+    from hokoku.core.scopes import scope_for
 
     try:
         scope = scope_for(organisation(app), email)
@@ -447,7 +444,7 @@ def _day(text: str, field: str, *, end: bool = False) -> datetime | None:
 
 def dashboard_context(request: Request, viewer: Viewer) -> dict:
     """The dashboard's rows and filter form, from the URL (shared by the page and its live fragment)."""
-    from hokoku.web.common import FILTER_STATES, DashFilter
+    from hokoku.services.dashboard import FILTER_STATES, DashFilter
 
     p = request.query_params
     sort = p.get("sort", "due")
@@ -554,15 +551,13 @@ def _incidents_csv(request: Request, viewer: Viewer, rows: list[dict]):
     lang = lang_of(request)
     t = lambda k: translate(k, lang)  # noqa: E731
     app = hk(request)
-    with transaction(app.engine) as session:
-        audit.append(
-            session,
-            app.keyring,
-            at=now_of(request),
-            actor=viewer.email,
-            action="incidents.exported",
-            data={"format": "csv", "rows": len(rows), "query": _url_with(request, msg=None)[:500]},
-        )
+    auditlog.record_event(
+        app,
+        now=now_of(request),
+        actor=viewer.email,
+        action="incidents.exported",
+        data={"format": "csv", "rows": len(rows), "query": _url_with(request, msg=None)[:500]},
+    )
     header = [
         t("col.incident"),
         t("inc.reported_at"),
@@ -625,13 +620,9 @@ def incident_page(request: Request, incident_id: str):
     for task in tasks:
         ref = task["ref"].split(":", 1)[-1]
         task["checklist"] = list(enumerate(checklists.get(ref, []))) if task["kind"] == "step" else []
-        task["phase_label"] = (
-            PHASE_LABELS[task["phase"]][1 if lang == "en" else 0]
-            if task.get("phase") in PHASE_LABELS
-            else task.get("phase") or ""
-        )
+        task["phase_label"] = t_or(f"phase.{task.get('phase')}", lang, task.get("phase") or "")
     policy_stages = {}
-    from hokoku.services.stagerows import incident_policy
+    from hokoku.services.incidents import incident_policy
 
     policy = incident_policy(inc)
     for s in shown["stages"]:
@@ -759,7 +750,7 @@ def _stage_confirm(
     status: int = 200,
 ) -> HTMLResponse:
     """The page that asks for a note (or an explicit "no note") and confirms completing a stage."""
-    from hokoku.services.stagerows import incident_policy
+    from hokoku.services.incidents import incident_policy
 
     lang = lang_of(request)
     try:
@@ -1056,7 +1047,7 @@ def leadership(request: Request, incident: str = ""):
             now=now,
         )
         raise Forbidden(f"{viewer.email} may not see the leadership overview")
-    from hokoku.web.metrics import incident_metrics, statutory_board
+    from hokoku.services.metrics import incident_metrics, statutory_board
 
     rows = incident_metrics(app, viewer.scope, now=now, lang=lang)
     board = statutory_board(app, viewer.scope, now=now, lang=lang)
@@ -1128,29 +1119,21 @@ def leadership(request: Request, incident: str = ""):
 PAGE_SIZE = 50
 EXPORT_LIMIT = 100_000
 _VERIFY_REASONS = {
-    "prev_hash does not match the previous event": ("前の記録とのハッシュの連鎖が一致しません", None),
-    "content does not match its hash (edited)": ("内容がハッシュと一致しません（改変されています）", None),
-    "signature does not verify": ("署名を検証できません", None),
+    "prev_hash does not match the previous event": "audit.verify.chain",
+    "content does not match its hash (edited)": "audit.verify.edited",
+    "signature does not verify": "audit.verify.signature",
 }
 
 
 def _verify_text(result, lang: str) -> str:
     """The verification status in the page's language."""
-    events = getattr(result, "events", 0)
     if result.ok:
-        return (
-            f"{events:,} audit events: chain and signatures verified"
-            if lang == "en"
-            else f"{events:,}件の監査記録について、ハッシュの連鎖と署名を検証しました。"
-        )
+        return translate("audit.verify.ok", lang, events=f"{getattr(result, 'events', 0):,}")
     reason = getattr(result, "reason", None) or ""
-    seq = getattr(result, "bad_seq", None)
-    if lang == "en":
-        return f"Failed at audit event no. {seq}: {reason}"
-    ja = _VERIFY_REASONS.get(reason, (None,))[0]
-    if ja is None and reason.startswith("event seq "):
-        ja = "記録の番号が連続していません（削除又は挿入されています）"
-    return f"番号{seq}の監査記録で検証に失敗しました：{ja or reason}"
+    key = _VERIFY_REASONS.get(reason) or ("audit.verify.gap" if reason.startswith("event seq ") else None)
+    return translate(
+        "audit.verify.failed", lang, seq=getattr(result, "bad_seq", None), reason=t_or(key or "", lang, reason)
+    )
 
 
 def _action_words(action: str, data: dict, lang: str) -> str:
@@ -1159,7 +1142,7 @@ def _action_words(action: str, data: dict, lang: str) -> str:
     phrase = LABELS[lang]["events"].get(action)
     if phrase is None:
         key = f"ev.{action}"
-        phrase = translate(key, lang) if translate(key, lang) != key else None
+        phrase = t_or(key, lang, None)
     if phrase is None:
         return action
     ref = str(data.get("ref") or "").split(":", 1)[-1]
@@ -1202,55 +1185,27 @@ def audit_page(
     from hokoku.services.auditops import verify as verify_audit
 
     result = verify_audit(app, public_keys=app.keyring.public_keys())  # with the local checkpoints
-    with transaction(app.engine) as session:
-        query = select(AuditEvent).order_by(AuditEvent.seq.desc())
-        if incident:
-            query = query.where(AuditEvent.incident_public_id == incident)
-        if actor:
-            query = query.where(AuditEvent.actor == actor)
-        if action:
-            query = query.where(
-                AuditEvent.action.startswith(action.rstrip("*"), autoescape=True)
-                if action.endswith((".", "*"))
-                else AuditEvent.action == action
-            )
-        if since:
-            query = query.where(AuditEvent.at >= since)
-        if until:
-            query = query.where(AuditEvent.at < until)
-        if before > 0 and not exporting:
-            query = query.where(AuditEvent.seq < before)
-        query = query.limit(EXPORT_LIMIT if exporting else PAGE_SIZE)
-        events = [
-            {
-                "seq": e.seq,
-                "at": e.at,
-                "actor": e.actor,
-                "action": e.action,
-                "incident": e.incident_public_id,
-                "data": e.data,
-            }
-            for e in session.execute(query).scalars()
-        ]
-        filters = {
-            "incident": incident or None,
-            "actor": actor or None,
-            "action": action or None,
-            "from": p.get("from") or None,
-            "to": p.get("to") or None,
-        }
-        audit.append(
-            session,
-            app.keyring,
-            at=now,
-            actor=viewer.email,
-            action="audit.exported" if exporting else "audit.viewed",
-            data={
-                **filters,
-                "before": before or None,
-                **({"format": format, "rows": len(events)} if exporting else {}),
-            },
-        )
+    filters = {
+        "incident": incident or None,
+        "actor": actor or None,
+        "action": action or None,
+        "from": p.get("from") or None,
+        "to": p.get("to") or None,
+    }
+    events = auditlog.read_events(
+        app,
+        now=now,
+        reader=viewer.email,
+        limit=EXPORT_LIMIT if exporting else PAGE_SIZE,
+        incident=incident,
+        actor=actor,
+        action=action,
+        since=since,
+        until=until,
+        before=before,
+        export_format=format if exporting else None,
+        record={**filters, "before": before or None},
+    )
     for e in events:
         e["words"] = _action_words(e["action"], e["data"] or {}, lang)
     if format == "csv":

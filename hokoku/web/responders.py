@@ -10,10 +10,11 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from hokoku.core.exceptions import InputError
+from hokoku.i18n import t_or
+from hokoku.services.organisation import organisation
 from hokoku.web import security
-from hokoku.web.common import hk, lang_of, load_visible, now_of, organisation
+from hokoku.web.common import hk, lang_of, load_visible, now_of
 from hokoku.web.errors import FieldError
-from hokoku.web.i18n import translate
 
 router = APIRouter(include_in_schema=False)
 
@@ -46,7 +47,7 @@ def timeline_entries(
         phrase = labels["events"].get(action)
         if phrase is None:
             key = f"ev.{action}"
-            phrase = translate(key, lang) if translate(key, lang) != key else labels["event_other"]
+            phrase = t_or(key, lang, labels["event_other"])
         field = data.get("field") or data.get("item")
         field_label = (
             (labels["public_fields"] if action.startswith("public_text.") else labels["item_titles"]).get(field, "")
@@ -62,9 +63,7 @@ def timeline_entries(
         name = people[actor].name if actor in people else None
         when = _when(ev["at"])
         if name is None or action in AUTOMATIC_EVENTS:
-            sentence = labels["timeline_sentence_system"].format(
-                when=when, what=what[:1].upper() + what[1:] if lang == "en" else what
-            )
+            sentence = labels["timeline_sentence_system"].format(when=when, what=what[:1].upper() + what[1:])
         else:
             sentence = labels["timeline_sentence"].format(when=when, actor=name, what=what)
         entries.append(

@@ -14,10 +14,9 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 def install(web: FastAPI, hk, *, clock=None, web_settings=None) -> None:
     """Pages, API, error handlers, size limit, static files; ``web.state.clock`` is injectable."""
+    from hokoku.config.web import load_web_settings
     from hokoku.core.exceptions import NotInitialised
     from hokoku.web import api, casework, pages, responders
-    from hokoku.web.auth import ensure_web_tables
-    from hokoku.web.config import load_web_settings
     from hokoku.web.errors import install_handlers
 
     if clock is not None:
@@ -27,10 +26,9 @@ def install(web: FastAPI, hk, *, clock=None, web_settings=None) -> None:
         web.state.clock = (lambda: web.state.ctx.clock()) if ctx is not None and hasattr(ctx, "clock") else utc_now
     web.state.web_settings = web_settings or load_web_settings()
     try:
-        hk.check_ready()
-        ensure_web_tables(hk.engine)
+        hk.check_ready()  # a wrong data key or schema refuses to start; migrations create every table
     except NotInitialised:
-        pass  # `hokoku init` creates every table; the pages answer 503 until then
+        pass  # not initialised yet: the pages answer 503 until `hokoku init`
     install_handlers(web)
     from hokoku.web import docs
 
