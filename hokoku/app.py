@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
@@ -12,6 +13,9 @@ from hokoku.config.settings import Settings, load_settings
 from hokoku.resources import templates_dir
 from hokoku.security.crypto import Keyring, load_keyring
 from hokoku.store.db import get_engine, require_schema
+
+if TYPE_CHECKING:
+    from hokoku.security.auditkeys import AuditSigner
 
 
 @dataclass
@@ -33,7 +37,7 @@ class App:
         ring.signer_loader = self._load_signer  # the audit key is separate, loaded when first used
         return ring
 
-    def _load_signer(self):
+    def _load_signer(self) -> AuditSigner:
         from hokoku.security.auditkeys import load_signer
 
         s = self.settings

@@ -219,7 +219,7 @@ class Organisation(_Strict):
 def load_organisation(path: Path) -> Organisation:
     """Read and validate an organisation file; errors name the file, the path and the problem."""
     data = read_yaml(path)
-    return validate(Organisation, data, source=path)  # type: ignore[return-value]
+    return validate(Organisation, data, source=path)
 
 
 def organisation_from_document(document: dict) -> Organisation:

@@ -417,8 +417,8 @@ def _format_loc(loc: tuple) -> str:
 def _known_fields(loc: tuple) -> list[str]:
     """The field names allowed at the mapping that holds ``loc[-1]``."""
     model: type[BaseModel] = Playbook
-    nested = {"title": Text, "description": Text, "question": Text}
-    lists = {
+    nested: dict[str, type[BaseModel]] = {"title": Text, "description": Text, "question": Text}
+    lists: dict[str, type[BaseModel]] = {
         "steps": Step,
         "investigation_questions": InvestigationQuestion,
         "immediate_actions": Text,

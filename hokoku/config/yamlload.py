@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel
 
 from hokoku.core.exceptions import ConfigError
-from hokoku.core.validation import validated
+from hokoku.core.validation import M, validated
 
 
 def read_yaml(path: Path) -> Any:
@@ -28,6 +27,6 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}{where}: YAML syntax error: {problem}") from None
 
 
-def validate(model: type[BaseModel], data: Any, *, source: str | Path) -> BaseModel:
+def validate(model: type[M], data: Any, *, source: str | Path) -> M:
     """``data`` read from ``source`` as a ``model``; a one-line :class:`ConfigError` otherwise."""
     return validated(model, data, source=Path(source).name if isinstance(source, Path) else source)

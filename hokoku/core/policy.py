@@ -21,7 +21,7 @@ from hokoku.i18n import BilingualText
 
 def _duration(v: object) -> str:
     try:
-        parse_duration(v)  # type: ignore[arg-type]
+        parse_duration(v)
     except InputError as exc:
         raise ValueError(str(exc)) from None
     return str(v)
@@ -199,7 +199,7 @@ class Policy(_Strict):
         """How long after awareness a report still counts as made at once (27-1: 直ちに)."""
         return parse_duration(self.report_delay_tolerance)
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
     def sha256(self) -> str:
@@ -211,6 +211,6 @@ def policy_from_mapping(data: Any, *, source: str = "policy") -> Policy:
     return validated(Policy, data, source=source)
 
 
-def policy_from_snapshot(snapshot: dict) -> Policy:
+def policy_from_snapshot(snapshot: dict[str, Any]) -> Policy:
     """The policy copied onto an incident when it was created."""
     return policy_from_mapping(snapshot, source="policy snapshot")

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from hokoku.core.exceptions import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def format_loc(loc: tuple) -> str:
+def format_loc(loc: tuple[int | str, ...]) -> str:
     """``("institutes", 1, "divisions")`` → ``institutes[1].divisions``."""
     out = ""
     for part in loc:
@@ -22,7 +23,7 @@ def format_loc(loc: tuple) -> str:
     return out
 
 
-def describe_error(err: dict) -> str:
+def describe_error(err: ErrorDetails) -> str:
     """``institutes[1].divisions[0].protection_manager: email is missing``."""
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     if err["type"] == "missing" and loc:

@@ -122,7 +122,9 @@ def _serve(app, held: dict, *, host: str, port: int, demo: bool, flows: bool, pr
         os.environ.setdefault("PREFECT_UI_URL", url.removesuffix("/api"))
         given = [name for name in ("PREFECT_API_AUTH_STRING", "PREFECT_SERVER_API_AUTH_STRING") if os.environ.get(name)]
         shown = f"${given[0]}" if given else str(auth_file(app.settings.home))
-        os.environ.setdefault("PREFECT_API_AUTH_STRING", auth_string(app.settings.home))  # before prefect is imported
+        os.environ.setdefault(
+            "PREFECT_API_AUTH_STRING", auth_string(app.settings.home, create=True)
+        )  # before prefect is imported
         print(f"Prefect UI: {url.removesuffix('/api')} (basic auth: the string in {shown})", flush=True)
 
     import uvicorn

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from sqlmodel import Session
 
 from hokoku.clock import utcnow
@@ -144,7 +144,16 @@ def seal_now(session: Session) -> None:
 
 
 def _add(
-    session: Session, head: AuditHead, sign, *, at, actor, action, incident, data, key_id: str | None = None
+    session: Session,
+    head: AuditHead,
+    sign: Callable[[bytes], tuple[str, str]] | None,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    incident: str | None,
+    data: dict,
+    key_id: str = "",
 ) -> AuditEvent:
     """One event on the chain; ``sign`` None: no signature of its own (the signed head covers it)."""
     seq = head.seq + 1
@@ -212,7 +221,7 @@ def _rotate(session: Session, keyring: Keyring, head: AuditHead, *, at: datetime
 def chain_keys(session: Session) -> list[dict]:
     """Every audit key the chain names, oldest first, from its ``audit.key`` events."""
     keys: list[dict] = []
-    seen: set[str] = set()
+    seen: set[str | None] = set()
     for ev in session.execute(
         select(AuditEvent).where(AuditEvent.action == KEY_ACTION).order_by(AuditEvent.seq)
     ).scalars():
@@ -287,9 +296,11 @@ class _Keys:
             except ValueError:
                 self._parsed[key_id] = None
         pub = self._parsed[key_id]
+        if pub is None:
+            return False
         try:
             pub.verify(bytes.fromhex(signature_hex), message)
-        except (InvalidSignature, ValueError, AttributeError):
+        except (InvalidSignature, ValueError):
             return False
         return True
 
@@ -326,7 +337,7 @@ def verify(
     last_id = 0
     while True:
         rows = session.execute(  # plain rows, not ORM objects: verification reads, never changes
-            select(*AuditEvent.__table__.c).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+            select(*inspect(AuditEvent).columns).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
         ).all()
         if not rows:
             break
@@ -354,7 +365,12 @@ def verify(
                     return fail("signature does not verify")
             if ev.action == KEY_ACTION:
                 new, pub = (ev.data or {}).get("key_id"), (ev.data or {}).get("public_key")
-                if not isinstance(pub, str) or keys.hex.get(new) != pub or fingerprint(pub) != new:
+                if (
+                    not isinstance(new, str)
+                    or not isinstance(pub, str)
+                    or keys.hex.get(new) != pub
+                    or fingerprint(pub) != new
+                ):
                     return fail(f"introduces audit key {new}, which is not among the trusted public keys")
                 active = new
             cp = at_seq.get(ev.seq)

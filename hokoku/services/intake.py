@@ -44,7 +44,7 @@ def next_public_id(session: Session, year: int) -> str:
     year filed at once on PostgreSQL cannot both try to insert the year's row (the second
     would fail on the primary key); the row lock then orders them.
     """
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     if dialect in ("postgresql", "sqlite"):
         if dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as upsert

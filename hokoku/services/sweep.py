@@ -104,7 +104,7 @@ def _sweep_batch(app: App, *, now: datetime, batch_size: int) -> _Batch:
         query = (
             select(Stage).where(Stage.next_action_at <= now).order_by(Stage.next_action_at, Stage.id).limit(batch_size)
         )
-        if session.bind.dialect.name == "postgresql":
+        if session.get_bind().dialect.name == "postgresql":
             query = for_update(query, skip_locked=True)
         rows = list(session.execute(query).scalars())
         events: list[SweepEvent] = []

@@ -344,7 +344,7 @@ def cancel_open_tasks(session: Session, incident: Incident, *, now: datetime) ->
 def sweep_tasks(app: App, session: Session, *, now: datetime, limit: int) -> tuple[int, list[dict]]:
     """One batch of due tasks (called by the sweep inside its transaction)."""
     query = select(Task).where(Task.next_action_at <= now).order_by(Task.next_action_at, Task.id).limit(limit)
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         query = for_update(query, skip_locked=True)
     rows = list(session.execute(query).scalars())
     events = []

@@ -57,7 +57,7 @@ def for_update(query: Select, *, skip_locked: bool = False) -> Select:
 
 def db_now(session: Session) -> datetime:
     """The database's current time (aware UTC): the clock leases are measured on."""
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         value = session.execute(select(func.clock_timestamp())).scalar_one()
         return value.astimezone(UTC)
     return utcnow()
