@@ -5,13 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
 from hokoku.config.settings import Settings, load_settings
-from hokoku.crypto import Keyring, load_keyring
-from hokoku.db import get_engine, require_schema
 from hokoku.resources import templates_dir
+from hokoku.security.crypto import Keyring, load_keyring
+from hokoku.store.db import get_engine, require_schema
+
+if TYPE_CHECKING:
+    from hokoku.security.auditkeys import AuditSigner
 
 
 @dataclass
@@ -33,8 +37,8 @@ class App:
         ring.signer_loader = self._load_signer  # the audit key is separate, loaded when first used
         return ring
 
-    def _load_signer(self):
-        from hokoku.auditkeys import load_signer
+    def _load_signer(self) -> AuditSigner:
+        from hokoku.security.auditkeys import load_signer
 
         s = self.settings
         env = s.audit_signing_key.get_secret_value() if s.audit_signing_key else None
@@ -42,7 +46,7 @@ class App:
 
     @cached_property
     def policy(self):
-        from hokoku.core.policy import load_policy
+        from hokoku.config.policyfile import load_policy
 
         return load_policy(self.settings.policy_file)
 
@@ -73,7 +77,7 @@ class App:
 
         newest = session.execute(select(OrgSnapshot.id).order_by(OrgSnapshot.id.desc()).limit(1)).scalar()
         if newest is None or self._cache.get("org_id") != newest:
-            from hokoku.services.orgstore import current_organisation
+            from hokoku.store.orgstore import current_organisation
 
             snap_id, org = current_organisation(session)
             self._cache.update(org_id=snap_id, org=org)
@@ -94,7 +98,7 @@ class App:
         require_schema(self.engine)
         self._check_revision()
         if keys and not self._cache.get("data_key_checked"):
-            from hokoku.services.keycheck import check_data_key
+            from hokoku.security.keycheck import check_data_key
 
             check_data_key(self)
             self._cache["data_key_checked"] = True
@@ -110,7 +114,7 @@ class App:
         else:
             with self.engine.connect() as conn:
                 current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        from hokoku.schema_version import EXPECTED_HEAD as head
+        from hokoku.store.schema_version import EXPECTED_HEAD as head
 
         if current != head:
             raise NotInitialised(

@@ -11,9 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+from hokoku.clock import utcnow
 from hokoku.core.exceptions import HokokuError, InputError
 
 EXIT_USAGE = 2
@@ -29,7 +30,7 @@ def _now(args) -> datetime:
     from hokoku.core.timeutil import parse_instant
 
     if not getattr(args, "now", None):
-        return datetime.now(UTC)
+        return utcnow()
     if getattr(args, "checked_now", None) is None:
         now = parse_instant(args.now, what="--now")
         _check_now(args, now)
@@ -46,7 +47,7 @@ def _check_now(args, now: datetime) -> None:
 
     app = open_app()
     if args.verb == "init":  # no database yet: the demo organisation may use simulated time
-        real = datetime.now(UTC)
+        real = utcnow()
         if args.org and not app.settings.allow_simulated_time and abs(now - real) > auditops.MAX_CLOCK_SKEW:
             raise InputError("--now: simulated time is only for demo databases (or set HOKOKU_ALLOW_SIMULATED_TIME=1)")
         return
@@ -71,7 +72,7 @@ def _app():
 
 
 def _runner(app):
-    from hokoku.runner import runner_for
+    from hokoku.engine.runner import runner_for
 
     return runner_for(app)
 
@@ -245,8 +246,8 @@ def cmd_audit_keys(args) -> None:
 
 
 def cmd_audit_checkpoint(args) -> None:
-    from hokoku.checkpoints import checkpoint_file
     from hokoku.core.exceptions import NotInitialised
+    from hokoku.security.checkpoints import checkpoint_file
     from hokoku.services import auditops
 
     app = _app()
@@ -280,7 +281,7 @@ def cmd_demo(args) -> None:
 
 
 def cmd_serve(args) -> None:
-    from hokoku.serve import serve
+    from hokoku.engine.serve import serve
 
     serve(host=args.host, port=args.port, demo=args.demo, flows=not args.no_flows, prefect_host=args.prefect_host)
 
@@ -311,15 +312,14 @@ def cmd_deadlines_ppc(args) -> None:
 def _initialised_regime() -> str | None:
     """The regime of the initialised organisation, when there is one (else None)."""
     from hokoku.app import open_app
-    from hokoku.db import transaction
+    from hokoku.services.organisation import organisation
 
     app = open_app()
     try:
         app.check_ready()
     except HokokuError:
         return None
-    with transaction(app.engine) as session:
-        return app.organisation(session).organisation.regime
+    return organisation(app).organisation.regime
 
 
 def cmd_playbook_list(args) -> None:
@@ -613,7 +613,7 @@ def cmd_db_upgrade(args) -> None:
     from hokoku.services.setup import _redact, upgrade
 
     app = open_app()
-    result = upgrade(app, revision=args.revision, now=datetime.now(UTC))
+    result = upgrade(app, revision=args.revision, now=utcnow())
     data = {"database": _redact(app.settings.effective_database_url), **result}
     _emit(
         args,
@@ -649,7 +649,7 @@ def cmd_db_current(args) -> None:
     )
 
 
-# -- web accounts (hokoku.web.auth) ----------------------------------------------------------
+# -- web accounts (hokoku.services.accounts) ----------------------------------------------------------
 def _read_password(args, *, confirm: bool = True) -> str:
     """One line from stdin with ``--password-stdin``; else asked twice without echo."""
     if args.password_stdin:
@@ -666,7 +666,7 @@ def _read_password(args, *, confirm: bool = True) -> str:
 
 
 def cmd_user_add(args) -> None:
-    from hokoku.web.auth import add_user
+    from hokoku.services.accounts import add_user
 
     app = _app()
     r = add_user(app, email=args.email, password=_read_password(args), now=_now(args))
@@ -674,7 +674,7 @@ def cmd_user_add(args) -> None:
 
 
 def cmd_user_passwd(args) -> None:
-    from hokoku.web.auth import set_password
+    from hokoku.services.accounts import set_password
 
     app = _app()
     r = set_password(app, email=args.email, password=_read_password(args), now=_now(args))
@@ -687,7 +687,7 @@ TOKEN_VERBS = ("create", "list", "revoke")
 def cmd_user_token(args) -> None:
     """``user token [create] EMAIL`` · ``user token list EMAIL`` · ``user token revoke ID|PREFIX``."""
     from hokoku.core.exceptions import InputError
-    from hokoku.web.auth import create_api_token, list_api_tokens, revoke_api_token
+    from hokoku.services.accounts import create_api_token, list_api_tokens, revoke_api_token
 
     words = list(args.words)
     verb = words.pop(0) if words[0] in TOKEN_VERBS else "create"
@@ -729,7 +729,7 @@ def cmd_user_token(args) -> None:
 
 
 def _token_id(token: str) -> str:
-    from hokoku.web.auth import digest
+    from hokoku.services.accounts import digest
 
     return digest(token)[:12]
 
@@ -757,7 +757,7 @@ def _bounded_int(text: str) -> int:
 
 
 def cmd_user_disable(args) -> None:
-    from hokoku.web.auth import disable_user
+    from hokoku.services.accounts import disable_user
 
     r = disable_user(_app(), email=args.email, now=_now(args))
     _emit(
@@ -771,7 +771,7 @@ def cmd_user_disable(args) -> None:
 
 
 def cmd_user_enable(args) -> None:
-    from hokoku.web.auth import enable_user
+    from hokoku.services.accounts import enable_user
 
     r = enable_user(_app(), email=args.email, now=_now(args))
     _emit(args, r, lambda d: print(f"account {d['user']} enabled (old tokens stay revoked)"))

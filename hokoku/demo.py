@@ -13,6 +13,7 @@ import tempfile
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from hokoku.app import App
 from hokoku.config.settings import Settings
@@ -65,7 +66,7 @@ _TEXT = {
 @contextmanager
 def _demo_app(lang: str):
     home = Path(tempfile.mkdtemp(prefix="hokoku-demo-"))
-    settings = Settings(home=home, lang=lang)
+    settings = Settings.model_validate({"home": home, "lang": lang})  # lang: HOKOKU_LANG or the caller's
     settings = settings.model_copy(
         update={
             "database_url": None,
@@ -79,7 +80,7 @@ def _demo_app(lang: str):
     try:
         yield App(settings)
     finally:
-        from hokoku.db import dispose_engines
+        from hokoku.store.db import dispose_engines
 
         dispose_engines()
         shutil.rmtree(home, ignore_errors=True)
@@ -89,7 +90,7 @@ def run_demo(*, lang: str | None = None, use_prefect: bool = False, as_json: boo
     lang = lang or os.environ.get("HOKOKU_LANG", "ja")
     t = _TEXT[lang]
     with _demo_app(lang) as app:
-        from hokoku.runner import DirectRunner, FlowRunner
+        from hokoku.engine.runner import DirectRunner, FlowRunner
         from hokoku.services.setup import init
 
         init(app, org_file=None, demo=True, now=T0 - timedelta(days=1))
@@ -100,11 +101,11 @@ def run_demo(*, lang: str | None = None, use_prefect: bool = False, as_json: boo
 
             logging.getLogger("prefect").setLevel(logging.CRITICAL)
         if use_prefect and not os.environ.get("PREFECT_API_URL"):
-            from hokoku.prefect_server import auth_string, start_local_server
+            from hokoku.engine.prefect_server import auth_string, start_local_server
 
             server, url = start_local_server(app.settings.home)
             os.environ["PREFECT_API_URL"] = url
-            os.environ["PREFECT_API_AUTH_STRING"] = auth_string(app.settings.home)
+            os.environ["PREFECT_API_AUTH_STRING"] = auth_string(app.settings.home, create=True)
         os.environ.setdefault("HOKOKU_HOME", str(app.settings.home))
         runner = FlowRunner(app) if use_prefect else DirectRunner(app)
         try:
@@ -112,7 +113,7 @@ def run_demo(*, lang: str | None = None, use_prefect: bool = False, as_json: boo
         finally:
             if server is not None:
                 _drain_prefect()  # send the queued events and logs while the server still answers
-                from hokoku.prefect_server import stop_local_server
+                from hokoku.engine.prefect_server import stop_local_server
 
                 stop_local_server(app.settings.home, server)
                 os.environ.pop("PREFECT_API_URL", None)
@@ -222,7 +223,9 @@ def _scenario(app: App, runner, t: dict, lang: str, as_json: bool) -> dict:
     tick_times = [T0 + timedelta(hours=1, minutes=20), T0 + timedelta(days=2), T0 + timedelta(days=5)]
     from hokoku.services.tasks import complete_task, list_tasks
 
-    step_done = {  # playbook steps done before containment can complete (27-2)
+    step_done: dict[
+        object, list[tuple[datetime, Any]]
+    ] = {  # playbook steps done before containment can complete (27-2)
         "containment": [
             (T0 + timedelta(days=1, minutes=20 * i), ref)
             for i, ref in enumerate(t for t in (x["ref"] for x in list_tasks(app, incident_id=inc, kind="step")))

@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text, update
 
-from hokoku import audit
-from hokoku.db import transaction
 from hokoku.models.audit import AuditEvent
+from hokoku.security import audit
+from hokoku.store.db import transaction
 from tests import pgscratch  # (reads HOKOKU_TEST_DATABASE_URL before the fixtures clear it)
 from tests.helpers import T0, report
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import copy
 
 from hokoku.config.org import DEMO_ORG, load_organisation, organisation_from_document
-from hokoku.db import transaction
 from hokoku.messages import Renderer
-from hokoku.services import orgstore
+from hokoku.store import orgstore
+from hokoku.store.db import transaction
 from tests.helpers import T0
 
 

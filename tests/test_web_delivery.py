@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from hokoku.db import transaction
 from hokoku.models.incident import Incident
 from hokoku.models.notification import Notification
 from hokoku.notifiers.base import DeliveryResult
+from hokoku.store.db import transaction
 from tests.helpers import PM, REPORTER, T0
 from tests.web_support import Clock, Site, fast_hashes
 
@@ -30,8 +30,8 @@ class Recorder:
 
 @pytest.fixture
 def recording_site(demo_app, fast_hashes):
+    from hokoku.services.accounts import ensure_demo_users
     from hokoku.web import create_app
-    from hokoku.web.auth import ensure_demo_users
     from tests.web_support import ACCOUNTS, PASSWORD
 
     ensure_demo_users(demo_app, emails=ACCOUNTS, password=PASSWORD, now=T0)

@@ -10,6 +10,7 @@ was done (the acknowledgement is kept in ``acknowledged_at``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -27,6 +28,23 @@ PENDING, NOTIFIED, ACKNOWLEDGED, DONE, SKIPPED, OVERDUE = (
 )
 ACTIVE = frozenset({NOTIFIED, ACKNOWLEDGED, OVERDUE})
 CLOSED = frozenset({DONE, SKIPPED})
+
+STATUS_LABELS = {
+    PENDING: ("未開始", "not started"),
+    NOTIFIED: ("通知済み・未確認", "notified, not acknowledged"),
+    ACKNOWLEDGED: ("受領確認済み", "acknowledged"),
+    OVERDUE: ("期限超過", "overdue"),
+    DONE: ("完了", "done"),
+    SKIPPED: ("省略", "skipped"),
+}
+
+
+def status_label(status: str, lang: str = "ja") -> str:
+    """Human label of a stage status in ``ja`` or ``en`` (an unknown status as it is)."""
+    if status not in STATUS_LABELS:
+        return status
+    ja, en = STATUS_LABELS[status]
+    return ja if lang == "ja" else en
 
 
 @dataclass(frozen=True)
@@ -60,10 +78,10 @@ class StageState:
         """The earliest time the sweep has something to do for this stage (indexed column)."""
         if self.status not in ACTIVE:
             return None
-        times = [self.next_reminder_at, self.next_escalation_at, self.next_warning_at]
+        candidates = [self.next_reminder_at, self.next_escalation_at, self.next_warning_at]
         if self.overdue_at is None:
-            times.append(self.due_at)
-        times = [t for t in times if t is not None]
+            candidates.append(self.due_at)
+        times = [t for t in candidates if t is not None]
         return min(times) if times else None
 
     def entitled(self) -> set[str]:
@@ -207,7 +225,7 @@ def sweep_stage(state: StageState, timings: EffectiveTimings, now: datetime) -> 
     """
     if state.status not in ACTIVE:
         return SweepOutcome(state)
-    actions: list[Reminder | Escalation | OverdueMark] = []
+    actions: list[Reminder | Escalation | DueWarning | OverdueMark] = []
     unacked = state.acknowledged_at is None
     level, next_esc = state.escalation_level, state.next_escalation_at
     escalated = False
@@ -306,12 +324,13 @@ def complete(
                 + (" is done" if open_ else "")
             )
     _require_entitled(state, actor, "skip" if skip else "complete")
-    extra = {}
-    if state.acknowledged_at is None and not skip:
-        extra = {"acknowledged_at": now, "acknowledged_by": actor}
+    acknowledged_at, acknowledged_by = state.acknowledged_at, state.acknowledged_by
+    if acknowledged_at is None and not skip:
+        acknowledged_at, acknowledged_by = now, actor
     return replace(
         state,
-        **extra,
+        acknowledged_at=acknowledged_at,
+        acknowledged_by=acknowledged_by,
         status=SKIPPED if skip else DONE,
         completed_at=now,
         completed_by=actor,
@@ -409,7 +428,7 @@ def permitted_actions(
     the very rules that decide the transition itself (:func:`acknowledge`, :func:`complete`), so a
     page offers exactly what a POST would be allowed to do."""
     allowed = set()
-    attempts = (
+    attempts: tuple[tuple[str, Callable[[], object]], ...] = (
         ("ack", lambda: acknowledge(stage, state, actor=actor, now=now)),
         ("done", lambda: complete(stage, state, statuses, actor=actor, now=now)),
         ("skip", lambda: complete(stage, state, statuses, actor=actor, now=now, skip=True, skip_reason="-")),

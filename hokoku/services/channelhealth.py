@@ -23,12 +23,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from hokoku import audit
 from hokoku.app import App
 from hokoku.core.timeutil import fmt_jst
-from hokoku.db import transaction
 from hokoku.models.notification import Notification
-from hokoku.services.outbox import REAL_CHANNELS, delivery_channels
+from hokoku.security import audit
+from hokoku.services.notifications import REAL_CHANNELS, delivery_channels
+from hokoku.store.db import transaction
 
 log = logging.getLogger("hokoku.channelhealth")
 

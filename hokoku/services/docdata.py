@@ -8,15 +8,17 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from hokoku.app import App
-from hokoku.core.statutory import ppc_deadlines
-from hokoku.db import transaction
+from hokoku.core.statutory import TriageFacts, assess_reportability, ppc_deadlines
+from hokoku.documents.render import build_context
 from hokoku.models.audit import AuditEvent
 from hokoku.models.casework import Task
 from hokoku.models.incident import Incident
+from hokoku.services.incidents import get_incident, incident_policy
+from hokoku.services.queries import report_delay
 from hokoku.services.records import ITEMS, findings, latest_snapshot, notices, public_texts
-from hokoku.services.stagerows import incident_policy, load_stages
-from hokoku.services.transitions import get_incident
+from hokoku.services.stagerows import load_stages
 from hokoku.services.triage import effective_required
+from hokoku.store.db import transaction
 
 
 def build_document_data(app: App, *, incident_id: str, now: datetime, lang: str = "ja") -> dict:
@@ -58,8 +60,6 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
     required, triage_row, decision = effective_required(session, inc)
     triage = None
     if triage_row is not None:
-        from hokoku.core.statutory import TriageFacts, assess_reportability
-
         facts = TriageFacts(
             sensitive=triage_row.sensitive,
             financial_risk=triage_row.financial_risk,
@@ -265,7 +265,6 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
 
 def filed_items(app: App, session: Session, inc: Incident, *, now: datetime, lang: str = "ja") -> dict:
     """The nine items exactly as a report filed now would state them (kept to diff against)."""
-    from hokoku.documents.render import build_context
 
     data = document_data(app, session, inc, now=now, lang=lang)
     return dict(build_context("ppc-preliminary", data, lang, "md")["items"])
@@ -296,7 +295,6 @@ def _items(found) -> dict:
 
 def _report_delay_text(inc: Incident, policy) -> dict:
     """How long after awareness the report came, in words, and whether 27-1 (直ちに) was met."""
-    from hokoku.services.queries import report_delay
 
     delay = report_delay(inc, policy)
     hours, minutes = divmod(max(delay["minutes"], 0), 60)

@@ -11,19 +11,19 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from hokoku import audit
 from hokoku.app import App
 from hokoku.config.playbooks import step_deadlines
 from hokoku.core import taskrules
 from hokoku.core.exceptions import InputError, NotFound, TransitionRefused
 from hokoku.core.roles import Role
 from hokoku.core.timeutil import fmt_jst, iso
-from hokoku.db import transaction
-from hokoku.locking import for_update
 from hokoku.models.casework import Task
 from hokoku.models.incident import Incident
-from hokoku.services.outbox import MessageContext, enqueue
-from hokoku.services.transitions import get_incident
+from hokoku.security import audit
+from hokoku.services.incidents import get_incident
+from hokoku.services.notifications import MessageContext, enqueue
+from hokoku.store.db import transaction
+from hokoku.store.locking import for_update
 
 MAX_TEXT = 20_000
 #: Roles that manage an incident's casework (assign, complete any task, record findings).
@@ -344,7 +344,7 @@ def cancel_open_tasks(session: Session, incident: Incident, *, now: datetime) ->
 def sweep_tasks(app: App, session: Session, *, now: datetime, limit: int) -> tuple[int, list[dict]]:
     """One batch of due tasks (called by the sweep inside its transaction)."""
     query = select(Task).where(Task.next_action_at <= now).order_by(Task.next_action_at, Task.id).limit(limit)
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         query = for_update(query, skip_locked=True)
     rows = list(session.execute(query).scalars())
     events = []

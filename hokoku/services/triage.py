@@ -21,7 +21,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from hokoku import audit
 from hokoku.app import App
 from hokoku.core import chain
 from hokoku.core.exceptions import InputError, NotFound, TransitionRefused
@@ -36,13 +35,13 @@ from hokoku.core.statutory import (
     ppc_deadlines,
 )
 from hokoku.core.timeutil import iso
-from hokoku.db import transaction
 from hokoku.models.casework import StatutoryDecision, Triage
 from hokoku.models.incident import Incident
-from hokoku.services.outbox import MessageContext, enqueue
+from hokoku.security import audit
+from hokoku.services.incidents import get_incident, incident_policy
+from hokoku.services.notifications import MessageContext, enqueue
 from hokoku.services.stagerows import (
     apply_state,
-    incident_policy,
     latest_triage,
     load_stages,
     recompute_dues,
@@ -51,7 +50,7 @@ from hokoku.services.stagerows import (
     to_state,
 )
 from hokoku.services.tasks import create_step_tasks, require_manager
-from hokoku.services.transitions import get_incident
+from hokoku.store.db import transaction
 
 DECISIONS = {"confirm": "confirmed", "required": "override_required", "not-required": "override_not_required"}
 #: completed_by / audit actor for statutory stages set aside by a decision (reinstated on new facts).

@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from hokoku import audit
 from hokoku.app import App
-from hokoku.db import transaction
+from hokoku.clock import Clock, utcnow
 from hokoku.notifiers.base import Notifier
 
 log = logging.getLogger(__name__)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
 class WebContext:
     app: App
     notifiers: dict[str, Notifier]
-    clock: Callable[[], datetime] = utcnow
+    clock: Clock = utcnow
 
     def now(self) -> datetime:
         return self.clock()
@@ -53,25 +47,17 @@ class WebContext:
 
     def audit(self, *, action: str, actor: str, incident: str | None = None, data: dict | None = None) -> None:
         """Record a refused request (its own transaction)."""
-        with transaction(self.app.engine) as session:
-            audit.append(
-                session,
-                self.app.keyring,
-                at=self.now(),
-                actor=actor[:320],
-                action=action,
-                incident=incident[:32] if incident else None,
-                data=data or {},
-            )
+        from hokoku.services.auditlog import record_event
+
+        record_event(self.app, now=self.now(), actor=actor, action=action, incident=incident, data=data)
 
 
-def deliver_after(request, response, *, incident: str):
+def deliver_after(ctx: WebContext, response, *, incident: str):
     """Deliver what a request queued for ``incident`` right after ``response`` is sent (issue 14:
     a report's first messages go out within the request's own process, not at the next dispatch
     round). The rows are committed before; this only wakes delivery, with the dispatch code every
     path runs, and whatever fails here waits for the scheduled dispatch."""
-    ctx = getattr(request.app.state, "ctx", None)
-    if ctx is None or response.background is not None:
+    if response.background is not None:
         return response
     from starlette.background import BackgroundTask
 

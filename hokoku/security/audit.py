@@ -2,13 +2,13 @@
 
 Each event's hash is SHA-256 over the previous hash and the event's canonical JSON (which
 includes ``recorded_at``, the real wall-clock time of the append, beside the effective ``at``);
-the hash is signed with the audit key (:mod:`hokoku.auditkeys`, Ed25519, not derived from the
+the hash is signed with the audit key (:mod:`hokoku.security.auditkeys`, Ed25519, not derived from the
 data key). The head row (last seq and hash) is signed too. Key changes are events of the chain:
 ``audit.key`` names the new key and is signed by the key before it (the first one by itself).
 
 ``verify`` needs public keys only. It names the first event that does not verify and why, and
 also fails when the head is missing, unsigned or not signed by the chain's active key, or when
-the chain ends before or diverges from a checkpoint (:mod:`hokoku.checkpoints`) kept outside
+the chain ends before or diverges from a checkpoint (:mod:`hokoku.security.checkpoints`) kept outside
 the database.
 """
 
@@ -19,27 +19,24 @@ import json
 import queue
 import threading
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from sqlmodel import Session
 
+from hokoku.clock import utcnow
 from hokoku.core.exceptions import ConfigError
 from hokoku.core.timeutil import as_utc
-from hokoku.crypto import Keyring, verify_signature  # noqa: F401  (verify_signature: re-exported)
 from hokoku.models.audit import AuditEvent, AuditHead
+from hokoku.security.crypto import Keyring, verify_signature  # noqa: F401  (verify_signature: re-exported)
+from hokoku.store.triggers import note
 
 GENESIS = "0" * 64
 KEY_ACTION = "audit.key"
-
-
-def wall_clock() -> datetime:
-    """The real clock recorded beside every event's effective time (tests may replace it)."""
-    return datetime.now(UTC)
 
 
 def canonical(
@@ -103,8 +100,6 @@ def append(
         session, head, None, at=at, actor=actor, action=action, incident=incident, data=data or {}, key_id=key_id
     )
     if action.startswith("stage."):  # a stage transition: a flow run of its stage follows (issue 14)
-        from hokoku.services.flowtriggers import note
-
         note(session, action=action, incident=incident, data=data, at=at)
     _seal_at_commit(session, keyring, head)
     session.add(head)
@@ -152,7 +147,16 @@ def seal_now(session: Session) -> None:
 
 
 def _add(
-    session: Session, head: AuditHead, sign, *, at, actor, action, incident, data, key_id: str | None = None
+    session: Session,
+    head: AuditHead,
+    sign: Callable[[bytes], tuple[str, str]] | None,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    incident: str | None,
+    data: dict,
+    key_id: str = "",
 ) -> AuditEvent:
     """One event on the chain; ``sign`` None: no signature of its own (the signed head covers it).
 
@@ -161,7 +165,7 @@ def _add(
     (keys sorted), so that the check can compare it as text where the database has no JSON
     equality (SQLite)."""
     seq = head.seq + 1
-    recorded = wall_clock()
+    recorded = utcnow()  # the real clock, beside the effective time
     payload = canonical(seq, at, actor, action, incident, data, recorded)
     digest = chain_hash(head.hash, payload)
     text = payload.decode()
@@ -228,7 +232,7 @@ def _rotate(session: Session, keyring: Keyring, head: AuditHead, *, at: datetime
 def chain_keys(session: Session) -> list[dict]:
     """Every audit key the chain names, oldest first, from its ``audit.key`` events."""
     keys: list[dict] = []
-    seen: set[str] = set()
+    seen: set[str | None] = set()
     for ev in session.execute(
         select(AuditEvent).where(AuditEvent.action == KEY_ACTION).order_by(AuditEvent.seq)
     ).scalars():
@@ -303,9 +307,11 @@ class _Keys:
             except ValueError:
                 self._parsed[key_id] = None
         pub = self._parsed[key_id]
+        if pub is None:
+            return False
         try:
             pub.verify(bytes.fromhex(signature_hex), message)
-        except (InvalidSignature, ValueError, AttributeError):
+        except (InvalidSignature, ValueError):
             return False
         return True
 
@@ -315,10 +321,10 @@ def _full_rows(session: Session, ids: list[int]) -> dict:
     a row that cannot be read as the model types it (a column edited into garbage) maps to None."""
     if not ids:
         return {}
-    cols = AuditEvent.__table__.c
+    cols = inspect(AuditEvent).columns
     try:
         with session.begin_nested():
-            return {r.id: r for r in session.execute(select(*cols).where(cols.id.in_(ids)))}
+            return {r.id: r for r in session.execute(select(*cols).where(AuditEvent.id.in_(ids)))}
     except Exception:
         if len(ids) == 1:
             return {ids[0]: None}
@@ -469,7 +475,7 @@ def verify(
 ) -> VerifyResult:
     """Walk the chain in order against trusted ``public_keys``; name the first problem and why.
 
-    ``checkpoints`` (:class:`hokoku.checkpoints.Checkpoint`) must be signed by a trusted key and
+    ``checkpoints`` (:class:`hokoku.security.checkpoints.Checkpoint`) must be signed by a trusted key and
     lie on the chain: the chain may not end before the newest one nor differ at any of them.
 
     Each batch of events is first checked as a whole, with a few list operations (consecutive
@@ -478,7 +484,7 @@ def verify(
     in the batch); a batch that does not pass is walked event by event, which names the first
     problem exactly as before.
     """
-    from hokoku.auditkeys import fingerprint
+    from hokoku.security.auditkeys import fingerprint
 
     keys = _Keys(public_keys)
     cps = sorted(checkpoints, key=lambda c: c.seq)  # stable: of equal seqs, the one given last is "newest"
@@ -590,7 +596,12 @@ def verify(
                     else:
                         data = json.loads(payload[payload.index(b"\n") + 1 :]).get("data") or {}
                     new, pub = data.get("key_id"), data.get("public_key")
-                    if not isinstance(pub, str) or trusted.get(new) != pub or fingerprint(pub) != new:
+                    if (
+                        not isinstance(new, str)
+                        or not isinstance(pub, str)
+                        or trusted.get(new) != pub
+                        or fingerprint(pub) != new
+                    ):
                         return VerifyResult(
                             False,
                             seq,

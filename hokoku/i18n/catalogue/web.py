@@ -1,9 +1,8 @@
-"""The web pages' own words, in Japanese and English (playbook, policy and role texts come
-from their own files)."""
+"""The web pages' own words: ``key: (ja, en)``."""
 
 from __future__ import annotations
 
-TEXT: dict[str, tuple[str, str]] = {
+TEXTS: dict[str, tuple[str, str]] = {
     # navigation and frame
     "app.name": ("hokoku 事案報告", "hokoku incident reports"),
     "nav.report": ("報告する", "Report"),
@@ -393,11 +392,62 @@ TEXT: dict[str, tuple[str, str]] = {
     "err.other": ("処理できませんでした。", "The request could not be handled."),
     "err.back": ("戻る", "Back"),
     "err.detail": ("詳細", "Detail"),
+    # hokoku/web/reports.py _PROBLEMS
+    "form.division.missing": (
+        "情報を管理する課室等を選んでください。",
+        "Choose the division that manages the information.",
+    ),
+    "form.division.unknown": (
+        "この課室等は登録されていません。一覧から選んでください。",
+        "This division is not known: choose one from the list.",
+    ),
+    "form.category.missing": (
+        "事案の種類を選んでください（分からなければ「分からない・その他」）。",
+        "Choose the kind of incident (or “Not sure / other”).",
+    ),
+    "form.category.unknown": (
+        "この種類は選べません。一覧から選んでください。",
+        "This kind cannot be chosen: pick one from the list.",
+    ),
+    "form.summary.missing": ("何が起きたかを書いてください。", "Say what happened."),
+    "form.summary.long": (
+        "長すぎます（{n:,}文字、上限{limit:,}文字）。",
+        "Too long ({n:,} characters; at most {limit:,}).",
+    ),
+    "form.text.long": (
+        "長すぎます（{n:,}文字、上限{limit:,}文字）。",
+        "Too long ({n:,} characters; at most {limit:,}).",
+    ),
+    "form.when.format": (
+        "日時を「2027-02-01T09:40」の形で入力してください。",
+        "Enter a date and time such as 2027-02-01T09:40.",
+    ),
+    "form.when.future": ("未来の日時は指定できません。", "This time is in the future."),
+    "form.occurred.after": (
+        "発生日時が、気づいた日時より後になっています。",
+        "The time it happened is after the time it was first known.",
+    ),
+    "form.individuals.number": (
+        "0以上の整数で入力してください（分からなければ空欄）。",
+        "Enter a whole number of 0 or more (or leave it blank).",
+    ),
+    # audit page: verification of the chain
+    "audit.verify.ok": (
+        "{events}件の監査記録について、ハッシュの連鎖と署名を検証しました。",
+        "{events} audit events: chain and signatures verified",
+    ),
+    "audit.verify.failed": (
+        "番号{seq}の監査記録で検証に失敗しました：{reason}",
+        "Failed at audit event no. {seq}: {reason}",
+    ),
+    "audit.verify.chain": ("前の記録とのハッシュの連鎖が一致しません", "prev_hash does not match the previous event"),
+    "audit.verify.edited": (
+        "内容がハッシュと一致しません（改変されています）",
+        "content does not match its hash (edited)",
+    ),
+    "audit.verify.signature": ("署名を検証できません", "signature does not verify"),
+    "audit.verify.gap": (
+        "記録の番号が連続していません（削除又は挿入されています）",
+        "the event numbers are not consecutive (an event was deleted or inserted)",
+    ),
 }
-
-
-def translate(key: str, lang: str) -> str:
-    pair = TEXT.get(key)
-    if pair is None:
-        return key
-    return pair[1] if lang == "en" else pair[0]

@@ -4,7 +4,7 @@ One 32-byte master key per key id (the *data key*). From each master key HKDF de
 - an AES-256-GCM key for personal data at rest,
 - an HMAC key for acknowledgement links,
 - a *legacy* Ed25519 key that signed audit events before the audit key was separated (it only
-  verifies old events; :mod:`hokoku.auditkeys` holds the audit signing key, a key of its own).
+  verifies old events; :mod:`hokoku.security.auditkeys` holds the audit signing key, a key of its own).
 
 Every ciphertext is bound to where it is stored: the AES-GCM associated data names the field
 (table and column) and the row (``bind=``: the row's id or a unique natural key set before
@@ -22,9 +22,11 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
@@ -33,6 +35,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from hokoku.core.exceptions import ConfigError, HokokuError
+
+if TYPE_CHECKING:
+    from hokoku.security.auditkeys import AuditSigner
 
 _MAGIC = b"h2"  # bound ciphertexts: AAD = field + row identity
 _LEGACY_MAGIC = b"h1"  # before 0003: AAD = field only (read by the migration alone)
@@ -161,11 +166,11 @@ class Keyring:
         return plain == KEY_CHECK_PLAINTEXT.encode()
 
     # -- audit signatures ---------------------------------------------------------------
-    #: Loads the audit signer (:class:`hokoku.auditkeys.AuditSigner`) on first use; set by the App.
-    signer_loader = None
+    #: Loads the audit signer (:class:`hokoku.security.auditkeys.AuditSigner`) on first use; set by the App.
+    signer_loader: Callable[[], AuditSigner] | None = None
 
     @cached_property
-    def signer(self):
+    def signer(self) -> AuditSigner | None:
         """The audit signing key (its own key, not derived from the data key)."""
         if self.signer_loader is None:
             return None
@@ -185,7 +190,7 @@ class Keyring:
     def public_keys(self) -> dict[str, str]:
         """The audit public keys this process knows: its signer's keys and the legacy derived ones.
 
-        Legacy keys are safe to trust: :func:`hokoku.audit.verify` accepts them only before the
+        Legacy keys are safe to trust: :func:`hokoku.security.audit.verify` accepts them only before the
         chain's first ``audit.key`` event and never for the signed head.
         """
         keys = self.legacy_public_keys()

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from hokoku.core.exceptions import ConfigError
-from hokoku.db import transaction
 from hokoku.models.meta import HokokuMeta
+from hokoku.store.db import transaction
 
 PREFIX = "key_check:"
 

@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from hokoku import audit
 from hokoku.core.timeutil import fmt_jst, iso
-from hokoku.db import transaction
 from hokoku.models.notification import Notification
 from hokoku.models.web import IncidentRead, ReadWarning
+from hokoku.security import audit
+from hokoku.store.db import transaction
 
 WARNING_KIND = "bulk_read_warning"
 
@@ -91,7 +91,7 @@ def _maybe_warn(app, web_settings, session: Session, *, email: str, now: datetim
             "（監査ログ: access.bulk_read_warning, incident.viewed）。\n\n閲覧された事案:\n"
             + "".join(f"- {i}\n" for i in incidents)
         )
-    from hokoku.services.outbox import channels_for
+    from hokoku.services.notifications import channels_for
 
     base = f"access:bulk_read:{email}:{iso(now)}:{gm.email}"
     for channel in channels_for(app, WARNING_KIND):

@@ -61,15 +61,16 @@ class FlowRunner(DirectRunner):
     """
 
     def _run(self, coro_fn, *, pump: bool = True):
-        from hokoku.prefect_server import client_settings
+        from hokoku.engine.prefect_server import client_settings
 
         async def then_pump():
             result = await coro_fn()
             if pump:  # the stages this started (flow_trigger rows) become runs now, in order
+                from hokoku.flows.stages import record_transition
                 from hokoku.services.flowtriggers import pump as pump_triggers
 
                 try:
-                    await pump_triggers(self.app)
+                    await pump_triggers(self.app, record=record_transition)
                 except Exception:  # they wait for serve's pump or the next tick
                     pass
             return result
@@ -97,10 +98,15 @@ class FlowRunner(DirectRunner):
         from hokoku.flows.sweep import sweep_flow
 
         async def both():
+            from hokoku.flows.stages import record_transition
             from hokoku.services.flowtriggers import pump
 
             swept, dispatched = await sweep_flow(now=now), await dispatch_flow(now=now)
-            return swept, dispatched, await pump(self.app)  # transitions made elsewhere become runs
+            return (
+                swept,
+                dispatched,
+                await pump(self.app, record=record_transition),
+            )  # transitions made elsewhere become runs
 
         swept, dispatched, pumped = self._run(both, pump=False)
         return {"now": now.isoformat(), "sweep": swept, "dispatch": dispatched, "flow_runs": pumped}
@@ -109,7 +115,7 @@ class FlowRunner(DirectRunner):
 def runner_for(app: App) -> DirectRunner:
     if os.environ.get("PREFECT_API_URL") and os.environ.get("HOKOKU_DIRECT", "") not in ("1", "true", "yes"):
         if not os.environ.get("PREFECT_API_AUTH_STRING"):  # before Prefect reads its settings
-            from hokoku.prefect_server import auth_string
+            from hokoku.engine.prefect_server import auth_string
 
             found = auth_string(app.settings.home)
             if found:

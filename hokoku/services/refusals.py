@@ -15,9 +15,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from hokoku import audit
-from hokoku.db import transaction
 from hokoku.models.web import RefusalTally
+from hokoku.security import audit
+from hokoku.store.db import transaction
 
 #: Tally rows older than this that have nothing left to report are deleted.
 KEEP = timedelta(days=1)

@@ -1,0 +1,5 @@
+"""errors texts: ``key: (ja, en)``."""
+
+from __future__ import annotations
+
+TEXTS: dict[str, tuple[str, str]] = {}
