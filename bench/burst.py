@@ -3,7 +3,8 @@
 Arrivals are open-loop: report *i* is due at ``i × 60 s / 1,000`` whether or not the earlier
 ones have finished. Request threads take them (like a web server's workers), file each through
 the intake service and deliver that incident's messages immediately (``dispatch(incident=…)``,
-what ``hokoku.web`` does after a report) to the Slack stub on loopback. Latency is from the
+what ``hokoku.web`` does after a report, :meth:`hokoku.web.context.WebContext.deliver`) to the
+Slack stub on loopback. Latency is from the
 report's scheduled arrival to its first delivered message, so queueing under load is included.
 
 Two shapes per database: one process with 8 threads (bound by one Python interpreter's GIL),
@@ -31,8 +32,8 @@ def _share(part: int, parts: int, threads: int, reports: int, seconds: float, st
     """File and deliver reports ``part, part + parts, ...``; start at monotonic ``start``."""
     from hokoku.app import open_app
     from hokoku.notifiers.registry import build_notifiers
-    from hokoku.services.dispatch import dispatch
     from hokoku.services.intake import report_incident
+    from hokoku.web.context import WebContext
 
     app = open_app()
     app.playbooks, app.policy  # noqa: B018  (load before the clock starts)
@@ -59,7 +60,7 @@ def _share(part: int, parts: int, threads: int, reports: int, seconds: float, st
                 now=now,
             ).public_id
             timed = FirstDelivery(local.slack)
-            dispatch(app, now=now, notifiers={"slack": timed}, incident=pid)
+            WebContext(app, {"slack": timed}).deliver(incident=pid)  # what the web app does after a report
             latencies[i] = timed.first - arrival
         except Exception as exc:
             errors.append(f"{i}: {type(exc).__name__}: {exc}")

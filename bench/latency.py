@@ -71,6 +71,7 @@ async def _measure(app, stub, samples: int, warmup: int) -> dict:
         return None
 
     from hokoku.services.intake import report_incident
+    from hokoku.web.context import WebContext
 
     slack = build_notifiers(app.settings)["slack"]
     path, flow_path, intake_part, floor = [], [], [], []
@@ -89,7 +90,7 @@ async def _measure(app, stub, samples: int, warmup: int) -> dict:
             entry="staff",
             source="web",
         )
-        dispatch(app, now=now, notifiers={"slack": timed}, incident=result.public_id)
+        WebContext(app, {"slack": timed}).deliver(incident=result.public_id)  # deliver_after's task
         if i >= warmup:
             path.append(timed.first - start)
         # the same through the Prefect intake flow (the CLI's path with PREFECT_API_URL)

@@ -62,3 +62,54 @@ def test_an_api_report_is_delivered_when_the_response_is_sent(recording_site):
     incident = r.json()["incident"]
     assert statuses(site.app, incident) and set(statuses(site.app, incident).values()) == {"sent"}
     assert PM in {m.recipient_email for m in recorder.sent}
+
+
+class SlackRecorder(Recorder):
+    channel = "slack"
+
+
+def test_a_message_held_behind_another_request_is_delivered_once_that_one_is_out(demo_app, monkeypatch):
+    """Two reports to the same protection manager: the second request's message waits behind
+    the first one's (order per person); when the first is delivered meanwhile (another request),
+    the immediate delivery of the second sends it too, in order, instead of leaving it pending."""
+    from hokoku.services.dispatch import dispatch
+    from hokoku.web import context
+    from tests.channel_helpers import configure, rows
+    from tests.helpers import report
+
+    app = configure(monkeypatch, slack_url="http://127.0.0.1:9/api/")
+    first = report(app, now=T0).public_id
+    second = report(app, now=T0 + timedelta(minutes=1)).public_id
+    slack = SlackRecorder()
+    ctx = context.WebContext(app, {"slack": slack}, clock=lambda: T0 + timedelta(minutes=2))
+    other_request = []
+
+    def sleep(seconds):  # meanwhile, the first report's request delivers its messages
+        if not other_request:
+            other_request.append(dispatch(app, now=T0 + timedelta(minutes=2), notifiers=ctx.notifiers, incident=first))
+
+    monkeypatch.setattr(context.time, "sleep", sleep)
+    ctx.deliver(incident=second)
+    assert other_request and other_request[0]  # the first was delivered by the "other request"
+    assert {r.status for r in rows(app) if r.channel == "slack"} == {"sent"}
+    to_pm = [m.idempotency_key.split(":")[0] for m in slack.sent if m.recipient_email == PM]
+    assert to_pm[:2] == [first, second]
+
+
+def test_a_message_held_behind_one_nobody_sends_stays_queued(demo_app, monkeypatch):
+    """When the older message is not delivered meanwhile, the newer one is not sent out of
+    order: it stays pending for the scheduled dispatch."""
+    from hokoku.web import context
+    from tests.channel_helpers import configure, rows
+    from tests.helpers import report
+
+    app = configure(monkeypatch, slack_url="http://127.0.0.1:9/api/")
+    first = report(app, now=T0).public_id
+    second = report(app, now=T0 + timedelta(minutes=1)).public_id
+    slack = SlackRecorder()
+    monkeypatch.setattr(context.time, "sleep", lambda s: None)
+    context.WebContext(app, {"slack": slack}, clock=lambda: T0 + timedelta(minutes=2)).deliver(incident=second)
+    assert first not in {m.idempotency_key.split(":")[0] for m in slack.sent}
+    assert not [m for m in slack.sent if m.recipient_email == PM]  # not before the first report's
+    pending = [r for r in rows(app, status="pending") if r.channel == "slack"]
+    assert {r.idempotency_key.split(":")[0] for r in pending if r.recipient_email == PM} == {first, second}

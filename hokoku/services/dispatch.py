@@ -256,6 +256,7 @@ def dispatch(
     rng: random.Random | None = None,
     ids: list[int] | None = None,
     incident: str | None = None,
+    held: list[int] | None = None,
 ) -> list[DispatchEvent]:
     """Deliver due rows (or the given ``ids`` / one ``incident``'s rows), at most ``limit`` per call.
 
@@ -281,6 +282,8 @@ def dispatch(
         handled.update(batch.ids)
         for nid in batch.ids:
             events.append(deliver_one(app, nid, now=now, notifiers=notifiers, rng=rng, claim_id=batch.claim_id))
+    if held is not None:  # the caller may try these again once the older messages are out
+        held.extend(e.notification_id for e in events if e.outcome == "held")
     return [e for e in events if e.outcome not in ("superseded", "held")]
 
 

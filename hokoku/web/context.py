@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,6 +12,9 @@ from hokoku.clock import Clock, utcnow
 from hokoku.notifiers.base import Notifier
 
 log = logging.getLogger(__name__)
+
+#: How long an immediate delivery keeps trying a message held behind an older one, in steps.
+HELD_WAIT, HELD_STEP = 2.0, 0.02
 
 
 @dataclass
@@ -34,16 +38,29 @@ class WebContext:
     def deliver(self, *, incident: str | None = None, ids: list[int] | None = None) -> list:
         """Deliver what a request just queued now instead of at the next scheduled dispatch.
 
+        A message held behind an older one to the same person (being sent by another request at
+        this moment) is tried again for up to :data:`HELD_WAIT` seconds, so that a burst of
+        reports to one protection manager does not leave messages for the next dispatch round.
         Best effort: the rows are durable already, and whatever fails here is retried by the
         scheduled dispatch.
         """
         from hokoku.services.dispatch import dispatch
 
+        events: list = []
         try:
-            return dispatch(self.app, now=self.now(), notifiers=self.notifiers, incident=incident, ids=ids)
+            held: list[int] = []
+            events += dispatch(
+                self.app, now=self.now(), notifiers=self.notifiers, incident=incident, ids=ids, held=held
+            )
+            waited = 0.0
+            while held and waited < HELD_WAIT:
+                time.sleep(HELD_STEP)
+                waited += HELD_STEP
+                again, held = held, []
+                events += dispatch(self.app, now=self.now(), notifiers=self.notifiers, ids=again, held=held)
         except Exception:
             log.exception("immediate dispatch for %s failed; the scheduled dispatch will retry", incident or ids)
-            return []
+        return events
 
     def audit(self, *, action: str, actor: str, incident: str | None = None, data: dict | None = None) -> None:
         """Record a refused request (its own transaction)."""
