@@ -11,9 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+from hokoku.clock import utcnow
 from hokoku.core.exceptions import HokokuError, InputError
 
 EXIT_USAGE = 2
@@ -29,7 +30,7 @@ def _now(args) -> datetime:
     from hokoku.core.timeutil import parse_instant
 
     if not getattr(args, "now", None):
-        return datetime.now(UTC)
+        return utcnow()
     if getattr(args, "checked_now", None) is None:
         now = parse_instant(args.now, what="--now")
         _check_now(args, now)
@@ -46,7 +47,7 @@ def _check_now(args, now: datetime) -> None:
 
     app = open_app()
     if args.verb == "init":  # no database yet: the demo organisation may use simulated time
-        real = datetime.now(UTC)
+        real = utcnow()
         if args.org and not app.settings.allow_simulated_time and abs(now - real) > auditops.MAX_CLOCK_SKEW:
             raise InputError("--now: simulated time is only for demo databases (or set HOKOKU_ALLOW_SIMULATED_TIME=1)")
         return
@@ -612,7 +613,7 @@ def cmd_db_upgrade(args) -> None:
     from hokoku.services.setup import _redact, upgrade
 
     app = open_app()
-    result = upgrade(app, revision=args.revision, now=datetime.now(UTC))
+    result = upgrade(app, revision=args.revision, now=utcnow())
     data = {"database": _redact(app.settings.effective_database_url), **result}
     _emit(
         args,

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from hokoku.clock import FixedClock as Clock
 from tests.helpers import GM, IM, PM, PO, REPORTER, STAFF_NOT_ON_LADDER, T0
 
 PASSWORD = "correct horse battery staple"
@@ -23,18 +24,6 @@ IEH_STAFF = "mori@example.org"  # staff of IEH-COHORT
 ACCOUNTS = [REPORTER, STAFF_NOT_ON_LADDER, PM, PO, IM, GM, DG, AUDIT, OTHER_PM, OTHER_IM, OTHER_STAFF, IEH_STAFF]
 _CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 _CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw) -> datetime:
-        self.now = self.now + timedelta(**kw)
-        return self.now
 
 
 @dataclass

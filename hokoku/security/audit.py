@@ -18,13 +18,14 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import inspect, select, update
 from sqlmodel import Session
 
+from hokoku.clock import utcnow
 from hokoku.core.exceptions import ConfigError
 from hokoku.core.timeutil import as_utc
 from hokoku.models.audit import AuditEvent, AuditHead
@@ -34,11 +35,6 @@ from hokoku.store.triggers import note
 
 GENESIS = "0" * 64
 KEY_ACTION = "audit.key"
-
-
-def wall_clock() -> datetime:
-    """The real clock recorded beside every event's effective time (tests may replace it)."""
-    return datetime.now(UTC)
 
 
 def canonical(
@@ -162,7 +158,7 @@ def _add(
 ) -> AuditEvent:
     """One event on the chain; ``sign`` None: no signature of its own (the signed head covers it)."""
     seq = head.seq + 1
-    recorded = wall_clock()
+    recorded = utcnow()  # the real clock, beside the effective time
     digest = chain_hash(head.hash, canonical(seq, at, actor, action, incident, data, recorded))
     signature = ""  # "": none of its own
     if sign is not None:

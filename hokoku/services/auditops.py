@@ -4,11 +4,12 @@ checkpoint message, and the clock rules for ``--now``."""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 
+from hokoku.clock import utcnow
 from hokoku.core.exceptions import ConfigError, InputError
 from hokoku.core.jpcalendar import japan_date
 from hokoku.core.timeutil import as_utc, fmt_jst, iso
@@ -250,7 +251,7 @@ def check_now(app, now: datetime, *, incident: str | None = None, real: datetime
     ``HOKOKU_ALLOW_SIMULATED_TIME=1``); and it may never be earlier than the incident's latest
     recorded event.
     """
-    real = real or datetime.now(UTC)
+    real = real or utcnow()
     if abs(now - real) > MAX_CLOCK_SKEW and not app.settings.allow_simulated_time and not is_demo(app):
         raise InputError(
             f"--now {iso(now)} is more than {int(MAX_CLOCK_SKEW.total_seconds() // 60)} minutes from the "

@@ -16,10 +16,11 @@ or ``HOKOKU_FLOW_TRIGGERS=1``; ``HOKOKU_FLOW_TRIGGERS=0`` turns them off.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
+from hokoku.clock import utcnow
 from hokoku.models.flowtrigger import FlowTrigger
 from hokoku.store.db import rows_changed, transaction
 
@@ -70,7 +71,7 @@ async def pump(app, *, record: Recorder, limit: int = 200) -> dict:
     oldest first; stop at the first failure (Prefect down: the rows wait, in order, for the next
     pump). Returns counts."""
 
-    now = datetime.now(UTC)
+    now = utcnow()
 
     with transaction(app.engine) as session:
         rows = (
@@ -93,8 +94,8 @@ async def pump(app, *, record: Recorder, limit: int = 200) -> dict:
         try:
             run_id = await record(app, incident=incident, stage=stage, kind=kind, at=at, channel=channel or "")
         except Exception:
-            _finish(app, row_id, run_id=None, now=datetime.now(UTC), failed=True)
+            _finish(app, row_id, run_id=None, now=utcnow(), failed=True)
             return {"ran": done, "waiting": len(todo) - done, "failed": True}
-        _finish(app, row_id, run_id=run_id, now=datetime.now(UTC), failed=False)
+        _finish(app, row_id, run_id=run_id, now=utcnow(), failed=False)
         done += 1
     return {"ran": done, "waiting": len(todo) - done, "failed": False}

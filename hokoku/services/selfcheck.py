@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from hokoku.app import App
+from hokoku.clock import utcnow
 from hokoku.core.stall import Verdict, alert_key, assess, cutoff, is_live
 from hokoku.core.timeutil import fmt_jst
 from hokoku.models.casework import Task
@@ -97,7 +98,7 @@ def _aware(value):
 def check(app: App, *, now: datetime, live: bool | None = None, wall: datetime | None = None) -> SelfCheck:
     """Run the self-check for a sweep at ``now``; alert the general manager if the engine stalled."""
     if live is None:
-        live = is_live(now, wall or datetime.now(UTC))
+        live = is_live(now, wall or utcnow())
     minutes = app.settings.stall_alert_minutes
     result = SelfCheck(live=live)
     if not live or not minutes:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlmodel import Session
 
+from hokoku.clock import utcnow
 from hokoku.models.flowtrigger import FlowTrigger
 
 KINDS = {
@@ -58,6 +59,6 @@ def note(session: Session, *, action: str, incident: str | None, data: dict | No
             kind=kind,
             channel=(str(data["channel"])[:16] if data.get("channel") else None),
             at=at,
-            created_at=datetime.now(UTC),
+            created_at=utcnow(),
         )
     )

@@ -24,6 +24,7 @@ from hokoku.core.exceptions import HokokuError, TransitionRefused
 from hokoku.core.timeutil import fmt_jst
 from hokoku.services.acklinks import STATUS, LinkAlreadyUsed, LinkCheck, check_link, use_link
 from hokoku.web.context import WebContext
+from hokoku.web.deps import Context
 
 TEXT = {
     "ja": {
@@ -143,9 +144,8 @@ def _refuse(ctx: WebContext, check: LinkCheck, *, method: str, lang: str, reques
 
 
 @router.get("/ack/{token}", response_class=HTMLResponse)
-def ack_link_page(token: str, request: Request) -> HTMLResponse:
+def ack_link_page(token: str, request: Request, ctx: Context) -> HTMLResponse:
     """Show what the link acknowledges; acknowledge nothing (scanners prefetch links)."""
-    ctx: WebContext = request.app.state.ctx
     lang = _lang(ctx, request)
     check = check_link(ctx.app, token, now=ctx.now(), lang=lang)
     if not check.ok:
@@ -154,9 +154,8 @@ def ack_link_page(token: str, request: Request) -> HTMLResponse:
 
 
 @router.post("/ack/{token}", response_class=HTMLResponse)
-def ack_link_confirm(token: str, request: Request, background: BackgroundTasks) -> HTMLResponse:
+def ack_link_confirm(token: str, request: Request, ctx: Context, background: BackgroundTasks) -> HTMLResponse:
     """Acknowledge the stage and use up the token, in one transaction."""
-    ctx: WebContext = request.app.state.ctx
     lang = _lang(ctx, request)
     now = ctx.now()
     check = check_link(ctx.app, token, now=now, lang=lang)

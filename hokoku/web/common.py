@@ -4,47 +4,20 @@ loading an incident the viewer may see (auditing the view or the refusal), scope
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import Request
 
 from hokoku.core.exceptions import HokokuError, NotFound
-from hokoku.core.scopes import Scope, scope_for
 from hokoku.core.timeutil import iso
 from hokoku.services import accesslog
 from hokoku.services.dashboard import find_incident
-from hokoku.services.organisation import organisation
-from hokoku.services.websessions import SignedIn, session_user, token_user
-from hokoku.web.security import SESSION_COOKIE
-
-LANGS = ("ja", "en")
-LANG_COOKIE = "hokoku_lang"
+from hokoku.web.deps import Viewer, get_app, get_now, get_web_settings
 
 
 class Forbidden(HokokuError):
     """The signed-in person may not see or do this (403)."""
-
-
-class NotSignedIn(HokokuError):
-    """No valid session or token (401 for the API, a redirect to the sign-in page for pages)."""
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def hk(request: Request):
-    return request.app.state.hokoku
-
-
-def now_of(request: Request) -> datetime:
-    return request.app.state.clock()
-
-
-def web_settings(request: Request):
-    return request.app.state.web_settings
 
 
 def app_for(app, lang: str):
@@ -62,60 +35,6 @@ def app_for(app, lang: str):
     return cache[lang]
 
 
-def lang_of(request: Request) -> str:
-    """``?lang=`` first, then the cookie, then ``HOKOKU_LANG`` (Japanese by default)."""
-    q = request.query_params.get("lang")
-    if q in LANGS:
-        return q
-    c = request.cookies.get(LANG_COOKIE)
-    if c in LANGS:
-        return c
-    return hk(request).settings.lang
-
-
-def bearer(request: Request) -> str | None:
-    auth = request.headers.get("authorization", "")
-    scheme, _, value = auth.partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """The signed-in person with what they may see."""
-
-    signed: SignedIn
-    scope: Scope
-    name: str
-
-    @property
-    def email(self) -> str:
-        return self.signed.email
-
-
-def viewer_of(request: Request, *, allow_token: bool = False) -> Viewer | None:
-    """The person behind the request's session cookie (or, for the API, a personal token)."""
-    cached = getattr(request.state, "viewer", None)
-    if cached is not None:
-        return cached
-    app = hk(request)
-    now = now_of(request)
-    signed = None
-    token = bearer(request) if allow_token else None
-    if token:
-        signed = token_user(app, token, now=now, days=web_settings(request).token_days)
-        if signed is None:
-            return None
-    else:
-        signed = session_user(app, request.cookies.get(SESSION_COOKIE), now=now)
-    if signed is None:
-        return None
-    org = organisation(app)
-    person = org.people().get(signed.email)
-    viewer = Viewer(signed=signed, scope=scope_for(org, signed.email), name=person.name if person else signed.email)
-    request.state.viewer = viewer
-    return viewer
-
-
 # -- incidents the viewer may see -------------------------------------------------------------
 def load_visible(request: Request, viewer: Viewer, public_id: str, *, via: str, record: bool = True) -> Any:
     """The incident (a row object), if it exists and the viewer may see it; else 404.
@@ -124,8 +43,8 @@ def load_visible(request: Request, viewer: Viewer, public_id: str, *, via: str, 
     message), so ids cannot be probed; the refusal is still audited (``access.denied``).
     With ``record`` the view is audited (``incident.viewed``) and counted for the Art. 13 warning.
     """
-    app = hk(request)
-    now = now_of(request)
+    app = get_app(request)
+    now = get_now(request)
     public_id = public_id[:64]
     incident = find_incident(app, public_id)
     if incident is None:
@@ -138,7 +57,7 @@ def load_visible(request: Request, viewer: Viewer, public_id: str, *, via: str, 
         raise NotFound(f"unknown incident {public_id!r}")
     if record:
         accesslog.record_view(
-            app, web_settings(request), email=viewer.email, incident=incident.public_id, via=via, now=now
+            app, get_web_settings(request), email=viewer.email, incident=incident.public_id, via=via, now=now
         )
     return incident
 
@@ -147,13 +66,13 @@ def require_writer(request: Request, viewer: Viewer, *, action: str, incident: s
     """Refuse (403, audited) any change by a read-only person (the audit officer)."""
     if viewer.scope.read_only:
         accesslog.record_denied(
-            hk(request),
+            get_app(request),
             email=viewer.email,
             incident=incident,
             via=via,
             reason="read-only role (audit officer)",
             action=action,
-            now=now_of(request),
+            now=get_now(request),
         )
         raise Forbidden(f"{viewer.email} is read-only (audit officer): {action} refused")
 

@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from hokoku.app import App
+from hokoku.clock import Clock, utcnow
 from hokoku.notifiers.base import Notifier
 
 log = logging.getLogger(__name__)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
 class WebContext:
     app: App
     notifiers: dict[str, Notifier]
-    clock: Callable[[], datetime] = utcnow
+    clock: Clock = utcnow
 
     def now(self) -> datetime:
         return self.clock()

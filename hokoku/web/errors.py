@@ -15,7 +15,8 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hokoku.core.exceptions import ConfigError, HokokuError, InputError, NotFound, NotInitialised, TransitionRefused
-from hokoku.web.common import Forbidden, NotSignedIn
+from hokoku.web.common import Forbidden
+from hokoku.web.deps import NotSignedIn
 
 _FIELD = re.compile(r"^--?([a-z][a-z0-9_-]*):|^([a-z][a-z0-9_]*):")
 _UNKNOWN = re.compile(r"^unknown (division|category|incident|person|stage)\b")

@@ -39,6 +39,7 @@ from hokoku.security.slacksig import SlackSignatureError, verify_slack_request
 from hokoku.services.organisation import organisation
 from hokoku.services.slackrequests import remember_request
 from hokoku.web.context import WebContext
+from hokoku.web.deps import get_context
 
 log = logging.getLogger(__name__)
 
@@ -482,7 +483,7 @@ router = APIRouter()
 
 async def _verified(request: Request) -> bytes | Response:
     """The raw body if Slack signed it and it is fresh; otherwise the 401 (audited) or 503."""
-    ctx: WebContext = request.app.state.ctx
+    ctx = get_context(request)
     body = await request.body()
     secret = ctx.app.settings.slack_signing_secret
     if secret is None:
@@ -551,7 +552,7 @@ async def slack_interactions(request: Request, background: BackgroundTasks) -> R
         return PlainTextResponse("no interaction payload", status_code=400)
     if not isinstance(payload, dict):
         return PlainTextResponse("no interaction payload", status_code=400)
-    reply = await run_in_threadpool(handle_interaction, request.app.state.ctx, payload)
+    reply = await run_in_threadpool(handle_interaction, get_context(request), payload)
     return _answer(reply, background)
 
 
@@ -560,5 +561,5 @@ async def slack_commands(request: Request, background: BackgroundTasks) -> Respo
     verified = await _verified(request)
     if isinstance(verified, Response):
         return verified
-    reply = await run_in_threadpool(handle_command, request.app.state.ctx, _form(verified))
+    reply = await run_in_threadpool(handle_command, get_context(request), _form(verified))
     return _answer(reply, background)
