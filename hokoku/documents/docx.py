@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from html.parser import HTMLParser
 from typing import Any
 
+from hokoku.i18n import t
+
 BODY_FONT = ("MS Mincho", "IPAexMincho")
 """(Word font name, fallback name noted in the document) for body text: 明朝."""
 HEADING_FONT = "MS Gothic"
@@ -49,7 +51,7 @@ def _new_document(lang: str, title: str):
     for name in ("Title", "Heading 1", "Heading 2", "Heading 3", "Heading 4"):
         _set_fonts(doc.styles[name], HEADING_FONT, "Arial")
     doc.core_properties.title = title
-    doc.core_properties.language = "ja-JP" if lang == "ja" else "en-GB"
+    doc.core_properties.language = t("locale.tag", lang)
     return doc
 
 

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from hokoku.app import App
 from hokoku.core.statutory import ppc_deadlines
+from hokoku.i18n import in_lang
 from hokoku.models.audit import AuditEvent
 from hokoku.models.casework import Task
 from hokoku.models.incident import Incident
@@ -116,8 +117,7 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
     )
     prevention = [
         {
-            "title": dec(t.title_enc, "task.title", t.id)
-            or (t.title_en if lang == "en" and t.title_en else t.title_ja),
+            "title": dec(t.title_enc, "task.title", t.id) or in_lang(lang, ja=t.title_ja, en=t.title_en),
             "owner_name": name(t.owner_email) if t.owner_email else None,
             "due_at": t.due_at,
             "status": t.status if not (t.status == "open" and t.due_at and t.due_at <= now) else "overdue",

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from hokoku.app import App
 from hokoku.core import chain
 from hokoku.core.timeutil import iso
+from hokoku.i18n import plural
 from hokoku.models.incident import Incident, Stage
 from hokoku.security import audit
 from hokoku.services import auditops
@@ -176,6 +177,4 @@ def _before_words(before: str, lang: str) -> str:
     from hokoku.core.durations import parse_duration
 
     d = parse_duration(before)
-    ja = {"minutes": "分", "hours": "時間", "days": "日", "business_days": "営業日"}[d.unit]
-    en = {"minutes": "minutes", "hours": "hours", "days": "days", "business_days": "business days"}[d.unit]
-    return f"{d.amount}{ja}" if lang == "ja" else f"{d.amount} {en}"
+    return plural(f"unit.{d.unit}", d.amount, lang)

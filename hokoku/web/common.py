@@ -13,6 +13,7 @@ from sqlalchemy import or_, select
 from hokoku.core import chain
 from hokoku.core.exceptions import HokokuError, NotFound
 from hokoku.core.timeutil import iso
+from hokoku.i18n import in_lang
 from hokoku.models.incident import Incident
 from hokoku.services.stagerows import incident_policy, load_stages, to_state
 from hokoku.store.db import transaction
@@ -304,7 +305,7 @@ def incident_rows(
                 .all()
             )
             overdue_steps = [
-                {"ref": t.ref, "title": (t.title_en if lang == "en" else t.title_ja) or t.ref, "due_at": t.due_at}
+                {"ref": t.ref, "title": in_lang(lang, ja=t.title_ja, en=t.title_en) or t.ref, "due_at": t.due_at}
                 for t in steps
             ]
             playbook = app.playbooks.get(inc.category)

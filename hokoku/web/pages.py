@@ -15,7 +15,7 @@ from sqlalchemy import select
 from hokoku.core.exceptions import InputError
 from hokoku.core.roles import role_label
 from hokoku.core.timeutil import JST, as_utc, fmt_jst
-from hokoku.i18n import other_lang, t_or
+from hokoku.i18n import install, other_lang, t_or
 from hokoku.i18n import t as translate
 from hokoku.models.audit import AuditEvent
 from hokoku.resources import templates_dir
@@ -55,6 +55,7 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+install(_env)
 _env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
 MESSAGES = (
     "acked",

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from hokoku.core import chain
 from hokoku.core.exceptions import HokokuError
 from hokoku.core.timeutil import fmt_jst
+from hokoku.i18n import in_lang, join_list
 from hokoku.store.db import transaction
 from hokoku.web.context import WebContext
 
@@ -178,7 +179,7 @@ def my_items(ctx: WebContext, email: str) -> str:
             .order_by(Task.due_at)
         ).all()
         for task, inc in tasks[:20]:
-            title = (task.title_en if lang == "en" else task.title_ja) or task.title_ja or task.title_en
+            title = in_lang(lang, ja=task.title_ja, en=task.title_en)
             if title is None and task.title_enc is not None:
                 title = t["none"]
             lines.append(
@@ -274,7 +275,7 @@ def run_ack(
     titles = stage_titles(ctx, incident, result.stages)
     tell(
         ctx,
-        t["acked"].format(incident=incident, stages="、".join(titles) if ctx.lang == "ja" else ", ".join(titles)),
+        t["acked"].format(incident=incident, stages=join_list(titles, ctx.lang)),
         user_id=user_id,
         channel_id=channel_id,
         response_url=response_url,

@@ -116,4 +116,19 @@ TEXTS: dict[str, tuple[str, str]] = {  # hokoku/config/playbooks.py PHASE_LABELS
         "{first}のため、土曜日・日曜日・祝日・年末年始の閉庁日のいずれでもない翌日以降の日に繰り延べ（{skipped}）→ {due}",
         " That day is not a business day ({first}), so the due date moves to the next day that is not a Saturday, Sunday, national holiday or year-end closure day (skipped: {skipped}) → {due}.",
     ),
+    # roles of the regulation (hokoku.core.roles)
+    "role.director_general": ("機構長", "Director-General"),
+    "role.general_manager": ("総括管理者", "General Manager"),
+    "role.audit_officer": ("監査責任者", "Audit Officer"),
+    "role.institute_manager": ("研究所等管理者", "Institute Manager"),
+    "role.protection_manager": ("保護管理者", "Protection Manager"),
+    "role.protection_officer": ("保護担当者", "Protection Officer"),
+    "role.staff": ("職員等", "Staff"),
+    "role.reporter": ("報告者", "Reporter"),
+    "role.deputy": ("代理者", "Deputy"),
+    "statutory.rule.notice": (
+        "個人情報保護法第{act}条第2項：報告対象となる事態では本人に通知する（困難な場合は、本人の権利利益を保護するため必要な代替措置）。目標期限は把握時点から{deadline}（内規）。",
+        "APPI Art. {act}(2): when the incident is reportable the individuals concerned are notified (where that is difficult, an alternative measure protects them). Policy target: {deadline} from awareness.",
+    ),
+    "statutory.set_aside": ("報告不要と判断（総括管理者）", "decided not reportable (general manager)"),
 }

@@ -172,4 +172,9 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The number of individuals, {count}, is an estimate",
     ),
     "doc.open_questions.stage": ("{article} {title}：{status}", "{article} {title}: {status}"),
+    # the drafts' own short texts
+    "doc.article.regulation": ("規程第{a}条第{b}項", "Art. {a}({b})"),
+    "doc.article.appi": ("個人情報保護法", "APPI"),
+    "doc.action_line": ("・{title}（{status}）", "- {title} ({status})"),
+    "doc.place": ("{institute} {division}", "{division}, {institute}"),
 }
