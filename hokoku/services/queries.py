@@ -263,8 +263,8 @@ def regime_detail(value: str) -> dict:
         "act_article": r.act_article,
         "rules_articles": [r.rules_article, r.rules_article + 1],
         "headcount_threshold": r.headcount_threshold,
-        "headcount_line": f"reportable when more than {r.headcount_threshold:,} individuals",
-        "headcount_line_ja": f"本人の数が{r.headcount_threshold:,}人を超える場合に報告対象",
+        "headcount_line": t("statutory.headcount_line", "en", limit=f"{r.headcount_threshold:,}"),
+        "headcount_line_ja": t("statutory.headcount_line", "ja", limit=f"{r.headcount_threshold:,}"),
     }
 
 
