@@ -90,7 +90,7 @@ def parent_message(app: App, session: Session, incident: Incident) -> tuple[str,
     from hokoku.core import chain
     from hokoku.core.roles import role_label
     from hokoku.services.stagerows import incident_policy, load_stages
-    from hokoku.web.slackcmd import TEXT as STATES
+    from hokoku.i18n import section
 
     lang = app.settings.lang
     org = app.organisation(session)
@@ -98,7 +98,7 @@ def parent_message(app: App, session: Session, incident: Incident) -> tuple[str,
     policy = incident_policy(incident)
     stages = [s for s in load_stages(session, incident) if s.status in chain.ACTIVE]
     current = stages[0] if stages else None
-    states = STATES.get(lang, STATES["en"])["status"]
+    states = section("slack.cmd.status", lang)
     return app.renderer.message(
         PARENT,
         lang,

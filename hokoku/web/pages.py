@@ -123,7 +123,7 @@ def render(request: Request, name: str, *, status: int = 200, headers: dict | No
     msg = request.query_params.get("msg")
     base = {
         "lang": lang,
-        "t": lambda key: translate(key, lang),
+        "t": lambda key, **params: translate(key, lang, **params),
         "viewer": viewer,
         "csrf": viewer.signed.csrf_token if viewer and viewer.signed.csrf_token else "",
         "lang_url": _url_with(request, lang=other_lang(lang)),

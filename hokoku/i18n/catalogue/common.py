@@ -5,6 +5,8 @@ from __future__ import annotations
 TEXTS: dict[str, tuple[str, str]] = {
     "list.sep": ("、", ", "),
     "list.and": ("・", " and "),
+    "paren.open": ("（", " ("),
+    "paren.close": ("）", ")"),
     "label.sep": ("：", ": "),
     # durations, largest unit first, zero units left out (hokoku.documents.durations_fmt)
     "dur.zero": ("0分", "0 min"),

@@ -1,14 +1,15 @@
-"""core texts: ``key: (ja, en)``."""
+"""The pure core's words: phases, articles, units, roles, statutory prose, playbook labels. ``key: (ja, en)``."""
 
 from __future__ import annotations
 
-TEXTS: dict[str, tuple[str, str]] = {  # hokoku/config/playbooks.py PHASE_LABELS
+TEXTS: dict[str, tuple[str, str]] = {
+    # the phases of a playbook step
     "phase.detection": ("検知・分析", "Detection & analysis"),
     "phase.containment": ("封じ込め", "Containment"),
     "phase.eradication": ("根絶", "Eradication"),
     "phase.recovery": ("復旧", "Recovery"),
     "phase.post-incident": ("事後対応", "Post-incident"),
-    # hokoku/config/playbooks.py _LABELS
+    # `hokoku playbook show`
     "playbook.articles": ("根拠条文", "Articles"),
     "playbook.immediate": ("■ 報告時に直ちに行うこと（報告者）", "■ Do at once when reporting (reporter)"),
     "playbook.steps": ("■ 対応手順", "■ Steps"),

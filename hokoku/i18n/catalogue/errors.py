@@ -1,8 +1,9 @@
-"""errors texts: ``key: (ja, en)``."""
+"""Errors shown to people: hokoku's own exceptions and the audit verification's reasons. ``key: (ja, en)``."""
 
 from __future__ import annotations
 
-TEXTS: dict[str, tuple[str, str]] = {  # why the audit chain does not verify (hokoku.security.audit.verify)
+TEXTS: dict[str, tuple[str, str]] = {
+    # why the audit chain does not verify (hokoku.security.audit.verify)
     "audit.why.checkpoint_key": (
         "チェックポイント {source} は監査鍵 {key} で署名されていますが、この鍵は信頼する公開鍵にありません（公開鍵ファイルが差し替えられた可能性）",
         "checkpoint {source} was signed by audit key {key}, which is not among the trusted public keys (public-key file replaced?)",

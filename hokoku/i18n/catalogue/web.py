@@ -392,7 +392,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "err.other": ("処理できませんでした。", "The request could not be handled."),
     "err.back": ("戻る", "Back"),
     "err.detail": ("詳細", "Detail"),
-    # hokoku/web/reports.py _PROBLEMS
+    # problems of the report form, field by field
     "form.division.missing": (
         "情報を管理する課室等を選んでください。",
         "Choose the division that manages the information.",
@@ -440,7 +440,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "番号{seq}の監査記録で検証に失敗しました：{reason}",
         "Failed at audit event no. {seq}: {reason}",
     ),
-    # hokoku/web/ack.py TEXT
+    # the acknowledgement link pages
     "ack.title": ("受領確認", "Acknowledgement"),
     "ack.confirm_heading": ("この段階の受領を確認しますか？", "Acknowledge this stage?"),
     "ack.confirm_lead": (
@@ -499,7 +499,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "この段階はすでに受領確認されています。",
         "This stage was already acknowledged.",
     ),
-    # hokoku/web/slack.py TEXT
+    # Slack interactions and the report modal
     "slack.ui.unknown_user": (
         "hokoku の組織ファイルにあなたの Slack アカウントが見つからないため、この操作はできません。",
         "Your Slack account is not in hokoku's organisation file, so you cannot do this.",
@@ -536,7 +536,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "There is no division {code!r} in the organisation file.",
     ),
     "slack.ui.bad_category": ("区分「{code}」はありません。", "There is no category {code!r}."),
-    # hokoku/web/slackcmd.py TEXT
+    # the /hokoku slash command
     "slack.cmd.help": (
         "hokoku のコマンド（あなたにだけ表示されます）:\n• `/hokoku list` — あなたが担当している未完了の段階と手順\n• `/hokoku status <事案ID>` — 事案の現在の段階と期限\n• `/hokoku ack <事案ID> [段階]` — 受領確認\n• `/hokoku report` — 事案を報告（フォーム）、または `/hokoku report <部署コード> <区分> [--serious] <概要>`\n• `/hokoku help` — この説明",
         "hokoku commands (only you see these answers):\n• `/hokoku list` — the open stages and steps you own\n• `/hokoku status <incident id>` — an incident's current stages and due times\n• `/hokoku ack <incident id> [stage]` — acknowledge\n• `/hokoku report` — report an incident (form), or `/hokoku report <division code> <category> [--serious] <summary>`\n• `/hokoku help` — this text",
