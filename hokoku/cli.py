@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from hokoku.core.exceptions import HokokuError, InputError
-from hokoku.i18n import Lang, in_lang, join_list, resolve_lang, t
+from hokoku.i18n import Lang, in_lang, join_list, resolve_lang, t, t_or
 
 EXIT_USAGE = 2
 
@@ -835,7 +835,7 @@ def cmd_user_token(args) -> None:
                         _lang(args),
                         id=r["id"],
                         prefix=r["prefix"] or "-",
-                        status=r["status"],
+                        status=t_or(f"cli.token_status.{r['status']}", _lang(args), r["status"]),
                         created=r["created_at"],
                         expires=r["expires_at"],
                         used=r["last_used_at"] or "-",

@@ -285,9 +285,9 @@ class VerifyResult:
         return t("audit.result.failed", lang, reason=self.why(lang))
 
 
-def _why(key: str, **params: object) -> tuple[str, str, dict]:
+def _why(code: str, /, **params: object) -> tuple[str, str, dict]:
     """(English reason, catalogue key, parameters): the last three fields of a failed result."""
-    return t(f"audit.why.{key}", "en", **params), f"audit.why.{key}", params
+    return t(f"audit.why.{code}", "en", **params), f"audit.why.{code}", params
 
 
 class _Keys:
@@ -351,7 +351,7 @@ def verify(
         for ev in rows:
             last_id = ev.id
             count += 1
-            fail = lambda key, **params: VerifyResult(False, count, ev.seq, ev.id, *_why(key, **params))  # noqa: E731,B023
+            fail = lambda code, /, **params: VerifyResult(False, count, ev.seq, ev.id, *_why(code, **params))  # noqa: E731,B023
             if ev.seq != expected_seq:
                 return fail("seq_missing" if ev.seq > expected_seq else "seq_order", seq=expected_seq)
             if ev.prev_hash != expected_prev:

@@ -89,8 +89,8 @@ def parent_message(app: App, session: Session, incident: Incident) -> tuple[str,
     """(subject, text) of the parent as the incident stands now."""
     from hokoku.core import chain
     from hokoku.core.roles import role_label
-    from hokoku.services.stagerows import incident_policy, load_stages
     from hokoku.i18n import section
+    from hokoku.services.stagerows import incident_policy, load_stages
 
     lang = app.settings.lang
     org = app.organisation(session)

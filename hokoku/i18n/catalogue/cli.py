@@ -198,6 +198,9 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{id}  {prefix:<12}  {status:<8}  作成 {created}  有効期限 {expires}  最終使用 {used}",
         "{id}  {prefix:<12}  {status:<8}  created {created}  expires {expires}  last used {used}",
     ),
+    "cli.token_status.active": ("有効", "active"),
+    "cli.token_status.revoked": ("失効", "revoked"),
+    "cli.token_status.expired": ("期限切れ", "expired"),
     "cli.user.revoked": ("{user} のトークン {id} を失効させました", "token {id} of {user} revoked"),
     "cli.user.already_revoked": (
         "{user} のトークン {id} はすでに失効しています",
