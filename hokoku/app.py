@@ -6,6 +6,7 @@ import copy
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
@@ -13,6 +14,9 @@ from hokoku.config.settings import Settings, load_settings
 from hokoku.resources import templates_dir
 from hokoku.security.crypto import Keyring, load_keyring
 from hokoku.store.db import get_engine, require_schema
+
+if TYPE_CHECKING:
+    from hokoku.security.auditkeys import AuditSigner
 
 
 @dataclass
@@ -34,7 +38,7 @@ class App:
         ring.signer_loader = self._load_signer  # the audit key is separate, loaded when first used
         return ring
 
-    def _load_signer(self):
+    def _load_signer(self) -> AuditSigner:
         from hokoku.security.auditkeys import load_signer
 
         s = self.settings
@@ -43,7 +47,7 @@ class App:
 
     @cached_property
     def policy(self):
-        from hokoku.core.policy import load_policy
+        from hokoku.config.policyfile import load_policy
 
         return load_policy(self.settings.policy_file)
 
@@ -61,7 +65,7 @@ class App:
 
     def organisation(self, session):
         """The organisation in force (newest stored snapshot), cached per process."""
-        from hokoku.services.orgstore import current_organisation
+        from hokoku.store.orgstore import current_organisation
 
         snap_id, org = current_organisation(session)
         if self._cache.get("org_id") != snap_id:
@@ -82,7 +86,7 @@ class App:
         require_schema(self.engine)
         self._check_revision()
         if keys and not self._cache.get("data_key_checked"):
-            from hokoku.services.keycheck import check_data_key
+            from hokoku.security.keycheck import check_data_key
 
             check_data_key(self)
             self._cache["data_key_checked"] = True

@@ -11,9 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+from hokoku.clock import utcnow
 from hokoku.core.exceptions import HokokuError, InputError
 from hokoku.i18n import Lang, in_lang, join_list, resolve_lang, t, t_or
 
@@ -30,7 +31,7 @@ def _now(args) -> datetime:
     from hokoku.core.timeutil import parse_instant
 
     if not getattr(args, "now", None):
-        return datetime.now(UTC)
+        return utcnow()
     if getattr(args, "checked_now", None) is None:
         now = parse_instant(args.now, what="--now")
         _check_now(args, now)
@@ -47,7 +48,7 @@ def _check_now(args, now: datetime) -> None:
 
     app = open_app()
     if args.verb == "init":  # no database yet: the demo organisation may use simulated time
-        real = datetime.now(UTC)
+        real = utcnow()
         if args.org and not app.settings.allow_simulated_time and abs(now - real) > auditops.MAX_CLOCK_SKEW:
             raise InputError("--now: simulated time is only for demo databases (or set HOKOKU_ALLOW_SIMULATED_TIME=1)")
         return
@@ -385,15 +386,14 @@ def cmd_deadlines_ppc(args) -> None:
 def _initialised_regime() -> str | None:
     """The regime of the initialised organisation, when there is one (else None)."""
     from hokoku.app import open_app
-    from hokoku.store.db import transaction
+    from hokoku.services.organisation import organisation
 
     app = open_app()
     try:
         app.check_ready()
     except HokokuError:
         return None
-    with transaction(app.engine) as session:
-        return app.organisation(session).organisation.regime
+    return organisation(app).organisation.regime
 
 
 def cmd_playbook_list(args) -> None:
@@ -722,7 +722,7 @@ def cmd_db_upgrade(args) -> None:
     from hokoku.services.setup import _redact, upgrade
 
     app = open_app()
-    result = upgrade(app, revision=args.revision, now=datetime.now(UTC))
+    result = upgrade(app, revision=args.revision, now=utcnow())
     data = {"database": _redact(app.settings.effective_database_url), **result}
     _emit(
         args,
@@ -769,7 +769,7 @@ def cmd_db_current(args) -> None:
     )
 
 
-# -- web accounts (hokoku.web.auth) ----------------------------------------------------------
+# -- web accounts (hokoku.services.accounts) ----------------------------------------------------------
 def _read_password(args, *, confirm: bool = True) -> str:
     """One line from stdin with ``--password-stdin``; else asked twice without echo."""
     if args.password_stdin:
@@ -786,7 +786,7 @@ def _read_password(args, *, confirm: bool = True) -> str:
 
 
 def cmd_user_add(args) -> None:
-    from hokoku.web.auth import add_user
+    from hokoku.services.accounts import add_user
 
     app = _app()
     r = add_user(app, email=args.email, password=_read_password(args), now=_now(args))
@@ -794,7 +794,7 @@ def cmd_user_add(args) -> None:
 
 
 def cmd_user_passwd(args) -> None:
-    from hokoku.web.auth import set_password
+    from hokoku.services.accounts import set_password
 
     app = _app()
     r = set_password(app, email=args.email, password=_read_password(args), now=_now(args))
@@ -807,7 +807,7 @@ TOKEN_VERBS = ("create", "list", "revoke")
 def cmd_user_token(args) -> None:
     """``user token [create] EMAIL`` · ``user token list EMAIL`` · ``user token revoke ID|PREFIX``."""
     from hokoku.core.exceptions import InputError
-    from hokoku.web.auth import create_api_token, list_api_tokens, revoke_api_token
+    from hokoku.services.accounts import create_api_token, list_api_tokens, revoke_api_token
 
     words = list(args.words)
     verb = words.pop(0) if words[0] in TOKEN_VERBS else "create"
@@ -860,7 +860,7 @@ def cmd_user_token(args) -> None:
 
 
 def _token_id(token: str) -> str:
-    from hokoku.web.auth import digest
+    from hokoku.services.accounts import digest
 
     return digest(token)[:12]
 
@@ -888,7 +888,7 @@ def _bounded_int(text: str) -> int:
 
 
 def cmd_user_disable(args) -> None:
-    from hokoku.web.auth import disable_user
+    from hokoku.services.accounts import disable_user
 
     r = disable_user(_app(), email=args.email, now=_now(args))
     _emit(
@@ -907,7 +907,7 @@ def cmd_user_disable(args) -> None:
 
 
 def cmd_user_enable(args) -> None:
-    from hokoku.web.auth import enable_user
+    from hokoku.services.accounts import enable_user
 
     r = enable_user(_app(), email=args.email, now=_now(args))
     _emit(args, r, lambda d: print(t("cli.user.enabled", _lang(args), user=d["user"])))

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from hokoku.app import App
 from hokoku.config.settings import Settings
@@ -29,7 +30,7 @@ GM, REPORTER = "suzuki.gm@example.org", "yoshida@example.org"
 @contextmanager
 def _demo_app(lang: str):
     home = Path(tempfile.mkdtemp(prefix="hokoku-demo-"))
-    settings = Settings(home=home, lang=lang)
+    settings = Settings.model_validate({"home": home, "lang": lang})  # lang: HOKOKU_LANG or the caller's
     settings = settings.model_copy(
         update={
             "database_url": None,
@@ -68,7 +69,7 @@ def run_demo(*, lang: str | None = None, use_prefect: bool = False, as_json: boo
 
             server, url = start_local_server(app.settings.home)
             os.environ["PREFECT_API_URL"] = url
-            os.environ["PREFECT_API_AUTH_STRING"] = auth_string(app.settings.home)
+            os.environ["PREFECT_API_AUTH_STRING"] = auth_string(app.settings.home, create=True)
         os.environ.setdefault("HOKOKU_HOME", str(app.settings.home))
         runner = FlowRunner(app) if use_prefect else DirectRunner(app)
         try:
@@ -186,7 +187,9 @@ def _scenario(app: App, runner, t: Mapping, lang: str, as_json: bool) -> dict:
     tick_times = [T0 + timedelta(hours=1, minutes=20), T0 + timedelta(days=2), T0 + timedelta(days=5)]
     from hokoku.services.tasks import complete_task, list_tasks
 
-    step_done = {  # playbook steps done before containment can complete (27-2)
+    step_done: dict[
+        object, list[tuple[datetime, Any]]
+    ] = {  # playbook steps done before containment can complete (27-2)
         "containment": [
             (T0 + timedelta(days=1, minutes=20 * i), ref)
             for i, ref in enumerate(t for t in (x["ref"] for x in list_tasks(app, incident_id=inc, kind="step")))

@@ -53,9 +53,9 @@ def server(tmp_path_factory):
     import uvicorn
 
     from hokoku.app import open_app
+    from hokoku.services.accounts import ensure_demo_users
     from hokoku.services.setup import init
     from hokoku.web import create_app
-    from hokoku.web.auth import ensure_demo_users
 
     home = tmp_path_factory.mktemp("browser") / "home"
     overrides = {"home": str(home), "database_url": f"sqlite:///{home / 'hokoku.db'}"}

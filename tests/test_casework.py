@@ -11,7 +11,7 @@ from hokoku.core.exceptions import InputError, TransitionRefused
 from hokoku.core.timeutil import JST
 from hokoku.services import records, tasks, transitions, triage
 from hokoku.services.docdata import build_document_data
-from hokoku.services.outbox import delivery_channels
+from hokoku.services.notifications import delivery_channels
 from hokoku.services.queries import outbox, show_incident
 from hokoku.services.sweep import sweep
 from tests.helpers import GM, PM, PO, REPORTER, T0, minutes, report

@@ -22,7 +22,7 @@ from hokoku.services.dispatch import (
     with_ack_link,
     without_ack_link,
 )
-from hokoku.services.outbox import ACK_TOKEN_PLACEHOLDER, base_key
+from hokoku.services.notifications import ACK_TOKEN_PLACEHOLDER, base_key
 from hokoku.services.sweep import sweep
 from hokoku.services.transitions import acknowledge
 from hokoku.store.db import transaction

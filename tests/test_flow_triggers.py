@@ -61,9 +61,10 @@ async def _runs(tag: str) -> list[tuple[str, str, list[str]]]:
 
 
 def _pump(app) -> dict:
+    from hokoku.flows.stages import record_transition
     from hokoku.services.flowtriggers import pump
 
-    return asyncio.run(pump(app))
+    return asyncio.run(pump(app, record=record_transition))
 
 
 def test_web_slack_and_cli_transitions_become_named_tagged_stage_runs_in_order(app, cli):

@@ -67,7 +67,7 @@ def test_inputs_left_behind_are_purged_after_a_day(demo_app, monkeypatch):
     """An entry point that died mid-run leaves a row; the next stash a day later deletes it."""
     old = flowinput.stash(demo_app, kind="report", payload={"summary": SECRET})
     later = datetime.now(UTC) + flowinput.TTL + timedelta(minutes=1)
-    monkeypatch.setattr(flowinput, "_clock", lambda: later)
+    monkeypatch.setattr(flowinput, "utcnow", lambda: later)
     new = flowinput.stash(demo_app, kind="report", payload={"summary": "x"})
     assert _row(demo_app, old) is None and _row(demo_app, new) is not None
 

@@ -15,7 +15,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 
 from hokoku.app import open_app
-from hokoku.core.policy import DEFAULT_POLICY
+from hokoku.config.policyfile import DEFAULT_POLICY
 from hokoku.models.incident import Incident, Stage
 from hokoku.models.notification import Notification
 from hokoku.notifiers.base import DeliveryError, DeliveryResult

@@ -86,7 +86,7 @@ def test_rotating_x_forwarded_for_from_loopback_does_not_escape_the_sign_in_lock
 def test_per_account_limit_holds_across_genuinely_different_addresses(site):
     """Behind a trusted proxy every guess comes from a new real address: after
     HOKOKU_LOGIN_ACCOUNT_MAX_FAILURES (20) the account is locked from everywhere; others are not."""
-    from hokoku.web.config import load_web_settings
+    from hokoku.config.web import load_web_settings
 
     site.web.state.web_settings = load_web_settings(trusted_proxies="127.0.0.1/32, ::1")
     with served(site.web) as client:
@@ -128,8 +128,8 @@ def test_forwarded_header_is_read_only_from_trusted_proxies_and_from_the_right()
 
 
 def test_a_bad_trusted_proxy_setting_is_refused_in_one_line(monkeypatch):
+    from hokoku.config.web import load_web_settings
     from hokoku.core.exceptions import ConfigError
-    from hokoku.web.config import load_web_settings
 
     monkeypatch.setenv("HOKOKU_TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal")
     with pytest.raises(ConfigError, match="HOKOKU_TRUSTED_PROXIES"):
@@ -333,7 +333,7 @@ def test_a_replay_is_refused_by_another_worker_too(demo_app):
     """The memory of accepted Slack requests is in the database: a second App (another worker
     process) refuses the same (timestamp, signature); after the window the row is purged."""
     from hokoku.app import open_app
-    from hokoku.web.slack import remember_request
+    from hokoku.services.slackrequests import remember_request
     from tests.helpers import T0
 
     assert remember_request(demo_app, timestamp="1700000000", signature="v0=abc", now=T0) is True

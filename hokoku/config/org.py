@@ -1,6 +1,6 @@
 """The organisation file: institutes → divisions, people and the regulation's roles.
 
-Pure: parsing and look-ups over plain data. ``hokoku.services.orgstore`` writes it to the DB.
+Pure: parsing and look-ups over plain data. ``hokoku.store.orgstore`` writes it to the DB.
 """
 
 from __future__ import annotations
@@ -219,7 +219,7 @@ class Organisation(_Strict):
 def load_organisation(path: Path) -> Organisation:
     """Read and validate an organisation file; errors name the file, the path and the problem."""
     data = read_yaml(path)
-    return validate(Organisation, data, source=path)  # type: ignore[return-value]
+    return validate(Organisation, data, source=path)
 
 
 def organisation_from_document(document: dict) -> Organisation:

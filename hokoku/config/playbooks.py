@@ -191,10 +191,7 @@ class Playbook(_Strict):
             if step.id == step_id:
                 return step
         known = ", ".join(s.id for s in self.steps)
-        raise NotFound(
-            f"プレイブック {self.category} に手順 {step_id} はありません"
-            f" / no step {step_id!r} in playbook {self.category!r} (steps: {known})"
-        )
+        raise NotFound(f"no step {step_id!r} in playbook {self.category!r} (steps: {known})")
 
 
 def _rule_problems(data: Mapping[str, Any], stem: str | None = None) -> list[tuple[tuple, str]]:
@@ -417,8 +414,8 @@ def _format_loc(loc: tuple) -> str:
 def _known_fields(loc: tuple) -> list[str]:
     """The field names allowed at the mapping that holds ``loc[-1]``."""
     model: type[BaseModel] = Playbook
-    nested = {"title": Text, "description": Text, "question": Text}
-    lists = {
+    nested: dict[str, type[BaseModel]] = {"title": Text, "description": Text, "question": Text}
+    lists: dict[str, type[BaseModel]] = {
         "steps": Step,
         "investigation_questions": InvestigationQuestion,
         "immediate_actions": Text,

@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from hokoku.core import jpcalendar
@@ -297,19 +298,19 @@ def assess_reportability(facts: TriageFacts, regime: Regime | str) -> Reportabil
     if facts.individuals is not None and facts.individuals > regime.headcount_threshold:
         codes.append("headcount")
     applicable = tuple(_ground(code, regime) for code in codes)
-    common = dict(regime=regime, individuals=facts.individuals, individuals_estimated=facts.individuals_estimated)
+    outcome = partial(
+        Reportability, regime=regime, individuals=facts.individuals, individuals_estimated=facts.individuals_estimated
+    )
     if facts.encrypted:
-        return Reportability(
-            NOT_REQUIRED, grounds=(), exempt_grounds=applicable, exempt_reason=EXEMPT_HIGH_GRADE_ENCRYPTION, **common
-        )
+        return outcome(NOT_REQUIRED, grounds=(), exempt_grounds=applicable, exempt_reason=EXEMPT_HIGH_GRADE_ENCRYPTION)
     if applicable:
         if facts.encrypted is None:
-            return Reportability(UNDECIDED, grounds=applicable, unknown=("encrypted",), **common)
-        return Reportability(REQUIRED, grounds=applicable, **common)
+            return outcome(UNDECIDED, grounds=applicable, unknown=("encrypted",))
+        return outcome(REQUIRED, grounds=applicable)
     unknown = tuple(n for n in facts.unknown() if n != "encrypted")
     if unknown:
-        return Reportability(UNDECIDED, grounds=(), unknown=unknown, **common)
-    return Reportability(NOT_REQUIRED, grounds=(), **common)
+        return outcome(UNDECIDED, grounds=(), unknown=unknown)
+    return outcome(NOT_REQUIRED, grounds=())
 
 
 # --------------------------------------------------------------------------- deadlines

@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 from hokoku.core.exceptions import InputError
 
-UTC = UTC
 JST = ZoneInfo("Asia/Tokyo")
 #: Times hokoku accepts: wide enough for any real incident, narrow enough that every date
 #: computed from one (statutory counts, holiday look-ups) stays representable.

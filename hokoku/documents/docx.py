@@ -12,7 +12,10 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from html.parser import HTMLParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from docx.text.paragraph import Paragraph
 
 from hokoku.i18n import t
 
@@ -62,7 +65,7 @@ class _Builder(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.doc = doc
         self.in_body = False
-        self.block = None  # the paragraph being filled
+        self.block: Paragraph | None = None  # the paragraph being filled
         self.block_tag: str | None = None
         self.list_depth = 0
         self.table_rows: list[list[tuple[str, str]]] | None = None
@@ -74,7 +77,7 @@ class _Builder(HTMLParser):
         self.after_br = False
 
     # -- paragraphs
-    def _paragraph(self, tag: str):
+    def _paragraph(self, tag: str) -> Paragraph:
         from docx.shared import Pt, RGBColor
 
         if tag in ("h1", "h2", "h3", "h4"):

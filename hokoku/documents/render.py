@@ -116,7 +116,7 @@ def display(value: Any, lang: str) -> Any:
 
 
 def _is_markdown(context: Context) -> bool:
-    return bool(context.name) and context.name.endswith(".md.j2")
+    return context.name is not None and context.name.endswith(".md.j2")
 
 
 @pass_context
@@ -372,7 +372,7 @@ _HTML_AUTOESCAPE = select_autoescape(("html", "html.j2"))
 
 def _autoescape(name: str | None) -> bool:
     """HTML templates: autoescape. Markdown templates: see the module docstring."""
-    return bool(name) and (name.endswith(".md.j2") or _HTML_AUTOESCAPE(name))
+    return name is not None and (name.endswith(".md.j2") or _HTML_AUTOESCAPE(name))
 
 
 @cache
@@ -530,7 +530,7 @@ def _report_items(
     status = work_status(pub, False)
     if status != "unknown" or items["publication"]:
         head = labels["status_line"].format(status=words[status])
-        if status == "done" and pub.get("completed_at"):
+        if status == "done" and pub is not None and pub.get("completed_at"):
             head += labels["published_on"].format(when=display(_day(pub["completed_at"]), lang))
         out["publication"] = _lines(head, items["publication"])
 

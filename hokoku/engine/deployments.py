@@ -12,6 +12,7 @@ import importlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hokoku.core.exceptions import HokokuError
 
@@ -113,7 +114,7 @@ def build_deployments(policy, path: Path | None = None) -> list:
 
     out = []
     for spec in deployment_specs(policy, path):
-        kwargs = {"name": spec.name, "description": spec.description, "tags": list(spec.tags)}
+        kwargs: dict[str, Any] = {"name": spec.name, "description": spec.description, "tags": list(spec.tags)}
         if spec.crons:
             kwargs["schedules"] = [Cron(cron, timezone=tz) if tz else Cron(cron) for cron, tz in spec.crons]
         if spec.concurrency_limit is not None:

@@ -20,6 +20,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Literal, overload
 
 from hokoku.core.exceptions import HokokuError
 
@@ -39,6 +40,10 @@ def auth_file(home: Path) -> Path:
     return home / "prefect" / AUTH_FILE
 
 
+@overload
+def auth_string(home: Path, *, create: Literal[True]) -> str: ...
+@overload
+def auth_string(home: Path, *, create: bool = False) -> str | None: ...
 def auth_string(home: Path, *, create: bool = False) -> str | None:
     """The basic-auth string (``user:password``) for the Prefect API: from the environment
     (``PREFECT_API_AUTH_STRING``, then ``PREFECT_SERVER_API_AUTH_STRING``), else the file under
@@ -48,7 +53,10 @@ def auth_string(home: Path, *, create: bool = False) -> str | None:
             return os.environ[name]
     path = auth_file(home)
     if path.exists():
-        return path.read_text(encoding="utf-8").strip() or None
+        text = path.read_text(encoding="utf-8").strip()
+        if text or not create:
+            return text or None
+        raise HokokuError(f"{path} is empty: delete it (a new one is made) or write user:password in it")
     if not create:
         return None
     path.parent.mkdir(parents=True, exist_ok=True)

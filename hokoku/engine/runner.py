@@ -66,10 +66,11 @@ class FlowRunner(DirectRunner):
         async def then_pump():
             result = await coro_fn()
             if pump:  # the stages this started (flow_trigger rows) become runs now, in order
+                from hokoku.flows.stages import record_transition
                 from hokoku.services.flowtriggers import pump as pump_triggers
 
                 try:
-                    await pump_triggers(self.app)
+                    await pump_triggers(self.app, record=record_transition)
                 except Exception:  # they wait for serve's pump or the next tick
                     pass
             return result
@@ -97,10 +98,15 @@ class FlowRunner(DirectRunner):
         from hokoku.flows.sweep import sweep_flow
 
         async def both():
+            from hokoku.flows.stages import record_transition
             from hokoku.services.flowtriggers import pump
 
             swept, dispatched = await sweep_flow(now=now), await dispatch_flow(now=now)
-            return swept, dispatched, await pump(self.app)  # transitions made elsewhere become runs
+            return (
+                swept,
+                dispatched,
+                await pump(self.app, record=record_transition),
+            )  # transitions made elsewhere become runs
 
         swept, dispatched, pumped = self._run(both, pump=False)
         return {"now": now.isoformat(), "sweep": swept, "dispatch": dispatched, "flow_runs": pumped}

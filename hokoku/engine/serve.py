@@ -13,9 +13,10 @@ import os
 import signal
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 
 from hokoku.app import open_app
+from hokoku.clock import utcnow
 from hokoku.core.exceptions import NotInitialised
 
 
@@ -28,7 +29,7 @@ def _ensure_initialised(demo: bool):
             raise
         from hokoku.services.setup import init
 
-        init(app, org_file=None, demo=True, now=datetime.now(UTC))
+        init(app, org_file=None, demo=True, now=utcnow())
         print(f"initialised the demo organisation in {app.settings.home}")
     return app
 
@@ -51,8 +52,8 @@ def demo_accounts(app, *, now: datetime | None = None) -> tuple[str, list[tuple[
     (``--demo`` never touches the accounts of real people)."""
     import secrets
 
+    from hokoku.services.accounts import ensure_demo_users
     from hokoku.store.db import transaction
-    from hokoku.web.auth import ensure_demo_users
 
     with transaction(app.engine) as session:
         org = app.organisation(session)
@@ -64,7 +65,7 @@ def demo_accounts(app, *, now: datetime | None = None) -> tuple[str, list[tuple[
             chosen.setdefault(role.value, person.email)
     accounts = [(role, chosen[role]) for role in DEMO_ROLES if role in chosen]
     password = "demo-" + secrets.token_urlsafe(12)
-    ensure_demo_users(app, emails=[email for _, email in accounts], password=password, now=now or datetime.now(UTC))
+    ensure_demo_users(app, emails=[email for _, email in accounts], password=password, now=now or utcnow())
     return password, accounts
 
 
@@ -121,7 +122,9 @@ def _serve(app, held: dict, *, host: str, port: int, demo: bool, flows: bool, pr
         os.environ.setdefault("PREFECT_UI_URL", url.removesuffix("/api"))
         given = [name for name in ("PREFECT_API_AUTH_STRING", "PREFECT_SERVER_API_AUTH_STRING") if os.environ.get(name)]
         shown = f"${given[0]}" if given else str(auth_file(app.settings.home))
-        os.environ.setdefault("PREFECT_API_AUTH_STRING", auth_string(app.settings.home))  # before prefect is imported
+        os.environ.setdefault(
+            "PREFECT_API_AUTH_STRING", auth_string(app.settings.home, create=True)
+        )  # before prefect is imported
         print(f"Prefect UI: {url.removesuffix('/api')} (basic auth: the string in {shown})", flush=True)
 
     import uvicorn
@@ -159,7 +162,7 @@ def _serve(app, held: dict, *, host: str, port: int, demo: bool, flows: bool, pr
 
         print("Slack Socket Mode: connecting in the background (state: /healthz)", flush=True)
         web.state.socket_mode = held["socket_mode"] = start_socket_mode(
-            app, notifiers=web.state.ctx.notifiers, on_change=report
+            app, notifiers=web.state.notifiers, on_change=report
         )
 
     if not flows:
@@ -197,6 +200,7 @@ def pump_loop(app, stop: threading.Event, *, every: float = 1.0) -> None:
     import logging
 
     from hokoku.flows.dispatch import dispatch_flow
+    from hokoku.flows.stages import record_transition
     from hokoku.services.flowtriggers import pump
 
     log = logging.getLogger("hokoku.serve")
@@ -204,9 +208,9 @@ def pump_loop(app, stop: threading.Event, *, every: float = 1.0) -> None:
     async def loop():
         while not stop.is_set():
             try:
-                if _pending_outbox(app, datetime.now(UTC)):
+                if _pending_outbox(app, utcnow()):
                     await dispatch_flow()
-                await pump(app)
+                await pump(app, record=record_transition)
             except Exception:  # Prefect or the database away: the rows wait for the next round
                 log.warning("flow pump round failed", exc_info=True)
             await asyncio.sleep(every)

@@ -107,18 +107,26 @@ def issue_token(
     return f"{payload}.{_b64encode(_sign(key, payload))}"
 
 
+def _text_claim(data: dict[str, object], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value:
+        raise ValueError("missing claim")
+    return value
+
+
+def _time_claim(data: dict[str, object], key: str) -> int:
+    value = data.get(key)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError("bad time claim")
+    return value
+
+
 def _claims_from(payload: bytes) -> AckClaims:
     data = json.loads(payload.decode("utf-8"))
     if not isinstance(data, dict) or data.get("v") != VERSION:
         raise ValueError("unknown token version")
-    strings = [data.get(k) for k in ("jti", "sub", "inc", "stg")]
-    times = [data.get(k) for k in ("iat", "exp")]
-    if not all(isinstance(s, str) and s for s in strings):
-        raise ValueError("missing claim")
-    if not all(isinstance(t, int) and not isinstance(t, bool) for t in times):
-        raise ValueError("bad time claim")
-    jti, sub, inc, stg = strings
-    iat, exp = times
+    jti, sub, inc, stg = (_text_claim(data, k) for k in ("jti", "sub", "inc", "stg"))
+    iat, exp = (_time_claim(data, k) for k in ("iat", "exp"))
     return AckClaims(
         token_id=jti,
         person_email=sub,

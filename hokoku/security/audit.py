@@ -16,28 +16,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from sqlmodel import Session
 
+from hokoku.clock import utcnow
 from hokoku.core.exceptions import ConfigError
 from hokoku.core.timeutil import as_utc
 from hokoku.i18n import t
 from hokoku.models.audit import AuditEvent, AuditHead
 from hokoku.security.crypto import Keyring, verify_signature  # noqa: F401  (verify_signature: re-exported)
+from hokoku.store.triggers import note
 
 GENESIS = "0" * 64
 KEY_ACTION = "audit.key"
-
-
-def wall_clock() -> datetime:
-    """The real clock recorded beside every event's effective time (tests may replace it)."""
-    return datetime.now(UTC)
 
 
 def canonical(
@@ -101,8 +98,6 @@ def append(
         session, head, None, at=at, actor=actor, action=action, incident=incident, data=data or {}, key_id=key_id
     )
     if action.startswith("stage."):  # a stage transition: a flow run of its stage follows (issue 14)
-        from hokoku.services.flowtriggers import note
-
         note(session, action=action, incident=incident, data=data, at=at)
     _seal_at_commit(session, keyring, head)
     session.add(head)
@@ -150,11 +145,20 @@ def seal_now(session: Session) -> None:
 
 
 def _add(
-    session: Session, head: AuditHead, sign, *, at, actor, action, incident, data, key_id: str | None = None
+    session: Session,
+    head: AuditHead,
+    sign: Callable[[bytes], tuple[str, str]] | None,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    incident: str | None,
+    data: dict,
+    key_id: str = "",
 ) -> AuditEvent:
     """One event on the chain; ``sign`` None: no signature of its own (the signed head covers it)."""
     seq = head.seq + 1
-    recorded = wall_clock()
+    recorded = utcnow()  # the real clock, beside the effective time
     digest = chain_hash(head.hash, canonical(seq, at, actor, action, incident, data, recorded))
     signature = ""  # "": none of its own
     if sign is not None:
@@ -218,7 +222,7 @@ def _rotate(session: Session, keyring: Keyring, head: AuditHead, *, at: datetime
 def chain_keys(session: Session) -> list[dict]:
     """Every audit key the chain names, oldest first, from its ``audit.key`` events."""
     keys: list[dict] = []
-    seen: set[str] = set()
+    seen: set[str | None] = set()
     for ev in session.execute(
         select(AuditEvent).where(AuditEvent.action == KEY_ACTION).order_by(AuditEvent.seq)
     ).scalars():
@@ -306,9 +310,11 @@ class _Keys:
             except ValueError:
                 self._parsed[key_id] = None
         pub = self._parsed[key_id]
+        if pub is None:
+            return False
         try:
             pub.verify(bytes.fromhex(signature_hex), message)
-        except (InvalidSignature, ValueError, AttributeError):
+        except (InvalidSignature, ValueError):
             return False
         return True
 
@@ -344,7 +350,7 @@ def verify(
     last_id = 0
     while True:
         rows = session.execute(  # plain rows, not ORM objects: verification reads, never changes
-            select(*AuditEvent.__table__.c).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+            select(*inspect(AuditEvent).columns).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
         ).all()
         if not rows:
             break
@@ -371,7 +377,12 @@ def verify(
                     return fail("signature")
             if ev.action == KEY_ACTION:
                 new, pub = (ev.data or {}).get("key_id"), (ev.data or {}).get("public_key")
-                if not isinstance(pub, str) or keys.hex.get(new) != pub or fingerprint(pub) != new:
+                if (
+                    not isinstance(new, str)
+                    or not isinstance(pub, str)
+                    or keys.hex.get(new) != pub
+                    or fingerprint(pub) != new
+                ):
                     return fail("untrusted_new_key", key=new)
                 active = new
             cp = at_seq.get(ev.seq)

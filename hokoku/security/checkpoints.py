@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from hokoku.clock import utcnow
 from hokoku.core.exceptions import ConfigError
 from hokoku.models.audit import AuditHead
 
@@ -40,7 +41,7 @@ class Checkpoint:
 
 
 def make(keyring, *, seq: int, digest: str, at: datetime | None = None) -> Checkpoint:
-    when = (at or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+    when = (at or utcnow()).astimezone(UTC).isoformat(timespec="seconds")
     unsigned = Checkpoint(seq, digest, when, keyring.signer.current.key_id, "")
     _, signature = keyring.signer.sign(unsigned.message())
     return Checkpoint(seq, digest, when, unsigned.key_id, signature)

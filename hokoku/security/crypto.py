@@ -22,9 +22,11 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
@@ -33,6 +35,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from hokoku.core.exceptions import ConfigError, HokokuError
+
+if TYPE_CHECKING:
+    from hokoku.security.auditkeys import AuditSigner
 
 _MAGIC = b"h2"  # bound ciphertexts: AAD = field + row identity
 _LEGACY_MAGIC = b"h1"  # before 0003: AAD = field only (read by the migration alone)
@@ -162,10 +167,10 @@ class Keyring:
 
     # -- audit signatures ---------------------------------------------------------------
     #: Loads the audit signer (:class:`hokoku.security.auditkeys.AuditSigner`) on first use; set by the App.
-    signer_loader = None
+    signer_loader: Callable[[], AuditSigner] | None = None
 
     @cached_property
-    def signer(self):
+    def signer(self) -> AuditSigner | None:
         """The audit signing key (its own key, not derived from the data key)."""
         if self.signer_loader is None:
             return None

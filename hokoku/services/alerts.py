@@ -94,7 +94,7 @@ def ingest_alert(
         raise InputError("dedup_key: too long (at most 255 characters)")
     payload = json.dumps({"summary": summary, "details": details or {}}, ensure_ascii=False)
     with transaction(app.engine) as session:
-        if session.bind.dialect.name == "postgresql":  # serialise per source so duplicates cannot race
+        if session.get_bind().dialect.name == "postgresql":  # serialise per source so duplicates cannot race
             session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": f"hokoku-alert:{source}"})
         recent = session.execute(
             select(func.count())

@@ -16,9 +16,9 @@ from hokoku.core.statutory import check_countable
 from hokoku.core.timeutil import as_utc, iso
 from hokoku.models.incident import Incident, IncidentAmendment
 from hokoku.security import audit
-from hokoku.services.outbox import MessageContext
+from hokoku.services.incidents import get_incident
+from hokoku.services.notifications import MessageContext
 from hokoku.services.stagerows import load_stages, recompute_dues
-from hokoku.services.transitions import get_incident
 from hokoku.store.db import transaction
 
 MAX_REASON = 2_000

@@ -28,7 +28,7 @@ from hokoku.core.timeutil import fmt_jst
 from hokoku.i18n import t
 from hokoku.models.notification import Notification
 from hokoku.security import audit
-from hokoku.services.outbox import REAL_CHANNELS, delivery_channels
+from hokoku.services.notifications import REAL_CHANNELS, delivery_channels
 from hokoku.store.db import transaction
 
 log = logging.getLogger("hokoku.channelhealth")

@@ -62,11 +62,13 @@ from hokoku.core.timeutil import JST
 from hokoku.i18n import section, t
 from hokoku.models.incident import Incident, Stage
 from hokoku.models.notification import Notification
-from hokoku.notifiers.base import Action, DeliveryError, Notifier, OutgoingMessage
+from hokoku.notifiers.base import Action, DeliveryError, Notifier, OutgoingMessage, split_quote
 from hokoku.security import audit
 from hokoku.security.acktokens import issue_token
-from hokoku.services import slackops
-from hokoku.services.outbox import (
+from hokoku.services import incidentthread, slackops
+from hokoku.services.channelhealth import check_channels
+from hokoku.services.incidents import incident_policy
+from hokoku.services.notifications import (
     ACK_KINDS,
     ACK_TOKEN_PLACEHOLDER,
     CHANNELS,
@@ -254,8 +256,6 @@ def dispatch(
     if ids is None:  # the incident thread (HOKOKU_SLACK_INCIDENT_CHANNEL): parent, replies, update
         retry_on_disconnect(lambda: sync_threads_tx(app, now=now, incident=incident))
     if ids is None and incident is None:  # a full dispatch: outage alerts and recovery notices
-        from hokoku.services.channelhealth import check_channels
-
         retry_on_disconnect(lambda: check_channels(app, now=now))
     handled: set[int] = set()
     while len(handled) < limit:
@@ -272,7 +272,6 @@ def dispatch(
 
 def sync_threads_tx(app: App, *, now: datetime, incident: str | None = None) -> None:
     """Queue the incident-thread rows due (own transaction; nothing without an incident channel)."""
-    from hokoku.services import incidentthread
 
     if incidentthread.channel_of(app) is None:
         return
@@ -329,7 +328,6 @@ def with_ack_link(text: str, *, token: str, url_base: str, lang: str) -> str:
     """Put the token where the template left :data:`ACK_TOKEN_PLACEHOLDER` (its last occurrence
     in hokoku's own text, before any quotation of user text), or add a link line before the
     quotation of a body without one."""
-    from hokoku.notifiers.base import split_quote
 
     own, quoted = split_quote(text)
     at = own.rfind(ACK_TOKEN_PLACEHOLDER)
@@ -342,7 +340,6 @@ def with_ack_link(text: str, *, token: str, url_base: str, lang: str) -> str:
 
 def without_ack_link(text: str) -> str:
     """Drop the line holding the link placeholder (a body rendered for email, sent elsewhere)."""
-    from hokoku.notifiers.base import split_quote
 
     own, quoted = split_quote(text)
     at = own.rfind(ACK_TOKEN_PLACEHOLDER)
@@ -363,7 +360,6 @@ def _actions(app: App, row: Notification, incident: Incident | None, stage: Stag
         value = f"{pid}|{stage.code}"
         if stage.acknowledged_at is None:
             out.append(Action("acknowledge", labels["acknowledge"], value=value))
-            from hokoku.services.stagerows import incident_policy
 
             if incident_policy(incident).stage(stage.code).completed_by == "advance":
                 out.append(Action("mark_done", labels["mark_done"], value=value))
@@ -513,7 +509,6 @@ def prepare(app: App, session: Session, row: Notification, *, now: datetime) -> 
 
 def _prepare_thread(app: App, session: Session, row: Notification, incident: Incident | None) -> Delivery:
     """The incident thread: the parent (current state), a reply under it, or an update of it."""
-    from hokoku.services import incidentthread
 
     if incident is None:
         return Delivery("cancel", reason="no incident")

@@ -15,9 +15,12 @@ from hokoku.core.jpcalendar import japan_date
 from hokoku.core.statutory import MAX_INDIVIDUALS, check_countable
 from hokoku.models.incident import Incident, IncidentCounter, Stage
 from hokoku.security import audit
-from hokoku.services.outbox import MessageContext, enqueue
-from hokoku.services.stagerows import incident_policy, resolve_people, start_ready_stages
+from hokoku.services.incidents import incident_policy
+from hokoku.services.notifications import MessageContext, enqueue
+from hokoku.services.stagerows import resolve_people, start_ready_stages
 from hokoku.services.tasks import create_step_tasks
+from hokoku.services.triage import facts_of, record_facts
+from hokoku.store.db import transaction
 
 MAX_SUMMARY = 20_000
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
@@ -41,7 +44,7 @@ def next_public_id(session: Session, year: int) -> str:
     year filed at once on PostgreSQL cannot both try to insert the year's row (the second
     would fail on the primary key); the row lock then orders them.
     """
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     if dialect in ("postgresql", "sqlite"):
         if dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as upsert
@@ -207,8 +210,6 @@ def file_report(
         },
     )
     if individuals is not None:  # the reporter's rough headcount: a first, estimated fact
-        from hokoku.services.triage import facts_of, record_facts
-
         record_facts(
             app,
             session,
@@ -264,6 +265,4 @@ def _role_of(org, email: str, division: str) -> str:
 
 
 def app_transaction(app: App):
-    from hokoku.store.db import transaction
-
     return transaction(app.engine)

@@ -9,13 +9,15 @@ from sqlalchemy import select
 from hokoku.app import App
 from hokoku.core import chain
 from hokoku.core.roles import role_label
+from hokoku.core.statutory import parse_regime, ppc_deadlines
 from hokoku.core.timeutil import as_utc, fmt_jst, iso, iso_local
 from hokoku.i18n import t
 from hokoku.models.audit import AuditEvent
 from hokoku.models.incident import Incident
 from hokoku.models.notification import Notification
-from hokoku.services.stagerows import incident_policy, load_stages
-from hokoku.services.transitions import get_incident
+from hokoku.services.incidents import get_incident, incident_policy
+from hokoku.services.stagerows import latest_triage, load_stages
+from hokoku.services.triage import assessment
 from hokoku.store.db import transaction
 
 
@@ -26,7 +28,6 @@ def show_incident(app: App, public_id: str, *, now: datetime) -> dict:
         org = app.organisation(session)
         people = org.people()
         policy = incident_policy(inc)
-        from hokoku.services.triage import assessment
 
         assessed = assessment(app, session, inc)
         rules = statutory_rules(app, session, inc, lang)
@@ -118,8 +119,6 @@ def report_delay(inc: Incident, policy) -> dict:
 
 def statutory_rules(app: App, session, inc: Incident, lang: str) -> dict[str, str]:
     """For each statutory stage code, the rule its due time was counted by, in ``lang``."""
-    from hokoku.core.statutory import parse_regime, ppc_deadlines
-    from hokoku.services.stagerows import latest_triage
 
     policy = incident_policy(inc)
     facts = latest_triage(session, inc)
@@ -251,7 +250,6 @@ def describe_org(app: App) -> dict:
 
 def regime_detail(value: str) -> dict:
     """The regime, its headcount line and the provisions it cites (ja and en)."""
-    from hokoku.core.statutory import parse_regime
 
     r = parse_regime(value)
     return {

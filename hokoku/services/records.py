@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from hokoku.app import App
+from hokoku.core import chain
 from hokoku.core.exceptions import InputError, NotFound, TransitionRefused
 from hokoku.core.statutory import MAX_INDIVIDUALS
 from hokoku.core.timeutil import iso
@@ -17,8 +18,10 @@ from hokoku.documents.labels import PUBLIC_FIELDS
 from hokoku.models.casework import DocumentSnapshot, Finding, IndividualNotice, PublicText
 from hokoku.models.incident import Incident
 from hokoku.security import audit
+from hokoku.services.incidents import get_incident, incident_policy
+from hokoku.services.notifications import MessageContext
+from hokoku.services.stagerows import apply_state, load_stages, start_ready_stages, to_state
 from hokoku.services.tasks import require_manager
-from hokoku.services.transitions import get_incident
 from hokoku.store.db import transaction
 
 #: The nine items of the report to the Commission (PPC Rules Art. 8(1) / 44), in order.
@@ -190,8 +193,6 @@ def record_notice_difficult(
         incident = get_incident(session, incident_id, lock=True)
         actor = require_manager(app, session, incident, actor, "record that notifying is difficult")
         if alternative == "publication":
-            from hokoku.services.stagerows import incident_policy, load_stages
-
             policy = incident_policy(incident)
             published = [
                 r
@@ -233,9 +234,6 @@ def record_notice_difficult(
 
 def _discharge_notice_duty(app: App, session: Session, incident: Incident, *, actor: str, now: datetime) -> list[str]:
     """Complete the stages discharged by notice records; start what may start now."""
-    from hokoku.core import chain
-    from hokoku.services.outbox import MessageContext
-    from hokoku.services.stagerows import apply_state, incident_policy, load_stages, start_ready_stages, to_state
 
     policy = incident_policy(incident)
     rows = load_stages(session, incident, lock=True)

@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 from hokoku.app import App
 from hokoku.core import taskrules
 from hokoku.core.exceptions import InputError, NotFound, TransitionRefused
+from hokoku.models.casework import Task
 from hokoku.models.incident import Incident
 from hokoku.models.responders import ChecklistTick, EvidenceFile, IncidentUpdate
 from hokoku.security import audit
+from hokoku.services.incidents import get_incident
 from hokoku.services.tasks import _get_task, require_manager
-from hokoku.services.transitions import get_incident
 from hokoku.store.db import transaction
 
 MAX_UPDATE = 5_000
@@ -46,7 +47,6 @@ def may_work_on_task(app: App, session: Session, incident: Incident, task, actor
 
 def task_workers(app: App, *, incident_id: str, actor: str) -> set[str]:
     """Refs of the open steps ``actor`` may tick, complete and attach evidence to."""
-    from hokoku.models.casework import Task
 
     with transaction(app.engine) as session:
         incident = get_incident(session, incident_id)

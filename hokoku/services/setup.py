@@ -9,13 +9,14 @@ from pathlib import Path
 from hokoku.app import App
 from hokoku.config.org import DEMO_ORG, load_organisation
 from hokoku.migrations import upgrade as migrate
+from hokoku.models.audit import AuditHead
 from hokoku.security import audit
 from hokoku.security.auditkeys import create_signer_file
 from hokoku.security.crypto import create_key_file
+from hokoku.security.keycheck import check_data_key
 from hokoku.services import auditops
-from hokoku.services.keycheck import check_data_key
-from hokoku.services.orgstore import store_organisation
 from hokoku.store.db import transaction
+from hokoku.store.orgstore import store_organisation
 from hokoku.store.schema_version import EXPECTED_HEAD
 
 
@@ -76,7 +77,6 @@ def upgrade(app: App, *, revision: str = "head", now: datetime) -> dict:
 
 def has_chain(app: App) -> bool:
     """The database holds an audit chain (an empty database gets its first key from ``init``)."""
-    from hokoku.models.audit import AuditHead
 
     with transaction(app.engine) as session:
         return session.get(AuditHead, 1) is not None

@@ -12,6 +12,7 @@ split the work instead of repeating it; locks follow the order in :mod:`hokoku.s
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,15 +20,22 @@ from sqlalchemy import select
 
 from hokoku.app import App
 from hokoku.core import chain
+from hokoku.core.durations import parse_duration
+from hokoku.core.roles import role_label
 from hokoku.core.timeutil import iso
 from hokoku.i18n import plural
 from hokoku.models.incident import Incident, Stage
 from hokoku.security import audit
 from hokoku.services import auditops
-from hokoku.services.outbox import MessageContext, enqueue
-from hokoku.services.stagerows import apply_state, incident_policy, to_state
-from hokoku.store.db import transaction
+from hokoku.services import selfcheck as _selfcheck
+from hokoku.services.incidents import incident_policy
+from hokoku.services.notifications import MessageContext, enqueue
+from hokoku.services.stagerows import apply_state, to_state
+from hokoku.services.tasks import sweep_tasks
+from hokoku.store.db import retry_on_disconnect, transaction
 from hokoku.store.locking import for_update
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -61,8 +69,6 @@ def sweep(app: App, *, now: datetime, batch_size: int = BATCH_SIZE, selfcheck: b
     A batch whose database connection was lost is run again on a fresh one (it is one
     transaction, idempotent at a given ``now``).
     """
-    from hokoku.services import selfcheck as _selfcheck
-    from hokoku.store.db import retry_on_disconnect
 
     check = _selfcheck.check(app, now=now, live=selfcheck)
     events: list[SweepEvent] = []
@@ -73,8 +79,19 @@ def sweep(app: App, *, now: datetime, batch_size: int = BATCH_SIZE, selfcheck: b
             # Anchor the audit log outside the database (a line when the head moved; the
             # audit officer's daily copy on live sweeps).
             auditops.sweep_checkpoint(app, now=now, live=check.live)
+            if check.live:  # a simulated `now` must not end real sessions
+                _purge_sessions(app, now=now)
             _selfcheck.heartbeat(app, check)
             return events
+
+
+def _purge_sessions(app: App, *, now: datetime) -> None:
+    """Delete expired web sessions (logged, not audited: nothing but the expiry changes)."""
+    from hokoku.services.websessions import purge_expired_sessions
+
+    purged = purge_expired_sessions(app, now=now)
+    if purged:
+        log.info("sweep: purged %d expired web session(s)", purged)
 
 
 @dataclass
@@ -88,7 +105,7 @@ def _sweep_batch(app: App, *, now: datetime, batch_size: int) -> _Batch:
         query = (
             select(Stage).where(Stage.next_action_at <= now).order_by(Stage.next_action_at, Stage.id).limit(batch_size)
         )
-        if session.bind.dialect.name == "postgresql":
+        if session.get_bind().dialect.name == "postgresql":
             query = for_update(query, skip_locked=True)
         rows = list(session.execute(query).scalars())
         events: list[SweepEvent] = []
@@ -106,7 +123,6 @@ def _sweep_batch(app: App, *, now: datetime, batch_size: int) -> _Batch:
             )
             for action in outcome.actions:
                 events.append(_act(app, session, ctx, incident, row, action, now))
-        from hokoku.services.tasks import sweep_tasks
 
         task_rows, task_events = sweep_tasks(app, session, now=now, limit=batch_size)
         events.extend(SweepEvent(e["incident"], e["stage"], e["kind"], e["recipients"]) for e in task_events)
@@ -146,7 +162,6 @@ def _act(app: App, session, ctx: MessageContext, incident: Incident, row: Stage,
         )
     if kind == "escalation" and row.owner_email and row.owner_email not in action.recipients:
         # the owner hears that the stage went past them (+30/+60/+120 min), and to whom
-        from hokoku.core.roles import role_label
 
         enqueue(
             session,
@@ -174,7 +189,6 @@ def _act(app: App, session, ctx: MessageContext, incident: Incident, row: Stage,
 
 def _before_words(before: str, lang: str) -> str:
     """``5bd`` → ``5営業日前`` / ``5 business days``: how long before the due time, in words."""
-    from hokoku.core.durations import parse_duration
 
     d = parse_duration(before)
     return plural(f"unit.{d.unit}", d.amount, lang)

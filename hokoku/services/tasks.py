@@ -21,8 +21,8 @@ from hokoku.i18n import in_lang
 from hokoku.models.casework import Task
 from hokoku.models.incident import Incident
 from hokoku.security import audit
-from hokoku.services.outbox import MessageContext, enqueue
-from hokoku.services.transitions import get_incident
+from hokoku.services.incidents import get_incident
+from hokoku.services.notifications import MessageContext, enqueue
 from hokoku.store.db import transaction
 from hokoku.store.locking import for_update
 
@@ -345,7 +345,7 @@ def cancel_open_tasks(session: Session, incident: Incident, *, now: datetime) ->
 def sweep_tasks(app: App, session: Session, *, now: datetime, limit: int) -> tuple[int, list[dict]]:
     """One batch of due tasks (called by the sweep inside its transaction)."""
     query = select(Task).where(Task.next_action_at <= now).order_by(Task.next_action_at, Task.id).limit(limit)
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         query = for_update(query, skip_locked=True)
     rows = list(session.execute(query).scalars())
     events = []

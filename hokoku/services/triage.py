@@ -39,10 +39,10 @@ from hokoku.i18n import t
 from hokoku.models.casework import StatutoryDecision, Triage
 from hokoku.models.incident import Incident
 from hokoku.security import audit
-from hokoku.services.outbox import MessageContext, enqueue
+from hokoku.services.incidents import get_incident, incident_policy
+from hokoku.services.notifications import MessageContext, enqueue
 from hokoku.services.stagerows import (
     apply_state,
-    incident_policy,
     latest_triage,
     load_stages,
     recompute_dues,
@@ -51,7 +51,6 @@ from hokoku.services.stagerows import (
     to_state,
 )
 from hokoku.services.tasks import create_step_tasks, require_manager
-from hokoku.services.transitions import get_incident
 from hokoku.store.db import transaction
 
 DECISIONS = {"confirm": "confirmed", "required": "override_required", "not-required": "override_not_required"}

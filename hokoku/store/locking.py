@@ -44,6 +44,8 @@ from sqlalchemy import func, select
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
+from hokoku.clock import utcnow
+
 
 def for_update(query: Select, *, skip_locked: bool = False) -> Select:
     """``query`` locking its rows ``FOR NO KEY UPDATE`` (``SKIP LOCKED`` if asked); PostgreSQL only.
@@ -55,7 +57,7 @@ def for_update(query: Select, *, skip_locked: bool = False) -> Select:
 
 def db_now(session: Session) -> datetime:
     """The database's current time (aware UTC): the clock leases are measured on."""
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         value = session.execute(select(func.clock_timestamp())).scalar_one()
         return value.astimezone(UTC)
-    return datetime.now(UTC)
+    return utcnow()

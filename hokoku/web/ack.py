@@ -17,39 +17,15 @@ token in the URL is neither cached nor leaked to other sites.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
-
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from hokoku.app import App
-from hokoku.core import chain
 from hokoku.core.exceptions import HokokuError, TransitionRefused
 from hokoku.core.timeutil import fmt_jst
 from hokoku.i18n import pick_lang, t
-from hokoku.models.acktoken import UsedAckToken
-from hokoku.models.incident import Incident, Stage
-from hokoku.security.acktokens import AckClaims, TokenError, verify_token
-from hokoku.store.db import transaction
+from hokoku.services.acklinks import STATUS, LinkAlreadyUsed, LinkCheck, check_link, use_link
 from hokoku.web.context import WebContext
-
-STATUS = {
-    "ok": 200,
-    "malformed": 400,
-    "bad_signature": 400,
-    "unknown_incident": 404,
-    "unknown_stage": 404,
-    "unknown_person": 403,
-    "not_entitled": 403,
-    "not_started": 409,
-    "already_acknowledged": 409,
-    "expired": 410,
-    "used": 410,
-}
-
+from hokoku.web.deps import Context
 
 _HEADERS = {
     "Cache-Control": "no-store",
@@ -59,82 +35,6 @@ _HEADERS = {
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
 }
-
-
-@dataclass
-class LinkCheck:
-    """What a link token is good for right now."""
-
-    reason: str  # "ok" or a key of STATUS
-    claims: AckClaims | None = None
-    view: dict = field(default_factory=dict)
-
-    @property
-    def status(self) -> int:
-        return STATUS[self.reason]
-
-    @property
-    def ok(self) -> bool:
-        return self.reason == "ok"
-
-
-def verify_link(app: App, token: str, *, now: datetime) -> AckClaims:
-    """The claims of a genuine, unexpired token, under the current or an older key."""
-    error: TokenError | None = None
-    for key in app.keyring.keys:
-        try:
-            return verify_token(token, key=key.token_key, now=now)
-        except TokenError as exc:
-            if exc.reason != "bad_signature":
-                raise
-            error = error or exc
-    raise error or TokenError("bad_signature")
-
-
-def check_link(app: App, token: str, *, now: datetime, lang: str) -> LinkCheck:
-    """Verify ``token`` and look at the stage it names, changing nothing."""
-    from hokoku.services.stagerows import incident_policy, to_state
-
-    try:
-        claims = verify_link(app, token, now=now)
-    except TokenError as exc:
-        return LinkCheck(exc.reason)
-    with transaction(app.engine) as session:
-        if session.get(UsedAckToken, claims.token_id) is not None:
-            return LinkCheck("used", claims)
-        incident = session.execute(
-            select(Incident).where(Incident.public_id == claims.incident_id)
-        ).scalar_one_or_none()
-        if incident is None:
-            return LinkCheck("unknown_incident", claims)
-        stage = session.execute(
-            select(Stage).where(Stage.incident_id == incident.id, Stage.code == claims.stage_code)
-        ).scalar_one_or_none()
-        if stage is None:
-            return LinkCheck("unknown_stage", claims)
-        people = app.organisation(session).people()
-        person = people.get(claims.person_email)
-        if person is None:
-            return LinkCheck("unknown_person", claims)
-        sp = incident_policy(incident).stage(stage.code)
-        acked_by = people[stage.acknowledged_by].name if stage.acknowledged_by in people else stage.acknowledged_by
-        view = {
-            "incident": incident.public_id,
-            "stage": f"{sp.article} {sp.title.get(lang)}",
-            "person": person.name,
-            "email": person.email,
-            "due": fmt_jst(stage.due_at),
-            "expires": fmt_jst(claims.expires_at),
-            "acknowledged_by": acked_by,
-            "acknowledged_at": fmt_jst(stage.acknowledged_at) if stage.acknowledged_at else None,
-        }
-        if stage.status == chain.PENDING:
-            return LinkCheck("not_started", claims, view)
-        if stage.acknowledged_at is not None or stage.status in chain.CLOSED:
-            return LinkCheck("already_acknowledged", claims, view)
-        if claims.person_email not in to_state(stage).entitled():
-            return LinkCheck("not_entitled", claims, view)
-        return LinkCheck("ok", claims, view)
 
 
 # -- pages ------------------------------------------------------------------------------------
@@ -162,7 +62,7 @@ def _refuse(ctx: WebContext, check: LinkCheck, *, method: str, lang: str, reques
             data=data,
         )
     else:  # not a link hokoku signed (or no longer readable): at most one audit row a minute per address
-        from hokoku.web.refusals import record_refusal
+        from hokoku.services.refusals import record_refusal
         from hokoku.web.security import client_ip
 
         settings = getattr(request.app.state, "web_settings", None)
@@ -183,9 +83,8 @@ def _refuse(ctx: WebContext, check: LinkCheck, *, method: str, lang: str, reques
 
 
 @router.get("/ack/{token}", response_class=HTMLResponse)
-def ack_link_page(token: str, request: Request) -> HTMLResponse:
+def ack_link_page(token: str, request: Request, ctx: Context) -> HTMLResponse:
     """Show what the link acknowledges; acknowledge nothing (scanners prefetch links)."""
-    ctx: WebContext = request.app.state.ctx
     lang = _lang(ctx, request)
     check = check_link(ctx.app, token, now=ctx.now(), lang=lang)
     if not check.ok:
@@ -194,41 +93,17 @@ def ack_link_page(token: str, request: Request) -> HTMLResponse:
 
 
 @router.post("/ack/{token}", response_class=HTMLResponse)
-def ack_link_confirm(token: str, request: Request, background: BackgroundTasks) -> HTMLResponse:
+def ack_link_confirm(token: str, request: Request, ctx: Context, background: BackgroundTasks) -> HTMLResponse:
     """Acknowledge the stage and use up the token, in one transaction."""
-    from hokoku.services.transitions import acknowledge
-
-    ctx: WebContext = request.app.state.ctx
     lang = _lang(ctx, request)
     now = ctx.now()
     check = check_link(ctx.app, token, now=now, lang=lang)
     if not check.ok:
         return _refuse(ctx, check, method="POST", lang=lang, request=request)
     claims = check.claims
-
-    def use_token(session) -> None:
-        session.add(
-            UsedAckToken(
-                token_id=claims.token_id,
-                used_at=now,
-                incident=claims.incident_id,
-                stage=claims.stage_code,
-                person=claims.person_email,
-            )
-        )
-        session.flush()  # a second use fails here, and the acknowledgement rolls back with it
-
     try:
-        acknowledge(
-            ctx.app,
-            incident_id=claims.incident_id,
-            actor=claims.person_email,
-            now=now,
-            stage=claims.stage_code,
-            channel="email",
-            within=use_token,
-        )
-    except IntegrityError:
+        use_link(ctx.app, claims, now=now)
+    except LinkAlreadyUsed:
         return _refuse(ctx, LinkCheck("used", claims, check.view), method="POST", lang=lang, request=request)
     except TransitionRefused:  # lost a race with another acknowledgement; audited as ack.refused
         again = check_link(ctx.app, token, now=now, lang=lang)

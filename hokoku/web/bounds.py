@@ -8,9 +8,9 @@ integers). Errors are ``ValueError`` for pydantic validators, which name the fie
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from hokoku.core.timeutil import JST, MAX_YEAR, MIN_YEAR, UTC
+from hokoku.core.timeutil import JST, MAX_YEAR, MIN_YEAR
 
 MAX_INT = 1_000_000_000
 

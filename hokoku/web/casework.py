@@ -15,7 +15,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from hokoku.services.records import ITEMS, PUBLIC_FIELDS
 from hokoku.web import security
-from hokoku.web.common import hk, load_visible, now_of
+from hokoku.web.common import load_visible
+from hokoku.web.deps import HkApp, Now, get_now
 from hokoku.web.errors import FieldError
 
 router = APIRouter(include_in_schema=False)
@@ -79,6 +80,8 @@ def current_public_texts(app, incident_id: str) -> dict[str, str]:
 @router.post("/incidents/{incident_id}/findings")
 def findings_submit(
     request: Request,
+    app: HkApp,
+    now: Now,
     incident_id: str,
     cause: str = Form(""),
     secondary_damage: str = Form(""),
@@ -94,7 +97,6 @@ def findings_submit(
 
     viewer = _writer(request, csrf_token, action="finding", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:findings", record=False)
-    app = hk(request)
     values = {
         "cause": cause,
         "secondary_damage": secondary_damage,
@@ -105,13 +107,15 @@ def findings_submit(
     }
     changed = _changed(values, current_findings(app, inc.public_id))
     for item, text in changed.items():
-        set_finding(app, incident_id=inc.public_id, item=item, text=text, actor=viewer.email, now=now_of(request))
+        set_finding(app, incident_id=inc.public_id, item=item, text=text, actor=viewer.email, now=now)
     return _back(next, inc.public_id, "findings" if changed else "nothing", "findings")
 
 
 @router.post("/incidents/{incident_id}/public-texts")
 def public_texts_submit(
     request: Request,
+    app: HkApp,
+    now: Now,
     incident_id: str,
     summary: str = Form(""),
     discovery: str = Form(""),
@@ -128,7 +132,6 @@ def public_texts_submit(
 
     viewer = _writer(request, csrf_token, action="public-text", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:public-texts", record=False)
-    app = hk(request)
     values = {
         "summary": summary,
         "discovery": discovery,
@@ -140,13 +143,14 @@ def public_texts_submit(
     }
     changed = _changed(values, current_public_texts(app, inc.public_id))
     for field, text in changed.items():
-        set_public_text(app, incident_id=inc.public_id, field=field, text=text, actor=viewer.email, now=now_of(request))
+        set_public_text(app, incident_id=inc.public_id, field=field, text=text, actor=viewer.email, now=now)
     return _back(next, inc.public_id, "public_texts" if changed else "nothing", "public")
 
 
 @router.post("/incidents/{incident_id}/notices")
 def notice_submit(
     request: Request,
+    app: HkApp,
     incident_id: str,
     count: str = Form(""),
     method: str = Form(""),
@@ -165,10 +169,10 @@ def notice_submit(
         raise FieldError("count", "count: say how many individuals were notified")
     if not method.strip():
         raise FieldError("method", "method: say how the individuals were told")
-    now = now_of(request)
+    now = get_now(request)
     when = _instant(at, "at") or now
     record_notice(
-        hk(request),
+        app,
         incident_id=inc.public_id,
         count=number,
         method=method.strip()[:200],
@@ -183,6 +187,8 @@ def notice_submit(
 @router.post("/incidents/{incident_id}/actions")
 def action_submit(
     request: Request,
+    app: HkApp,
+    now: Now,
     incident_id: str,
     title: str = Form(""),
     owner: str = Form(""),
@@ -203,13 +209,13 @@ def action_submit(
     if due_at is None:
         raise FieldError("due", "due: give the due date")
     add_prevention_action(
-        hk(request),
+        app,
         incident_id=inc.public_id,
         title=title,
         owner=owner,
         due_at=due_at,
         actor=viewer.email,
-        now=now_of(request),
+        now=now,
     )
     return _back(next, inc.public_id, "action", "actions")
 

@@ -15,7 +15,8 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hokoku.core.exceptions import ConfigError, HokokuError, InputError, NotFound, NotInitialised, TransitionRefused
-from hokoku.web.common import Forbidden, NotSignedIn
+from hokoku.web.common import Forbidden
+from hokoku.web.deps import NotSignedIn
 
 _FIELD = re.compile(r"^--?([a-z][a-z0-9_-]*):|^([a-z][a-z0-9_]*):")
 _UNKNOWN = re.compile(r"^unknown (division|category|incident|person|stage)\b")
@@ -45,7 +46,7 @@ def field_of(exc: Exception) -> str | None:
 
 def status_of(exc: HokokuError) -> int:
     from hokoku.services.alerts import RateLimited
-    from hokoku.web.auth import LoginFailed, LoginThrottled
+    from hokoku.services.websessions import LoginFailed, LoginThrottled
 
     if isinstance(exc, FieldError):
         return exc.status
@@ -146,9 +147,9 @@ async def database_error(request: Request, exc: Exception):
 
 
 def install_handlers(web) -> None:
-    from sqlalchemy.exc import DBAPIError
+    from hokoku.services.dberrors import DatabaseError
 
-    web.add_exception_handler(DBAPIError, database_error)
+    web.add_exception_handler(DatabaseError, database_error)
     web.add_exception_handler(HokokuError, hokoku_error)
     web.add_exception_handler(StarletteHTTPException, http_error)
     web.add_exception_handler(RequestValidationError, validation_error)

@@ -10,42 +10,38 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import select
 
 from hokoku.core.exceptions import InputError
 from hokoku.core.roles import role_label
 from hokoku.core.timeutil import JST, as_utc, fmt_jst
 from hokoku.i18n import install, other_lang, t_or
 from hokoku.i18n import t as translate
-from hokoku.models.audit import AuditEvent
 from hokoku.resources import templates_dir
-from hokoku.security import audit
-from hokoku.store.db import transaction
-from hokoku.web import accesslog, security
-from hokoku.web.auth import SESSION_COOKIE, LoginFailed, LoginThrottled, login, logout
+from hokoku.services import accesslog, auditlog
+from hokoku.services.dashboard import SORTS, incident_rows
+from hokoku.services.organisation import organisation
+from hokoku.services.websessions import LoginFailed, LoginThrottled, login, logout
+from hokoku.web import security
 from hokoku.web.charts import Bar, Segment, bar_chart, fmt_duration, fmt_relative, stacked_chart
-from hokoku.web.common import (
+from hokoku.web.common import Forbidden, app_for, load_visible, managing_people, require_writer
+from hokoku.web.deps import (
     LANG_COOKIE,
     LANGS,
-    SORTS,
-    Forbidden,
-    NotSignedIn,
+    HkApp,
+    Lang,
+    Now,
     Viewer,
-    app_for,
-    hk,
-    incident_rows,
-    lang_of,
-    load_visible,
-    managing_people,
-    now_of,
-    organisation,
-    require_writer,
-    viewer_of,
-    web_settings,
+    find_viewer,
+    get_app,
+    get_lang,
+    get_now,
+    get_page_viewer,
+    get_web_settings,
 )
 from hokoku.web.drafts import draft_kinds, render_incident_draft
 from hokoku.web.errors import FieldError
 from hokoku.web.reports import report_from_form
+from hokoku.web.security import SESSION_COOKIE
 
 router = APIRouter(include_in_schema=False)
 
@@ -118,7 +114,7 @@ def _url_with(request: Request, **params) -> str:
 
 
 def render(request: Request, name: str, *, status: int = 200, headers: dict | None = None, **ctx) -> HTMLResponse:
-    lang = lang_of(request)
+    lang = get_lang(request)
     viewer = getattr(request.state, "viewer", None)
     msg = request.query_params.get("msg")
     base = {
@@ -144,10 +140,10 @@ def render(request: Request, name: str, *, status: int = 200, headers: dict | No
 def render_error(request: Request, status: int, message: str, *, headers: dict | None = None) -> HTMLResponse:
     if getattr(request.state, "viewer", None) is None and status != 401:
         try:
-            viewer_of(request)
+            find_viewer(request)
         except Exception:
             pass
-    lang = lang_of(request)
+    lang = get_lang(request)
     key = f"err.{status}" if f"err.{status}" in _ERROR_KEYS else "err.other"
     return render(
         request,
@@ -164,14 +160,11 @@ _ERROR_KEYS = {f"err.{s}" for s in (401, 403, 404, 409, 413, 422, 429, 503)}
 
 
 def _secure(request: Request) -> bool:
-    return hk(request).settings.public_url.lower().startswith("https://")
+    return get_app(request).settings.public_url.lower().startswith("https://")
 
 
 def _viewer(request: Request) -> Viewer:
-    viewer = viewer_of(request)
-    if viewer is None:
-        raise NotSignedIn("sign in first")
-    return viewer
+    return get_page_viewer(request)
 
 
 def _writer(request: Request, csrf_token: str, *, action: str, incident: str | None = None) -> Viewer:
@@ -211,7 +204,7 @@ def _bounded_int(text: str, field: str) -> int:
 # -- sign-in ----------------------------------------------------------------------------------
 def _landing(app, email: str) -> str:
     """Where a person lands after signing in: staff on the report form, managers on the dashboard."""
-    from hokoku.web.scopes import scope_for
+    from hokoku.core.scopes import scope_for
 
     try:
         scope = scope_for(organisation(app), email)
@@ -221,9 +214,9 @@ def _landing(app, email: str) -> str:
 
 
 @router.get("/")
-def home(request: Request):
-    viewer = viewer_of(request)
-    return RedirectResponse(_landing(hk(request), viewer.email) if viewer else "/login", status_code=303)
+def home(request: Request, app: HkApp):
+    viewer = find_viewer(request)
+    return RedirectResponse(_landing(app, viewer.email) if viewer else "/login", status_code=303)
 
 
 @router.get("/login")
@@ -244,16 +237,20 @@ def login_form(request: Request, next: str = ""):
 
 @router.post("/login")
 def login_submit(
-    request: Request, email: str = Form(""), password: str = Form(""), csrf_token: str = Form(""), next: str = Form("")
+    request: Request,
+    app: HkApp,
+    now: Now,
+    lang: Lang,
+    email: str = Form(""),
+    password: str = Form(""),
+    csrf_token: str = Form(""),
+    next: str = Form(""),
 ):
     if not security.tokens_match(request.cookies.get(security.LOGIN_CSRF_COOKIE), csrf_token):
         raise security.csrf_refused("sign-in form expired: reload the page and try again")
-    ip = security.client_ip(request, web_settings(request).proxy_networks)
-    lang = lang_of(request)
+    ip = security.client_ip(request, get_web_settings(request).proxy_networks)
     try:
-        cookie, _csrf = login(
-            hk(request), web_settings(request), email=email, password=password, ip=ip, now=now_of(request)
-        )
+        cookie, _csrf = login(app, get_web_settings(request), email=email, password=password, ip=ip, now=now)
     except LoginThrottled as exc:
         return render(
             request,
@@ -275,7 +272,7 @@ def login_submit(
             error=translate("login.failed", lang),
             email=email,
         )
-    response = RedirectResponse(_local(next, _landing(hk(request), email.strip().lower())), status_code=303)
+    response = RedirectResponse(_local(next, _landing(app, email.strip().lower())), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         cookie,
@@ -283,19 +280,19 @@ def login_submit(
         samesite="lax",
         secure=_secure(request),
         path="/",
-        max_age=int(web_settings(request).session_hours * 3600),
+        max_age=int(get_web_settings(request).session_hours * 3600),
     )
     response.delete_cookie(security.LOGIN_CSRF_COOKIE, path="/login")
     return response
 
 
 @router.post("/logout")
-def logout_submit(request: Request, csrf_token: str = Form("")):
-    viewer = viewer_of(request)
+def logout_submit(request: Request, app: HkApp, now: Now, csrf_token: str = Form("")):
+    viewer = find_viewer(request)
     if viewer is not None:
         if not security.tokens_match(viewer.signed.csrf_token, csrf_token):
             raise security.csrf_refused()
-        logout(hk(request), request.cookies.get(SESSION_COOKIE), now=now_of(request))
+        logout(app, request.cookies.get(SESSION_COOKIE), now=now)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -330,8 +327,8 @@ def _categories(app, lang: str, *, for_people: bool = True) -> list[tuple[str, s
 def _report_page(
     request: Request, viewer: Viewer, *, status: int = 200, values: dict | None = None, errors: dict | None = None
 ) -> HTMLResponse:
-    app = hk(request)
-    lang = lang_of(request)
+    app = get_app(request)
+    lang = get_lang(request)
     org = organisation(app)
     divisions = [(d.code, d.name.get(lang), i.name.get(lang)) for i in org.institutes for d in i.divisions]
     values = values or {
@@ -356,7 +353,7 @@ def _report_page(
         categories=_categories(app, lang),
         values=values,
         errors=errors or {},
-        max_now=_local_input(now_of(request)),
+        max_now=_local_input(get_now(request)),
         max_summary=MAX_SUMMARY,
         max_text=MAX_TEXT,
     )
@@ -370,6 +367,8 @@ def report_form(request: Request):
 @router.post("/report")
 def report_submit(
     request: Request,
+    app: HkApp,
+    now: Now,
     division: str = Form(""),
     category: str = Form(""),
     summary: str = Form(""),
@@ -393,16 +392,15 @@ def report_submit(
         "already_done": already_done,
         "serious": serious,
     }
-    app = hk(request)
-    lang = lang_of(request)
+    lang = get_lang(request)
     from hokoku.web.reports import report_problems
 
     people_categories = {c for c, _, _ in _categories(app, lang)}
-    problems = report_problems(app, now=now_of(request), lang=lang, categories=people_categories, **values)
+    problems = report_problems(app, now=now, lang=lang, categories=people_categories, **values)
     if problems:
         return _report_page(request, viewer, status=422, values=values, errors=problems)
     try:
-        result = report_from_form(app, viewer, now=now_of(request), lang=lang, **values)
+        result = report_from_form(app, viewer, now=now, lang=lang, **values)
     except InputError as exc:
         from hokoku.web.errors import field_of
 
@@ -411,11 +409,9 @@ def report_submit(
 
 
 @router.get("/incidents/{incident_id}/receipt")
-def receipt(request: Request, incident_id: str):
+def receipt(request: Request, app: HkApp, lang: Lang, incident_id: str):
     viewer = _viewer(request)
     inc = load_visible(request, viewer, incident_id, via="page:receipt")
-    app = hk(request)
-    lang = lang_of(request)
     org = organisation(app)
     playbook = app.playbooks.get(inc.category)
     return render(
@@ -448,14 +444,14 @@ def _day(text: str, field: str, *, end: bool = False) -> datetime | None:
 
 def dashboard_context(request: Request, viewer: Viewer) -> dict:
     """The dashboard's rows and filter form, from the URL (shared by the page and its live fragment)."""
-    from hokoku.web.common import FILTER_STATES, DashFilter
+    from hokoku.services.dashboard import FILTER_STATES, DashFilter
 
     p = request.query_params
     sort = p.get("sort", "due")
     sort = sort if sort in SORTS else "due"
     show_all = p.get("all", "0") not in ("", "0")
-    lang = lang_of(request)
-    app = hk(request)
+    lang = get_lang(request)
+    app = get_app(request)
     filters = DashFilter(
         q=p.get("q", "").strip()[:200],
         state=p.get("status", "") if p.get("status", "") in FILTER_STATES else "",
@@ -467,7 +463,7 @@ def dashboard_context(request: Request, viewer: Viewer) -> dict:
         since=_day(p.get("from", ""), "from"),
         until=_day(p.get("to", ""), "to", end=True),
     )
-    now = now_of(request)
+    now = get_now(request)
     rows = incident_rows(
         app,
         viewer.scope,
@@ -552,18 +548,16 @@ def _incidents_csv(request: Request, viewer: Viewer, rows: list[dict]):
     """The (filtered) incident list as CSV, in the page's language; the export is audited."""
     from hokoku.web.exports import csv_response
 
-    lang = lang_of(request)
+    lang = get_lang(request)
     t = lambda k: translate(k, lang)  # noqa: E731
-    app = hk(request)
-    with transaction(app.engine) as session:
-        audit.append(
-            session,
-            app.keyring,
-            at=now_of(request),
-            actor=viewer.email,
-            action="incidents.exported",
-            data={"format": "csv", "rows": len(rows), "query": _url_with(request, msg=None)[:500]},
-        )
+    app = get_app(request)
+    auditlog.record_event(
+        app,
+        now=get_now(request),
+        actor=viewer.email,
+        action="incidents.exported",
+        data={"format": "csv", "rows": len(rows), "query": _url_with(request, msg=None)[:500]},
+    )
     header = [
         t("col.incident"),
         t("inc.reported_at"),
@@ -602,13 +596,12 @@ def _incidents_csv(request: Request, viewer: Viewer, rows: list[dict]):
 
 # -- incident -------------------------------------------------------------------------------------
 @router.get("/incidents/{incident_id}")
-def incident_page(request: Request, incident_id: str):
+def incident_page(request: Request, app: HkApp, incident_id: str):
     viewer = _viewer(request)
     inc = load_visible(request, viewer, incident_id, via="page")
-    app = hk(request)
-    lang = lang_of(request)
+    lang = get_lang(request)
     view = app_for(app, lang)
-    now = now_of(request)
+    now = get_now(request)
     from hokoku.services.queries import show_incident
     from hokoku.services.tasks import list_tasks
     from hokoku.services.triage import show_assessment
@@ -628,7 +621,7 @@ def incident_page(request: Request, incident_id: str):
         task["checklist"] = list(enumerate(checklists.get(ref, []))) if task["kind"] == "step" else []
         task["phase_label"] = t_or(f"phase.{task.get('phase')}", lang, task.get("phase") or "")
     policy_stages = {}
-    from hokoku.services.stagerows import incident_policy
+    from hokoku.services.incidents import incident_policy
 
     policy = incident_policy(inc)
     for s in shown["stages"]:
@@ -727,17 +720,23 @@ def _casework_view(app, inc, lang: str, now) -> dict:
 
 @router.post("/incidents/{incident_id}/ack")
 def incident_ack(
-    request: Request, incident_id: str, stage: str = Form(""), next: str = Form(""), csrf_token: str = Form("")
+    request: Request,
+    app: HkApp,
+    now: Now,
+    incident_id: str,
+    stage: str = Form(""),
+    next: str = Form(""),
+    csrf_token: str = Form(""),
 ):
     viewer = _writer(request, csrf_token, action="ack", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:ack", record=False)
     from hokoku.services.transitions import acknowledge
 
     acknowledge(
-        hk(request),
+        app,
         incident_id=inc.public_id,
         actor=viewer.email,
-        now=now_of(request),
+        now=now,
         stage=stage.strip() or None,
         channel="web",
     )
@@ -756,9 +755,9 @@ def _stage_confirm(
     status: int = 200,
 ) -> HTMLResponse:
     """The page that asks for a note (or an explicit "no note") and confirms completing a stage."""
-    from hokoku.services.stagerows import incident_policy
+    from hokoku.services.incidents import incident_policy
 
-    lang = lang_of(request)
+    lang = get_lang(request)
     try:
         sp = incident_policy(inc).stage(stage)
     except Exception:
@@ -779,20 +778,20 @@ def _stage_confirm(
 
 
 @router.get("/incidents/{incident_id}/stages/{stage}/complete")
-def stage_complete_form(request: Request, incident_id: str, stage: str, next: str = ""):
+def stage_complete_form(request: Request, app: HkApp, now: Now, incident_id: str, stage: str, next: str = ""):
     viewer = _viewer(request)
     inc = load_visible(request, viewer, incident_id, via="page:complete", record=False)
     from hokoku.services.transitions import stage_permissions
 
-    permitted = stage_permissions(hk(request), incident_id=inc.public_id, actor=viewer.email, now=now_of(request))
+    permitted = stage_permissions(app, incident_id=inc.public_id, actor=viewer.email, now=now)
     if "done" not in permitted.get(stage, frozenset()) or viewer.scope.read_only:
         accesslog.record_denied(
-            hk(request),
+            app,
             email=viewer.email,
             incident=inc.public_id,
             via="page:complete",
             reason=f"may not complete stage {stage} now",
-            now=now_of(request),
+            now=now,
         )
         raise Forbidden(f"{viewer.email} may not complete stage {stage} of {inc.public_id} now")
     return _stage_confirm(request, viewer, inc, stage, next_url=next)
@@ -801,6 +800,9 @@ def stage_complete_form(request: Request, incident_id: str, stage: str, next: st
 @router.post("/incidents/{incident_id}/advance")
 def incident_advance(
     request: Request,
+    app: HkApp,
+    now: Now,
+    lang: Lang,
     incident_id: str,
     stage: str = Form(...),
     op: str = Form("done"),
@@ -816,21 +818,20 @@ def incident_advance(
     from hokoku.services.transitions import advance
 
     skip = op == "skip"
-    lang = lang_of(request)
     if skip and not skip_reason.strip():
         raise FieldError("skip_reason", "skip_reason: skipping a stage needs a reason")
     if not skip:
         from hokoku.services.transitions import stage_permissions
 
-        allowed = stage_permissions(hk(request), incident_id=inc.public_id, actor=viewer.email, now=now_of(request))
+        allowed = stage_permissions(app, incident_id=inc.public_id, actor=viewer.email, now=now)
         if "done" not in allowed.get(stage, frozenset()):
             # not permitted: the transition itself refuses, with its reason (403 or 409), and is audited
             advance(
-                hk(request),
+                app,
                 incident_id=inc.public_id,
                 stage=stage,
                 actor=viewer.email,
-                now=now_of(request),
+                now=now,
                 note=None,
                 channel="web",
             )
@@ -848,11 +849,11 @@ def incident_advance(
     if not skip and confirm != "yes":
         return _stage_confirm(request, viewer, inc, stage, next_url=next, note=note)
     advance(
-        hk(request),
+        app,
         incident_id=inc.public_id,
         stage=stage,
         actor=viewer.email,
-        now=now_of(request),
+        now=now,
         note=note.strip() or None,
         skip_reason=skip_reason.strip() if skip else None,
         channel="web",
@@ -888,6 +889,8 @@ def _fact(text: str, field: str):
 @router.post("/incidents/{incident_id}/triage")
 def incident_triage(
     request: Request,
+    app: HkApp,
+    now: Now,
     incident_id: str,
     serious: bool = Form(False),
     sensitive: str = Form(""),
@@ -919,10 +922,10 @@ def incident_triage(
         facts["individuals"] = _count_or_none(individuals, "individuals")
         facts["individuals_estimated"] = individuals_estimated
     triage(
-        hk(request),
+        app,
         incident_id=inc.public_id,
         actor=viewer.email,
-        now=now_of(request),
+        now=now,
         serious=serious,
         category=category.strip() or None,
         **{k: v for k, v in facts.items()},
@@ -933,6 +936,8 @@ def incident_triage(
 @router.post("/incidents/{incident_id}/reportability")
 def incident_reportability(
     request: Request,
+    app: HkApp,
+    now: Now,
     incident_id: str,
     decision: str = Form(...),
     reason: str = Form(""),
@@ -948,11 +953,11 @@ def incident_reportability(
     if decision != "confirm" and not reason.strip():
         raise FieldError("reason", "reason: an override needs a reason")
     decide(
-        hk(request),
+        app,
         incident_id=inc.public_id,
         actor=viewer.email,
         decision=decision,
-        now=now_of(request),
+        now=now,
         reason=reason.strip() or None,
     )
     return _back(next, f"/incidents/{inc.public_id}#triage", "decided")
@@ -961,6 +966,8 @@ def incident_reportability(
 @router.post("/incidents/{incident_id}/amend")
 def incident_amend(
     request: Request,
+    app: HkApp,
+    now: Now,
     incident_id: str,
     aware_at: str = Form(...),
     reason: str = Form(""),
@@ -978,15 +985,15 @@ def incident_amend(
         raise FieldError("aware_at", str(exc)) from None
     if not reason.strip():
         raise FieldError("reason", "reason: say why the awareness time is corrected")
-    amend_awareness(
-        hk(request), incident_id=inc.public_id, aware_at=when, reason=reason, actor=viewer.email, now=now_of(request)
-    )
+    amend_awareness(app, incident_id=inc.public_id, aware_at=when, reason=reason, actor=viewer.email, now=now)
     return _back(next, f"/incidents/{inc.public_id}#triage", "amended")
 
 
 @router.post("/incidents/{incident_id}/steps/{ref}/done")
 def step_done(
     request: Request,
+    app: HkApp,
+    now: Now,
     incident_id: str,
     ref: str,
     note: str = Form(""),
@@ -1000,11 +1007,11 @@ def step_done(
     from hokoku.services.tasks import complete_task
 
     complete_task(
-        hk(request),
+        app,
         incident_id=inc.public_id,
         ref=ref,
         actor=viewer.email,
-        now=now_of(request),
+        now=now,
         note=note.strip() or None,
         evidence=evidence.strip() or None,
     )
@@ -1013,24 +1020,29 @@ def step_done(
 
 @router.post("/incidents/{incident_id}/steps/{ref}/assign")
 def step_assign(
-    request: Request, incident_id: str, ref: str, to: str = Form(...), next: str = Form(""), csrf_token: str = Form("")
+    request: Request,
+    app: HkApp,
+    now: Now,
+    incident_id: str,
+    ref: str,
+    to: str = Form(...),
+    next: str = Form(""),
+    csrf_token: str = Form(""),
 ):
     viewer = _writer(request, csrf_token, action="step.assign", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:assign", record=False)
     from hokoku.services.tasks import assign_task
 
-    assign_task(hk(request), incident_id=inc.public_id, ref=ref, to=to, actor=viewer.email, now=now_of(request))
+    assign_task(app, incident_id=inc.public_id, ref=ref, to=to, actor=viewer.email, now=now)
     return _back(next, f"/incidents/{inc.public_id}#step-{ref}", "assigned")
 
 
 @router.get("/incidents/{incident_id}/drafts/{kind}")
-def draft(request: Request, incident_id: str, kind: str, format: str = "html"):
+def draft(request: Request, app: HkApp, now: Now, incident_id: str, kind: str, format: str = "html"):
     viewer = _viewer(request)
     inc = load_visible(request, viewer, incident_id, via=f"draft:{kind}")
-    lang = lang_of(request)
-    text = render_incident_draft(
-        hk(request), incident_id=inc.public_id, kind=kind, lang=lang, fmt=format, now=now_of(request)
-    )
+    lang = get_lang(request)
+    text = render_incident_draft(app, incident_id=inc.public_id, kind=kind, lang=lang, fmt=format, now=now)
     from hokoku.web.casework import draft_response
 
     return draft_response(text, kind=kind, incident=inc.public_id, lang=lang, fmt=format)
@@ -1038,11 +1050,10 @@ def draft(request: Request, incident_id: str, kind: str, format: str = "html"):
 
 # -- leadership -----------------------------------------------------------------------------------
 @router.get("/leadership")
-def leadership(request: Request, incident: str = ""):
+def leadership(request: Request, app: HkApp, incident: str = ""):
     viewer = _viewer(request)
-    app = hk(request)
-    lang = lang_of(request)
-    now = now_of(request)
+    lang = get_lang(request)
+    now = get_now(request)
     if not viewer.scope.manages:
         accesslog.record_denied(
             app,
@@ -1053,7 +1064,7 @@ def leadership(request: Request, incident: str = ""):
             now=now,
         )
         raise Forbidden(f"{viewer.email} may not see the leadership overview")
-    from hokoku.web.metrics import incident_metrics, statutory_board
+    from hokoku.services.metrics import incident_metrics, statutory_board
 
     rows = incident_metrics(app, viewer.scope, now=now, lang=lang)
     board = statutory_board(app, viewer.scope, now=now, lang=lang)
@@ -1157,14 +1168,19 @@ def _data_words(data) -> str:
 
 @router.get("/audit")
 def audit_page(
-    request: Request, incident: str = "", actor: str = "", action: str = "", before: int = 0, format: str = "html"
+    request: Request,
+    app: HkApp,
+    lang: Lang,
+    incident: str = "",
+    actor: str = "",
+    action: str = "",
+    before: int = 0,
+    format: str = "html",
 ):
     viewer = _viewer(request)
     if not 0 <= before <= 2**62:
         raise FieldError("before", "before: must be a whole number from 0 to 2^62")
-    app = hk(request)
-    now = now_of(request)
-    lang = lang_of(request)
+    now = get_now(request)
     if not viewer.scope.may_read_audit_log:
         accesslog.record_denied(
             app,
@@ -1182,55 +1198,27 @@ def audit_page(
     from hokoku.services.auditops import verify as verify_audit
 
     result = verify_audit(app, public_keys=app.keyring.public_keys())  # with the local checkpoints
-    with transaction(app.engine) as session:
-        query = select(AuditEvent).order_by(AuditEvent.seq.desc())
-        if incident:
-            query = query.where(AuditEvent.incident_public_id == incident)
-        if actor:
-            query = query.where(AuditEvent.actor == actor)
-        if action:
-            query = query.where(
-                AuditEvent.action.startswith(action.rstrip("*"), autoescape=True)
-                if action.endswith((".", "*"))
-                else AuditEvent.action == action
-            )
-        if since:
-            query = query.where(AuditEvent.at >= since)
-        if until:
-            query = query.where(AuditEvent.at < until)
-        if before > 0 and not exporting:
-            query = query.where(AuditEvent.seq < before)
-        query = query.limit(EXPORT_LIMIT if exporting else PAGE_SIZE)
-        events = [
-            {
-                "seq": e.seq,
-                "at": e.at,
-                "actor": e.actor,
-                "action": e.action,
-                "incident": e.incident_public_id,
-                "data": e.data,
-            }
-            for e in session.execute(query).scalars()
-        ]
-        filters = {
-            "incident": incident or None,
-            "actor": actor or None,
-            "action": action or None,
-            "from": p.get("from") or None,
-            "to": p.get("to") or None,
-        }
-        audit.append(
-            session,
-            app.keyring,
-            at=now,
-            actor=viewer.email,
-            action="audit.exported" if exporting else "audit.viewed",
-            data={
-                **filters,
-                "before": before or None,
-                **({"format": format, "rows": len(events)} if exporting else {}),
-            },
-        )
+    filters = {
+        "incident": incident or None,
+        "actor": actor or None,
+        "action": action or None,
+        "from": p.get("from") or None,
+        "to": p.get("to") or None,
+    }
+    events = auditlog.read_events(
+        app,
+        now=now,
+        reader=viewer.email,
+        limit=EXPORT_LIMIT if exporting else PAGE_SIZE,
+        incident=incident,
+        actor=actor,
+        action=action,
+        since=since,
+        until=until,
+        before=before,
+        export_format=format if exporting else None,
+        record={**filters, "before": before or None},
+    )
     for e in events:
         e["words"] = _action_words(e["action"], e["data"] or {}, lang)
     if format == "csv":

@@ -9,7 +9,7 @@ from hokoku.core.statutory import MAX_INDIVIDUALS
 from hokoku.core.timeutil import parse_instant
 from hokoku.i18n import t as translate
 from hokoku.services.intake import MAX_SUMMARY, IntakeResult, report_incident
-from hokoku.web.common import organisation
+from hokoku.services.organisation import organisation
 from hokoku.web.errors import FieldError
 
 MAX_TEXT = 20_000

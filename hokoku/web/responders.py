@@ -11,8 +11,10 @@ from fastapi.responses import Response
 
 from hokoku.core.exceptions import InputError
 from hokoku.i18n import t_or
+from hokoku.services.organisation import organisation
 from hokoku.web import security
-from hokoku.web.common import hk, lang_of, load_visible, now_of, organisation
+from hokoku.web.common import load_visible
+from hokoku.web.deps import HkApp, Now, get_lang
 from hokoku.web.errors import FieldError
 
 router = APIRouter(include_in_schema=False)
@@ -78,7 +80,7 @@ def timeline_entries(
 
 
 @router.get("/incidents/{incident_id}/timeline")
-def timeline_fragment(request: Request, incident_id: str):
+def timeline_fragment(request: Request, app: HkApp, now: Now, incident_id: str):
     """The timeline section's contents (polled by the page; the page view itself was audited)."""
     from hokoku.services.queries import show_incident
     from hokoku.web.common import app_for
@@ -86,12 +88,11 @@ def timeline_fragment(request: Request, incident_id: str):
 
     viewer = _viewer(request)
     inc = load_visible(request, viewer, incident_id, via="page:timeline", record=False)
-    app = hk(request)
-    lang = lang_of(request)
+    lang = get_lang(request)
     from hokoku.services.tasks import list_tasks
 
     view = app_for(app, lang)
-    shown = show_incident(view, inc.public_id, now=now_of(request))
+    shown = show_incident(view, inc.public_id, now=now)
     steps = {
         t["ref"].split(":", 1)[-1]: t.get("title") or t["ref"] for t in list_tasks(view, incident_id=inc.public_id)
     }
@@ -109,6 +110,8 @@ def timeline_fragment(request: Request, incident_id: str):
 @router.post("/incidents/{incident_id}/steps/{ref}/tick")
 def step_tick(
     request: Request,
+    app: HkApp,
+    now: Now,
     incident_id: str,
     ref: str,
     item: int = Form(...),
@@ -123,13 +126,13 @@ def step_tick(
     inc = load_visible(request, viewer, incident_id, via="page:tick", record=False)
     try:
         set_tick(
-            hk(request),
+            app,
             incident_id=inc.public_id,
             ref=ref,
             item=item,
             checked=checked == "1",
             actor=viewer.email,
-            now=now_of(request),
+            now=now,
         )
     except InputError as exc:
         raise FieldError("item", str(exc)) from None
@@ -138,7 +141,13 @@ def step_tick(
 
 @router.post("/incidents/{incident_id}/updates")
 def post_status_update(
-    request: Request, incident_id: str, text: str = Form(""), next: str = Form(""), csrf_token: str = Form("")
+    request: Request,
+    app: HkApp,
+    now: Now,
+    incident_id: str,
+    text: str = Form(""),
+    next: str = Form(""),
+    csrf_token: str = Form(""),
 ):
     from hokoku.services.responders import post_update
     from hokoku.web.pages import _back, _writer
@@ -146,7 +155,7 @@ def post_status_update(
     viewer = _writer(request, csrf_token, action="update.post", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:update", record=False)
     try:
-        post_update(hk(request), incident_id=inc.public_id, text=text, actor=viewer.email, now=now_of(request))
+        post_update(app, incident_id=inc.public_id, text=text, actor=viewer.email, now=now)
     except InputError as exc:
         raise FieldError("text", str(exc)) from None
     return _back(next, f"/incidents/{inc.public_id}#timeline", "update")
@@ -154,7 +163,13 @@ def post_status_update(
 
 @router.post("/incidents/{incident_id}/evidence")
 async def upload_evidence(
-    request: Request, incident_id: str, file: UploadFile = File(...), ref: str = Form(""), csrf_token: str = Form("")
+    request: Request,
+    app: HkApp,
+    now: Now,
+    incident_id: str,
+    file: UploadFile = File(...),
+    ref: str = Form(""),
+    csrf_token: str = Form(""),
 ):
     from starlette.concurrency import run_in_threadpool
 
@@ -167,13 +182,13 @@ async def upload_evidence(
     try:
         await run_in_threadpool(
             lambda: add_evidence(
-                hk(request),
+                app,
                 incident_id=inc.public_id,
                 name=file.filename or "",
                 content_type=file.content_type or "",
                 data=data,
                 actor=viewer.email,
-                now=now_of(request),
+                now=now,
                 ref=ref.strip() or None,
             )
         )
@@ -183,7 +198,7 @@ async def upload_evidence(
 
 
 @router.get("/incidents/{incident_id}/evidence/{evidence_id}")
-def download_evidence(request: Request, incident_id: str, evidence_id: int):
+def download_evidence(request: Request, app: HkApp, now: Now, incident_id: str, evidence_id: int):
     from hokoku.services.responders import read_evidence
     from hokoku.web.pages import _viewer
 
@@ -194,7 +209,7 @@ def download_evidence(request: Request, incident_id: str, evidence_id: int):
         raise NotFound(f"no evidence file {evidence_id}")
     inc = load_visible(request, viewer, incident_id, via="page:evidence-download")
     name, _ctype, data = read_evidence(
-        hk(request), incident_id=inc.public_id, evidence_id=evidence_id, actor=viewer.email, now=now_of(request)
+        app, incident_id=inc.public_id, evidence_id=evidence_id, actor=viewer.email, now=now
     )
     ascii_name = "".join(ch if ch.isascii() and ch.isalnum() or ch in "._-" else "_" for ch in name) or "evidence"
     response = Response(

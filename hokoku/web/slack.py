@@ -23,7 +23,6 @@ refusal.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
 from collections.abc import Callable
@@ -38,8 +37,10 @@ from starlette.concurrency import run_in_threadpool
 from hokoku.core.exceptions import HokokuError
 from hokoku.i18n import Section, section
 from hokoku.security.slacksig import SlackSignatureError, verify_slack_request
-from hokoku.store.db import transaction
+from hokoku.services.organisation import organisation
+from hokoku.services.slackrequests import remember_request
 from hokoku.web.context import WebContext
+from hokoku.web.deps import get_context
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,7 @@ def _ephemeral(text: str) -> dict[str, Any]:
 # -- people -----------------------------------------------------------------------------------
 def person_for_slack_user(ctx: WebContext, user_id: str) -> str | None:
     """The organisation email of a Slack user: by ``slack_id``, else ``users.info`` → email."""
-    with transaction(ctx.app.engine) as session:
-        people = ctx.app.organisation(session).people()
+    people = organisation(ctx.app).people()
     for email, person in people.items():
         if person.slack_id and person.slack_id == user_id:
             return email
@@ -200,8 +200,7 @@ def validate_report(
 ) -> dict[str, str]:
     """Field errors (block id → message) for a report; empty when it may be filed."""
     errors: dict[str, str] = {}
-    with transaction(ctx.app.engine) as session:
-        org = ctx.app.organisation(session)
+    org = organisation(ctx.app)
     t = _t(ctx)
     try:
         org.division(division or "")
@@ -284,8 +283,7 @@ def report_view(ctx: WebContext, *, channel_id: str | None) -> dict[str, Any]:
     """The Block Kit modal of ``/hokoku report``."""
     t = _t(ctx)
     lang = ctx.lang
-    with transaction(ctx.app.engine) as session:
-        org = ctx.app.organisation(session)
+    org = organisation(ctx.app)
     divisions = [_option(f"{d.code} {d.name.get(lang)}", d.code) for i in org.institutes for d in i.divisions]
     categories = [_option(p.title.get(lang), code) for code, p in sorted(ctx.app.playbooks.items())]
 
@@ -443,7 +441,7 @@ router = APIRouter()
 
 async def _verified(request: Request) -> bytes | Response:
     """The raw body if Slack signed it and it is fresh; otherwise the 401 (audited) or 503."""
-    ctx: WebContext = request.app.state.ctx
+    ctx = get_context(request)
     body = await request.body()
     secret = ctx.app.settings.slack_signing_secret
     if secret is None:
@@ -471,8 +469,8 @@ async def _verified(request: Request) -> bytes | Response:
 
 
 async def _refuse(request: Request, ctx: WebContext, reason: str) -> Response:
-    """401, audited at most once a minute per client address (hokoku.web.refusals)."""
-    from hokoku.web.refusals import record_refusal
+    """401, audited at most once a minute per client address (hokoku.services.refusals)."""
+    from hokoku.services.refusals import record_refusal
     from hokoku.web.security import client_ip
 
     settings = getattr(request.app.state, "web_settings", None)
@@ -487,32 +485,6 @@ async def _refuse(request: Request, ctx: WebContext, reason: str) -> Response:
         data={"path": request.url.path, "reason": reason, "client": client},
     )
     return PlainTextResponse(f"request refused: {reason}", status_code=401)
-
-
-def remember_request(app, *, timestamp: str, signature: str, now) -> bool:
-    """Record a verified request's (timestamp, signature); False if it was seen before (a replay).
-
-    The digest is kept in the database for Slack's 5-minute window (plus the same again for
-    clock skew), so every worker refuses a replay; the primary key settles two at once.
-    """
-    from datetime import timedelta
-
-    from sqlalchemy import delete
-    from sqlalchemy.exc import IntegrityError
-
-    from hokoku.models.web import SlackRequestSeen
-    from hokoku.security.slacksig import MAX_SKEW_SECONDS
-
-    key = hashlib.sha256(f"{timestamp}:{signature}".encode()).hexdigest()
-    try:
-        with transaction(app.engine) as session:
-            session.execute(delete(SlackRequestSeen).where(SlackRequestSeen.expires_at <= now))
-            if session.get(SlackRequestSeen, key) is not None:
-                return False
-            session.add(SlackRequestSeen(digest=key, expires_at=now + timedelta(seconds=2 * MAX_SKEW_SECONDS)))
-    except IntegrityError:
-        return False
-    return True
 
 
 def _form(body: bytes) -> dict[str, str]:
@@ -538,7 +510,7 @@ async def slack_interactions(request: Request, background: BackgroundTasks) -> R
         return PlainTextResponse("no interaction payload", status_code=400)
     if not isinstance(payload, dict):
         return PlainTextResponse("no interaction payload", status_code=400)
-    reply = await run_in_threadpool(handle_interaction, request.app.state.ctx, payload)
+    reply = await run_in_threadpool(handle_interaction, get_context(request), payload)
     return _answer(reply, background)
 
 
@@ -547,5 +519,5 @@ async def slack_commands(request: Request, background: BackgroundTasks) -> Respo
     verified = await _verified(request)
     if isinstance(verified, Response):
         return verified
-    reply = await run_in_threadpool(handle_command, request.app.state.ctx, _form(verified))
+    reply = await run_in_threadpool(handle_command, get_context(request), _form(verified))
     return _answer(reply, background)

@@ -3,7 +3,7 @@
 Answered ephemerally (only the person sees them) in the organisation's language, with the web
 app's authorisation and audit: the Slack user is mapped to a person of the organisation
 (:func:`hokoku.web.slack.person_for_slack_user`); ``status`` shows an incident only within the
-person's scope (:func:`hokoku.web.scopes.scope_for`) and audits the view (``incident.viewed``,
+person's scope (:func:`hokoku.core.scopes.scope_for`) and audits the view (``incident.viewed``,
 via ``slack``) or the refusal (``access.denied``); ``ack`` goes through the transitions service,
 which audits acknowledgements and refusals. A refusal never names other people or addresses.
 Incident summaries and names are never shown here: ids, category, division, stage titles,
@@ -15,13 +15,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import select
-
 from hokoku.core import chain
 from hokoku.core.exceptions import HokokuError
 from hokoku.core.timeutil import fmt_jst
 from hokoku.i18n import Section, in_lang, join_list, section
-from hokoku.store.db import transaction
 from hokoku.web.context import WebContext
 
 SUBCOMMANDS = ("help", "list", "status", "ack")
@@ -82,98 +79,67 @@ def answer(ctx: WebContext, verb: str, args: list[str], form: dict[str, str]):
 
 
 def my_items(ctx: WebContext, email: str) -> str:
-    from hokoku.models.casework import Task
-    from hokoku.models.incident import Incident, Stage
-    from hokoku.services.stagerows import incident_policy
+    from hokoku.services.slackviews import open_items
 
     t, lang = _t(ctx), ctx.lang
-    lines = []
-    with transaction(ctx.app.engine) as session:
-        stages = session.execute(
-            select(Stage, Incident)
-            .join(Incident, Incident.id == Stage.incident_id)
-            .where(Stage.owner_email == email, Stage.status.in_(sorted(chain.ACTIVE)), Incident.status == "open")
-            .order_by(Stage.due_at)
-        ).all()
-        for stage, inc in stages[:20]:
-            title = incident_policy(inc).stage(stage.code).title.get(lang)
-            lines.append(
-                t["stage_line"].format(
-                    incident=inc.public_id,
-                    title=title,
-                    status=t["status"].get(stage.status, stage.status),
-                    due=fmt_jst(stage.due_at) if stage.due_at else t["none"],
-                )
+    stages, steps = open_items(ctx.app, email, lang=lang)
+    lines = [
+        t["stage_line"].format(
+            incident=s["incident"],
+            title=s["title"],
+            status=chain.status_label(s["status"], ctx.lang),
+            due=fmt_jst(s["due_at"]) if s["due_at"] else t["none"],
+        )
+        for s in stages
+    ]
+    for step in steps:
+        title = in_lang(lang, ja=step["title_ja"], en=step["title_en"])
+        if title is None and step["encrypted_title"]:
+            title = t["none"]
+        lines.append(
+            t["task_line"].format(
+                incident=step["incident"], title=title, due=fmt_jst(step["due_at"]) if step["due_at"] else t["none"]
             )
-        tasks = session.execute(
-            select(Task, Incident)
-            .join(Incident, Incident.id == Task.incident_id)
-            .where(Task.owner_email == email, Task.status.in_(("open", "overdue")), Incident.status == "open")
-            .order_by(Task.due_at)
-        ).all()
-        for task, inc in tasks[:20]:
-            title = in_lang(lang, ja=task.title_ja, en=task.title_en)
-            if title is None and task.title_enc is not None:
-                title = t["none"]
-            lines.append(
-                t["task_line"].format(
-                    incident=inc.public_id, title=title, due=fmt_jst(task.due_at) if task.due_at else t["none"]
-                )
-            )
+        )
     return "\n".join([t["mine"], *lines]) if lines else t["nothing"]
 
 
 def status_text(ctx: WebContext, email: str, incident: str) -> str:
+    from hokoku.config.web import load_web_settings
     from hokoku.core.roles import role_label
-    from hokoku.models.incident import Incident, Stage
-    from hokoku.services.stagerows import incident_policy
-    from hokoku.web.accesslog import record_denied, record_view
-    from hokoku.web.scopes import scope_for
+    from hokoku.services.accesslog import record_denied, record_view
+    from hokoku.services.slackviews import incident_status
 
     t, lang = _t(ctx), ctx.lang
-    with transaction(ctx.app.engine) as session:
-        org = ctx.app.organisation(session)
-        inc = session.execute(select(Incident).where(Incident.public_id == incident)).scalar_one_or_none()
-        scope = scope_for(org, email)
-        reason = (
-            "no such incident"
-            if inc is None
-            else scope.refusal(reporter=inc.reporter_email, division=inc.division_code, institute=inc.institute_code)
-        )
-        if reason is None:
-            playbook = ctx.app.playbooks.get(inc.category)
-            head = t["status_head"].format(
-                incident=inc.public_id,
-                category=playbook.title.get(lang) if playbook else inc.category,
-                division=org.division(inc.division_code).name.get(lang),
-                state=t["open" if inc.status == "open" else "closed"],
-            )
-            policy = incident_policy(inc)
-            lines = [head]
-            for stage in session.execute(select(Stage).where(Stage.incident_id == inc.id).order_by(Stage.id)).scalars():
-                if stage.status == "pending":
-                    continue
-                lines.append(
-                    t["status_line"].format(
-                        title=policy.stage(stage.code).title.get(lang),
-                        status=t["status"].get(stage.status, stage.status),
-                        owner=role_label(stage.owner_role, lang) if stage.owner_role else t["none"],
-                        due=fmt_jst(stage.due_at) if stage.due_at else t["none"],
-                    )
-                )
+    reason, view = incident_status(ctx.app, email, incident, lang=lang)
     if reason is not None:
         record_denied(
             ctx.app,
             email=email,
-            incident=incident if inc is not None else None,
+            incident=incident if view.get("exists") else None,
             via="slack",
             reason=reason,
             now=ctx.now(),
             action="view",
         )
         return t["no_incident"].format(incident=incident)
-    from hokoku.web.config import load_web_settings
-
+    lines = [
+        t["status_head"].format(
+            incident=view["incident"],
+            category=view["category"],
+            division=view["division"],
+            state=t["open" if view["open"] else "closed"],
+        )
+    ]
+    for stage in view["stages"]:
+        lines.append(
+            t["status_line"].format(
+                title=stage["title"],
+                status=chain.status_label(stage["status"], ctx.lang),
+                owner=role_label(stage["owner_role"], lang) if stage["owner_role"] else t["none"],
+                due=fmt_jst(stage["due_at"]) if stage["due_at"] else t["none"],
+            )
+        )
     record_view(ctx.app, load_web_settings(), email=email, incident=incident, via="slack", now=ctx.now())
     return "\n".join(lines)
 
@@ -219,12 +185,6 @@ def run_ack(
 
 def stage_titles(ctx: WebContext, incident: str, codes: list[str]) -> list[str]:
     """The stages' titles in the organisation's language (never their codes)."""
-    from hokoku.models.incident import Incident
-    from hokoku.services.stagerows import incident_policy
+    from hokoku.services import slackviews
 
-    with transaction(ctx.app.engine) as session:
-        inc = session.execute(select(Incident).where(Incident.public_id == incident)).scalar_one_or_none()
-        if inc is None:
-            return list(codes)
-        policy = incident_policy(inc)
-        return [policy.stage(code).title.get(ctx.lang) for code in codes]
+    return slackviews.stage_titles(ctx.app, incident, codes, lang=ctx.lang)

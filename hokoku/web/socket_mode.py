@@ -21,8 +21,9 @@ from datetime import datetime
 from typing import Any
 
 from hokoku.app import App
+from hokoku.clock import utcnow
 from hokoku.core.exceptions import ConfigError
-from hokoku.web.context import WebContext, utcnow
+from hokoku.web.context import WebContext
 from hokoku.web.slack import SlackReply, handle_command, handle_interaction
 
 log = logging.getLogger(__name__)

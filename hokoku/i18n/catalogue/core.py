@@ -132,4 +132,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "APPI Art. {act}(2): when the incident is reportable the individuals concerned are notified (where that is difficult, an alternative measure protects them). Policy target: {deadline} from awareness.",
     ),
     "statutory.set_aside": ("報告不要と判断（総括管理者）", "decided not reportable (general manager)"),
+    # the status of a stage of the chain (hokoku.core.chain)
+    "stage_status.pending": ("未開始", "not started"),
+    "stage_status.notified": ("通知済み・未確認", "notified, not acknowledged"),
+    "stage_status.acknowledged": ("受領確認済み", "acknowledged"),
+    "stage_status.overdue": ("期限超過", "overdue"),
+    "stage_status.done": ("完了", "done"),
+    "stage_status.skipped": ("省略", "skipped"),
 }

@@ -177,4 +177,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "doc.article.appi": ("個人情報保護法", "APPI"),
     "doc.action_line": ("・{title}（{status}）", "- {title} ({status})"),
     "doc.place": ("{institute} {division}", "{division}, {institute}"),
+    "doc.prevention_deadline": ("再発防止の措置「{title}」", "Prevention: {title}"),
+    "doc.report_late": (
+        "（規程第27条第1項の「直ちに」の目安 {tolerance} を超えて報告）",
+        " (later than the {tolerance} within which 27-1 expects an immediate report)",
+    ),
 }

@@ -580,11 +580,5 @@ TEXTS: dict[str, tuple[str, str]] = {
         "不明なコマンドです。`/hokoku help` で使い方を表示します。",
         "Unknown command. `/hokoku help` shows how to use it.",
     ),
-    "slack.cmd.status.pending": ("未開始", "not started"),
-    "slack.cmd.status.notified": ("通知済み・未確認", "notified, not acknowledged"),
-    "slack.cmd.status.acknowledged": ("受領確認済み", "acknowledged"),
-    "slack.cmd.status.overdue": ("期限超過", "overdue"),
-    "slack.cmd.status.done": ("完了", "done"),
-    "slack.cmd.status.skipped": ("省略", "skipped"),
     "slack.cmd.none": ("なし", "none"),
 }

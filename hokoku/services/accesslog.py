@@ -84,7 +84,7 @@ def _maybe_warn(app, web_settings, session: Session, *, email: str, now: datetim
         threshold=web_settings.read_alert_threshold,
         incidents=list(incidents),
     )
-    from hokoku.services.outbox import channels_for
+    from hokoku.services.notifications import channels_for
 
     base = f"access:bulk_read:{email}:{iso(now)}:{gm.email}"
     for channel in channels_for(app, WARNING_KIND):

@@ -22,6 +22,7 @@ from hokoku.app import App
 from hokoku.core.timeutil import fmt_jst
 from hokoku.models.incident import Incident, Stage
 from hokoku.models.notification import Notification
+from hokoku.services.incidents import incident_policy
 
 #: Messages that ask the recipient to acknowledge a stage: sent on every channel, with buttons/links.
 ACK_KINDS = frozenset({"notify", "reminder", "escalation"})
@@ -97,8 +98,6 @@ class MessageContext:
         }
 
     def stage_vars(self, stage: Stage) -> dict:
-        from hokoku.services.stagerows import incident_policy
-
         sp = incident_policy(self.incident).stage(stage.code)
         people = self.app.organisation(self.session).people()
         owner = people.get(stage.owner_email or "")

@@ -1,4 +1,5 @@
-"""Accounts, passwords, sessions and API tokens (Art. 11: authentication).
+"""Accounts, passwords and personal API tokens (Art. 11: authentication); sign-in and sessions are
+in :mod:`hokoku.services.websessions`.
 
 Accounts belong to people of the organisation file. Passwords are argon2id hashes
 (argon2-cffi); a session is a random id in an HttpOnly, SameSite=Lax cookie (Secure when
@@ -13,63 +14,30 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, inspect, select
-from sqlmodel import SQLModel
+from sqlalchemy import delete, select
 
-from hokoku.core.exceptions import HokokuError, InputError, NotFound
-from hokoku.models.web import (
-    ApiToken,
-    IncidentRead,
-    LoginFailure,
-    ReadWarning,
-    RefusalTally,
-    SlackRequestSeen,
-    WebSession,
-    WebUser,
-)
+from hokoku.core.exceptions import InputError, NotFound
+from hokoku.models.web import ApiToken, WebSession, WebUser
 from hokoku.security import audit
 from hokoku.store.db import transaction
-from hokoku.web import security
 
-SESSION_COOKIE = "hokoku_session"
 API_TOKEN_PREFIX = "hkp_"
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
-WEB_TABLES = (WebUser, WebSession, ApiToken, LoginFailure, IncidentRead, ReadWarning, SlackRequestSeen, RefusalTally)
 #: Characters of a token kept in clear (``hkp_`` + 8) so its owner can tell tokens apart.
 PREFIX_CHARS = 12
 DEFAULT_TOKEN_DAYS = 90
 
-_hasher = PasswordHasher()
+hasher = PasswordHasher()
 #: Verified against when the account does not exist, so both cases cost the same time.
-_DUMMY_HASH = _hasher.hash("hokoku: no such account")
-
-
-class LoginFailed(HokokuError):
-    """Wrong email or password (the message never says which)."""
-
-
-class LoginThrottled(HokokuError):
-    """Too many failed sign-ins for this account from this address."""
-
-    def __init__(self, message: str, retry_after: int):
-        super().__init__(message)
-        self.retry_after = retry_after
+DUMMY_HASH = hasher.hash("hokoku: no such account")
 
 
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def ensure_web_tables(engine) -> None:
-    """Create the web tables in a database initialised before they existed (idempotent)."""
-    if not all(inspect(engine).has_table(t.__tablename__) for t in WEB_TABLES):
-        SQLModel.metadata.create_all(engine, tables=[t.__table__ for t in WEB_TABLES])
 
 
 def _person(app, session, email: str) -> str:
@@ -93,12 +61,11 @@ def check_password(password: str) -> str:
 def add_user(app, *, email: str, password: str, now: datetime) -> dict:
     """An account for a person of the organisation file."""
     check_password(password)
-    ensure_web_tables(app.engine)
     with transaction(app.engine) as session:
         email = _person(app, session, email)
         if session.get(WebUser, email) is not None:
             raise InputError(f"{email} already has an account (hokoku user passwd {email} changes its password)")
-        session.add(WebUser(email=email, password_hash=_hasher.hash(password), created_at=now, password_changed_at=now))
+        session.add(WebUser(email=email, password_hash=hasher.hash(password), created_at=now, password_changed_at=now))
         audit.append(session, app.keyring, at=now, actor="hokoku:admin", action="user.added", data={"user": email})
     return {"user": email, "created": True}
 
@@ -106,13 +73,12 @@ def add_user(app, *, email: str, password: str, now: datetime) -> dict:
 def set_password(app, *, email: str, password: str, now: datetime) -> dict:
     """A new password; the account's sessions end."""
     check_password(password)
-    ensure_web_tables(app.engine)
     with transaction(app.engine) as session:
         email = _person(app, session, email)
         user = session.get(WebUser, email)
         if user is None:
             raise NotFound(f"{email} has no account (hokoku user add {email})")
-        user.password_hash, user.password_changed_at = _hasher.hash(password), now
+        user.password_hash, user.password_changed_at = hasher.hash(password), now
         session.add(user)
         ended = session.execute(delete(WebSession).where(WebSession.email == email)).rowcount
         revoked = _revoke_all(session, email, now=now, reason="password changed")
@@ -137,7 +103,6 @@ def _revoke_all(session, email: str, *, now: datetime, reason: str) -> int:
 
 def disable_user(app, *, email: str, now: datetime) -> dict:
     """Disable an account: it cannot sign in, its sessions end, its API tokens are revoked."""
-    ensure_web_tables(app.engine)
     with transaction(app.engine) as session:
         email = (email or "").strip().lower()
         user = session.get(WebUser, email)
@@ -160,7 +125,6 @@ def disable_user(app, *, email: str, now: datetime) -> dict:
 
 def enable_user(app, *, email: str, now: datetime) -> dict:
     """Enable a disabled account again (its old tokens stay revoked)."""
-    ensure_web_tables(app.engine)
     with transaction(app.engine) as session:
         email = _person(app, session, email)
         user = session.get(WebUser, email)
@@ -178,10 +142,9 @@ def create_api_token(app, *, email: str, now: datetime, days: int | None = None)
     It expires ``days`` (default ``HOKOKU_TOKEN_DAYS``, 90) after ``now``.
     """
     if days is None:
-        from hokoku.web.config import load_web_settings
+        from hokoku.config.web import load_web_settings
 
         days = load_web_settings().token_days
-    ensure_web_tables(app.engine)
     token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction(app.engine) as session:
         email = _person(app, session, email)
@@ -220,10 +183,9 @@ def _token_status(row: ApiToken, now: datetime, days: int) -> str:
 
 def list_api_tokens(app, *, email: str, now: datetime) -> list[dict]:
     """Every token of an account (never the secret): id, prefix, created, expires, last used, status."""
-    from hokoku.web.config import load_web_settings
+    from hokoku.config.web import load_web_settings
 
     days = load_web_settings().token_days
-    ensure_web_tables(app.engine)
     with transaction(app.engine) as session:
         email = (email or "").strip().lower()
         if session.get(WebUser, email) is None:
@@ -252,7 +214,6 @@ def revoke_api_token(app, *, ref: str, now: datetime) -> dict:
     """Revoke one token named by its id (``user token list``, at least 6 hex digits) or by the
     start of the token itself (``hkp_`` + at least 4 characters)."""
     ref = (ref or "").strip()
-    ensure_web_tables(app.engine)
     with transaction(app.engine) as session:
         if ref.startswith(API_TOKEN_PREFIX):
             if len(ref) < len(API_TOKEN_PREFIX) + 4:
@@ -295,9 +256,8 @@ def revoke_api_token(app, *, ref: str, now: datetime) -> dict:
 def ensure_demo_users(app, *, emails: list[str], password: str, now: datetime) -> list[str]:
     """Create (or reset the password of) the demo accounts; returns their emails."""
     check_password(password)
-    ensure_web_tables(app.engine)
     done = []
-    hashed = _hasher.hash(password)  # one password for every demo account (printed anyway)
+    hashed = hasher.hash(password)  # one password for every demo account (printed anyway)
     with transaction(app.engine) as session:
         for email in emails:
             email = _person(app, session, email)
@@ -309,150 +269,3 @@ def ensure_demo_users(app, *, emails: list[str], password: str, now: datetime) -
             session, app.keyring, at=now, actor="hokoku:serve", action="user.demo_accounts", data={"users": done}
         )
     return done
-
-
-# -- sign-in, sessions, tokens ----------------------------------------------------------------
-@dataclass(frozen=True)
-class SignedIn:
-    email: str
-    via: str  # session | token
-    csrf_token: str | None = None
-    session_id: str | None = None  # the SHA-256 of the cookie value
-
-
-def login(app, web_settings, *, email: str, password: str, ip: str, now: datetime) -> tuple[str, str]:
-    """Check the password; returns (cookie value, CSRF token) of a new session.
-
-    Raises :class:`LoginThrottled` after too many failures for this account and address, or
-    for this account from any address (both checked before the password, so guessing stops),
-    else :class:`LoginFailed`. A disabled account cannot sign in.
-    """
-    from hokoku.web.refusals import audit_refusal
-
-    email = (email or "").strip().lower()[:320]
-    window = timedelta(minutes=web_settings.login_window_minutes)
-    with transaction(app.engine) as session:
-        failures = security.login_failures(session, email=email, ip=ip, now=now, window=window)
-        account_failures = security.account_login_failures(session, email=email, now=now, window=window)
-        known = email in app.organisation(session).people()
-        throttled = (
-            failures >= web_settings.login_max_failures or account_failures >= web_settings.login_account_max_failures
-        )
-        if throttled:  # audited (at most once a minute per account, whatever the address), password not checked
-            audit_refusal(
-                app,
-                session,
-                source=f"login-throttled:{email[:100]}",
-                actor=email if known else "anonymous",
-                action="auth.login_throttled",
-                now=now,
-                data={"failures": failures, "account_failures": account_failures},
-            )
-        user = session.get(WebUser, email) if known else None
-        ok = False
-        try:
-            if throttled:
-                raise VerificationError("throttled")
-            ok = _hasher.verify(
-                user.password_hash if user and user.active and user.password_hash else _DUMMY_HASH, password or ""
-            )
-            ok = ok and user is not None and user.active and bool(user.password_hash)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            ok = False
-        if not ok and not throttled:
-            security.record_login_failure(session, email=email, ip=ip, now=now)
-            data = {
-                "reason": ("account disabled" if user and not user.active else "bad password")
-                if user
-                else "no such account",
-                "failures": failures + 1,
-                "account_failures": account_failures + 1,
-            }
-            if known:
-                audit.append(session, app.keyring, at=now, actor=email, action="auth.login_failed", data=data)
-            else:  # guesses at unknown names: at most one audit row a minute per address
-                audit_refusal(
-                    app,
-                    session,
-                    source=f"login:{ip}",
-                    actor="anonymous",
-                    action="auth.login_failed",
-                    now=now,
-                    data=data,
-                )
-    if throttled:
-        raise LoginThrottled("too many failed sign-ins: wait and try again", int(window.total_seconds()))
-    if not ok:
-        raise LoginFailed("wrong email or password")
-    cookie, csrf = secrets.token_urlsafe(32), security.new_token()
-    with transaction(app.engine) as session:
-        user = session.get(WebUser, email)
-        if _hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = _hasher.hash(password)
-            session.add(user)
-        security.clear_login_failures(session, email=email, ip=ip)
-        session.add(
-            WebSession(
-                id_sha256=digest(cookie),
-                email=email,
-                csrf_token=csrf,
-                created_at=now,
-                expires_at=now + timedelta(hours=web_settings.session_hours),
-                last_seen_at=now,
-            )
-        )
-        audit.append(session, app.keyring, at=now, actor=email, action="auth.login", data={"via": "web"})
-    return cookie, csrf
-
-
-def session_user(app, cookie: str | None, *, now: datetime) -> SignedIn | None:
-    """The signed-in person of a session cookie, or None (unknown, expired, left the organisation)."""
-    if not cookie:
-        return None
-    with transaction(app.engine) as session:
-        row = session.get(WebSession, digest(cookie))
-        if row is None:
-            return None
-        if row.expires_at <= now:
-            session.delete(row)
-            return None
-        user = session.get(WebUser, row.email)
-        if user is None or not user.active or row.email not in app.organisation(session).people():
-            return None
-        return SignedIn(email=row.email, via="session", csrf_token=row.csrf_token, session_id=row.id_sha256)
-
-
-def token_user(app, token: str | None, *, now: datetime, days: int = DEFAULT_TOKEN_DAYS) -> SignedIn | None:
-    """The owner of a personal API token, or None (unknown, revoked, expired, account disabled)."""
-    if not token or not token.startswith(API_TOKEN_PREFIX) or len(token) > 200:
-        return None
-    with transaction(app.engine) as session:
-        row = session.get(ApiToken, digest(token))
-        if row is None or not row.active or token_expiry(row, days) <= now:
-            return None
-        user = session.get(WebUser, row.email)
-        if user is None or not user.active or row.email not in app.organisation(session).people():
-            return None
-        row.last_used_at = now
-        session.add(row)
-        return SignedIn(email=row.email, via="token")
-
-
-def logout(app, cookie: str | None, *, now: datetime) -> None:
-    if not cookie:
-        return
-    with transaction(app.engine) as session:
-        row = session.get(WebSession, digest(cookie))
-        if row is not None:
-            session.delete(row)
-            audit.append(session, app.keyring, at=now, actor=row.email, action="auth.logout", data={})
-
-
-def purge_expired_sessions(app, *, now: datetime) -> int:
-    with transaction(app.engine) as session:
-        return session.execute(delete(WebSession).where(WebSession.expires_at <= now)).rowcount
-
-
-def has_account(app, email: str) -> bool:
-    with transaction(app.engine) as session:
-        return session.execute(select(WebUser.email).where(WebUser.email == email.strip().lower())).first() is not None

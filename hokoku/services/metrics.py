@@ -9,12 +9,12 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from hokoku.core.scopes import Scope
 from hokoku.models.casework import Task
 from hokoku.models.incident import Incident
+from hokoku.services.dashboard import scoped_query
 from hokoku.services.stagerows import load_stages
 from hokoku.store.db import transaction
-from hokoku.web.common import scoped_query
-from hokoku.web.scopes import Scope
 
 
 def incident_metrics(app, scope: Scope, *, now: datetime, lang: str, limit: int = 30) -> list[dict]:
