@@ -30,6 +30,7 @@ from hokoku.core.exceptions import ConfigError
 from hokoku.core.timeutil import as_utc
 from hokoku.i18n import t
 from hokoku.models.audit import AuditEvent, AuditHead
+from hokoku.security.auditkeys import AuditSigner
 from hokoku.security.crypto import Keyring, verify_signature  # noqa: F401  (verify_signature: re-exported)
 from hokoku.store.triggers import note
 
@@ -92,7 +93,7 @@ def append(
         session.flush()
     signer = keyring.signer
     if signer is not None and active_key(session, head) != signer.current.key_id:
-        _rotate(session, keyring, head, at=at)
+        _rotate(session, keyring, signer, head, at=at)
     key_id = signer.current.key_id if signer is not None else keyring.sign(b"")[0]
     event = _add(
         session, head, None, at=at, actor=actor, action=action, incident=incident, data=data or {}, key_id=key_id
@@ -190,21 +191,22 @@ def active_key(session: Session, head: AuditHead) -> str | None:
     return session.execute(select(AuditEvent.key_id).where(AuditEvent.seq == head.seq)).scalar_one_or_none()
 
 
-def _rotate(session: Session, keyring: Keyring, head: AuditHead, *, at: datetime) -> None:
-    signer = keyring.signer
+def _rotate(session: Session, keyring: Keyring, signer: AuditSigner, head: AuditHead, *, at: datetime) -> None:
     new = signer.current
     old = active_key(session, head)
-    data = {
+    data: dict[str, object] = {
         "key_id": new.key_id,
         "public_key": new.public_key_hex,
         "previous": old,
         "previous_public_key": None,
         "legacy": False,
     }
+    previous = signer.get(old) if old is not None else None
+    sign: Callable[[bytes], tuple[str, str]]
     if old is None:  # the chain's first key signs its own introduction
         sign = lambda m: signer.sign(m)  # noqa: E731
-    elif signer.get(old) is not None:
-        data["previous_public_key"] = signer.get(old).public_key_hex
+    elif previous is not None:
+        data["previous_public_key"] = previous.public_key_hex
         sign = lambda m: signer.sign(m, key_id=old)  # noqa: E731
     elif old in {k.key_id for k in keyring.keys}:  # the key derived from the data key, before 0003
         legacy = keyring.get(old)

@@ -123,7 +123,15 @@ def _recipients(org) -> list:
 
 
 def _queue(
-    app: App, session, *, kind: str, down: list[str], outage: str, channels: list[str], now: datetime, variables: dict
+    app: App,
+    session,
+    *,
+    kind: str,
+    down: list[str],
+    outage: str | None,
+    channels: list[str],
+    now: datetime,
+    variables: dict,
 ) -> list[str]:
     org = app.organisation(session)
     lang = app.settings.lang
@@ -234,14 +242,15 @@ def check_channels(app: App, *, now: datetime) -> list[str]:
                     )
                     log.warning("channel(s) %s deliver again: recovery notice queued", down)
                     queued += keys
-            newly = [
-                c
+            failing_since = {
+                c: st.failing_since
                 for c, st in states.items()
                 if c not in covered and st.failing_since is not None and now - st.failing_since >= window
-            ]
+            }
+            newly = list(failing_since)
             if newly:
                 working = [c for c, st in states.items() if st.failing_since is None] or configured
-                since = min(states[c].failing_since for c in newly)
+                since = min(failing_since.values())
                 outage = since.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
                 errors = "; ".join(f"{c}: {states[c].last_error or '-'}" for c in newly)
                 keys = _queue(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import or_, select
 
@@ -109,7 +110,8 @@ def incident_rows(
             policy = incident_policy(inc)
             rows = load_stages(session, inc)
             statuses = {r.code: r.status for r in rows}
-            stages, statutory = [], []
+            stages: list[dict[str, Any]] = []  # one view row per open stage
+            statutory: list[dict[str, Any]] = []
             for row in rows:
                 sp = policy.stage(row.code)
                 if row.code in STATUTORY_STAGES and row.status != "skipped":

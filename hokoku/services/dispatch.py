@@ -78,7 +78,7 @@ from hokoku.services.notifications import (
     delivery_channels,
     enqueue,
 )
-from hokoku.store.db import retry_on_disconnect, transaction
+from hokoku.store.db import retry_on_disconnect, rows_changed, transaction
 from hokoku.store.locking import db_now, for_update
 
 MAX_ATTEMPTS = 8
@@ -199,12 +199,13 @@ def renew(app: App, nid: int, claim_id: str) -> bool:
     """Extend the lease of a row ``claim_id`` still owns; False when the claim was taken over."""
     with transaction(app.engine) as session:
         until = db_now(session) + lease_of(app)
-        result = session.execute(
+        renewed = rows_changed(
+            session,
             update(Notification)
             .where(Notification.id == nid, Notification.claim_id == claim_id, Notification.status == "sending")
-            .values(lease_until=until)
+            .values(lease_until=until),
         )
-        return result.rowcount == 1
+        return renewed == 1
 
 
 class LeaseKeeper:
@@ -559,6 +560,8 @@ def _attempt(delivery: Delivery, notifier: Notifier | None, channel: str) -> str
         if refresh is None or not delivery.target:
             raise DeliveryError(f"channel {channel!r} cannot update the incident thread", permanent=True)
         return refresh(delivery.target, **delivery.update).provider_id
+    if delivery.message is None:
+        raise DeliveryError(f"nothing to send ({delivery.op})", permanent=True)
     return notifier.send(delivery.message).provider_id
 
 
@@ -577,7 +580,7 @@ def deliver_one(
             log.warning("notification %s: claim %s was taken over before sending; not sent", nid, claim_id)
             return DispatchEvent(nid, "", "", "", "superseded")
         delivery = prepare(app, session, row, now=now)
-        pid = session.get(Incident, row.incident_id).public_id if row.incident_id else None
+        pid = session.get_one(Incident, row.incident_id).public_id if row.incident_id else None
         ahead = older_undelivered(session, row) if delivery.op in ("send", "refresh") else None
         if ahead is not None:  # per person and channel, messages go in the order they were queued
             row.status, row.claim_id, row.lease_until = "pending", None, None
@@ -719,7 +722,7 @@ def enqueue_fallback(
         except IntegrityError:
             continue
         added.append(copy)
-        pid = session.get(Incident, row.incident_id).public_id if row.incident_id else None
+        pid = session.get_one(Incident, row.incident_id).public_id if row.incident_id else None
         audit.append(
             session,
             app.keyring,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -36,7 +37,7 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
     playbook = app.playbooks.get(inc.category)
     rows = load_stages(session, inc)
     dec = lambda blob, f, row: app.keyring.decrypt(blob, field=f, bind=row)  # noqa: E731
-    stages = []
+    stages: list[dict[str, Any]] = []
     for r in rows:
         sp = policy.stage(r.code)
         stages.append(
@@ -100,7 +101,7 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
     if triage_row is not None and required:
         d = ppc_deadlines(
             inc.aware_at,
-            unauthorized_purpose=triage_row.unauthorized_purpose,
+            unauthorized_purpose=bool(triage_row.unauthorized_purpose),  # unknown: the shorter 30 days
             preliminary_days=policy.statutory.preliminary_days,
         )
         ppc = {
@@ -140,7 +141,7 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
 
     ack = by_code.get("acknowledge", {}).get("acknowledged_at")
     contained = by_code.get("containment", {}).get("completed_at")
-    deadlines = []
+    deadlines: list[dict[str, Any]] = []
     for s in stages:
         if s["due_at"] is None or s["code"] == "report" or s["status"] == "skipped":
             continue

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -111,15 +112,15 @@ def _sweep_batch(app: App, *, now: datetime, batch_size: int) -> _Batch:
         events: list[SweepEvent] = []
         contexts: dict[int, MessageContext] = {}
         for row in rows:
-            incident = session.get(Incident, row.incident_id)
+            incident = session.get_one(Incident, row.incident_id)
             sp = incident_policy(incident).stage(row.code)
             outcome = chain.sweep_stage(to_state(row), sp.timings(incident.serious), now)
             apply_state(row, outcome.state)
             session.add(row)
             if not outcome.actions:
                 continue
-            ctx = contexts.get(incident.id) or contexts.setdefault(
-                incident.id, MessageContext.for_incident(app, session, incident)
+            ctx = contexts.get(row.incident_id) or contexts.setdefault(
+                row.incident_id, MessageContext.for_incident(app, session, incident)
             )
             for action in outcome.actions:
                 events.append(_act(app, session, ctx, incident, row, action, now))
@@ -131,6 +132,7 @@ def _sweep_batch(app: App, *, now: datetime, batch_size: int) -> _Batch:
 
 def _act(app: App, session, ctx: MessageContext, incident: Incident, row: Stage, action, now: datetime) -> SweepEvent:
     pid = incident.public_id
+    extra: dict[str, Any]  # template variables of the message
     if isinstance(action, chain.Escalation):
         kind, detail, tag = (
             "escalation",
