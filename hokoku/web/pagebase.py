@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from hokoku.core.roles import role_label
 from hokoku.core.timeutil import fmt_jst
-from hokoku.i18n import other_lang
+from hokoku.i18n import install, other_lang
 from hokoku.i18n import t as translate
 from hokoku.resources import templates_dir
 from hokoku.web import security
@@ -28,6 +28,7 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+install(_env)
 _env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
 
 
@@ -85,7 +86,7 @@ def render(request: Request, name: str, *, status: int = 200, headers: dict | No
     msg = request.query_params.get("msg")
     base = {
         "lang": lang,
-        "t": lambda key: translate(key, lang),
+        "t": lambda key, **params: translate(key, lang, **params),
         "viewer": viewer,
         "csrf": viewer.signed.csrf_token if viewer and viewer.signed.csrf_token else "",
         "lang_url": url_with(request, lang=other_lang(lang)),

@@ -978,22 +978,13 @@ def leadership(request: Request, app: HkApp, incident: str = ""):
 # -- audit log --------------------------------------------------------------------------------------
 PAGE_SIZE = 50
 EXPORT_LIMIT = 100_000
-_VERIFY_REASONS = {
-    "prev_hash does not match the previous event": "audit.verify.chain",
-    "content does not match its hash (edited)": "audit.verify.edited",
-    "signature does not verify": "audit.verify.signature",
-}
 
 
 def _verify_text(result, lang: str) -> str:
     """The verification status in the page's language."""
     if result.ok:
-        return translate("audit.verify.ok", lang, events=f"{getattr(result, 'events', 0):,}")
-    reason = getattr(result, "reason", None) or ""
-    key = _VERIFY_REASONS.get(reason) or ("audit.verify.gap" if reason.startswith("event seq ") else None)
-    return translate(
-        "audit.verify.failed", lang, seq=getattr(result, "bad_seq", None), reason=t_or(key or "", lang, reason)
-    )
+        return translate("audit.verify.ok", lang, events=f"{result.events:,}")
+    return translate("audit.verify.failed", lang, seq=result.bad_seq, reason=result.why(lang))
 
 
 def _action_words(action: str, data: dict, lang: str) -> str:
