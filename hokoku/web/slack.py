@@ -373,7 +373,7 @@ def handle_command(ctx: WebContext, form: dict[str, str]) -> SlackReply:
             ),
         )
     if words[0].lower() != "report":
-        return SlackReply(body=ephemeral(t("slack.cmd.unknown", ctx.lang)))
+        return SlackReply(body=ephemeral(section("slack.cmd", ctx.lang)["unknown"]))
     return SlackReply(body=ephemeral(t["usage"]))
 
 
