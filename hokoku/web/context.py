@@ -13,8 +13,9 @@ from hokoku.notifiers.base import Notifier
 
 log = logging.getLogger(__name__)
 
-#: How long an immediate delivery keeps trying a message held behind an older one, in steps.
-HELD_WAIT, HELD_STEP = 2.0, 0.02
+#: How long an immediate delivery keeps trying a message held behind an older one: the first
+#: pause, growing by half each time up to the longest (each try is a few queries).
+HELD_WAIT, HELD_STEP, HELD_STEP_MAX = 2.0, 0.02, 0.2
 
 
 @dataclass
@@ -52,10 +53,10 @@ class WebContext:
             events += dispatch(
                 self.app, now=self.now(), notifiers=self.notifiers, incident=incident, ids=ids, held=held
             )
-            waited = 0.0
+            waited, step = 0.0, HELD_STEP
             while held and waited < HELD_WAIT:
-                time.sleep(HELD_STEP)
-                waited += HELD_STEP
+                time.sleep(step)
+                waited, step = waited + step, min(step * 1.5, HELD_STEP_MAX)
                 again, held = held, []
                 events += dispatch(self.app, now=self.now(), notifiers=self.notifiers, ids=again, held=held)
         except Exception:
