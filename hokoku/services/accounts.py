@@ -33,8 +33,17 @@ PREFIX_CHARS = 12
 DEFAULT_TOKEN_DAYS = 90
 
 hasher = PasswordHasher()
-#: Verified against when the account does not exist, so both cases cost the same time.
-DUMMY_HASH = hasher.hash("hokoku: no such account")
+_dummy: tuple[PasswordHasher, str] | None = None
+
+
+def dummy_hash() -> str:
+    """Verified against when the account does not exist, so both cases cost the same time. Made
+    by the hasher in force when first needed (not at import: hashing takes ~0.3 s, which every
+    CLI call that imports this module, e.g. ``tick`` through the session purge, would pay)."""
+    global _dummy
+    if _dummy is None or _dummy[0] is not hasher:
+        _dummy = (hasher, hasher.hash("hokoku: no such account"))
+    return _dummy[1]
 
 
 def digest(secret: str) -> str:

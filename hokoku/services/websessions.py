@@ -20,7 +20,7 @@ from hokoku.core.exceptions import HokokuError
 from hokoku.models.web import ApiToken, LoginFailure, WebSession, WebUser
 from hokoku.security import audit
 from hokoku.services import accounts
-from hokoku.services.accounts import API_TOKEN_PREFIX, DEFAULT_TOKEN_DAYS, DUMMY_HASH, digest, token_expiry
+from hokoku.services.accounts import API_TOKEN_PREFIX, DEFAULT_TOKEN_DAYS, digest, token_expiry
 from hokoku.store.db import rows_changed, transaction
 
 
@@ -105,7 +105,8 @@ def login(app, web_settings, *, email: str, password: str, ip: str, now: datetim
             if throttled:
                 raise VerificationError("throttled")
             ok = accounts.hasher.verify(
-                user.password_hash if user and user.active and user.password_hash else DUMMY_HASH, password or ""
+                user.password_hash if user and user.active and user.password_hash else accounts.dummy_hash(),
+                password or "",
             )
             ok = ok and user is not None and user.active and bool(user.password_hash)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
