@@ -17,17 +17,18 @@ from datetime import datetime, timedelta
 from hokoku.core.durations import Duration, before
 from hokoku.core.exceptions import TransitionRefused
 from hokoku.core.policy import EffectiveTimings, StagePolicy
+from hokoku.core.statuses import ACTIVE_STAGES, CLOSED_STAGES, StageStatus
 
 PENDING, NOTIFIED, ACKNOWLEDGED, DONE, SKIPPED, OVERDUE = (
-    "pending",
-    "notified",
-    "acknowledged",
-    "done",
-    "skipped",
-    "overdue",
+    StageStatus.PENDING,
+    StageStatus.NOTIFIED,
+    StageStatus.ACKNOWLEDGED,
+    StageStatus.DONE,
+    StageStatus.SKIPPED,
+    StageStatus.OVERDUE,
 )
-ACTIVE = frozenset({NOTIFIED, ACKNOWLEDGED, OVERDUE})
-CLOSED = frozenset({DONE, SKIPPED})
+ACTIVE = ACTIVE_STAGES
+CLOSED = CLOSED_STAGES
 
 STATUS_LABELS = {
     PENDING: ("未開始", "not started"),

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from hokoku.app import App
+from hokoku.core.statuses import StageStatus, TaskStatus
 from hokoku.core.statutory import TriageFacts, assess_reportability, ppc_deadlines
 from hokoku.documents.render import build_context
 from hokoku.models.audit import AuditEvent
@@ -120,7 +121,9 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
             or (t.title_en if lang == "en" and t.title_en else t.title_ja),
             "owner_name": name(t.owner_email) if t.owner_email else None,
             "due_at": t.due_at,
-            "status": t.status if not (t.status == "open" and t.due_at and t.due_at <= now) else "overdue",
+            "status": t.status
+            if not (t.status == TaskStatus.OPEN and t.due_at and t.due_at <= now)
+            else TaskStatus.OVERDUE,
             "completed_at": t.completed_at,
         }
         for t in tasks
@@ -142,7 +145,7 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
     contained = by_code.get("containment", {}).get("completed_at")
     deadlines = []
     for s in stages:
-        if s["due_at"] is None or s["code"] == "report" or s["status"] == "skipped":
+        if s["due_at"] is None or s["code"] == "report" or s["status"] == StageStatus.SKIPPED:
             continue
         done = s["completed_at"]
         deadlines.append(
