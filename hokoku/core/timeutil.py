@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 from zoneinfo import ZoneInfo
 
 from hokoku.core.exceptions import InputError
@@ -43,11 +44,19 @@ def fmt_jst(value: datetime | None, *, seconds: bool = False) -> str:
     return as_utc(value).astimezone(JST).strftime("%Y-%m-%d %H:%M:%S JST" if seconds else "%Y-%m-%d %H:%M JST")
 
 
+@overload
+def iso(value: datetime) -> str: ...
+@overload
+def iso(value: datetime | None) -> str | None: ...
 def iso(value: datetime | None) -> str | None:
     """ISO 8601 in UTC (for JSON output)."""
     return None if value is None else as_utc(value).isoformat()
 
 
+@overload
+def iso_local(value: datetime) -> str: ...
+@overload
+def iso_local(value: datetime | None) -> str | None: ...
 def iso_local(value: datetime | None) -> str | None:
     """ISO 8601 in Japan time with its offset (``2027-02-04T23:59:59+09:00``), for people and JSON."""
     return None if value is None else as_utc(value).astimezone(JST).isoformat()

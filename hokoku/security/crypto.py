@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
@@ -104,7 +104,7 @@ class Keyring:
             raise ValueError(f"{field}: a ciphertext must be bound to its row (bind=)")
         return f"{field}\x1f{bind}".encode()
 
-    def encrypt(self, plaintext: str, *, field: str, bind) -> bytes:
+    def encrypt(self, plaintext: str, *, field: str, bind: object) -> bytes:
         """Encrypt for ``field`` (table.column) of the row identified by ``bind``."""
         key = self.current
         nonce = os.urandom(12)
@@ -112,7 +112,12 @@ class Keyring:
         ct = key.aead.encrypt(nonce, plaintext.encode("utf-8"), self._aad(field, bind))
         return _MAGIC + bytes([len(kid)]) + kid + nonce + ct
 
-    def decrypt(self, blob: bytes | None, *, field: str, bind) -> str | None:
+    @overload
+    def decrypt(self, blob: bytes, *, field: str, bind: object) -> str: ...
+    @overload
+    def decrypt(self, blob: bytes | None, *, field: str, bind: object) -> str | None: ...
+    def decrypt(self, blob: bytes | None, *, field: str, bind: object) -> str | None:
+        """The plaintext of ``blob`` (None stays None) for ``field`` of the row ``bind``."""
         if blob is None:
             return None
         key, nonce, ct = self._split(blob, field, _MAGIC)
@@ -123,7 +128,11 @@ class Keyring:
                 f"{field} of row {bind}: ciphertext was altered or belongs to another row or field"
             ) from None
 
-    def rebind(self, blob: bytes | None, *, field: str, source, target) -> bytes | None:
+    @overload
+    def rebind(self, blob: bytes, *, field: str, source: object, target: object) -> bytes: ...
+    @overload
+    def rebind(self, blob: bytes | None, *, field: str, source: object, target: object) -> bytes | None: ...
+    def rebind(self, blob: bytes | None, *, field: str, source: object, target: object) -> bytes | None:
         """The same plaintext, encrypted for another row (a copy made on purpose, e.g. a fallback)."""
         plain = self.decrypt(blob, field=field, bind=source)
         return None if plain is None else self.encrypt(plain, field=field, bind=target)

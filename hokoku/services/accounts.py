@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -22,7 +23,7 @@ from sqlalchemy import delete, select
 from hokoku.core.exceptions import InputError, NotFound
 from hokoku.models.web import ApiToken, WebSession, WebUser
 from hokoku.security import audit
-from hokoku.store.db import transaction
+from hokoku.store.db import rows_changed, transaction
 
 API_TOKEN_PREFIX = "hkp_"
 MIN_PASSWORD = 10
@@ -80,7 +81,7 @@ def set_password(app, *, email: str, password: str, now: datetime) -> dict:
             raise NotFound(f"{email} has no account (hokoku user add {email})")
         user.password_hash, user.password_changed_at = hasher.hash(password), now
         session.add(user)
-        ended = session.execute(delete(WebSession).where(WebSession.email == email)).rowcount
+        ended = rows_changed(session, delete(WebSession).where(WebSession.email == email))
         revoked = _revoke_all(session, email, now=now, reason="password changed")
         audit.append(
             session,
@@ -110,7 +111,7 @@ def disable_user(app, *, email: str, now: datetime) -> dict:
             raise NotFound(f"{email} has no account")
         user.active, user.disabled_at = False, now
         session.add(user)
-        ended = session.execute(delete(WebSession).where(WebSession.email == email)).rowcount
+        ended = rows_changed(session, delete(WebSession).where(WebSession.email == email))
         revoked = _revoke_all(session, email, now=now, reason="account disabled")
         audit.append(
             session,
@@ -214,6 +215,7 @@ def revoke_api_token(app, *, ref: str, now: datetime) -> dict:
     """Revoke one token named by its id (``user token list``, at least 6 hex digits) or by the
     start of the token itself (``hkp_`` + at least 4 characters)."""
     ref = (ref or "").strip()
+    rows: Sequence[ApiToken]
     with transaction(app.engine) as session:
         if ref.startswith(API_TOKEN_PREFIX):
             if len(ref) < len(API_TOKEN_PREFIX) + 4:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import or_, select
 
@@ -13,6 +14,7 @@ from hokoku.core import chain
 from hokoku.core.exceptions import NotFound
 from hokoku.core.scopes import Scope
 from hokoku.core.statuses import OPEN_TASKS, IncidentStatus, StageStatus
+from hokoku.i18n import in_lang
 from hokoku.models.casework import Task
 from hokoku.models.incident import Incident
 from hokoku.services.incidents import incident_policy
@@ -109,7 +111,8 @@ def incident_rows(
             policy = incident_policy(inc)
             rows = load_stages(session, inc)
             statuses = {r.code: r.status for r in rows}
-            stages, statutory = [], []
+            stages: list[dict[str, Any]] = []  # one view row per open stage
+            statutory: list[dict[str, Any]] = []
             for row in rows:
                 sp = policy.stage(row.code)
                 if row.code in STATUTORY_STAGES and row.status != StageStatus.SKIPPED:
@@ -162,7 +165,7 @@ def incident_rows(
                 .all()
             )
             overdue_steps = [
-                {"ref": t.ref, "title": (t.title_en if lang == "en" else t.title_ja) or t.ref, "due_at": t.due_at}
+                {"ref": t.ref, "title": in_lang(lang, ja=t.title_ja, en=t.title_en) or t.ref, "due_at": t.due_at}
                 for t in steps
             ]
             playbook = app.playbooks.get(inc.category)

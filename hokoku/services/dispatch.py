@@ -60,6 +60,7 @@ from hokoku.app import App
 from hokoku.core import chain
 from hokoku.core.statuses import IncidentStatus, NotificationStatus
 from hokoku.core.timeutil import JST
+from hokoku.i18n import section, t
 from hokoku.models.incident import Incident, Stage
 from hokoku.models.notification import Notification
 from hokoku.notifiers.base import Action, DeliveryError, Notifier, OutgoingMessage, split_quote
@@ -78,7 +79,7 @@ from hokoku.services.notifications import (
     delivery_channels,
     enqueue,
 )
-from hokoku.store.db import retry_on_disconnect, transaction
+from hokoku.store.db import retry_on_disconnect, rows_changed, transaction
 from hokoku.store.locking import db_now, for_update
 
 MAX_ATTEMPTS = 8
@@ -102,21 +103,6 @@ _NO_FALLBACK = frozenset(
 )
 _THREAD_KINDS = frozenset({"thread_parent", "thread_reply", "thread_update"})
 _FOLLOW_UPS = frozenset({"reminder", "escalation", "escalated_owner"})
-
-ACTION_LABELS = {
-    "ja": {
-        "acknowledge": "受領確認",
-        "mark_done": "完了にする",
-        "open": "hokoku で開く",
-        "link": "受領確認（ブラウザ）",
-    },
-    "en": {
-        "acknowledge": "Acknowledge",
-        "mark_done": "Mark done",
-        "open": "Open in hokoku",
-        "link": "Acknowledge (browser)",
-    },
-}
 
 
 @dataclass
@@ -214,16 +200,17 @@ def renew(app: App, nid: int, claim_id: str) -> bool:
     """Extend the lease of a row ``claim_id`` still owns; False when the claim was taken over."""
     with transaction(app.engine) as session:
         until = db_now(session) + lease_of(app)
-        result = session.execute(
+        renewed = rows_changed(
+            session,
             update(Notification)
             .where(
                 Notification.id == nid,
                 Notification.claim_id == claim_id,
                 Notification.status == NotificationStatus.SENDING,
             )
-            .values(lease_until=until)
+            .values(lease_until=until),
         )
-        return result.rowcount == 1
+        return renewed == 1
 
 
 class LeaseKeeper:
@@ -352,7 +339,7 @@ def with_ack_link(text: str, *, token: str, url_base: str, lang: str) -> str:
     at = own.rfind(ACK_TOKEN_PLACEHOLDER)
     if at >= 0:
         return own[:at] + token + own[at + len(ACK_TOKEN_PLACEHOLDER) :] + quoted
-    label = ACTION_LABELS.get(lang, ACTION_LABELS["en"])["link"]
+    label = t("action.link", lang)
     link = f"{own.rstrip()}\n\n{label}: {url_base.rstrip('/')}/ack/{token}\n"
     return f"{link}\n{quoted}" if quoted else link
 
@@ -372,7 +359,7 @@ def without_ack_link(text: str) -> str:
 def _actions(app: App, row: Notification, incident: Incident | None, stage: Stage | None) -> tuple[Action, ...]:
     if incident is None:
         return ()
-    labels = ACTION_LABELS.get(row.lang, ACTION_LABELS["en"])
+    labels = section("action", row.lang)
     pid = incident.public_id
     out = []
     if (row.kind in ACK_KINDS or row.kind == "overdue") and stage is not None and stage.status in chain.ACTIVE:
@@ -549,7 +536,7 @@ def _prepare_thread(app: App, session: Session, row: Notification, incident: Inc
     else:
         subject = app.keyring.decrypt(row.subject_enc, field="notification.subject", bind=row.idempotency_key) or ""
         text = app.keyring.decrypt(row.body_enc, field="notification.body", bind=row.idempotency_key) or ""
-    labels = ACTION_LABELS.get(row.lang, ACTION_LABELS["en"])
+    labels = section("action", row.lang)
     url = f"{app.settings.public_url.rstrip('/')}/incidents/{incident.public_id}"
     message = OutgoingMessage(
         idempotency_key=row.idempotency_key,
@@ -584,6 +571,8 @@ def _attempt(delivery: Delivery, notifier: Notifier | None, channel: str) -> str
         if refresh is None or not delivery.target:
             raise DeliveryError(f"channel {channel!r} cannot update the incident thread", permanent=True)
         return refresh(delivery.target, **delivery.update).provider_id
+    if delivery.message is None:
+        raise DeliveryError(f"nothing to send ({delivery.op})", permanent=True)
     return notifier.send(delivery.message).provider_id
 
 
@@ -602,7 +591,7 @@ def deliver_one(
             log.warning("notification %s: claim %s was taken over before sending; not sent", nid, claim_id)
             return DispatchEvent(nid, "", "", "", "superseded")
         delivery = prepare(app, session, row, now=now)
-        pid = session.get(Incident, row.incident_id).public_id if row.incident_id else None
+        pid = session.get_one(Incident, row.incident_id).public_id if row.incident_id else None
         ahead = older_undelivered(session, row) if delivery.op in ("send", "refresh") else None
         if ahead is not None:  # per person and channel, messages go in the order they were queued
             row.status, row.claim_id, row.lease_until = NotificationStatus.PENDING, None, None
@@ -749,7 +738,7 @@ def enqueue_fallback(
         except IntegrityError:
             continue
         added.append(copy)
-        pid = session.get(Incident, row.incident_id).public_id if row.incident_id else None
+        pid = session.get_one(Incident, row.incident_id).public_id if row.incident_id else None
         audit.append(
             session,
             app.keyring,

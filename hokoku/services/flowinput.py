@@ -80,6 +80,7 @@ def load(app: App, handle: str, *, kind: str) -> dict:
 
 def finish(app: App, handle: str, *, outcome: dict | None = None, error: BaseException | None = None) -> None:
     """Record the flow's full outcome, or the exception that refused it (class and message)."""
+    record: dict[str, object]
     if error is not None:
         record = {
             "error": {"class": type(error).__name__, "message": str(error), "hokoku": isinstance(error, HokokuError)}

@@ -22,7 +22,7 @@ from sqlalchemy import or_, select, update
 
 from hokoku.clock import utcnow
 from hokoku.models.flowtrigger import FlowTrigger
-from hokoku.store.db import transaction
+from hokoku.store.db import rows_changed, transaction
 
 LEASE = timedelta(minutes=2)
 
@@ -43,21 +43,22 @@ def pending(app) -> list[FlowTrigger]:
 
 def _claim(app, row_id: int, now: datetime) -> bool:
     with transaction(app.engine) as session:
-        claimed = session.execute(
+        claimed = rows_changed(
+            session,
             update(FlowTrigger)
             .where(
                 FlowTrigger.id == row_id,
                 FlowTrigger.run_at.is_(None),
                 or_(FlowTrigger.next_try_at.is_(None), FlowTrigger.next_try_at <= now),
             )
-            .values(next_try_at=now + LEASE, attempts=FlowTrigger.attempts + 1)
+            .values(next_try_at=now + LEASE, attempts=FlowTrigger.attempts + 1),
         )
-        return claimed.rowcount == 1
+        return claimed == 1
 
 
 def _finish(app, row_id: int, *, run_id: str | None, now: datetime, failed: bool) -> None:
     with transaction(app.engine) as session:
-        row = session.get(FlowTrigger, row_id)
+        row = session.get_one(FlowTrigger, row_id)
         if failed:
             row.next_try_at = now + min(timedelta(seconds=2 ** min(row.attempts, 6)), timedelta(minutes=1))
         else:

@@ -6,6 +6,7 @@ Read from the stage and task rows only (no personal data is decrypted).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -90,7 +91,7 @@ def statutory_board(app, scope: Scope, *, now: datetime, lang: str) -> list[dict
             if not judged["possibly_required"]:
                 continue
             rows = {r.code: r for r in load_stages(session, inc)}
-            duties = []
+            duties: list[dict[str, Any] | None] = []  # None: the stage is not on this chain
             for code in STATUTORY_COLUMNS:
                 row = rows.get(code)
                 if row is None:

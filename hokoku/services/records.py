@@ -23,7 +23,7 @@ from hokoku.services.incidents import get_incident, incident_policy
 from hokoku.services.notifications import MessageContext
 from hokoku.services.stagerows import apply_state, load_stages, start_ready_stages, to_state
 from hokoku.services.tasks import require_manager
-from hokoku.store.db import transaction
+from hokoku.store.db import saved_id, transaction
 
 #: The nine items of the report to the Commission (PPC Rules Art. 8(1) / 44), in order.
 ITEMS = (
@@ -64,7 +64,7 @@ def set_finding(app: App, *, incident_id: str, item: str, text: str, actor: str,
         incident = get_incident(session, incident_id, lock=True)
         actor = require_manager(app, session, incident, actor, "record findings")
         code, question = _item_for(app, incident, item)
-        row = Finding(incident_id=incident.id, item=code, question_id=question, by=actor, at=now, text_enc=b"")
+        row = Finding(incident_id=saved_id(incident), item=code, question_id=question, by=actor, at=now, text_enc=b"")
         session.add(row)
         session.flush()  # the ciphertext is bound to the row id
         row.text_enc = app.keyring.encrypt(text, field="finding.text", bind=row.id)
@@ -133,7 +133,7 @@ def record_notice(
         if notified_at < incident.aware_at:
             raise InputError("--at: the notice time is before the organisation became aware of the incident")
         row = IndividualNotice(
-            incident_id=incident.id,
+            incident_id=saved_id(incident),
             count=count,
             notified_at=notified_at,
             recorded_by=actor,
@@ -206,7 +206,7 @@ def record_notice_difficult(
                     "publish first, or record another measure (--alternative other)"
                 )
         row = IndividualNotice(
-            incident_id=incident.id,
+            incident_id=saved_id(incident),
             count=count,
             notified_at=now,
             recorded_by=actor,
@@ -286,7 +286,7 @@ def notices(app: App, session: Session, incident: Incident) -> list[dict]:
 
 
 def snapshot_items(app: App, session: Session, incident: Incident, *, kind: str, items: dict, now: datetime) -> None:
-    row = DocumentSnapshot(incident_id=incident.id, kind=kind, at=now, items_enc=b"")
+    row = DocumentSnapshot(incident_id=saved_id(incident), kind=kind, at=now, items_enc=b"")
     session.add(row)
     session.flush()  # the ciphertext is bound to the row id
     row.items_enc = app.keyring.encrypt(json.dumps(items, ensure_ascii=False), field="snapshot.items", bind=row.id)
@@ -314,7 +314,7 @@ def set_public_text(app: App, *, incident_id: str, field: str, text: str, actor:
     with transaction(app.engine) as session:
         incident = get_incident(session, incident_id, lock=True)
         actor = require_manager(app, session, incident, actor, "write public texts")
-        row = PublicText(incident_id=incident.id, field=field, by=actor, at=now, text_enc=b"")
+        row = PublicText(incident_id=saved_id(incident), field=field, by=actor, at=now, text_enc=b"")
         session.add(row)
         session.flush()  # the ciphertext is bound to the row id
         row.text_enc = app.keyring.encrypt(text, field="public_text.text", bind=row.id)

@@ -49,6 +49,7 @@ def init(app: App, *, org_file: Path | None, demo: bool, now: datetime) -> dict:
         )
     pub = auditops.publish_public_keys(app)
     auditops.write_checkpoint(app)
+    signer = app.keyring.signer  # loaded by the App: None only for a bare Keyring
     return {
         "home": str(home),
         "database": _redact(app.settings.effective_database_url),
@@ -57,7 +58,7 @@ def init(app: App, *, org_file: Path | None, demo: bool, now: datetime) -> dict:
         "key_created": key_created,
         "audit_key_created": audit_key_created,
         "audit_public_keys": str(pub),
-        "audit_key_id": app.keyring.signer.current.key_id,
+        "audit_key_id": signer.current.key_id if signer is not None else None,
         "schema": schema["to"],
     }
 

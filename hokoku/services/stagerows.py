@@ -85,7 +85,9 @@ def ladder_for(
     app: App, session: Session, incident: Incident, sp: StagePolicy, start: datetime
 ) -> tuple[LadderLevel, ...]:
     timings = sp.timings(incident.serious)
-    people = [((sp.owner,), resolve_people(app, session, incident, (sp.owner,), sp.owner))]
+    people: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
+        ((sp.owner,), resolve_people(app, session, incident, (sp.owner,), sp.owner))
+    ]
     for _after, roles in timings.ladder:
         people.append((roles, resolve_people(app, session, incident, roles, sp.owner)))
     return chain.build_ladder(timings, start, people)

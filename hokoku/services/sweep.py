@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -23,6 +24,7 @@ from hokoku.core import chain
 from hokoku.core.durations import parse_duration
 from hokoku.core.roles import role_label
 from hokoku.core.timeutil import iso
+from hokoku.i18n import plural
 from hokoku.models.incident import Incident, Stage
 from hokoku.security import audit
 from hokoku.services import auditops
@@ -110,15 +112,15 @@ def _sweep_batch(app: App, *, now: datetime, batch_size: int) -> _Batch:
         events: list[SweepEvent] = []
         contexts: dict[int, MessageContext] = {}
         for row in rows:
-            incident = session.get(Incident, row.incident_id)
+            incident = session.get_one(Incident, row.incident_id)
             sp = incident_policy(incident).stage(row.code)
             outcome = chain.sweep_stage(to_state(row), sp.timings(incident.serious), now)
             apply_state(row, outcome.state)
             session.add(row)
             if not outcome.actions:
                 continue
-            ctx = contexts.get(incident.id) or contexts.setdefault(
-                incident.id, MessageContext.for_incident(app, session, incident)
+            ctx = contexts.get(row.incident_id) or contexts.setdefault(
+                row.incident_id, MessageContext.for_incident(app, session, incident)
             )
             for action in outcome.actions:
                 events.append(_act(app, session, ctx, incident, row, action, now))
@@ -130,6 +132,7 @@ def _sweep_batch(app: App, *, now: datetime, batch_size: int) -> _Batch:
 
 def _act(app: App, session, ctx: MessageContext, incident: Incident, row: Stage, action, now: datetime) -> SweepEvent:
     pid = incident.public_id
+    extra: dict[str, Any]  # template variables of the message
     if isinstance(action, chain.Escalation):
         kind, detail, tag = (
             "escalation",
@@ -190,6 +193,4 @@ def _before_words(before: str, lang: str) -> str:
     """``5bd`` → ``5営業日前`` / ``5 business days``: how long before the due time, in words."""
 
     d = parse_duration(before)
-    ja = {"minutes": "分", "hours": "時間", "days": "日", "business_days": "営業日"}[d.unit]
-    en = {"minutes": "minutes", "hours": "hours", "days": "days", "business_days": "business days"}[d.unit]
-    return f"{d.amount}{ja}" if lang == "ja" else f"{d.amount} {en}"
+    return plural(f"unit.{d.unit}", d.amount, lang)

@@ -30,7 +30,7 @@ from hokoku.services.stagerows import (
     to_state,
 )
 from hokoku.services.tasks import open_blocking_steps
-from hokoku.store.db import transaction
+from hokoku.store.db import saved_id, transaction
 
 MAX_NOTE = 20_000
 
@@ -74,7 +74,7 @@ def _record_refusal(
         if action == "ack.refused" and stage is not None:
             session.add(
                 Acknowledgement(
-                    incident_id=incident.id,
+                    incident_id=saved_id(incident),
                     stage_id=stage.id,
                     person_email=actor,
                     at=now,
@@ -140,8 +140,8 @@ def acknowledge(
                 session.add(row)
                 session.add(
                     Acknowledgement(
-                        incident_id=incident.id,
-                        stage_id=row.id,
+                        incident_id=saved_id(incident),
+                        stage_id=saved_id(row),
                         person_email=actor,
                         at=now,
                         channel=channel,
@@ -220,7 +220,7 @@ def advance(
             apply_state(row, state)
             if note:
                 row.note_enc = app.keyring.encrypt(note, field="stage.note", bind=row.id)
-            if skip:
+            if skip and skip_reason:  # chain.complete refuses a skip without a reason
                 row.skip_reason_enc = app.keyring.encrypt(skip_reason, field="stage.skip_reason", bind=row.id)
             session.add(row)
             audit.append(
@@ -314,7 +314,7 @@ def stage_permissions(app: App, *, incident_id: str, actor: str, now: datetime) 
         policy = incident_policy(incident)
         rows = load_stages(session, incident)
         statuses = {r.code: r.status for r in rows}
-        out = {}
+        out: dict[str, frozenset[str]] = {}
         for row in rows:
             if row.status in chain.CLOSED:
                 out[row.code] = frozenset()

@@ -36,6 +36,7 @@ from hokoku.core.statutory import (
     ppc_deadlines,
 )
 from hokoku.core.timeutil import iso
+from hokoku.i18n import t
 from hokoku.models.casework import StatutoryDecision, Triage
 from hokoku.models.incident import Incident
 from hokoku.security import audit
@@ -51,7 +52,7 @@ from hokoku.services.stagerows import (
     to_state,
 )
 from hokoku.services.tasks import create_step_tasks, require_manager
-from hokoku.store.db import transaction
+from hokoku.store.db import saved_id, transaction
 
 DECISIONS = {
     "confirm": DecisionKind.CONFIRMED,
@@ -97,7 +98,7 @@ def record_facts(
     org = app.organisation(session)
     result = assess_reportability(TriageFacts(**facts), org.organisation.regime)
     row = Triage(
-        incident_id=incident.id,
+        incident_id=saved_id(incident),
         at=now,
         by=by,
         source=source,
@@ -225,7 +226,7 @@ def decide(app: App, *, incident_id: str, actor: str, decision: str, now: dateti
         if current is None:  # an override before any facts: decide on the all-unknown facts
             current = record_facts(app, session, incident, by=actor, now=now, source="triage", facts=facts_of(None))
         kind = DECISIONS[decision]
-        row = StatutoryDecision(incident_id=incident.id, triage_id=current.id, at=now, by=actor, kind=kind)
+        row = StatutoryDecision(incident_id=saved_id(incident), triage_id=current.id, at=now, by=actor, kind=kind)
         session.add(row)
         session.flush()  # the ciphertext is bound to the row id
         if reason:
@@ -351,16 +352,12 @@ def apply_statutory(
     for row in rows:
         if row.code not in statutory:
             continue
-        if set_aside and row.status not in chain.CLOSED:
+        if set_aside and decision is not None and row.status not in chain.CLOSED:
             apply_state(row, chain.set_aside(to_state(row), by=SET_ASIDE, now=now))
-            reason = (
-                "報告不要と判断（総括管理者）"
-                if app.settings.lang == "ja"
-                else "decided not reportable (general manager)"
-            )
+            reason = t("statutory.set_aside", app.settings.lang)
             given = app.keyring.decrypt(decision.reason_enc, field="decision.reason", bind=decision.id)
             if given:
-                reason += ("：" if app.settings.lang == "ja" else ": ") + given
+                reason += t("label.sep", app.settings.lang) + given
             row.skip_reason_enc = app.keyring.encrypt(reason, field="stage.skip_reason", bind=row.id)
             session.add(row)
             audit.append(

@@ -21,7 +21,7 @@ from hokoku.models.web import ApiToken, LoginFailure, WebSession, WebUser
 from hokoku.security import audit
 from hokoku.services import accounts
 from hokoku.services.accounts import API_TOKEN_PREFIX, DEFAULT_TOKEN_DAYS, DUMMY_HASH, digest, token_expiry
-from hokoku.store.db import transaction
+from hokoku.store.db import rows_changed, transaction
 
 
 class LoginFailed(HokokuError):
@@ -113,8 +113,8 @@ def login(app, web_settings, *, email: str, password: str, ip: str, now: datetim
         if not ok and not throttled:
             _record_login_failure(session, email=email, ip=ip, now=now)
             data = {
-                "reason": ("account disabled" if user and not user.active else "bad password")
-                if user
+                "reason": ("account disabled" if not user.active else "bad password")
+                if user is not None
                 else "no such account",
                 "failures": failures + 1,
                 "account_failures": account_failures + 1,
@@ -137,8 +137,8 @@ def login(app, web_settings, *, email: str, password: str, ip: str, now: datetim
         raise LoginFailed("wrong email or password")
     cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     with transaction(app.engine) as session:
-        user = session.get(WebUser, email)
-        if accounts.hasher.check_needs_rehash(user.password_hash):
+        user = session.get_one(WebUser, email)  # the password was just verified
+        if user.password_hash and accounts.hasher.check_needs_rehash(user.password_hash):
             user.password_hash = accounts.hasher.hash(password)
             session.add(user)
         _clear_login_failures(session, email=email, ip=ip)
@@ -202,4 +202,4 @@ def logout(app, cookie: str | None, *, now: datetime) -> None:
 def purge_expired_sessions(app, *, now: datetime) -> int:
     """Delete the sessions that have expired (the sweep calls this); returns how many."""
     with transaction(app.engine) as session:
-        return session.execute(delete(WebSession).where(WebSession.expires_at <= now)).rowcount
+        return rows_changed(session, delete(WebSession).where(WebSession.expires_at <= now))

@@ -6,10 +6,10 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
-from sqlalchemy import event, inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy import Delete, Update, event, inspect
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
@@ -99,3 +99,24 @@ def retry_on_disconnect(work: Callable[[], T], *, attempts: int = 4, delay: floa
             log.warning("database connection lost (%s); retrying (%d/%d)", exc.orig, attempt, attempts - 1)
             time.sleep(delay * attempt)
     raise AssertionError("unreachable")
+
+
+class _Row(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def saved_id(row: _Row) -> int:
+    """The primary key of a row that is in the database (flushed); SQLModel types it ``int | None``
+    because a new row has none until the flush."""
+    if row.id is None:
+        raise RuntimeError(f"{type(row).__name__} has no id: it was not flushed")
+    return row.id
+
+
+def rows_changed(session: Session, statement: Update | Delete) -> int:
+    """Run an UPDATE or DELETE in the session's transaction; the number of rows it changed."""
+    result = session.execute(statement)
+    if not isinstance(result, CursorResult):  # DML always gives a cursor result
+        raise TypeError(f"{type(result).__name__} from {type(statement).__name__}: no row count")
+    return result.rowcount

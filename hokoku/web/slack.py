@@ -35,6 +35,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from hokoku.core.exceptions import HokokuError
+from hokoku.i18n import Section, section
 from hokoku.security.slacksig import SlackSignatureError, verify_slack_request
 from hokoku.services.organisation import organisation
 from hokoku.services.slackrequests import remember_request
@@ -46,52 +47,9 @@ log = logging.getLogger(__name__)
 REPORT_CALLBACK = "hokoku_report"
 MAX_SUMMARY = 3000  # the modal's input limit; the CLI allows more
 
-TEXT = {
-    "ja": {
-        "unknown_user": "hokoku の組織ファイルにあなたの Slack アカウントが見つからないため、この操作はできません。",
-        "refused": "できませんでした: {reason}",
-        "reporting": "報告を受け付けています…",
-        "reported": "{incident} として報告しました。保護管理者に通知します。",
-        "usage": "使い方: `/hokoku report` (フォームを開く) または `/hokoku report <部署コード> <区分> [--serious] <概要>`",
-        "no_modal": "Slack のボットが設定されていないためフォームを開けません。`/hokoku report <部署コード> <区分> <概要>` を使ってください。",
-        "modal_title": "hokoku 事案の報告",
-        "submit": "報告する",
-        "close": "閉じる",
-        "division": "部署",
-        "category": "区分",
-        "summary": "何が起きたか（概要）",
-        "serious": "特に重大な事案",
-        "serious_option": "特に重大（第27条第3項ただし書）",
-        "empty_summary": "概要を入力してください。",
-        "button_refused": "{incident} のこの操作はできませんでした。すでに処理済みか、あなたに権限がありません。",
-        "bad_division": "部署コード「{code}」は組織ファイルにありません。",
-        "bad_category": "区分「{code}」はありません。",
-    },
-    "en": {
-        "unknown_user": "Your Slack account is not in hokoku's organisation file, so you cannot do this.",
-        "refused": "Not done: {reason}",
-        "reporting": "Filing the report…",
-        "reported": "Reported as {incident}. The protection manager is being notified.",
-        "usage": "Usage: `/hokoku report` (opens a form) or `/hokoku report <division code> <category> [--serious] <summary>`",
-        "no_modal": "The Slack bot is not configured, so no form can open. Use `/hokoku report <division code> <category> <summary>`.",
-        "modal_title": "hokoku: report",
-        "submit": "Report",
-        "close": "Close",
-        "division": "Division",
-        "category": "Category",
-        "summary": "What happened (summary)",
-        "serious": "Especially serious",
-        "serious_option": "Especially serious (Art. 27(3) proviso)",
-        "empty_summary": "Please describe what happened.",
-        "button_refused": "This was not done for {incident}: it was done already or you may not do it.",
-        "bad_division": "There is no division {code!r} in the organisation file.",
-        "bad_category": "There is no category {code!r}.",
-    },
-}
 
-
-def _t(ctx: WebContext) -> dict[str, str]:
-    return TEXT.get(ctx.lang, TEXT["en"])
+def _t(ctx: WebContext) -> Section:
+    return section("slack.ui", ctx.lang)
 
 
 @dataclass
@@ -473,7 +431,7 @@ def handle_command(ctx: WebContext, form: dict[str, str]) -> SlackReply:
             ),
         )
     if words[0].lower() != "report":
-        return SlackReply(body=_ephemeral(slackcmd.TEXT.get(ctx.lang, slackcmd.TEXT["en"])["unknown"]))
+        return SlackReply(body=_ephemeral(t("slack.cmd.unknown", ctx.lang)))
     return SlackReply(body=_ephemeral(t["usage"]))
 
 
