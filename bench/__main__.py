@@ -62,30 +62,40 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(section, flush=True)
         parts.append(section)
+        _write_json(args, started, partial=True)  # after each section: a long run cut short keeps its figures
     tail = f"Total {time.perf_counter() - started:.0f} s."
     print(tail)
     parts.append(tail)
-    if args.json:
-        import json
-
-        Path(args.json).write_text(
-            json.dumps(
-                {
-                    "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                    "quick": args.quick,
-                    "benches": list(args.only or BENCHES),
-                    "seconds": round(time.perf_counter() - started, 1),
-                    "figures": common.FIGURES,
-                },
-                indent=2,
-                ensure_ascii=False,
-            )
-            + "\n",
-            encoding="utf-8",
-        )
+    _write_json(args, started)
     if args.markdown:
         Path(args.markdown).write_text("\n".join(parts) + "\n", encoding="utf-8")
     return 0
+
+
+def _write_json(args, started: float, *, partial: bool = False) -> None:
+    """Every figure so far, its ratio and its target (``partial``: the run has not finished)."""
+    if not args.json:
+        return
+    import json
+
+    from bench import common
+
+    Path(args.json).write_text(
+        json.dumps(
+            {
+                "run_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "quick": args.quick,
+                "benches": list(args.only or BENCHES),
+                "complete": not partial,
+                "seconds": round(time.perf_counter() - started, 1),
+                "figures": common.FIGURES,
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
 
 
 if __name__ == "__main__":
