@@ -118,6 +118,40 @@ def make_due(app, count: int, offset: int) -> None:
             ).bindparams(due),
             {"due": T0 + timedelta(minutes=15), "count": count, "offset": offset},
         )
+        # The copies carry the template's ciphertexts, which are bound to the template's row
+        # (revision 0003): the incidents the sweep will render get their own.
+        fields = [
+            ("summary_enc", "incident.summary"),
+            ("details_enc", "incident.details"),
+            ("reported_data_items_enc", "incident.data_items"),
+        ]
+        cols = ", ".join(c for c, _ in fields)
+        template = conn.execute(
+            text(f"SELECT public_id, {cols} FROM incident WHERE public_id NOT LIKE 'B-%' ORDER BY id LIMIT 1")
+        ).one()
+        plain = {
+            c: app.keyring.decrypt(template[i + 1], field=f, bind=template[0]) if template[i + 1] else None
+            for i, (c, f) in enumerate(fields)
+        }
+        copies = conn.execute(
+            text(
+                "SELECT id, public_id FROM incident WHERE public_id LIKE 'B-%' ORDER BY id LIMIT :count OFFSET :offset"
+            ),
+            {"count": count, "offset": offset},
+        ).all()
+        conn.execute(
+            text(f"UPDATE incident SET {', '.join(f'{c} = :{c}' for c, _ in fields)} WHERE id = :id"),
+            [
+                {
+                    "id": row_id,
+                    **{
+                        c: app.keyring.encrypt(plain[c], field=f, bind=pid) if plain[c] is not None else None
+                        for c, f in fields
+                    },
+                }
+                for row_id, pid in copies
+            ],
+        )
 
 
 def timed_sweep(app) -> tuple[float, int]:
