@@ -485,3 +485,50 @@ def test_output_piped_into_a_reader_that_leaves_ends_quietly(hokoku_home):
         capture_output=True,
     )
     assert b"Traceback" not in pipe.stderr and b"BrokenPipe" not in pipe.stderr, pipe.stderr
+
+
+def _cli_command() -> list[str]:
+    import sys as _sys
+
+    return [_sys.executable, "-m", "hokoku.cli"]
+
+
+@pytest.mark.parametrize("args", [["org"], ["org", "--json"], ["outbox"], ["list", "--json"]])
+def test_output_into_a_closed_pipe_exits_141_with_nothing_on_stderr(demo_app, args):
+    """stdout is a pipe nobody reads any more (the reader left before hokoku wrote): exit 141 as a
+    shell reports SIGPIPE, and stderr stays empty — no traceback, no "Exception ignored"."""
+    import os
+    import subprocess
+
+    from tests.helpers import report
+
+    report(demo_app)
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        r = subprocess.run([*_cli_command(), *args], stdout=write_end, stderr=subprocess.PIPE, env=dict(os.environ))
+    finally:
+        os.close(write_end)
+    assert (r.returncode, r.stderr.decode()) == (141, "")
+
+
+def test_output_piped_into_head_stops_quietly_after_the_first_line(demo_app):
+    """`hokoku outbox | head -n 1` on an outbox far larger than a pipe's buffer: head prints one
+    line, hokoku meets the closed pipe mid-output (exit 141) and prints nothing on stderr."""
+    import os
+    import subprocess
+
+    from tests.helpers import report
+
+    for i in range(25):
+        report(demo_app, now=T + minutes(i))
+    writer = subprocess.Popen(
+        [*_cli_command(), "outbox"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ)
+    )
+    head = subprocess.Popen(["head", "-n", "1"], stdin=writer.stdout, stdout=subprocess.PIPE)
+    writer.stdout.close()  # head holds the only read end now
+    first, _ = head.communicate()
+    err = writer.stderr.read().decode()
+    writer.wait()
+    assert len(first.decode().splitlines()) == 1
+    assert (writer.returncode, err) == (141, "")
