@@ -109,3 +109,16 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=90):
         yield
+
+
+# -- pytest-xdist: the suite runs on every core (``-n auto --dist loadgroup`` in pyproject.toml) ----
+#: Tests on one session-scoped Prefect test server run on one worker, so the run starts that
+#: server (7-15 s, more under load) once, not once per worker.
+_GROUPS_BY_FIXTURE = {"prefect_harness": "prefect-harness"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for fixture, group in _GROUPS_BY_FIXTURE.items():
+            if fixture in getattr(item, "fixturenames", ()) and not item.get_closest_marker("xdist_group"):
+                item.add_marker(pytest.mark.xdist_group(group))
