@@ -1,15 +1,15 @@
 """``audit verify`` over a million events, against raw SHA-256 of the same bytes.
 
 One chain of signed events is generated in memory (realistic actions and data, the chain
-hash and Ed25519 signature exactly as :func:`hokoku.audit.append` makes them, one fixed key so
+hash and Ed25519 signature exactly as :func:`hokoku.security.audit.append` makes them, one fixed key so
 both databases hold the same chain), bulk-loaded (``COPY`` on PostgreSQL, ``executemany`` on
-SQLite) after the event ``init`` wrote, and verified with :func:`hokoku.audit.verify` — the
+SQLite) after the event ``init`` wrote, and verified with :func:`hokoku.security.audit.verify` — the
 code behind ``hokoku audit verify``. Side by side, on the same events in memory:
 
 * raw SHA-256 of exactly the bytes the chain hashes (``prev_hash + "\\n" + canonical JSON``);
 * canonical JSON + SHA-256 (the hash chain without the database or the signatures);
 * that + Ed25519 signature verification (everything but the database), as
-  :func:`hokoku.crypto.verify_signature` does it (the public key parsed for every event) and
+  :func:`hokoku.security.crypto.verify_signature` does it (the public key parsed for every event) and
   with each public key parsed once.
 """
 
@@ -44,7 +44,7 @@ PEOPLE = ("nakamura.pm@example.org", "kato.po@example.org", "ito.im@example.org"
 
 def generate(keyring, head_seq: int, head_hash: str, count: int, seed: int = 1):
     """The events (tuples in audit_event column order, less id) and the hashed bytes of each."""
-    from hokoku.audit import canonical, chain_hash
+    from hokoku.security.audit import canonical, chain_hash
 
     rng = random.Random(seed)
     rows, payloads = [], []
@@ -105,8 +105,8 @@ def load(app, rows) -> float:
 
 
 def baselines(keyring, rows, payloads) -> dict:
-    from hokoku.audit import canonical, chain_hash
-    from hokoku.crypto import verify_signature
+    from hokoku.security.audit import canonical, chain_hash
+    from hokoku.security.crypto import verify_signature
 
     out = {}
     t = time.perf_counter()
@@ -137,9 +137,9 @@ def baselines(keyring, rows, payloads) -> dict:
 
 
 def run(dbs: list[str], *, quick: bool) -> str:
-    from hokoku import audit
-    from hokoku.db import transaction
     from hokoku.models.audit import AuditHead
+    from hokoku.security import audit
+    from hokoku.store.db import transaction
 
     count = 20_000 if quick else 1_000_000
     lines = [f"### 4. `audit verify` over {count:,} events vs raw SHA-256 of the same bytes\n"]
@@ -204,7 +204,7 @@ def run(dbs: list[str], *, quick: bool) -> str:
         )
         rows_out.append(
             [
-                f"`audit verify` from {db} (hokoku.audit.verify)",
+                f"`audit verify` from {db} (hokoku.security.audit.verify)",
                 f"{seconds:.2f} s",
                 f"{n / seconds:,.0f}",
                 f"{seconds / raw:.0f}×",

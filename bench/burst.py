@@ -72,9 +72,9 @@ def _share(part: int, parts: int, threads: int, reports: int, seconds: float, st
 def _burst(app, stub, reports: int, seconds: float, processes: int, threads: int) -> dict:
     from sqlalchemy import func, select
 
-    from hokoku.db import transaction
     from hokoku.models.incident import Incident
     from hokoku.models.notification import Notification
+    from hokoku.store.db import transaction
 
     if processes == 1:
         start = time.monotonic() + 0.5

@@ -42,8 +42,8 @@ def environment(db: str, *, init_at: datetime | None = None, **settings: str) ->
     """A throw-away HOKOKU_HOME on SQLite or on a scratch PostgreSQL database, initialised with
     the demo organisation; ``settings`` are extra HOKOKU_* variables (``slack_api_url=...``)."""
     from hokoku.app import open_app
-    from hokoku.db import dispose_engines
     from hokoku.services.setup import init
+    from hokoku.store.db import dispose_engines
 
     saved = {k: v for k, v in os.environ.items() if k.startswith("HOKOKU_") or k in PROXY_VARS}
     for k in saved:

@@ -54,11 +54,11 @@ def _post(url: str) -> None:
 async def _measure(app, stub, samples: int, warmup: int) -> dict:
     from prefect import flow
 
-    from hokoku.db import transaction
     from hokoku.flows.intake import run_report
     from hokoku.models.casework import AlertSource
     from hokoku.notifiers.registry import build_notifiers
     from hokoku.services.dispatch import dispatch
+    from hokoku.store.db import transaction
 
     @flow(name="bench-empty")
     async def empty_flow():
@@ -99,7 +99,7 @@ def run(dbs: list[str], *, quick: bool) -> str:
     from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 
     from bench.common import drain_prefect, quiet_prefect_console, record
-    from hokoku.prefect_server import auth_string, start_local_server
+    from hokoku.engine.prefect_server import auth_string, start_local_server
     from tests.slack_stub import SlackStub
 
     quiet_prefect_console()

@@ -116,12 +116,12 @@ def people(args) -> int:
     from hokoku.app import open_app
     from hokoku.core import chain
     from hokoku.core.exceptions import HokokuError
-    from hokoku.db import transaction
     from hokoku.models.incident import Incident, Stage
     from hokoku.notifiers.registry import build_notifiers
     from hokoku.services.dispatch import dispatch
     from hokoku.services.intake import report_incident
     from hokoku.services.transitions import acknowledge
+    from hokoku.store.db import transaction
 
     workdir = Path(args.dir)
     clock = SimClock(args.epoch, args.speed, workdir)
@@ -181,7 +181,7 @@ def people(args) -> int:
 def _pg_deadlocks(url: str) -> int:
     from sqlalchemy import text
 
-    from hokoku.db import get_engine
+    from hokoku.store.db import get_engine
 
     with get_engine(url).connect() as conn:
         return int(
@@ -219,9 +219,9 @@ def run(args) -> dict:
     from sqlalchemy import func, select
 
     from bench.common import environment, pg_base_url
-    from hokoku import audit
-    from hokoku.db import transaction
     from hokoku.models.notification import Notification
+    from hokoku.security import audit
+    from hokoku.store.db import transaction
     from tests.slack_stub import SlackStub
 
     if not pg_base_url():

@@ -8,10 +8,11 @@ same run), with one App and one set of notifiers per flow run.
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from datetime import datetime
 
 from prefect import flow, task
 
+from hokoku.clock import utcnow
 from hokoku.flows.common import app, emit, run_app
 
 
@@ -29,7 +30,7 @@ def dispatch_task(now: datetime, limit: int) -> list[dict]:
 
 @flow(name="dispatch", log_prints=False, persist_result=False)
 async def dispatch_flow(now: datetime | None = None, limit: int = 500) -> list[dict]:
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     with run_app():
         out = dispatch_task(now, limit)
     for result in out:

@@ -8,12 +8,13 @@ the document kind. :func:`draft_document` is the same work without Prefect.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from prefect import flow, get_client, task
 from prefect.runtime import flow_run
 
+from hokoku.clock import utcnow
 from hokoku.flows.common import app, emit
 
 
@@ -52,7 +53,7 @@ async def documents_flow(
     fmt: str = "md",
     out: str | None = None,
 ) -> dict:
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     result = render_task(kind, incident_id, now, lang, fmt, out)
     run_id = flow_run.get_id()
     if run_id:

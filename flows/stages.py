@@ -11,7 +11,7 @@ from datetime import datetime
 
 from prefect import Flow, flow, tags, task
 
-from hokoku.core.policy import load_policy
+from hokoku.config.policyfile import load_policy
 from hokoku.flows.common import app, emit, run_app, through_flow, with_input
 
 
@@ -49,7 +49,7 @@ def _make_stage_flow(code: str, name: str) -> Flow:
             kind = action.removeprefix("record-")
             emit(f"stage.{kind}", incident_id, stage=code, channel=channel)
             return {"incident": incident_id, "stage": code, "recorded": kind}
-        from hokoku.services.flowtriggers import performing
+        from hokoku.store.triggers import performing
 
         with run_app(), performing(incident_id, code):
             result = apply_transition(action, incident_id, code, now, channel, input_id)
@@ -94,9 +94,8 @@ def policy_stage_flows(policy) -> dict[str, Flow]:
 def _canonical(a, incident_id: str) -> tuple[str, dict[str, str]]:
     """The incident's public id as stored (a typed id that names no incident never reaches Prefect)
     and its snapshot's stage code → flow name."""
-    from hokoku.db import transaction
-    from hokoku.services.stagerows import incident_policy
-    from hokoku.services.transitions import get_incident
+    from hokoku.services.incidents import get_incident, incident_policy
+    from hokoku.store.db import transaction
 
     with transaction(a.engine) as session:
         incident = get_incident(session, incident_id)

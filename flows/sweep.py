@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from prefect import flow, task
 
+from hokoku.clock import utcnow
 from hokoku.flows.common import app, emit, run_app
 
 
@@ -18,7 +19,7 @@ def sweep_task(now: datetime) -> list[dict]:
 
 @flow(name="sweep", log_prints=False, persist_result=False)
 async def sweep_flow(now: datetime | None = None) -> list[dict]:
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     with run_app():
         events = sweep_task(now)
     for e in events:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
 from hokoku.config.settings import Settings, load_settings
-from hokoku.crypto import Keyring, load_keyring
-from hokoku.db import get_engine, require_schema
 from hokoku.resources import templates_dir
+from hokoku.security.crypto import Keyring, load_keyring
+from hokoku.store.db import get_engine, require_schema
+
+if TYPE_CHECKING:
+    from hokoku.security.auditkeys import AuditSigner
 
 
 @dataclass
@@ -33,8 +38,8 @@ class App:
         ring.signer_loader = self._load_signer  # the audit key is separate, loaded when first used
         return ring
 
-    def _load_signer(self):
-        from hokoku.auditkeys import load_signer
+    def _load_signer(self) -> AuditSigner:
+        from hokoku.security.auditkeys import load_signer
 
         s = self.settings
         env = s.audit_signing_key.get_secret_value() if s.audit_signing_key else None
@@ -42,7 +47,7 @@ class App:
 
     @cached_property
     def policy(self):
-        from hokoku.core.policy import load_policy
+        from hokoku.config.policyfile import load_policy
 
         return load_policy(self.settings.policy_file)
 
@@ -60,7 +65,7 @@ class App:
 
     def organisation(self, session):
         """The organisation in force (newest stored snapshot), cached per process."""
-        from hokoku.services.orgstore import current_organisation
+        from hokoku.store.orgstore import current_organisation
 
         snap_id, org = current_organisation(session)
         if self._cache.get("org_id") != snap_id:
@@ -81,7 +86,7 @@ class App:
         require_schema(self.engine)
         self._check_revision()
         if keys and not self._cache.get("data_key_checked"):
-            from hokoku.services.keycheck import check_data_key
+            from hokoku.security.keycheck import check_data_key
 
             check_data_key(self)
             self._cache["data_key_checked"] = True
@@ -97,13 +102,27 @@ class App:
         else:
             with self.engine.connect() as conn:
                 current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        from hokoku.schema_version import EXPECTED_HEAD as head
+        from hokoku.store.schema_version import EXPECTED_HEAD as head
 
         if current != head:
             raise NotInitialised(
                 f"the database schema is at {current or 'no revision'}, this hokoku needs {head}: "
                 "run `hokoku db upgrade`"
             )
+
+    def view_in(self, lang: str) -> App:
+        """A view of the application whose read-only services answer in ``lang``; it shares
+        everything else (engine, keyring, playbooks, caches). Never for actions: messages to
+        people keep the organisation's language (``HOKOKU_LANG``)."""
+        if self.settings.lang == lang:
+            return self
+        views = self._cache.setdefault("lang_views", {})
+        if lang not in views:
+            self.playbooks, self.policy, self.engine, self.keyring  # noqa: B018  (compute before sharing)
+            view = copy.copy(self)
+            view.settings = self.settings.model_copy(update={"lang": lang})
+            views[lang] = view
+        return views[lang]
 
 
 def open_app(**overrides) -> App:

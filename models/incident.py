@@ -37,7 +37,7 @@ class Incident(SQLModel, table=True):
     # The reporter's answers as facts: provisional values for the drafts until triage/findings.
     reported_individuals: int | None = None
     reported_data_items_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
-    # Encrypted at rest (hokoku.crypto): the reporter's free text and personal details.
+    # Encrypted at rest (hokoku.security.crypto): the reporter's free text and personal details.
     summary_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     details_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     policy_name: str = Field(max_length=128)

@@ -38,13 +38,13 @@ import hashlib
 import logging
 import smtplib
 import ssl
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Literal
 
+from hokoku.clock import Clock, utcnow
 from hokoku.notifiers.base import DeliveryError, DeliveryResult, OutgoingMessage
 
 log = logging.getLogger(__name__)
@@ -61,10 +61,6 @@ PLAINTEXT_AUTH_MESSAGE = (
     "sent without TLS; set HOKOKU_SMTP_SECURITY=starttls or ssl "
     "(or HOKOKU_SMTP_ALLOW_PLAINTEXT_AUTH=1 to accept the risk)"
 )
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def message_id_for(idempotency_key: str) -> str:
@@ -182,7 +178,7 @@ class EmailNotifier:
         timeout: float = 10,
         ssl_context: ssl.SSLContext | None = None,
         local_hostname: str | None = None,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Clock = utcnow,
         allow_plaintext_auth: bool = False,
     ):
         if security not in ("none", "starttls", "ssl"):

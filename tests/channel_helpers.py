@@ -15,22 +15,17 @@ from datetime import datetime
 from email.message import EmailMessage
 from urllib.parse import urlencode
 
+from hokoku.clock import FixedClock
+
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-0000-test-bot-token"
 PUBLIC_URL = "http://testserver"
 ACK_LINK = re.compile(r"http://testserver/ack/([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)")
 
+#: A settable clock for the web app (aware datetimes).
+FakeClock = FixedClock
+
 PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
-
-
-class FakeClock:
-    """A settable clock for the web app (aware datetimes)."""
-
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def configure(monkeypatch, *, slack_url: str | None = None, smtp_port: int | None = None, **extra: str):
@@ -119,8 +114,8 @@ def ack_link_path(message: EmailMessage) -> str:
 def audit_actions(app, incident: str | None = None) -> list[tuple[str, dict]]:
     from sqlalchemy import select
 
-    from hokoku.db import transaction
     from hokoku.models.audit import AuditEvent
+    from hokoku.store.db import transaction
 
     with transaction(app.engine) as session:
         query = select(AuditEvent).order_by(AuditEvent.seq)
@@ -133,8 +128,8 @@ def rows(app, **where) -> list:
     """Outbox rows (Notification), optionally filtered by column values."""
     from sqlalchemy import select
 
-    from hokoku.db import transaction
     from hokoku.models.notification import Notification
+    from hokoku.store.db import transaction
 
     with transaction(app.engine) as session:
         query = select(Notification).order_by(Notification.id)
@@ -146,8 +141,8 @@ def rows(app, **where) -> list:
 def stage_row(app, incident: str, code: str):
     from sqlalchemy import select
 
-    from hokoku.db import transaction
     from hokoku.models.incident import Incident, Stage
+    from hokoku.store.db import transaction
 
     with transaction(app.engine) as session:
         inc = session.execute(select(Incident).where(Incident.public_id == incident)).scalar_one()

@@ -37,7 +37,7 @@ def _cached(load):
 def hokoku_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh HOKOKU_HOME (not initialised); other HOKOKU_* and PREFECT_API_URL cleared."""
     import hokoku.config.playbooks
-    from hokoku.db import dispose_engines
+    from hokoku.store.db import dispose_engines
 
     monkeypatch.setattr(hokoku.config.playbooks, "load_playbooks", _cached(hokoku.config.playbooks.load_playbooks))
     for name in list(os.environ):
@@ -75,8 +75,8 @@ def pg_url():
     if not pgscratch.base_url():
         pytest.skip("HOKOKU_TEST_DATABASE_URL is not set")
     with pgscratch.scratch_database() as url:
-        from hokoku.db import get_engine
         from hokoku.migrations import upgrade
+        from hokoku.store.db import get_engine
 
         upgrade(get_engine(url))
         yield url

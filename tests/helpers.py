@@ -107,8 +107,8 @@ def raw_sql(app, sql: str, params: tuple = ()) -> list[tuple]:
 
 def audit_actions(app, *, after_seq: int = 0, incident: str | None = None) -> list[tuple[str, dict]]:
     """(action, data) of the audit events after ``after_seq``, in order."""
-    from hokoku.db import transaction
     from hokoku.models.audit import AuditEvent
+    from hokoku.store.db import transaction
 
     with transaction(app.engine) as session:
         query = select(AuditEvent).where(AuditEvent.seq > after_seq).order_by(AuditEvent.seq)
@@ -118,8 +118,8 @@ def audit_actions(app, *, after_seq: int = 0, incident: str | None = None) -> li
 
 
 def last_seq(app) -> int:
-    from hokoku.db import transaction
     from hokoku.models.audit import AuditHead
+    from hokoku.store.db import transaction
 
     with transaction(app.engine) as session:
         head = session.get(AuditHead, 1)
@@ -139,9 +139,9 @@ def wait_for_leases(app, *, timeout: float = 120.0) -> None:
 
     from sqlalchemy import func as _func
 
-    from hokoku.db import transaction
-    from hokoku.locking import db_now
     from hokoku.models.notification import Notification
+    from hokoku.store.db import transaction
+    from hokoku.store.locking import db_now
 
     deadline = _time.monotonic() + timeout
     while True:

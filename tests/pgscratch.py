@@ -50,7 +50,7 @@ def create_database(url: str, prefix: str = "hokoku_test") -> str:
 
 
 def drop_database(url: str) -> None:
-    from hokoku.db import _engines
+    from hokoku.store.db import _engines
 
     engine = _engines.pop(url, None)
     if engine is not None:

@@ -1,4 +1,4 @@
-"""Tests for hokoku.acktokens: signed acknowledgement-link tokens."""
+"""Tests for hokoku.security.acktokens: signed acknowledgement-link tokens."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from hokoku.acktokens import AckClaims, TokenError, issue_token, verify_token
+from hokoku.security.acktokens import AckClaims, TokenError, issue_token, verify_token
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))

@@ -19,15 +19,15 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
-from hokoku import audit
-from hokoku.auditkeys import AuditKey
-from hokoku.crypto import DecryptionError, new_key_entry, parse_keyring
-from hokoku.db import transaction
+from hokoku.security import audit
+from hokoku.security.auditkeys import AuditKey
+from hokoku.security.crypto import DecryptionError, new_key_entry, parse_keyring
+from hokoku.store.db import transaction
 from tests.helpers import DIVISION, PM, PO, REPORTER, T0, db_file, iso, minutes, raw_sql, report
 
 
 def _verify(cli, *args, env=None):
-    code, out, err = cli("audit", "verify", *args, env=env)
+    code, out, err = cli("audit", "verify", "--lang", "en", *args, env=env)
     return code, out.strip(), err.strip()
 
 
@@ -208,7 +208,7 @@ def test_verify_with_public_keys_on_a_copy_needs_no_secret(busy, demo_app, cli, 
     assert code == 2 and err.endswith("no public keys; pass --public-keys FILE (from `hokoku audit keys --json`)")
     code, out, err = _verify(cli, "--public-keys", str(pub))
     assert (code, err) == (0, "") and out.startswith("OK: ")
-    from hokoku.db import get_engine
+    from hokoku.store.db import get_engine
 
     with get_engine(f"sqlite:///{copy_dir / 'copy.db'}").begin() as conn:
         conn.exec_driver_sql("UPDATE audit_event SET actor='x' WHERE seq=4")
@@ -416,7 +416,7 @@ def test_an_existing_database_is_upgraded_and_still_verifies(demo_app, cli):
     _make_legacy(demo_app)
     code, out, err = cli("db", "upgrade", "--json")
     assert code == 0, err
-    from hokoku.schema_version import EXPECTED_HEAD
+    from hokoku.store.schema_version import EXPECTED_HEAD
 
     assert json.loads(out)["to"] == EXPECTED_HEAD
     from hokoku.app import open_app
@@ -450,7 +450,7 @@ def test_an_existing_database_is_upgraded_and_still_verifies(demo_app, cli):
 # -- checkpoints at every sweep, daily to the audit officer ------------------------------------------
 def test_each_sweep_appends_a_checkpoint_when_the_head_moved(demo_app):
     """A sweep that recorded something adds a signed line; a sweep that changed nothing adds none."""
-    from hokoku.checkpoints import checkpoint_file, read_file
+    from hokoku.security.checkpoints import checkpoint_file, read_file
     from hokoku.services.sweep import sweep
 
     path = checkpoint_file(demo_app)
@@ -511,7 +511,7 @@ def test_the_mailed_checkpoint_line_verifies_with_checkpoint_file(demo_app, cli,
 def test_rotating_a_key_given_in_the_environment_records_it_and_publishes_it(busy, demo_app, cli):
     """HOKOKU_AUDIT_SIGNING_KEY with a new seed first and the old after it: `audit rotate-key`
     records the change (signed by the old key) and rewrites the public-key file; verify is OK."""
-    from hokoku.auditkeys import new_seed
+    from hokoku.security.auditkeys import new_seed
 
     old_seed = [ln for ln in demo_app.settings.audit_key_file.read_text().splitlines() if not ln.startswith("#")][0]
     env = {"HOKOKU_AUDIT_SIGNING_KEY": f"{new_seed()},{old_seed}"}

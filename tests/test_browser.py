@@ -53,9 +53,9 @@ def server(tmp_path_factory):
     import uvicorn
 
     from hokoku.app import open_app
+    from hokoku.services.accounts import ensure_demo_users
     from hokoku.services.setup import init
     from hokoku.web import create_app
-    from hokoku.web.auth import ensure_demo_users
 
     home = tmp_path_factory.mktemp("browser") / "home"
     overrides = {"home": str(home), "database_url": f"sqlite:///{home / 'hokoku.db'}"}
@@ -246,8 +246,8 @@ def test_report_ack_advance_and_leadership_summary(people, server, shots):
 def _actor_of(app, incident, email) -> bool:
     from sqlalchemy import select
 
-    from hokoku.db import transaction
     from hokoku.models.audit import AuditEvent
+    from hokoku.store.db import transaction
 
     with transaction(app.engine) as session:
         return (

@@ -11,7 +11,7 @@ from hokoku.core.exceptions import InputError, TransitionRefused
 from hokoku.core.timeutil import JST
 from hokoku.services import records, tasks, transitions, triage
 from hokoku.services.docdata import build_document_data
-from hokoku.services.outbox import delivery_channels
+from hokoku.services.notifications import delivery_channels
 from hokoku.services.queries import outbox, show_incident
 from hokoku.services.sweep import sweep
 from tests.helpers import GM, PM, PO, REPORTER, T0, minutes, report
@@ -204,6 +204,19 @@ def test_the_unauthorized_purpose_case_gets_the_60_day_final_report(demo_app):
     )
     assert result["required"] is True and result["deadlines"]["final_day_count"] == 60
     assert result["deadlines"]["final_due"] == "2027-04-01"  # day 60 = Thu 2027-04-01
+
+
+def test_a_case_reportable_while_the_purpose_is_unknown_drafts_with_the_30_day_final_report(demo_app):
+    """Sensitive data, purpose not yet known: reportable, and the drafts count the shorter 30 days
+    (the earliest the final report can be due) instead of refusing the unknown fact."""
+    aware = datetime(2027, 2, 1, 9, 0, tzinfo=JST)
+    incident = report(demo_app, aware_at=aware).public_id
+    result = triage.triage(
+        demo_app, incident_id=incident, actor=PM, sensitive=True, encrypted=False, now=T0 + minutes(10)
+    )
+    assert result["required"] is True
+    data = build_document_data(demo_app, incident_id=incident, now=T0 + minutes(20))
+    assert data["ppc"]["final_day_count"] == 30
 
 
 # -- findings, notices, prevention actions and drafts -------------------------------------------

@@ -13,11 +13,12 @@ import pytest
 from freezegun import freeze_time
 
 from hokoku.config.org import DEMO_ORG, load_organisation
+from hokoku.config.policyfile import load_policy
 from hokoku.core import chain
 from hokoku.core.chain import Escalation, OverdueMark, Reminder, StageState
 from hokoku.core.durations import parse_duration
 from hokoku.core.exceptions import TransitionRefused
-from hokoku.core.policy import EffectiveTimings, load_policy
+from hokoku.core.policy import EffectiveTimings
 from hokoku.core.timeutil import JST
 from tests.helpers import GM, IM, PM, PM_DEPUTY, PO, STAFF_NOT_ON_LADDER, T0, minutes
 

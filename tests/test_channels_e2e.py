@@ -212,9 +212,9 @@ def test_email_link_after_expiry_acknowledges_nothing(both, sink, monkeypatch):
         answer = method(link)
         assert answer.status_code == 410 and "有効期限" in answer.text
     assert stage_row(app, incident, "acknowledge").acknowledged_at is None
-    # audited once a minute per address; the second refusal is counted (hokoku.web.refusals)
+    # audited once a minute per address; the second refusal is counted (hokoku.services.refusals)
     assert [d["reason"] for a, d in audit_actions(app) if a == "ack_link.refused"] == ["expired"]
-    from hokoku.web.refusals import suppressed_now
+    from hokoku.services.refusals import suppressed_now
 
     assert suppressed_now(app, source="ack:testclient", now=T0 + timedelta(hours=2)) == 1
 

@@ -34,14 +34,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from hokoku import audit
-from hokoku.db import transaction
 from hokoku.models.audit import AuditEvent
 from hokoku.models.casework import Task
 from hokoku.models.incident import Incident, Stage
 from hokoku.models.notification import Notification
+from hokoku.security import audit
 from hokoku.services.dispatch import dispatch
 from hokoku.services.sweep import sweep
+from hokoku.store.db import transaction
 from tests.crash_worker import PHASES, FileChannel, sim_now
 from tests.helpers import T0, wait_for_leases
 

@@ -17,8 +17,8 @@ def _yaml_deployments() -> list[dict]:
 
 def test_serve_builds_exactly_prefect_yamls_deployments_with_their_schedules_and_limits():
     """Same names, entrypoints, cron schedules and concurrency limits as prefect.yaml, in its order."""
-    from hokoku.core.policy import load_policy
-    from hokoku.deployments import build_deployments
+    from hokoku.config.policyfile import load_policy
+    from hokoku.engine.deployments import build_deployments
 
     built = build_deployments(load_policy())
     wanted = _yaml_deployments()
@@ -35,7 +35,7 @@ def test_serve_builds_exactly_prefect_yamls_deployments_with_their_schedules_and
 def test_every_stage_of_the_shipped_policy_has_a_prefect_yaml_deployment_and_entrypoint():
     """prefect.yaml's stage entrypoints exist in flows/stages.py and cover the policy's stages."""
     import hokoku.flows.stages as stages
-    from hokoku.core.policy import load_policy
+    from hokoku.config.policyfile import load_policy
 
     entry = {
         d["entrypoint"].split(":")[1] for d in _yaml_deployments() if d["entrypoint"].startswith("flows/stages.py")
@@ -49,8 +49,8 @@ def test_every_stage_of_the_shipped_policy_has_a_prefect_yaml_deployment_and_ent
 def test_a_custom_policy_file_renames_and_adds_stage_deployments(tmp_path, monkeypatch):
     """HOKOKU_POLICY_FILE: a renamed article names its stage flow; an added stage gets a deployment
     and an entrypoint that resolves; the shipped stages' deployments keep prefect.yaml's names."""
-    from hokoku.core.policy import load_policy
-    from hokoku.deployments import build_deployments, deployment_specs
+    from hokoku.config.policyfile import load_policy
+    from hokoku.engine.deployments import build_deployments, deployment_specs
 
     data = yaml.safe_load((ROOT / "hokoku" / "data" / "policy.yaml").read_text(encoding="utf-8"))
     stages = data["stages"]

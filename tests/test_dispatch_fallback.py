@@ -12,10 +12,9 @@ from datetime import timedelta
 
 import pytest
 
-from hokoku.acktokens import verify_token
-from hokoku.db import transaction
 from hokoku.models.notification import Notification
 from hokoku.notifiers.base import DeliveryError, DeliveryResult
+from hokoku.security.acktokens import verify_token
 from hokoku.services.dispatch import (
     backoff,
     dispatch,
@@ -23,9 +22,10 @@ from hokoku.services.dispatch import (
     with_ack_link,
     without_ack_link,
 )
-from hokoku.services.outbox import ACK_TOKEN_PLACEHOLDER, base_key
+from hokoku.services.notifications import ACK_TOKEN_PLACEHOLDER, base_key
 from hokoku.services.sweep import sweep
 from hokoku.services.transitions import acknowledge
+from hokoku.store.db import transaction
 from tests.channel_helpers import audit_actions, configure, rows
 from tests.helpers import GM, PM, PO, REPORTER, T0, minutes, report, short_lease, wait_for_leases
 

@@ -19,14 +19,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
-from hokoku import audit
-from hokoku.db import transaction
 from hokoku.models.audit import AuditEvent
 from hokoku.models.notification import Notification
 from hokoku.notifiers.base import DeliveryResult
 from hokoku.notifiers.registry import build_notifiers
+from hokoku.security import audit
 from hokoku.services.dispatch import MAX_ATTEMPTS, dispatch
 from hokoku.services.sweep import sweep
+from hokoku.store.db import transaction
 from tests import pgscratch
 from tests.channel_helpers import configure
 from tests.helpers import T0, db_file, minutes, report, short_lease, wait_for_leases

@@ -61,16 +61,17 @@ async def _runs(tag: str) -> list[tuple[str, str, list[str]]]:
 
 
 def _pump(app) -> dict:
+    from hokoku.flows.stages import record_transition
     from hokoku.services.flowtriggers import pump
 
-    return asyncio.run(pump(app))
+    return asyncio.run(pump(app, record=record_transition))
 
 
 def test_web_slack_and_cli_transitions_become_named_tagged_stage_runs_in_order(app, cli):
     """Email-link ack (web app), Slack-button ack and a CLI `done` each become Completed runs of the
     stage's flow, named for the incident and the article and tagged with its id, in transition order."""
-    from hokoku.acktokens import issue_token
     from hokoku.notifiers.registry import build_notifiers
+    from hokoku.security.acktokens import issue_token
     from hokoku.services.flowtriggers import pending
     from hokoku.web import create_app
 

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from hokoku.core.exceptions import HokokuError, NotFound, TransitionRefused
-from hokoku.db import transaction
 from hokoku.models.flowinput import FlowInput
 from hokoku.services import flowinput
+from hokoku.store.db import transaction
 from tests.helpers import T0
 
 SECRET = "Summary-Zr4Ypangolin: 吉田 翔 lost a USB stick"
@@ -67,7 +67,7 @@ def test_inputs_left_behind_are_purged_after_a_day(demo_app, monkeypatch):
     """An entry point that died mid-run leaves a row; the next stash a day later deletes it."""
     old = flowinput.stash(demo_app, kind="report", payload={"summary": SECRET})
     later = datetime.now(UTC) + flowinput.TTL + timedelta(minutes=1)
-    monkeypatch.setattr(flowinput, "_clock", lambda: later)
+    monkeypatch.setattr(flowinput, "utcnow", lambda: later)
     new = flowinput.stash(demo_app, kind="report", payload={"summary": "x"})
     assert _row(demo_app, old) is None and _row(demo_app, new) is not None
 
@@ -123,7 +123,7 @@ def test_the_prefect_auth_string_is_generated_once_with_mode_0600_unless_given(h
     import os
     import stat
 
-    from hokoku.prefect_server import auth_file, auth_string
+    from hokoku.engine.prefect_server import auth_file, auth_string
 
     monkeypatch.delenv("PREFECT_API_AUTH_STRING", raising=False)
     monkeypatch.delenv("PREFECT_SERVER_API_AUTH_STRING", raising=False)
@@ -141,7 +141,7 @@ def test_the_prefect_auth_string_is_generated_once_with_mode_0600_unless_given(h
     monkeypatch.delenv("PREFECT_SERVER_API_AUTH_STRING")
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
     from hokoku.app import open_app
-    from hokoku.runner import FlowRunner, runner_for
+    from hokoku.engine.runner import FlowRunner, runner_for
 
     assert isinstance(runner_for(open_app()), FlowRunner)
     assert os.environ["PREFECT_API_AUTH_STRING"] == made

@@ -23,8 +23,8 @@ def flow_app(prefect_harness, tmp_path, monkeypatch):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HOKOKU_HOME", str(tmp_path / "home"))
     from hokoku.app import open_app
-    from hokoku.db import dispose_engines
     from hokoku.services.setup import init
+    from hokoku.store.db import dispose_engines
 
     init(open_app(), org_file=None, demo=True, now=T0 - timedelta(days=1))
     yield open_app()
@@ -43,7 +43,7 @@ async def _runs_tagged(tag: str):
 
 def test_intake_sweep_dispatch_run_as_flows_tagged_with_the_incident(flow_app):
     """Report, reminder and acknowledgement run as named flows tagged with the incident id."""
-    from hokoku.runner import FlowRunner
+    from hokoku.engine.runner import FlowRunner
     from hokoku.services.queries import outbox, show_incident
 
     runner = FlowRunner(flow_app)
@@ -92,8 +92,8 @@ def test_intake_sweep_dispatch_run_as_flows_tagged_with_the_incident(flow_app):
 
 def test_sweep_flow_is_idempotent_at_the_same_now(flow_app):
     """Two sweep flow runs at the same ``now`` produce the reminder once."""
+    from hokoku.engine.runner import FlowRunner
     from hokoku.flows.sweep import sweep_flow
-    from hokoku.runner import FlowRunner
 
     FlowRunner(flow_app).report(
         division="IDS-MED", category="lost-device", summary="USB stick lost", reporter="kimura@example.org", now=T0
@@ -229,7 +229,7 @@ def test_prefect_sees_ids_only_never_report_text_notes_names_or_emails(flow_app)
     skip with a reason and a refusal quoting a mistyped address, all through the flows: neither
     Prefect's database nor its API holds any of the typed text, names or email addresses."""
     from hokoku.core.exceptions import HokokuError, NotFound, TransitionRefused
-    from hokoku.runner import FlowRunner
+    from hokoku.engine.runner import FlowRunner
     from hokoku.services.queries import show_incident
 
     runner = FlowRunner(flow_app)

@@ -14,12 +14,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from hokoku.db import transaction
-from hokoku.locking import db_now
 from hokoku.models.notification import Notification
 from hokoku.notifiers.base import DeliveryResult
 from hokoku.services import dispatch as dispatch_service
 from hokoku.services.dispatch import claim, deliver_one, dispatch
+from hokoku.store.db import transaction
+from hokoku.store.locking import db_now
 from tests import pgscratch
 from tests.helpers import T0, report, short_lease, wait_for_leases
 
@@ -194,7 +194,7 @@ def test_the_self_check_counts_a_lapsed_lease_as_late_and_a_live_one_not(app):
 def test_tick_dispatches_even_when_its_sweep_dies(demo_app, monkeypatch):
     """A sweep that raises does not stop the tick's dispatch (the stall alert among what it delivers);
     the sweep's error is still raised."""
-    from hokoku import runner
+    from hokoku.engine import runner
     from hokoku.services import sweep as sweep_service
 
     report(demo_app)

@@ -10,9 +10,9 @@ from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
 import hokoku.models
-from hokoku.db import get_engine
 from hokoku.migrations import BASELINE, alembic_config, current_revision, head_revision, upgrade
-from hokoku.schema_version import EXPECTED_HEAD
+from hokoku.store.db import get_engine
+from hokoku.store.schema_version import EXPECTED_HEAD
 from tests import pgscratch
 
 
@@ -75,10 +75,12 @@ def test_init_migrates_and_db_verbs_report_it(hokoku_home, cli):
     """`hokoku init` leaves the database at head; `db current` says so; `db upgrade` is a no-op."""
     code, out, err = cli("init", "--demo", "--json")
     assert code == 0, err
-    code, out, _ = cli("db", "current")
+    code, out, _ = cli("db", "current", "--lang", "en")
     assert code == 0 and f"at {head_revision()}" in out and "run `hokoku db upgrade`" not in out
-    code, out, _ = cli("db", "upgrade")
+    code, out, _ = cli("db", "upgrade", "--lang", "en")
     assert code == 0 and f"already at {head_revision()}" in out
+    code, out, _ = cli("db", "current")
+    assert code == 0 and f"現在 {head_revision()}" in out
 
 
 def test_db_upgrade_creates_the_schema(hokoku_home, cli):
@@ -94,9 +96,9 @@ def test_db_upgrade_creates_the_schema(hokoku_home, cli):
 
 
 def test_the_revision_the_cli_checks_is_the_newest_migration():
-    """``hokoku.schema_version.EXPECTED_HEAD`` (checked on every CLI call) names the migrations' head."""
+    """``hokoku.store.schema_version.EXPECTED_HEAD`` (checked on every CLI call) names the migrations' head."""
     from hokoku.migrations import head_revision
-    from hokoku.schema_version import EXPECTED_HEAD
+    from hokoku.store.schema_version import EXPECTED_HEAD
 
     assert EXPECTED_HEAD == head_revision()
 
@@ -105,11 +107,11 @@ def test_a_database_behind_the_migrations_gets_a_one_line_error(demo_app, cli):
     """A schema at an older revision: every verb exits 2 telling the user to run `hokoku db upgrade`."""
     from sqlalchemy import text
 
-    from hokoku.schema_version import EXPECTED_HEAD
+    from hokoku.store.schema_version import EXPECTED_HEAD
 
     with demo_app.engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
-    from hokoku.schema_version import EXPECTED_HEAD
+    from hokoku.store.schema_version import EXPECTED_HEAD
 
     code, out, err = cli("list")
     assert code == 2 and err.strip().splitlines() == [

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from hokoku.config.org import DEMO_ORG, load_organisation
+from hokoku.config.policyfile import DEFAULT_POLICY, load_policy
 from hokoku.core.exceptions import ConfigError, InputError, NotFound
-from hokoku.core.policy import DEFAULT_POLICY, load_policy
 
 DEMO = yaml.safe_load(DEMO_ORG.read_text(encoding="utf-8"))
 POLICY_DOC = yaml.safe_load(DEFAULT_POLICY.read_text(encoding="utf-8"))

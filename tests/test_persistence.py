@@ -14,18 +14,18 @@ import yaml
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 
-from hokoku import audit
 from hokoku.app import open_app
-from hokoku.core.policy import DEFAULT_POLICY
-from hokoku.db import transaction
+from hokoku.config.policyfile import DEFAULT_POLICY
 from hokoku.models.incident import Incident, Stage
 from hokoku.models.notification import Notification
 from hokoku.notifiers.base import DeliveryError, DeliveryResult
+from hokoku.security import audit
 from hokoku.services.dispatch import claim, dispatch
 from hokoku.services.queries import outbox, show_incident
 from hokoku.services.stagerows import load_stages
 from hokoku.services.sweep import sweep
 from hokoku.services.transitions import acknowledge, advance
+from hokoku.store.db import transaction
 from tests.helpers import (
     GM,
     PM,

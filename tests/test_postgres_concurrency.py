@@ -15,13 +15,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from hokoku import audit
-from hokoku.db import transaction
 from hokoku.models.audit import AuditEvent
 from hokoku.models.notification import Notification
 from hokoku.notifiers.base import DeliveryResult
+from hokoku.security import audit
 from hokoku.services.dispatch import dispatch
 from hokoku.services.sweep import sweep
+from hokoku.store.db import transaction
 from tests.helpers import T0, minutes, report
 
 pytestmark = pytest.mark.postgres

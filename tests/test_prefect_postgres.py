@@ -30,8 +30,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from hokoku.db import transaction
 from hokoku.models.notification import Notification
+from hokoku.store.db import transaction
 from tests import pgscratch
 from tests.helpers import T0, minutes, report
 

@@ -132,7 +132,7 @@ def served(env):
         if serve.proc.poll() is None:
             serve.kill(signal.SIGKILL)
         try:
-            from hokoku.prefect_server import stop_stale_server
+            from hokoku.engine.prefect_server import stop_stale_server
 
             stop_stale_server(serve.home)
         except Exception:

@@ -11,14 +11,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select
 
-from hokoku import audit
 from hokoku.core.stall import Verdict, alert_key, assess, hour_bucket, is_live
-from hokoku.db import transaction
 from hokoku.models.notification import Notification
 from hokoku.notifiers.registry import build_notifiers
+from hokoku.security import audit
 from hokoku.services import selfcheck as service
 from hokoku.services.dispatch import dispatch
 from hokoku.services.sweep import sweep
+from hokoku.store.db import transaction
 from tests.helpers import GM, T0, audit_actions, minutes, report
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")

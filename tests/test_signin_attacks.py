@@ -86,7 +86,7 @@ def test_rotating_x_forwarded_for_from_loopback_does_not_escape_the_sign_in_lock
 def test_per_account_limit_holds_across_genuinely_different_addresses(site):
     """Behind a trusted proxy every guess comes from a new real address: after
     HOKOKU_LOGIN_ACCOUNT_MAX_FAILURES (20) the account is locked from everywhere; others are not."""
-    from hokoku.web.config import load_web_settings
+    from hokoku.config.web import load_web_settings
 
     site.web.state.web_settings = load_web_settings(trusted_proxies="127.0.0.1/32, ::1")
     with served(site.web) as client:
@@ -128,8 +128,8 @@ def test_forwarded_header_is_read_only_from_trusted_proxies_and_from_the_right()
 
 
 def test_a_bad_trusted_proxy_setting_is_refused_in_one_line(monkeypatch):
+    from hokoku.config.web import load_web_settings
     from hokoku.core.exceptions import ConfigError
-    from hokoku.web.config import load_web_settings
 
     monkeypatch.setenv("HOKOKU_TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal")
     with pytest.raises(ConfigError, match="HOKOKU_TRUSTED_PROXIES"):
@@ -177,13 +177,15 @@ def test_token_list_and_revoke_by_id_or_prefix(site, cli):
     listed = json.loads(out)
     assert [t["status"] for t in listed] == ["active", "active"]
     assert [t["prefix"] for t in listed] == [first[:12], second[:12]]
-    code, out, err = cli("user", "token", "revoke", listed[0]["id"])
+    code, out, err = cli("user", "token", "revoke", listed[0]["id"], "--lang", "en")
     assert code == 0 and "revoked" in out, err
     code, out, err = cli("user", "token", "revoke", second[:12])
-    assert code == 0 and "revoked" in out, err
+    assert code == 0 and "失効させました" in out, err
     assert _me(site, first).status_code == 401 and _me(site, second).status_code == 401
-    code, out, _ = cli("user", "token", "list", PM)
+    code, out, _ = cli("user", "token", "list", PM, "--lang", "en")
     assert out.count("revoked") == 2
+    code, out, _ = cli("user", "token", "list", PM)
+    assert out.count("失効") == 2
     code, _, err = cli("user", "token", "revoke", "zz")
     assert code == 2 and len(err.strip().splitlines()) == 1
     code, _, err = cli("user", "token", "revoke", "hkp_")
@@ -217,7 +219,7 @@ def test_a_disabled_account_cannot_sign_in_and_its_sessions_and_tokens_end(site,
 # -- ack tokens never reach the access log ---------------------------------------------------------
 def test_the_access_log_never_contains_an_ack_token(site, capsys):
     """GET and POST of /ack/<token> through uvicorn: the access lines name /ack/[redacted]."""
-    from hokoku.acktokens import issue_token
+    from hokoku.security.acktokens import issue_token
 
     token = issue_token(
         key=site.app.keyring.keys[0].token_key,
@@ -331,7 +333,7 @@ def test_a_replay_is_refused_by_another_worker_too(demo_app):
     """The memory of accepted Slack requests is in the database: a second App (another worker
     process) refuses the same (timestamp, signature); after the window the row is purged."""
     from hokoku.app import open_app
-    from hokoku.web.slack import remember_request
+    from hokoku.services.slackrequests import remember_request
     from tests.helpers import T0
 
     assert remember_request(demo_app, timestamp="1700000000", signature="v0=abc", now=T0) is True

@@ -1,4 +1,4 @@
-"""Tests for hokoku.slacksig: Slack request-signature verification."""
+"""Tests for hokoku.security.slacksig: Slack request-signature verification."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import hmac
 
 import pytest
 
-from hokoku.slacksig import SlackSignatureError, verify_slack_request
+from hokoku.security.slacksig import SlackSignatureError, verify_slack_request
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 NOW = 1_775_000_000.0

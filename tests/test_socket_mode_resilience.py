@@ -49,7 +49,7 @@ def test_unreachable_slack_is_retried_in_the_background_and_healthz_says_retryin
         dispatch(app, now=T0, notifiers=build_notifiers(app.settings), rng=random.Random(1))
         [mail] = [r.message for r in sink.received if PM in r.rcpt_tos]
         web = create_app(app, notifiers=build_notifiers(app.settings), clock=FakeClock(T0 + minutes(3)))
-        supervisor = start_socket_mode(app, notifiers=web.state.ctx.notifiers, **FAST)
+        supervisor = start_socket_mode(app, notifiers=web.state.notifiers, **FAST)
         web.state.socket_mode = supervisor
         try:
             assert supervisor.wait_for("retrying", timeout=60), supervisor.status()

@@ -28,10 +28,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from hokoku.db import transaction
 from hokoku.models.notification import Notification
 from hokoku.notifiers.base import DeliveryError, DeliveryResult
 from hokoku.services.dispatch import MAX_ATTEMPTS, dispatch
+from hokoku.store.db import transaction
 from tests import pgscratch  # reads HOKOKU_TEST_DATABASE_URL at import (the fixtures clear HOKOKU_*)
 from tests.channel_helpers import configure
 from tests.helpers import T0, report, wait_for_leases

@@ -1,6 +1,6 @@
 """The email acknowledgement link pages: GET asks, POST acts, once, within its lifetime.
 
-Tokens are issued here exactly as the dispatcher issues them (``hokoku.acktokens`` with the
+Tokens are issued here exactly as the dispatcher issues them (``hokoku.security.acktokens`` with the
 keyring's token key); the web app runs under TestClient with an injected clock.
 """
 
@@ -12,10 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import IntegrityError
 
-from hokoku.acktokens import issue_token
-from hokoku.crypto import Key, Keyring
-from hokoku.db import transaction
 from hokoku.models.acktoken import UsedAckToken
+from hokoku.security.acktokens import issue_token
+from hokoku.security.crypto import Key, Keyring
+from hokoku.store.db import transaction
 from hokoku.web import create_app
 from tests.channel_helpers import FakeClock, audit_actions, configure, stage_row
 from tests.helpers import PM, PO, STAFF_NOT_ON_LADDER, T0, minutes, report
@@ -147,7 +147,7 @@ def test_expired_token_is_refused(app, incident, client, clock):
         answer = getattr(client, method)(f"/ack/{token}")
         assert answer.status_code == 410 and "有効期限" in answer.text
     assert stage_row(app, incident, "acknowledge").acknowledged_at is None
-    # audited once a minute per address; the second is counted (hokoku.web.refusals)
+    # audited once a minute per address; the second is counted (hokoku.services.refusals)
     assert [(r["reason"], r["method"]) for r in refusals(app)] == [("expired", "GET")]
     clock.now += timedelta(minutes=1)
     assert client.post(f"/ack/{token}").status_code == 410
@@ -225,7 +225,7 @@ def test_english_pages(app, incident, client):
 
 def test_links_issued_under_a_rotated_out_key_still_work(app, incident, clock):
     """After key rotation (new key first, old kept) a link issued under the old key verifies."""
-    from hokoku.web.ack import verify_link
+    from hokoku.services.acklinks import verify_link
 
     token = token_for(app, incident=incident)
     app.__dict__["keyring"] = Keyring([Key("k2", b"n" * 32), *app.keyring.keys])  # cached_property override

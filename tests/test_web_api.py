@@ -312,3 +312,22 @@ def test_alert_rate_limit_is_429_with_retry_after(site, alert_token, monkeypatch
     r = c.post("/api/alerts", json=ALERT | {"dedup_key": "k3"}, headers=bearer(alert_token))
     assert r.status_code == 429 and r.headers["retry-after"] == "60"
     assert "more than 2 alerts" in r.json()["error"]
+
+
+def test_a_page_and_an_api_route_see_the_same_injected_clock(site, api):
+    """Pages and the API take ``now`` from the one clock create_app was given: a report filed on
+    the page and one filed through the API carry that clock's times, and move with it."""
+    from datetime import timedelta
+
+    from hokoku.core.timeutil import fmt_jst, iso
+
+    client, h = api
+    on_page = site.report(REPORTER)
+    first = site.clock()
+    later = site.clock.advance(hours=2, minutes=7)
+    through_api = _report(api)
+    shown = {i: client.get(f"/api/incidents/{i}", headers=h[REPORTER]).json() for i in (on_page, through_api)}
+    assert shown[on_page]["reported_at"] == iso(first)
+    assert shown[through_api]["reported_at"] == iso(later) == iso(first + timedelta(hours=2, minutes=7))
+    page = site.as_(REPORTER).get(f"/incidents/{through_api}")
+    assert page.status_code == 200 and fmt_jst(later) in page.text

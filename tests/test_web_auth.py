@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from hokoku.db import transaction
+from hokoku.store.db import transaction
 from tests.helpers import GM, PM, REPORTER, T0, audit_actions, last_seq, raw_sql
 from tests.web_support import PASSWORD, fast_hashes, site
 
@@ -157,7 +157,7 @@ def test_passwords_are_argon2id_hashes_with_the_library_defaults(demo_app):
     """Accounts store an argon2id hash (default parameters), never the password."""
     from argon2 import PasswordHasher
 
-    from hokoku.web.auth import add_user
+    from hokoku.services.accounts import add_user
 
     add_user(demo_app, email=PM, password=PASSWORD, now=T0)
     [(stored,)] = raw_sql(demo_app, "SELECT password_hash FROM web_user WHERE email = ?", (PM,))
@@ -220,7 +220,7 @@ def test_user_add_prompts_twice_without_echo(demo_app, cli, monkeypatch, fast_ha
 
 def test_changing_the_password_ends_existing_sessions(site):
     """`user passwd` removes the account's sessions: a stolen cookie stops working."""
-    from hokoku.web.auth import set_password
+    from hokoku.services.accounts import set_password
 
     c = site.login(PM)
     assert set_password(site.app, email=PM, password="a brand new password", now=site.clock())["sessions_ended"] == 1
@@ -245,7 +245,21 @@ def test_session_rows_hold_no_clear_secrets(site):
 @pytest.mark.parametrize("value", ["", "x" * 9, " leading space pw", "has\nnewline!!"])
 def test_bad_passwords_are_refused(value):
     from hokoku.core.exceptions import InputError
-    from hokoku.web.auth import check_password
+    from hokoku.services.accounts import check_password
 
     with pytest.raises(InputError):
         check_password(value)
+
+
+def test_a_live_sweep_purges_expired_sessions_and_keeps_current_ones(site):
+    """The sweep deletes web sessions past their expiry (live sweeps only); current sessions stay."""
+    from hokoku.services.sweep import sweep
+
+    site.login(PM)
+    later = site.clock.advance(hours=9)  # past the 8-hour session lifetime
+    site.login(GM)
+    assert len(raw_sql(site.app, "SELECT email FROM web_session")) == 2
+    sweep(site.app, now=later, selfcheck=False)  # a simulated sweep never ends sessions
+    assert len(raw_sql(site.app, "SELECT email FROM web_session")) == 2
+    sweep(site.app, now=later, selfcheck=True)
+    assert [r[0] for r in raw_sql(site.app, "SELECT email FROM web_session")] == [GM]

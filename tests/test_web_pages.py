@@ -9,7 +9,7 @@ from datetime import UTC, timedelta
 import pytest
 from sqlalchemy import select
 
-from hokoku.db import transaction
+from hokoku.store.db import transaction
 from tests.helpers import GM, IM, PM, PO, REPORTER, STAFF_NOT_ON_LADDER, audit_actions, last_seq
 from tests.web_support import AUDIT, DG, IEH_STAFF, OTHER_IM, OTHER_PM, fast_hashes, site
 
@@ -575,8 +575,8 @@ def test_tampered_audit_log_shows_failed_verification(site):
 # -- Art. 13: bulk reading -------------------------------------------------------------------------
 def test_reading_many_incidents_warns_the_general_manager_once_per_window(site):
     """More than the threshold of different incidents in the window: an outbox warning to the GM and an audit event."""
+    from hokoku.config.web import WebSettings
     from hokoku.models.notification import Notification
-    from hokoku.web.config import WebSettings
 
     site.web.state.web_settings = WebSettings(read_alert_threshold=3, read_alert_window_minutes=10)
     incidents = [site.report(summary=f"case {i}") for i in range(5)]
@@ -602,13 +602,13 @@ def test_reading_many_incidents_warns_the_general_manager_once_per_window(site):
 
 
 def test_read_alert_settings_come_from_the_environment(monkeypatch):
-    from hokoku.web.config import load_web_settings
+    from hokoku.config.web import load_web_settings
 
     monkeypatch.setenv("HOKOKU_READ_ALERT_THRESHOLD", "7")
     monkeypatch.setenv("HOKOKU_READ_ALERT_WINDOW_MINUTES", "3")
     s = load_web_settings()
     assert (s.read_alert_threshold, s.read_alert_window_minutes) == (7, 3)
-    assert load_web_settings.__module__ == "hokoku.web.config"
+    assert load_web_settings.__module__ == "hokoku.config.web"
 
 
 # -- leadership -------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hokoku.config.org import DEMO_ORG, load_organisation
-from hokoku.web.scopes import scope_for
+from hokoku.core.scopes import scope_for
 
 ORG = load_organisation(DEMO_ORG)
 

@@ -89,14 +89,14 @@ def test_serve_demo_prints_the_url_and_working_demo_credentials(tmp_path):
 
 def test_demo_accounts_are_only_made_for_the_demo_organisation(demo_app, tmp_path, monkeypatch):
     """`--demo` on a real organisation's data never resets real people's passwords."""
-    from hokoku.serve import demo_accounts
+    from hokoku.engine.serve import demo_accounts
 
     made = demo_accounts(demo_app)
     assert made is not None
     password, accounts = made
     assert len(password) >= 16 and dict(accounts)["general_manager"] == "suzuki.gm@example.org"
 
-    from hokoku.db import transaction
+    from hokoku.store.db import transaction
 
     with transaction(demo_app.engine) as session:
         org = demo_app.organisation(session)

@@ -116,7 +116,7 @@ def test_tampered_body_missing_headers_and_commands_are_verified_too(app, incide
     assert post_signed(client, "/slack/commands", command, timestamp=now, secret="wrong").status_code == 401
     # one audit row a minute per address; the other two refusals are counted, not audited
     assert [r["reason"] for r in refused_requests(app)] == ["bad_signature"]
-    from hokoku.web.refusals import suppressed_now
+    from hokoku.services.refusals import suppressed_now
 
     assert suppressed_now(app, source="slack:testclient", now=clock.now) == 2
     assert stage_row(app, incident, "acknowledge").acknowledged_at is None

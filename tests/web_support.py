@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from hokoku.clock import FixedClock as Clock
 from tests.helpers import GM, IM, PM, PO, REPORTER, STAFF_NOT_ON_LADDER, T0
 
 PASSWORD = "correct horse battery staple"
@@ -23,18 +24,6 @@ IEH_STAFF = "mori@example.org"  # staff of IEH-COHORT
 ACCOUNTS = [REPORTER, STAFF_NOT_ON_LADDER, PM, PO, IM, GM, DG, AUDIT, OTHER_PM, OTHER_IM, OTHER_STAFF, IEH_STAFF]
 _CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 _CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kw) -> datetime:
-        self.now = self.now + timedelta(**kw)
-        return self.now
 
 
 @dataclass
@@ -80,7 +69,7 @@ class Site:
         return r.headers["location"].split("/")[2]
 
     def token(self, email: str) -> str:
-        from hokoku.web.auth import create_api_token
+        from hokoku.services.accounts import create_api_token
 
         return create_api_token(self.app, email=email, now=self.clock())
 
@@ -94,16 +83,16 @@ def fast_hashes(monkeypatch):
     """Cheaper argon2 parameters for the tests (production parameters are tested on their own)."""
     from argon2 import PasswordHasher
 
-    import hokoku.web.auth as auth
+    import hokoku.services.accounts as auth
 
-    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    monkeypatch.setattr(auth, "hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @pytest.fixture
 def site(demo_app, fast_hashes, monkeypatch):
     """The web app on the demo organisation at T0 + 5 min, every test account with PASSWORD."""
+    from hokoku.services.accounts import ensure_demo_users
     from hokoku.web import create_app
-    from hokoku.web.auth import ensure_demo_users
 
     ensure_demo_users(demo_app, emails=ACCOUNTS, password=PASSWORD, now=T0)
     clock = Clock(T0 + timedelta(minutes=5))

@@ -1,6 +1,6 @@
 """The organisation file: institutes → divisions, people and the regulation's roles.
 
-Pure: parsing and look-ups over plain data. ``hokoku.services.orgstore`` writes it to the DB.
+Pure: parsing and look-ups over plain data. ``hokoku.store.orgstore`` writes it to the DB.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from hokoku.config.yamlload import read_yaml, validate
 from hokoku.core.exceptions import ConfigError, NotFound
 from hokoku.core.roles import DEPUTY, Role
+from hokoku.i18n import BilingualText
 from hokoku.resources import data_file
 
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
@@ -25,12 +26,8 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class LocalText(_Strict):
-    ja: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-    def get(self, lang: str) -> str:
-        return self.en if lang == "en" else self.ja
+LocalText = BilingualText
+"""Both languages required (the shared bilingual type of :mod:`hokoku.i18n`)."""
 
 
 class PersonSpec(_Strict):
@@ -222,7 +219,7 @@ class Organisation(_Strict):
 def load_organisation(path: Path) -> Organisation:
     """Read and validate an organisation file; errors name the file, the path and the problem."""
     data = read_yaml(path)
-    return validate(Organisation, data, source=path)  # type: ignore[return-value]
+    return validate(Organisation, data, source=path)
 
 
 def organisation_from_document(document: dict) -> Organisation:

@@ -35,10 +35,8 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     StrictBool,
-    StrictStr,
     ValidationError,
     WithJsonSchema,
-    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -46,6 +44,7 @@ from pydantic_core import PydanticCustomError
 from hokoku.core.durations import Duration, parse_duration
 from hokoku.core.exceptions import ConfigError, InputError, NotFound
 from hokoku.core.roles import Role, role_label
+from hokoku.i18n import LocalText, plural, resolve_lang, section, t
 from hokoku.resources import playbooks_dir
 
 #: libyaml's safe loader when available (about ten times faster), else the pure-Python one.
@@ -71,24 +70,6 @@ ReportItem = Literal[
 #: Report items every playbook must ask at least one question about.
 REQUIRED_REPORT_ITEMS: tuple[str, ...] = ("data_items", "individuals", "cause", "secondary_damage")
 
-PHASE_LABELS: dict[str, tuple[str, str]] = {
-    "detection": ("検知・分析", "Detection & analysis"),
-    "containment": ("封じ込め", "Containment"),
-    "eradication": ("根絶", "Eradication"),
-    "recovery": ("復旧", "Recovery"),
-    "post-incident": ("事後対応", "Post-incident"),
-}
-REPORT_ITEM_LABELS: dict[str, tuple[str, str]] = {
-    "summary": ("概要", "Summary"),
-    "data_items": ("漏えい等が発生し、又は発生したおそれがある情報の項目", "Data items affected"),
-    "individuals": ("本人の数", "Number of individuals"),
-    "cause": ("原因", "Cause"),
-    "secondary_damage": ("二次被害又はそのおそれの有無及びその内容", "Secondary damage"),
-    "individual_response": ("本人への対応の実施状況", "Response to individuals"),
-    "publication": ("公表の実施状況", "Publication"),
-    "prevention": ("再発防止のための措置", "Recurrence prevention"),
-    "other": ("その他参考となる事項", "Other"),
-}
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _ARTICLE = re.compile(r"^\d{1,3}(?:-\d{1,3}){0,2}$")
@@ -156,24 +137,8 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Text(_Strict):
-    """A bilingual text: Japanese required, English optional."""
-
-    ja: StrictStr
-    en: StrictStr | None = None
-
-    @field_validator("ja")
-    @classmethod
-    def _ja_not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise PydanticCustomError("empty_ja", "Japanese text (ja) is empty")
-        return value
-
-    def get(self, lang: str = "ja") -> str:
-        """The text in ``lang``; English falls back to Japanese when missing."""
-        if lang == "en" and self.en:
-            return self.en
-        return self.ja
+Text = LocalText
+"""A bilingual text of a playbook: Japanese required, English optional (falls back)."""
 
 
 class Step(_Strict):
@@ -226,10 +191,7 @@ class Playbook(_Strict):
             if step.id == step_id:
                 return step
         known = ", ".join(s.id for s in self.steps)
-        raise NotFound(
-            f"プレイブック {self.category} に手順 {step_id} はありません"
-            f" / no step {step_id!r} in playbook {self.category!r} (steps: {known})"
-        )
+        raise NotFound(f"no step {step_id!r} in playbook {self.category!r} (steps: {known})")
 
 
 def _rule_problems(data: Mapping[str, Any], stem: str | None = None) -> list[tuple[tuple, str]]:
@@ -452,8 +414,8 @@ def _format_loc(loc: tuple) -> str:
 def _known_fields(loc: tuple) -> list[str]:
     """The field names allowed at the mapping that holds ``loc[-1]``."""
     model: type[BaseModel] = Playbook
-    nested = {"title": Text, "description": Text, "question": Text}
-    lists = {
+    nested: dict[str, type[BaseModel]] = {"title": Text, "description": Text, "question": Text}
+    lists: dict[str, type[BaseModel]] = {
         "steps": Step,
         "investigation_questions": InvestigationQuestion,
         "immediate_actions": Text,
@@ -547,66 +509,25 @@ def step_deadlines(playbook: Playbook, reported_at: datetime) -> list[tuple[Step
 # --------------------------------------------------------------------------- rendering
 
 
-_LABELS = {
-    "ja": {
-        "articles": "根拠条文",
-        "immediate": "■ 報告時に直ちに行うこと（報告者）",
-        "steps": "■ 対応手順",
-        "phase": "段階",
-        "owner": "担当",
-        "due": "期限",
-        "mandatory": "必須",
-        "optional": "任意",
-        "checklist": "確認事項",
-        "evidence": "記録すること",
-        "questions": "■ 調査事項（報告書の項目）",
-        "prevention": "■ 再発防止策",
-        "sep": " ／ ",
-    },
-    "en": {
-        "articles": "Articles",
-        "immediate": "■ Do at once when reporting (reporter)",
-        "steps": "■ Steps",
-        "phase": "Phase",
-        "owner": "Owner",
-        "due": "Due",
-        "mandatory": "mandatory",
-        "optional": "optional",
-        "checklist": "Checklist",
-        "evidence": "Record",
-        "questions": "■ Investigation questions (report items)",
-        "prevention": "■ Recurrence prevention",
-        "sep": " | ",
-    },
-}
-
-
 def article_label(article: str, lang: str = "ja") -> str:
     """``27-2`` as 第27条第2項 (ja) or Art. 27(2) (en)."""
     parts = article.split("-")
-    if lang == "en":
-        return "Art. " + parts[0] + "".join(f"({p})" for p in parts[1:])
-    suffixes = ["条", "項", "号"]
-    return "".join(f"第{p}{suffixes[i]}" for i, p in enumerate(parts))
+    return t(f"article.{len(parts)}", lang, **dict(zip("abc", parts, strict=False)))
 
 
 def duration_label(duration: Duration, due_from: str, lang: str = "ja") -> str:
     """A deadline in words, e.g. 報告から1時間 / 1 hour after the report."""
-    if lang == "en":
-        unit = {"minutes": "minute", "hours": "hour", "days": "day", "business_days": "business day"}[duration.unit]
-        amount = f"{duration.amount} {unit}{'' if duration.amount == 1 else 's'}"
-        anchor = "the report" if due_from == "report" else "the previous step's deadline"
-        return f"{amount} after {anchor}"
-    unit = {"minutes": "分", "hours": "時間", "days": "日", "business_days": "営業日"}[duration.unit]
-    anchor = "報告から" if due_from == "report" else "前の手順の期限から"
-    return f"{anchor}{duration.amount}{unit}"
+    amount = plural(f"unit.{duration.unit}", duration.amount, lang)
+    return t(
+        "playbook.due_after.report" if due_from == "report" else "playbook.due_after.previous", lang, amount=amount
+    )
 
 
 def render_playbook_text(playbook: Playbook, lang: str = "ja") -> str:
     """The playbook as readable plain text (``hokoku playbook show CAT``)."""
-    lang = "en" if lang == "en" else "ja"
-    label = _LABELS[lang]
-    sep = "、" if lang == "ja" else ", "
+    lang = resolve_lang(lang)
+    label = section("playbook", lang)
+    sep = t("list.sep", lang)
     lines = [
         f"{playbook.title.get(lang)} [{playbook.category}]",
         playbook.description.get(lang),
@@ -617,7 +538,7 @@ def render_playbook_text(playbook: Playbook, lang: str = "ja") -> str:
     lines += [f"  {n}. {action.get(lang)}" for n, action in enumerate(playbook.immediate_actions, 1)]
     lines += ["", label["steps"]]
     for n, step in enumerate(playbook.steps, 1):
-        phase = PHASE_LABELS[step.phase][0 if lang == "ja" else 1]
+        phase = t(f"phase.{step.phase}", lang)
         facts = [
             f"{label['phase']}: {phase}",
             f"{label['owner']}: {role_label(step.owner, lang)}",
@@ -634,7 +555,7 @@ def render_playbook_text(playbook: Playbook, lang: str = "ja") -> str:
             lines += [f"       - {item.get(lang)}" for item in step.evidence]
     lines += ["", label["questions"]]
     for question in playbook.investigation_questions:
-        item = REPORT_ITEM_LABELS[question.maps_to][0 if lang == "ja" else 1]
+        item = t(f"doc.item_titles.{question.maps_to}", lang)
         lines.append(f"  - {question.question.get(lang)}  → {item}")
     lines += ["", label["prevention"]]
     lines += [f"  - {measure.get(lang)}" for measure in playbook.recurrence_prevention]
@@ -652,8 +573,8 @@ class PlaybookRow(NamedTuple):
 
 def playbook_list_rows(playbooks: Mapping[str, Playbook], lang: str = "ja") -> list[PlaybookRow]:
     """One row per playbook, sorted by category."""
-    lang = "en" if lang == "en" else "ja"
-    sep = "、" if lang == "ja" else ", "
+    lang = resolve_lang(lang)
+    sep = t("list.sep", lang)
     return [
         PlaybookRow(
             category=category,

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
 
 from hokoku.core.exceptions import ConfigError
+from hokoku.core.validation import M, validated
 
 
 def read_yaml(path: Path) -> Any:
@@ -27,35 +27,6 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}{where}: YAML syntax error: {problem}") from None
 
 
-def format_loc(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def describe_error(err: dict) -> str:
-    """``institutes[1].divisions[0].protection_manager: email is missing``."""
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    if err["type"] == "missing" and loc:
-        parent = format_loc(loc[:-1])
-        return f"{parent + ': ' if parent else ''}{loc[-1]} is missing"
-    if err["type"] == "extra_forbidden" and loc:
-        parent = format_loc(loc[:-1])
-        return f"{parent + ': ' if parent else ''}unknown field {loc[-1]!r}"
-    msg = err["msg"].removeprefix("Value error, ")
-    path = format_loc(loc)
-    return f"{path}: {msg}" if path else msg
-
-
-def validate(model: type[BaseModel], data: Any, *, source: str | Path) -> BaseModel:
-    name = Path(source).name if isinstance(source, Path) else source
-    if data is None:
-        raise ConfigError(f"{name}: the file is empty")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(f"{name}: {describe_error(exc.errors()[0])}") from None
+def validate(model: type[M], data: Any, *, source: str | Path) -> M:
+    """``data`` read from ``source`` as a ``model``; a one-line :class:`ConfigError` otherwise."""
+    return validated(model, data, source=Path(source).name if isinstance(source, Path) else source)

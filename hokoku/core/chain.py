@@ -10,12 +10,14 @@ was done (the acknowledgement is kept in ``acknowledged_at``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from hokoku.core.durations import Duration, before
 from hokoku.core.exceptions import TransitionRefused
 from hokoku.core.policy import EffectiveTimings, StagePolicy
+from hokoku.i18n import t_or
 
 PENDING, NOTIFIED, ACKNOWLEDGED, DONE, SKIPPED, OVERDUE = (
     "pending",
@@ -27,6 +29,11 @@ PENDING, NOTIFIED, ACKNOWLEDGED, DONE, SKIPPED, OVERDUE = (
 )
 ACTIVE = frozenset({NOTIFIED, ACKNOWLEDGED, OVERDUE})
 CLOSED = frozenset({DONE, SKIPPED})
+
+
+def status_label(status: str, lang: str = "ja") -> str:
+    """Human label of a stage status in ``ja`` or ``en`` (an unknown status as it is)."""
+    return t_or(f"stage_status.{status}", lang, status)
 
 
 @dataclass(frozen=True)
@@ -60,10 +67,10 @@ class StageState:
         """The earliest time the sweep has something to do for this stage (indexed column)."""
         if self.status not in ACTIVE:
             return None
-        times = [self.next_reminder_at, self.next_escalation_at, self.next_warning_at]
+        candidates = [self.next_reminder_at, self.next_escalation_at, self.next_warning_at]
         if self.overdue_at is None:
-            times.append(self.due_at)
-        times = [t for t in times if t is not None]
+            candidates.append(self.due_at)
+        times = [t for t in candidates if t is not None]
         return min(times) if times else None
 
     def entitled(self) -> set[str]:
@@ -207,7 +214,7 @@ def sweep_stage(state: StageState, timings: EffectiveTimings, now: datetime) -> 
     """
     if state.status not in ACTIVE:
         return SweepOutcome(state)
-    actions: list[Reminder | Escalation | OverdueMark] = []
+    actions: list[Reminder | Escalation | DueWarning | OverdueMark] = []
     unacked = state.acknowledged_at is None
     level, next_esc = state.escalation_level, state.next_escalation_at
     escalated = False
@@ -306,12 +313,13 @@ def complete(
                 + (" is done" if open_ else "")
             )
     _require_entitled(state, actor, "skip" if skip else "complete")
-    extra = {}
-    if state.acknowledged_at is None and not skip:
-        extra = {"acknowledged_at": now, "acknowledged_by": actor}
+    acknowledged_at, acknowledged_by = state.acknowledged_at, state.acknowledged_by
+    if acknowledged_at is None and not skip:
+        acknowledged_at, acknowledged_by = now, actor
     return replace(
         state,
-        **extra,
+        acknowledged_at=acknowledged_at,
+        acknowledged_by=acknowledged_by,
         status=SKIPPED if skip else DONE,
         completed_at=now,
         completed_by=actor,
@@ -409,7 +417,7 @@ def permitted_actions(
     the very rules that decide the transition itself (:func:`acknowledge`, :func:`complete`), so a
     page offers exactly what a POST would be allowed to do."""
     allowed = set()
-    attempts = (
+    attempts: tuple[tuple[str, Callable[[], object]], ...] = (
         ("ack", lambda: acknowledge(stage, state, actor=actor, now=now)),
         ("done", lambda: complete(stage, state, statuses, actor=actor, now=now)),
         ("skip", lambda: complete(stage, state, statuses, actor=actor, now=now, skip=True, skip_reason="-")),

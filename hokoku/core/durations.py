@@ -93,7 +93,7 @@ def before(due: datetime, duration: Duration) -> datetime:
     return datetime.combine(day, time(MORNING_HOUR), tzinfo=JST).astimezone(UTC)
 
 
-def parse_duration(text: str | int) -> Duration:
+def parse_duration(text: object) -> Duration:
     """Parse a duration; raise :class:`InputError` naming the bad text."""
     if isinstance(text, bool) or not isinstance(text, (str, int)):
         raise InputError(f"bad duration {text!r}: expected e.g. '15m', '4h', '3d' or '2bd'")

@@ -1,26 +1,27 @@
-"""The escalation policy: stages, owners, deadlines, reminders and ladders (pure)."""
+"""The escalation policy: stages, owners, deadlines, reminders and ladders (pure).
+
+The models and :func:`policy_from_mapping`; reading the file is
+:func:`hokoku.config.policyfile.load_policy`.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from hokoku.config.yamlload import read_yaml, validate
 from hokoku.core.durations import Duration, parse_duration
 from hokoku.core.exceptions import InputError, NotFound
 from hokoku.core.roles import DEPUTY, Role
-from hokoku.resources import data_file
-
-DEFAULT_POLICY = data_file("policy.yaml")
+from hokoku.core.validation import validated
+from hokoku.i18n import BilingualText
 
 
 def _duration(v: object) -> str:
     try:
-        parse_duration(v)  # type: ignore[arg-type]
+        parse_duration(v)
     except InputError as exc:
         raise ValueError(str(exc)) from None
     return str(v)
@@ -36,12 +37,8 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Text(_Strict):
-    ja: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-    def get(self, lang: str) -> str:
-        return self.en if lang == "en" else self.ja
+Text = BilingualText
+"""Both languages required (the shared bilingual type of :mod:`hokoku.i18n`)."""
 
 
 class LadderStep(_Strict):
@@ -202,17 +199,18 @@ class Policy(_Strict):
         """How long after awareness a report still counts as made at once (27-1: 直ちに)."""
         return parse_duration(self.report_delay_tolerance)
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
     def sha256(self) -> str:
         return hashlib.sha256(json.dumps(self.snapshot(), sort_keys=True).encode()).hexdigest()
 
 
-def load_policy(path: Path | None = None) -> Policy:
-    path = path or DEFAULT_POLICY
-    return validate(Policy, read_yaml(path), source=path)  # type: ignore[return-value]
+def policy_from_mapping(data: Any, *, source: str = "policy") -> Policy:
+    """A policy from its parsed document; a one-line :class:`ConfigError` names ``source`` and the bad field."""
+    return validated(Policy, data, source=source)
 
 
-def policy_from_snapshot(snapshot: dict) -> Policy:
-    return Policy.model_validate(snapshot)
+def policy_from_snapshot(snapshot: dict[str, Any]) -> Policy:
+    """The policy copied onto an incident when it was created."""
+    return policy_from_mapping(snapshot, source="policy snapshot")

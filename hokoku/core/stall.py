@@ -28,7 +28,7 @@ class Late:
     count: int
     oldest_due_at: datetime
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, object]:
         return {"kind": self.kind, "count": self.count, "oldest_due_at": self.oldest_due_at.isoformat()}
 
 
@@ -47,7 +47,7 @@ class Verdict:
         """How long the oldest late item has waited past its time."""
         return max((self.now - item.oldest_due_at for item in self.late), default=None)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, object]:
         worst = self.worst_delay
         return {
             "stalled": self.stalled,

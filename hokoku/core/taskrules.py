@@ -28,10 +28,10 @@ class TaskState:
     def next_action_at(self) -> datetime | None:
         if self.status in CLOSED:
             return None
-        times = [self.next_reminder_at]
+        candidates = [self.next_reminder_at]
         if self.overdue_at is None:
-            times.append(self.due_at)
-        times = [t for t in times if t is not None]
+            candidates.append(self.due_at)
+        times = [t for t in candidates if t is not None]
         return min(times) if times else None
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 from zoneinfo import ZoneInfo
 
 from hokoku.core.exceptions import InputError
 
-UTC = UTC
 JST = ZoneInfo("Asia/Tokyo")
 #: Times hokoku accepts: wide enough for any real incident, narrow enough that every date
 #: computed from one (statutory counts, holiday look-ups) stays representable.
@@ -44,11 +44,19 @@ def fmt_jst(value: datetime | None, *, seconds: bool = False) -> str:
     return as_utc(value).astimezone(JST).strftime("%Y-%m-%d %H:%M:%S JST" if seconds else "%Y-%m-%d %H:%M JST")
 
 
+@overload
+def iso(value: datetime) -> str: ...
+@overload
+def iso(value: datetime | None) -> str | None: ...
 def iso(value: datetime | None) -> str | None:
     """ISO 8601 in UTC (for JSON output)."""
     return None if value is None else as_utc(value).isoformat()
 
 
+@overload
+def iso_local(value: datetime) -> str: ...
+@overload
+def iso_local(value: datetime | None) -> str | None: ...
 def iso_local(value: datetime | None) -> str | None:
     """ISO 8601 in Japan time with its offset (``2027-02-04T23:59:59+09:00``), for people and JSON."""
     return None if value is None else as_utc(value).astimezone(JST).isoformat()

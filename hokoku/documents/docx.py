@@ -12,7 +12,12 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from html.parser import HTMLParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from docx.text.paragraph import Paragraph
+
+from hokoku.i18n import t
 
 BODY_FONT = ("MS Mincho", "IPAexMincho")
 """(Word font name, fallback name noted in the document) for body text: 明朝."""
@@ -49,7 +54,7 @@ def _new_document(lang: str, title: str):
     for name in ("Title", "Heading 1", "Heading 2", "Heading 3", "Heading 4"):
         _set_fonts(doc.styles[name], HEADING_FONT, "Arial")
     doc.core_properties.title = title
-    doc.core_properties.language = "ja-JP" if lang == "ja" else "en-GB"
+    doc.core_properties.language = t("locale.tag", lang)
     return doc
 
 
@@ -60,7 +65,7 @@ class _Builder(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.doc = doc
         self.in_body = False
-        self.block = None  # the paragraph being filled
+        self.block: Paragraph | None = None  # the paragraph being filled
         self.block_tag: str | None = None
         self.list_depth = 0
         self.table_rows: list[list[tuple[str, str]]] | None = None
@@ -72,7 +77,7 @@ class _Builder(HTMLParser):
         self.after_br = False
 
     # -- paragraphs
-    def _paragraph(self, tag: str):
+    def _paragraph(self, tag: str) -> Paragraph:
         from docx.shared import Pt, RGBColor
 
         if tag in ("h1", "h2", "h3", "h4"):

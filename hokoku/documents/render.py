@@ -57,6 +57,7 @@ from hokoku.documents.durations_fmt import deadline_verdict, format_duration
 from hokoku.documents.labels import LABELS, PUBLIC_FIELDS
 from hokoku.documents.markdown import md_escape
 from hokoku.documents.wareki import format_date, format_datetime, japan_date
+from hokoku.i18n import install, t
 from hokoku.resources import templates_dir
 
 KINDS: tuple[str, ...] = (
@@ -115,7 +116,7 @@ def display(value: Any, lang: str) -> Any:
 
 
 def _is_markdown(context: Context) -> bool:
-    return bool(context.name) and context.name.endswith(".md.j2")
+    return context.name is not None and context.name.endswith(".md.j2")
 
 
 @pass_context
@@ -199,9 +200,9 @@ def article_label(article: str | None, lang: str) -> str | None:
     match = _ARTICLE.fullmatch(article.strip())
     if match:
         a, b = match.groups()
-        return f"規程第{a}条第{b}項" if lang == "ja" else f"Art. {a}({b})"
+        return t("doc.article.regulation", lang, a=a, b=b)
     if article.strip().upper() == "APPI":
-        return "個人情報保護法" if lang == "ja" else "APPI"
+        return t("doc.article.appi", lang)
     return article
 
 
@@ -317,9 +318,7 @@ def _timeline_sentence(context: Context, e: Mapping[str, Any]) -> str:
     actor = e.get("actor_name") or ""
     when = display(e.get("at"), lang)
     if not actor or actor.startswith("hokoku:") or "@" in actor or action in AUTOMATIC_EVENTS:
-        return labels["timeline_sentence_system"].format(
-            when=when, what=what[0].upper() + what[1:] if lang == "en" else what
-        )
+        return labels["timeline_sentence_system"].format(when=when, what=what[0].upper() + what[1:])
     return labels["timeline_sentence"].format(when=when, actor=actor, what=what)
 
 
@@ -373,7 +372,7 @@ _HTML_AUTOESCAPE = select_autoescape(("html", "html.j2"))
 
 def _autoescape(name: str | None) -> bool:
     """HTML templates: autoescape. Markdown templates: see the module docstring."""
-    return bool(name) and (name.endswith(".md.j2") or _HTML_AUTOESCAPE(name))
+    return name is not None and (name.endswith(".md.j2") or _HTML_AUTOESCAPE(name))
 
 
 @cache
@@ -408,6 +407,7 @@ def environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
         action_row=_action_row,
         notice_row=_notice_row,
     )
+    install(env)
     return env
 
 
@@ -530,14 +530,14 @@ def _report_items(
     status = work_status(pub, False)
     if status != "unknown" or items["publication"]:
         head = labels["status_line"].format(status=words[status])
-        if status == "done" and pub.get("completed_at"):
+        if status == "done" and pub is not None and pub.get("completed_at"):
             head += labels["published_on"].format(when=display(_day(pub["completed_at"]), lang))
         out["publication"] = _lines(head, items["publication"])
 
     actions = [
-        f"・{a.get('title')}（{labels['action_status'].get(a.get('status'), words['unknown'])}）"
-        if lang == "ja"
-        else f"- {a.get('title')} ({labels['action_status'].get(a.get('status'), words['unknown'])})"
+        labels["action_line"].format(
+            title=a.get("title"), status=labels["action_status"].get(a.get("status"), words["unknown"])
+        )
         for a in ctx["prevention_actions"]
     ]
     if actions:
@@ -549,7 +549,7 @@ def summary_block(ctx: Mapping[str, Any], text: str | None, lang: str, *, gap: s
     """概要: what happened, then when it happened, how and by whom it was discovered, awareness."""
     labels = LABELS[lang]
     incident = ctx["incident"]
-    sep = "：" if lang == "ja" else ": "
+    sep = t("label.sep", lang)
     discovery = ctx["public_texts"].get("discovery") or labels["discovered_by"].get(incident.get("entry") or "staff")
     facts = [
         f"{labels['occurred_at']}{sep}{display(incident.get('occurred_at'), lang)}",
@@ -604,7 +604,7 @@ def build_context(kind: str, data: Mapping[str, Any], lang: str, fmt: str) -> di
         unknown_items=[labels["item_titles"][key] for key in ITEM_KEYS if items[key] is None],
         diffs=diff_items(preliminary, items),
         org_name=org.get(f"name_{lang}") or org.get("name_ja"),
-        place=f"{institute} {division}" if lang == "ja" else f"{division}, {institute}",
+        place=t("doc.place", lang, institute=institute, division=division),
         regime=regime,
         regime_label=labels["regime"][regime.value],
         stage_by_code={s.get("code"): s for s in ctx["stages"]},

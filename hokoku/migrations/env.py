@@ -50,7 +50,7 @@ def _engine():
     engine = config.attributes.get("engine")
     if engine is not None:
         return engine
-    from hokoku.db import get_engine
+    from hokoku.store.db import get_engine
 
     url = config.get_main_option("sqlalchemy.url")
     if not url:

@@ -16,13 +16,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, text
 
-from hokoku import audit
 from hokoku.app import App
 from hokoku.core.exceptions import HokokuError, InputError, NotFound
-from hokoku.db import transaction
 from hokoku.models.casework import Alert, AlertSource
 from hokoku.models.incident import Incident
+from hokoku.security import audit
 from hokoku.services.intake import MAX_SUMMARY, file_report
+from hokoku.store.db import transaction
 
 DEFAULT_WINDOW = timedelta(hours=24)
 DEFAULT_RATE_PER_MINUTE = 60
@@ -94,7 +94,7 @@ def ingest_alert(
         raise InputError("dedup_key: too long (at most 255 characters)")
     payload = json.dumps({"summary": summary, "details": details or {}}, ensure_ascii=False)
     with transaction(app.engine) as session:
-        if session.bind.dialect.name == "postgresql":  # serialise per source so duplicates cannot race
+        if session.get_bind().dialect.name == "postgresql":  # serialise per source so duplicates cannot race
             session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": f"hokoku-alert:{source}"})
         recent = session.execute(
             select(func.count())

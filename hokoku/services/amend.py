@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hokoku import audit
 from hokoku.app import App
 from hokoku.core.exceptions import InputError, NotFound, TransitionRefused
 from hokoku.core.statutory import check_countable
 from hokoku.core.timeutil import as_utc, iso
-from hokoku.db import transaction
 from hokoku.models.incident import Incident, IncidentAmendment
-from hokoku.services.outbox import MessageContext
+from hokoku.security import audit
+from hokoku.services.incidents import get_incident
+from hokoku.services.notifications import MessageContext
 from hokoku.services.stagerows import load_stages, recompute_dues
-from hokoku.services.transitions import get_incident
+from hokoku.store.db import saved_id, transaction
 
 MAX_REASON = 2_000
 
@@ -63,7 +63,7 @@ def amend_awareness(app: App, *, incident_id: str, aware_at: datetime, reason: s
         incident.aware_at = aware_at
         session.add(incident)
         amendment = IncidentAmendment(
-            incident_id=incident.id,
+            incident_id=saved_id(incident),
             field="aware_at",
             old_value=iso(old),
             new_value=iso(aware_at),

@@ -4,20 +4,23 @@ checkpoint message, and the clock rules for ``--now``."""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 
-from hokoku import audit, checkpoints
-from hokoku.auditkeys import read_public_keys, write_public_keys
+from hokoku.clock import utcnow
 from hokoku.core.exceptions import ConfigError, InputError
 from hokoku.core.jpcalendar import japan_date
 from hokoku.core.timeutil import as_utc, fmt_jst, iso
-from hokoku.db import transaction
 from hokoku.models.audit import AuditEvent, AuditHead
 from hokoku.models.meta import HokokuMeta
 from hokoku.models.notification import Notification
+from hokoku.security import audit, checkpoints
+from hokoku.security.auditkeys import prepend_new_key, read_public_keys, write_public_keys
+from hokoku.security.crypto import verify_signature
+from hokoku.services.notifications import channels_for
+from hokoku.store.db import transaction
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +78,6 @@ def rotate_key(app, *, now: datetime, actor: str) -> dict:
     ``HOKOKU_AUDIT_SIGNING_KEY``, the operator has put a new key first (the old one after it):
     the change is recorded now. Either way the public-key file is rewritten.
     """
-    from hokoku.auditkeys import prepend_new_key
 
     with transaction(app.engine) as session:
         head = session.get(AuditHead, 1)
@@ -106,7 +108,6 @@ def is_demo(app) -> bool:
 # -- checkpoints --------------------------------------------------------------------------
 def write_checkpoint(app, *, force: bool = False):
     """A checkpoint of the head, after checking that the head is ours and has not gone back."""
-    from hokoku.crypto import verify_signature
 
     with transaction(app.engine) as session:
         head = session.get(AuditHead, 1)
@@ -156,7 +157,6 @@ def queue_daily_checkpoint(app, *, now: datetime) -> list[str]:
 
     The message holds the sequence number, hash, time and key id only: no personal data.
     """
-    from hokoku.services.outbox import channels_for
 
     last = app._cache.get("last_checkpoint") or checkpoints.last_line(checkpoints.checkpoint_file(app))
     if not last:
@@ -251,7 +251,7 @@ def check_now(app, now: datetime, *, incident: str | None = None, real: datetime
     ``HOKOKU_ALLOW_SIMULATED_TIME=1``); and it may never be earlier than the incident's latest
     recorded event.
     """
-    real = real or datetime.now(UTC)
+    real = real or utcnow()
     if abs(now - real) > MAX_CLOCK_SKEW and not app.settings.allow_simulated_time and not is_demo(app):
         raise InputError(
             f"--now {iso(now)} is more than {int(MAX_CLOCK_SKEW.total_seconds() // 60)} minutes from the "

@@ -23,18 +23,18 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from hokoku import audit
 from hokoku.app import App
 from hokoku.core.timeutil import fmt_jst
-from hokoku.db import transaction
+from hokoku.i18n import t
 from hokoku.models.notification import Notification
-from hokoku.services.outbox import REAL_CHANNELS, delivery_channels
+from hokoku.security import audit
+from hokoku.services.notifications import REAL_CHANNELS, delivery_channels
+from hokoku.store.db import transaction
 
 log = logging.getLogger("hokoku.channelhealth")
 
 DOWN, UP = "channel_down", "channel_up"
 HEALTH_KINDS = frozenset({DOWN, UP})
-CHANNEL_LABELS = {"ja": {"slack": "Slack", "email": "メール"}, "en": {"slack": "Slack", "email": "email"}}
 
 
 @dataclass(frozen=True)
@@ -123,11 +123,18 @@ def _recipients(org) -> list:
 
 
 def _queue(
-    app: App, session, *, kind: str, down: list[str], outage: str, channels: list[str], now: datetime, variables: dict
+    app: App,
+    session,
+    *,
+    kind: str,
+    down: list[str],
+    outage: str | None,
+    channels: list[str],
+    now: datetime,
+    variables: dict,
 ) -> list[str]:
     org = app.organisation(session)
     lang = app.settings.lang
-    labels = CHANNEL_LABELS.get(lang, CHANNEL_LABELS["en"])
     keys = []
     for person in _recipients(org):
         base = f"{kind}:{_tag(down, outage)}:{person.email}"
@@ -135,7 +142,7 @@ def _queue(
             kind,
             lang,
             recipient={"name": person.name, "email": person.email},
-            channel_label="・".join(labels[c] for c in down) if lang == "ja" else " and ".join(labels[c] for c in down),
+            channel_label=t("list.and", lang).join(t(f"channel.{c}", lang) for c in down),
             **variables,
         )
         for target in channels:
@@ -235,14 +242,15 @@ def check_channels(app: App, *, now: datetime) -> list[str]:
                     )
                     log.warning("channel(s) %s deliver again: recovery notice queued", down)
                     queued += keys
-            newly = [
-                c
+            failing_since = {
+                c: st.failing_since
                 for c, st in states.items()
                 if c not in covered and st.failing_since is not None and now - st.failing_since >= window
-            ]
+            }
+            newly = list(failing_since)
             if newly:
                 working = [c for c, st in states.items() if st.failing_since is None] or configured
-                since = min(states[c].failing_since for c in newly)
+                since = min(failing_since.values())
                 outage = since.astimezone(UTC).strftime("%Y%m%dT%H%M%S")
                 errors = "; ".join(f"{c}: {states[c].last_error or '-'}" for c in newly)
                 keys = _queue(

@@ -56,18 +56,19 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from hokoku import audit
-from hokoku.acktokens import issue_token
 from hokoku.app import App
 from hokoku.core import chain
 from hokoku.core.timeutil import JST
-from hokoku.db import retry_on_disconnect, transaction
-from hokoku.locking import db_now, for_update
+from hokoku.i18n import section, t
 from hokoku.models.incident import Incident, Stage
 from hokoku.models.notification import Notification
-from hokoku.notifiers.base import Action, DeliveryError, Notifier, OutgoingMessage
-from hokoku.services import slackops
-from hokoku.services.outbox import (
+from hokoku.notifiers.base import Action, DeliveryError, Notifier, OutgoingMessage, split_quote
+from hokoku.security import audit
+from hokoku.security.acktokens import issue_token
+from hokoku.services import incidentthread, slackops
+from hokoku.services.channelhealth import check_channels
+from hokoku.services.incidents import incident_policy
+from hokoku.services.notifications import (
     ACK_KINDS,
     ACK_TOKEN_PLACEHOLDER,
     CHANNELS,
@@ -77,6 +78,8 @@ from hokoku.services.outbox import (
     delivery_channels,
     enqueue,
 )
+from hokoku.store.db import retry_on_disconnect, rows_changed, transaction
+from hokoku.store.locking import db_now, for_update
 
 MAX_ATTEMPTS = 8
 MAX_RATE_LIMITED_ATTEMPTS = 32
@@ -99,21 +102,6 @@ _NO_FALLBACK = frozenset(
 )
 _THREAD_KINDS = frozenset({"thread_parent", "thread_reply", "thread_update"})
 _FOLLOW_UPS = frozenset({"reminder", "escalation", "escalated_owner"})
-
-ACTION_LABELS = {
-    "ja": {
-        "acknowledge": "受領確認",
-        "mark_done": "完了にする",
-        "open": "hokoku で開く",
-        "link": "受領確認（ブラウザ）",
-    },
-    "en": {
-        "acknowledge": "Acknowledge",
-        "mark_done": "Mark done",
-        "open": "Open in hokoku",
-        "link": "Acknowledge (browser)",
-    },
-}
 
 
 @dataclass
@@ -211,12 +199,13 @@ def renew(app: App, nid: int, claim_id: str) -> bool:
     """Extend the lease of a row ``claim_id`` still owns; False when the claim was taken over."""
     with transaction(app.engine) as session:
         until = db_now(session) + lease_of(app)
-        result = session.execute(
+        renewed = rows_changed(
+            session,
             update(Notification)
             .where(Notification.id == nid, Notification.claim_id == claim_id, Notification.status == "sending")
-            .values(lease_until=until)
+            .values(lease_until=until),
         )
-        return result.rowcount == 1
+        return renewed == 1
 
 
 class LeaseKeeper:
@@ -268,8 +257,6 @@ def dispatch(
     if ids is None:  # the incident thread (HOKOKU_SLACK_INCIDENT_CHANNEL): parent, replies, update
         retry_on_disconnect(lambda: sync_threads_tx(app, now=now, incident=incident))
     if ids is None and incident is None:  # a full dispatch: outage alerts and recovery notices
-        from hokoku.services.channelhealth import check_channels
-
         retry_on_disconnect(lambda: check_channels(app, now=now))
     handled: set[int] = set()
     while len(handled) < limit:
@@ -286,7 +273,6 @@ def dispatch(
 
 def sync_threads_tx(app: App, *, now: datetime, incident: str | None = None) -> None:
     """Queue the incident-thread rows due (own transaction; nothing without an incident channel)."""
-    from hokoku.services import incidentthread
 
     if incidentthread.channel_of(app) is None:
         return
@@ -343,20 +329,18 @@ def with_ack_link(text: str, *, token: str, url_base: str, lang: str) -> str:
     """Put the token where the template left :data:`ACK_TOKEN_PLACEHOLDER` (its last occurrence
     in hokoku's own text, before any quotation of user text), or add a link line before the
     quotation of a body without one."""
-    from hokoku.notifiers.base import split_quote
 
     own, quoted = split_quote(text)
     at = own.rfind(ACK_TOKEN_PLACEHOLDER)
     if at >= 0:
         return own[:at] + token + own[at + len(ACK_TOKEN_PLACEHOLDER) :] + quoted
-    label = ACTION_LABELS.get(lang, ACTION_LABELS["en"])["link"]
+    label = t("action.link", lang)
     link = f"{own.rstrip()}\n\n{label}: {url_base.rstrip('/')}/ack/{token}\n"
     return f"{link}\n{quoted}" if quoted else link
 
 
 def without_ack_link(text: str) -> str:
     """Drop the line holding the link placeholder (a body rendered for email, sent elsewhere)."""
-    from hokoku.notifiers.base import split_quote
 
     own, quoted = split_quote(text)
     at = own.rfind(ACK_TOKEN_PLACEHOLDER)
@@ -370,14 +354,13 @@ def without_ack_link(text: str) -> str:
 def _actions(app: App, row: Notification, incident: Incident | None, stage: Stage | None) -> tuple[Action, ...]:
     if incident is None:
         return ()
-    labels = ACTION_LABELS.get(row.lang, ACTION_LABELS["en"])
+    labels = section("action", row.lang)
     pid = incident.public_id
     out = []
     if (row.kind in ACK_KINDS or row.kind == "overdue") and stage is not None and stage.status in chain.ACTIVE:
         value = f"{pid}|{stage.code}"
         if stage.acknowledged_at is None:
             out.append(Action("acknowledge", labels["acknowledge"], value=value))
-            from hokoku.services.stagerows import incident_policy
 
             if incident_policy(incident).stage(stage.code).completed_by == "advance":
                 out.append(Action("mark_done", labels["mark_done"], value=value))
@@ -527,7 +510,6 @@ def prepare(app: App, session: Session, row: Notification, *, now: datetime) -> 
 
 def _prepare_thread(app: App, session: Session, row: Notification, incident: Incident | None) -> Delivery:
     """The incident thread: the parent (current state), a reply under it, or an update of it."""
-    from hokoku.services import incidentthread
 
     if incident is None:
         return Delivery("cancel", reason="no incident")
@@ -543,7 +525,7 @@ def _prepare_thread(app: App, session: Session, row: Notification, incident: Inc
     else:
         subject = app.keyring.decrypt(row.subject_enc, field="notification.subject", bind=row.idempotency_key) or ""
         text = app.keyring.decrypt(row.body_enc, field="notification.body", bind=row.idempotency_key) or ""
-    labels = ACTION_LABELS.get(row.lang, ACTION_LABELS["en"])
+    labels = section("action", row.lang)
     url = f"{app.settings.public_url.rstrip('/')}/incidents/{incident.public_id}"
     message = OutgoingMessage(
         idempotency_key=row.idempotency_key,
@@ -578,6 +560,8 @@ def _attempt(delivery: Delivery, notifier: Notifier | None, channel: str) -> str
         if refresh is None or not delivery.target:
             raise DeliveryError(f"channel {channel!r} cannot update the incident thread", permanent=True)
         return refresh(delivery.target, **delivery.update).provider_id
+    if delivery.message is None:
+        raise DeliveryError(f"nothing to send ({delivery.op})", permanent=True)
     return notifier.send(delivery.message).provider_id
 
 
@@ -586,7 +570,7 @@ def deliver_one(
 ) -> DispatchEvent:
     """Deliver one claimed row: fence and count the attempt, send (lease kept alive), fence and record.
 
-    Lock order (``hokoku.locking``): the outbox row, then the audit head; when recording a Slack
+    Lock order (``hokoku.store.locking``): the outbox row, then the audit head; when recording a Slack
     message with buttons, the stage row first (so an acknowledgement and this record see each
     other), then the outbox row, then the audit head.
     """
@@ -596,7 +580,7 @@ def deliver_one(
             log.warning("notification %s: claim %s was taken over before sending; not sent", nid, claim_id)
             return DispatchEvent(nid, "", "", "", "superseded")
         delivery = prepare(app, session, row, now=now)
-        pid = session.get(Incident, row.incident_id).public_id if row.incident_id else None
+        pid = session.get_one(Incident, row.incident_id).public_id if row.incident_id else None
         ahead = older_undelivered(session, row) if delivery.op in ("send", "refresh") else None
         if ahead is not None:  # per person and channel, messages go in the order they were queued
             row.status, row.claim_id, row.lease_until = "pending", None, None
@@ -738,7 +722,7 @@ def enqueue_fallback(
         except IntegrityError:
             continue
         added.append(copy)
-        pid = session.get(Incident, row.incident_id).public_id if row.incident_id else None
+        pid = session.get_one(Incident, row.incident_id).public_id if row.incident_id else None
         audit.append(
             session,
             app.keyring,

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from hokoku.app import App
-from hokoku.core.statutory import ppc_deadlines
-from hokoku.db import transaction
+from hokoku.core.statutory import TriageFacts, assess_reportability, ppc_deadlines
+from hokoku.documents.render import build_context
+from hokoku.i18n import LANGS, in_lang, plural, t
 from hokoku.models.audit import AuditEvent
 from hokoku.models.casework import Task
 from hokoku.models.incident import Incident
+from hokoku.services.incidents import get_incident, incident_policy
+from hokoku.services.queries import report_delay
 from hokoku.services.records import ITEMS, findings, latest_snapshot, notices, public_texts
-from hokoku.services.stagerows import incident_policy, load_stages
-from hokoku.services.transitions import get_incident
+from hokoku.services.stagerows import load_stages
 from hokoku.services.triage import effective_required
+from hokoku.store.db import transaction
 
 
 def build_document_data(app: App, *, incident_id: str, now: datetime, lang: str = "ja") -> dict:
@@ -33,7 +37,7 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
     playbook = app.playbooks.get(inc.category)
     rows = load_stages(session, inc)
     dec = lambda blob, f, row: app.keyring.decrypt(blob, field=f, bind=row)  # noqa: E731
-    stages = []
+    stages: list[dict[str, Any]] = []
     for r in rows:
         sp = policy.stage(r.code)
         stages.append(
@@ -58,8 +62,6 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
     required, triage_row, decision = effective_required(session, inc)
     triage = None
     if triage_row is not None:
-        from hokoku.core.statutory import TriageFacts, assess_reportability
-
         facts = TriageFacts(
             sensitive=triage_row.sensitive,
             financial_risk=triage_row.financial_risk,
@@ -99,7 +101,7 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
     if triage_row is not None and required:
         d = ppc_deadlines(
             inc.aware_at,
-            unauthorized_purpose=triage_row.unauthorized_purpose,
+            unauthorized_purpose=bool(triage_row.unauthorized_purpose),  # unknown: the shorter 30 days
             preliminary_days=policy.statutory.preliminary_days,
         )
         ppc = {
@@ -116,8 +118,7 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
     )
     prevention = [
         {
-            "title": dec(t.title_enc, "task.title", t.id)
-            or (t.title_en if lang == "en" and t.title_en else t.title_ja),
+            "title": dec(t.title_enc, "task.title", t.id) or in_lang(lang, ja=t.title_ja, en=t.title_en),
             "owner_name": name(t.owner_email) if t.owner_email else None,
             "due_at": t.due_at,
             "status": t.status if not (t.status == "open" and t.due_at and t.due_at <= now) else "overdue",
@@ -140,7 +141,7 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
 
     ack = by_code.get("acknowledge", {}).get("acknowledged_at")
     contained = by_code.get("containment", {}).get("completed_at")
-    deadlines = []
+    deadlines: list[dict[str, Any]] = []
     for s in stages:
         if s["due_at"] is None or s["code"] == "report" or s["status"] == "skipped":
             continue
@@ -156,17 +157,17 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
                 "margin": None if done is None else s["due_at"] - done,
             }
         )
-    for t in tasks:
-        if t.kind == "prevention" and t.due_at:
-            title = dec(t.title_enc, "task.title", t.id)
+    for task in tasks:
+        if task.kind == "prevention" and task.due_at:
+            title = dec(task.title_enc, "task.title", task.id)
             deadlines.append(
                 {
-                    "name_ja": f"再発防止の措置「{title}」",
-                    "name_en": f"Prevention: {title}",
-                    "due_at": t.due_at,
-                    "done_at": t.completed_at,
-                    "met": None if t.completed_at is None else t.completed_at <= t.due_at,
-                    "margin": None if t.completed_at is None else t.due_at - t.completed_at,
+                    "name_ja": t("doc.prevention_deadline", "ja", title=title),
+                    "name_en": t("doc.prevention_deadline", "en", title=title),
+                    "due_at": task.due_at,
+                    "done_at": task.completed_at,
+                    "met": None if task.completed_at is None else task.completed_at <= task.due_at,
+                    "margin": None if task.completed_at is None else task.due_at - task.completed_at,
                 }
             )
     events = session.execute(
@@ -265,7 +266,6 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
 
 def filed_items(app: App, session: Session, inc: Incident, *, now: datetime, lang: str = "ja") -> dict:
     """The nine items exactly as a report filed now would state them (kept to diff against)."""
-    from hokoku.documents.render import build_context
 
     data = document_data(app, session, inc, now=now, lang=lang)
     return dict(build_context("ppc-preliminary", data, lang, "md")["items"])
@@ -296,15 +296,14 @@ def _items(found) -> dict:
 
 def _report_delay_text(inc: Incident, policy) -> dict:
     """How long after awareness the report came, in words, and whether 27-1 (直ちに) was met."""
-    from hokoku.services.queries import report_delay
 
     delay = report_delay(inc, policy)
     hours, minutes = divmod(max(delay["minutes"], 0), 60)
-    ja = f"{hours}時間{minutes}分" if hours else f"{minutes}分"
-    en = f"{hours} h {minutes} min" if hours else f"{minutes} min"
     tolerance = policy.report_delay
-    tol_ja = {"minutes": "分", "hours": "時間", "days": "日", "business_days": "営業日"}[tolerance.unit]
-    if delay["late"]:
-        ja += f"（規程第27条第1項の「直ちに」の目安 {tolerance.amount}{tol_ja} を超えて報告）"
-        en += f" (later than the {tolerance} within which 27-1 expects an immediate report)"
+    text = {}
+    for lang in LANGS:
+        text[lang] = t("dur.hm" if hours else "dur.m", lang, h=hours, m=minutes)
+        if delay["late"]:
+            text[lang] += t("doc.report_late", lang, tolerance=plural(f"unit.{tolerance.unit}", tolerance.amount, lang))
+    ja, en = text["ja"], text["en"]
     return {"report_delay_ja": ja, "report_delay_en": en, "report_late": delay["late"]}

@@ -15,22 +15,19 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 
 from hokoku.app import App
+from hokoku.clock import utcnow
 from hokoku.core import exceptions
 from hokoku.core.exceptions import HokokuError, NotFound
-from hokoku.db import transaction
 from hokoku.models.flowinput import FlowInput
+from hokoku.store.db import transaction
 
 #: Unfinished or uncollected rows older than this (by the real clock) are purged.
 TTL = timedelta(days=1)
-
-
-def _clock() -> datetime:
-    return datetime.now(UTC)
 
 
 def _field(column: str) -> str:
@@ -58,7 +55,7 @@ def _loads(text: str) -> dict:
 def stash(app: App, *, kind: str, payload: dict) -> str:
     """Keep ``payload`` (encrypted) for one flow run; returns the opaque id to pass to the flow."""
     handle = "in-" + secrets.token_hex(16)
-    now = _clock()
+    now = utcnow()
     with transaction(app.engine) as session:
         session.execute(delete(FlowInput).where(FlowInput.created_at < now - TTL))
         session.add(
@@ -83,6 +80,7 @@ def load(app: App, handle: str, *, kind: str) -> dict:
 
 def finish(app: App, handle: str, *, outcome: dict | None = None, error: BaseException | None = None) -> None:
     """Record the flow's full outcome, or the exception that refused it (class and message)."""
+    record: dict[str, object]
     if error is not None:
         record = {
             "error": {"class": type(error).__name__, "message": str(error), "hokoku": isinstance(error, HokokuError)}
@@ -94,7 +92,7 @@ def finish(app: App, handle: str, *, outcome: dict | None = None, error: BaseExc
         if row is None:
             return
         row.outcome_enc = app.keyring.encrypt(_dumps(record), field=_field("outcome"), bind=handle)
-        row.finished_at = _clock()
+        row.finished_at = utcnow()
         session.add(row)
 
 

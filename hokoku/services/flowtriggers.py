@@ -1,8 +1,8 @@
 """Every transition a flow run: committed stage transitions become runs of the stage's flow.
 
 Whatever the entry point (CLI, web, API, Slack button, email link, sweep), a stage that starts,
-is acknowledged, is done or is skipped appends an audit event; :func:`note` (called by
-:func:`hokoku.audit.append`, in the same transaction) writes a ``flow_trigger`` row beside it
+is acknowledged, is done or is skipped appends an audit event; :func:`hokoku.store.triggers.note`
+(called by :func:`hokoku.security.audit.append`, in the same transaction) writes a ``flow_trigger`` row beside it
 (incident id, stage code, kind — no personal data). :func:`pump` (in ``hokoku serve`` every
 second, and in ``hokoku tick`` through the flows) turns the rows into runs of the stage's flow,
 in row order, named "<incident> · <article>" and tagged with the incident id; the run records
@@ -15,67 +15,22 @@ or ``HOKOKU_FLOW_TRIGGERS=1``; ``HOKOKU_FLOW_TRIGGERS=0`` turns them off.
 
 from __future__ import annotations
 
-import os
-from contextlib import contextmanager
-from contextvars import ContextVar
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
-from sqlmodel import Session
 
+from hokoku.clock import utcnow
 from hokoku.models.flowtrigger import FlowTrigger
+from hokoku.store.db import rows_changed, transaction
 
-KINDS = {
-    "stage.started": "started",
-    "stage.acknowledged": "acknowledged",
-    "stage.done": "done",
-    "stage.skipped": "skipped",
-}
-#: what a flow run performing a transition already is (no second run for it)
-_PERFORMING: ContextVar[tuple[str, str] | None] = ContextVar("hokoku_performing", default=None)
 LEASE = timedelta(minutes=2)
 
-
-def enabled() -> bool:
-    flag = os.environ.get("HOKOKU_FLOW_TRIGGERS", "").strip().lower()
-    if flag in ("0", "false", "no", "off"):
-        return False
-    return flag in ("1", "true", "yes", "on") or bool(os.environ.get("PREFECT_API_URL"))
-
-
-@contextmanager
-def performing(incident: str, stage: str):
-    """Inside a stage flow run that performs this stage's transition: that transition is this run."""
-    token = _PERFORMING.set((incident, stage))
-    try:
-        yield
-    finally:
-        _PERFORMING.reset(token)
-
-
-def note(session: Session, *, action: str, incident: str | None, data: dict | None, at: datetime) -> None:
-    """Write the trigger row for an audit event that is a stage transition (same transaction)."""
-    kind = KINDS.get(action)
-    if kind is None or not incident or not data or not data.get("stage") or not enabled():
-        return
-    performing_now = _PERFORMING.get()
-    if performing_now == (incident, data["stage"]) and kind != "started":
-        return
-    session.add(
-        FlowTrigger(
-            incident=incident,
-            stage=str(data["stage"]),
-            kind=kind,
-            channel=(str(data["channel"])[:16] if data.get("channel") else None),
-            at=at,
-            created_at=datetime.now(UTC),
-        )
-    )
+#: ``record(app, *, incident, stage, kind, at, channel) -> run id``: runs the stage's flow for one row
+Recorder = Callable[..., Awaitable[str]]
 
 
 def pending(app) -> list[FlowTrigger]:
-    from hokoku.db import transaction
-
     with transaction(app.engine) as session:
         rows = (
             session.execute(select(FlowTrigger).where(FlowTrigger.run_at.is_(None)).order_by(FlowTrigger.id))
@@ -87,26 +42,23 @@ def pending(app) -> list[FlowTrigger]:
 
 
 def _claim(app, row_id: int, now: datetime) -> bool:
-    from hokoku.db import transaction
-
     with transaction(app.engine) as session:
-        claimed = session.execute(
+        claimed = rows_changed(
+            session,
             update(FlowTrigger)
             .where(
                 FlowTrigger.id == row_id,
                 FlowTrigger.run_at.is_(None),
                 or_(FlowTrigger.next_try_at.is_(None), FlowTrigger.next_try_at <= now),
             )
-            .values(next_try_at=now + LEASE, attempts=FlowTrigger.attempts + 1)
+            .values(next_try_at=now + LEASE, attempts=FlowTrigger.attempts + 1),
         )
-        return claimed.rowcount == 1
+        return claimed == 1
 
 
 def _finish(app, row_id: int, *, run_id: str | None, now: datetime, failed: bool) -> None:
-    from hokoku.db import transaction
-
     with transaction(app.engine) as session:
-        row = session.get(FlowTrigger, row_id)
+        row = session.get_one(FlowTrigger, row_id)
         if failed:
             row.next_try_at = now + min(timedelta(seconds=2 ** min(row.attempts, 6)), timedelta(minutes=1))
         else:
@@ -114,13 +66,12 @@ def _finish(app, row_id: int, *, run_id: str | None, now: datetime, failed: bool
         session.add(row)
 
 
-async def pump(app, *, limit: int = 200) -> dict:
-    """Turn waiting rows into flow runs, oldest first; stop at the first failure (Prefect down:
-    the rows wait, in order, for the next pump). Returns counts."""
-    from hokoku.flows.stages import record_transition
+async def pump(app, *, record: Recorder, limit: int = 200) -> dict:
+    """Turn waiting rows into flow runs with ``record`` (:func:`hokoku.flows.stages.record_transition`),
+    oldest first; stop at the first failure (Prefect down: the rows wait, in order, for the next
+    pump). Returns counts."""
 
-    now = datetime.now(UTC)
-    from hokoku.db import transaction
+    now = utcnow()
 
     with transaction(app.engine) as session:
         rows = (
@@ -141,15 +92,10 @@ async def pump(app, *, limit: int = 200) -> dict:
         if not _claim(app, row_id, now):
             continue
         try:
-            run_id = await record_transition(
-                app, incident=incident, stage=stage, kind=kind, at=at, channel=channel or ""
-            )
+            run_id = await record(app, incident=incident, stage=stage, kind=kind, at=at, channel=channel or "")
         except Exception:
-            _finish(app, row_id, run_id=None, now=datetime.now(UTC), failed=True)
+            _finish(app, row_id, run_id=None, now=utcnow(), failed=True)
             return {"ran": done, "waiting": len(todo) - done, "failed": True}
-        _finish(app, row_id, run_id=run_id, now=datetime.now(UTC), failed=False)
+        _finish(app, row_id, run_id=run_id, now=utcnow(), failed=False)
         done += 1
     return {"ran": done, "waiting": len(todo) - done, "failed": False}
-
-
-__all__ = ["KINDS", "enabled", "note", "pending", "performing", "pump"]

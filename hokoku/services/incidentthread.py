@@ -26,10 +26,14 @@ from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from hokoku.app import App
+from hokoku.core import chain
+from hokoku.core.roles import role_label
 from hokoku.core.timeutil import fmt_jst
 from hokoku.models.audit import AuditEvent
 from hokoku.models.incident import Incident
 from hokoku.models.notification import Notification
+from hokoku.services.incidents import incident_policy
+from hokoku.services.stagerows import load_stages
 
 PARENT, REPLY, UPDATE = "thread_parent", "thread_reply", "thread_update"
 THREAD_KINDS = frozenset({PARENT, REPLY, UPDATE})
@@ -87,10 +91,6 @@ def _row(
 
 def parent_message(app: App, session: Session, incident: Incident) -> tuple[str, str]:
     """(subject, text) of the parent as the incident stands now."""
-    from hokoku.core import chain
-    from hokoku.core.roles import role_label
-    from hokoku.services.stagerows import incident_policy, load_stages
-    from hokoku.web.slackcmd import TEXT as STATES
 
     lang = app.settings.lang
     org = app.organisation(session)
@@ -98,7 +98,6 @@ def parent_message(app: App, session: Session, incident: Incident) -> tuple[str,
     policy = incident_policy(incident)
     stages = [s for s in load_stages(session, incident) if s.status in chain.ACTIVE]
     current = stages[0] if stages else None
-    states = STATES.get(lang, STATES["en"])["status"]
     return app.renderer.message(
         PARENT,
         lang,
@@ -111,7 +110,7 @@ def parent_message(app: App, session: Session, incident: Incident) -> tuple[str,
         if current is None
         else {
             "title": policy.stage(current.code).title.get(lang),
-            "state": states.get(current.status, current.status),
+            "state": chain.status_label(current.status, lang),
             "owner_role": role_label(current.owner_role, lang) if current.owner_role else "-",
             "due_at": fmt_jst(current.due_at) if current.due_at else "-",
         },
@@ -119,9 +118,6 @@ def parent_message(app: App, session: Session, incident: Incident) -> tuple[str,
 
 
 def _reply(app: App, session: Session, incident: Incident, event: AuditEvent) -> tuple[str, str]:
-    from hokoku.core.roles import role_label
-    from hokoku.services.stagerows import incident_policy
-
     lang = app.settings.lang
     data = event.data or {}
     title = None

@@ -6,18 +6,21 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Insert, select, update
 from sqlmodel import Session
 
-from hokoku import audit
 from hokoku.app import App
 from hokoku.core.exceptions import InputError, NotFound
 from hokoku.core.jpcalendar import japan_date
 from hokoku.core.statutory import MAX_INDIVIDUALS, check_countable
 from hokoku.models.incident import Incident, IncidentCounter, Stage
-from hokoku.services.outbox import MessageContext, enqueue
-from hokoku.services.stagerows import incident_policy, resolve_people, start_ready_stages
+from hokoku.security import audit
+from hokoku.services.incidents import incident_policy
+from hokoku.services.notifications import MessageContext, enqueue
+from hokoku.services.stagerows import resolve_people, start_ready_stages
 from hokoku.services.tasks import create_step_tasks
+from hokoku.services.triage import facts_of, record_facts
+from hokoku.store.db import rows_changed, saved_id, transaction
 
 MAX_SUMMARY = 20_000
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
@@ -41,20 +44,23 @@ def next_public_id(session: Session, year: int) -> str:
     year filed at once on PostgreSQL cannot both try to insert the year's row (the second
     would fail on the primary key); the row lock then orders them.
     """
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     if dialect in ("postgresql", "sqlite"):
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        key, bump = [IncidentCounter.year], {"last": IncidentCounter.last + 1}
+        upsert: Insert
         if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as upsert
+            upsert = postgresql.insert(IncidentCounter).values(year=year, last=1)
+            upsert = upsert.on_conflict_do_update(index_elements=key, set_=bump)
         else:
-            from sqlalchemy.dialects.sqlite import insert as upsert
-        stmt = upsert(IncidentCounter).values(year=year, last=1)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[IncidentCounter.year], set_={"last": IncidentCounter.last + 1}
-        ).returning(IncidentCounter.last)
+            upsert = sqlite.insert(IncidentCounter).values(year=year, last=1)
+            upsert = upsert.on_conflict_do_update(index_elements=key, set_=bump)
+        stmt = upsert.returning(IncidentCounter.last)
         return f"INC-{year}-{session.execute(stmt).scalar_one():04d}"
-    bumped = session.execute(
-        update(IncidentCounter).where(IncidentCounter.year == year).values(last=IncidentCounter.last + 1)
-    ).rowcount
+    bumped = rows_changed(
+        session, update(IncidentCounter).where(IncidentCounter.year == year).values(last=IncidentCounter.last + 1)
+    )
     if not bumped:
         session.add(IncidentCounter(year=year, last=1))
         session.flush()
@@ -182,7 +188,7 @@ def file_report(
     session.flush()
     rows = []
     for seq, sp in enumerate(incident_policy(incident).applicable(entry=entry), start=1):
-        row = Stage(incident_id=incident.id, seq=seq, code=sp.code, article=sp.article, owner_role=sp.owner)
+        row = Stage(incident_id=saved_id(incident), seq=seq, code=sp.code, article=sp.article, owner_role=sp.owner)
         session.add(row)
         rows.append(row)
     session.flush()
@@ -207,8 +213,6 @@ def file_report(
         },
     )
     if individuals is not None:  # the reporter's rough headcount: a first, estimated fact
-        from hokoku.services.triage import facts_of, record_facts
-
         record_facts(
             app,
             session,
@@ -264,6 +268,4 @@ def _role_of(org, email: str, division: str) -> str:
 
 
 def app_transaction(app: App):
-    from hokoku.db import transaction
-
     return transaction(app.engine)

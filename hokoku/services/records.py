@@ -9,17 +9,20 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from hokoku import audit
 from hokoku.app import App
+from hokoku.core import chain
 from hokoku.core.exceptions import InputError, NotFound, TransitionRefused
 from hokoku.core.statutory import MAX_INDIVIDUALS
 from hokoku.core.timeutil import iso
-from hokoku.db import transaction
 from hokoku.documents.labels import PUBLIC_FIELDS
 from hokoku.models.casework import DocumentSnapshot, Finding, IndividualNotice, PublicText
 from hokoku.models.incident import Incident
+from hokoku.security import audit
+from hokoku.services.incidents import get_incident, incident_policy
+from hokoku.services.notifications import MessageContext
+from hokoku.services.stagerows import apply_state, load_stages, start_ready_stages, to_state
 from hokoku.services.tasks import require_manager
-from hokoku.services.transitions import get_incident
+from hokoku.store.db import saved_id, transaction
 
 #: The nine items of the report to the Commission (PPC Rules Art. 8(1) / 44), in order.
 ITEMS = (
@@ -60,7 +63,7 @@ def set_finding(app: App, *, incident_id: str, item: str, text: str, actor: str,
         incident = get_incident(session, incident_id, lock=True)
         actor = require_manager(app, session, incident, actor, "record findings")
         code, question = _item_for(app, incident, item)
-        row = Finding(incident_id=incident.id, item=code, question_id=question, by=actor, at=now, text_enc=b"")
+        row = Finding(incident_id=saved_id(incident), item=code, question_id=question, by=actor, at=now, text_enc=b"")
         session.add(row)
         session.flush()  # the ciphertext is bound to the row id
         row.text_enc = app.keyring.encrypt(text, field="finding.text", bind=row.id)
@@ -129,7 +132,7 @@ def record_notice(
         if notified_at < incident.aware_at:
             raise InputError("--at: the notice time is before the organisation became aware of the incident")
         row = IndividualNotice(
-            incident_id=incident.id,
+            incident_id=saved_id(incident),
             count=count,
             notified_at=notified_at,
             recorded_by=actor,
@@ -190,8 +193,6 @@ def record_notice_difficult(
         incident = get_incident(session, incident_id, lock=True)
         actor = require_manager(app, session, incident, actor, "record that notifying is difficult")
         if alternative == "publication":
-            from hokoku.services.stagerows import incident_policy, load_stages
-
             policy = incident_policy(incident)
             published = [
                 r
@@ -204,7 +205,7 @@ def record_notice_difficult(
                     "publish first, or record another measure (--alternative other)"
                 )
         row = IndividualNotice(
-            incident_id=incident.id,
+            incident_id=saved_id(incident),
             count=count,
             notified_at=now,
             recorded_by=actor,
@@ -233,9 +234,6 @@ def record_notice_difficult(
 
 def _discharge_notice_duty(app: App, session: Session, incident: Incident, *, actor: str, now: datetime) -> list[str]:
     """Complete the stages discharged by notice records; start what may start now."""
-    from hokoku.core import chain
-    from hokoku.services.outbox import MessageContext
-    from hokoku.services.stagerows import apply_state, incident_policy, load_stages, start_ready_stages, to_state
 
     policy = incident_policy(incident)
     rows = load_stages(session, incident, lock=True)
@@ -287,7 +285,7 @@ def notices(app: App, session: Session, incident: Incident) -> list[dict]:
 
 
 def snapshot_items(app: App, session: Session, incident: Incident, *, kind: str, items: dict, now: datetime) -> None:
-    row = DocumentSnapshot(incident_id=incident.id, kind=kind, at=now, items_enc=b"")
+    row = DocumentSnapshot(incident_id=saved_id(incident), kind=kind, at=now, items_enc=b"")
     session.add(row)
     session.flush()  # the ciphertext is bound to the row id
     row.items_enc = app.keyring.encrypt(json.dumps(items, ensure_ascii=False), field="snapshot.items", bind=row.id)
@@ -315,7 +313,7 @@ def set_public_text(app: App, *, incident_id: str, field: str, text: str, actor:
     with transaction(app.engine) as session:
         incident = get_incident(session, incident_id, lock=True)
         actor = require_manager(app, session, incident, actor, "write public texts")
-        row = PublicText(incident_id=incident.id, field=field, by=actor, at=now, text_enc=b"")
+        row = PublicText(incident_id=saved_id(incident), field=field, by=actor, at=now, text_enc=b"")
         session.add(row)
         session.flush()  # the ciphertext is bound to the row id
         row.text_enc = app.keyring.encrypt(text, field="public_text.text", bind=row.id)

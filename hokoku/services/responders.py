@@ -9,17 +9,18 @@ import hashlib
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlmodel import Session
 
-from hokoku import audit
 from hokoku.app import App
 from hokoku.core import taskrules
 from hokoku.core.exceptions import InputError, NotFound, TransitionRefused
-from hokoku.db import transaction
+from hokoku.models.casework import Task
 from hokoku.models.incident import Incident
 from hokoku.models.responders import ChecklistTick, EvidenceFile, IncidentUpdate
+from hokoku.security import audit
+from hokoku.services.incidents import get_incident
 from hokoku.services.tasks import _get_task, require_manager
-from hokoku.services.transitions import get_incident
+from hokoku.store.db import saved_id, transaction
 
 MAX_UPDATE = 5_000
 MAX_EVIDENCE_BYTES = 5 * 1024 * 1024
@@ -46,7 +47,6 @@ def may_work_on_task(app: App, session: Session, incident: Incident, task, actor
 
 def task_workers(app: App, *, incident_id: str, actor: str) -> set[str]:
     """Refs of the open steps ``actor`` may tick, complete and attach evidence to."""
-    from hokoku.models.casework import Task
 
     with transaction(app.engine) as session:
         incident = get_incident(session, incident_id)
@@ -81,7 +81,7 @@ def set_tick(app: App, *, incident_id: str, ref: str, item: int, checked: bool, 
             return False
         if row is None:
             row = ChecklistTick(
-                incident_id=incident.id, task_ref=task.ref, item=item, checked=checked, by=actor, at=now
+                incident_id=saved_id(incident), task_ref=task.ref, item=item, checked=checked, by=actor, at=now
             )
         row.checked, row.by, row.at = checked, actor, now
         session.add(row)
@@ -129,7 +129,7 @@ def post_update(app: App, *, incident_id: str, text: str, actor: str, now: datet
     with transaction(app.engine) as session:
         actor = _known(app, session, actor)
         incident = get_incident(session, incident_id, lock=True)
-        row = IncidentUpdate(incident_id=incident.id, text_enc=b"", by=actor, at=now)
+        row = IncidentUpdate(incident_id=saved_id(incident), text_enc=b"", by=actor, at=now)
         session.add(row)
         session.flush()  # the id binds the ciphertext to its row
         row.text_enc = app.keyring.encrypt(text, field="incident_update.text", bind=row.id)
@@ -142,7 +142,7 @@ def post_update(app: App, *, incident_id: str, text: str, actor: str, now: datet
             incident=incident.public_id,
             data={"update": row.id, "chars": len(text)},
         )
-        return row.id
+        return saved_id(row)
 
 
 def updates(app: App, *, incident_id: str) -> list[dict]:
@@ -192,7 +192,7 @@ def add_evidence(
         if ref:
             _get_task(session, incident, ref)
         row = EvidenceFile(
-            incident_id=incident.id,
+            incident_id=saved_id(incident),
             task_ref=ref or None,
             content_type=ctype,
             size=len(data),
@@ -221,7 +221,7 @@ def add_evidence(
                 "sha256": hashlib.sha256(data).hexdigest(),
             },
         )
-        return row.id
+        return saved_id(row)
 
 
 def evidence_list(app: App, *, incident_id: str) -> list[dict]:

@@ -24,31 +24,23 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from hokoku import audit
 from hokoku.app import App
+from hokoku.clock import utcnow
 from hokoku.core.stall import Verdict, alert_key, assess, cutoff, is_live
 from hokoku.core.timeutil import fmt_jst
-from hokoku.db import transaction
+from hokoku.i18n import section
 from hokoku.models.casework import Task
 from hokoku.models.incident import Stage
 from hokoku.models.notification import Notification
+from hokoku.security import audit
+from hokoku.services.notifications import delivery_channels
+from hokoku.store.db import transaction
+from hokoku.store.locking import db_now
 
 log = logging.getLogger("hokoku.core.stall")
 
 KIND = "stall_alert"
 HEARTBEAT_TIMEOUT = 5.0
-LABELS = {
-    "ja": {
-        "stage": "段階（催促・エスカレーション・期限超過の判定）",
-        "task": "手順・再発防止策の期限",
-        "notification": "未配信の通知",
-    },
-    "en": {
-        "stage": "Stages (reminders, escalations, overdue marks)",
-        "task": "Playbook steps and prevention actions",
-        "notification": "Undelivered notifications",
-    },
-}
 
 
 @dataclass
@@ -70,7 +62,6 @@ def late_items(session: Session, *, before: datetime) -> dict:
 
     A ``sending`` notification counts once its lease ran out (database clock): its sender died.
     """
-    from hokoku.locking import db_now
 
     out = {}
     for kind, column in (("stage", Stage.next_action_at), ("task", Task.next_action_at)):
@@ -96,7 +87,7 @@ def _aware(value):
 def check(app: App, *, now: datetime, live: bool | None = None, wall: datetime | None = None) -> SelfCheck:
     """Run the self-check for a sweep at ``now``; alert the general manager if the engine stalled."""
     if live is None:
-        live = is_live(now, wall or datetime.now(UTC))
+        live = is_live(now, wall or utcnow())
     minutes = app.settings.stall_alert_minutes
     result = SelfCheck(live=live)
     if not live or not minutes:
@@ -119,14 +110,13 @@ def check(app: App, *, now: datetime, live: bool | None = None, wall: datetime |
 
 def alert(app: App, verdict: Verdict) -> list[str]:
     """Queue this hour's stall alert to the general manager on every channel (once); audit it."""
-    from hokoku.services.outbox import delivery_channels
 
     now = verdict.now
     with transaction(app.engine) as session:
         gm = app.organisation(session).general_manager
         base = alert_key(now, gm.email)
         lang = app.settings.lang
-        labels = LABELS.get(lang, LABELS["en"])
+        labels = section("stall", lang)
         worst = verdict.worst_delay
         subject, body = app.renderer.message(
             KIND,

@@ -6,17 +6,18 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from hokoku import audit
 from hokoku.app import App
-from hokoku.auditkeys import create_signer_file
 from hokoku.config.org import DEMO_ORG, load_organisation
-from hokoku.crypto import create_key_file
-from hokoku.db import transaction
 from hokoku.migrations import upgrade as migrate
-from hokoku.schema_version import EXPECTED_HEAD
+from hokoku.models.audit import AuditHead
+from hokoku.security import audit
+from hokoku.security.auditkeys import create_signer_file
+from hokoku.security.crypto import create_key_file
+from hokoku.security.keycheck import check_data_key
 from hokoku.services import auditops
-from hokoku.services.keycheck import check_data_key
-from hokoku.services.orgstore import store_organisation
+from hokoku.store.db import transaction
+from hokoku.store.orgstore import store_organisation
+from hokoku.store.schema_version import EXPECTED_HEAD
 
 
 def init(app: App, *, org_file: Path | None, demo: bool, now: datetime) -> dict:
@@ -48,6 +49,7 @@ def init(app: App, *, org_file: Path | None, demo: bool, now: datetime) -> dict:
         )
     pub = auditops.publish_public_keys(app)
     auditops.write_checkpoint(app)
+    signer = app.keyring.signer  # loaded by the App: None only for a bare Keyring
     return {
         "home": str(home),
         "database": _redact(app.settings.effective_database_url),
@@ -56,7 +58,7 @@ def init(app: App, *, org_file: Path | None, demo: bool, now: datetime) -> dict:
         "key_created": key_created,
         "audit_key_created": audit_key_created,
         "audit_public_keys": str(pub),
-        "audit_key_id": app.keyring.signer.current.key_id,
+        "audit_key_id": signer.current.key_id if signer is not None else None,
         "schema": schema["to"],
     }
 
@@ -76,7 +78,6 @@ def upgrade(app: App, *, revision: str = "head", now: datetime) -> dict:
 
 def has_chain(app: App) -> bool:
     """The database holds an audit chain (an empty database gets its first key from ``init``)."""
-    from hokoku.models.audit import AuditHead
 
     with transaction(app.engine) as session:
         return session.get(AuditHead, 1) is not None

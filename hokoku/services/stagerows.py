@@ -7,16 +7,21 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from hokoku import audit
 from hokoku.app import App
 from hokoku.core import chain
 from hokoku.core.chain import LadderLevel, StageState
-from hokoku.core.policy import Policy, StagePolicy, policy_from_snapshot
+from hokoku.core.jpcalendar import end_of_japan_day, japan_date
+from hokoku.core.policy import Policy, StagePolicy
 from hokoku.core.roles import Role
+from hokoku.core.statutory import ppc_deadlines
 from hokoku.core.timeutil import as_utc, fmt_jst, iso
-from hokoku.locking import for_update
+from hokoku.models.casework import Triage
 from hokoku.models.incident import Incident, Stage
-from hokoku.services.outbox import MessageContext, enqueue
+from hokoku.security import audit
+from hokoku.services.incidents import incident_policy
+from hokoku.services.notifications import MessageContext, enqueue
+from hokoku.services.tasks import cancel_open_tasks
+from hokoku.store.locking import for_update
 
 _STATE_FIELDS = (
     "status",
@@ -55,21 +60,10 @@ def apply_state(row: Stage, state: StageState) -> None:
     row.next_action_at = state.next_action_at
 
 
-_policy_cache: dict[str, Policy] = {}
-
-
-def incident_policy(incident: Incident) -> Policy:
-    """The policy snapshotted onto the incident (never the current file)."""
-    policy = _policy_cache.get(incident.policy_sha256)
-    if policy is None:
-        policy = _policy_cache[incident.policy_sha256] = policy_from_snapshot(incident.policy_snapshot)
-    return policy
-
-
 def load_stages(session: Session, incident: Incident, *, lock: bool = False) -> list[Stage]:
     query = select(Stage).where(Stage.incident_id == incident.id).order_by(Stage.seq)
     if lock:
-        query = for_update(query)  # lock order: hokoku.locking
+        query = for_update(query)  # lock order: hokoku.store.locking
     return list(session.execute(query).scalars())
 
 
@@ -90,7 +84,9 @@ def ladder_for(
     app: App, session: Session, incident: Incident, sp: StagePolicy, start: datetime
 ) -> tuple[LadderLevel, ...]:
     timings = sp.timings(incident.serious)
-    people = [((sp.owner,), resolve_people(app, session, incident, (sp.owner,), sp.owner))]
+    people: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
+        ((sp.owner,), resolve_people(app, session, incident, (sp.owner,), sp.owner))
+    ]
     for _after, roles in timings.ladder:
         people.append((roles, resolve_people(app, session, incident, roles, sp.owner)))
     return chain.build_ladder(timings, start, people)
@@ -109,8 +105,6 @@ def state_for_decision(
 
 
 def latest_triage(session: Session, incident: Incident):
-    from hokoku.models.casework import Triage
-
     return session.execute(
         select(Triage).where(Triage.incident_id == incident.id).order_by(Triage.id.desc()).limit(1)
     ).scalar_one_or_none()
@@ -125,8 +119,6 @@ def stage_due(session: Session, incident: Incident, policy: Policy, sp: StagePol
     moves the result to the end of its day in Japan.
     """
     if sp.deadline_rule is not None:
-        from hokoku.core.statutory import ppc_deadlines
-
         triage = latest_triage(session, incident)
         deadlines = ppc_deadlines(
             incident.aware_at,
@@ -137,8 +129,6 @@ def stage_due(session: Session, incident: Incident, policy: Policy, sp: StagePol
     timings = sp.timings(incident.serious)
     due = timings.deadline.after(incident.aware_at if sp.deadline_from == "awareness" else start)
     if sp.deadline_end_of_day:
-        from hokoku.core.jpcalendar import end_of_japan_day, japan_date
-
         due = end_of_japan_day(japan_date(due))
     return due
 
@@ -299,7 +289,6 @@ def start_ready_stages(
     if all(r.status in chain.CLOSED for r in rows) and incident.status != "closed":
         incident.status, incident.closed_at = "closed", now
         session.add(incident)
-        from hokoku.services.tasks import cancel_open_tasks
 
         cancelled = cancel_open_tasks(session, incident, now=now)
         audit.append(

@@ -6,27 +6,37 @@ and audit events commit together, and re-running a sweep at the same ``now`` doe
 Batches are small (:data:`BATCH_SIZE`) and each commits on its own, so a worker killed
 mid-sweep keeps what the finished batches did and the next sweep goes on from there.
 On PostgreSQL rows are claimed with ``FOR NO KEY UPDATE SKIP LOCKED`` so concurrent sweepers
-split the work instead of repeating it; locks follow the order in :mod:`hokoku.locking`
+split the work instead of repeating it; locks follow the order in :mod:`hokoku.store.locking`
 (stage rows, then task rows, then new outbox rows, then the audit head).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
-from hokoku import audit
 from hokoku.app import App
 from hokoku.core import chain
+from hokoku.core.durations import parse_duration
+from hokoku.core.roles import role_label
 from hokoku.core.timeutil import iso
-from hokoku.db import transaction
-from hokoku.locking import for_update
+from hokoku.i18n import plural
 from hokoku.models.incident import Incident, Stage
+from hokoku.security import audit
 from hokoku.services import auditops
-from hokoku.services.outbox import MessageContext, enqueue
-from hokoku.services.stagerows import apply_state, incident_policy, to_state
+from hokoku.services import selfcheck as _selfcheck
+from hokoku.services.incidents import incident_policy
+from hokoku.services.notifications import MessageContext, enqueue
+from hokoku.services.stagerows import apply_state, to_state
+from hokoku.services.tasks import sweep_tasks
+from hokoku.store.db import retry_on_disconnect, transaction
+from hokoku.store.locking import for_update
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -60,8 +70,6 @@ def sweep(app: App, *, now: datetime, batch_size: int = BATCH_SIZE, selfcheck: b
     A batch whose database connection was lost is run again on a fresh one (it is one
     transaction, idempotent at a given ``now``).
     """
-    from hokoku.db import retry_on_disconnect
-    from hokoku.services import selfcheck as _selfcheck
 
     check = _selfcheck.check(app, now=now, live=selfcheck)
     events: list[SweepEvent] = []
@@ -72,8 +80,19 @@ def sweep(app: App, *, now: datetime, batch_size: int = BATCH_SIZE, selfcheck: b
             # Anchor the audit log outside the database (a line when the head moved; the
             # audit officer's daily copy on live sweeps).
             auditops.sweep_checkpoint(app, now=now, live=check.live)
+            if check.live:  # a simulated `now` must not end real sessions
+                _purge_sessions(app, now=now)
             _selfcheck.heartbeat(app, check)
             return events
+
+
+def _purge_sessions(app: App, *, now: datetime) -> None:
+    """Delete expired web sessions (logged, not audited: nothing but the expiry changes)."""
+    from hokoku.services.websessions import purge_expired_sessions
+
+    purged = purge_expired_sessions(app, now=now)
+    if purged:
+        log.info("sweep: purged %d expired web session(s)", purged)
 
 
 @dataclass
@@ -87,25 +106,24 @@ def _sweep_batch(app: App, *, now: datetime, batch_size: int) -> _Batch:
         query = (
             select(Stage).where(Stage.next_action_at <= now).order_by(Stage.next_action_at, Stage.id).limit(batch_size)
         )
-        if session.bind.dialect.name == "postgresql":
+        if session.get_bind().dialect.name == "postgresql":
             query = for_update(query, skip_locked=True)
         rows = list(session.execute(query).scalars())
         events: list[SweepEvent] = []
         contexts: dict[int, MessageContext] = {}
         for row in rows:
-            incident = session.get(Incident, row.incident_id)
+            incident = session.get_one(Incident, row.incident_id)
             sp = incident_policy(incident).stage(row.code)
             outcome = chain.sweep_stage(to_state(row), sp.timings(incident.serious), now)
             apply_state(row, outcome.state)
             session.add(row)
             if not outcome.actions:
                 continue
-            ctx = contexts.get(incident.id) or contexts.setdefault(
-                incident.id, MessageContext.for_incident(app, session, incident)
+            ctx = contexts.get(row.incident_id) or contexts.setdefault(
+                row.incident_id, MessageContext.for_incident(app, session, incident)
             )
             for action in outcome.actions:
                 events.append(_act(app, session, ctx, incident, row, action, now))
-        from hokoku.services.tasks import sweep_tasks
 
         task_rows, task_events = sweep_tasks(app, session, now=now, limit=batch_size)
         events.extend(SweepEvent(e["incident"], e["stage"], e["kind"], e["recipients"]) for e in task_events)
@@ -114,6 +132,7 @@ def _sweep_batch(app: App, *, now: datetime, batch_size: int) -> _Batch:
 
 def _act(app: App, session, ctx: MessageContext, incident: Incident, row: Stage, action, now: datetime) -> SweepEvent:
     pid = incident.public_id
+    extra: dict[str, Any]  # template variables of the message
     if isinstance(action, chain.Escalation):
         kind, detail, tag = (
             "escalation",
@@ -145,7 +164,6 @@ def _act(app: App, session, ctx: MessageContext, incident: Incident, row: Stage,
         )
     if kind == "escalation" and row.owner_email and row.owner_email not in action.recipients:
         # the owner hears that the stage went past them (+30/+60/+120 min), and to whom
-        from hokoku.core.roles import role_label
 
         enqueue(
             session,
@@ -173,9 +191,6 @@ def _act(app: App, session, ctx: MessageContext, incident: Incident, row: Stage,
 
 def _before_words(before: str, lang: str) -> str:
     """``5bd`` → ``5営業日前`` / ``5 business days``: how long before the due time, in words."""
-    from hokoku.core.durations import parse_duration
 
     d = parse_duration(before)
-    ja = {"minutes": "分", "hours": "時間", "days": "日", "business_days": "営業日"}[d.unit]
-    en = {"minutes": "minutes", "hours": "hours", "days": "days", "business_days": "business days"}[d.unit]
-    return f"{d.amount}{ja}" if lang == "ja" else f"{d.amount} {en}"
+    return plural(f"unit.{d.unit}", d.amount, lang)

@@ -6,24 +6,26 @@ outbox as the chain stages.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from hokoku import audit
 from hokoku.app import App
 from hokoku.config.playbooks import step_deadlines
 from hokoku.core import taskrules
 from hokoku.core.exceptions import InputError, NotFound, TransitionRefused
 from hokoku.core.roles import Role
 from hokoku.core.timeutil import fmt_jst, iso
-from hokoku.db import transaction
-from hokoku.locking import for_update
+from hokoku.i18n import in_lang
 from hokoku.models.casework import Task
 from hokoku.models.incident import Incident
-from hokoku.services.outbox import MessageContext, enqueue
-from hokoku.services.transitions import get_incident
+from hokoku.security import audit
+from hokoku.services.incidents import get_incident
+from hokoku.services.notifications import MessageContext, enqueue
+from hokoku.store.db import saved_id, transaction
+from hokoku.store.locking import for_update
 
 MAX_TEXT = 20_000
 #: Roles that manage an incident's casework (assign, complete any task, record findings).
@@ -80,7 +82,7 @@ def create_step_tasks(app: App, session: Session, incident: Incident, *, now: da
             continue
         state = taskrules.new_task(now, due_at)
         task = Task(
-            incident_id=incident.id,
+            incident_id=saved_id(incident),
             kind="step",
             ref=ref,
             seq=seq,
@@ -112,7 +114,7 @@ def create_step_tasks(app: App, session: Session, incident: Incident, *, now: da
     return created
 
 
-def open_blocking_steps(session: Session, incident: Incident, phases: list[str]) -> list[Task]:
+def open_blocking_steps(session: Session, incident: Incident, phases: Sequence[str]) -> list[Task]:
     return list(
         session.execute(
             select(Task)
@@ -144,7 +146,7 @@ def task_view(app: App, task: Task, lang: str, people: dict) -> dict:
     title = (
         app.keyring.decrypt(task.title_enc, field="task.title", bind=task.id)
         if task.title_enc
-        else (task.title_en if lang == "en" and task.title_en else task.title_ja)
+        else in_lang(lang, ja=task.title_ja, en=task.title_en)
     )
     return {
         "ref": task.ref,
@@ -274,7 +276,7 @@ def add_prevention_action(
         ).scalar_one()
         state = taskrules.new_task(now, due_at)
         task = Task(
-            incident_id=incident.id,
+            incident_id=saved_id(incident),
             kind="prevention",
             ref=f"P{n + 1}",
             seq=n + 1,
@@ -315,7 +317,7 @@ def _task_vars(app: App, task: Task, lang: str) -> dict:
     title = (
         app.keyring.decrypt(task.title_enc, field="task.title", bind=task.id)
         if task.title_enc
-        else (task.title_en if lang == "en" and task.title_en else task.title_ja)
+        else in_lang(lang, ja=task.title_ja, en=task.title_en)
     )
     return {
         "ref": task.ref,
@@ -344,13 +346,13 @@ def cancel_open_tasks(session: Session, incident: Incident, *, now: datetime) ->
 def sweep_tasks(app: App, session: Session, *, now: datetime, limit: int) -> tuple[int, list[dict]]:
     """One batch of due tasks (called by the sweep inside its transaction)."""
     query = select(Task).where(Task.next_action_at <= now).order_by(Task.next_action_at, Task.id).limit(limit)
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         query = for_update(query, skip_locked=True)
     rows = list(session.execute(query).scalars())
     events = []
     contexts: dict[int, MessageContext] = {}
     for task in rows:
-        incident = session.get(Incident, task.incident_id)
+        incident = session.get_one(Incident, task.incident_id)
         if incident.status == "closed":  # nothing is sent about a closed incident
             task.next_reminder_at = task.next_action_at = None
             session.add(task)
@@ -369,8 +371,8 @@ def sweep_tasks(app: App, session: Session, *, now: datetime, limit: int) -> tup
         session.add(task)
         if not actions:
             continue
-        ctx = contexts.get(incident.id) or contexts.setdefault(
-            incident.id, MessageContext.for_incident(app, session, incident)
+        ctx = contexts.get(task.incident_id) or contexts.setdefault(
+            task.incident_id, MessageContext.for_incident(app, session, incident)
         )
         recipients = [task.owner_email] if task.owner_email else []
         for action in actions:

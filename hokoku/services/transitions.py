@@ -9,24 +9,27 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from hokoku import audit
 from hokoku.app import App
 from hokoku.core import chain
 from hokoku.core.exceptions import InputError, NotFound, TransitionRefused
 from hokoku.core.timeutil import fmt_jst
-from hokoku.db import transaction
-from hokoku.locking import for_update
 from hokoku.models.incident import Acknowledgement, Incident, Stage
-from hokoku.services.outbox import MessageContext, enqueue
+from hokoku.security import audit
+from hokoku.services.docdata import filed_items
+from hokoku.services.incidents import get_incident, incident_policy
+from hokoku.services.notifications import MessageContext, enqueue
+from hokoku.services.records import snapshot_items
 from hokoku.services.slackops import enqueue_ack_updates
 from hokoku.services.stagerows import (
     apply_state,
-    incident_policy,
     load_stages,
     resolve_people,
     start_ready_stages,
     state_for_decision,
+    to_state,
 )
+from hokoku.services.tasks import open_blocking_steps
+from hokoku.store.db import saved_id, transaction
 
 MAX_NOTE = 20_000
 
@@ -40,16 +43,6 @@ class TransitionResult:
 
     def to_json(self) -> dict:
         return {"incident": self.incident, "stages": self.stages, "started": self.started, "closed": self.closed}
-
-
-def get_incident(session: Session, public_id: str, *, lock: bool = False) -> Incident:
-    query = select(Incident).where(Incident.public_id == public_id.strip().upper())
-    if lock:
-        query = for_update(query)  # FOR NO KEY UPDATE: lock order in hokoku.locking
-    incident = session.execute(query).scalar_one_or_none()
-    if incident is None:
-        raise NotFound(f"unknown incident {public_id!r}")
-    return incident
 
 
 def _known_actor(app: App, session: Session, actor: str) -> str:
@@ -80,7 +73,7 @@ def _record_refusal(
         if action == "ack.refused" and stage is not None:
             session.add(
                 Acknowledgement(
-                    incident_id=incident.id,
+                    incident_id=saved_id(incident),
                     stage_id=stage.id,
                     person_email=actor,
                     at=now,
@@ -146,8 +139,8 @@ def acknowledge(
                 session.add(row)
                 session.add(
                     Acknowledgement(
-                        incident_id=incident.id,
-                        stage_id=row.id,
+                        incident_id=saved_id(incident),
+                        stage_id=saved_id(row),
                         person_email=actor,
                         at=now,
                         channel=channel,
@@ -205,8 +198,6 @@ def advance(
             sp = policy.stage(code)
             statuses = {r.code: r.status for r in rows}
             if sp.requires_step_phases and not skip:
-                from hokoku.services.tasks import open_blocking_steps
-
                 blocking = open_blocking_steps(session, incident, sp.requires_step_phases)
                 if blocking:
                     raise TransitionRefused(
@@ -226,7 +217,7 @@ def advance(
             apply_state(row, state)
             if note:
                 row.note_enc = app.keyring.encrypt(note, field="stage.note", bind=row.id)
-            if skip:
+            if skip and skip_reason:  # chain.complete refuses a skip without a reason
                 row.skip_reason_enc = app.keyring.encrypt(skip_reason, field="stage.skip_reason", bind=row.id)
             session.add(row)
             audit.append(
@@ -264,9 +255,6 @@ def _on_done(
     """Reports the regulation attaches to a completed stage (27-3 → managers, 27-4 → DG)."""
     sp = incident_policy(incident).stage(row.code)
     if row.code == "ppc-preliminary":  # keep the nine items as filed, to diff the final against
-        from hokoku.services.docdata import filed_items
-        from hokoku.services.records import snapshot_items
-
         session.flush()
         items = filed_items(app, session, incident, now=now, lang=app.settings.lang)
         snapshot_items(app, session, incident, kind="ppc-preliminary", items=items, now=now)
@@ -309,8 +297,6 @@ def acknowledgeable(app: App, *, incident_id: str, actor: str) -> list[str]:
 
 
 def _ladder(row: Stage):
-    from hokoku.services.stagerows import to_state
-
     return to_state(row).ladder
 
 
@@ -323,7 +309,7 @@ def stage_permissions(app: App, *, incident_id: str, actor: str, now: datetime) 
         policy = incident_policy(incident)
         rows = load_stages(session, incident)
         statuses = {r.code: r.status for r in rows}
-        out = {}
+        out: dict[str, frozenset[str]] = {}
         for row in rows:
             if row.status in chain.CLOSED:
                 out[row.code] = frozenset()

@@ -21,7 +21,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from hokoku import audit
 from hokoku.app import App
 from hokoku.core import chain
 from hokoku.core.exceptions import InputError, NotFound, TransitionRefused
@@ -36,13 +35,14 @@ from hokoku.core.statutory import (
     ppc_deadlines,
 )
 from hokoku.core.timeutil import iso
-from hokoku.db import transaction
+from hokoku.i18n import t
 from hokoku.models.casework import StatutoryDecision, Triage
 from hokoku.models.incident import Incident
-from hokoku.services.outbox import MessageContext, enqueue
+from hokoku.security import audit
+from hokoku.services.incidents import get_incident, incident_policy
+from hokoku.services.notifications import MessageContext, enqueue
 from hokoku.services.stagerows import (
     apply_state,
-    incident_policy,
     latest_triage,
     load_stages,
     recompute_dues,
@@ -51,7 +51,7 @@ from hokoku.services.stagerows import (
     to_state,
 )
 from hokoku.services.tasks import create_step_tasks, require_manager
-from hokoku.services.transitions import get_incident
+from hokoku.store.db import saved_id, transaction
 
 DECISIONS = {"confirm": "confirmed", "required": "override_required", "not-required": "override_not_required"}
 #: completed_by / audit actor for statutory stages set aside by a decision (reinstated on new facts).
@@ -93,7 +93,7 @@ def record_facts(
     org = app.organisation(session)
     result = assess_reportability(TriageFacts(**facts), org.organisation.regime)
     row = Triage(
-        incident_id=incident.id,
+        incident_id=saved_id(incident),
         at=now,
         by=by,
         source=source,
@@ -221,7 +221,7 @@ def decide(app: App, *, incident_id: str, actor: str, decision: str, now: dateti
         if current is None:  # an override before any facts: decide on the all-unknown facts
             current = record_facts(app, session, incident, by=actor, now=now, source="triage", facts=facts_of(None))
         kind = DECISIONS[decision]
-        row = StatutoryDecision(incident_id=incident.id, triage_id=current.id, at=now, by=actor, kind=kind)
+        row = StatutoryDecision(incident_id=saved_id(incident), triage_id=current.id, at=now, by=actor, kind=kind)
         session.add(row)
         session.flush()  # the ciphertext is bound to the row id
         if reason:
@@ -347,16 +347,12 @@ def apply_statutory(
     for row in rows:
         if row.code not in statutory:
             continue
-        if set_aside and row.status not in chain.CLOSED:
+        if set_aside and decision is not None and row.status not in chain.CLOSED:
             apply_state(row, chain.set_aside(to_state(row), by=SET_ASIDE, now=now))
-            reason = (
-                "報告不要と判断（総括管理者）"
-                if app.settings.lang == "ja"
-                else "decided not reportable (general manager)"
-            )
+            reason = t("statutory.set_aside", app.settings.lang)
             given = app.keyring.decrypt(decision.reason_enc, field="decision.reason", bind=decision.id)
             if given:
-                reason += ("：" if app.settings.lang == "ja" else ": ") + given
+                reason += t("label.sep", app.settings.lang) + given
             row.skip_reason_enc = app.keyring.encrypt(reason, field="stage.skip_reason", bind=row.id)
             session.add(row)
             audit.append(

@@ -5,7 +5,7 @@
 * ``GET /ack/{token}`` (confirmation page), ``POST /ack/{token}`` (acknowledges) — email links
   (``hokoku.web.ack``)
 * ``/login``, ``/report``, ``/dashboard``, ``/incidents/{id}``, ``/leadership``, ``/audit`` — pages
-  for people, signed in (``hokoku.web.pages``, ``hokoku.web.auth``)
+  for people, signed in (``hokoku.web.pages``, ``hokoku.services.websessions``)
 * ``/api/...`` — the JSON API (personal tokens; ``POST /api/alerts`` for monitors) (``hokoku.web.api``)
 """
 
@@ -24,19 +24,19 @@ def create_app(app=None, *, notifiers: dict | None = None, clock: Callable[[], d
     the system clock — tests inject both.
     """
     from hokoku.app import open_app
+    from hokoku.clock import utcnow
     from hokoku.notifiers.registry import build_notifiers
     from hokoku.web import ack, logredact, slack
-    from hokoku.web.context import WebContext, utcnow
 
     logredact.install()  # ack-link tokens never reach the access log
     hk = app or open_app()
     web = FastAPI(title="hokoku", version="0.1.0", docs_url=None, redoc_url=None, openapi_url=None)
+    # What every request depends on (hokoku.web.deps): the application, its notifiers, the clock.
     web.state.hokoku = hk
-    web.state.ctx = WebContext(
-        hk, notifiers if notifiers is not None else build_notifiers(hk.settings), clock or utcnow
-    )
+    web.state.notifiers = notifiers if notifiers is not None else build_notifiers(hk.settings)
+    web.state.clock = clock or utcnow
 
-    web.state.socket_mode = None  # hokoku.serve sets its SocketModeSupervisor here
+    web.state.socket_mode = None  # hokoku.engine.serve sets its SocketModeSupervisor here
 
     @web.get("/healthz")
     def healthz() -> dict:
@@ -50,7 +50,7 @@ def create_app(app=None, *, notifiers: dict | None = None, clock: Callable[[], d
     web.include_router(slack.router)
     web.include_router(ack.router)
 
-    # The web app for people: sign-in, pages, JSON API (hokoku.web.site; clock: web.state.clock)
+    # The web app for people: sign-in, pages, JSON API (hokoku.web.site)
     from hokoku.web.site import install as install_site
 
     install_site(web, hk)

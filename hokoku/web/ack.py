@@ -17,98 +17,15 @@ token in the URL is neither cached nor leaked to other sites.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
-
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from hokoku.acktokens import AckClaims, TokenError, verify_token
-from hokoku.app import App
-from hokoku.core import chain
 from hokoku.core.exceptions import HokokuError, TransitionRefused
 from hokoku.core.timeutil import fmt_jst
-from hokoku.db import transaction
-from hokoku.models.acktoken import UsedAckToken
-from hokoku.models.incident import Incident, Stage
+from hokoku.i18n import pick_lang, t
+from hokoku.services.acklinks import STATUS, LinkAlreadyUsed, LinkCheck, check_link, use_link
 from hokoku.web.context import WebContext
-
-STATUS = {
-    "ok": 200,
-    "malformed": 400,
-    "bad_signature": 400,
-    "unknown_incident": 404,
-    "unknown_stage": 404,
-    "unknown_person": 403,
-    "not_entitled": 403,
-    "not_started": 409,
-    "already_acknowledged": 409,
-    "expired": 410,
-    "used": 410,
-}
-
-TEXT = {
-    "ja": {
-        "title": "受領確認",
-        "confirm_heading": "この段階の受領を確認しますか？",
-        "confirm_lead": "下のボタンを押すと、あなたの名前で受領確認が記録され、リマインダーとエスカレーションが止まります。",
-        "button": "受領を確認する",
-        "incident": "事案番号",
-        "stage": "段階",
-        "person": "確認する人",
-        "due": "期限",
-        "expires": "リンクの有効期限",
-        "done_heading": "受領確認を記録しました",
-        "done_lead": "{stage} の受領確認を {at} に記録しました。",
-        "refused_heading": "このリンクでは受領確認できません",
-        "acknowledged_by": "確認者",
-        "acknowledged_at": "確認日時",
-        "cli_hint": "CLI で確認する場合: hokoku ack {incident} --as {email}",
-        "reasons": {
-            "malformed": "リンクが壊れています。メールのリンクを省略せずに開いてください。",
-            "bad_signature": "このリンクは hokoku が発行したものではないか、改変されています。",
-            "expired": "このリンクは有効期限が切れています。最新の通知メールのリンクを使うか、CLI で確認してください。",
-            "used": "このリンクはすでに使われています（リンクは一度だけ有効です）。",
-            "unknown_incident": "このリンクの事案はこのシステムにありません。",
-            "unknown_stage": "このリンクの段階はこの事案にありません。",
-            "unknown_person": "このリンクの宛先は組織ファイルにありません。",
-            "not_entitled": "このリンクの宛先には、この段階を受領確認する権限がありません。",
-            "not_started": "この段階はまだ始まっていません。",
-            "already_acknowledged": "この段階はすでに受領確認されています。",
-        },
-    },
-    "en": {
-        "title": "Acknowledgement",
-        "confirm_heading": "Acknowledge this stage?",
-        "confirm_lead": "Pressing the button records the acknowledgement in your name and stops reminders and escalation.",
-        "button": "Acknowledge",
-        "incident": "Incident",
-        "stage": "Stage",
-        "person": "Acknowledging as",
-        "due": "Due",
-        "expires": "Link expires",
-        "done_heading": "Acknowledgement recorded",
-        "done_lead": "{stage} was acknowledged at {at}.",
-        "refused_heading": "This link cannot acknowledge anything",
-        "acknowledged_by": "Acknowledged by",
-        "acknowledged_at": "Acknowledged at",
-        "cli_hint": "To acknowledge on the command line: hokoku ack {incident} --as {email}",
-        "reasons": {
-            "malformed": "The link is damaged. Open the link from the email in full.",
-            "bad_signature": "This link was not issued by hokoku, or it was altered.",
-            "expired": "This link has expired. Use the link in the latest notification, or the command line.",
-            "used": "This link was already used (each link works once).",
-            "unknown_incident": "The incident in this link is not known here.",
-            "unknown_stage": "The stage in this link does not belong to the incident.",
-            "unknown_person": "The person in this link is not in the organisation file.",
-            "not_entitled": "The person in this link may not acknowledge this stage.",
-            "not_started": "This stage has not started yet.",
-            "already_acknowledged": "This stage was already acknowledged.",
-        },
-    },
-}
+from hokoku.web.deps import Context
 
 _HEADERS = {
     "Cache-Control": "no-store",
@@ -120,93 +37,16 @@ _HEADERS = {
 }
 
 
-@dataclass
-class LinkCheck:
-    """What a link token is good for right now."""
-
-    reason: str  # "ok" or a key of STATUS
-    claims: AckClaims | None = None
-    view: dict = field(default_factory=dict)
-
-    @property
-    def status(self) -> int:
-        return STATUS[self.reason]
-
-    @property
-    def ok(self) -> bool:
-        return self.reason == "ok"
-
-
-def verify_link(app: App, token: str, *, now: datetime) -> AckClaims:
-    """The claims of a genuine, unexpired token, under the current or an older key."""
-    error: TokenError | None = None
-    for key in app.keyring.keys:
-        try:
-            return verify_token(token, key=key.token_key, now=now)
-        except TokenError as exc:
-            if exc.reason != "bad_signature":
-                raise
-            error = error or exc
-    raise error or TokenError("bad_signature")
-
-
-def check_link(app: App, token: str, *, now: datetime, lang: str) -> LinkCheck:
-    """Verify ``token`` and look at the stage it names, changing nothing."""
-    from hokoku.services.stagerows import incident_policy, to_state
-
-    try:
-        claims = verify_link(app, token, now=now)
-    except TokenError as exc:
-        return LinkCheck(exc.reason)
-    with transaction(app.engine) as session:
-        if session.get(UsedAckToken, claims.token_id) is not None:
-            return LinkCheck("used", claims)
-        incident = session.execute(
-            select(Incident).where(Incident.public_id == claims.incident_id)
-        ).scalar_one_or_none()
-        if incident is None:
-            return LinkCheck("unknown_incident", claims)
-        stage = session.execute(
-            select(Stage).where(Stage.incident_id == incident.id, Stage.code == claims.stage_code)
-        ).scalar_one_or_none()
-        if stage is None:
-            return LinkCheck("unknown_stage", claims)
-        people = app.organisation(session).people()
-        person = people.get(claims.person_email)
-        if person is None:
-            return LinkCheck("unknown_person", claims)
-        sp = incident_policy(incident).stage(stage.code)
-        acked_by = people[stage.acknowledged_by].name if stage.acknowledged_by in people else stage.acknowledged_by
-        view = {
-            "incident": incident.public_id,
-            "stage": f"{sp.article} {sp.title.get(lang)}",
-            "person": person.name,
-            "email": person.email,
-            "due": fmt_jst(stage.due_at),
-            "expires": fmt_jst(claims.expires_at),
-            "acknowledged_by": acked_by,
-            "acknowledged_at": fmt_jst(stage.acknowledged_at) if stage.acknowledged_at else None,
-        }
-        if stage.status == chain.PENDING:
-            return LinkCheck("not_started", claims, view)
-        if stage.acknowledged_at is not None or stage.status in chain.CLOSED:
-            return LinkCheck("already_acknowledged", claims, view)
-        if claims.person_email not in to_state(stage).entitled():
-            return LinkCheck("not_entitled", claims, view)
-        return LinkCheck("ok", claims, view)
-
-
 # -- pages ------------------------------------------------------------------------------------
 router = APIRouter()
 
 
 def _lang(ctx: WebContext, request: Request) -> str:
-    wanted = request.query_params.get("lang")
-    return wanted if wanted in TEXT else (ctx.lang if ctx.lang in TEXT else "ja")
+    return pick_lang(request.query_params.get("lang"), ctx.lang)
 
 
 def _page(ctx: WebContext, name: str, *, status: int, lang: str, **variables) -> HTMLResponse:
-    html = ctx.app.renderer.html(f"web/{name}", lang=lang, t=TEXT[lang], **variables)
+    html = ctx.app.renderer.html(f"web/{name}", lang=lang, **variables)
     return HTMLResponse(html, status_code=status, headers=_HEADERS)
 
 
@@ -222,7 +62,7 @@ def _refuse(ctx: WebContext, check: LinkCheck, *, method: str, lang: str, reques
             data=data,
         )
     else:  # not a link hokoku signed (or no longer readable): at most one audit row a minute per address
-        from hokoku.web.refusals import record_refusal
+        from hokoku.services.refusals import record_refusal
         from hokoku.web.security import client_ip
 
         settings = getattr(request.app.state, "web_settings", None)
@@ -237,15 +77,14 @@ def _refuse(ctx: WebContext, check: LinkCheck, *, method: str, lang: str, reques
         lang=lang,
         ok=False,
         reason=check.reason,
-        message=TEXT[lang]["reasons"][check.reason],
+        message=t(f"ack.reasons.{check.reason}", lang),
         view=check.view,
     )
 
 
 @router.get("/ack/{token}", response_class=HTMLResponse)
-def ack_link_page(token: str, request: Request) -> HTMLResponse:
+def ack_link_page(token: str, request: Request, ctx: Context) -> HTMLResponse:
     """Show what the link acknowledges; acknowledge nothing (scanners prefetch links)."""
-    ctx: WebContext = request.app.state.ctx
     lang = _lang(ctx, request)
     check = check_link(ctx.app, token, now=ctx.now(), lang=lang)
     if not check.ok:
@@ -254,41 +93,17 @@ def ack_link_page(token: str, request: Request) -> HTMLResponse:
 
 
 @router.post("/ack/{token}", response_class=HTMLResponse)
-def ack_link_confirm(token: str, request: Request, background: BackgroundTasks) -> HTMLResponse:
+def ack_link_confirm(token: str, request: Request, ctx: Context, background: BackgroundTasks) -> HTMLResponse:
     """Acknowledge the stage and use up the token, in one transaction."""
-    from hokoku.services.transitions import acknowledge
-
-    ctx: WebContext = request.app.state.ctx
     lang = _lang(ctx, request)
     now = ctx.now()
     check = check_link(ctx.app, token, now=now, lang=lang)
     if not check.ok:
         return _refuse(ctx, check, method="POST", lang=lang, request=request)
     claims = check.claims
-
-    def use_token(session) -> None:
-        session.add(
-            UsedAckToken(
-                token_id=claims.token_id,
-                used_at=now,
-                incident=claims.incident_id,
-                stage=claims.stage_code,
-                person=claims.person_email,
-            )
-        )
-        session.flush()  # a second use fails here, and the acknowledgement rolls back with it
-
     try:
-        acknowledge(
-            ctx.app,
-            incident_id=claims.incident_id,
-            actor=claims.person_email,
-            now=now,
-            stage=claims.stage_code,
-            channel="email",
-            within=use_token,
-        )
-    except IntegrityError:
+        use_link(ctx.app, claims, now=now)
+    except LinkAlreadyUsed:
         return _refuse(ctx, LinkCheck("used", claims, check.view), method="POST", lang=lang, request=request)
     except TransitionRefused:  # lost a race with another acknowledgement; audited as ack.refused
         again = check_link(ctx.app, token, now=now, lang=lang)
@@ -300,7 +115,7 @@ def ack_link_confirm(token: str, request: Request, background: BackgroundTasks) 
             lang=lang,
             ok=False,
             reason=reason,
-            message=TEXT[lang]["reasons"][reason],
+            message=t(f"ack.reasons.{reason}", lang),
             view=again.view or check.view,
         )
     except HokokuError:  # the incident or stage vanished between check and act
@@ -313,6 +128,6 @@ def ack_link_confirm(token: str, request: Request, background: BackgroundTasks) 
         lang=lang,
         ok=True,
         reason="ok",
-        message=TEXT[lang]["done_lead"].format(stage=check.view["stage"], at=fmt_jst(now)),
+        message=t("ack.done_lead", lang, stage=check.view["stage"], at=fmt_jst(now)),
         view=check.view,
     )

@@ -9,7 +9,7 @@ with their alert-source token. Errors are ``{"error": "...", "field": "..."}``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -17,24 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hokoku.core.statutory import MAX_INDIVIDUALS
 from hokoku.core.timeutil import iso
+from hokoku.services.dashboard import SORTS, incident_rows
 from hokoku.services.intake import MAX_SUMMARY
+from hokoku.services.organisation import organisation
 from hokoku.web import security
-from hokoku.web.common import (
-    SORTS,
-    NotSignedIn,
-    Viewer,
-    app_for,
-    bearer,
-    hk,
-    incident_rows,
-    lang_of,
-    load_visible,
-    now_of,
-    organisation,
-    require_writer,
-    rows_json,
-    viewer_of,
-)
+from hokoku.web.common import app_for, load_visible, require_writer, rows_json
+from hokoku.web.deps import ApiViewer, HkApp, Lang, NotSignedIn, Now, Viewer, bearer, get_lang
 from hokoku.web.drafts import FORMATS, render_incident_draft
 from hokoku.web.errors import FieldError
 from hokoku.web.reports import MAX_TEXT, submit_report
@@ -176,14 +164,8 @@ class AlertIn(_In):
 
 
 # -- who is calling ------------------------------------------------------------------------------
-def api_viewer(request: Request) -> Viewer:
-    viewer = viewer_of(request, allow_token=True)
-    if viewer is None:
-        raise NotSignedIn("authentication required: Authorization: Bearer <personal token> (hokoku user token EMAIL)")
-    return viewer
-
-
-def api_writer(request: Request, viewer: Viewer = Depends(api_viewer)) -> Viewer:
+def api_writer(request: Request, viewer: ApiViewer) -> Viewer:
+    """The caller, allowed to change things: CSRF header with a session cookie; never read-only."""
     if viewer.signed.via == "session" and not security.tokens_match(
         viewer.signed.csrf_token, request.headers.get(security.CSRF_HEADER)
     ):
@@ -193,13 +175,17 @@ def api_writer(request: Request, viewer: Viewer = Depends(api_viewer)) -> Viewer
     return viewer
 
 
+#: The caller of a route that changes something.
+ApiWriter = Annotated[Viewer, Depends(api_writer)]
+
+
 def _json(data, status: int = 200) -> JSONResponse:
     return security.security_headers(JSONResponse(data, status_code=status))
 
 
 # -- endpoints ------------------------------------------------------------------------------------
 @router.get("/me", responses=ERROR_RESPONSES, summary="who the token or session belongs to")
-def me(viewer: Viewer = Depends(api_viewer)):
+def me(viewer: ApiViewer):
     s = viewer.scope
     return _json(
         {
@@ -215,30 +201,30 @@ def me(viewer: Viewer = Depends(api_viewer)):
 
 
 @router.post("/incidents", status_code=201, responses=ERROR_RESPONSES, summary="report an incident (27-1)")
-def api_report(body: ReportIn, request: Request, viewer: Viewer = Depends(api_writer)):
-    result = submit_report(hk(request), viewer, now=now_of(request), lang=lang_of(request), **body.model_dump())
+def api_report(body: ReportIn, request: Request, app: HkApp, now: Now, lang: Lang, viewer: ApiWriter):
+    result = submit_report(app, viewer, now=now, lang=lang, **body.model_dump())
     return _json(result.to_json(), 201)
 
 
 @router.get("/incidents", responses=ERROR_RESPONSES, summary="incidents you may see")
-def api_list(request: Request, open: bool = True, sort: str = "due", viewer: Viewer = Depends(api_viewer)):
+def api_list(
+    request: Request, app: HkApp, now: Now, lang: Lang, viewer: ApiViewer, open: bool = True, sort: str = "due"
+):
     if sort not in SORTS:
         raise FieldError("sort", f"sort: {sort!r} is not one of {', '.join(SORTS)}")
-    rows = incident_rows(
-        hk(request), viewer.scope, now=now_of(request), lang=lang_of(request), open_only=open, sort=sort
-    )
+    rows = incident_rows(app, viewer.scope, now=now, lang=lang, open_only=open, sort=sort)
     return _json(rows_json(rows))
 
 
 @router.get("/incidents/{incident_id}", responses=ERROR_RESPONSES, summary="one incident (the view is audited)")
-def api_show(incident_id: str, request: Request, viewer: Viewer = Depends(api_viewer)):
+def api_show(incident_id: str, request: Request, app: HkApp, now: Now, lang: Lang, viewer: ApiViewer):
     inc = load_visible(request, viewer, incident_id, via="api")
     from hokoku.services.queries import show_incident
     from hokoku.services.tasks import list_tasks
     from hokoku.services.triage import show_assessment
 
-    view = app_for(hk(request), lang_of(request))
-    data = show_incident(view, inc.public_id, now=now_of(request))
+    view = app_for(app, lang)
+    data = show_incident(view, inc.public_id, now=now)
     data["details"] = (
         view.keyring.decrypt(inc.details_enc, field="incident.details", bind=inc.public_id) if inc.details_enc else None
     )
@@ -248,15 +234,15 @@ def api_show(incident_id: str, request: Request, viewer: Viewer = Depends(api_vi
 
 
 @router.post("/incidents/{incident_id}/ack", responses=ERROR_RESPONSES, summary="acknowledge the stages awaiting you")
-def api_ack(incident_id: str, request: Request, body: AckIn | None = None, viewer: Viewer = Depends(api_writer)):
+def api_ack(incident_id: str, request: Request, app: HkApp, now: Now, viewer: ApiWriter, body: AckIn | None = None):
     inc = load_visible(request, viewer, incident_id, via="api:ack", record=False)
     from hokoku.services.transitions import acknowledge
 
     result = acknowledge(
-        hk(request),
+        app,
         incident_id=inc.public_id,
         actor=viewer.email,
-        now=now_of(request),
+        now=now,
         stage=(body.stage if body else None) or None,
         channel="web",
     )
@@ -264,16 +250,16 @@ def api_ack(incident_id: str, request: Request, body: AckIn | None = None, viewe
 
 
 @router.post("/incidents/{incident_id}/advance", responses=ERROR_RESPONSES, summary="complete (or skip) a stage")
-def api_advance(incident_id: str, body: AdvanceIn, request: Request, viewer: Viewer = Depends(api_writer)):
+def api_advance(incident_id: str, body: AdvanceIn, request: Request, app: HkApp, now: Now, viewer: ApiWriter):
     inc = load_visible(request, viewer, incident_id, via="api:advance", record=False)
     from hokoku.services.transitions import advance
 
     result = advance(
-        hk(request),
+        app,
         incident_id=inc.public_id,
         stage=body.stage,
         actor=viewer.email,
-        now=now_of(request),
+        now=now,
         note=body.note or None,
         skip_reason=body.skip_reason,
         channel="web",
@@ -286,16 +272,16 @@ def api_advance(incident_id: str, body: AdvanceIn, request: Request, viewer: Vie
     responses=ERROR_RESPONSES,
     summary="record triage facts; returns the reportability assessment",
 )
-def api_triage(incident_id: str, body: TriageIn, request: Request, viewer: Viewer = Depends(api_writer)):
+def api_triage(incident_id: str, body: TriageIn, request: Request, app: HkApp, now: Now, viewer: ApiWriter):
     inc = load_visible(request, viewer, incident_id, via="api:triage", record=False)
     from hokoku.services.triage import triage
 
     return _json(
         triage(
-            hk(request),
+            app,
             incident_id=inc.public_id,
             actor=viewer.email,
-            now=now_of(request),
+            now=now,
             serious=body.serious,
             category=body.category,
             **body.facts(),
@@ -308,18 +294,18 @@ def api_triage(incident_id: str, body: TriageIn, request: Request, viewer: Viewe
     responses=ERROR_RESPONSES,
     summary="the general manager confirms or overrides the reportability assessment",
 )
-def api_reportability(incident_id: str, body: DecisionIn, request: Request, viewer: Viewer = Depends(api_writer)):
+def api_reportability(incident_id: str, body: DecisionIn, request: Request, app: HkApp, now: Now, viewer: ApiWriter):
     inc = load_visible(request, viewer, incident_id, via="api:reportability", record=False)
     from hokoku.services.triage import decide
 
     return _json(
         decide(
-            hk(request),
+            app,
             incident_id=inc.public_id,
             actor=viewer.email,
             decision=body.decision,
             reason=body.reason,
-            now=now_of(request),
+            now=now,
         )
     )
 
@@ -329,18 +315,18 @@ def api_reportability(incident_id: str, body: DecisionIn, request: Request, view
     responses=ERROR_RESPONSES,
     summary="correct the awareness time; the statutory clocks move with it",
 )
-def api_amend(incident_id: str, body: AmendIn, request: Request, viewer: Viewer = Depends(api_writer)):
+def api_amend(incident_id: str, body: AmendIn, request: Request, app: HkApp, now: Now, viewer: ApiWriter):
     inc = load_visible(request, viewer, incident_id, via="api:amend", record=False)
     from hokoku.services.amend import amend_awareness
 
     return _json(
         amend_awareness(
-            hk(request),
+            app,
             incident_id=inc.public_id,
             aware_at=body.aware_at,
             reason=body.reason,
             actor=viewer.email,
-            now=now_of(request),
+            now=now,
         )
     )
 
@@ -348,27 +334,33 @@ def api_amend(incident_id: str, body: AmendIn, request: Request, viewer: Viewer 
 @router.get(
     "/incidents/{incident_id}/steps", responses=ERROR_RESPONSES, summary="playbook steps and prevention actions"
 )
-def api_steps(incident_id: str, request: Request, viewer: Viewer = Depends(api_viewer)):
+def api_steps(incident_id: str, request: Request, app: HkApp, lang: Lang, viewer: ApiViewer):
     inc = load_visible(request, viewer, incident_id, via="api:steps")
     from hokoku.services.tasks import list_tasks
 
-    return _json(list_tasks(app_for(hk(request), lang_of(request)), incident_id=inc.public_id))
+    return _json(list_tasks(app_for(app, lang), incident_id=inc.public_id))
 
 
 @router.post("/incidents/{incident_id}/steps/{ref}/done", responses=ERROR_RESPONSES, summary="complete a step")
 def api_step_done(
-    incident_id: str, ref: str, request: Request, body: StepDoneIn | None = None, viewer: Viewer = Depends(api_writer)
+    incident_id: str,
+    ref: str,
+    request: Request,
+    app: HkApp,
+    now: Now,
+    viewer: ApiWriter,
+    body: StepDoneIn | None = None,
 ):
     inc = load_visible(request, viewer, incident_id, via="api:step", record=False)
     from hokoku.services.tasks import complete_task
 
     return _json(
         complete_task(
-            hk(request),
+            app,
             incident_id=inc.public_id,
             ref=ref,
             actor=viewer.email,
-            now=now_of(request),
+            now=now,
             note=body.note if body else None,
             evidence=body.evidence if body else None,
         )
@@ -377,16 +369,12 @@ def api_step_done(
 
 @router.post("/incidents/{incident_id}/steps/{ref}/assign", responses=ERROR_RESPONSES, summary="give a step to someone")
 def api_step_assign(
-    incident_id: str, ref: str, body: StepAssignIn, request: Request, viewer: Viewer = Depends(api_writer)
+    incident_id: str, ref: str, body: StepAssignIn, request: Request, app: HkApp, now: Now, viewer: ApiWriter
 ):
     inc = load_visible(request, viewer, incident_id, via="api:assign", record=False)
     from hokoku.services.tasks import assign_task
 
-    return _json(
-        assign_task(
-            hk(request), incident_id=inc.public_id, ref=ref, to=body.to, actor=viewer.email, now=now_of(request)
-        )
-    )
+    return _json(assign_task(app, incident_id=inc.public_id, ref=ref, to=body.to, actor=viewer.email, now=now))
 
 
 @router.get(
@@ -399,9 +387,11 @@ def api_draft(
     incident_id: str,
     kind: str,
     request: Request,
+    app: HkApp,
+    now: Now,
+    viewer: ApiViewer,
     format: str = "md",
     lang: str | None = None,
-    viewer: Viewer = Depends(api_viewer),
 ) -> Response:
     if lang is not None and lang not in ("ja", "en"):
         raise FieldError("lang", f"lang: {lang!r} is not ja or en")
@@ -409,17 +399,17 @@ def api_draft(
         raise FieldError("format", f"format: {format!r} is not one of {', '.join(FORMATS)}")
     inc = load_visible(request, viewer, incident_id, via=f"api:draft:{kind}")
     text = render_incident_draft(
-        hk(request),
+        app,
         incident_id=inc.public_id,
         kind=kind,
-        lang=lang or lang_of(request),
+        lang=lang or get_lang(request),
         fmt=format,
-        now=now_of(request),
+        now=now,
     )
     if format == "docx":
         from hokoku.web.casework import draft_response
 
-        return draft_response(text, kind=kind, incident=inc.public_id, lang=lang or lang_of(request), fmt=format)
+        return draft_response(text, kind=kind, incident=inc.public_id, lang=lang or get_lang(request), fmt=format)
     media = "text/html; charset=utf-8" if format == "html" else "text/markdown; charset=utf-8"
     return security.security_headers(Response(text, media_type=media), csp=security.DRAFT_CSP)
 
@@ -434,10 +424,9 @@ def api_draft(
     },
     summary="a machine alert (Art. 13 bulk download and other monitors)",
 )
-def api_alert(body: AlertIn, request: Request):
+def api_alert(body: AlertIn, request: Request, app: HkApp, now: Now):
     from hokoku.services.alerts import ingest_alert, source_for_token
 
-    app = hk(request)
     token = bearer(request)
     source = source_for_token(app, token) if token else None
     if source is None:
@@ -456,7 +445,7 @@ def api_alert(body: AlertIn, request: Request):
         division=body.division,
         category=body.category,
         summary=body.summary,
-        now=now_of(request),
+        now=now,
         dedup_key=body.dedup_key,
         aware_at=body.occurred_at,
         details=body.details,

@@ -15,8 +15,11 @@ from fastapi.responses import HTMLResponse, Response
 
 from hokoku.services.records import ITEMS, PUBLIC_FIELDS
 from hokoku.web import security
-from hokoku.web.common import hk, load_visible, now_of
+from hokoku.web.bounds import form_count
+from hokoku.web.common import load_visible
+from hokoku.web.deps import HkApp, Now, get_now
 from hokoku.web.errors import FieldError
+from hokoku.web.pagebase import require_form_writer, same_site
 
 router = APIRouter(include_in_schema=False)
 
@@ -42,9 +45,7 @@ def _back(next_url: str | None, incident: str, msg: str, anchor: str):
     """Back to the incident page (or a same-site ``next``), the message before the anchor."""
     from fastapi.responses import RedirectResponse
 
-    from hokoku.web.pages import _local
-
-    target = _local(next_url, f"/incidents/{incident}")
+    target = same_site(next_url, f"/incidents/{incident}")
     sep = "&" if "?" in target else "?"
     return RedirectResponse(f"{target}{sep}msg={msg}#{anchor}", status_code=303)
 
@@ -79,6 +80,8 @@ def current_public_texts(app, incident_id: str) -> dict[str, str]:
 @router.post("/incidents/{incident_id}/findings")
 def findings_submit(
     request: Request,
+    app: HkApp,
+    now: Now,
     incident_id: str,
     cause: str = Form(""),
     secondary_damage: str = Form(""),
@@ -90,11 +93,9 @@ def findings_submit(
     csrf_token: str = Form(""),
 ):
     from hokoku.services.records import set_finding
-    from hokoku.web.pages import _writer
 
-    viewer = _writer(request, csrf_token, action="finding", incident=incident_id)
+    viewer = require_form_writer(request, csrf_token, action="finding", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:findings", record=False)
-    app = hk(request)
     values = {
         "cause": cause,
         "secondary_damage": secondary_damage,
@@ -105,13 +106,15 @@ def findings_submit(
     }
     changed = _changed(values, current_findings(app, inc.public_id))
     for item, text in changed.items():
-        set_finding(app, incident_id=inc.public_id, item=item, text=text, actor=viewer.email, now=now_of(request))
+        set_finding(app, incident_id=inc.public_id, item=item, text=text, actor=viewer.email, now=now)
     return _back(next, inc.public_id, "findings" if changed else "nothing", "findings")
 
 
 @router.post("/incidents/{incident_id}/public-texts")
 def public_texts_submit(
     request: Request,
+    app: HkApp,
+    now: Now,
     incident_id: str,
     summary: str = Form(""),
     discovery: str = Form(""),
@@ -124,11 +127,9 @@ def public_texts_submit(
     csrf_token: str = Form(""),
 ):
     from hokoku.services.records import set_public_text
-    from hokoku.web.pages import _writer
 
-    viewer = _writer(request, csrf_token, action="public-text", incident=incident_id)
+    viewer = require_form_writer(request, csrf_token, action="public-text", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:public-texts", record=False)
-    app = hk(request)
     values = {
         "summary": summary,
         "discovery": discovery,
@@ -140,13 +141,14 @@ def public_texts_submit(
     }
     changed = _changed(values, current_public_texts(app, inc.public_id))
     for field, text in changed.items():
-        set_public_text(app, incident_id=inc.public_id, field=field, text=text, actor=viewer.email, now=now_of(request))
+        set_public_text(app, incident_id=inc.public_id, field=field, text=text, actor=viewer.email, now=now)
     return _back(next, inc.public_id, "public_texts" if changed else "nothing", "public")
 
 
 @router.post("/incidents/{incident_id}/notices")
 def notice_submit(
     request: Request,
+    app: HkApp,
     incident_id: str,
     count: str = Form(""),
     method: str = Form(""),
@@ -156,19 +158,18 @@ def notice_submit(
     csrf_token: str = Form(""),
 ):
     from hokoku.services.records import record_notice
-    from hokoku.web.pages import _count_or_none, _writer
 
-    viewer = _writer(request, csrf_token, action="notice", incident=incident_id)
+    viewer = require_form_writer(request, csrf_token, action="notice", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:notice", record=False)
-    number = _count_or_none(count, "count")
+    number = form_count(count, "count")
     if number is None:
         raise FieldError("count", "count: say how many individuals were notified")
     if not method.strip():
         raise FieldError("method", "method: say how the individuals were told")
-    now = now_of(request)
+    now = get_now(request)
     when = _instant(at, "at") or now
     record_notice(
-        hk(request),
+        app,
         incident_id=inc.public_id,
         count=number,
         method=method.strip()[:200],
@@ -183,6 +184,8 @@ def notice_submit(
 @router.post("/incidents/{incident_id}/actions")
 def action_submit(
     request: Request,
+    app: HkApp,
+    now: Now,
     incident_id: str,
     title: str = Form(""),
     owner: str = Form(""),
@@ -191,9 +194,8 @@ def action_submit(
     csrf_token: str = Form(""),
 ):
     from hokoku.services.tasks import add_prevention_action
-    from hokoku.web.pages import _writer
 
-    viewer = _writer(request, csrf_token, action="action", incident=incident_id)
+    viewer = require_form_writer(request, csrf_token, action="action", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:action", record=False)
     if not title.strip():
         raise FieldError("title", "title: say what the action is")
@@ -203,13 +205,13 @@ def action_submit(
     if due_at is None:
         raise FieldError("due", "due: give the due date")
     add_prevention_action(
-        hk(request),
+        app,
         incident_id=inc.public_id,
         title=title,
         owner=owner,
         due_at=due_at,
         actor=viewer.email,
-        now=now_of(request),
+        now=now,
     )
     return _back(next, inc.public_id, "action", "actions")
 

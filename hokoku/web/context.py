@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from hokoku import audit
 from hokoku.app import App
-from hokoku.db import transaction
+from hokoku.clock import Clock, utcnow
 from hokoku.notifiers.base import Notifier
 
 log = logging.getLogger(__name__)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
 class WebContext:
     app: App
     notifiers: dict[str, Notifier]
-    clock: Callable[[], datetime] = utcnow
+    clock: Clock = utcnow
 
     def now(self) -> datetime:
         return self.clock()
@@ -53,13 +47,6 @@ class WebContext:
 
     def audit(self, *, action: str, actor: str, incident: str | None = None, data: dict | None = None) -> None:
         """Record a refused request (its own transaction)."""
-        with transaction(self.app.engine) as session:
-            audit.append(
-                session,
-                self.app.keyring,
-                at=self.now(),
-                actor=actor[:320],
-                action=action,
-                incident=incident[:32] if incident else None,
-                data=data or {},
-            )
+        from hokoku.services.auditlog import record_event
+
+        record_event(self.app, now=self.now(), actor=actor, action=action, incident=incident, data=data)

@@ -18,7 +18,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from hokoku.web import security
-from hokoku.web.common import NotSignedIn, viewer_of
+from hokoku.web.deps import NotSignedIn, find_viewer
 
 #: Swagger UI's style sets inline styles; scripts only from this origin.
 DOCS_CSP = (
@@ -67,7 +67,7 @@ def assets_dir() -> Path | None:
 
 
 def _signed_in(request: Request) -> bool:
-    return viewer_of(request) is not None
+    return find_viewer(request) is not None
 
 
 def _to_login(request: Request) -> RedirectResponse:
@@ -109,7 +109,7 @@ def install(web: FastAPI) -> None:
 
     @web.get("/openapi.json", include_in_schema=False)
     def openapi(request: Request) -> Response:
-        if viewer_of(request, allow_token=True) is None:
+        if find_viewer(request, allow_token=True) is None:
             raise NotSignedIn("authentication required: sign in, or Authorization: Bearer <personal token>")
         return security.security_headers(JSONResponse(web.openapi()))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import HTTPException
 
 from hokoku.core.exceptions import NotFound
+from hokoku.web.errors import FieldError
 
 #: The kinds ``hokoku draft`` knows, used when the renderer cannot be imported.
 FALLBACK_KINDS = (
@@ -32,8 +33,6 @@ def draft_kinds() -> tuple[str, ...]:
 def render_incident_draft(app, *, incident_id: str, kind: str, lang: str, fmt: str, now) -> str | bytes:
     """The draft as text (html, md) or as a Word document's bytes (docx)."""
     if fmt not in FORMATS:
-        from hokoku.web.errors import FieldError
-
         raise FieldError("format", f"format: {fmt!r} is not one of {', '.join(FORMATS)}")
     if kind not in draft_kinds():
         raise NotFound(f"unknown draft kind {kind!r} (kinds: {', '.join(draft_kinds())})")

@@ -15,7 +15,10 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hokoku.core.exceptions import ConfigError, HokokuError, InputError, NotFound, NotInitialised, TransitionRefused
-from hokoku.web.common import Forbidden, NotSignedIn
+from hokoku.web.common import Forbidden
+from hokoku.web.deps import NotSignedIn
+from hokoku.web.pagebase import render_error
+from hokoku.web.security import security_headers
 
 _FIELD = re.compile(r"^--?([a-z][a-z0-9_-]*):|^([a-z][a-z0-9_]*):")
 _UNKNOWN = re.compile(r"^unknown (division|category|incident|person|stage)\b")
@@ -45,7 +48,7 @@ def field_of(exc: Exception) -> str | None:
 
 def status_of(exc: HokokuError) -> int:
     from hokoku.services.alerts import RateLimited
-    from hokoku.web.auth import LoginFailed, LoginThrottled
+    from hokoku.services.websessions import LoginFailed, LoginThrottled
 
     if isinstance(exc, FieldError):
         return exc.status
@@ -80,15 +83,12 @@ def wants_json(request: Request) -> bool:
 def json_error(
     status: int, message: str, field: str | None = None, headers: dict | None = None, **extra
 ) -> JSONResponse:
-    from hokoku.web.security import security_headers
 
     body = {"error": message, "field": field, **extra}
     return security_headers(JSONResponse(body, status_code=status, headers=headers))
 
 
 def _page_error(request: Request, status: int, message: str, headers: dict | None = None):
-    from hokoku.web.pages import render_error
-
     return render_error(request, status, message, headers=headers)
 
 
@@ -146,9 +146,9 @@ async def database_error(request: Request, exc: Exception):
 
 
 def install_handlers(web) -> None:
-    from sqlalchemy.exc import DBAPIError
+    from hokoku.services.dberrors import DatabaseError
 
-    web.add_exception_handler(DBAPIError, database_error)
+    web.add_exception_handler(DatabaseError, database_error)
     web.add_exception_handler(HokokuError, hokoku_error)
     web.add_exception_handler(StarletteHTTPException, http_error)
     web.add_exception_handler(RequestValidationError, validation_error)

@@ -5,86 +5,52 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import select
 
-from hokoku import audit
-from hokoku.config.playbooks import PHASE_LABELS
 from hokoku.core.exceptions import InputError
-from hokoku.core.roles import role_label
-from hokoku.core.timeutil import JST, as_utc, fmt_jst
-from hokoku.db import transaction
-from hokoku.models.audit import AuditEvent
-from hokoku.resources import templates_dir
-from hokoku.web import accesslog, security
-from hokoku.web.auth import SESSION_COOKIE, LoginFailed, LoginThrottled, login, logout
+from hokoku.core.timeutil import JST, as_utc
+from hokoku.i18n import t as translate
+from hokoku.i18n import t_or
+from hokoku.services import accesslog, auditlog
+from hokoku.services.dashboard import SORTS, incident_rows
+from hokoku.services.organisation import organisation
+from hokoku.services.websessions import LoginFailed, LoginThrottled, login, logout
+from hokoku.web import security
+from hokoku.web.bounds import form_count
+from hokoku.web.casework import PAGE_ITEMS, current_findings, current_public_texts, draft_response
 from hokoku.web.charts import Bar, Segment, bar_chart, fmt_duration, fmt_relative, stacked_chart
-from hokoku.web.common import (
-    LANG_COOKIE,
-    LANGS,
-    SORTS,
-    Forbidden,
-    NotSignedIn,
+from hokoku.web.common import Forbidden, app_for, load_visible, managing_people
+from hokoku.web.deps import (
+    HkApp,
+    Lang,
+    Now,
     Viewer,
-    app_for,
-    hk,
-    incident_rows,
-    lang_of,
-    load_visible,
-    managing_people,
-    now_of,
-    organisation,
-    require_writer,
-    viewer_of,
-    web_settings,
+    find_viewer,
+    get_app,
+    get_lang,
+    get_now,
+    get_web_settings,
 )
 from hokoku.web.drafts import draft_kinds, render_incident_draft
-from hokoku.web.errors import FieldError
-from hokoku.web.i18n import translate
-from hokoku.web.reports import report_from_form
+from hokoku.web.errors import FieldError, field_of
+from hokoku.web.exports import csv_response, jsonl_response
+from hokoku.web.pagebase import (
+    back_to,
+    fmt_when,
+    is_https,
+    render,
+    require_form_writer,
+    require_viewer,
+    same_site,
+    url_with,
+)
+from hokoku.web.reports import MAX_TEXT, report_from_form, report_problems
+from hokoku.web.responders import timeline_entries
+from hokoku.web.security import SESSION_COOKIE
 
 router = APIRouter(include_in_schema=False)
-
-_env = Environment(
-    loader=FileSystemLoader(str(templates_dir())),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-_env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
-MESSAGES = (
-    "acked",
-    "advanced",
-    "skipped",
-    "triaged",
-    "step_done",
-    "assigned",
-    "findings",
-    "public_texts",
-    "notice",
-    "action",
-    "nothing",
-    "decided",
-    "amended",
-    "ticked",
-    "update",
-    "evidence",
-)
-
-
-def _when(value) -> str:
-    if value is None or value == "":
-        return "-"
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return fmt_jst(value)
-
-
-_env.filters["when"] = _when
 
 
 def _aware(value):
@@ -93,124 +59,16 @@ def _aware(value):
     return as_utc(datetime.fromisoformat(value)) if isinstance(value, str) else value
 
 
-def _role(role: str | None, lang: str) -> str:
-    try:
-        return role_label(role, lang) if role else "-"
-    except ValueError:
-        return role
-
-
 def _local_input(value: datetime | None) -> str:
     """A datetime as the value of an ``<input type=datetime-local>`` in Japan time."""
 
     return "" if value is None else as_utc(value).astimezone(JST).strftime("%Y-%m-%dT%H:%M")
 
 
-def _url_with(request: Request, **params) -> str:
-    query = dict(request.query_params)
-    for k, v in params.items():
-        if v is None:
-            query.pop(k, None)
-        else:
-            query[k] = v
-    return request.url.path + ("?" + urlencode(query) if query else "")
-
-
-def render(request: Request, name: str, *, status: int = 200, headers: dict | None = None, **ctx) -> HTMLResponse:
-    lang = lang_of(request)
-    viewer = getattr(request.state, "viewer", None)
-    msg = request.query_params.get("msg")
-    base = {
-        "lang": lang,
-        "t": lambda key: translate(key, lang),
-        "viewer": viewer,
-        "csrf": viewer.signed.csrf_token if viewer and viewer.signed.csrf_token else "",
-        "lang_url": _url_with(request, lang="en" if lang == "ja" else "ja"),
-        "role_label": lambda role: _role(role, lang),
-        "flash": translate(f"msg.{msg}", lang) if msg in MESSAGES else None,
-        "dur": lambda v: fmt_duration(v, lang),
-        "path": request.url.path,
-    }
-    base.update(ctx)
-    response = HTMLResponse(_env.get_template(f"web/{name}").render(base), status_code=status, headers=headers)
-    if request.query_params.get("lang") in LANGS:
-        response.set_cookie(
-            LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", httponly=True, secure=_secure(request)
-        )
-    return security.security_headers(response)
-
-
-def render_error(request: Request, status: int, message: str, *, headers: dict | None = None) -> HTMLResponse:
-    if getattr(request.state, "viewer", None) is None and status != 401:
-        try:
-            viewer_of(request)
-        except Exception:
-            pass
-    lang = lang_of(request)
-    key = f"err.{status}" if f"err.{status}" in _ERROR_KEYS else "err.other"
-    return render(
-        request,
-        "error.html",
-        status=status,
-        headers=headers,
-        status_code=status,
-        headline=translate(key, lang),
-        message=message,
-    )
-
-
-_ERROR_KEYS = {f"err.{s}" for s in (401, 403, 404, 409, 413, 422, 429, 503)}
-
-
-def _secure(request: Request) -> bool:
-    return hk(request).settings.public_url.lower().startswith("https://")
-
-
-def _viewer(request: Request) -> Viewer:
-    viewer = viewer_of(request)
-    if viewer is None:
-        raise NotSignedIn("sign in first")
-    return viewer
-
-
-def _writer(request: Request, csrf_token: str, *, action: str, incident: str | None = None) -> Viewer:
-    """The signed-in person, after the CSRF check and the read-only check (both 403)."""
-    viewer = _viewer(request)
-    if not security.tokens_match(viewer.signed.csrf_token, csrf_token):
-        raise security.csrf_refused()
-    require_writer(request, viewer, action=action, incident=incident, via="page")
-    return viewer
-
-
-def _local(next_url: str | None, default: str) -> str:
-    """Only same-site paths are followed after a form (no open redirects)."""
-    if next_url and next_url.startswith("/") and not next_url.startswith("//") and "\\" not in next_url:
-        return next_url
-    return default
-
-
-def _back(next_url: str | None, default: str, msg: str) -> RedirectResponse:
-    """Back where the form was (its ``#section`` kept after the message parameter)."""
-    target = _local(next_url, default)
-    target, hash_, anchor = target.partition("#")
-    sep = "&" if "?" in target else "?"
-    return RedirectResponse(f"{target}{sep}msg={msg}{hash_}{anchor}", status_code=303)
-
-
-def _bounded_int(text: str, field: str) -> int:
-    from hokoku.web.bounds import bounded_int
-
-    value = int(text)
-    try:
-        return bounded_int(value)
-    except ValueError as exc:
-        raise FieldError(field, f"{field}: {exc}") from None
-
-
 # -- sign-in ----------------------------------------------------------------------------------
 def _landing(app, email: str) -> str:
     """Where a person lands after signing in: staff on the report form, managers on the dashboard."""
-    from hokoku.web.scopes import scope_for
+    from hokoku.core.scopes import scope_for
 
     try:
         scope = scope_for(organisation(app), email)
@@ -220,21 +78,21 @@ def _landing(app, email: str) -> str:
 
 
 @router.get("/")
-def home(request: Request):
-    viewer = viewer_of(request)
-    return RedirectResponse(_landing(hk(request), viewer.email) if viewer else "/login", status_code=303)
+def home(request: Request, app: HkApp):
+    viewer = find_viewer(request)
+    return RedirectResponse(_landing(app, viewer.email) if viewer else "/login", status_code=303)
 
 
 @router.get("/login")
 def login_form(request: Request, next: str = ""):
     token = request.cookies.get(security.LOGIN_CSRF_COOKIE) or security.new_token()
-    response = render(request, "login.html", login_csrf=token, next=_local(next, ""), error=None, email="")
+    response = render(request, "login.html", login_csrf=token, next=same_site(next, ""), error=None, email="")
     response.set_cookie(
         security.LOGIN_CSRF_COOKIE,
         token,
         httponly=True,
         samesite="strict",
-        secure=_secure(request),
+        secure=is_https(request),
         max_age=3600,
         path="/login",
     )
@@ -243,16 +101,20 @@ def login_form(request: Request, next: str = ""):
 
 @router.post("/login")
 def login_submit(
-    request: Request, email: str = Form(""), password: str = Form(""), csrf_token: str = Form(""), next: str = Form("")
+    request: Request,
+    app: HkApp,
+    now: Now,
+    lang: Lang,
+    email: str = Form(""),
+    password: str = Form(""),
+    csrf_token: str = Form(""),
+    next: str = Form(""),
 ):
     if not security.tokens_match(request.cookies.get(security.LOGIN_CSRF_COOKIE), csrf_token):
         raise security.csrf_refused("sign-in form expired: reload the page and try again")
-    ip = security.client_ip(request, web_settings(request).proxy_networks)
-    lang = lang_of(request)
+    ip = security.client_ip(request, get_web_settings(request).proxy_networks)
     try:
-        cookie, _csrf = login(
-            hk(request), web_settings(request), email=email, password=password, ip=ip, now=now_of(request)
-        )
+        cookie, _csrf = login(app, get_web_settings(request), email=email, password=password, ip=ip, now=now)
     except LoginThrottled as exc:
         return render(
             request,
@@ -260,7 +122,7 @@ def login_submit(
             status=429,
             headers={"Retry-After": str(exc.retry_after)},
             login_csrf=csrf_token,
-            next=_local(next, ""),
+            next=same_site(next, ""),
             error=translate("login.throttled", lang),
             email=email,
         )
@@ -270,31 +132,31 @@ def login_submit(
             "login.html",
             status=401,
             login_csrf=csrf_token,
-            next=_local(next, ""),
+            next=same_site(next, ""),
             error=translate("login.failed", lang),
             email=email,
         )
-    response = RedirectResponse(_local(next, _landing(hk(request), email.strip().lower())), status_code=303)
+    response = RedirectResponse(same_site(next, _landing(app, email.strip().lower())), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         cookie,
         httponly=True,
         samesite="lax",
-        secure=_secure(request),
+        secure=is_https(request),
         path="/",
-        max_age=int(web_settings(request).session_hours * 3600),
+        max_age=int(get_web_settings(request).session_hours * 3600),
     )
     response.delete_cookie(security.LOGIN_CSRF_COOKIE, path="/login")
     return response
 
 
 @router.post("/logout")
-def logout_submit(request: Request, csrf_token: str = Form("")):
-    viewer = viewer_of(request)
+def logout_submit(request: Request, app: HkApp, now: Now, csrf_token: str = Form("")):
+    viewer = find_viewer(request)
     if viewer is not None:
         if not security.tokens_match(viewer.signed.csrf_token, csrf_token):
             raise security.csrf_refused()
-        logout(hk(request), request.cookies.get(SESSION_COOKIE), now=now_of(request))
+        logout(app, request.cookies.get(SESSION_COOKIE), now=now)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -329,8 +191,8 @@ def _categories(app, lang: str, *, for_people: bool = True) -> list[tuple[str, s
 def _report_page(
     request: Request, viewer: Viewer, *, status: int = 200, values: dict | None = None, errors: dict | None = None
 ) -> HTMLResponse:
-    app = hk(request)
-    lang = lang_of(request)
+    app = get_app(request)
+    lang = get_lang(request)
     org = organisation(app)
     divisions = [(d.code, d.name.get(lang), i.name.get(lang)) for i in org.institutes for d in i.divisions]
     values = values or {
@@ -345,7 +207,6 @@ def _report_page(
         "serious": False,
     }
     from hokoku.services.intake import MAX_SUMMARY
-    from hokoku.web.reports import MAX_TEXT
 
     return render(
         request,
@@ -355,7 +216,7 @@ def _report_page(
         categories=_categories(app, lang),
         values=values,
         errors=errors or {},
-        max_now=_local_input(now_of(request)),
+        max_now=_local_input(get_now(request)),
         max_summary=MAX_SUMMARY,
         max_text=MAX_TEXT,
     )
@@ -363,12 +224,14 @@ def _report_page(
 
 @router.get("/report")
 def report_form(request: Request):
-    return _report_page(request, _viewer(request))
+    return _report_page(request, require_viewer(request))
 
 
 @router.post("/report")
 def report_submit(
     request: Request,
+    app: HkApp,
+    now: Now,
     division: str = Form(""),
     category: str = Form(""),
     summary: str = Form(""),
@@ -380,7 +243,7 @@ def report_submit(
     occurred_at: str = Form(""),
     csrf_token: str = Form(""),
 ):
-    viewer = _writer(request, csrf_token, action="report")
+    viewer = require_form_writer(request, csrf_token, action="report")
     values = {
         "division": division,
         "category": category,
@@ -392,29 +255,23 @@ def report_submit(
         "already_done": already_done,
         "serious": serious,
     }
-    app = hk(request)
-    lang = lang_of(request)
-    from hokoku.web.reports import report_problems
+    lang = get_lang(request)
 
     people_categories = {c for c, _, _ in _categories(app, lang)}
-    problems = report_problems(app, now=now_of(request), lang=lang, categories=people_categories, **values)
+    problems = report_problems(app, now=now, lang=lang, categories=people_categories, **values)
     if problems:
         return _report_page(request, viewer, status=422, values=values, errors=problems)
     try:
-        result = report_from_form(app, viewer, now=now_of(request), lang=lang, **values)
+        result = report_from_form(app, viewer, now=now, lang=lang, **values)
     except InputError as exc:
-        from hokoku.web.errors import field_of
-
         return _report_page(request, viewer, status=422, values=values, errors={field_of(exc) or "form": str(exc)})
     return RedirectResponse(f"/incidents/{result.public_id}/receipt", status_code=303)
 
 
 @router.get("/incidents/{incident_id}/receipt")
-def receipt(request: Request, incident_id: str):
-    viewer = _viewer(request)
+def receipt(request: Request, app: HkApp, lang: Lang, incident_id: str):
+    viewer = require_viewer(request)
     inc = load_visible(request, viewer, incident_id, via="page:receipt")
-    app = hk(request)
-    lang = lang_of(request)
     org = organisation(app)
     playbook = app.playbooks.get(inc.category)
     return render(
@@ -447,14 +304,14 @@ def _day(text: str, field: str, *, end: bool = False) -> datetime | None:
 
 def dashboard_context(request: Request, viewer: Viewer) -> dict:
     """The dashboard's rows and filter form, from the URL (shared by the page and its live fragment)."""
-    from hokoku.web.common import FILTER_STATES, DashFilter
+    from hokoku.services.dashboard import FILTER_STATES, DashFilter
 
     p = request.query_params
     sort = p.get("sort", "due")
     sort = sort if sort in SORTS else "due"
     show_all = p.get("all", "0") not in ("", "0")
-    lang = lang_of(request)
-    app = hk(request)
+    lang = get_lang(request)
+    app = get_app(request)
     filters = DashFilter(
         q=p.get("q", "").strip()[:200],
         state=p.get("status", "") if p.get("status", "") in FILTER_STATES else "",
@@ -466,7 +323,7 @@ def dashboard_context(request: Request, viewer: Viewer) -> dict:
         since=_day(p.get("from", ""), "from"),
         until=_day(p.get("to", ""), "to", end=True),
     )
-    now = now_of(request)
+    now = get_now(request)
     rows = incident_rows(
         app,
         viewer.scope,
@@ -485,7 +342,7 @@ def dashboard_context(request: Request, viewer: Viewer) -> dict:
     else:
         scope_text = translate("dash.mine", lang)
     sort_links = [
-        (s, translate(f"dash.sort.{s}", lang), _url_with(request, sort=s, dir=None, msg=None, partial=None))
+        (s, translate(f"dash.sort.{s}", lang), url_with(request, sort=s, dir=None, msg=None, partial=None))
         for s in SORTS
     ]
     org = organisation(app)
@@ -512,13 +369,13 @@ def dashboard_context(request: Request, viewer: Viewer) -> dict:
         owners=owners,
         now=now,
         rel=lambda v: fmt_relative(v, now, lang),
-        toggle_url=_url_with(request, all=None if show_all else "1", msg=None, partial=None),
+        toggle_url=url_with(request, all=None if show_all else "1", msg=None, partial=None),
         scope_text=scope_text,
-        here=_url_with(request, msg=None, partial=None),
+        here=url_with(request, msg=None, partial=None),
         request_from=p.get("from", "")[:10],
         request_to=p.get("to", "")[:10],
-        fragment_url=_url_with(request, msg=None, partial="1"),
-        csv_url=_url_with(request, msg=None, partial=None, format="csv"),
+        fragment_url=url_with(request, msg=None, partial="1"),
+        csv_url=url_with(request, msg=None, partial=None, format="csv"),
         can_act=scope.manages and not scope.read_only,
         filtered=any(
             (
@@ -538,7 +395,7 @@ def dashboard_context(request: Request, viewer: Viewer) -> dict:
 
 @router.get("/dashboard")
 def dashboard(request: Request):
-    viewer = _viewer(request)
+    viewer = require_viewer(request)
     ctx = dashboard_context(request, viewer)
     if request.query_params.get("format") == "csv":
         return _incidents_csv(request, viewer, ctx["rows"])
@@ -549,20 +406,17 @@ def dashboard(request: Request):
 
 def _incidents_csv(request: Request, viewer: Viewer, rows: list[dict]):
     """The (filtered) incident list as CSV, in the page's language; the export is audited."""
-    from hokoku.web.exports import csv_response
 
-    lang = lang_of(request)
+    lang = get_lang(request)
     t = lambda k: translate(k, lang)  # noqa: E731
-    app = hk(request)
-    with transaction(app.engine) as session:
-        audit.append(
-            session,
-            app.keyring,
-            at=now_of(request),
-            actor=viewer.email,
-            action="incidents.exported",
-            data={"format": "csv", "rows": len(rows), "query": _url_with(request, msg=None)[:500]},
-        )
+    app = get_app(request)
+    auditlog.record_event(
+        app,
+        now=get_now(request),
+        actor=viewer.email,
+        action="incidents.exported",
+        data={"format": "csv", "rows": len(rows), "query": url_with(request, msg=None)[:500]},
+    )
     header = [
         t("col.incident"),
         t("inc.reported_at"),
@@ -582,7 +436,7 @@ def _incidents_csv(request: Request, viewer: Viewer, rows: list[dict]):
         out.append(
             [
                 r["incident"],
-                _when(r["reported_at"]),
+                fmt_when(r["reported_at"]),
                 t("status." + r["state"]),
                 r["category_label"],
                 r["division_name"],
@@ -590,9 +444,9 @@ def _incidents_csv(request: Request, viewer: Viewer, rows: list[dict]):
                 r["summary"],
                 stage["title"] if stage else "",
                 stage["owner_name"] if stage else "",
-                _when(r["next_due_at"]) if r["next_due_at"] else "",
+                fmt_when(r["next_due_at"]) if r["next_due_at"] else "",
                 "; ".join(
-                    f"{d['title']} {t('lead.filed') if d['done'] else _when(d['due_at'])}" for d in r["statutory"]
+                    f"{d['title']} {t('lead.filed') if d['done'] else fmt_when(d['due_at'])}" for d in r["statutory"]
                 ),
             ]
         )
@@ -601,13 +455,12 @@ def _incidents_csv(request: Request, viewer: Viewer, rows: list[dict]):
 
 # -- incident -------------------------------------------------------------------------------------
 @router.get("/incidents/{incident_id}")
-def incident_page(request: Request, incident_id: str):
-    viewer = _viewer(request)
+def incident_page(request: Request, app: HkApp, incident_id: str):
+    viewer = require_viewer(request)
     inc = load_visible(request, viewer, incident_id, via="page")
-    app = hk(request)
-    lang = lang_of(request)
+    lang = get_lang(request)
     view = app_for(app, lang)
-    now = now_of(request)
+    now = get_now(request)
     from hokoku.services.queries import show_incident
     from hokoku.services.tasks import list_tasks
     from hokoku.services.triage import show_assessment
@@ -625,13 +478,9 @@ def incident_page(request: Request, incident_id: str):
     for task in tasks:
         ref = task["ref"].split(":", 1)[-1]
         task["checklist"] = list(enumerate(checklists.get(ref, []))) if task["kind"] == "step" else []
-        task["phase_label"] = (
-            PHASE_LABELS[task["phase"]][1 if lang == "en" else 0]
-            if task.get("phase") in PHASE_LABELS
-            else task.get("phase") or ""
-        )
+        task["phase_label"] = t_or(f"phase.{task.get('phase')}", lang, task.get("phase") or "")
     policy_stages = {}
-    from hokoku.services.stagerows import incident_policy
+    from hokoku.services.incidents import incident_policy
 
     policy = incident_policy(inc)
     for s in shown["stages"]:
@@ -640,7 +489,6 @@ def incident_page(request: Request, incident_id: str):
     stage_titles = {st["code"]: st.get("title") or st["code"] for st in shown["stages"]}
     step_titles = {t["ref"].split(":", 1)[-1]: t.get("title") or t["ref"] for t in tasks}
     from hokoku.services.responders import evidence_list, task_workers, ticks
-    from hokoku.web.responders import timeline_entries
 
     timeline, views = timeline_entries(
         app,
@@ -702,7 +550,6 @@ def _casework_view(app, inc, lang: str, now) -> dict:
     from hokoku.documents.render import headcount_text
     from hokoku.services.docdata import build_document_data
     from hokoku.services.records import PUBLIC_FIELDS
-    from hokoku.web.casework import PAGE_ITEMS, current_findings, current_public_texts
 
     data = build_document_data(app, incident_id=inc.public_id, now=now, lang=lang)
     from hokoku.documents.labels import LABELS
@@ -730,21 +577,27 @@ def _casework_view(app, inc, lang: str, now) -> dict:
 
 @router.post("/incidents/{incident_id}/ack")
 def incident_ack(
-    request: Request, incident_id: str, stage: str = Form(""), next: str = Form(""), csrf_token: str = Form("")
+    request: Request,
+    app: HkApp,
+    now: Now,
+    incident_id: str,
+    stage: str = Form(""),
+    next: str = Form(""),
+    csrf_token: str = Form(""),
 ):
-    viewer = _writer(request, csrf_token, action="ack", incident=incident_id)
+    viewer = require_form_writer(request, csrf_token, action="ack", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:ack", record=False)
     from hokoku.services.transitions import acknowledge
 
     acknowledge(
-        hk(request),
+        app,
         incident_id=inc.public_id,
         actor=viewer.email,
-        now=now_of(request),
+        now=now,
         stage=stage.strip() or None,
         channel="web",
     )
-    return _back(next, f"/incidents/{inc.public_id}#stages", "acked")
+    return back_to(next, f"/incidents/{inc.public_id}#stages", "acked")
 
 
 def _stage_confirm(
@@ -759,9 +612,9 @@ def _stage_confirm(
     status: int = 200,
 ) -> HTMLResponse:
     """The page that asks for a note (or an explicit "no note") and confirms completing a stage."""
-    from hokoku.services.stagerows import incident_policy
+    from hokoku.services.incidents import incident_policy
 
-    lang = lang_of(request)
+    lang = get_lang(request)
     try:
         sp = incident_policy(inc).stage(stage)
     except Exception:
@@ -777,25 +630,25 @@ def _stage_confirm(
         stage_title=f"{sp.article} {sp.title.get(lang)}",
         note=note,
         error=error,
-        next=_local(next_url, f"/incidents/{inc.public_id}#stage-{sp.code}"),
+        next=same_site(next_url, f"/incidents/{inc.public_id}#stage-{sp.code}"),
     )
 
 
 @router.get("/incidents/{incident_id}/stages/{stage}/complete")
-def stage_complete_form(request: Request, incident_id: str, stage: str, next: str = ""):
-    viewer = _viewer(request)
+def stage_complete_form(request: Request, app: HkApp, now: Now, incident_id: str, stage: str, next: str = ""):
+    viewer = require_viewer(request)
     inc = load_visible(request, viewer, incident_id, via="page:complete", record=False)
     from hokoku.services.transitions import stage_permissions
 
-    permitted = stage_permissions(hk(request), incident_id=inc.public_id, actor=viewer.email, now=now_of(request))
+    permitted = stage_permissions(app, incident_id=inc.public_id, actor=viewer.email, now=now)
     if "done" not in permitted.get(stage, frozenset()) or viewer.scope.read_only:
         accesslog.record_denied(
-            hk(request),
+            app,
             email=viewer.email,
             incident=inc.public_id,
             via="page:complete",
             reason=f"may not complete stage {stage} now",
-            now=now_of(request),
+            now=now,
         )
         raise Forbidden(f"{viewer.email} may not complete stage {stage} of {inc.public_id} now")
     return _stage_confirm(request, viewer, inc, stage, next_url=next)
@@ -804,6 +657,9 @@ def stage_complete_form(request: Request, incident_id: str, stage: str, next: st
 @router.post("/incidents/{incident_id}/advance")
 def incident_advance(
     request: Request,
+    app: HkApp,
+    now: Now,
+    lang: Lang,
     incident_id: str,
     stage: str = Form(...),
     op: str = Form("done"),
@@ -814,26 +670,25 @@ def incident_advance(
     next: str = Form(""),
     csrf_token: str = Form(""),
 ):
-    viewer = _writer(request, csrf_token, action="advance", incident=incident_id)
+    viewer = require_form_writer(request, csrf_token, action="advance", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:advance", record=False)
     from hokoku.services.transitions import advance
 
     skip = op == "skip"
-    lang = lang_of(request)
     if skip and not skip_reason.strip():
         raise FieldError("skip_reason", "skip_reason: skipping a stage needs a reason")
     if not skip:
         from hokoku.services.transitions import stage_permissions
 
-        allowed = stage_permissions(hk(request), incident_id=inc.public_id, actor=viewer.email, now=now_of(request))
+        allowed = stage_permissions(app, incident_id=inc.public_id, actor=viewer.email, now=now)
         if "done" not in allowed.get(stage, frozenset()):
             # not permitted: the transition itself refuses, with its reason (403 or 409), and is audited
             advance(
-                hk(request),
+                app,
                 incident_id=inc.public_id,
                 stage=stage,
                 actor=viewer.email,
-                now=now_of(request),
+                now=now,
                 note=None,
                 channel="web",
             )
@@ -851,29 +706,16 @@ def incident_advance(
     if not skip and confirm != "yes":
         return _stage_confirm(request, viewer, inc, stage, next_url=next, note=note)
     advance(
-        hk(request),
+        app,
         incident_id=inc.public_id,
         stage=stage,
         actor=viewer.email,
-        now=now_of(request),
+        now=now,
         note=note.strip() or None,
         skip_reason=skip_reason.strip() if skip else None,
         channel="web",
     )
-    return _back(next, f"/incidents/{inc.public_id}#stages", "skipped" if skip else "advanced")
-
-
-def _count_or_none(text: str, field: str) -> int | None:
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        value = _bounded_int(text, field)
-    except ValueError:
-        raise FieldError(field, f"{field}: {text!r} is not a whole number") from None
-    if value < 0:
-        raise FieldError(field, f"{field}: must be 0 or more")
-    return value
+    return back_to(next, f"/incidents/{inc.public_id}#stages", "skipped" if skip else "advanced")
 
 
 def _fact(text: str, field: str):
@@ -891,6 +733,8 @@ def _fact(text: str, field: str):
 @router.post("/incidents/{incident_id}/triage")
 def incident_triage(
     request: Request,
+    app: HkApp,
+    now: Now,
     incident_id: str,
     serious: bool = Form(False),
     sensitive: str = Form(""),
@@ -903,7 +747,7 @@ def incident_triage(
     next: str = Form(""),
     csrf_token: str = Form(""),
 ):
-    viewer = _writer(request, csrf_token, action="triage", incident=incident_id)
+    viewer = require_form_writer(request, csrf_token, action="triage", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:triage", record=False)
     from hokoku.services.triage import triage
 
@@ -919,30 +763,32 @@ def incident_triage(
     if individuals.strip().lower() in ("unknown", "不明"):
         facts["individuals"], facts["individuals_estimated"] = None, False
     elif individuals.strip():
-        facts["individuals"] = _count_or_none(individuals, "individuals")
+        facts["individuals"] = form_count(individuals, "individuals")
         facts["individuals_estimated"] = individuals_estimated
     triage(
-        hk(request),
+        app,
         incident_id=inc.public_id,
         actor=viewer.email,
-        now=now_of(request),
+        now=now,
         serious=serious,
         category=category.strip() or None,
         **{k: v for k, v in facts.items()},
     )
-    return _back(next, f"/incidents/{inc.public_id}#triage", "triaged")
+    return back_to(next, f"/incidents/{inc.public_id}#triage", "triaged")
 
 
 @router.post("/incidents/{incident_id}/reportability")
 def incident_reportability(
     request: Request,
+    app: HkApp,
+    now: Now,
     incident_id: str,
     decision: str = Form(...),
     reason: str = Form(""),
     next: str = Form(""),
     csrf_token: str = Form(""),
 ):
-    viewer = _writer(request, csrf_token, action="reportability", incident=incident_id)
+    viewer = require_form_writer(request, csrf_token, action="reportability", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:reportability", record=False)
     from hokoku.services.triage import DECISIONS, decide
 
@@ -951,26 +797,28 @@ def incident_reportability(
     if decision != "confirm" and not reason.strip():
         raise FieldError("reason", "reason: an override needs a reason")
     decide(
-        hk(request),
+        app,
         incident_id=inc.public_id,
         actor=viewer.email,
         decision=decision,
-        now=now_of(request),
+        now=now,
         reason=reason.strip() or None,
     )
-    return _back(next, f"/incidents/{inc.public_id}#triage", "decided")
+    return back_to(next, f"/incidents/{inc.public_id}#triage", "decided")
 
 
 @router.post("/incidents/{incident_id}/amend")
 def incident_amend(
     request: Request,
+    app: HkApp,
+    now: Now,
     incident_id: str,
     aware_at: str = Form(...),
     reason: str = Form(""),
     next: str = Form(""),
     csrf_token: str = Form(""),
 ):
-    viewer = _writer(request, csrf_token, action="amend", incident=incident_id)
+    viewer = require_form_writer(request, csrf_token, action="amend", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:amend", record=False)
     from hokoku.core.timeutil import parse_instant
     from hokoku.services.amend import amend_awareness
@@ -981,15 +829,15 @@ def incident_amend(
         raise FieldError("aware_at", str(exc)) from None
     if not reason.strip():
         raise FieldError("reason", "reason: say why the awareness time is corrected")
-    amend_awareness(
-        hk(request), incident_id=inc.public_id, aware_at=when, reason=reason, actor=viewer.email, now=now_of(request)
-    )
-    return _back(next, f"/incidents/{inc.public_id}#triage", "amended")
+    amend_awareness(app, incident_id=inc.public_id, aware_at=when, reason=reason, actor=viewer.email, now=now)
+    return back_to(next, f"/incidents/{inc.public_id}#triage", "amended")
 
 
 @router.post("/incidents/{incident_id}/steps/{ref}/done")
 def step_done(
     request: Request,
+    app: HkApp,
+    now: Now,
     incident_id: str,
     ref: str,
     note: str = Form(""),
@@ -998,54 +846,57 @@ def step_done(
     csrf_token: str = Form(""),
 ):
     """Complete a step (checklist ticks are saved one by one: ``/steps/{ref}/tick``)."""
-    viewer = _writer(request, csrf_token, action="step.done", incident=incident_id)
+    viewer = require_form_writer(request, csrf_token, action="step.done", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:step", record=False)
     from hokoku.services.tasks import complete_task
 
     complete_task(
-        hk(request),
+        app,
         incident_id=inc.public_id,
         ref=ref,
         actor=viewer.email,
-        now=now_of(request),
+        now=now,
         note=note.strip() or None,
         evidence=evidence.strip() or None,
     )
-    return _back(next, f"/incidents/{inc.public_id}#step-{ref}", "step_done")
+    return back_to(next, f"/incidents/{inc.public_id}#step-{ref}", "step_done")
 
 
 @router.post("/incidents/{incident_id}/steps/{ref}/assign")
 def step_assign(
-    request: Request, incident_id: str, ref: str, to: str = Form(...), next: str = Form(""), csrf_token: str = Form("")
+    request: Request,
+    app: HkApp,
+    now: Now,
+    incident_id: str,
+    ref: str,
+    to: str = Form(...),
+    next: str = Form(""),
+    csrf_token: str = Form(""),
 ):
-    viewer = _writer(request, csrf_token, action="step.assign", incident=incident_id)
+    viewer = require_form_writer(request, csrf_token, action="step.assign", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:assign", record=False)
     from hokoku.services.tasks import assign_task
 
-    assign_task(hk(request), incident_id=inc.public_id, ref=ref, to=to, actor=viewer.email, now=now_of(request))
-    return _back(next, f"/incidents/{inc.public_id}#step-{ref}", "assigned")
+    assign_task(app, incident_id=inc.public_id, ref=ref, to=to, actor=viewer.email, now=now)
+    return back_to(next, f"/incidents/{inc.public_id}#step-{ref}", "assigned")
 
 
 @router.get("/incidents/{incident_id}/drafts/{kind}")
-def draft(request: Request, incident_id: str, kind: str, format: str = "html"):
-    viewer = _viewer(request)
+def draft(request: Request, app: HkApp, now: Now, incident_id: str, kind: str, format: str = "html"):
+    viewer = require_viewer(request)
     inc = load_visible(request, viewer, incident_id, via=f"draft:{kind}")
-    lang = lang_of(request)
-    text = render_incident_draft(
-        hk(request), incident_id=inc.public_id, kind=kind, lang=lang, fmt=format, now=now_of(request)
-    )
-    from hokoku.web.casework import draft_response
+    lang = get_lang(request)
+    text = render_incident_draft(app, incident_id=inc.public_id, kind=kind, lang=lang, fmt=format, now=now)
 
     return draft_response(text, kind=kind, incident=inc.public_id, lang=lang, fmt=format)
 
 
 # -- leadership -----------------------------------------------------------------------------------
 @router.get("/leadership")
-def leadership(request: Request, incident: str = ""):
-    viewer = _viewer(request)
-    app = hk(request)
-    lang = lang_of(request)
-    now = now_of(request)
+def leadership(request: Request, app: HkApp, incident: str = ""):
+    viewer = require_viewer(request)
+    lang = get_lang(request)
+    now = get_now(request)
     if not viewer.scope.manages:
         accesslog.record_denied(
             app,
@@ -1056,7 +907,7 @@ def leadership(request: Request, incident: str = ""):
             now=now,
         )
         raise Forbidden(f"{viewer.email} may not see the leadership overview")
-    from hokoku.web.metrics import incident_metrics, statutory_board
+    from hokoku.services.metrics import incident_metrics, statutory_board
 
     rows = incident_metrics(app, viewer.scope, now=now, lang=lang)
     board = statutory_board(app, viewer.scope, now=now, lang=lang)
@@ -1127,30 +978,13 @@ def leadership(request: Request, incident: str = ""):
 # -- audit log --------------------------------------------------------------------------------------
 PAGE_SIZE = 50
 EXPORT_LIMIT = 100_000
-_VERIFY_REASONS = {
-    "prev_hash does not match the previous event": ("前の記録とのハッシュの連鎖が一致しません", None),
-    "content does not match its hash (edited)": ("内容がハッシュと一致しません（改変されています）", None),
-    "signature does not verify": ("署名を検証できません", None),
-}
 
 
 def _verify_text(result, lang: str) -> str:
     """The verification status in the page's language."""
-    events = getattr(result, "events", 0)
     if result.ok:
-        return (
-            f"{events:,} audit events: chain and signatures verified"
-            if lang == "en"
-            else f"{events:,}件の監査記録について、ハッシュの連鎖と署名を検証しました。"
-        )
-    reason = getattr(result, "reason", None) or ""
-    seq = getattr(result, "bad_seq", None)
-    if lang == "en":
-        return f"Failed at audit event no. {seq}: {reason}"
-    ja = _VERIFY_REASONS.get(reason, (None,))[0]
-    if ja is None and reason.startswith("event seq "):
-        ja = "記録の番号が連続していません（削除又は挿入されています）"
-    return f"番号{seq}の監査記録で検証に失敗しました：{ja or reason}"
+        return translate("audit.verify.ok", lang, events=f"{result.events:,}")
+    return translate("audit.verify.failed", lang, seq=result.bad_seq, reason=result.why(lang))
 
 
 def _action_words(action: str, data: dict, lang: str) -> str:
@@ -1159,7 +993,7 @@ def _action_words(action: str, data: dict, lang: str) -> str:
     phrase = LABELS[lang]["events"].get(action)
     if phrase is None:
         key = f"ev.{action}"
-        phrase = translate(key, lang) if translate(key, lang) != key else None
+        phrase = t_or(key, lang, None)
     if phrase is None:
         return action
     ref = str(data.get("ref") or "").split(":", 1)[-1]
@@ -1177,14 +1011,19 @@ def _data_words(data) -> str:
 
 @router.get("/audit")
 def audit_page(
-    request: Request, incident: str = "", actor: str = "", action: str = "", before: int = 0, format: str = "html"
+    request: Request,
+    app: HkApp,
+    lang: Lang,
+    incident: str = "",
+    actor: str = "",
+    action: str = "",
+    before: int = 0,
+    format: str = "html",
 ):
-    viewer = _viewer(request)
+    viewer = require_viewer(request)
     if not 0 <= before <= 2**62:
         raise FieldError("before", "before: must be a whole number from 0 to 2^62")
-    app = hk(request)
-    now = now_of(request)
-    lang = lang_of(request)
+    now = get_now(request)
     if not viewer.scope.may_read_audit_log:
         accesslog.record_denied(
             app,
@@ -1202,60 +1041,30 @@ def audit_page(
     from hokoku.services.auditops import verify as verify_audit
 
     result = verify_audit(app, public_keys=app.keyring.public_keys())  # with the local checkpoints
-    with transaction(app.engine) as session:
-        query = select(AuditEvent).order_by(AuditEvent.seq.desc())
-        if incident:
-            query = query.where(AuditEvent.incident_public_id == incident)
-        if actor:
-            query = query.where(AuditEvent.actor == actor)
-        if action:
-            query = query.where(
-                AuditEvent.action.startswith(action.rstrip("*"), autoescape=True)
-                if action.endswith((".", "*"))
-                else AuditEvent.action == action
-            )
-        if since:
-            query = query.where(AuditEvent.at >= since)
-        if until:
-            query = query.where(AuditEvent.at < until)
-        if before > 0 and not exporting:
-            query = query.where(AuditEvent.seq < before)
-        query = query.limit(EXPORT_LIMIT if exporting else PAGE_SIZE)
-        events = [
-            {
-                "seq": e.seq,
-                "at": e.at,
-                "actor": e.actor,
-                "action": e.action,
-                "incident": e.incident_public_id,
-                "data": e.data,
-            }
-            for e in session.execute(query).scalars()
-        ]
-        filters = {
-            "incident": incident or None,
-            "actor": actor or None,
-            "action": action or None,
-            "from": p.get("from") or None,
-            "to": p.get("to") or None,
-        }
-        audit.append(
-            session,
-            app.keyring,
-            at=now,
-            actor=viewer.email,
-            action="audit.exported" if exporting else "audit.viewed",
-            data={
-                **filters,
-                "before": before or None,
-                **({"format": format, "rows": len(events)} if exporting else {}),
-            },
-        )
+    filters = {
+        "incident": incident or None,
+        "actor": actor or None,
+        "action": action or None,
+        "from": p.get("from") or None,
+        "to": p.get("to") or None,
+    }
+    events = auditlog.read_events(
+        app,
+        now=now,
+        reader=viewer.email,
+        limit=EXPORT_LIMIT if exporting else PAGE_SIZE,
+        incident=incident,
+        actor=actor,
+        action=action,
+        since=since,
+        until=until,
+        before=before,
+        export_format=format if exporting else None,
+        record={**filters, "before": before or None},
+    )
     for e in events:
         e["words"] = _action_words(e["action"], e["data"] or {}, lang)
     if format == "csv":
-        from hokoku.web.exports import csv_response
-
         return csv_response(
             ["seq", "at", "actor", "action", "action_words", "incident", "data"],
             (
@@ -1273,8 +1082,6 @@ def audit_page(
             filename="hokoku-audit.csv",
         )
     if format == "jsonl":
-        from hokoku.web.exports import jsonl_response
-
         return jsonl_response(
             (
                 {
@@ -1293,7 +1100,7 @@ def audit_page(
     for e in events:
         e["actor_name"] = people[e["actor"]].name if e["actor"] in people else e["actor"]
         e["data_words"] = _data_words(e["data"])
-    older = _url_with(request, before=str(events[-1]["seq"]), msg=None) if len(events) == PAGE_SIZE else None
+    older = url_with(request, before=str(events[-1]["seq"]), msg=None) if len(events) == PAGE_SIZE else None
     return render(
         request,
         "audit.html",
@@ -1306,11 +1113,11 @@ def audit_page(
         date_from=p.get("from", "")[:10],
         date_to=p.get("to", "")[:10],
         older=older,
-        newest=_url_with(request, before=None, msg=None),
+        newest=url_with(request, before=None, msg=None),
         paged=before > 0,
-        csv_url=_url_with(request, before=None, msg=None, format="csv"),
-        jsonl_url=_url_with(request, before=None, msg=None, format="jsonl"),
+        csv_url=url_with(request, before=None, msg=None, format="csv"),
+        jsonl_url=url_with(request, before=None, msg=None, format="jsonl"),
     )
 
 
-__all__ = ["router", "render", "render_error"]
+__all__ = ["router"]

@@ -7,10 +7,10 @@ from datetime import datetime
 from hokoku.core.exceptions import InputError, NotFound
 from hokoku.core.statutory import MAX_INDIVIDUALS
 from hokoku.core.timeutil import parse_instant
+from hokoku.i18n import t as translate
 from hokoku.services.intake import MAX_SUMMARY, IntakeResult, report_incident
-from hokoku.web.common import organisation
-from hokoku.web.errors import FieldError
-from hokoku.web.i18n import translate
+from hokoku.services.organisation import organisation
+from hokoku.web.errors import FieldError, field_of
 
 MAX_TEXT = 20_000
 
@@ -112,8 +112,6 @@ def submit_report(
             individuals=individuals,
         )
     except InputError as exc:
-        from hokoku.web.errors import field_of
-
         if isinstance(exc, NotFound) and field_of(exc) is None:
             raise FieldError(None, str(exc)) from None
         raise
@@ -169,42 +167,10 @@ def report_from_form(
 
 
 # -- every problem of a report form at once, in the page's language ------------------------------
-_PROBLEMS = {
-    "division.missing": ("情報を管理する課室等を選んでください。", "Choose the division that manages the information."),
-    "division.unknown": (
-        "この課室等は登録されていません。一覧から選んでください。",
-        "This division is not known: choose one from the list.",
-    ),
-    "category.missing": (
-        "事案の種類を選んでください（分からなければ「分からない・その他」）。",
-        "Choose the kind of incident (or “Not sure / other”).",
-    ),
-    "category.unknown": (
-        "この種類は選べません。一覧から選んでください。",
-        "This kind cannot be chosen: pick one from the list.",
-    ),
-    "summary.missing": ("何が起きたかを書いてください。", "Say what happened."),
-    "summary.long": ("長すぎます（{n:,}文字、上限{limit:,}文字）。", "Too long ({n:,} characters; at most {limit:,})."),
-    "text.long": ("長すぎます（{n:,}文字、上限{limit:,}文字）。", "Too long ({n:,} characters; at most {limit:,})."),
-    "when.format": (
-        "日時を「2027-02-01T09:40」の形で入力してください。",
-        "Enter a date and time such as 2027-02-01T09:40.",
-    ),
-    "when.future": ("未来の日時は指定できません。", "This time is in the future."),
-    "occurred.after": (
-        "発生日時が、気づいた日時より後になっています。",
-        "The time it happened is after the time it was first known.",
-    ),
-    "individuals.number": (
-        "0以上の整数で入力してください（分からなければ空欄）。",
-        "Enter a whole number of 0 or more (or leave it blank).",
-    ),
-}
 
 
 def _problem(key: str, lang: str, **kw) -> str:
-    ja, en = _PROBLEMS[key]
-    return (en if lang == "en" else ja).format(**kw)
+    return translate(f"form.{key}", lang, **kw)
 
 
 def report_problems(

@@ -10,10 +10,13 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from hokoku.core.exceptions import InputError
+from hokoku.i18n import t_or
+from hokoku.services.organisation import organisation
 from hokoku.web import security
-from hokoku.web.common import hk, lang_of, load_visible, now_of, organisation
+from hokoku.web.common import app_for, load_visible
+from hokoku.web.deps import HkApp, Now, get_lang
 from hokoku.web.errors import FieldError
-from hokoku.web.i18n import translate
+from hokoku.web.pagebase import back_to, fmt_when, render, require_form_writer, require_viewer
 
 router = APIRouter(include_in_schema=False)
 
@@ -29,7 +32,6 @@ def timeline_entries(
     from hokoku.documents.labels import LABELS
     from hokoku.documents.render import AUTOMATIC_EVENTS
     from hokoku.services.responders import updates
-    from hokoku.web.pages import _when
 
     labels = LABELS[lang]
     people = organisation(app).people()
@@ -46,7 +48,7 @@ def timeline_entries(
         phrase = labels["events"].get(action)
         if phrase is None:
             key = f"ev.{action}"
-            phrase = translate(key, lang) if translate(key, lang) != key else labels["event_other"]
+            phrase = t_or(key, lang, labels["event_other"])
         field = data.get("field") or data.get("item")
         field_label = (
             (labels["public_fields"] if action.startswith("public_text.") else labels["item_titles"]).get(field, "")
@@ -60,11 +62,9 @@ def timeline_entries(
         )
         actor = ev["actor"]
         name = people[actor].name if actor in people else None
-        when = _when(ev["at"])
+        when = fmt_when(ev["at"])
         if name is None or action in AUTOMATIC_EVENTS:
-            sentence = labels["timeline_sentence_system"].format(
-                when=when, what=what[:1].upper() + what[1:] if lang == "en" else what
-            )
+            sentence = labels["timeline_sentence_system"].format(when=when, what=what[:1].upper() + what[1:])
         else:
             sentence = labels["timeline_sentence"].format(when=when, actor=name, what=what)
         entries.append(
@@ -80,20 +80,17 @@ def timeline_entries(
 
 
 @router.get("/incidents/{incident_id}/timeline")
-def timeline_fragment(request: Request, incident_id: str):
+def timeline_fragment(request: Request, app: HkApp, now: Now, incident_id: str):
     """The timeline section's contents (polled by the page; the page view itself was audited)."""
     from hokoku.services.queries import show_incident
-    from hokoku.web.common import app_for
-    from hokoku.web.pages import _viewer, render
 
-    viewer = _viewer(request)
+    viewer = require_viewer(request)
     inc = load_visible(request, viewer, incident_id, via="page:timeline", record=False)
-    app = hk(request)
-    lang = lang_of(request)
+    lang = get_lang(request)
     from hokoku.services.tasks import list_tasks
 
     view = app_for(app, lang)
-    shown = show_incident(view, inc.public_id, now=now_of(request))
+    shown = show_incident(view, inc.public_id, now=now)
     steps = {
         t["ref"].split(":", 1)[-1]: t.get("title") or t["ref"] for t in list_tasks(view, incident_id=inc.public_id)
     }
@@ -111,6 +108,8 @@ def timeline_fragment(request: Request, incident_id: str):
 @router.post("/incidents/{incident_id}/steps/{ref}/tick")
 def step_tick(
     request: Request,
+    app: HkApp,
+    now: Now,
     incident_id: str,
     ref: str,
     item: int = Form(...),
@@ -119,84 +118,94 @@ def step_tick(
     csrf_token: str = Form(""),
 ):
     from hokoku.services.responders import set_tick
-    from hokoku.web.pages import _back, _writer
 
-    viewer = _writer(request, csrf_token, action="checklist.tick", incident=incident_id)
+    viewer = require_form_writer(request, csrf_token, action="checklist.tick", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:tick", record=False)
     try:
         set_tick(
-            hk(request),
+            app,
             incident_id=inc.public_id,
             ref=ref,
             item=item,
             checked=checked == "1",
             actor=viewer.email,
-            now=now_of(request),
+            now=now,
         )
     except InputError as exc:
         raise FieldError("item", str(exc)) from None
-    return _back(next, f"/incidents/{inc.public_id}#step-{ref}", "ticked")
+    return back_to(next, f"/incidents/{inc.public_id}#step-{ref}", "ticked")
 
 
 @router.post("/incidents/{incident_id}/updates")
 def post_status_update(
-    request: Request, incident_id: str, text: str = Form(""), next: str = Form(""), csrf_token: str = Form("")
+    request: Request,
+    app: HkApp,
+    now: Now,
+    incident_id: str,
+    text: str = Form(""),
+    next: str = Form(""),
+    csrf_token: str = Form(""),
 ):
     from hokoku.services.responders import post_update
-    from hokoku.web.pages import _back, _writer
 
-    viewer = _writer(request, csrf_token, action="update.post", incident=incident_id)
+    viewer = require_form_writer(request, csrf_token, action="update.post", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:update", record=False)
     try:
-        post_update(hk(request), incident_id=inc.public_id, text=text, actor=viewer.email, now=now_of(request))
+        post_update(app, incident_id=inc.public_id, text=text, actor=viewer.email, now=now)
     except InputError as exc:
         raise FieldError("text", str(exc)) from None
-    return _back(next, f"/incidents/{inc.public_id}#timeline", "update")
+    return back_to(next, f"/incidents/{inc.public_id}#timeline", "update")
 
 
 @router.post("/incidents/{incident_id}/evidence")
 async def upload_evidence(
-    request: Request, incident_id: str, file: UploadFile = File(...), ref: str = Form(""), csrf_token: str = Form("")
+    request: Request,
+    app: HkApp,
+    now: Now,
+    incident_id: str,
+    file: UploadFile = File(...),
+    ref: str = Form(""),
+    csrf_token: str = Form(""),
 ):
     from starlette.concurrency import run_in_threadpool
 
     from hokoku.services.responders import MAX_EVIDENCE_BYTES, add_evidence
-    from hokoku.web.pages import _back, _writer
 
-    viewer = await run_in_threadpool(_writer, request, csrf_token, action="evidence.add", incident=incident_id)
+    viewer = await run_in_threadpool(
+        require_form_writer, request, csrf_token, action="evidence.add", incident=incident_id
+    )
     inc = await run_in_threadpool(load_visible, request, viewer, incident_id, via="page:evidence", record=False)
     data = await file.read(MAX_EVIDENCE_BYTES + 1)
     try:
         await run_in_threadpool(
             lambda: add_evidence(
-                hk(request),
+                app,
                 incident_id=inc.public_id,
                 name=file.filename or "",
                 content_type=file.content_type or "",
                 data=data,
                 actor=viewer.email,
-                now=now_of(request),
+                now=now,
                 ref=ref.strip() or None,
             )
         )
     except InputError as exc:
         raise FieldError("file", str(exc)) from None
-    return _back("", f"/incidents/{inc.public_id}#evidence", "evidence")
+    return back_to("", f"/incidents/{inc.public_id}#evidence", "evidence")
 
 
 @router.get("/incidents/{incident_id}/evidence/{evidence_id}")
-def download_evidence(request: Request, incident_id: str, evidence_id: int):
+def download_evidence(request: Request, app: HkApp, now: Now, incident_id: str, evidence_id: int):
     from hokoku.services.responders import read_evidence
-    from hokoku.web.pages import _viewer
 
-    viewer = _viewer(request)
+    viewer = require_viewer(request)
     if not 0 < evidence_id <= 2**62:
         from hokoku.core.exceptions import NotFound
 
         raise NotFound(f"no evidence file {evidence_id}")
     inc = load_visible(request, viewer, incident_id, via="page:evidence-download")
     name, _ctype, data = read_evidence(
-        hk(request), incident_id=inc.public_id, evidence_id=evidence_id, actor=viewer.email, now=now_of(request)
+        app, incident_id=inc.public_id, evidence_id=evidence_id, actor=viewer.email, now=now
     )
     ascii_name = "".join(ch if ch.isascii() and ch.isalnum() or ch in "._-" else "_" for ch in name) or "evidence"
     response = Response(

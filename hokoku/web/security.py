@@ -5,14 +5,11 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import secrets
-from datetime import datetime, timedelta
 
 from fastapi import HTTPException
-from sqlalchemy import delete, func, select
-from sqlmodel import Session
 
-from hokoku.models.web import LoginFailure
-
+#: The session cookie (its value's SHA-256 is the ``web_session`` row).
+SESSION_COOKIE = "hokoku_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 #: Cookie for the sign-in form's double-submit token (there is no session yet).
@@ -132,32 +129,6 @@ async def _send(send, status: int, body: bytes, ctype: bytes) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-
-# -- login rate limiting (stored in the database, so it holds across processes) -------------
-def login_failures(session: Session, *, email: str, ip: str, now: datetime, window: timedelta) -> int:
-    return session.execute(
-        select(func.count())
-        .select_from(LoginFailure)
-        .where(LoginFailure.email == email, LoginFailure.ip == ip, LoginFailure.at > now - window)
-    ).scalar_one()
-
-
-def record_login_failure(session: Session, *, email: str, ip: str, now: datetime) -> None:
-    session.add(LoginFailure(email=email[:320], ip=ip[:64], at=now))
-
-
-def clear_login_failures(session: Session, *, email: str, ip: str) -> None:
-    session.execute(delete(LoginFailure).where(LoginFailure.email == email, LoginFailure.ip == ip))
-
-
-def account_login_failures(session: Session, *, email: str, now: datetime, window: timedelta) -> int:
-    """Failed sign-ins for ``email`` from any address within the window (the per-account limit)."""
-    return session.execute(
-        select(func.count())
-        .select_from(LoginFailure)
-        .where(LoginFailure.email == email, LoginFailure.at > now - window)
-    ).scalar_one()
 
 
 # -- the client's address (X-Forwarded-For only from trusted proxies) --------------------------

@@ -7,30 +7,22 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from hokoku.web.common import utc_now
-
 STATIC = Path(__file__).resolve().parent / "static"
 
 
-def install(web: FastAPI, hk, *, clock=None, web_settings=None) -> None:
-    """Pages, API, error handlers, size limit, static files; ``web.state.clock`` is injectable."""
+def install(web: FastAPI, hk, *, web_settings=None) -> None:
+    """Pages, API, error handlers, size limit, static files (the clock is ``web.state.clock``, set by
+    :func:`hokoku.web.create_app`)."""
+    from hokoku.config.web import load_web_settings
     from hokoku.core.exceptions import NotInitialised
     from hokoku.web import api, casework, pages, responders
-    from hokoku.web.auth import ensure_web_tables
-    from hokoku.web.config import load_web_settings
     from hokoku.web.errors import install_handlers
 
-    if clock is not None:
-        web.state.clock = clock
-    elif not hasattr(web.state, "clock"):
-        ctx = getattr(web.state, "ctx", None)  # the Slack/ack handlers' context holds create_app's clock
-        web.state.clock = (lambda: web.state.ctx.clock()) if ctx is not None and hasattr(ctx, "clock") else utc_now
     web.state.web_settings = web_settings or load_web_settings()
     try:
-        hk.check_ready()
-        ensure_web_tables(hk.engine)
+        hk.check_ready()  # a wrong data key or schema refuses to start; migrations create every table
     except NotInitialised:
-        pass  # `hokoku init` creates every table; the pages answer 503 until then
+        pass  # not initialised yet: the pages answer 503 until `hokoku init`
     install_handlers(web)
     from hokoku.web import docs
 

@@ -23,11 +23,8 @@ refusal.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -36,118 +33,23 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from hokoku.core.exceptions import HokokuError
-from hokoku.db import transaction
-from hokoku.slacksig import SlackSignatureError, verify_slack_request
+from hokoku.i18n import Section, section
+from hokoku.security.slacksig import SlackSignatureError, verify_slack_request
+from hokoku.services.organisation import organisation
+from hokoku.services.slackrequests import remember_request
+from hokoku.web import slackcmd
 from hokoku.web.context import WebContext
+from hokoku.web.deps import get_context
+from hokoku.web.slackreply import SlackReply, ephemeral, person_for_slack_user, tell
 
 log = logging.getLogger(__name__)
 
 REPORT_CALLBACK = "hokoku_report"
 MAX_SUMMARY = 3000  # the modal's input limit; the CLI allows more
 
-TEXT = {
-    "ja": {
-        "unknown_user": "hokoku の組織ファイルにあなたの Slack アカウントが見つからないため、この操作はできません。",
-        "refused": "できませんでした: {reason}",
-        "reporting": "報告を受け付けています…",
-        "reported": "{incident} として報告しました。保護管理者に通知します。",
-        "usage": "使い方: `/hokoku report` (フォームを開く) または `/hokoku report <部署コード> <区分> [--serious] <概要>`",
-        "no_modal": "Slack のボットが設定されていないためフォームを開けません。`/hokoku report <部署コード> <区分> <概要>` を使ってください。",
-        "modal_title": "hokoku 事案の報告",
-        "submit": "報告する",
-        "close": "閉じる",
-        "division": "部署",
-        "category": "区分",
-        "summary": "何が起きたか（概要）",
-        "serious": "特に重大な事案",
-        "serious_option": "特に重大（第27条第3項ただし書）",
-        "empty_summary": "概要を入力してください。",
-        "button_refused": "{incident} のこの操作はできませんでした。すでに処理済みか、あなたに権限がありません。",
-        "bad_division": "部署コード「{code}」は組織ファイルにありません。",
-        "bad_category": "区分「{code}」はありません。",
-    },
-    "en": {
-        "unknown_user": "Your Slack account is not in hokoku's organisation file, so you cannot do this.",
-        "refused": "Not done: {reason}",
-        "reporting": "Filing the report…",
-        "reported": "Reported as {incident}. The protection manager is being notified.",
-        "usage": "Usage: `/hokoku report` (opens a form) or `/hokoku report <division code> <category> [--serious] <summary>`",
-        "no_modal": "The Slack bot is not configured, so no form can open. Use `/hokoku report <division code> <category> <summary>`.",
-        "modal_title": "hokoku: report",
-        "submit": "Report",
-        "close": "Close",
-        "division": "Division",
-        "category": "Category",
-        "summary": "What happened (summary)",
-        "serious": "Especially serious",
-        "serious_option": "Especially serious (Art. 27(3) proviso)",
-        "empty_summary": "Please describe what happened.",
-        "button_refused": "This was not done for {incident}: it was done already or you may not do it.",
-        "bad_division": "There is no division {code!r} in the organisation file.",
-        "bad_category": "There is no category {code!r}.",
-    },
-}
 
-
-def _t(ctx: WebContext) -> dict[str, str]:
-    return TEXT.get(ctx.lang, TEXT["en"])
-
-
-@dataclass
-class SlackReply:
-    """The immediate answer to Slack (None: an empty 200) and the work to do after it."""
-
-    body: dict[str, Any] | None = None
-    work: Callable[[], None] | None = None
-
-
-def _ephemeral(text: str) -> dict[str, Any]:
-    return {"response_type": "ephemeral", "text": text}
-
-
-# -- people -----------------------------------------------------------------------------------
-def person_for_slack_user(ctx: WebContext, user_id: str) -> str | None:
-    """The organisation email of a Slack user: by ``slack_id``, else ``users.info`` → email."""
-    with transaction(ctx.app.engine) as session:
-        people = ctx.app.organisation(session).people()
-    for email, person in people.items():
-        if person.slack_id and person.slack_id == user_id:
-            return email
-    if ctx.slack is None:
-        return None
-    email = ctx.slack.user_email(user_id)
-    return email if email in people else None
-
-
-def tell(
-    ctx: WebContext,
-    text: str,
-    *,
-    user_id: str,
-    channel_id: str | None = None,
-    response_url: str | None = None,
-    prefer_response_url: bool = False,
-) -> None:
-    """An ephemeral message to ``user_id``: ``chat.postEphemeral`` or the ``response_url``."""
-    ways: list[str] = ["ephemeral", "response_url"]
-    if prefer_response_url:
-        ways.reverse()
-    for way in ways:
-        try:
-            if way == "ephemeral" and channel_id and ctx.slack is not None:
-                ctx.slack.post_ephemeral(channel=channel_id, user=user_id, text=text)
-                return
-            if way == "response_url" and response_url:
-                from slack_sdk.webhook import WebhookClient
-
-                response = WebhookClient(response_url, timeout=5).send_dict(
-                    {"response_type": "ephemeral", "replace_original": False, "text": text}
-                )
-                if response.status_code < 400:
-                    return
-        except Exception as exc:
-            log.warning("could not tell Slack user %s (%s): %s", user_id, way, exc)
-    log.warning("no way to tell Slack user %s: %s", user_id, text)
+def _t(ctx: WebContext) -> Section:
+    return section("slack.ui", ctx.lang)
 
 
 # -- button clicks ----------------------------------------------------------------------------
@@ -242,8 +144,7 @@ def validate_report(
 ) -> dict[str, str]:
     """Field errors (block id → message) for a report; empty when it may be filed."""
     errors: dict[str, str] = {}
-    with transaction(ctx.app.engine) as session:
-        org = ctx.app.organisation(session)
+    org = organisation(ctx.app)
     t = _t(ctx)
     try:
         org.division(division or "")
@@ -326,8 +227,7 @@ def report_view(ctx: WebContext, *, channel_id: str | None) -> dict[str, Any]:
     """The Block Kit modal of ``/hokoku report``."""
     t = _t(ctx)
     lang = ctx.lang
-    with transaction(ctx.app.engine) as session:
-        org = ctx.app.organisation(session)
+    org = organisation(ctx.app)
     divisions = [_option(f"{d.code} {d.name.get(lang)}", d.code) for i in org.institutes for d in i.divisions]
     categories = [_option(p.title.get(lang), code) for code, p in sorted(ctx.app.playbooks.items())]
 
@@ -445,11 +345,9 @@ def handle_command(ctx: WebContext, form: dict[str, str]) -> SlackReply:
     if not words or words == ["report"]:
         trigger_id = form.get("trigger_id")
         if ctx.slack is None or not trigger_id:
-            return SlackReply(body=_ephemeral(t["no_modal"]))
+            return SlackReply(body=ephemeral(t["no_modal"]))
         view = report_view(ctx, channel_id=form.get("channel_id"))
         return SlackReply(work=functools.partial(_open_modal, ctx, trigger_id, view))
-    from hokoku.web import slackcmd
-
     if words[0].lower() in slackcmd.SUBCOMMANDS:  # help, list, status INC, ack INC [stage]
         return slackcmd.answer(ctx, words[0].lower(), words[1:], form)
     if words[0].lower() == "report" and len(words) == 4:
@@ -459,9 +357,9 @@ def handle_command(ctx: WebContext, form: dict[str, str]) -> SlackReply:
             serious, summary = True, summary.removeprefix("--serious").strip()
         errors = validate_report(ctx, division=division, category=category, summary=summary)
         if errors:
-            return SlackReply(body=_ephemeral(t["refused"].format(reason="; ".join(errors.values()))))
+            return SlackReply(body=ephemeral(t["refused"].format(reason="; ".join(errors.values()))))
         return SlackReply(
-            body=_ephemeral(t["reporting"]),
+            body=ephemeral(t["reporting"]),
             work=functools.partial(
                 run_report,
                 ctx,
@@ -475,8 +373,8 @@ def handle_command(ctx: WebContext, form: dict[str, str]) -> SlackReply:
             ),
         )
     if words[0].lower() != "report":
-        return SlackReply(body=_ephemeral(slackcmd.TEXT.get(ctx.lang, slackcmd.TEXT["en"])["unknown"]))
-    return SlackReply(body=_ephemeral(t["usage"]))
+        return SlackReply(body=ephemeral(section("slack.cmd", ctx.lang)["unknown"]))
+    return SlackReply(body=ephemeral(t["usage"]))
 
 
 # -- HTTP -------------------------------------------------------------------------------------
@@ -485,7 +383,7 @@ router = APIRouter()
 
 async def _verified(request: Request) -> bytes | Response:
     """The raw body if Slack signed it and it is fresh; otherwise the 401 (audited) or 503."""
-    ctx: WebContext = request.app.state.ctx
+    ctx = get_context(request)
     body = await request.body()
     secret = ctx.app.settings.slack_signing_secret
     if secret is None:
@@ -513,8 +411,8 @@ async def _verified(request: Request) -> bytes | Response:
 
 
 async def _refuse(request: Request, ctx: WebContext, reason: str) -> Response:
-    """401, audited at most once a minute per client address (hokoku.web.refusals)."""
-    from hokoku.web.refusals import record_refusal
+    """401, audited at most once a minute per client address (hokoku.services.refusals)."""
+    from hokoku.services.refusals import record_refusal
     from hokoku.web.security import client_ip
 
     settings = getattr(request.app.state, "web_settings", None)
@@ -529,32 +427,6 @@ async def _refuse(request: Request, ctx: WebContext, reason: str) -> Response:
         data={"path": request.url.path, "reason": reason, "client": client},
     )
     return PlainTextResponse(f"request refused: {reason}", status_code=401)
-
-
-def remember_request(app, *, timestamp: str, signature: str, now) -> bool:
-    """Record a verified request's (timestamp, signature); False if it was seen before (a replay).
-
-    The digest is kept in the database for Slack's 5-minute window (plus the same again for
-    clock skew), so every worker refuses a replay; the primary key settles two at once.
-    """
-    from datetime import timedelta
-
-    from sqlalchemy import delete
-    from sqlalchemy.exc import IntegrityError
-
-    from hokoku.models.web import SlackRequestSeen
-    from hokoku.slacksig import MAX_SKEW_SECONDS
-
-    key = hashlib.sha256(f"{timestamp}:{signature}".encode()).hexdigest()
-    try:
-        with transaction(app.engine) as session:
-            session.execute(delete(SlackRequestSeen).where(SlackRequestSeen.expires_at <= now))
-            if session.get(SlackRequestSeen, key) is not None:
-                return False
-            session.add(SlackRequestSeen(digest=key, expires_at=now + timedelta(seconds=2 * MAX_SKEW_SECONDS)))
-    except IntegrityError:
-        return False
-    return True
 
 
 def _form(body: bytes) -> dict[str, str]:
@@ -580,7 +452,7 @@ async def slack_interactions(request: Request, background: BackgroundTasks) -> R
         return PlainTextResponse("no interaction payload", status_code=400)
     if not isinstance(payload, dict):
         return PlainTextResponse("no interaction payload", status_code=400)
-    reply = await run_in_threadpool(handle_interaction, request.app.state.ctx, payload)
+    reply = await run_in_threadpool(handle_interaction, get_context(request), payload)
     return _answer(reply, background)
 
 
@@ -589,5 +461,5 @@ async def slack_commands(request: Request, background: BackgroundTasks) -> Respo
     verified = await _verified(request)
     if isinstance(verified, Response):
         return verified
-    reply = await run_in_threadpool(handle_command, request.app.state.ctx, _form(verified))
+    reply = await run_in_threadpool(handle_command, get_context(request), _form(verified))
     return _answer(reply, background)

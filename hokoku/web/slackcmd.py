@@ -2,8 +2,8 @@
 
 Answered ephemerally (only the person sees them) in the organisation's language, with the web
 app's authorisation and audit: the Slack user is mapped to a person of the organisation
-(:func:`hokoku.web.slack.person_for_slack_user`); ``status`` shows an incident only within the
-person's scope (:func:`hokoku.web.scopes.scope_for`) and audits the view (``incident.viewed``,
+(:func:`hokoku.web.slackreply.person_for_slack_user`); ``status`` shows an incident only within the
+person's scope (:func:`hokoku.core.scopes.scope_for`) and audits the view (``incident.viewed``,
 via ``slack``) or the refusal (``access.denied``); ``ack`` goes through the transitions service,
 which audits acknowledgements and refusals. A refusal never names other people or addresses.
 Incident summaries and names are never shown here: ids, category, division, stage titles,
@@ -13,107 +13,31 @@ states and due times only.
 from __future__ import annotations
 
 import functools
-from typing import Any
-
-from sqlalchemy import select
 
 from hokoku.core import chain
 from hokoku.core.exceptions import HokokuError
 from hokoku.core.timeutil import fmt_jst
-from hokoku.db import transaction
+from hokoku.i18n import Section, in_lang, join_list, section
 from hokoku.web.context import WebContext
-
-TEXT = {
-    "ja": {
-        "help": "hokoku のコマンド（あなたにだけ表示されます）:\n"
-        "• `/hokoku list` — あなたが担当している未完了の段階と手順\n"
-        "• `/hokoku status <事案ID>` — 事案の現在の段階と期限\n"
-        "• `/hokoku ack <事案ID> [段階]` — 受領確認\n"
-        "• `/hokoku report` — 事案を報告（フォーム）、または `/hokoku report <部署コード> <区分> [--serious] <概要>`\n"
-        "• `/hokoku help` — この説明",
-        "unknown_user": "hokoku の組織ファイルにあなたの Slack アカウントが見つからないため、この操作はできません。",
-        "nothing": "あなたが担当している未完了の段階・手順はありません。",
-        "mine": "あなたが担当している未完了の項目:",
-        "stage_line": "• {incident} 段階「{title}」— {status}、期限 {due}",
-        "task_line": "• {incident} 手順「{title}」— 期限 {due}",
-        "no_incident": "{incident} を表示できません（存在しないか、あなたの閲覧範囲外です）。",
-        "status_head": "{incident}（{category}、{division}）— {state}",
-        "status_line": "• {title} — {status}、担当 {owner}、期限 {due}",
-        "open": "対応中",
-        "closed": "終了",
-        "need_id": "事案IDを指定してください（例: `/hokoku {verb} INC-2027-0001`）。",
-        "acking": "{incident} の受領確認を処理しています…",
-        "acked": "{incident} の {stages} を受領確認しました。",
-        "ack_refused": "{incident} を受領確認できませんでした。確認できる未確認の段階がないか、あなたに権限がありません。",
-        "unknown": "不明なコマンドです。`/hokoku help` で使い方を表示します。",
-        "status": {
-            "pending": "未開始",
-            "notified": "通知済み・未確認",
-            "acknowledged": "受領確認済み",
-            "overdue": "期限超過",
-            "done": "完了",
-            "skipped": "省略",
-        },
-        "none": "なし",
-    },
-    "en": {
-        "help": "hokoku commands (only you see these answers):\n"
-        "• `/hokoku list` — the open stages and steps you own\n"
-        "• `/hokoku status <incident id>` — an incident's current stages and due times\n"
-        "• `/hokoku ack <incident id> [stage]` — acknowledge\n"
-        "• `/hokoku report` — report an incident (form), or `/hokoku report <division code> <category> [--serious] <summary>`\n"
-        "• `/hokoku help` — this text",
-        "unknown_user": "Your Slack account is not in hokoku's organisation file, so you cannot do this.",
-        "nothing": "You own no open stages or steps.",
-        "mine": "Open items you own:",
-        "stage_line": '• {incident} stage "{title}" — {status}, due {due}',
-        "task_line": '• {incident} step "{title}" — due {due}',
-        "no_incident": "{incident} cannot be shown (it does not exist or is outside what you may see).",
-        "status_head": "{incident} ({category}, {division}) — {state}",
-        "status_line": "• {title} — {status}, owner {owner}, due {due}",
-        "open": "open",
-        "closed": "closed",
-        "need_id": "Give an incident id (e.g. `/hokoku {verb} INC-2027-0001`).",
-        "acking": "Acknowledging {incident}…",
-        "acked": "Acknowledged {stages} of {incident}.",
-        "ack_refused": "{incident} was not acknowledged: there is no unacknowledged stage you may acknowledge.",
-        "unknown": "Unknown command. `/hokoku help` shows how to use it.",
-        "status": {
-            "pending": "not started",
-            "notified": "notified, not acknowledged",
-            "acknowledged": "acknowledged",
-            "overdue": "overdue",
-            "done": "done",
-            "skipped": "skipped",
-        },
-        "none": "none",
-    },
-}
+from hokoku.web.slackreply import SlackReply, ephemeral, person_for_slack_user, tell
 
 SUBCOMMANDS = ("help", "list", "status", "ack")
 
 
-def _t(ctx: WebContext) -> dict[str, Any]:
-    return TEXT.get(ctx.lang, TEXT["en"])
-
-
-def _ephemeral(text: str) -> dict[str, Any]:
-    return {"response_type": "ephemeral", "text": text}
+def _t(ctx: WebContext) -> Section:
+    return section("slack.cmd", ctx.lang)
 
 
 def _who(ctx: WebContext, user_id: str) -> str | None:
-    from hokoku.web.slack import person_for_slack_user
-
     return person_for_slack_user(ctx, user_id) if user_id else None
 
 
 def answer(ctx: WebContext, verb: str, args: list[str], form: dict[str, str]):
-    """The :class:`~hokoku.web.slack.SlackReply` for ``verb`` (one of :data:`SUBCOMMANDS`)."""
-    from hokoku.web.slack import SlackReply
+    """The :class:`~hokoku.web.slackreply.SlackReply` for ``verb`` (one of :data:`SUBCOMMANDS`)."""
 
     t = _t(ctx)
     if verb == "help":
-        return SlackReply(body=_ephemeral(t["help"]))
+        return SlackReply(body=ephemeral(t["help"]))
     user_id = (form.get("user_id") or "")[:64]
     email = _who(ctx, user_id)
     if email is None:
@@ -123,17 +47,17 @@ def answer(ctx: WebContext, verb: str, args: list[str], form: dict[str, str]):
             incident=None,
             data={"via": "slack", "reason": "Slack user not in the organisation", "action": f"/hokoku {verb}"},
         )
-        return SlackReply(body=_ephemeral(t["unknown_user"]))
+        return SlackReply(body=ephemeral(t["unknown_user"]))
     if verb == "list":
-        return SlackReply(body=_ephemeral(my_items(ctx, email)))
+        return SlackReply(body=ephemeral(my_items(ctx, email)))
     if not args:
-        return SlackReply(body=_ephemeral(t["need_id"].format(verb=verb)))
+        return SlackReply(body=ephemeral(t["need_id"].format(verb=verb)))
     incident = args[0].strip().upper()[:32]
     if verb == "status":
-        return SlackReply(body=_ephemeral(status_text(ctx, email, incident)))
+        return SlackReply(body=ephemeral(status_text(ctx, email, incident)))
     stage = args[1].strip()[:64] if len(args) > 1 else None
     return SlackReply(
-        body=_ephemeral(t["acking"].format(incident=incident)),
+        body=ephemeral(t["acking"].format(incident=incident)),
         work=functools.partial(
             run_ack,
             ctx,
@@ -148,98 +72,67 @@ def answer(ctx: WebContext, verb: str, args: list[str], form: dict[str, str]):
 
 
 def my_items(ctx: WebContext, email: str) -> str:
-    from hokoku.models.casework import Task
-    from hokoku.models.incident import Incident, Stage
-    from hokoku.services.stagerows import incident_policy
+    from hokoku.services.slackviews import open_items
 
     t, lang = _t(ctx), ctx.lang
-    lines = []
-    with transaction(ctx.app.engine) as session:
-        stages = session.execute(
-            select(Stage, Incident)
-            .join(Incident, Incident.id == Stage.incident_id)
-            .where(Stage.owner_email == email, Stage.status.in_(sorted(chain.ACTIVE)), Incident.status == "open")
-            .order_by(Stage.due_at)
-        ).all()
-        for stage, inc in stages[:20]:
-            title = incident_policy(inc).stage(stage.code).title.get(lang)
-            lines.append(
-                t["stage_line"].format(
-                    incident=inc.public_id,
-                    title=title,
-                    status=t["status"].get(stage.status, stage.status),
-                    due=fmt_jst(stage.due_at) if stage.due_at else t["none"],
-                )
+    stages, steps = open_items(ctx.app, email, lang=lang)
+    lines = [
+        t["stage_line"].format(
+            incident=s["incident"],
+            title=s["title"],
+            status=chain.status_label(s["status"], ctx.lang),
+            due=fmt_jst(s["due_at"]) if s["due_at"] else t["none"],
+        )
+        for s in stages
+    ]
+    for step in steps:
+        title = in_lang(lang, ja=step["title_ja"], en=step["title_en"])
+        if title is None and step["encrypted_title"]:
+            title = t["none"]
+        lines.append(
+            t["task_line"].format(
+                incident=step["incident"], title=title, due=fmt_jst(step["due_at"]) if step["due_at"] else t["none"]
             )
-        tasks = session.execute(
-            select(Task, Incident)
-            .join(Incident, Incident.id == Task.incident_id)
-            .where(Task.owner_email == email, Task.status.in_(("open", "overdue")), Incident.status == "open")
-            .order_by(Task.due_at)
-        ).all()
-        for task, inc in tasks[:20]:
-            title = (task.title_en if lang == "en" else task.title_ja) or task.title_ja or task.title_en
-            if title is None and task.title_enc is not None:
-                title = t["none"]
-            lines.append(
-                t["task_line"].format(
-                    incident=inc.public_id, title=title, due=fmt_jst(task.due_at) if task.due_at else t["none"]
-                )
-            )
+        )
     return "\n".join([t["mine"], *lines]) if lines else t["nothing"]
 
 
 def status_text(ctx: WebContext, email: str, incident: str) -> str:
+    from hokoku.config.web import load_web_settings
     from hokoku.core.roles import role_label
-    from hokoku.models.incident import Incident, Stage
-    from hokoku.services.stagerows import incident_policy
-    from hokoku.web.accesslog import record_denied, record_view
-    from hokoku.web.scopes import scope_for
+    from hokoku.services.accesslog import record_denied, record_view
+    from hokoku.services.slackviews import incident_status
 
     t, lang = _t(ctx), ctx.lang
-    with transaction(ctx.app.engine) as session:
-        org = ctx.app.organisation(session)
-        inc = session.execute(select(Incident).where(Incident.public_id == incident)).scalar_one_or_none()
-        scope = scope_for(org, email)
-        reason = (
-            "no such incident"
-            if inc is None
-            else scope.refusal(reporter=inc.reporter_email, division=inc.division_code, institute=inc.institute_code)
-        )
-        if reason is None:
-            playbook = ctx.app.playbooks.get(inc.category)
-            head = t["status_head"].format(
-                incident=inc.public_id,
-                category=playbook.title.get(lang) if playbook else inc.category,
-                division=org.division(inc.division_code).name.get(lang),
-                state=t["open" if inc.status == "open" else "closed"],
-            )
-            policy = incident_policy(inc)
-            lines = [head]
-            for stage in session.execute(select(Stage).where(Stage.incident_id == inc.id).order_by(Stage.id)).scalars():
-                if stage.status == "pending":
-                    continue
-                lines.append(
-                    t["status_line"].format(
-                        title=policy.stage(stage.code).title.get(lang),
-                        status=t["status"].get(stage.status, stage.status),
-                        owner=role_label(stage.owner_role, lang) if stage.owner_role else t["none"],
-                        due=fmt_jst(stage.due_at) if stage.due_at else t["none"],
-                    )
-                )
+    reason, view = incident_status(ctx.app, email, incident, lang=lang)
     if reason is not None:
         record_denied(
             ctx.app,
             email=email,
-            incident=incident if inc is not None else None,
+            incident=incident if view.get("exists") else None,
             via="slack",
             reason=reason,
             now=ctx.now(),
             action="view",
         )
         return t["no_incident"].format(incident=incident)
-    from hokoku.web.config import load_web_settings
-
+    lines = [
+        t["status_head"].format(
+            incident=view["incident"],
+            category=view["category"],
+            division=view["division"],
+            state=t["open" if view["open"] else "closed"],
+        )
+    ]
+    for stage in view["stages"]:
+        lines.append(
+            t["status_line"].format(
+                title=stage["title"],
+                status=chain.status_label(stage["status"], ctx.lang),
+                owner=role_label(stage["owner_role"], lang) if stage["owner_role"] else t["none"],
+                due=fmt_jst(stage["due_at"]) if stage["due_at"] else t["none"],
+            )
+        )
     record_view(ctx.app, load_web_settings(), email=email, incident=incident, via="slack", now=ctx.now())
     return "\n".join(lines)
 
@@ -256,7 +149,6 @@ def run_ack(
 ) -> None:
     """Acknowledge as the person; the transitions service decides and audits (refusals too)."""
     from hokoku.services.transitions import acknowledge
-    from hokoku.web.slack import tell
 
     t = _t(ctx)
     try:
@@ -274,7 +166,7 @@ def run_ack(
     titles = stage_titles(ctx, incident, result.stages)
     tell(
         ctx,
-        t["acked"].format(incident=incident, stages="、".join(titles) if ctx.lang == "ja" else ", ".join(titles)),
+        t["acked"].format(incident=incident, stages=join_list(titles, ctx.lang)),
         user_id=user_id,
         channel_id=channel_id,
         response_url=response_url,
@@ -285,12 +177,6 @@ def run_ack(
 
 def stage_titles(ctx: WebContext, incident: str, codes: list[str]) -> list[str]:
     """The stages' titles in the organisation's language (never their codes)."""
-    from hokoku.models.incident import Incident
-    from hokoku.services.stagerows import incident_policy
+    from hokoku.services import slackviews
 
-    with transaction(ctx.app.engine) as session:
-        inc = session.execute(select(Incident).where(Incident.public_id == incident)).scalar_one_or_none()
-        if inc is None:
-            return list(codes)
-        policy = incident_policy(inc)
-        return [policy.stage(code).title.get(ctx.lang) for code in codes]
+    return slackviews.stage_titles(ctx.app, incident, codes, lang=ctx.lang)

@@ -7,7 +7,7 @@ Schema: ``audit_event.recorded_at`` (real wall-clock time), ``audit_head.key_id/
 (the signed head), table ``hokoku_meta`` (data-key check values, demo flag).
 
 Data: every ciphertext is re-encrypted with associated data that binds it to its row (see
-:mod:`hokoku.crypto`), which needs the data keyring (``HOKOKU_SECRET_KEY`` or the key file; or
+:mod:`hokoku.security.crypto`), which needs the data keyring (``HOKOKU_SECRET_KEY`` or the key file; or
 ``config.attributes["keyring"]``). A key-check value is stored for each data key. The head is
 signed, and the legacy audit key recorded in the chain, by the first append after the upgrade
 (``hokoku db upgrade`` and ``hokoku init`` make it at once).

@@ -1,0 +1,1 @@
+"""The database: engines and sessions, the lock order, the schema version."""
