@@ -185,11 +185,11 @@ def test_prefect_server_on_postgres_with_two_workers_runs_the_deployments(pg_app
         client_env = {**env, "PREFECT_API_URL": api, "PREFECT_API_AUTH_STRING": AUTH}
         client_env.pop("PREFECT_API_DATABASE_CONNECTION_URL")
         client_env.pop("PREFECT_SERVER_API_AUTH_STRING")
-        _prefect(["work-pool", "create", "hokoku", "--type", "process"], client_env, 60)
+        _prefect(["work-pool", "create", "hokoku", "--type", "process"], client_env, HANG_GUARD)
         _prefect(
             ["--no-prompt", "deploy", "--all", "--prefect-file", str(ROOT / "prefect.yaml")],
             {**client_env, "HOKOKU_CODE_DIR": str(ROOT)},
-            120,
+            HANG_GUARD,
         )
         worker_env = {
             **client_env,
