@@ -517,20 +517,26 @@ def test_output_into_a_closed_pipe_exits_141_with_nothing_on_stderr(demo_app, ar
 
 
 def test_output_piped_into_head_stops_quietly_after_the_first_line(demo_app):
-    """`hokoku outbox | head -n 1` on an outbox far larger than a pipe's buffer: head prints one
-    line, hokoku meets the closed pipe mid-output (exit 141) and prints nothing on stderr."""
+    """`hokoku outbox | head -n 1` with more output than the pipe holds: head prints one line,
+    hokoku meets the closed pipe mid-output (exit 141) and prints nothing on stderr."""
+    import fcntl
     import os
     import subprocess
 
     from tests.helpers import report
 
-    for i in range(25):
+    for i in range(3):
         report(demo_app, now=T + minutes(i))
-    writer = subprocess.Popen(
-        [*_cli_command(), "outbox"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ)
-    )
-    head = subprocess.Popen(["head", "-n", "1"], stdin=writer.stdout, stdout=subprocess.PIPE)
-    writer.stdout.close()  # head holds the only read end now
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, getattr(fcntl, "F_SETPIPE_SZ", 1031), 4096)  # a page: the outbox is ~15 kB
+    try:
+        writer = subprocess.Popen(
+            [*_cli_command(), "outbox"], stdout=write_end, stderr=subprocess.PIPE, env=dict(os.environ)
+        )
+        head = subprocess.Popen(["head", "-n", "1"], stdin=read_end, stdout=subprocess.PIPE)
+    finally:
+        os.close(read_end)  # head and hokoku hold the only ends now
+        os.close(write_end)
     first, _ = head.communicate()
     err = writer.stderr.read().decode()
     writer.wait()
