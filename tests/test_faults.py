@@ -40,7 +40,7 @@ pytestmark = pytest.mark.slow
 def _no_channel_health_alerts(monkeypatch):
     """These scenarios test per-message retries and fallback; channel-level outage alerts (issue 16)
     have their own tests (tests/test_channel_outage.py) and would add rows to every invariant here."""
-    monkeypatch.setattr("hokoku.services.channelhealth.check_channels", lambda app, *, now: [])
+    monkeypatch.setattr("hokoku.services.dispatch.check_channels", lambda app, *, now: [])  # imported by name
 
 
 def rows(app) -> list[Notification]:
