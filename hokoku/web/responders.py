@@ -135,7 +135,7 @@ def step_tick(
             now=now,
         )
     except InputError as exc:
-        raise FieldError("item", str(exc)) from None
+        raise FieldError("item", key="err.as_is", error=exc) from None
     return _back(next, f"/incidents/{inc.public_id}#step-{ref}", "ticked")
 
 
@@ -157,7 +157,7 @@ def post_status_update(
     try:
         post_update(app, incident_id=inc.public_id, text=text, actor=viewer.email, now=now)
     except InputError as exc:
-        raise FieldError("text", str(exc)) from None
+        raise FieldError("text", key="err.as_is", error=exc) from None
     return _back(next, f"/incidents/{inc.public_id}#timeline", "update")
 
 
@@ -193,7 +193,7 @@ async def upload_evidence(
             )
         )
     except InputError as exc:
-        raise FieldError("file", str(exc)) from None
+        raise FieldError("file", key="err.as_is", error=exc) from None
     return _back("", f"/incidents/{inc.public_id}#evidence", "evidence")
 
 
