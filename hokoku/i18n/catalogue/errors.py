@@ -11,6 +11,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{what}: {value} is not a date (YYYY-MM-DD)",
     ),
     "err.whole_number": ("{what}: {value} は整数ではありません", "{what}: {value} is not a whole number"),
+    "err.at_most": ("{what}: {limit}以下で入力してください", "{what}: at most {limit}"),
     "err.not_negative": ("{what}: 0以上で入力してください", "{what}: must be 0 or more"),
     "err.one_of": ("{what}: {value} は次のいずれでもありません: {choices}", "{what}: {value} is not one of {choices}"),
     "err.reason.skip": ("{what}: 段階を省略するには理由が必要です", "{what}: skipping a stage needs a reason"),
