@@ -84,6 +84,15 @@ class Section(Mapping[str, "str | Section"]):
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
 
+    def text(self, name: str, /, **params: object) -> str:
+        """The text ``name`` of this section (typed ``str`` for Python callers; templates index),
+        with ``{name}`` placeholders filled from ``params``."""
+        return t(f"{self._prefix}.{name}", self._lang, **params)
+
+    def table(self, name: str, /) -> Mapping[str, str]:
+        """The texts under ``name`` as a flat table (``labels.table("item_titles")["cause"]``)."""
+        return texts(f"{self._prefix}.{name}", self._lang)
+
     def __len__(self) -> int:
         return len(self._names)
 

@@ -395,7 +395,7 @@ def _report_submission(ctx: WebContext, payload: dict[str, Any]) -> SlackReply:
         )
     serious = bool(_state_value(values, "serious").get("selected_options"))
     errors = validate_report(ctx, division=division, category=category, summary=summary)
-    if errors:
+    if errors or division is None or category is None:  # no division or category is an error too
         return SlackReply(body={"response_action": "errors", "errors": errors})
     try:
         channel_id = _str(_obj(json.loads(_str(view.get("private_metadata"), 3000) or "{}")).get("channel"), 64)
