@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -108,6 +109,20 @@ class App:
                 f"the database schema is at {current or 'no revision'}, this hokoku needs {head}: "
                 "run `hokoku db upgrade`"
             )
+
+    def view_in(self, lang: str) -> App:
+        """A view of the application whose read-only services answer in ``lang``; it shares
+        everything else (engine, keyring, playbooks, caches). Never for actions: messages to
+        people keep the organisation's language (``HOKOKU_LANG``)."""
+        if self.settings.lang == lang:
+            return self
+        views = self._cache.setdefault("lang_views", {})
+        if lang not in views:
+            self.playbooks, self.policy, self.engine, self.keyring  # noqa: B018  (compute before sharing)
+            view = copy.copy(self)
+            view.settings = self.settings.model_copy(update={"lang": lang})
+            views[lang] = view
+        return views[lang]
 
 
 def open_app(**overrides) -> App:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from hokoku.clock import utcnow
 from hokoku.core.exceptions import HokokuError, InputError
+from hokoku.i18n import Lang, in_lang, join_list, resolve_lang, t, t_or
 
 EXIT_USAGE = 2
 
@@ -71,6 +72,22 @@ def _app():
     return app
 
 
+def _lang(args) -> Lang:
+    """The run's one language: ``--lang``, else ``HOKOKU_LANG``, else Japanese."""
+    if getattr(args, "lang", None):
+        return args.lang
+    if getattr(args, "run_lang", None) is None:
+        from hokoku.app import open_app
+
+        args.run_lang = open_app().settings.lang
+    return args.run_lang
+
+
+def _reader(args):
+    """The application for a verb that only reads: its services answer in the run's language."""
+    return _app().view_in(_lang(args))
+
+
 def _runner(app):
     from hokoku.engine.runner import runner_for
 
@@ -83,14 +100,23 @@ def cmd_init(args) -> None:
     from hokoku.services.setup import init
 
     result = init(open_app(), org_file=Path(args.org) if args.org else None, demo=args.demo, now=_now(args))
+    lang = _lang(args)
     _emit(
         args,
         result,
         lambda r: print(
-            f"initialised {r['home']}\n  database: {r['database']}\n  organisation: {r['organisation']} ({r['source']})\n"
-            f"  key file: {'created' if r['key_created'] else 'kept'}; audit signing key "
-            f"{'created' if r['audit_key_created'] else 'kept'} ({r['audit_key_id']})\n"
-            f"  audit public keys: {r['audit_public_keys']} (keep a copy off this host)"
+            t(
+                "cli.init.done",
+                lang,
+                home=r["home"],
+                database=r["database"],
+                organisation=r["organisation"],
+                source=r["source"],
+                key=t("cli.init.created" if r["key_created"] else "cli.init.kept", lang),
+                audit_key=t("cli.init.created" if r["audit_key_created"] else "cli.init.kept", lang),
+                audit_key_id=r["audit_key_id"],
+                public_keys=r["audit_public_keys"],
+            )
         ),
     )
 
@@ -119,7 +145,14 @@ def cmd_report(args) -> None:
         _emit(
             args,
             data,
-            lambda d: print(f"{'opened' if d['created'] else 'attached to'} {d['incident']} ({d['alerts']} alert(s))"),
+            lambda d: print(
+                t(
+                    "cli.report.alert_opened" if d["created"] else "cli.report.alert_attached",
+                    _lang(args),
+                    incident=d["incident"],
+                    alerts=d["alerts"],
+                )
+            ),
         )
         return
     result = _runner(app).report(
@@ -136,7 +169,11 @@ def cmd_report(args) -> None:
         data_items=args.data_items,
         individuals=args.individuals,
     )
-    _emit(args, result.to_json(), lambda r: cli_format.print_report(r, app.settings.lang))
+    _emit(
+        args,
+        result.to_json(),
+        lambda r: cli_format.print_report(_in_run_lang(app, args.category, r, _lang(args)), _lang(args)),
+    )
 
 
 def cmd_ack(args) -> None:
@@ -146,8 +183,13 @@ def cmd_ack(args) -> None:
         args,
         result.to_json(),
         lambda r: print(
-            f"{r['incident']}: acknowledged {', '.join(r['stages'])}"
-            + (f"; started {', '.join(r['started'])}" if r["started"] else "")
+            t(
+                "cli.ack.done",
+                _lang(args),
+                incident=r["incident"],
+                stages=join_list(r["stages"], _lang(args)),
+                started=_started(r, _lang(args)),
+            )
         ),
     )
 
@@ -162,14 +204,20 @@ def cmd_advance(args) -> None:
         note=args.note,
         skip_reason=args.skip_reason,
     )
-    verb = "skipped" if args.skip_reason is not None else "completed"
+    key = "cli.advance.skipped" if args.skip_reason is not None else "cli.advance.completed"
+    lang = _lang(args)
     _emit(
         args,
         result.to_json(),
         lambda r: print(
-            f"{r['incident']}: {verb} {', '.join(r['stages'])}"
-            + (f"; started {', '.join(r['started'])}" if r["started"] else "")
-            + ("; incident closed" if r["closed"] else "")
+            t(
+                key,
+                lang,
+                incident=r["incident"],
+                stages=join_list(r["stages"], lang),
+                started=_started(r, lang),
+                closed=t("cli.advance.closed", lang) if r["closed"] else "",
+            )
         ),
     )
 
@@ -179,32 +227,31 @@ def cmd_tick(args) -> None:
 
     app = _app()
     result = _runner(app).tick(now=_now(args))
-    _emit(args, result, cli_format.print_tick)
+    _emit(args, result, lambda r: cli_format.print_tick(r, _lang(args)))
 
 
 def cmd_show(args) -> None:
     from hokoku import cli_format
     from hokoku.services.queries import show_incident
 
-    app = _app()
-    data = show_incident(app, args.incident, now=_now(args))
-    _emit(args, data, lambda d: cli_format.print_show(d, app.settings.lang))
+    data = show_incident(_reader(args), args.incident, now=_now(args))
+    _emit(args, data, lambda d: cli_format.print_show(d, _lang(args)))
 
 
 def cmd_list(args) -> None:
     from hokoku import cli_format
     from hokoku.services.queries import list_incidents
 
-    data = list_incidents(_app(), open_only=args.open, now=_now(args))
-    _emit(args, data, cli_format.print_list)
+    data = list_incidents(_reader(args), open_only=args.open, now=_now(args))
+    _emit(args, data, lambda rows: cli_format.print_list(rows, _lang(args)))
 
 
 def cmd_outbox(args) -> None:
     from hokoku import cli_format
     from hokoku.services.queries import outbox
 
-    data = outbox(_app(), incident=args.incident)
-    _emit(args, data, cli_format.print_outbox)
+    data = outbox(_reader(args), incident=args.incident)
+    _emit(args, data, lambda rows: cli_format.print_outbox(rows, _lang(args)))
 
 
 def cmd_audit_verify(args) -> None:
@@ -227,7 +274,7 @@ def cmd_audit_verify(args) -> None:
             "bad_id": result.bad_id,
             "reason": result.reason,
             "checkpoint": result.checkpoint,
-            "message": result.message(),
+            "message": result.message(_lang(args)),
         },
         lambda r: print(r["message"]),
     )
@@ -242,7 +289,7 @@ def cmd_audit_keys(args) -> None:
     app = open_app()
     app.check_ready(keys=False)
     data = auditops.list_keys(app)
-    _emit(args, data, lambda d: [print(f"{k['key_id']}  {k['status']:<8} {k['public_key']}") for k in d["keys"]])
+    _emit(args, data, lambda d: [print(t("cli.audit.key_line", _lang(args), **k)) for k in d["keys"]])
 
 
 def cmd_audit_checkpoint(args) -> None:
@@ -255,7 +302,7 @@ def cmd_audit_checkpoint(args) -> None:
     if cp is None:
         raise NotInitialised("the audit log is empty: nothing to checkpoint")
     data = {**cp.to_json(), "file": str(checkpoint_file(app))}
-    _emit(args, data, lambda d: print(f"checkpoint seq {d['seq']} written to {d['file']}"))
+    _emit(args, data, lambda d: print(t("cli.audit.checkpoint", _lang(args), seq=d["seq"], file=d["file"])))
 
 
 def cmd_audit_rotate_key(args) -> None:
@@ -263,21 +310,33 @@ def cmd_audit_rotate_key(args) -> None:
 
     app = _app()
     r = auditops.rotate_key(app, now=_now(args), actor="hokoku:cli")
-    _emit(args, r, lambda d: print(f"audit key {d['previous']} -> {d['key_id']}; public keys: {d['public_keys']}"))
+    _emit(
+        args,
+        r,
+        lambda d: print(
+            t(
+                "cli.audit.rotated",
+                _lang(args),
+                previous=d["previous"],
+                key_id=d["key_id"],
+                public_keys=d["public_keys"],
+            )
+        ),
+    )
 
 
 def cmd_org(args) -> None:
     from hokoku import cli_format
     from hokoku.services.queries import describe_org
 
-    data = describe_org(_app())
-    _emit(args, data, cli_format.print_org)
+    data = describe_org(_reader(args))
+    _emit(args, data, lambda d: cli_format.print_org(d, _lang(args)))
 
 
 def cmd_demo(args) -> None:
     from hokoku.demo import run_demo
 
-    run_demo(lang=args.lang, use_prefect=args.prefect, as_json=args.json)
+    run_demo(lang=_lang(args), use_prefect=args.prefect, as_json=args.json)
 
 
 def cmd_serve(args) -> None:
@@ -295,6 +354,7 @@ def cmd_deadlines_ppc(args) -> None:
         parse_instant(args.aware_at, what="--aware-at"), unauthorized_purpose=args.unauthorized_purpose
     )
     data = result.to_json_dict()
+    lang = _lang(args)
     regime = args.regime or _initialised_regime()
     if regime:
         data["regime"] = regime_detail(regime)
@@ -302,9 +362,23 @@ def cmd_deadlines_ppc(args) -> None:
         args,
         data,
         lambda d: print(
-            (f"{d['regime']['basis_ja']}\n{d['regime']['basis']}\n" if d.get("regime") else "")
-            + f"aware date: {d['aware_date']}\npreliminary report target: {d['preliminary_target']}\n"
-            f"final report due: {d['final_due']}\n{d['rule_ja']}\n{d['rule']}"
+            (
+                t(
+                    "cli.deadlines.regime",
+                    lang,
+                    basis=in_lang(lang, ja=d["regime"]["basis_ja"], en=d["regime"]["basis"]),
+                )
+                if d.get("regime")
+                else ""
+            )
+            + t(
+                "cli.deadlines.body",
+                lang,
+                aware=d["aware_date"],
+                preliminary=d["preliminary_target"],
+                final=d["final_due"],
+                rule=in_lang(lang, ja=d["rule_ja"], en=d["rule"]),
+            )
         ),
     )
 
@@ -327,7 +401,7 @@ def cmd_playbook_list(args) -> None:
     from hokoku.config.playbooks import playbook_list_rows
 
     app = open_app()
-    rows = playbook_list_rows(app.playbooks, app.settings.lang)
+    rows = playbook_list_rows(app.playbooks, _lang(args))
     _emit(args, [r._asdict() for r in rows], lambda rs: [print("  ".join(str(v) for v in r.values())) for r in rs])
 
 
@@ -340,7 +414,7 @@ def cmd_playbook_show(args) -> None:
     playbook = app.playbooks.get(args.category)
     if playbook is None:
         raise NotFound(f"unknown category {args.category!r} (categories: {', '.join(sorted(app.playbooks))})")
-    _emit(args, playbook.model_dump(mode="json"), lambda _p: print(render_playbook_text(playbook, app.settings.lang)))
+    _emit(args, playbook.model_dump(mode="json"), lambda _p: print(render_playbook_text(playbook, _lang(args))))
 
 
 def cmd_playbook_lint(args) -> None:
@@ -352,7 +426,11 @@ def cmd_playbook_lint(args) -> None:
     _emit(
         args,
         {"ok": not errors, "errors": [str(e) for e in errors]},
-        lambda r: print("\n".join(r["errors"]) if r["errors"] else f"OK: {', '.join(str(d) for d in dirs)}"),
+        lambda r: print(
+            "\n".join(r["errors"])
+            if r["errors"]
+            else t("cli.playbook.lint_ok", _lang(args), dirs=join_list([str(d) for d in dirs], _lang(args)))
+        ),
     )
     if errors:
         sys.exit(1)
@@ -365,7 +443,7 @@ def cmd_alert_source_add(args) -> None:
     _emit(
         args,
         {"source": args.name, "token": token},
-        lambda d: print(f"alert source {d['source']} added; its token (shown once):\n{d['token']}"),
+        lambda d: print(t("cli.alert_source.added", _lang(args), source=d["source"], token=d["token"])),
     )
 
 
@@ -384,8 +462,9 @@ def cmd_triage(args) -> None:
         given["individuals_estimated"] = args.estimated
     elif args.estimated:
         given["individuals_estimated"] = True
+    app = _app()
     result = triage(
-        _app(),
+        app,
         incident_id=args.incident,
         actor=args.as_,
         now=_now(args),
@@ -393,7 +472,7 @@ def cmd_triage(args) -> None:
         category=args.category,
         **given,
     )
-    _emit(args, result, cli_format.print_assessment)
+    _emit(args, result, lambda r: cli_format.print_assessment(_assessment_in(app, r, _lang(args)), _lang(args)))
 
 
 def cmd_amend(args) -> None:
@@ -412,8 +491,11 @@ def cmd_amend(args) -> None:
         args,
         r,
         lambda d: print(
-            f"{d['incident']}: awareness time {d['previous']} → {d['aware_at']}"
-            + "".join(f"\n  {m['stage']}: due {m['old_due_at']} → {m['new_due_at']}" for m in d["moved"])
+            t("cli.amend.done", _lang(args), incident=d["incident"], previous=d["previous"], aware_at=d["aware_at"])
+            + "".join(
+                t("cli.amend.moved", _lang(args), stage=m["stage"], old=m["old_due_at"], new=m["new_due_at"])
+                for m in d["moved"]
+            )
         ),
     )
 
@@ -433,16 +515,16 @@ def cmd_reportability(args) -> None:
             reason=args.reason,
         )
     else:
-        result = show_assessment(app, incident_id=args.incident)
-    _emit(args, result, cli_format.print_assessment)
+        result = show_assessment(app.view_in(_lang(args)), incident_id=args.incident)
+    _emit(args, result, lambda r: cli_format.print_assessment(_assessment_in(app, r, _lang(args)), _lang(args)))
 
 
 def cmd_step_list(args) -> None:
     from hokoku import cli_format
     from hokoku.services.tasks import list_tasks
 
-    rows = list_tasks(_app(), incident_id=args.incident, kind=None if args.all else "step")
-    _emit(args, rows, cli_format.print_tasks)
+    rows = list_tasks(_reader(args), incident_id=args.incident, kind=None if args.all else "step")
+    _emit(args, rows, lambda rs: cli_format.print_tasks(rs, _lang(args)))
 
 
 def cmd_step_done(args) -> None:
@@ -457,14 +539,18 @@ def cmd_step_done(args) -> None:
         note=args.note,
         evidence=args.evidence,
     )
-    _emit(args, r, lambda d: print(f"{d['incident']}: {d['ref']} done"))
+    _emit(args, r, lambda d: print(t("cli.step.done", _lang(args), incident=d["incident"], ref=d["ref"])))
 
 
 def cmd_step_assign(args) -> None:
     from hokoku.services.tasks import assign_task
 
     r = assign_task(_app(), incident_id=args.incident, ref=args.step, to=args.to, actor=args.as_, now=_now(args))
-    _emit(args, r, lambda d: print(f"{d['incident']}: {d['ref']} assigned to {d['owner']}"))
+    _emit(
+        args,
+        r,
+        lambda d: print(t("cli.step.assigned", _lang(args), incident=d["incident"], ref=d["ref"], owner=d["owner"])),
+    )
 
 
 def cmd_action_add(args) -> None:
@@ -481,7 +567,11 @@ def cmd_action_add(args) -> None:
         now=_now(args),
     )
     _emit(
-        args, r, lambda d: print(f"{d['incident']}: prevention action {d['ref']} for {d['owner']}, due {d['due_at']}")
+        args,
+        r,
+        lambda d: print(
+            t("cli.action.added", _lang(args), incident=d["incident"], ref=d["ref"], owner=d["owner"], due=d["due_at"])
+        ),
     )
 
 
@@ -489,7 +579,8 @@ def cmd_action_list(args) -> None:
     from hokoku import cli_format
     from hokoku.services.tasks import list_tasks
 
-    _emit(args, list_tasks(_app(), incident_id=args.incident, kind="prevention"), cli_format.print_tasks)
+    rows = list_tasks(_reader(args), incident_id=args.incident, kind="prevention")
+    _emit(args, rows, lambda rs: cli_format.print_tasks(rs, _lang(args)))
 
 
 def cmd_notice_add(args) -> None:
@@ -512,8 +603,13 @@ def cmd_notice_add(args) -> None:
         args,
         r,
         lambda d: print(
-            f"{d['incident']}: notice to {d['count']} individuals recorded"
-            + (f"; {', '.join(d['completed'])} done" if d["completed"] else "")
+            t(
+                "cli.notice.recorded",
+                _lang(args),
+                incident=d["incident"],
+                count=d["count"],
+                completed=_completed(d, _lang(args)),
+            )
         ),
     )
 
@@ -535,8 +631,13 @@ def cmd_notice_difficult(args) -> None:
         args,
         r,
         lambda d: print(
-            f"{d['incident']}: notifying is difficult; alternative measure ({d['alternative']}) "
-            "recorded" + (f"; {', '.join(d['completed'])} done" if d["completed"] else "")
+            t(
+                "cli.notice.difficult",
+                _lang(args),
+                incident=d["incident"],
+                alternative=d["alternative"],
+                completed=_completed(d, _lang(args)),
+            )
         ),
     )
 
@@ -549,7 +650,13 @@ def cmd_finding_set(args) -> None:
         args,
         r,
         lambda d: print(
-            f"{d['incident']}: {d['item']}" + (f" ({d['question']})" if d["question"] else "") + " recorded"
+            t(
+                "cli.finding.recorded",
+                _lang(args),
+                incident=d["incident"],
+                item=d["item"],
+                question=f" ({d['question']})" if d["question"] else "",
+            )
         ),
     )
 
@@ -582,7 +689,9 @@ def cmd_public_text(args) -> None:
     r = set_public_text(
         app, incident_id=args.incident, field=args.field, text=args.text, actor=args.as_, now=_now(args)
     )
-    _emit(args, r, lambda d: print(f"{d['incident']}: public text {d['field']} recorded"))
+    _emit(
+        args, r, lambda d: print(t("cli.public_text.recorded", _lang(args), incident=d["incident"], field=d["field"]))
+    )
 
 
 def cmd_draft(args) -> None:
@@ -590,7 +699,7 @@ def cmd_draft(args) -> None:
     from hokoku.services.docdata import build_document_data
 
     app = _app()
-    lang = args.lang or app.settings.lang
+    lang = _lang(args)
     data = build_document_data(app, incident_id=args.incident, now=_now(args), lang=lang)
     if args.format == "docx":
         from hokoku.documents.docx import render_docx
@@ -598,12 +707,12 @@ def cmd_draft(args) -> None:
         if not args.out:
             raise InputError("--out: a Word document needs a file to write (--out FILE.docx)")
         Path(args.out).write_bytes(render_docx(args.kind, data, lang=lang))
-        print(f"wrote {args.out}")
+        print(t("cli.wrote", lang, file=args.out))
         return
     text = render_draft(args.kind, data, lang=lang, fmt=args.format)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
-        print(f"wrote {args.out}")
+        print(t("cli.wrote", lang, file=args.out))
     else:
         sys.stdout.write(text)
 
@@ -619,9 +728,14 @@ def cmd_db_upgrade(args) -> None:
         args,
         data,
         lambda d: print(
-            f"{d['database']}: "
-            + ("stamped pre-migration schema; " if d["stamped"] else "")
-            + (f"upgraded {d['from'] or '(empty)'} -> {d['to']}" if d["from"] != d["to"] else f"already at {d['to']}")
+            t(
+                "cli.db.upgraded" if d["from"] != d["to"] else "cli.db.already",
+                _lang(args),
+                database=d["database"],
+                stamped=t("cli.db.stamped", _lang(args)) if d["stamped"] else "",
+                old=d["from"] or t("cli.db.empty", _lang(args)),
+                new=d["to"],
+            )
         ),
     )
 
@@ -643,8 +757,14 @@ def cmd_db_current(args) -> None:
         args,
         data,
         lambda d: print(
-            f"{d['database']}: at {d['current'] or '(no schema)'}; head {d['head']}"
-            + ("" if d["up_to_date"] else " (run `hokoku db upgrade`)")
+            t(
+                "cli.db.current",
+                _lang(args),
+                database=d["database"],
+                current=d["current"] or t("cli.db.no_schema", _lang(args)),
+                head=d["head"],
+                hint="" if d["up_to_date"] else t("cli.db.run_upgrade", _lang(args)),
+            )
         ),
     )
 
@@ -659,8 +779,8 @@ def _read_password(args, *, confirm: bool = True) -> str:
 
     from hokoku.core.exceptions import InputError
 
-    first = getpass.getpass("password: ")
-    if confirm and getpass.getpass("password again: ") != first:
+    first = getpass.getpass(t("cli.user.password", _lang(args)))
+    if confirm and getpass.getpass(t("cli.user.password_again", _lang(args))) != first:
         raise InputError("password: the two entries differ")
     return first
 
@@ -670,7 +790,7 @@ def cmd_user_add(args) -> None:
 
     app = _app()
     r = add_user(app, email=args.email, password=_read_password(args), now=_now(args))
-    _emit(args, r, lambda d: print(f"account for {d['user']} created"))
+    _emit(args, r, lambda d: print(t("cli.user.created", _lang(args), user=d["user"])))
 
 
 def cmd_user_passwd(args) -> None:
@@ -678,7 +798,7 @@ def cmd_user_passwd(args) -> None:
 
     app = _app()
     r = set_password(app, email=args.email, password=_read_password(args), now=_now(args))
-    _emit(args, r, lambda d: print(f"password of {d['user']} changed; {d['sessions_ended']} session(s) ended"))
+    _emit(args, r, lambda d: print(t("cli.user.passwd", _lang(args), user=d["user"], sessions=d["sessions_ended"])))
 
 
 TOKEN_VERBS = ("create", "list", "revoke")
@@ -700,20 +820,26 @@ def cmd_user_token(args) -> None:
         _emit(
             args,
             {"user": target.strip().lower(), "token": token, "id": _token_id(token)},
-            lambda d: print(
-                f"API token for {d['user']} (id {d['id']}; shown once; use as Authorization: Bearer):\n{d['token']}"
-            ),
+            lambda d: print(t("cli.user.token_created", _lang(args), user=d["user"], id=d["id"], token=d["token"])),
         )
     elif verb == "list":
         rows = list_api_tokens(app, email=target, now=_now(args))
 
         def human(rows):
             if not rows:
-                print(f"{target}: no API tokens")
+                print(t("cli.user.no_tokens", _lang(args), user=target))
             for r in rows:
                 print(
-                    f"{r['id']}  {r['prefix'] or '-':<12}  {r['status']:<8}  created {r['created_at']}  "
-                    f"expires {r['expires_at']}  last used {r['last_used_at'] or '-'}"
+                    t(
+                        "cli.user.token_line",
+                        _lang(args),
+                        id=r["id"],
+                        prefix=r["prefix"] or "-",
+                        status=t_or(f"cli.token_status.{r['status']}", _lang(args), r["status"]),
+                        created=r["created_at"],
+                        expires=r["expires_at"],
+                        used=r["last_used_at"] or "-",
+                    )
                 )
 
         _emit(args, rows, human)
@@ -723,7 +849,12 @@ def cmd_user_token(args) -> None:
             args,
             r,
             lambda d: print(
-                f"token {d['id']} of {d['user']} {'revoked' if d['was_active'] else 'was already revoked'}"
+                t(
+                    "cli.user.revoked" if d["was_active"] else "cli.user.already_revoked",
+                    _lang(args),
+                    id=d["id"],
+                    user=d["user"],
+                )
             ),
         )
 
@@ -764,8 +895,13 @@ def cmd_user_disable(args) -> None:
         args,
         r,
         lambda d: print(
-            f"account {d['user']} disabled; {d['sessions_ended']} session(s) ended, "
-            f"{d['tokens_revoked']} token(s) revoked"
+            t(
+                "cli.user.disabled",
+                _lang(args),
+                user=d["user"],
+                sessions=d["sessions_ended"],
+                tokens=d["tokens_revoked"],
+            )
         ),
     )
 
@@ -774,7 +910,7 @@ def cmd_user_enable(args) -> None:
     from hokoku.services.accounts import enable_user
 
     r = enable_user(_app(), email=args.email, now=_now(args))
-    _emit(args, r, lambda d: print(f"account {d['user']} enabled (old tokens stay revoked)"))
+    _emit(args, r, lambda d: print(t("cli.user.enabled", _lang(args), user=d["user"])))
 
 
 # -- parser ---------------------------------------------------------------------------------
@@ -806,9 +942,49 @@ def _count_or_unknown(text: str) -> int | str:
     return value
 
 
+def _lang_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lang", type=_language, metavar="ja|en", help="language of the output (default: HOKOKU_LANG, else ja)"
+    )
+
+
+def _language(text: str) -> str:
+    try:
+        return resolve_lang(text, where="--lang")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--lang: ")) from None
+
+
+def _started(r: dict, lang: str) -> str:
+    return t("cli.started", lang, stages=join_list(r["started"], lang)) if r["started"] else ""
+
+
+def _completed(d: dict, lang: str) -> str:
+    return t("cli.completed", lang, stages=join_list(d["completed"], lang)) if d["completed"] else ""
+
+
+def _in_run_lang(app, category: str, r: dict, lang: str) -> dict:
+    """A report's result with the playbook's immediate actions in the run's language (the
+    notifications keep the organisation's)."""
+    playbook = app.playbooks.get(category)
+    if playbook is None or len(playbook.immediate_actions) != len(r["immediate_actions"]):
+        return r
+    return {**r, "immediate_actions": [a.get(lang) for a in playbook.immediate_actions]}
+
+
+def _assessment_in(app, r: dict, lang: str) -> dict:
+    """An assessment's summary in the run's language."""
+    from hokoku.services.triage import show_assessment
+
+    if lang == app.settings.lang:
+        return r
+    return {**show_assessment(app.view_in(lang), incident_id=r["incident"]), "decision": r.get("decision")}
+
+
 def _leaf(parser: argparse.ArgumentParser, func, *, acts: bool) -> None:
     """Finish a sub-verb: ``--json`` always, ``--now`` when it acts, and its handler."""
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    _lang_option(parser)
     if acts:
         parser.add_argument("--now", metavar="ISO8601", help="simulate the current time (default: the real clock)")
     parser.set_defaults(func=func)
@@ -822,6 +998,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help_, description=help_)
         sp.set_defaults(func=func)
         sp.add_argument("--json", action="store_true", help="machine-readable output")
+        _lang_option(sp)
         if acts:
             sp.add_argument("--now", metavar="ISO8601", help="simulate the current time (default: the real clock)")
         return sp
@@ -893,7 +1070,6 @@ def build_parser() -> argparse.ArgumentParser:
     verb("org", cmd_org, "the loaded organisation: institutes, divisions, people by role", acts=False)
 
     sp = verb("demo", cmd_demo, "a fictional incident through the whole chain on a simulated clock", acts=False)
-    sp.add_argument("--lang", choices=["ja", "en"], default=None)
     sp.add_argument("--prefect", action="store_true", help="run through the Prefect flows (starts a local server)")
 
     sp = verb("serve", cmd_serve, "run the flows (sweep and dispatch every minute) and the web endpoints", acts=False)
@@ -1071,7 +1247,6 @@ def build_parser() -> argparse.ArgumentParser:
         ],
     )
     sp.add_argument("incident")
-    sp.add_argument("--lang", choices=["ja", "en"])
     sp.add_argument(
         "--format",
         choices=["md", "html", "docx"],

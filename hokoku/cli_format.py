@@ -1,19 +1,14 @@
-"""Human-readable output of the CLI verbs (the ``--json`` forms are the data itself)."""
+"""Human-readable output of the CLI verbs (the ``--json`` forms are the data itself).
+
+Every line is in the run's one language (``--lang`` or ``HOKOKU_LANG``), from the catalogue.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from hokoku.core.timeutil import fmt_jst
-
-_STATUS_JA = {
-    "pending": "未着手",
-    "notified": "通知済",
-    "acknowledged": "受領済",
-    "done": "完了",
-    "skipped": "省略",
-    "overdue": "期限超過",
-}
+from hokoku.i18n import in_lang, join_list, t, t_or
 
 
 def _t(value: str | None) -> str:
@@ -21,63 +16,68 @@ def _t(value: str | None) -> str:
 
 
 def print_report(r: dict, lang: str) -> None:
-    ja = lang == "ja"
-    print(f"{'事案番号' if ja else 'Incident'}: {r['incident']}")
-    print("通知先:" if ja else "Notified:")
+    print(t("cli.report.incident", lang, incident=r["incident"]))
+    print(t("cli.report.notified", lang))
     for n in r["notified"]:
-        print(f"  - {n['email']} ({n['role']}, {n['kind']})")
-    print("いま直ちに行うこと:" if ja else "Do this now:")
+        print(t("cli.report.notified_line", lang, email=n["email"], role=n["role"], kind=n["kind"]))
+    print(t("cli.report.do_now", lang))
     for i, action in enumerate(r["immediate_actions"], 1):
         print(f"  {i}. {action}")
 
 
-def print_tick(r: dict) -> None:
-    print(f"tick at {_t(r['now'])}")
+def sweep_line(e: dict, lang: str) -> str:
+    """One sweep event: ``reminder #2: INC-… stage → who``."""
+    who = join_list(e["recipients"], lang) or t("cli.tick.nobody", lang)
+    kind = t_or(f"cli.tick.kind.{e['kind']}", lang, e["kind"], number=e.get("number"), level=e.get("level"))
+    return t("cli.tick.sweep", lang, kind=kind, incident=e["incident"], stage=e["stage"], who=who)
+
+
+def print_tick(r: dict, lang: str) -> None:
+    print(t("cli.tick.at", lang, at=_t(r["now"])))
     if not r["sweep"] and not r["dispatch"]:
-        print("  nothing due")
+        print(t("cli.tick.nothing", lang))
     for e in r["sweep"]:
-        who = ", ".join(e["recipients"]) or "(nobody resolved)"
-        extra = (
-            f" level {e['level']}"
-            if e["kind"] == "escalation"
-            else (f" #{e['number']}" if e["kind"] == "reminder" else "")
-        )
-        print(f"  {e['kind']}{extra}: {e['incident']} {e['stage']} → {who}")
+        print(sweep_line(e, lang))
     for d in r["dispatch"]:
         tail = f" ({d['error']})" if d.get("error") else ""
-        print(f"  delivery {d['outcome']}: {d['channel']} → {d['recipient']}{tail}")
+        print(
+            t(
+                "cli.tick.delivery",
+                lang,
+                outcome=d["outcome"],
+                channel=d["channel"],
+                recipient=d["recipient"],
+                tail=tail,
+            )
+        )
 
 
 def print_show(d: dict, lang: str) -> None:
-    ja = lang == "ja"
     print(
         f"{d['incident']}  [{d['status']}]  {d['category']}  {d['division']} {d['division_name']}"
-        + ("  特に重大" if d["serious"] and ja else "  SERIOUS" if d["serious"] else "")
+        + (t("cli.show.serious", lang) if d["serious"] else "")
     )
     print(
-        f"  {'把握' if ja else 'first known'}: {_t(d['aware_at'])}   {'報告' if ja else 'reported'}: {_t(d['reported_at'])}"
-        f"   {'報告者' if ja else 'reporter'}: {d['reporter']}"
+        t(
+            "cli.show.times",
+            lang,
+            aware=_t(d["aware_at"]),
+            reported=_t(d["reported_at"]),
+            reporter=d["reporter"],
+        )
     )
-    print(f"  {'概要' if ja else 'summary'}: {d['summary']}")
+    print(t("cli.show.summary", lang, summary=d["summary"]))
     delay = d["report_delay"]
     if delay["late"]:
-        print(
-            f"  ⚠ {'報告の遅れ' if ja else 'late report'}: "
-            + (
-                f"把握から{delay['minutes']}分後に報告（許容 {delay['tolerance']}、第27条第1項「直ちに」）"
-                if ja
-                else f"reported {delay['minutes']} min after awareness (tolerance {delay['tolerance']}; 27-1 says at once)"
-            )
-        )
-    rep = d["reportability"]
-    print(f"  {'委員会への報告' if ja else 'report to the Commission'}: {rep['summary']}")
-    print(f"  policy: {d['policy']} ({d['policy_sha256'][:12]})")
+        print(t("cli.show.late", lang, minutes=delay["minutes"], tolerance=delay["tolerance"]))
+    print(t("cli.show.reportability", lang, summary=d["reportability"]["summary"]))
+    print(t("cli.show.policy", lang, policy=d["policy"], sha=d["policy_sha256"][:12]))
     print()
-    header = ("段階", "条", "担当", "状態", "期限") if ja else ("stage", "art.", "owner", "status", "due")
+    header = [t(f"cli.show.col.{c}", lang) for c in ("stage", "article", "owner", "status", "due")]
     print(f"  {header[0]:<26}{header[1]:<7}{header[2]:<28}{header[3]:<14}{header[4]}")
     for s in d["stages"]:
-        status = _STATUS_JA.get(s["status"], s["status"]) if ja else s["status"]
-        flag = ("  ⚠ 期限超過" if ja else "  ⚠ OVERDUE") if s["overdue"] and s["status"] != "overdue" else ""
+        status = t_or(f"cli.stage_status.{s['status']}", lang, s["status"])
+        flag = t("cli.show.overdue", lang) if s["overdue"] and s["status"] != "overdue" else ""
         ack = f" ack:{s['acknowledged_by']}" if s["acknowledged_by"] and s["status"] not in ("done",) else ""
         level = f" esc:{s['escalation_level']}" if s["escalation_level"] else ""
         print(
@@ -85,52 +85,60 @@ def print_show(d: dict, lang: str) -> None:
         )
     if d["delivery_failures"]:
         print()
-        print("  配信失敗:" if ja else "  delivery failures:")
+        print(t("cli.show.failures", lang))
         for f in d["delivery_failures"]:
             print(f"    {f['channel']} → {f['recipient']}: {f['error']}")
     print()
-    print("  経過:" if ja else "  timeline:")
+    print(t("cli.show.timeline", lang))
     for ev in d["timeline"]:
         stage = ev["data"].get("stage")
         print(f"    {_t(ev['at'])}  {ev['action']:<22} {stage or '':<24} {ev['actor']}")
 
 
-def print_list(rows: list[dict]) -> None:
+def print_list(rows: list[dict], lang: str) -> None:
     if not rows:
-        print("no incidents")
+        print(t("cli.list.none", lang))
     for r in rows:
-        flag = " OVERDUE" if r["overdue"] else ""
         print(
-            f"{r['incident']}  {r['status']:<6} {r['category']:<20} {r['division']:<12} "
-            f"{','.join(r['current_stages']) or '-'}  next due {_t(r['next_due_at'])}{flag}"
+            t(
+                "cli.list.row",
+                lang,
+                incident=r["incident"],
+                status=r["status"],
+                category=r["category"],
+                division=r["division"],
+                stages=",".join(r["current_stages"]) or "-",
+                due=_t(r["next_due_at"]),
+                flag=t("cli.list.overdue", lang) if r["overdue"] else "",
+            )
         )
 
 
-def print_outbox(rows: list[dict]) -> None:
+def print_outbox(rows: list[dict], lang: str) -> None:
     if not rows:
-        print("outbox is empty")
+        print(t("cli.outbox.empty", lang))
     for r in rows:
         print(
             f"#{r['id']} [{r['status']}] {r['channel']} → {r['to']}  {r['kind']}  {r['incident'] or ''} {r['stage'] or ''}"
         )
-        print(f"  Subject: {r['subject']}")
+        print(t("cli.outbox.subject", lang, subject=r["subject"]))
         for line in (r["body"] or "").splitlines():
             print(f"  | {line}")
         print()
 
 
-def print_org(d: dict) -> None:
+def print_org(d: dict, lang: str) -> None:
     labels = d["role_labels"]
 
     def who(p):
-        dep = f" (deputy: {p['deputy']['name']} <{p['deputy']['email']}>)" if p.get("deputy") else ""
+        dep = t("cli.org.deputy", lang, name=p["deputy"]["name"], email=p["deputy"]["email"]) if p.get("deputy") else ""
         return f"{p['name']} <{p['email']}>{dep}"
 
     r = d["regime_detail"]
-    print(f"{d['organisation']}  [regime: {d['regime']}]")
-    print(f"  {r['label_ja']} / {r['label']}")
-    print(f"  報告義務の根拠 / basis: {r['basis_ja']} / {r['basis']}")
-    print(f"  人数基準 / headcount line: {r['headcount_line_ja']} / {r['headcount_line']}")
+    print(t("cli.org.head", lang, organisation=d["organisation"], regime=d["regime"]))
+    print(f"  {in_lang(lang, ja=r['label_ja'], en=r['label'])}")
+    print(t("cli.org.basis", lang, basis=in_lang(lang, ja=r["basis_ja"], en=r["basis"])))
+    print(t("cli.org.headcount", lang, line=in_lang(lang, ja=r["headcount_line_ja"], en=r["headcount_line"])))
     for role in ("director_general", "general_manager", "audit_officer"):
         print(f"  {labels[role]}: {who(d[role])}")
     for inst in d["institutes"]:
@@ -145,52 +153,60 @@ def print_org(d: dict) -> None:
                 print(f"      {labels['staff']}: {who(p)}")
 
 
-def print_assessment(d: dict) -> None:
-    state = {"required": "REQUIRED", "not_required": "not required", "undecided": "UNDECIDED (possibly reportable)"}
-    print(
-        f"{d['incident']}: statutory report to the Commission {state[d['status']]} (regime: {d['regime']}; "
-        f"{d['basis']})"
-    )
+def print_assessment(d: dict, lang: str) -> None:
+    state = t(f"cli.assess.state.{d['status']}", lang)
+    basis = in_lang(lang, ja=d.get("basis_ja"), en=d["basis"])
+    print(t("cli.assess.head", lang, incident=d["incident"], state=state, regime=d["regime"], basis=basis))
     facts = d["facts"]
-    shown = {True: "yes", False: "no", None: "unknown"}
-    people = (
-        "unknown"
-        if facts["individuals"] is None
-        else (f"{facts['individuals']:,}" + (" (estimated)" if facts["individuals_estimated"] else ""))
-    )
+    shown = {True: t("cli.assess.yes", lang), False: t("cli.assess.no", lang), None: t("cli.assess.unknown", lang)}
+    if facts["individuals"] is None:
+        people = t("statutory.people.unknown", lang)
+    else:
+        people = t("statutory.people.count", lang, count=f"{facts['individuals']:,}") + (
+            t("statutory.people.estimated", lang) if facts["individuals_estimated"] else ""
+        )
     print(
-        f"  facts: sensitive {shown[facts['sensitive']]}, financial risk {shown[facts['financial_risk']]}, "
-        f"unauthorised purpose {shown[facts['unauthorized_purpose']]}, encrypted {shown[facts['encrypted']]}, "
-        f"individuals {people}"
+        t(
+            "cli.assess.facts",
+            lang,
+            sensitive=shown[facts["sensitive"]],
+            financial=shown[facts["financial_risk"]],
+            purpose=shown[facts["unauthorized_purpose"]],
+            encrypted=shown[facts["encrypted"]],
+            people=people,
+        )
     )
     print(f"  {d['summary']}")
     for g in d["grounds"]:
-        print(f"  - {g['citation_ja']} / {g['citation_en']}")
+        print(f"  - {in_lang(lang, ja=g['citation_ja'], en=g['citation_en'])}")
     if d.get("decision"):
         dec = d["decision"]
-        print(
-            f"  decision: {dec['kind']} by {dec['by_name']} at {_t(dec['at'])}"
-            + (f": {dec['reason']}" if dec["reason"] else "")
-        )
+        reason = t("label.sep", lang) + dec["reason"] if dec["reason"] else ""
+        print(t("cli.assess.decision", lang, kind=dec["kind"], by=dec["by_name"], at=_t(dec["at"]), reason=reason))
     elif d["status"] == "undecided":
-        print(
-            "  undecided: record the unknown facts (hokoku triage) or the general manager decides "
-            "(hokoku reportability --override required|not-required --reason)"
-        )
+        print(t("cli.assess.undecided", lang))
     else:
-        print("  awaiting the general manager's confirmation (hokoku reportability --confirm | --override)")
+        print(t("cli.assess.awaiting", lang))
     if d.get("deadlines"):
         dl = d["deadlines"]
-        print(f"  preliminary report target: {dl['preliminary_target']}; final report due: {dl['final_due']}")
-        print(f"  {dl['rule_ja']}")
+        print(t("cli.assess.deadlines", lang, preliminary=dl["preliminary_target"], final=dl["final_due"]))
+        print(f"  {in_lang(lang, ja=dl['rule_ja'], en=dl['rule'])}")
 
 
-def print_tasks(rows: list[dict]) -> None:
+def print_tasks(rows: list[dict], lang: str) -> None:
     if not rows:
-        print("no steps")
+        print(t("cli.tasks.none", lang))
     for r in rows:
-        mand = "*" if r["mandatory"] else " "
         print(
-            f"{mand} {r['ref']:<24} {r['status']:<8} {(r['phase'] or ''):<14} due {_t(r['due_at'])}  "
-            f"{r['owner'] or '-'}\n    {r['title']}"
+            t(
+                "cli.tasks.row",
+                lang,
+                mark="*" if r["mandatory"] else " ",
+                ref=r["ref"],
+                status=r["status"],
+                phase=r["phase"] or "",
+                due=_t(r["due_at"]),
+                owner=r["owner"] or "-",
+                title=r["title"],
+            )
         )

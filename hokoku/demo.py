@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,49 +19,12 @@ from typing import Any
 from hokoku.app import App
 from hokoku.config.settings import Settings
 from hokoku.core.timeutil import JST, fmt_jst
+from hokoku.i18n import join_list, resolve_lang, section
+from hokoku.i18n import t as tr
 
 T0 = datetime(2027, 2, 1, 10, 0, tzinfo=JST)  # a Monday morning
 PM, DEPUTY, PO = "nakamura.pm@example.org", "kobayashi.pm2@example.org", "kato.po@example.org"
 GM, REPORTER = "suzuki.gm@example.org", "yoshida@example.org"
-
-_TEXT = {
-    "ja": {
-        "summary": "調査データ室の端末PC-17に身代金要求画面が表示された。共有フォルダ上の社会調査個票データ（約150名分）が暗号化された可能性がある。",
-        "imm": "PC-17のLANケーブルを抜いた。アカウントを停止し、共有フォルダを読み取り専用にした。",
-        "cont": "感染端末を隔離・保全し、同一セグメントの端末を走査した。バックアップから共有フォルダを復旧した。",
-        "inv": "不審メールの添付ファイルから感染。暗号化前の外部送信の痕跡は通信ログ上見当たらない。",
-        "dg": "機構長に事案の内容・経緯・被害状況を報告した。",
-        "rc": "原因: マクロ付き文書の実行制限が未適用。対策: マクロ無効化のグループポリシー、標的型メール訓練。",
-        "pub": "ウェブサイトで事実関係と再発防止策を公表した。",
-        "notice": "書面（郵送）",
-        "ppc_pre": "個人情報保護委員会に速報を提出した（報告フォーム）。",
-        "ppc_final": "個人情報保護委員会に確報を提出した（報告フォーム）。",
-        "ppc": "個人情報保護委員会事務局に情報提供した。",
-        "evidence": "記録票に記入・写真保存",
-        "title": "hokoku デモ: 架空の事案が第9章の全段階を進みます（模擬時計）",
-        "step": "▶",
-        "refused": "拒否（正しい動作）",
-        "verify": "監査ログの検証",
-    },
-    "en": {
-        "summary": "PC-17 in the survey office shows a ransom note; survey microdata (about 150 people) on the shared folder may be encrypted.",
-        "imm": "Pulled PC-17's LAN cable; disabled the account; set the share read-only.",
-        "cont": "Isolated and preserved the host, scanned the segment, restored the share from backup.",
-        "inv": "Infected via a mail attachment; network logs show no exfiltration before encryption.",
-        "dg": "Reported content, course and damage to the director-general.",
-        "rc": "Cause: macro execution not restricted. Measures: macro-blocking group policy, phishing drills.",
-        "pub": "Published the facts and measures on the website.",
-        "notice": "letter (post)",
-        "ppc_pre": "Filed the preliminary report with the Commission (report form).",
-        "ppc_final": "Filed the final report with the Commission (report form).",
-        "ppc": "Informed the Commission's secretariat.",
-        "evidence": "recorded on the evidence sheet with photos",
-        "title": "hokoku demo: a fictional incident through every Chapter 9 stage (simulated clock)",
-        "step": ">",
-        "refused": "refused (as it should be)",
-        "verify": "audit log verification",
-    },
-}
 
 
 @contextmanager
@@ -87,8 +51,8 @@ def _demo_app(lang: str):
 
 
 def run_demo(*, lang: str | None = None, use_prefect: bool = False, as_json: bool = False) -> dict:
-    lang = lang or os.environ.get("HOKOKU_LANG", "ja")
-    t = _TEXT[lang]
+    lang = resolve_lang(lang or os.environ.get("HOKOKU_LANG"), where="HOKOKU_LANG")
+    t = section("demo", lang)
     with _demo_app(lang) as app:
         from hokoku.engine.runner import DirectRunner, FlowRunner
         from hokoku.services.setup import init
@@ -132,7 +96,7 @@ def _drain_prefect(timeout: float = 10) -> None:
         pass
 
 
-def _scenario(app: App, runner, t: dict, lang: str, as_json: bool) -> dict:
+def _scenario(app: App, runner, t: Mapping, lang: str, as_json: bool) -> dict:
     from hokoku import cli_format
     from hokoku.core.exceptions import TransitionRefused
     from hokoku.services.auditops import verify
@@ -147,10 +111,10 @@ def _scenario(app: App, runner, t: dict, lang: str, as_json: bool) -> dict:
     def tick(at: datetime) -> None:
         result = runner.tick(now=at)
         for e in result["sweep"]:
-            say(at, f"  {e['kind']} {e['stage']} → {', '.join(e['recipients'])}")
+            say(at, cli_format.sweep_line(e, lang))
         sent = sum(1 for d in result["dispatch"] if d["outcome"] == "sent")
         if sent:
-            say(at, f"  {sent} message(s) delivered to the outbox")
+            say(at, tr("demo.delivered", lang, count=sent))
 
     if not quiet:
         print(t["title"])
@@ -174,7 +138,7 @@ def _scenario(app: App, runner, t: dict, lang: str, as_json: bool) -> dict:
     try:
         runner.ack(incident_id=inc, actor=REPORTER, now=at)
     except TransitionRefused as exc:
-        say(at, f"ack by {REPORTER}: {t['refused']}: {exc}")
+        say(at, tr("demo.ack_refused", lang, who=REPORTER, refused=t["refused"], error=exc))
     at = T0 + timedelta(minutes=34)
     runner.ack(incident_id=inc, actor=DEPUTY, now=at)
     say(at, f"ack by {DEPUTY} (deputy) → 27-2 immediate measures start")
@@ -246,12 +210,9 @@ def _scenario(app: App, runner, t: dict, lang: str, as_json: bool) -> dict:
             tick(at)
             continue
         result = runner.advance(incident_id=inc, stage=stage, actor=who, now=at, note=note)
-        say(
-            at,
-            f"{stage} done by {who}"
-            + (f" → {', '.join(result.started)}" if result.started else "")
-            + (" → incident closed" if result.closed else ""),
-        )
+        started = tr("demo.started", lang, stages=join_list(result.started, lang)) if result.started else ""
+        closed = tr("demo.closed", lang) if result.closed else ""
+        say(at, tr("demo.stage_done", lang, stage=stage, who=who, started=started, closed=closed))
         tick(at)
     end = T0 + timedelta(days=16, minutes=5)
     shown = show_incident(app, inc, now=end)
@@ -264,6 +225,7 @@ def _scenario(app: App, runner, t: dict, lang: str, as_json: bool) -> dict:
     print()
     cli_format.print_show(shown, lang)
     print()
-    print(f"{t['verify']}: {verified.message()}")
-    print(f"outbox: {len(messages)} messages ({sum(1 for m in messages if m['status'] == 'sent')} delivered)")
+    print(f"{t['verify']}: {verified.message(lang)}")
+    sent = sum(1 for m in messages if m["status"] == "sent")
+    print(tr("demo.outbox", lang, count=len(messages), sent=sent))
     return {"incident": shown, "audit": verified.message(), "messages": len(messages)}

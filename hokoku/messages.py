@@ -6,6 +6,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from hokoku.i18n import install
+
 KINDS = (
     "receipt",
     "notify",
@@ -28,6 +30,7 @@ KINDS = (
     "thread_parent",
     "thread_reply",
     "audit_checkpoint",
+    "bulk_read_warning",
 )
 
 
@@ -41,6 +44,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        install(self.env)
 
     def message(self, kind: str, lang: str, **context) -> tuple[str, str]:
         """(subject, plain-text body) for a message kind.

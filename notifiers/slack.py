@@ -40,6 +40,7 @@ from urllib.error import URLError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 
+from hokoku.i18n import t
 from hokoku.notifiers.base import Action, DeliveryError, DeliveryResult, OutgoingMessage, split_quote
 
 log = logging.getLogger(__name__)
@@ -180,9 +181,7 @@ def format_ack_line(*, who: str, at: datetime, lang: str) -> str:
     if zone:
         when = f"{when} {zone}"
     name = escape_mrkdwn(who)
-    if lang == "ja":
-        return f"✅ {name} が {when} に確認しました"
-    return f"✅ {name} acknowledged at {when}"
+    return t("slack.acked_line", lang, name=name, when=when)
 
 
 def build_acknowledged_blocks(

@@ -27,7 +27,7 @@ from tests.helpers import DIVISION, PM, PO, REPORTER, T0, db_file, iso, minutes,
 
 
 def _verify(cli, *args, env=None):
-    code, out, err = cli("audit", "verify", *args, env=env)
+    code, out, err = cli("audit", "verify", "--lang", "en", *args, env=env)
     return code, out.strip(), err.strip()
 
 

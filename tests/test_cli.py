@@ -390,9 +390,13 @@ def test_audit_verify_exits_0_then_1_after_tampering(reported, cli, hokoku_home)
     with con:
         con.execute("UPDATE audit_event SET actor='x' WHERE seq=3")
     con.close()
-    code, out, _err = cli("audit", "verify")
+    code, out, _err = cli("audit", "verify", "--lang", "en")
     assert code == 1
     assert out.startswith("FAILED at audit event seq 3 ")
+    assert out.rstrip().endswith(": content does not match its hash (edited)")
+    code, out, _err = cli("audit", "verify")
+    assert code == 1
+    assert out == "失敗: 監査記録 seq 3（行 id 3）: 内容がハッシュと一致しません（改変されています）\n"
     code, out, _err = cli("audit", "verify", "--json")
     assert (code, json.loads(out)["ok"], json.loads(out)["bad_seq"]) == (1, False, 3)
 

@@ -75,10 +75,12 @@ def test_init_migrates_and_db_verbs_report_it(hokoku_home, cli):
     """`hokoku init` leaves the database at head; `db current` says so; `db upgrade` is a no-op."""
     code, out, err = cli("init", "--demo", "--json")
     assert code == 0, err
-    code, out, _ = cli("db", "current")
+    code, out, _ = cli("db", "current", "--lang", "en")
     assert code == 0 and f"at {head_revision()}" in out and "run `hokoku db upgrade`" not in out
-    code, out, _ = cli("db", "upgrade")
+    code, out, _ = cli("db", "upgrade", "--lang", "en")
     assert code == 0 and f"already at {head_revision()}" in out
+    code, out, _ = cli("db", "current")
+    assert code == 0 and f"現在 {head_revision()}" in out
 
 
 def test_db_upgrade_creates_the_schema(hokoku_home, cli):

@@ -177,13 +177,15 @@ def test_token_list_and_revoke_by_id_or_prefix(site, cli):
     listed = json.loads(out)
     assert [t["status"] for t in listed] == ["active", "active"]
     assert [t["prefix"] for t in listed] == [first[:12], second[:12]]
-    code, out, err = cli("user", "token", "revoke", listed[0]["id"])
+    code, out, err = cli("user", "token", "revoke", listed[0]["id"], "--lang", "en")
     assert code == 0 and "revoked" in out, err
     code, out, err = cli("user", "token", "revoke", second[:12])
-    assert code == 0 and "revoked" in out, err
+    assert code == 0 and "失効させました" in out, err
     assert _me(site, first).status_code == 401 and _me(site, second).status_code == 401
-    code, out, _ = cli("user", "token", "list", PM)
+    code, out, _ = cli("user", "token", "list", PM, "--lang", "en")
     assert out.count("revoked") == 2
+    code, out, _ = cli("user", "token", "list", PM)
+    assert out.count("失効") == 2
     code, _, err = cli("user", "token", "revoke", "zz")
     assert code == 2 and len(err.strip().splitlines()) == 1
     code, _, err = cli("user", "token", "revoke", "hkp_")

@@ -347,6 +347,8 @@ def test_the_demo_organisation_is_on_the_article_26_regime_and_says_so(hokoku_ho
     printed = ok(cli, "org")
     assert "第26条" in printed and "第7条" in printed and "第8条" in printed and "1,000" in printed
     deadlines = ok(cli, "deadlines", "ppc", "--aware-at", AWARE)
+    assert "個人情報保護法第26条第1項" in deadlines and "施行規則第7条" in deadlines and "APPI" not in deadlines
+    deadlines = ok(cli, "deadlines", "ppc", "--aware-at", AWARE, "--lang", "en")
     assert "APPI Art. 26(1)" in deadlines and "PPC Rules Art. 7" in deadlines and "Art. 8" in deadlines
     admin = ok_json(cli, "deadlines", "ppc", "--aware-at", AWARE, "--regime", "administrative_body")
     assert "Art. 68" in admin["regime"]["basis"]

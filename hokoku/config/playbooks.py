@@ -191,10 +191,7 @@ class Playbook(_Strict):
             if step.id == step_id:
                 return step
         known = ", ".join(s.id for s in self.steps)
-        raise NotFound(
-            f"プレイブック {self.category} に手順 {step_id} はありません"
-            f" / no step {step_id!r} in playbook {self.category!r} (steps: {known})"
-        )
+        raise NotFound(f"no step {step_id!r} in playbook {self.category!r} (steps: {known})")
 
 
 def _rule_problems(data: Mapping[str, Any], stem: str | None = None) -> list[tuple[tuple, str]]:

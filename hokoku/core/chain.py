@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from hokoku.core.durations import Duration, before
 from hokoku.core.exceptions import TransitionRefused
 from hokoku.core.policy import EffectiveTimings, StagePolicy
+from hokoku.i18n import t_or
 
 PENDING, NOTIFIED, ACKNOWLEDGED, DONE, SKIPPED, OVERDUE = (
     "pending",
@@ -29,22 +30,10 @@ PENDING, NOTIFIED, ACKNOWLEDGED, DONE, SKIPPED, OVERDUE = (
 ACTIVE = frozenset({NOTIFIED, ACKNOWLEDGED, OVERDUE})
 CLOSED = frozenset({DONE, SKIPPED})
 
-STATUS_LABELS = {
-    PENDING: ("未開始", "not started"),
-    NOTIFIED: ("通知済み・未確認", "notified, not acknowledged"),
-    ACKNOWLEDGED: ("受領確認済み", "acknowledged"),
-    OVERDUE: ("期限超過", "overdue"),
-    DONE: ("完了", "done"),
-    SKIPPED: ("省略", "skipped"),
-}
-
 
 def status_label(status: str, lang: str = "ja") -> str:
     """Human label of a stage status in ``ja`` or ``en`` (an unknown status as it is)."""
-    if status not in STATUS_LABELS:
-        return status
-    ja, en = STATUS_LABELS[status]
-    return ja if lang == "ja" else en
+    return t_or(f"stage_status.{status}", lang, status)
 
 
 @dataclass(frozen=True)

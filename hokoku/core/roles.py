@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from hokoku.i18n import t
+
 
 class Role(StrEnum):
     DIRECTOR_GENERAL = "director_general"  # 機構長
@@ -19,21 +21,7 @@ class Role(StrEnum):
 #: Pseudo-role used in escalation ladders: the deputy of the stage owner.
 DEPUTY = "deputy"
 
-ROLE_LABELS = {
-    Role.DIRECTOR_GENERAL: ("機構長", "Director-General"),
-    Role.GENERAL_MANAGER: ("総括管理者", "General Manager"),
-    Role.AUDIT_OFFICER: ("監査責任者", "Audit Officer"),
-    Role.INSTITUTE_MANAGER: ("研究所等管理者", "Institute Manager"),
-    Role.PROTECTION_MANAGER: ("保護管理者", "Protection Manager"),
-    Role.PROTECTION_OFFICER: ("保護担当者", "Protection Officer"),
-    Role.STAFF: ("職員等", "Staff"),
-    Role.REPORTER: ("報告者", "Reporter"),
-}
-
 
 def role_label(role: str, lang: str = "ja") -> str:
     """Human label of a role (or the deputy pseudo-role) in ``ja`` or ``en``."""
-    if role == DEPUTY:
-        return "代理者" if lang == "ja" else "Deputy"
-    ja, en = ROLE_LABELS[Role(role)]
-    return ja if lang == "ja" else en
+    return t(f"role.{DEPUTY if role == DEPUTY else Role(role).value}", lang)

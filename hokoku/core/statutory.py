@@ -30,12 +30,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from functools import partial
-from typing import Any, Literal
+from typing import Any
 
 from hokoku.core import jpcalendar
 from hokoku.core.exceptions import InputError
-
-Lang = Literal["en", "ja"]
+from hokoku.i18n import LANGS, BilingualText, Lang, join_list, resolve_lang, t
 
 FINAL_DAYS = 30
 FINAL_DAYS_UNAUTHORIZED_PURPOSE = 60
@@ -79,32 +78,36 @@ class Regime(StrEnum):
     @property
     def basis_en(self) -> str:
         """The provisions the duty rests on, e.g. ``APPI Art. 26(1); PPC Rules Art. 7 and 8``."""
-        extra = "" if self is Regime.ADMINISTRATIVE_BODY else " (applied by Art. 58(1) and Art. 125)"
-        return (
-            f"APPI Art. {self.act_article}(1){extra}; PPC Rules Art. {self.rules_article} "
-            f"(reportable cases) and Art. {self.rules_article + 1} (report)"
-        )
+        return self.basis("en")
 
     @property
     def basis_ja(self) -> str:
         """Japanese citation of the provisions the duty rests on."""
-        extra = "" if self is Regime.ADMINISTRATIVE_BODY else "（第58条第1項・第125条により適用）"
-        return (
-            f"個人情報保護法第{self.act_article}条第1項{extra}、個人情報保護法施行規則"
-            f"第{self.rules_article}条（報告対象となる事態）・第{self.rules_article + 1}条（報告事項）"
+        return self.basis("ja")
+
+    def basis(self, lang: Lang) -> str:
+        """The provisions the duty rests on, in ``lang``."""
+        return t(
+            f"statutory.basis.{self.value}",
+            lang,
+            act=self.act_article,
+            rules=self.rules_article,
+            report=self.rules_article + 1,
         )
 
     @property
     def label(self) -> str:
         """English label, e.g. ``administrative body (APPI Art. 68)``."""
-        kind = "administrative body" if self is Regime.ADMINISTRATIVE_BODY else "business-like body"
-        return f"{kind} (APPI Art. {self.act_article})"
+        return self.label_in("en")
 
     @property
     def label_ja(self) -> str:
         """Japanese label, e.g. ``行政機関等（個人情報保護法第68条）``."""
-        kind = "行政機関等" if self is Regime.ADMINISTRATIVE_BODY else "個人情報取扱事業者と同様の規律"
-        return f"{kind}（個人情報保護法第{self.act_article}条）"
+        return self.label_in("ja")
+
+    def label_in(self, lang: Lang) -> str:
+        """The regime's label in ``lang``."""
+        return t(f"statutory.regime.{self.value}", lang, act=self.act_article)
 
 
 def parse_regime(value: Regime | str) -> Regime:
@@ -133,31 +136,19 @@ class Ground:
 
     def citation(self, lang: Lang = "en") -> str:
         """The citation in ``lang``."""
-        return self.citation_ja if lang == "ja" else self.citation_en
+        return BilingualText(ja=self.citation_ja, en=self.citation_en).get(lang)
 
 
 def _ground(code: str, regime: Regime) -> Ground:
     """Build the :class:`Ground` for ``code`` under ``regime`` (items 1–4 of Art. 43 or 7)."""
     item = _ITEMS[code]
-    limit = regime.headcount_threshold
-    what_ja = {
-        "sensitive": "要配慮個人情報",
-        "financial": "不正利用により財産的被害が生じるおそれ",
-        "unauthorized_purpose": "不正の目的をもって行われたおそれ",
-        "headcount": f"本人の数が{limit:,}人を超える",
-    }[code]
-    what_en = {
-        "sensitive": "sensitive personal information",
-        "financial": "risk of financial damage from unauthorised use",
-        "unauthorized_purpose": "possibly done for an unauthorised purpose",
-        "headcount": f"more than {limit:,} individuals",
-    }[code]
     article = regime.rules_article
+    what = {lang: t(f"statutory.ground.{code}", lang, limit=f"{regime.headcount_threshold:,}") for lang in LANGS}
     return Ground(
         code=code,
         item=item,
-        citation_ja=f"個人情報保護法施行規則第{article}条第{item}号（{what_ja}）",
-        citation_en=f"PPC Rules Art. {article}({_ROMAN[item]}) ({what_en})",
+        citation_ja=t("statutory.citation", "ja", article=article, item=item, what=what["ja"]),
+        citation_en=t("statutory.citation", "en", article=article, item=_ROMAN[item], what=what["en"]),
     )
 
 
@@ -204,19 +195,10 @@ class TriageFacts:
 #: More people than live in Japan is a typing error, not a headcount.
 MAX_INDIVIDUALS = 200_000_000
 
-_FACT_LABELS = {
-    "sensitive": ("要配慮個人情報の有無", "sensitive personal information"),
-    "financial_risk": ("財産的被害のおそれの有無", "risk of financial damage"),
-    "unauthorized_purpose": ("不正の目的によるおそれの有無", "unauthorised purpose"),
-    "individuals": ("本人の数", "number of individuals"),
-    "encrypted": ("高度な暗号化等の措置の有無", "high-grade encryption"),
-}
-
 
 def fact_label(name: str, lang: Lang = "en") -> str:
     """A fact's name for people, in ``lang``."""
-    ja, en = _FACT_LABELS[name]
-    return ja if lang == "ja" else en
+    return t(f"statutory.fact.{name}", lang)
 
 
 @dataclass(frozen=True)
@@ -256,74 +238,35 @@ class Reportability:
 
     def summary(self, lang: Lang = "en") -> str:
         """One paragraph for the responsible people, in English (``en``) or Japanese (``ja``)."""
-        if lang == "en":
-            return self._summary_en()
-        if lang == "ja":
-            return self._summary_ja()
-        raise InputError(f"unsupported language {lang!r}: expected 'en' or 'ja'")
+        try:
+            lang = resolve_lang(lang)
+        except ValueError:
+            raise InputError(f"unsupported language {lang!r}: expected 'en' or 'ja'") from None
+        regime = self.regime.label_in(lang)
 
-    def _people_en(self) -> str:
-        if self.individuals is None:
-            return "unknown"
-        return f"{self.individuals:,}" + (" (estimated)" if self.individuals_estimated else "")
+        def cite(grounds: tuple[Ground, ...]) -> str:
+            return t("statutory.cite_sep", lang).join(g.citation(lang) for g in grounds)
 
-    def _people_ja(self) -> str:
-        if self.individuals is None:
-            return "不明"
-        return f"{self.individuals:,}人" + ("（推計）" if self.individuals_estimated else "")
-
-    def _summary_en(self) -> str:
-        regime = self.regime.label
         if self.status == REQUIRED:
-            cited = "; ".join(g.citation_en for g in self.grounds)
-            text = f"Report to the PPC required ({regime}): {cited}."
+            text = t("statutory.summary.required", lang, regime=regime, cited=cite(self.grounds))
         elif self.status == UNDECIDED:
-            missing = ", ".join(fact_label(n, "en") for n in self.unknown)
-            text = (
-                f"Undecided ({regime}): not yet known: {missing}. Treated as possibly reportable: "
-                "the preliminary and final report clocks run from awareness."
-            )
+            missing = join_list([fact_label(n, lang) for n in self.unknown], lang)
+            text = t("statutory.summary.undecided", lang, regime=regime, missing=missing)
             if self.grounds:
-                text += " Would apply: " + "; ".join(g.citation_en for g in self.grounds) + "."
+                text += t("statutory.summary.would_apply", lang, cited=cite(self.grounds))
         elif self.exempt_reason == EXEMPT_HIGH_GRADE_ENCRYPTION:
-            cited = "; ".join(g.citation_en for g in self.exempt_grounds)
-            text = (
-                f"No report to the PPC required ({regime}): the data was protected by "
-                f"high-grade encryption, which exempts every case"
-                + (f" (would otherwise apply: {cited})." if cited else ".")
-            )
+            cited = cite(self.exempt_grounds)
+            tail = t("statutory.summary.exempt_cited", lang, cited=cited) if cited else t("sentence.end", lang)
+            text = t("statutory.summary.exempt", lang, regime=regime) + tail
         else:
-            text = (
-                f"No report to the PPC required ({regime}): no case in PPC Rules "
-                f"Art. {self.regime.rules_article} items 1–4 applies."
-            )
-        return text + f" Individuals: {self._people_en()}."
+            text = t("statutory.summary.not_required", lang, regime=regime, article=self.regime.rules_article)
+        return text + t("statutory.summary.people", lang, people=self._people(lang))
 
-    def _summary_ja(self) -> str:
-        regime = self.regime.label_ja
-        if self.status == REQUIRED:
-            cited = "、".join(g.citation_ja for g in self.grounds)
-            text = f"個人情報保護委員会への報告が必要（{regime}）：{cited}。"
-        elif self.status == UNDECIDED:
-            missing = "、".join(fact_label(n, "ja") for n in self.unknown)
-            text = (
-                f"報告要否は未確定（{regime}）：{missing}が判明していない。報告対象となる可能性がある"
-                "ものとして扱い、速報・確報の期限は把握時点から進行する。"
-            )
-            if self.grounds:
-                text += "該当し得る事態：" + "、".join(g.citation_ja for g in self.grounds) + "。"
-        elif self.exempt_reason == EXEMPT_HIGH_GRADE_ENCRYPTION:
-            cited = "、".join(g.citation_ja for g in self.exempt_grounds)
-            text = (
-                f"個人情報保護委員会への報告は不要（{regime}）：高度な暗号化等の措置が"
-                f"講じられており、全ての事態が除外される" + (f"（除外がなければ該当：{cited}）。" if cited else "。")
-            )
-        else:
-            text = (
-                f"個人情報保護委員会への報告は不要（{regime}）：個人情報保護法施行規則"
-                f"第{self.regime.rules_article}条第1号から第4号までのいずれにも該当しない。"
-            )
-        return text + f"本人の数：{self._people_ja()}。"
+    def _people(self, lang: Lang) -> str:
+        if self.individuals is None:
+            return t("statutory.people.unknown", lang)
+        estimated = t("statutory.people.estimated", lang) if self.individuals_estimated else ""
+        return t("statutory.people.count", lang, count=f"{self.individuals:,}") + estimated
 
 
 def assess_reportability(facts: TriageFacts, regime: Regime | str) -> Reportability:
@@ -415,20 +358,26 @@ class PPCDeadlines:
     @property
     def preliminary_rule_en(self) -> str:
         """English account of the preliminary report's target date."""
-        return (
-            f"Preliminary report promptly (PPC guidance: roughly 3–5 days): target {self.preliminary_days} "
-            f"days after the awareness date {self.aware_date.isoformat()} (Japan time), i.e. "
-            f"{self.preliminary_target.isoformat()}; not moved for weekends or holidays."
-        )
+        return self.preliminary_rule("en")
 
     @property
     def preliminary_rule_ja(self) -> str:
         """Japanese account of the preliminary report's target date."""
-        return (
-            f"速報は速やかに（委員会ガイドライン：おおむね3〜5日以内）：把握日（{self.aware_date.isoformat()}、"
-            f"日本時間）の{self.preliminary_days}日後の{self.preliminary_target.isoformat()}を目標とする"
-            "（土日祝日による繰り延べはしない）。"
+        return self.preliminary_rule("ja")
+
+    def preliminary_rule(self, lang: Lang) -> str:
+        """The account of the preliminary report's target date in ``lang``."""
+        return t(
+            "statutory.rule.preliminary",
+            lang,
+            days=self.preliminary_days,
+            aware=self.aware_date.isoformat(),
+            target=self.preliminary_target.isoformat(),
         )
+
+    def rule(self, lang: Lang) -> str:
+        """The account of how the final due date was counted, in ``lang``."""
+        return BilingualText(ja=self.rule_ja, en=self.rule_en).get(lang)
 
     def to_json_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: dates as ISO strings, ``rule`` in English, ``rule_ja`` in Japanese."""
@@ -489,51 +438,24 @@ def _skipped_days(nominal: date) -> tuple[date, tuple[tuple[date, str], ...], tu
     day = nominal
     try:
         while not jpcalendar.is_business_day(day):
-            skipped_en.append((day, ", ".join(jpcalendar.non_business_reasons(day, "en"))))
-            skipped_ja.append((day, "・".join(jpcalendar.non_business_reasons(day, "ja"))))
+            skipped_en.append((day, t("statutory.reason_sep", "en").join(jpcalendar.non_business_reasons(day, "en"))))
+            skipped_ja.append((day, t("statutory.reason_sep", "ja").join(jpcalendar.non_business_reasons(day, "ja"))))
             day += timedelta(days=1)
     except (ValueError, OverflowError) as exc:
         raise InputError(f"cannot count the statutory due date from {nominal.isoformat()}: {exc}") from None
     return day, tuple(skipped_en), tuple(skipped_ja)
 
 
-def _rule_en(aware: date, count: int, nominal: date, due: date, skipped: tuple[tuple[date, str], ...]) -> str:
-    """English account of how the final due date was counted."""
-    head = (
-        f"Final report within {count} days"
-        + (" (unauthorised-purpose case)" if count == FINAL_DAYS_UNAUTHORIZED_PURPOSE else "")
-        + f": the awareness date {aware.isoformat()} (Japan time) is day 1, "
-        f"so day {count} is {nominal.isoformat()}."
+def _rule(lang: Lang, aware: date, count: int, nominal: date, due: date, skipped: tuple[tuple[date, str], ...]) -> str:
+    """The account of how the final due date was counted, in ``lang``."""
+    case = t("statutory.rule.unauthorized_case", lang) if count == FINAL_DAYS_UNAUTHORIZED_PURPOSE else ""
+    head = t(
+        "statutory.rule.final_head", lang, count=count, case=case, aware=aware.isoformat(), nominal=nominal.isoformat()
     )
     if not skipped:
-        return (
-            head + " It is not a Saturday, Sunday, national holiday or year-end closure day, "
-            f"so the final report is due {due.isoformat()}."
-        )
-    listed = "; ".join(f"{d.isoformat()} {reason}" for d, reason in skipped)
-    return (
-        head + f" That day is not a business day ({skipped[0][1]}), so the due date moves "
-        "to the next day that is not a Saturday, Sunday, national holiday or year-end "
-        "closure day "
-        f"(skipped: {listed}) → {due.isoformat()}."
-    )
-
-
-def _rule_ja(aware: date, count: int, nominal: date, due: date, skipped: tuple[tuple[date, str], ...]) -> str:
-    """Japanese account of how the final due date was counted."""
-    head = (
-        f"確報は{count}日以内"
-        + ("（不正の目的によるおそれがある事態）" if count == FINAL_DAYS_UNAUTHORIZED_PURPOSE else "")
-        + f"：把握日（{aware.isoformat()}、日本時間）を1日目として{count}日目は"
-        f"{nominal.isoformat()}。"
-    )
-    if not skipped:
-        return head + f"土曜日・日曜日・祝日・年末年始の閉庁日のいずれにも当たらないため、期限は{due.isoformat()}。"
-    listed = "、".join(f"{d.isoformat()} {reason}" for d, reason in skipped)
-    return (
-        head + f"{skipped[0][1]}のため、土曜日・日曜日・祝日・年末年始の閉庁日のいずれでもない"
-        f"翌日以降の日に繰り延べ（{listed}）→ {due.isoformat()}"
-    )
+        return head + t("statutory.rule.final_kept", lang, due=due.isoformat())
+    listed = t("statutory.rule.skipped_sep", lang).join(f"{d.isoformat()} {reason}" for d, reason in skipped)
+    return head + t("statutory.rule.final_moved", lang, first=skipped[0][1], skipped=listed, due=due.isoformat())
 
 
 def ppc_deadlines(
@@ -581,8 +503,8 @@ def ppc_deadlines(
         final_due=due,
         moved_reasons=skipped_en,
         moved_reasons_ja=skipped_ja,
-        rule_en=_rule_en(aware, count, nominal, due, skipped_en),
-        rule_ja=_rule_ja(aware, count, nominal, due, skipped_ja),
+        rule_en=_rule("en", aware, count, nominal, due, skipped_en),
+        rule_ja=_rule("ja", aware, count, nominal, due, skipped_ja),
     )
 
 

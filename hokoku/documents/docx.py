@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from docx.text.paragraph import Paragraph
 
+from hokoku.i18n import t
+
 BODY_FONT = ("MS Mincho", "IPAexMincho")
 """(Word font name, fallback name noted in the document) for body text: 明朝."""
 HEADING_FONT = "MS Gothic"
@@ -52,7 +54,7 @@ def _new_document(lang: str, title: str):
     for name in ("Title", "Heading 1", "Heading 2", "Heading 3", "Heading 4"):
         _set_fonts(doc.styles[name], HEADING_FONT, "Arial")
     doc.core_properties.title = title
-    doc.core_properties.language = "ja-JP" if lang == "ja" else "en-GB"
+    doc.core_properties.language = t("locale.tag", lang)
     return doc
 
 

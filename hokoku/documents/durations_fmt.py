@@ -10,28 +10,24 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-_UNITS = {
-    "ja": (("日", "時間", "分"), "", "1分未満"),
-    "en": (("d", "h", "min"), " ", "under 1 min"),
-}
+from hokoku.i18n import is_lang, t
 
 
 def _check_lang(lang: str) -> None:
-    if lang not in _UNITS:
+    if not is_lang(lang):
         raise ValueError(f"unsupported language {lang!r}: expected 'ja' or 'en'")
 
 
 def format_duration(value: timedelta, lang: str = "ja") -> str:
     """``1日3時間`` / ``1 d 3 h``; ``2時間10分`` / ``2 h 10 min``; ``1分未満`` / ``under 1 min``."""
     _check_lang(lang)
-    (day, hour, minute), sep, tiny = _UNITS[lang]
     total_minutes = int(abs(value).total_seconds()) // 60
     if total_minutes == 0:
-        return tiny if value else ("0分" if lang == "ja" else "0 min")
+        return t("dur.under_minute" if value else "dur.zero", lang)
     days, rest = divmod(total_minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
-    parts = [(days, day), (hours, hour), (minutes, minute)]
-    return sep.join(f"{n}{sep}{unit}" for n, unit in parts if n)
+    shape = "".join(letter for letter, n in (("d", days), ("h", hours), ("m", minutes)) if n)
+    return t(f"dur.{shape}", lang, d=days, h=hours, m=minutes)
 
 
 def deadline_verdict(*, due_at: object, met: bool | None, margin: timedelta | None, lang: str = "ja") -> str:
@@ -42,16 +38,10 @@ def deadline_verdict(*, due_at: object, met: bool | None, margin: timedelta | No
     ``missed by 1 d 3 h``; ``未完了`` / ``still open``; ``期限なし`` / ``no deadline``.
     """
     _check_lang(lang)
-    ja = lang == "ja"
     if due_at is None:
-        return "期限なし" if ja else "no deadline"
+        return t("verdict.no_deadline", lang)
     if met is None:
-        return "未完了" if ja else "still open"
+        return t("verdict.open", lang)
     if margin is None:
-        if met:
-            return "期限内" if ja else "met"
-        return "超過" if ja else "missed"
-    amount = format_duration(margin, lang)
-    if met:
-        return f"期限内（残り{amount}）" if ja else f"met with {amount} to spare"
-    return f"超過（{amount}）" if ja else f"missed by {amount}"
+        return t("verdict.met" if met else "verdict.missed", lang)
+    return t("verdict.met_by" if met else "verdict.missed_by", lang, amount=format_duration(margin, lang))

@@ -57,7 +57,7 @@ from hokoku.documents.durations_fmt import deadline_verdict, format_duration
 from hokoku.documents.labels import LABELS, PUBLIC_FIELDS
 from hokoku.documents.markdown import md_escape
 from hokoku.documents.wareki import format_date, format_datetime, japan_date
-from hokoku.i18n import Section
+from hokoku.i18n import Section, install, t
 from hokoku.resources import templates_dir
 
 KINDS: tuple[str, ...] = (
@@ -200,9 +200,9 @@ def article_label(article: str | None, lang: str) -> str | None:
     match = _ARTICLE.fullmatch(article.strip())
     if match:
         a, b = match.groups()
-        return f"規程第{a}条第{b}項" if lang == "ja" else f"Art. {a}({b})"
+        return t("doc.article.regulation", lang, a=a, b=b)
     if article.strip().upper() == "APPI":
-        return "個人情報保護法" if lang == "ja" else "APPI"
+        return t("doc.article.appi", lang)
     return article
 
 
@@ -322,9 +322,7 @@ def _timeline_sentence(context: Context, e: Mapping[str, Any]) -> str:
     actor = e.get("actor_name") or ""
     when = display(e.get("at"), lang)
     if not actor or actor.startswith("hokoku:") or "@" in actor or action in AUTOMATIC_EVENTS:
-        return labels.text(
-            "timeline_sentence_system", when=when, what=what[0].upper() + what[1:] if lang == "en" else what
-        )
+        return labels.text("timeline_sentence_system", when=when, what=what[0].upper() + what[1:])
     return labels.text("timeline_sentence", when=when, actor=actor, what=what)
 
 
@@ -414,6 +412,7 @@ def environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
         action_row=_action_row,
         notice_row=_notice_row,
     )
+    install(env)
     return env
 
 
@@ -540,9 +539,11 @@ def _report_items(
         out["publication"] = _lines(head, items["publication"])
 
     actions = [
-        f"・{a.get('title')}（{labels.table('action_status').get(a.get('status'), words['unknown'])}）"
-        if lang == "ja"
-        else f"- {a.get('title')} ({labels.table('action_status').get(a.get('status'), words['unknown'])})"
+        labels.text(
+            "action_line",
+            title=a.get("title"),
+            status=labels.table("action_status").get(a.get("status"), words["unknown"]),
+        )
         for a in ctx["prevention_actions"]
     ]
     if actions:
@@ -554,7 +555,7 @@ def summary_block(ctx: Mapping[str, Any], text: str | None, lang: str, *, gap: s
     """概要: what happened, then when it happened, how and by whom it was discovered, awareness."""
     labels = LABELS[lang]
     incident = ctx["incident"]
-    sep = "：" if lang == "ja" else ": "
+    sep = t("label.sep", lang)
     discovery = ctx["public_texts"].get("discovery") or labels.table("discovered_by").get(
         incident.get("entry") or "staff"
     )
@@ -611,7 +612,7 @@ def build_context(kind: str, data: Mapping[str, Any], lang: str, fmt: str) -> di
         unknown_items=[labels.table("item_titles")[key] for key in ITEM_KEYS if items[key] is None],
         diffs=diff_items(preliminary, items),
         org_name=org.get(f"name_{lang}") or org.get("name_ja"),
-        place=f"{institute} {division}" if lang == "ja" else f"{division}, {institute}",
+        place=t("doc.place", lang, institute=institute, division=division),
         regime=regime,
         regime_label=labels.table("regime")[regime.value],
         stage_by_code={s.get("code"): s for s in ctx["stages"]},

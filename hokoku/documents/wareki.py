@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from hokoku.core.timeutil import JST, as_utc
+from hokoku.i18n import resolve_lang, t
 
 
 @dataclass(frozen=True)
@@ -76,17 +77,24 @@ def era_year_en(day: date | datetime) -> str:
     return f"{era.name_en} {year}"
 
 
+def _date_ja(d: date) -> str:
+    return f"{wareki(d)}（{d.isoformat()}）"
+
+
+def _date_en(d: date) -> str:
+    return f"{d.day} {_MONTHS_EN[d.month - 1]} {d.year} ({era_year_en(d)})"
+
+
+#: Calendar formatting is locale data (as in Babel's ``format_date``): one formatter per language.
+_DATE_FORMATS = {"ja": _date_ja, "en": _date_en}
+
+
 def format_date(day: date | datetime, lang: str = "ja") -> str:
     """``令和9年2月1日（2027-02-01）`` (ja) or ``1 February 2027 (Reiwa 9)`` (en)."""
-    d = japan_date(day)
-    if lang == "ja":
-        return f"{wareki(d)}（{d.isoformat()}）"
-    return f"{d.day} {_MONTHS_EN[d.month - 1]} {d.year} ({era_year_en(d)})"
+    return _DATE_FORMATS[resolve_lang(lang)](japan_date(day))
 
 
 def format_datetime(value: datetime, lang: str = "ja") -> str:
     """``令和9年2月1日（2027-02-01）9時40分`` (ja) or ``1 February 2027 (Reiwa 9) 09:40 JST`` (en)."""
     local = as_utc(value).astimezone(JST)
-    if lang == "ja":
-        return f"{format_date(local, 'ja')}{local.hour}時{local.minute:02d}分"
-    return f"{format_date(local, 'en')} {local:%H:%M} JST"
+    return t("datetime.full", lang, date=format_date(local, lang), hour=local.hour, minute=local.minute)

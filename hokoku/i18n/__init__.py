@@ -24,7 +24,7 @@ from __future__ import annotations
 from hokoku.i18n.catalogue import CATALOGUE
 from hokoku.i18n.jinja import install
 from hokoku.i18n.lang import DEFAULT_LANG, LANGS, Lang, is_lang, other_lang, pick_lang, resolve_lang
-from hokoku.i18n.localtext import BilingualText, LocalText
+from hokoku.i18n.localtext import BilingualText, LocalText, in_lang
 from hokoku.i18n.translate import MissingText, Section, has_text, join_list, plural, section, t, t_or, texts
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "MissingText",
     "Section",
     "has_text",
+    "in_lang",
     "install",
     "is_lang",
     "join_list",

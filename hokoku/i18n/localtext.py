@@ -9,6 +9,13 @@ from pydantic_core import PydanticCustomError
 from hokoku.i18n.lang import Lang, resolve_lang
 
 
+def in_lang(lang: Lang | str, *, ja: str | None, en: str | None) -> str | None:
+    """A text stored in both languages (two columns, two JSON fields), in ``lang``; the other
+    language when the one asked for is missing."""
+    first, second = (en, ja) if resolve_lang(lang) == "en" else (ja, en)
+    return first or second
+
+
 class LocalText(BaseModel):
     """A text in Japanese and English. Japanese is required; English falls back to Japanese
     where a file does not give it (playbooks); files that require both (organisation, policy)
@@ -28,7 +35,7 @@ class LocalText(BaseModel):
 
     def get(self, lang: Lang | str = "ja") -> str:
         """The text in ``lang``; English falls back to Japanese when missing."""
-        return {"ja": self.ja, "en": self.en or self.ja}[resolve_lang(lang)]
+        return in_lang(lang, ja=self.ja, en=self.en) or self.ja
 
 
 class BilingualText(LocalText):

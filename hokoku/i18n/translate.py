@@ -65,6 +65,10 @@ class Section(Mapping[str, "str | Section"]):
     A name that completes a key is its text (``section("doc.events", lang)["incident.reported"]``);
     a name that starts keys opens the sub-section. Iterating yields the rest of every key under
     the prefix, so ``dict(section("doc.stage_status", lang))`` is the flat table.
+
+    Python code reads it with :meth:`text` (a ``str``) and :meth:`table` (a flat ``Mapping[str, str]``):
+    ``section[name]`` is typed ``str | Section`` because a name may be either, which is what
+    templates need and what mypy makes Python callers narrow.
     """
 
     def __init__(self, prefix: str, lang: Lang | str) -> None:

@@ -28,6 +28,7 @@ from sqlmodel import Session
 from hokoku.clock import utcnow
 from hokoku.core.exceptions import ConfigError
 from hokoku.core.timeutil import as_utc
+from hokoku.i18n import t
 from hokoku.models.audit import AuditEvent, AuditHead
 from hokoku.security.auditkeys import AuditSigner
 from hokoku.security.crypto import Keyring, verify_signature  # noqa: F401  (verify_signature: re-exported)
@@ -263,23 +264,36 @@ class VerifyResult:
     events: int
     bad_seq: int | None = None
     bad_id: int | None = None
-    reason: str | None = None
+    reason: str | None = None  # in English, for logs and ``--json``
+    reason_key: str | None = None  # the catalogue key of the reason (``audit.why.*``)
+    reason_params: dict | None = None
     checkpoint: dict | None = None  # the newest checkpoint the chain was checked against
 
-    def message(self) -> str:
+    def why(self, lang: str) -> str | None:
+        """The reason in ``lang``."""
+        if self.reason_key is None:
+            return self.reason
+        return t(self.reason_key, lang, **(self.reason_params or {}))
+
+    def message(self, lang: str = "en") -> str:
+        """The outcome in one line, in ``lang``."""
         if self.ok:
             anchor = (
-                f" (signed head; matches checkpoint seq {self.checkpoint['seq']} of {self.checkpoint['at']}, "
-                f"{self.checkpoint['source']})"
+                t("audit.result.anchor", lang, **{k: self.checkpoint[k] for k in ("seq", "at", "source")})
                 if self.checkpoint
                 else ""
             )
-            return f"OK: {self.events} audit events, chain and signatures verified{anchor}"
+            return t("audit.result.ok", lang, events=self.events, anchor=anchor)
         if self.bad_id is not None:
-            return f"FAILED at audit event seq {self.bad_seq} (row id {self.bad_id}): {self.reason}"
+            return t("audit.result.failed_row", lang, seq=self.bad_seq, id=self.bad_id, reason=self.why(lang))
         if self.bad_seq is not None:
-            return f"FAILED at audit seq {self.bad_seq}: {self.reason}"
-        return f"FAILED: {self.reason}"
+            return t("audit.result.failed_seq", lang, seq=self.bad_seq, reason=self.why(lang))
+        return t("audit.result.failed", lang, reason=self.why(lang))
+
+
+def _why(code: str, /, **params: object) -> tuple[str, str, dict]:
+    """(English reason, catalogue key, parameters): the last three fields of a failed result."""
+    return t(f"audit.why.{code}", "en", **params), f"audit.why.{code}", params
 
 
 class _Keys:
@@ -326,11 +340,10 @@ def verify(
                 0,
                 cp.seq,
                 None,
-                f"checkpoint {cp.source} was signed by audit key {cp.key_id}, "
-                "which is not among the trusted public keys (public-key file replaced?)",
+                *_why("checkpoint_key", source=cp.source, key=cp.key_id),
             )
         if not keys.verify(cp.key_id, cp.message(), cp.signature):
-            return VerifyResult(False, 0, cp.seq, None, f"checkpoint {cp.source}: signature does not verify")
+            return VerifyResult(False, 0, cp.seq, None, *_why("checkpoint_signature", source=cp.source))
     at_seq = {cp.seq: cp for cp in cps}
     newest = cps[-1] if cps else None
 
@@ -346,25 +359,24 @@ def verify(
         for ev in rows:
             last_id = ev.id
             count += 1
-            fail = lambda reason: VerifyResult(False, count, ev.seq, ev.id, reason)  # noqa: E731,B023
+            fail = lambda code, /, **params: VerifyResult(False, count, ev.seq, ev.id, *_why(code, **params))  # noqa: E731,B023
             if ev.seq != expected_seq:
-                what = "missing (deleted?)" if ev.seq > expected_seq else "out of order"
-                return fail(f"event seq {expected_seq} is {what}")
+                return fail("seq_missing" if ev.seq > expected_seq else "seq_order", seq=expected_seq)
             if ev.prev_hash != expected_prev:
-                return fail("prev_hash does not match the previous event")
+                return fail("chain")
             digest = chain_hash(
                 ev.prev_hash,
                 canonical(ev.seq, ev.at, ev.actor, ev.action, ev.incident_public_id, ev.data, ev.recorded_at),
             )
             if digest != ev.hash:
-                return fail("content does not match its hash (edited)")
+                return fail("edited")
             if ev.key_id not in keys.hex:
-                return fail(f"signed by key {ev.key_id}, which is not among the trusted public keys")
+                return fail("untrusted_key", key=ev.key_id)
             if active is not None and ev.key_id != active:
-                return fail(f"signed by key {ev.key_id}, but the chain's active audit key is {active}")
+                return fail("inactive_key", key=ev.key_id, active=active)
             if ev.signature or ev.action == KEY_ACTION:  # key changes (and events before 0008) are signed
                 if not keys.verify(ev.key_id, ev.hash.encode(), ev.signature):
-                    return fail("signature does not verify")
+                    return fail("signature")
             if ev.action == KEY_ACTION:
                 new, pub = (ev.data or {}).get("key_id"), (ev.data or {}).get("public_key")
                 if (
@@ -373,13 +385,11 @@ def verify(
                     or keys.hex.get(new) != pub
                     or fingerprint(pub) != new
                 ):
-                    return fail(f"introduces audit key {new}, which is not among the trusted public keys")
+                    return fail("untrusted_new_key", key=new)
                 active = new
             cp = at_seq.get(ev.seq)
             if cp is not None and cp.hash != ev.hash:
-                return fail(
-                    f"the chain diverges from checkpoint {cp.source} of {cp.at} at seq {cp.seq} (history rewritten?)"
-                )
+                return fail("diverges", source=cp.source, at=cp.at, seq=cp.seq)
             expected_prev, expected_seq = ev.hash, ev.seq + 1
         session.expunge_all()
     last = expected_seq - 1
@@ -389,8 +399,7 @@ def verify(
             count,
             last or None,
             None,
-            f"the chain ends at seq {last}, before checkpoint {newest.source} of {newest.at} at seq "
-            f"{newest.seq}: events were deleted",
+            *_why("ends_early", last=last, source=newest.source, at=newest.at, seq=newest.seq),
         )
     head = session.execute(select(AuditHead).where(AuditHead.id == 1)).scalar_one_or_none()
     if head is None:
@@ -399,21 +408,21 @@ def verify(
             count,
             None,
             None,
-            "the audit head is missing" + (" and the log is empty (wiped?)" if not count else ""),
+            *_why("head_missing" if count else "head_missing_empty"),
         )
     if head.seq != last or head.hash != expected_prev:
-        return VerifyResult(False, count, head.seq, None, "the last events were deleted (head does not match)")
+        return VerifyResult(False, count, head.seq, None, *_why("head_mismatch"))
     if not head.signature or not head.key_id:
-        return VerifyResult(False, count, head.seq, None, "the audit head is unsigned")
+        return VerifyResult(False, count, head.seq, None, *_why("head_unsigned"))
     if active is None or head.key_id != active:
         return VerifyResult(
             False,
             count,
             head.seq,
             None,
-            f"the audit head is signed by {head.key_id}, not by the chain's active audit key {active}",
+            *_why("head_key", key=head.key_id, active=active),
         )
     if not keys.verify(head.key_id, head_message(head.seq, head.hash), head.signature):
-        return VerifyResult(False, count, head.seq, None, "the audit head's signature does not verify")
+        return VerifyResult(False, count, head.seq, None, *_why("head_signature"))
     info = {"seq": newest.seq, "at": newest.at, "source": newest.source} if newest else None
     return VerifyResult(True, count, checkpoint=info)

@@ -73,24 +73,17 @@ def _maybe_warn(app, web_settings, session: Session, *, email: str, now: datetim
     minutes = web_settings.read_alert_window_minutes
     minutes_text = f"{minutes:g}"
     lang = app.settings.lang
-    if lang == "en":
-        subject = f"[hokoku] Bulk reading: {reader_name} read {len(incidents)} incidents in {minutes_text} minutes"
-        body = (
-            f"Dear {gm.name},\n\n{reader_name} <{email}> read {len(incidents)} different incidents in the last "
-            f"{minutes_text} minutes (threshold {web_settings.read_alert_threshold}), up to {fmt_jst(now)}.\n"
-            "This warning is required by Art. 13. Please check whether this access was needed "
-            "(audit log: access.bulk_read_warning, incident.viewed).\n\nIncidents read:\n"
-            + "".join(f"- {i}\n" for i in incidents)
-        )
-    else:
-        subject = f"[hokoku] 大量閲覧の警告: {reader_name} が{minutes_text}分間に{len(incidents)}件の事案を閲覧"
-        body = (
-            f"{gm.name} 様\n\n{reader_name} <{email}> が直近{minutes_text}分間（{fmt_jst(now)}まで）に"
-            f"{len(incidents)}件の事案を閲覧しました（しきい値 {web_settings.read_alert_threshold}件）。\n"
-            "第13条に基づく警告です。必要な閲覧であったか確認してください"
-            "（監査ログ: access.bulk_read_warning, incident.viewed）。\n\n閲覧された事案:\n"
-            + "".join(f"- {i}\n" for i in incidents)
-        )
+    subject, body = app.renderer.message(
+        "bulk_read_warning",
+        lang,
+        recipient={"name": gm.name, "email": gm.email},
+        reader_name=reader_name,
+        reader_email=email,
+        minutes=minutes_text,
+        until=fmt_jst(now),
+        threshold=web_settings.read_alert_threshold,
+        incidents=list(incidents),
+    )
     from hokoku.services.notifications import channels_for
 
     base = f"access:bulk_read:{email}:{iso(now)}:{gm.email}"

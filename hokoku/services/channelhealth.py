@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hokoku.app import App
 from hokoku.core.timeutil import fmt_jst
+from hokoku.i18n import t
 from hokoku.models.notification import Notification
 from hokoku.security import audit
 from hokoku.services.notifications import REAL_CHANNELS, delivery_channels
@@ -34,7 +35,6 @@ log = logging.getLogger("hokoku.channelhealth")
 
 DOWN, UP = "channel_down", "channel_up"
 HEALTH_KINDS = frozenset({DOWN, UP})
-CHANNEL_LABELS = {"ja": {"slack": "Slack", "email": "メール"}, "en": {"slack": "Slack", "email": "email"}}
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,6 @@ def _queue(
 ) -> list[str]:
     org = app.organisation(session)
     lang = app.settings.lang
-    labels = CHANNEL_LABELS.get(lang, CHANNEL_LABELS["en"])
     keys = []
     for person in _recipients(org):
         base = f"{kind}:{_tag(down, outage)}:{person.email}"
@@ -143,7 +142,7 @@ def _queue(
             kind,
             lang,
             recipient={"name": person.name, "email": person.email},
-            channel_label="・".join(labels[c] for c in down) if lang == "ja" else " and ".join(labels[c] for c in down),
+            channel_label=t("list.and", lang).join(t(f"channel.{c}", lang) for c in down),
             **variables,
         )
         for target in channels:

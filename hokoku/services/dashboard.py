@@ -13,6 +13,7 @@ from sqlalchemy import or_, select
 from hokoku.core import chain
 from hokoku.core.exceptions import NotFound
 from hokoku.core.scopes import Scope
+from hokoku.i18n import in_lang
 from hokoku.models.casework import Task
 from hokoku.models.incident import Incident
 from hokoku.services.incidents import incident_policy
@@ -163,7 +164,7 @@ def incident_rows(
                 .all()
             )
             overdue_steps = [
-                {"ref": t.ref, "title": (t.title_en if lang == "en" else t.title_ja) or t.ref, "due_at": t.due_at}
+                {"ref": t.ref, "title": in_lang(lang, ja=t.title_ja, en=t.title_en) or t.ref, "due_at": t.due_at}
                 for t in steps
             ]
             playbook = app.playbooks.get(inc.category)

@@ -59,6 +59,7 @@ from sqlmodel import Session
 from hokoku.app import App
 from hokoku.core import chain
 from hokoku.core.timeutil import JST
+from hokoku.i18n import section, t
 from hokoku.models.incident import Incident, Stage
 from hokoku.models.notification import Notification
 from hokoku.notifiers.base import Action, DeliveryError, Notifier, OutgoingMessage, split_quote
@@ -101,21 +102,6 @@ _NO_FALLBACK = frozenset(
 )
 _THREAD_KINDS = frozenset({"thread_parent", "thread_reply", "thread_update"})
 _FOLLOW_UPS = frozenset({"reminder", "escalation", "escalated_owner"})
-
-ACTION_LABELS = {
-    "ja": {
-        "acknowledge": "受領確認",
-        "mark_done": "完了にする",
-        "open": "hokoku で開く",
-        "link": "受領確認（ブラウザ）",
-    },
-    "en": {
-        "acknowledge": "Acknowledge",
-        "mark_done": "Mark done",
-        "open": "Open in hokoku",
-        "link": "Acknowledge (browser)",
-    },
-}
 
 
 @dataclass
@@ -348,7 +334,7 @@ def with_ack_link(text: str, *, token: str, url_base: str, lang: str) -> str:
     at = own.rfind(ACK_TOKEN_PLACEHOLDER)
     if at >= 0:
         return own[:at] + token + own[at + len(ACK_TOKEN_PLACEHOLDER) :] + quoted
-    label = ACTION_LABELS.get(lang, ACTION_LABELS["en"])["link"]
+    label = t("action.link", lang)
     link = f"{own.rstrip()}\n\n{label}: {url_base.rstrip('/')}/ack/{token}\n"
     return f"{link}\n{quoted}" if quoted else link
 
@@ -368,17 +354,17 @@ def without_ack_link(text: str) -> str:
 def _actions(app: App, row: Notification, incident: Incident | None, stage: Stage | None) -> tuple[Action, ...]:
     if incident is None:
         return ()
-    labels = ACTION_LABELS.get(row.lang, ACTION_LABELS["en"])
+    labels = section("action", row.lang)
     pid = incident.public_id
     out = []
     if (row.kind in ACK_KINDS or row.kind == "overdue") and stage is not None and stage.status in chain.ACTIVE:
         value = f"{pid}|{stage.code}"
         if stage.acknowledged_at is None:
-            out.append(Action("acknowledge", labels["acknowledge"], value=value))
+            out.append(Action("acknowledge", labels.text("acknowledge"), value=value))
 
             if incident_policy(incident).stage(stage.code).completed_by == "advance":
-                out.append(Action("mark_done", labels["mark_done"], value=value))
-    out.append(Action("open", labels["open"], url=f"{app.settings.public_url.rstrip('/')}/incidents/{pid}"))
+                out.append(Action("mark_done", labels.text("mark_done"), value=value))
+    out.append(Action("open", labels.text("open"), url=f"{app.settings.public_url.rstrip('/')}/incidents/{pid}"))
     return tuple(out)
 
 
@@ -539,7 +525,7 @@ def _prepare_thread(app: App, session: Session, row: Notification, incident: Inc
     else:
         subject = app.keyring.decrypt(row.subject_enc, field="notification.subject", bind=row.idempotency_key) or ""
         text = app.keyring.decrypt(row.body_enc, field="notification.body", bind=row.idempotency_key) or ""
-    labels = ACTION_LABELS.get(row.lang, ACTION_LABELS["en"])
+    labels = section("action", row.lang)
     url = f"{app.settings.public_url.rstrip('/')}/incidents/{incident.public_id}"
     message = OutgoingMessage(
         idempotency_key=row.idempotency_key,
@@ -553,7 +539,7 @@ def _prepare_thread(app: App, session: Session, row: Notification, incident: Inc
         incident_id=incident.public_id,
         conversation=conversation,
         thread_ref=parent if row.kind == incidentthread.REPLY else None,
-        actions=(Action("open", labels["open"], url=url),) if row.kind == incidentthread.PARENT else (),
+        actions=(Action("open", labels.text("open"), url=url),) if row.kind == incidentthread.PARENT else (),
     )
     return Delivery("send", message=message)
 

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from hokoku.app import App
 from hokoku.core.statutory import TriageFacts, assess_reportability, ppc_deadlines
 from hokoku.documents.render import build_context
+from hokoku.i18n import LANGS, in_lang, plural, t
 from hokoku.models.audit import AuditEvent
 from hokoku.models.casework import Task
 from hokoku.models.incident import Incident
@@ -117,8 +118,7 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
     )
     prevention = [
         {
-            "title": dec(t.title_enc, "task.title", t.id)
-            or (t.title_en if lang == "en" and t.title_en else t.title_ja),
+            "title": dec(t.title_enc, "task.title", t.id) or in_lang(lang, ja=t.title_ja, en=t.title_en),
             "owner_name": name(t.owner_email) if t.owner_email else None,
             "due_at": t.due_at,
             "status": t.status if not (t.status == "open" and t.due_at and t.due_at <= now) else "overdue",
@@ -157,17 +157,17 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
                 "margin": None if done is None else s["due_at"] - done,
             }
         )
-    for t in tasks:
-        if t.kind == "prevention" and t.due_at:
-            title = dec(t.title_enc, "task.title", t.id)
+    for task in tasks:
+        if task.kind == "prevention" and task.due_at:
+            title = dec(task.title_enc, "task.title", task.id)
             deadlines.append(
                 {
-                    "name_ja": f"再発防止の措置「{title}」",
-                    "name_en": f"Prevention: {title}",
-                    "due_at": t.due_at,
-                    "done_at": t.completed_at,
-                    "met": None if t.completed_at is None else t.completed_at <= t.due_at,
-                    "margin": None if t.completed_at is None else t.due_at - t.completed_at,
+                    "name_ja": t("doc.prevention_deadline", "ja", title=title),
+                    "name_en": t("doc.prevention_deadline", "en", title=title),
+                    "due_at": task.due_at,
+                    "done_at": task.completed_at,
+                    "met": None if task.completed_at is None else task.completed_at <= task.due_at,
+                    "margin": None if task.completed_at is None else task.due_at - task.completed_at,
                 }
             )
     events = session.execute(
@@ -299,11 +299,11 @@ def _report_delay_text(inc: Incident, policy) -> dict:
 
     delay = report_delay(inc, policy)
     hours, minutes = divmod(max(delay["minutes"], 0), 60)
-    ja = f"{hours}時間{minutes}分" if hours else f"{minutes}分"
-    en = f"{hours} h {minutes} min" if hours else f"{minutes} min"
     tolerance = policy.report_delay
-    tol_ja = {"minutes": "分", "hours": "時間", "days": "日", "business_days": "営業日"}[tolerance.unit]
-    if delay["late"]:
-        ja += f"（規程第27条第1項の「直ちに」の目安 {tolerance.amount}{tol_ja} を超えて報告）"
-        en += f" (later than the {tolerance} within which 27-1 expects an immediate report)"
+    text = {}
+    for lang in LANGS:
+        text[lang] = t("dur.hm" if hours else "dur.m", lang, h=hours, m=minutes)
+        if delay["late"]:
+            text[lang] += t("doc.report_late", lang, tolerance=plural(f"unit.{tolerance.unit}", tolerance.amount, lang))
+    ja, en = text["ja"], text["en"]
     return {"report_delay_ja": ja, "report_delay_en": en, "report_late": delay["late"]}

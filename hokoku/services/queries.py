@@ -11,6 +11,7 @@ from hokoku.core import chain
 from hokoku.core.roles import role_label
 from hokoku.core.statutory import parse_regime, ppc_deadlines
 from hokoku.core.timeutil import as_utc, fmt_jst, iso, iso_local
+from hokoku.i18n import Lang, t
 from hokoku.models.audit import AuditEvent
 from hokoku.models.incident import Incident
 from hokoku.models.notification import Notification
@@ -116,7 +117,7 @@ def report_delay(inc: Incident, policy) -> dict:
     return {"minutes": int(delay.total_seconds() // 60), "tolerance": str(tolerance), "late": late}
 
 
-def statutory_rules(app: App, session, inc: Incident, lang: str) -> dict[str, str]:
+def statutory_rules(app: App, session, inc: Incident, lang: Lang) -> dict[str, str]:
     """For each statutory stage code, the rule its due time was counted by, in ``lang``."""
 
     policy = incident_policy(inc)
@@ -127,26 +128,18 @@ def statutory_rules(app: App, session, inc: Incident, lang: str) -> dict[str, st
         preliminary_days=policy.statutory.preliminary_days,
     )
     regime = parse_regime(app.organisation(session).organisation.regime)
-    ja = lang == "ja"
     out = {}
     for sp in policy.stages:
         if not sp.statutory:
             continue
         if sp.deadline_rule == "ppc_final":
-            out[sp.code] = d.rule_ja if ja else d.rule_en
+            out[sp.code] = d.rule(lang)
         elif sp.deadline_rule == "ppc_preliminary":
-            out[sp.code] = d.preliminary_rule_ja if ja else d.preliminary_rule_en
+            out[sp.code] = d.preliminary_rule(lang)
         elif sp.completed_by == "notice":
-            art = f"{regime.act_article}(2)"
-            out[sp.code] = (
-                f"個人情報保護法第{regime.act_article}条第2項：報告対象となる事態では本人に通知する（困難な場合は、"
-                f"本人の権利利益を保護するため必要な代替措置）。目標期限は把握時点から{sp.deadline}（内規）。"
-                if ja
-                else f"APPI Art. {art}: when the incident is reportable the individuals concerned are notified (where "
-                f"that is difficult, an alternative measure protects them). Policy target: {sp.deadline} from awareness."
-            )
+            out[sp.code] = t("statutory.rule.notice", lang, act=regime.act_article, deadline=sp.deadline)
         else:
-            out[sp.code] = regime.basis_ja if ja else regime.basis_en
+            out[sp.code] = regime.basis(lang)
     return out
 
 
@@ -268,8 +261,8 @@ def regime_detail(value: str) -> dict:
         "act_article": r.act_article,
         "rules_articles": [r.rules_article, r.rules_article + 1],
         "headcount_threshold": r.headcount_threshold,
-        "headcount_line": f"reportable when more than {r.headcount_threshold:,} individuals",
-        "headcount_line_ja": f"本人の数が{r.headcount_threshold:,}人を超える場合に報告対象",
+        "headcount_line": t("statutory.headcount_line", "en", limit=f"{r.headcount_threshold:,}"),
+        "headcount_line_ja": t("statutory.headcount_line", "ja", limit=f"{r.headcount_threshold:,}"),
     }
 
 

@@ -28,6 +28,7 @@ from hokoku.app import App
 from hokoku.clock import utcnow
 from hokoku.core.stall import Verdict, alert_key, assess, cutoff, is_live
 from hokoku.core.timeutil import fmt_jst
+from hokoku.i18n import section
 from hokoku.models.casework import Task
 from hokoku.models.incident import Stage
 from hokoku.models.notification import Notification
@@ -40,18 +41,6 @@ log = logging.getLogger("hokoku.core.stall")
 
 KIND = "stall_alert"
 HEARTBEAT_TIMEOUT = 5.0
-LABELS = {
-    "ja": {
-        "stage": "段階（催促・エスカレーション・期限超過の判定）",
-        "task": "手順・再発防止策の期限",
-        "notification": "未配信の通知",
-    },
-    "en": {
-        "stage": "Stages (reminders, escalations, overdue marks)",
-        "task": "Playbook steps and prevention actions",
-        "notification": "Undelivered notifications",
-    },
-}
 
 
 @dataclass
@@ -127,7 +116,7 @@ def alert(app: App, verdict: Verdict) -> list[str]:
         gm = app.organisation(session).general_manager
         base = alert_key(now, gm.email)
         lang = app.settings.lang
-        labels = LABELS.get(lang, LABELS["en"])
+        labels = section("stall", lang)
         worst = verdict.worst_delay
         subject, body = app.renderer.message(
             KIND,

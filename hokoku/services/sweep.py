@@ -24,6 +24,7 @@ from hokoku.core import chain
 from hokoku.core.durations import parse_duration
 from hokoku.core.roles import role_label
 from hokoku.core.timeutil import iso
+from hokoku.i18n import plural
 from hokoku.models.incident import Incident, Stage
 from hokoku.security import audit
 from hokoku.services import auditops
@@ -192,6 +193,4 @@ def _before_words(before: str, lang: str) -> str:
     """``5bd`` → ``5営業日前`` / ``5 business days``: how long before the due time, in words."""
 
     d = parse_duration(before)
-    ja = {"minutes": "分", "hours": "時間", "days": "日", "business_days": "営業日"}[d.unit]
-    en = {"minutes": "minutes", "hours": "hours", "days": "days", "business_days": "business days"}[d.unit]
-    return f"{d.amount}{ja}" if lang == "ja" else f"{d.amount} {en}"
+    return plural(f"unit.{d.unit}", d.amount, lang)

@@ -18,6 +18,7 @@ from hokoku.core import taskrules
 from hokoku.core.exceptions import InputError, NotFound, TransitionRefused
 from hokoku.core.roles import Role
 from hokoku.core.timeutil import fmt_jst, iso
+from hokoku.i18n import in_lang
 from hokoku.models.casework import Task
 from hokoku.models.incident import Incident
 from hokoku.security import audit
@@ -145,7 +146,7 @@ def task_view(app: App, task: Task, lang: str, people: dict) -> dict:
     title = (
         app.keyring.decrypt(task.title_enc, field="task.title", bind=task.id)
         if task.title_enc
-        else (task.title_en if lang == "en" and task.title_en else task.title_ja)
+        else in_lang(lang, ja=task.title_ja, en=task.title_en)
     )
     return {
         "ref": task.ref,
@@ -316,7 +317,7 @@ def _task_vars(app: App, task: Task, lang: str) -> dict:
     title = (
         app.keyring.decrypt(task.title_enc, field="task.title", bind=task.id)
         if task.title_enc
-        else (task.title_en if lang == "en" and task.title_en else task.title_ja)
+        else in_lang(lang, ja=task.title_ja, en=task.title_en)
     )
     return {
         "ref": task.ref,

@@ -35,6 +35,7 @@ from hokoku.core.statutory import (
     ppc_deadlines,
 )
 from hokoku.core.timeutil import iso
+from hokoku.i18n import t
 from hokoku.models.casework import StatutoryDecision, Triage
 from hokoku.models.incident import Incident
 from hokoku.security import audit
@@ -348,14 +349,10 @@ def apply_statutory(
             continue
         if set_aside and decision is not None and row.status not in chain.CLOSED:
             apply_state(row, chain.set_aside(to_state(row), by=SET_ASIDE, now=now))
-            reason = (
-                "報告不要と判断（総括管理者）"
-                if app.settings.lang == "ja"
-                else "decided not reportable (general manager)"
-            )
+            reason = t("statutory.set_aside", app.settings.lang)
             given = app.keyring.decrypt(decision.reason_enc, field="decision.reason", bind=decision.id)
             if given:
-                reason += ("：" if app.settings.lang == "ja" else ": ") + given
+                reason += t("label.sep", app.settings.lang) + given
             row.skip_reason_enc = app.keyring.encrypt(reason, field="stage.skip_reason", bind=row.id)
             session.add(row)
             audit.append(

@@ -22,70 +22,10 @@ from fastapi.responses import HTMLResponse
 
 from hokoku.core.exceptions import HokokuError, TransitionRefused
 from hokoku.core.timeutil import fmt_jst
+from hokoku.i18n import pick_lang, t
 from hokoku.services.acklinks import STATUS, LinkAlreadyUsed, LinkCheck, check_link, use_link
 from hokoku.web.context import WebContext
 from hokoku.web.deps import Context
-
-TEXT = {
-    "ja": {
-        "title": "受領確認",
-        "confirm_heading": "この段階の受領を確認しますか？",
-        "confirm_lead": "下のボタンを押すと、あなたの名前で受領確認が記録され、リマインダーとエスカレーションが止まります。",
-        "button": "受領を確認する",
-        "incident": "事案番号",
-        "stage": "段階",
-        "person": "確認する人",
-        "due": "期限",
-        "expires": "リンクの有効期限",
-        "done_heading": "受領確認を記録しました",
-        "done_lead": "{stage} の受領確認を {at} に記録しました。",
-        "refused_heading": "このリンクでは受領確認できません",
-        "acknowledged_by": "確認者",
-        "acknowledged_at": "確認日時",
-        "cli_hint": "CLI で確認する場合: hokoku ack {incident} --as {email}",
-        "reasons": {
-            "malformed": "リンクが壊れています。メールのリンクを省略せずに開いてください。",
-            "bad_signature": "このリンクは hokoku が発行したものではないか、改変されています。",
-            "expired": "このリンクは有効期限が切れています。最新の通知メールのリンクを使うか、CLI で確認してください。",
-            "used": "このリンクはすでに使われています（リンクは一度だけ有効です）。",
-            "unknown_incident": "このリンクの事案はこのシステムにありません。",
-            "unknown_stage": "このリンクの段階はこの事案にありません。",
-            "unknown_person": "このリンクの宛先は組織ファイルにありません。",
-            "not_entitled": "このリンクの宛先には、この段階を受領確認する権限がありません。",
-            "not_started": "この段階はまだ始まっていません。",
-            "already_acknowledged": "この段階はすでに受領確認されています。",
-        },
-    },
-    "en": {
-        "title": "Acknowledgement",
-        "confirm_heading": "Acknowledge this stage?",
-        "confirm_lead": "Pressing the button records the acknowledgement in your name and stops reminders and escalation.",
-        "button": "Acknowledge",
-        "incident": "Incident",
-        "stage": "Stage",
-        "person": "Acknowledging as",
-        "due": "Due",
-        "expires": "Link expires",
-        "done_heading": "Acknowledgement recorded",
-        "done_lead": "{stage} was acknowledged at {at}.",
-        "refused_heading": "This link cannot acknowledge anything",
-        "acknowledged_by": "Acknowledged by",
-        "acknowledged_at": "Acknowledged at",
-        "cli_hint": "To acknowledge on the command line: hokoku ack {incident} --as {email}",
-        "reasons": {
-            "malformed": "The link is damaged. Open the link from the email in full.",
-            "bad_signature": "This link was not issued by hokoku, or it was altered.",
-            "expired": "This link has expired. Use the link in the latest notification, or the command line.",
-            "used": "This link was already used (each link works once).",
-            "unknown_incident": "The incident in this link is not known here.",
-            "unknown_stage": "The stage in this link does not belong to the incident.",
-            "unknown_person": "The person in this link is not in the organisation file.",
-            "not_entitled": "The person in this link may not acknowledge this stage.",
-            "not_started": "This stage has not started yet.",
-            "already_acknowledged": "This stage was already acknowledged.",
-        },
-    },
-}
 
 _HEADERS = {
     "Cache-Control": "no-store",
@@ -102,12 +42,11 @@ router = APIRouter()
 
 
 def _lang(ctx: WebContext, request: Request) -> str:
-    wanted = request.query_params.get("lang")
-    return wanted if wanted in TEXT else (ctx.lang if ctx.lang in TEXT else "ja")
+    return pick_lang(request.query_params.get("lang"), ctx.lang)
 
 
 def _page(ctx: WebContext, name: str, *, status: int, lang: str, **variables) -> HTMLResponse:
-    html = ctx.app.renderer.html(f"web/{name}", lang=lang, t=TEXT[lang], **variables)
+    html = ctx.app.renderer.html(f"web/{name}", lang=lang, **variables)
     return HTMLResponse(html, status_code=status, headers=_HEADERS)
 
 
@@ -138,7 +77,7 @@ def _refuse(ctx: WebContext, check: LinkCheck, *, method: str, lang: str, reques
         lang=lang,
         ok=False,
         reason=check.reason,
-        message=TEXT[lang]["reasons"][check.reason],
+        message=t(f"ack.reasons.{check.reason}", lang),
         view=check.view,
     )
 
@@ -176,7 +115,7 @@ def ack_link_confirm(token: str, request: Request, ctx: Context, background: Bac
             lang=lang,
             ok=False,
             reason=reason,
-            message=TEXT[lang]["reasons"][reason],
+            message=t(f"ack.reasons.{reason}", lang),
             view=again.view or check.view,
         )
     except HokokuError:  # the incident or stage vanished between check and act
@@ -189,6 +128,6 @@ def ack_link_confirm(token: str, request: Request, ctx: Context, background: Bac
         lang=lang,
         ok=True,
         reason="ok",
-        message=TEXT[lang]["done_lead"].format(stage=check.view["stage"], at=fmt_jst(now)),
+        message=t("ack.done_lead", lang, stage=check.view["stage"], at=fmt_jst(now)),
         view=check.view,
     )

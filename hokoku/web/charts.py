@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 
 from markupsafe import Markup, escape
 
+from hokoku.i18n import t
+
 ROW = 26
 BAR = 18
 LABEL_W = 150
@@ -37,8 +39,8 @@ class Segment:
 
 
 def _label(x: float, y: float, text: str, *, anchor: str = "end", href: str | None = None, css: str = "lbl") -> str:
-    t = f'<text class="{css}" x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" dominant-baseline="middle">{escape(text)}</text>'
-    return f'<a href="{escape(href)}">{t}</a>' if href else t
+    el = f'<text class="{css}" x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" dominant-baseline="middle">{escape(text)}</text>'
+    return f'<a href="{escape(href)}">{el}</a>' if href else el
 
 
 def _frame(title: str, height: int, body: list[str], desc: str | None = None) -> Markup:
@@ -118,16 +120,12 @@ def fmt_duration(value: timedelta | None, lang: str) -> str:
         return "-"
     minutes = int(value.total_seconds() // 60)
     if minutes <= 0:
-        return "under 1 min" if lang == "en" else "1分未満"
+        return t("dur.under_minute", lang)
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
-    if lang == "en":
-        if days:
-            return f"{days} d {hours} h"
-        return f"{hours} h {mins:02d} min" if hours else f"{mins} min"
     if days:
-        return f"{days}日{hours}時間"
-    return f"{hours}時間{mins}分" if hours else f"{mins}分"
+        return t("chart.dur.dh", lang, d=days, h=hours)
+    return t("chart.dur.hm", lang, h=hours, m=mins) if hours else t("dur.m", lang, m=mins)
 
 
 def fmt_relative(target: datetime | None, now: datetime, lang: str) -> str:
@@ -137,7 +135,5 @@ def fmt_relative(target: datetime | None, now: datetime, lang: str) -> str:
         return ""
     delta = target - now
     if delta.total_seconds() >= 0:
-        text = fmt_duration(delta, lang)
-        return f"in {text}" if lang == "en" else f"あと{text}"
-    text = fmt_duration(-delta, lang)
-    return f"{text} overdue" if lang == "en" else f"{text}超過"
+        return t("chart.rel.ahead", lang, text=fmt_duration(delta, lang))
+    return t("chart.rel.overdue", lang, text=fmt_duration(-delta, lang))

@@ -3,7 +3,6 @@ loading an incident the viewer may see (auditing the view or the refusal), scope
 
 from __future__ import annotations
 
-import copy
 from datetime import datetime
 from typing import Any
 
@@ -24,15 +23,7 @@ def app_for(app, lang: str):
     """A view of the application whose read-only services answer in ``lang`` (shares everything
     else: engine, keyring, playbooks, caches). Never used for actions: messages to people keep
     the organisation's language."""
-    if app.settings.lang == lang:
-        return app
-    cache = app._cache.setdefault("lang_views", {})
-    if lang not in cache:
-        app.playbooks, app.policy, app.engine, app.keyring  # noqa: B018  (compute before sharing)
-        view = copy.copy(app)
-        view.settings = app.settings.model_copy(update={"lang": lang})
-        cache[lang] = view
-    return cache[lang]
+    return app.view_in(lang)
 
 
 # -- incidents the viewer may see -------------------------------------------------------------

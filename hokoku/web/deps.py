@@ -21,6 +21,7 @@ from hokoku.clock import Clock
 from hokoku.config.web import WebSettings
 from hokoku.core.exceptions import HokokuError
 from hokoku.core.scopes import Scope, scope_for
+from hokoku.i18n import pick_lang
 from hokoku.services.organisation import organisation
 from hokoku.services.websessions import SignedIn, session_user, token_user
 from hokoku.web.context import WebContext
@@ -71,13 +72,7 @@ def get_web_settings(request: Request) -> WebSettings:
 
 def get_lang(request: Request) -> str:
     """``?lang=`` first, then the cookie, then ``HOKOKU_LANG`` (Japanese by default)."""
-    q = request.query_params.get("lang")
-    if q in LANGS:
-        return q
-    c = request.cookies.get(LANG_COOKIE)
-    if c in LANGS:
-        return c
-    return get_app(request).settings.lang
+    return pick_lang(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE), get_app(request).settings.lang)
 
 
 def get_context(request: Request) -> WebContext:

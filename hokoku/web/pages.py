@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from hokoku.core.exceptions import InputError
 from hokoku.core.roles import role_label
 from hokoku.core.timeutil import JST, as_utc, fmt_jst
-from hokoku.i18n import other_lang, t_or
+from hokoku.i18n import install, other_lang, t_or
 from hokoku.i18n import t as translate
 from hokoku.resources import templates_dir
 from hokoku.services import accesslog, auditlog
@@ -52,6 +52,7 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+install(_env)
 _env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
 MESSAGES = (
     "acked",
@@ -121,7 +122,7 @@ def render(request: Request, name: str, *, status: int = 200, headers: dict | No
     msg = request.query_params.get("msg")
     base = {
         "lang": lang,
-        "t": lambda key: translate(key, lang),
+        "t": lambda key, **params: translate(key, lang, **params),
         "viewer": viewer,
         "csrf": viewer.signed.csrf_token if viewer and viewer.signed.csrf_token else "",
         "lang_url": _url_with(request, lang=other_lang(lang)),
@@ -1158,22 +1159,13 @@ def leadership(request: Request, app: HkApp, incident: str = ""):
 # -- audit log --------------------------------------------------------------------------------------
 PAGE_SIZE = 50
 EXPORT_LIMIT = 100_000
-_VERIFY_REASONS = {
-    "prev_hash does not match the previous event": "audit.verify.chain",
-    "content does not match its hash (edited)": "audit.verify.edited",
-    "signature does not verify": "audit.verify.signature",
-}
 
 
 def _verify_text(result, lang: str) -> str:
     """The verification status in the page's language."""
     if result.ok:
-        return translate("audit.verify.ok", lang, events=f"{getattr(result, 'events', 0):,}")
-    reason = getattr(result, "reason", None) or ""
-    key = _VERIFY_REASONS.get(reason) or ("audit.verify.gap" if reason.startswith("event seq ") else None)
-    return translate(
-        "audit.verify.failed", lang, seq=getattr(result, "bad_seq", None), reason=t_or(key or "", lang, reason)
-    )
+        return translate("audit.verify.ok", lang, events=f"{result.events:,}")
+    return translate("audit.verify.failed", lang, seq=result.bad_seq, reason=result.why(lang))
 
 
 def _action_words(action: str, data: dict, lang: str) -> str:

@@ -35,6 +35,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from hokoku.core.exceptions import HokokuError
+from hokoku.i18n import Section, section
 from hokoku.security.slacksig import SlackSignatureError, verify_slack_request
 from hokoku.services.organisation import organisation
 from hokoku.services.slackrequests import remember_request
@@ -46,52 +47,9 @@ log = logging.getLogger(__name__)
 REPORT_CALLBACK = "hokoku_report"
 MAX_SUMMARY = 3000  # the modal's input limit; the CLI allows more
 
-TEXT = {
-    "ja": {
-        "unknown_user": "hokoku の組織ファイルにあなたの Slack アカウントが見つからないため、この操作はできません。",
-        "refused": "できませんでした: {reason}",
-        "reporting": "報告を受け付けています…",
-        "reported": "{incident} として報告しました。保護管理者に通知します。",
-        "usage": "使い方: `/hokoku report` (フォームを開く) または `/hokoku report <部署コード> <区分> [--serious] <概要>`",
-        "no_modal": "Slack のボットが設定されていないためフォームを開けません。`/hokoku report <部署コード> <区分> <概要>` を使ってください。",
-        "modal_title": "hokoku 事案の報告",
-        "submit": "報告する",
-        "close": "閉じる",
-        "division": "部署",
-        "category": "区分",
-        "summary": "何が起きたか（概要）",
-        "serious": "特に重大な事案",
-        "serious_option": "特に重大（第27条第3項ただし書）",
-        "empty_summary": "概要を入力してください。",
-        "button_refused": "{incident} のこの操作はできませんでした。すでに処理済みか、あなたに権限がありません。",
-        "bad_division": "部署コード「{code}」は組織ファイルにありません。",
-        "bad_category": "区分「{code}」はありません。",
-    },
-    "en": {
-        "unknown_user": "Your Slack account is not in hokoku's organisation file, so you cannot do this.",
-        "refused": "Not done: {reason}",
-        "reporting": "Filing the report…",
-        "reported": "Reported as {incident}. The protection manager is being notified.",
-        "usage": "Usage: `/hokoku report` (opens a form) or `/hokoku report <division code> <category> [--serious] <summary>`",
-        "no_modal": "The Slack bot is not configured, so no form can open. Use `/hokoku report <division code> <category> <summary>`.",
-        "modal_title": "hokoku: report",
-        "submit": "Report",
-        "close": "Close",
-        "division": "Division",
-        "category": "Category",
-        "summary": "What happened (summary)",
-        "serious": "Especially serious",
-        "serious_option": "Especially serious (Art. 27(3) proviso)",
-        "empty_summary": "Please describe what happened.",
-        "button_refused": "This was not done for {incident}: it was done already or you may not do it.",
-        "bad_division": "There is no division {code!r} in the organisation file.",
-        "bad_category": "There is no category {code!r}.",
-    },
-}
 
-
-def _t(ctx: WebContext) -> dict[str, str]:
-    return TEXT.get(ctx.lang, TEXT["en"])
+def _t(ctx: WebContext) -> Section:
+    return section("slack.ui", ctx.lang)
 
 
 @dataclass
@@ -172,7 +130,7 @@ def run_button(
             incident=incident,
             data={"stage": stage, "channel": "slack", "reason": "Slack user not in the organisation"},
         )
-        tell(ctx, _t(ctx)["unknown_user"], user_id=user_id, channel_id=channel_id, response_url=response_url)
+        tell(ctx, _t(ctx).text("unknown_user"), user_id=user_id, channel_id=channel_id, response_url=response_url)
         return
     try:
         if action == "acknowledge":
@@ -182,7 +140,7 @@ def run_button(
     except HokokuError:  # audited by the transitions service; its reason may name others: not shown
         tell(
             ctx,
-            _t(ctx)["button_refused"].format(incident=incident),
+            _t(ctx).text("button_refused", incident=incident),
             user_id=user_id,
             channel_id=channel_id,
             response_url=response_url,
@@ -247,11 +205,11 @@ def validate_report(
     try:
         org.division(division or "")
     except HokokuError:
-        errors["division"] = t["bad_division"].format(code=(division or "")[:64])[:150]
+        errors["division"] = t.text("bad_division", code=(division or "")[:64])[:150]
     if (category or "") not in ctx.app.playbooks:
-        errors["category"] = t["bad_category"].format(code=(category or "")[:64])[:150]
+        errors["category"] = t.text("bad_category", code=(category or "")[:64])[:150]
     if not (summary or "").strip():
-        errors["summary"] = _t(ctx)["empty_summary"]
+        errors["summary"] = _t(ctx).text("empty_summary")
     return errors
 
 
@@ -278,7 +236,7 @@ def run_report(
         )
         tell(
             ctx,
-            _t(ctx)["unknown_user"],
+            _t(ctx).text("unknown_user"),
             user_id=user_id,
             channel_id=channel_id,
             response_url=response_url,
@@ -299,7 +257,7 @@ def run_report(
     except HokokuError as exc:
         tell(
             ctx,
-            _t(ctx)["refused"].format(reason=exc),
+            _t(ctx).text("refused", reason=exc),
             user_id=user_id,
             channel_id=channel_id,
             response_url=response_url,
@@ -308,7 +266,7 @@ def run_report(
         return
     tell(
         ctx,
-        _t(ctx)["reported"].format(incident=result.public_id),
+        _t(ctx).text("reported", incident=result.public_id),
         user_id=user_id,
         channel_id=channel_id,
         response_url=response_url,
@@ -335,27 +293,27 @@ def report_view(ctx: WebContext, *, channel_id: str | None) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": REPORT_CALLBACK,
-        "title": plain(t["modal_title"][:24]),
-        "submit": plain(t["submit"]),
-        "close": plain(t["close"]),
+        "title": plain(t.text("modal_title")[:24]),
+        "submit": plain(t.text("submit")),
+        "close": plain(t.text("close")),
         "private_metadata": json.dumps({"channel": channel_id}),
         "blocks": [
             {
                 "type": "input",
                 "block_id": "division",
-                "label": plain(t["division"]),
+                "label": plain(t.text("division")),
                 "element": {"type": "static_select", "action_id": "value", "options": divisions[:100]},
             },
             {
                 "type": "input",
                 "block_id": "category",
-                "label": plain(t["category"]),
+                "label": plain(t.text("category")),
                 "element": {"type": "static_select", "action_id": "value", "options": categories[:100]},
             },
             {
                 "type": "input",
                 "block_id": "summary",
-                "label": plain(t["summary"]),
+                "label": plain(t.text("summary")),
                 "element": {
                     "type": "plain_text_input",
                     "action_id": "value",
@@ -367,11 +325,11 @@ def report_view(ctx: WebContext, *, channel_id: str | None) -> dict[str, Any]:
                 "type": "input",
                 "block_id": "serious",
                 "optional": True,
-                "label": plain(t["serious"]),
+                "label": plain(t.text("serious")),
                 "element": {
                     "type": "checkboxes",
                     "action_id": "value",
-                    "options": [_option(t["serious_option"], "serious")],
+                    "options": [_option(t.text("serious_option"), "serious")],
                 },
             },
         ],
@@ -443,7 +401,7 @@ def handle_command(ctx: WebContext, form: dict[str, str]) -> SlackReply:
     if not words or words == ["report"]:
         trigger_id = form.get("trigger_id")
         if ctx.slack is None or not trigger_id:
-            return SlackReply(body=_ephemeral(t["no_modal"]))
+            return SlackReply(body=_ephemeral(t.text("no_modal")))
         view = report_view(ctx, channel_id=form.get("channel_id"))
         return SlackReply(work=functools.partial(_open_modal, ctx, trigger_id, view))
     from hokoku.web import slackcmd
@@ -457,9 +415,9 @@ def handle_command(ctx: WebContext, form: dict[str, str]) -> SlackReply:
             serious, summary = True, summary.removeprefix("--serious").strip()
         errors = validate_report(ctx, division=division, category=category, summary=summary)
         if errors:
-            return SlackReply(body=_ephemeral(t["refused"].format(reason="; ".join(errors.values()))))
+            return SlackReply(body=_ephemeral(t.text("refused", reason="; ".join(errors.values()))))
         return SlackReply(
-            body=_ephemeral(t["reporting"]),
+            body=_ephemeral(t.text("reporting")),
             work=functools.partial(
                 run_report,
                 ctx,
@@ -473,8 +431,8 @@ def handle_command(ctx: WebContext, form: dict[str, str]) -> SlackReply:
             ),
         )
     if words[0].lower() != "report":
-        return SlackReply(body=_ephemeral(slackcmd.TEXT.get(ctx.lang, slackcmd.TEXT["en"])["unknown"]))
-    return SlackReply(body=_ephemeral(t["usage"]))
+        return SlackReply(body=_ephemeral(section("slack.cmd", ctx.lang).text("unknown")))
+    return SlackReply(body=_ephemeral(t.text("usage")))
 
 
 # -- HTTP -------------------------------------------------------------------------------------

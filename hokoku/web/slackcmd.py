@@ -18,64 +18,14 @@ from typing import Any
 from hokoku.core import chain
 from hokoku.core.exceptions import HokokuError
 from hokoku.core.timeutil import fmt_jst
+from hokoku.i18n import Section, in_lang, join_list, section
 from hokoku.web.context import WebContext
-
-TEXT = {
-    "ja": {
-        "help": "hokoku のコマンド（あなたにだけ表示されます）:\n"
-        "• `/hokoku list` — あなたが担当している未完了の段階と手順\n"
-        "• `/hokoku status <事案ID>` — 事案の現在の段階と期限\n"
-        "• `/hokoku ack <事案ID> [段階]` — 受領確認\n"
-        "• `/hokoku report` — 事案を報告（フォーム）、または `/hokoku report <部署コード> <区分> [--serious] <概要>`\n"
-        "• `/hokoku help` — この説明",
-        "unknown_user": "hokoku の組織ファイルにあなたの Slack アカウントが見つからないため、この操作はできません。",
-        "nothing": "あなたが担当している未完了の段階・手順はありません。",
-        "mine": "あなたが担当している未完了の項目:",
-        "stage_line": "• {incident} 段階「{title}」— {status}、期限 {due}",
-        "task_line": "• {incident} 手順「{title}」— 期限 {due}",
-        "no_incident": "{incident} を表示できません（存在しないか、あなたの閲覧範囲外です）。",
-        "status_head": "{incident}（{category}、{division}）— {state}",
-        "status_line": "• {title} — {status}、担当 {owner}、期限 {due}",
-        "open": "対応中",
-        "closed": "終了",
-        "need_id": "事案IDを指定してください（例: `/hokoku {verb} INC-2027-0001`）。",
-        "acking": "{incident} の受領確認を処理しています…",
-        "acked": "{incident} の {stages} を受領確認しました。",
-        "ack_refused": "{incident} を受領確認できませんでした。確認できる未確認の段階がないか、あなたに権限がありません。",
-        "unknown": "不明なコマンドです。`/hokoku help` で使い方を表示します。",
-        "none": "なし",
-    },
-    "en": {
-        "help": "hokoku commands (only you see these answers):\n"
-        "• `/hokoku list` — the open stages and steps you own\n"
-        "• `/hokoku status <incident id>` — an incident's current stages and due times\n"
-        "• `/hokoku ack <incident id> [stage]` — acknowledge\n"
-        "• `/hokoku report` — report an incident (form), or `/hokoku report <division code> <category> [--serious] <summary>`\n"
-        "• `/hokoku help` — this text",
-        "unknown_user": "Your Slack account is not in hokoku's organisation file, so you cannot do this.",
-        "nothing": "You own no open stages or steps.",
-        "mine": "Open items you own:",
-        "stage_line": '• {incident} stage "{title}" — {status}, due {due}',
-        "task_line": '• {incident} step "{title}" — due {due}',
-        "no_incident": "{incident} cannot be shown (it does not exist or is outside what you may see).",
-        "status_head": "{incident} ({category}, {division}) — {state}",
-        "status_line": "• {title} — {status}, owner {owner}, due {due}",
-        "open": "open",
-        "closed": "closed",
-        "need_id": "Give an incident id (e.g. `/hokoku {verb} INC-2027-0001`).",
-        "acking": "Acknowledging {incident}…",
-        "acked": "Acknowledged {stages} of {incident}.",
-        "ack_refused": "{incident} was not acknowledged: there is no unacknowledged stage you may acknowledge.",
-        "unknown": "Unknown command. `/hokoku help` shows how to use it.",
-        "none": "none",
-    },
-}
 
 SUBCOMMANDS = ("help", "list", "status", "ack")
 
 
-def _t(ctx: WebContext) -> dict[str, Any]:
-    return TEXT.get(ctx.lang, TEXT["en"])
+def _t(ctx: WebContext) -> Section:
+    return section("slack.cmd", ctx.lang)
 
 
 def _ephemeral(text: str) -> dict[str, Any]:
@@ -94,7 +44,7 @@ def answer(ctx: WebContext, verb: str, args: list[str], form: dict[str, str]):
 
     t = _t(ctx)
     if verb == "help":
-        return SlackReply(body=_ephemeral(t["help"]))
+        return SlackReply(body=_ephemeral(t.text("help")))
     user_id = (form.get("user_id") or "")[:64]
     email = _who(ctx, user_id)
     if email is None:
@@ -104,17 +54,17 @@ def answer(ctx: WebContext, verb: str, args: list[str], form: dict[str, str]):
             incident=None,
             data={"via": "slack", "reason": "Slack user not in the organisation", "action": f"/hokoku {verb}"},
         )
-        return SlackReply(body=_ephemeral(t["unknown_user"]))
+        return SlackReply(body=_ephemeral(t.text("unknown_user")))
     if verb == "list":
         return SlackReply(body=_ephemeral(my_items(ctx, email)))
     if not args:
-        return SlackReply(body=_ephemeral(t["need_id"].format(verb=verb)))
+        return SlackReply(body=_ephemeral(t.text("need_id", verb=verb)))
     incident = args[0].strip().upper()[:32]
     if verb == "status":
         return SlackReply(body=_ephemeral(status_text(ctx, email, incident)))
     stage = args[1].strip()[:64] if len(args) > 1 else None
     return SlackReply(
-        body=_ephemeral(t["acking"].format(incident=incident)),
+        body=_ephemeral(t.text("acking", incident=incident)),
         work=functools.partial(
             run_ack,
             ctx,
@@ -134,24 +84,28 @@ def my_items(ctx: WebContext, email: str) -> str:
     t, lang = _t(ctx), ctx.lang
     stages, steps = open_items(ctx.app, email, lang=lang)
     lines = [
-        t["stage_line"].format(
+        t.text(
+            "stage_line",
             incident=s["incident"],
             title=s["title"],
             status=chain.status_label(s["status"], ctx.lang),
-            due=fmt_jst(s["due_at"]) if s["due_at"] else t["none"],
+            due=fmt_jst(s["due_at"]) if s["due_at"] else t.text("none"),
         )
         for s in stages
     ]
     for step in steps:
-        title = (step["title_en"] if lang == "en" else step["title_ja"]) or step["title_ja"] or step["title_en"]
+        title = in_lang(lang, ja=step["title_ja"], en=step["title_en"])
         if title is None and step["encrypted_title"]:
-            title = t["none"]
+            title = t.text("none")
         lines.append(
-            t["task_line"].format(
-                incident=step["incident"], title=title, due=fmt_jst(step["due_at"]) if step["due_at"] else t["none"]
+            t.text(
+                "task_line",
+                incident=step["incident"],
+                title=title,
+                due=fmt_jst(step["due_at"]) if step["due_at"] else t.text("none"),
             )
         )
-    return "\n".join([t["mine"], *lines]) if lines else t["nothing"]
+    return "\n".join([t.text("mine"), *lines]) if lines else t.text("nothing")
 
 
 def status_text(ctx: WebContext, email: str, incident: str) -> str:
@@ -172,22 +126,24 @@ def status_text(ctx: WebContext, email: str, incident: str) -> str:
             now=ctx.now(),
             action="view",
         )
-        return t["no_incident"].format(incident=incident)
+        return t.text("no_incident", incident=incident)
     lines = [
-        t["status_head"].format(
+        t.text(
+            "status_head",
             incident=view["incident"],
             category=view["category"],
             division=view["division"],
-            state=t["open" if view["open"] else "closed"],
+            state=t.text("open" if view["open"] else "closed"),
         )
     ]
     for stage in view["stages"]:
         lines.append(
-            t["status_line"].format(
+            t.text(
+                "status_line",
                 title=stage["title"],
                 status=chain.status_label(stage["status"], ctx.lang),
-                owner=role_label(stage["owner_role"], lang) if stage["owner_role"] else t["none"],
-                due=fmt_jst(stage["due_at"]) if stage["due_at"] else t["none"],
+                owner=role_label(stage["owner_role"], lang) if stage["owner_role"] else t.text("none"),
+                due=fmt_jst(stage["due_at"]) if stage["due_at"] else t.text("none"),
             )
         )
     record_view(ctx.app, load_web_settings(), email=email, incident=incident, via="slack", now=ctx.now())
@@ -214,7 +170,7 @@ def run_ack(
     except HokokuError:  # audited by the service; the message may name others: not shown
         tell(
             ctx,
-            t["ack_refused"].format(incident=incident),
+            t.text("ack_refused", incident=incident),
             user_id=user_id,
             channel_id=channel_id,
             response_url=response_url,
@@ -224,7 +180,7 @@ def run_ack(
     titles = stage_titles(ctx, incident, result.stages)
     tell(
         ctx,
-        t["acked"].format(incident=incident, stages="、".join(titles) if ctx.lang == "ja" else ", ".join(titles)),
+        t.text("acked", incident=incident, stages=join_list(titles, ctx.lang)),
         user_id=user_id,
         channel_id=channel_id,
         response_url=response_url,

@@ -172,4 +172,14 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The number of individuals, {count}, is an estimate",
     ),
     "doc.open_questions.stage": ("{article} {title}：{status}", "{article} {title}: {status}"),
+    # the drafts' own short texts
+    "doc.article.regulation": ("規程第{a}条第{b}項", "Art. {a}({b})"),
+    "doc.article.appi": ("個人情報保護法", "APPI"),
+    "doc.action_line": ("・{title}（{status}）", "- {title} ({status})"),
+    "doc.place": ("{institute} {division}", "{division}, {institute}"),
+    "doc.prevention_deadline": ("再発防止の措置「{title}」", "Prevention: {title}"),
+    "doc.report_late": (
+        "（規程第27条第1項の「直ちに」の目安 {tolerance} を超えて報告）",
+        " (later than the {tolerance} within which 27-1 expects an immediate report)",
+    ),
 }

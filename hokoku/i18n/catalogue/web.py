@@ -392,7 +392,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "err.other": ("処理できませんでした。", "The request could not be handled."),
     "err.back": ("戻る", "Back"),
     "err.detail": ("詳細", "Detail"),
-    # hokoku/web/reports.py _PROBLEMS
+    # problems of the report form, field by field
     "form.division.missing": (
         "情報を管理する課室等を選んでください。",
         "Choose the division that manages the information.",
@@ -440,14 +440,145 @@ TEXTS: dict[str, tuple[str, str]] = {
         "番号{seq}の監査記録で検証に失敗しました：{reason}",
         "Failed at audit event no. {seq}: {reason}",
     ),
-    "audit.verify.chain": ("前の記録とのハッシュの連鎖が一致しません", "prev_hash does not match the previous event"),
-    "audit.verify.edited": (
-        "内容がハッシュと一致しません（改変されています）",
-        "content does not match its hash (edited)",
+    # the acknowledgement link pages
+    "ack.title": ("受領確認", "Acknowledgement"),
+    "ack.confirm_heading": ("この段階の受領を確認しますか？", "Acknowledge this stage?"),
+    "ack.confirm_lead": (
+        "下のボタンを押すと、あなたの名前で受領確認が記録され、リマインダーとエスカレーションが止まります。",
+        "Pressing the button records the acknowledgement in your name and stops reminders and escalation.",
     ),
-    "audit.verify.signature": ("署名を検証できません", "signature does not verify"),
-    "audit.verify.gap": (
-        "記録の番号が連続していません（削除又は挿入されています）",
-        "the event numbers are not consecutive (an event was deleted or inserted)",
+    "ack.button": ("受領を確認する", "Acknowledge"),
+    "ack.incident": ("事案番号", "Incident"),
+    "ack.stage": ("段階", "Stage"),
+    "ack.person": ("確認する人", "Acknowledging as"),
+    "ack.due": ("期限", "Due"),
+    "ack.expires": ("リンクの有効期限", "Link expires"),
+    "ack.done_heading": ("受領確認を記録しました", "Acknowledgement recorded"),
+    "ack.done_lead": ("{stage} の受領確認を {at} に記録しました。", "{stage} was acknowledged at {at}."),
+    "ack.refused_heading": ("このリンクでは受領確認できません", "This link cannot acknowledge anything"),
+    "ack.acknowledged_by": ("確認者", "Acknowledged by"),
+    "ack.acknowledged_at": ("確認日時", "Acknowledged at"),
+    "ack.cli_hint": (
+        "CLI で確認する場合: hokoku ack {incident} --as {email}",
+        "To acknowledge on the command line: hokoku ack {incident} --as {email}",
     ),
+    "ack.reasons.malformed": (
+        "リンクが壊れています。メールのリンクを省略せずに開いてください。",
+        "The link is damaged. Open the link from the email in full.",
+    ),
+    "ack.reasons.bad_signature": (
+        "このリンクは hokoku が発行したものではないか、改変されています。",
+        "This link was not issued by hokoku, or it was altered.",
+    ),
+    "ack.reasons.expired": (
+        "このリンクは有効期限が切れています。最新の通知メールのリンクを使うか、CLI で確認してください。",
+        "This link has expired. Use the link in the latest notification, or the command line.",
+    ),
+    "ack.reasons.used": (
+        "このリンクはすでに使われています（リンクは一度だけ有効です）。",
+        "This link was already used (each link works once).",
+    ),
+    "ack.reasons.unknown_incident": (
+        "このリンクの事案はこのシステムにありません。",
+        "The incident in this link is not known here.",
+    ),
+    "ack.reasons.unknown_stage": (
+        "このリンクの段階はこの事案にありません。",
+        "The stage in this link does not belong to the incident.",
+    ),
+    "ack.reasons.unknown_person": (
+        "このリンクの宛先は組織ファイルにありません。",
+        "The person in this link is not in the organisation file.",
+    ),
+    "ack.reasons.not_entitled": (
+        "このリンクの宛先には、この段階を受領確認する権限がありません。",
+        "The person in this link may not acknowledge this stage.",
+    ),
+    "ack.reasons.not_started": ("この段階はまだ始まっていません。", "This stage has not started yet."),
+    "ack.reasons.already_acknowledged": (
+        "この段階はすでに受領確認されています。",
+        "This stage was already acknowledged.",
+    ),
+    # Slack interactions and the report modal
+    "slack.ui.unknown_user": (
+        "hokoku の組織ファイルにあなたの Slack アカウントが見つからないため、この操作はできません。",
+        "Your Slack account is not in hokoku's organisation file, so you cannot do this.",
+    ),
+    "slack.ui.refused": ("できませんでした: {reason}", "Not done: {reason}"),
+    "slack.ui.reporting": ("報告を受け付けています…", "Filing the report…"),
+    "slack.ui.reported": (
+        "{incident} として報告しました。保護管理者に通知します。",
+        "Reported as {incident}. The protection manager is being notified.",
+    ),
+    "slack.ui.usage": (
+        "使い方: `/hokoku report` (フォームを開く) または `/hokoku report <部署コード> <区分> [--serious] <概要>`",
+        "Usage: `/hokoku report` (opens a form) or `/hokoku report <division code> <category> [--serious] <summary>`",
+    ),
+    "slack.ui.no_modal": (
+        "Slack のボットが設定されていないためフォームを開けません。`/hokoku report <部署コード> <区分> <概要>` を使ってください。",
+        "The Slack bot is not configured, so no form can open. Use `/hokoku report <division code> <category> <summary>`.",
+    ),
+    "slack.ui.modal_title": ("hokoku 事案の報告", "hokoku: report"),
+    "slack.ui.submit": ("報告する", "Report"),
+    "slack.ui.close": ("閉じる", "Close"),
+    "slack.ui.division": ("部署", "Division"),
+    "slack.ui.category": ("区分", "Category"),
+    "slack.ui.summary": ("何が起きたか（概要）", "What happened (summary)"),
+    "slack.ui.serious": ("特に重大な事案", "Especially serious"),
+    "slack.ui.serious_option": ("特に重大（第27条第3項ただし書）", "Especially serious (Art. 27(3) proviso)"),
+    "slack.ui.empty_summary": ("概要を入力してください。", "Please describe what happened."),
+    "slack.ui.button_refused": (
+        "{incident} のこの操作はできませんでした。すでに処理済みか、あなたに権限がありません。",
+        "This was not done for {incident}: it was done already or you may not do it.",
+    ),
+    "slack.ui.bad_division": (
+        "部署コード「{code}」は組織ファイルにありません。",
+        "There is no division {code!r} in the organisation file.",
+    ),
+    "slack.ui.bad_category": ("区分「{code}」はありません。", "There is no category {code!r}."),
+    # the /hokoku slash command
+    "slack.cmd.help": (
+        "hokoku のコマンド（あなたにだけ表示されます）:\n• `/hokoku list` — あなたが担当している未完了の段階と手順\n• `/hokoku status <事案ID>` — 事案の現在の段階と期限\n• `/hokoku ack <事案ID> [段階]` — 受領確認\n• `/hokoku report` — 事案を報告（フォーム）、または `/hokoku report <部署コード> <区分> [--serious] <概要>`\n• `/hokoku help` — この説明",
+        "hokoku commands (only you see these answers):\n• `/hokoku list` — the open stages and steps you own\n• `/hokoku status <incident id>` — an incident's current stages and due times\n• `/hokoku ack <incident id> [stage]` — acknowledge\n• `/hokoku report` — report an incident (form), or `/hokoku report <division code> <category> [--serious] <summary>`\n• `/hokoku help` — this text",
+    ),
+    "slack.cmd.unknown_user": (
+        "hokoku の組織ファイルにあなたの Slack アカウントが見つからないため、この操作はできません。",
+        "Your Slack account is not in hokoku's organisation file, so you cannot do this.",
+    ),
+    "slack.cmd.nothing": ("あなたが担当している未完了の段階・手順はありません。", "You own no open stages or steps."),
+    "slack.cmd.mine": ("あなたが担当している未完了の項目:", "Open items you own:"),
+    "slack.cmd.stage_line": (
+        "• {incident} 段階「{title}」— {status}、期限 {due}",
+        '• {incident} stage "{title}" — {status}, due {due}',
+    ),
+    "slack.cmd.task_line": ("• {incident} 手順「{title}」— 期限 {due}", '• {incident} step "{title}" — due {due}'),
+    "slack.cmd.no_incident": (
+        "{incident} を表示できません（存在しないか、あなたの閲覧範囲外です）。",
+        "{incident} cannot be shown (it does not exist or is outside what you may see).",
+    ),
+    "slack.cmd.status_head": (
+        "{incident}（{category}、{division}）— {state}",
+        "{incident} ({category}, {division}) — {state}",
+    ),
+    "slack.cmd.status_line": (
+        "• {title} — {status}、担当 {owner}、期限 {due}",
+        "• {title} — {status}, owner {owner}, due {due}",
+    ),
+    "slack.cmd.open": ("対応中", "open"),
+    "slack.cmd.closed": ("終了", "closed"),
+    "slack.cmd.need_id": (
+        "事案IDを指定してください（例: `/hokoku {verb} INC-2027-0001`）。",
+        "Give an incident id (e.g. `/hokoku {verb} INC-2027-0001`).",
+    ),
+    "slack.cmd.acking": ("{incident} の受領確認を処理しています…", "Acknowledging {incident}…"),
+    "slack.cmd.acked": ("{incident} の {stages} を受領確認しました。", "Acknowledged {stages} of {incident}."),
+    "slack.cmd.ack_refused": (
+        "{incident} を受領確認できませんでした。確認できる未確認の段階がないか、あなたに権限がありません。",
+        "{incident} was not acknowledged: there is no unacknowledged stage you may acknowledge.",
+    ),
+    "slack.cmd.unknown": (
+        "不明なコマンドです。`/hokoku help` で使い方を表示します。",
+        "Unknown command. `/hokoku help` shows how to use it.",
+    ),
+    "slack.cmd.none": ("なし", "none"),
 }

@@ -1,0 +1,128 @@
+"""One language per run or request: no inline language branches, a CLI run and a web page in
+one language throughout."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from hokoku.i18n import CATALOGUE
+from tests.helpers import DEFAULT_SUMMARY, DIVISION, GM, REPORTER, T0, iso
+from tests.web_support import fast_hashes, site
+
+ROOT = Path(__file__).resolve().parents[1]
+#: Where hokoku's code lives (the acceptance grep of issue 13).
+CODE = ("hokoku", "flows", "models", "notifiers")
+#: ``lang == "en"``, ``lang == 'ja'``, ``lang != "en"``, ``"x" if ja else "y"``: choosing a text by language inline.
+BRANCH = r"""lang *[!=]= *['"](ja|en)['"]|if ja else"""
+KANA_KANJI = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+
+
+def test_no_inline_language_branch_remains_in_the_code():
+    """`grep -rnE` over hokoku, flows, models and notifiers finds no branch on the language."""
+    found = subprocess.run(["grep", "-rnE", "--include=*.py", BRANCH, *CODE], cwd=ROOT, capture_output=True, text=True)
+    assert found.returncode == 1, f"inline language branches:\n{found.stdout}"
+
+
+def test_the_acceptance_grep_finds_nothing():
+    """The issue's own acceptance command, verbatim."""
+    found = subprocess.run(["grep", "-rn", 'lang == "en"', *CODE], cwd=ROOT, capture_output=True, text=True)
+    assert (found.returncode, found.stdout) == (1, "")
+
+
+def test_no_template_branches_on_the_language():
+    found = subprocess.run(["grep", "-rnE", BRANCH, "templates"], cwd=ROOT, capture_output=True, text=True)
+    assert found.returncode == 1, f"inline language branches in templates:\n{found.stdout}"
+
+
+@pytest.fixture
+def reported(hokoku_home, cli) -> str:
+    """`init --demo`, then one report at T0; its incident id."""
+    assert cli("init", "--demo", "--now", iso(T0))[0] == 0
+    code, out, err = cli(
+        "report",
+        "--division",
+        DIVISION,
+        "--category",
+        "malware",
+        "--summary",
+        DEFAULT_SUMMARY,
+        "--reporter",
+        REPORTER,
+        "--now",
+        iso(T0),
+        "--json",
+    )
+    assert (code, err) == (0, "")
+    return json.loads(out)["incident"]
+
+
+def _catalogue_japanese_in(html: str) -> set[str]:
+    """The catalogue's Japanese texts (whole, without placeholders, kana or kanji in them) shown
+    in ``html`` (its text, not its attributes: an input may accept 不明 on an English page)."""
+    text = re.sub(r"<[^>]*>", " ", html)
+    return {
+        ja for ja, _en in CATALOGUE.values() if "{" not in ja and len(ja) >= 2 and KANA_KANJI.search(ja) and ja in text
+    }
+
+
+@pytest.mark.parametrize("verb", [("show", "{incident}"), ("list",), ("org",), ("step", "list", "{incident}")])
+def test_an_english_cli_run_prints_no_japanese_heading(cli, reported, verb):
+    """With --lang en no Japanese heading or label appears (the demo organisation's names are
+    Japanese data and stay so; ``outbox`` is left out: it shows the messages as sent, in the
+    organisation's language)."""
+    args = [a.format(incident=reported) for a in verb]
+    code, out, err = cli(*args, "--lang", "en")
+    assert (code, err) == (0, "")
+    for heading in (
+        "事案番号",
+        "通知先",
+        "把握",
+        "報告者",
+        "概要",
+        "経過",
+        "段階",
+        "期限",
+        "配信失敗",
+        "報告義務",
+        "人数基準",
+    ):
+        assert heading not in out, f"{heading!r} in an English run:\n{out}"
+
+
+def test_a_japanese_cli_run_prints_no_english_heading(cli, reported):
+    code, out, err = cli("show", reported, "--lang", "ja")
+    assert (code, err) == (0, "")
+    for heading in ("first known", "reporter:", "summary:", "timeline:", "report to the Commission", "policy:"):
+        assert heading not in out, f"{heading!r} in a Japanese run:\n{out}"
+    assert "把握:" in out and "経過:" in out
+
+
+def test_the_cli_language_comes_from_hokoku_lang_when_no_option_is_given(cli, reported, monkeypatch):
+    monkeypatch.setenv("HOKOKU_LANG", "en")
+    code, out, _err = cli("show", reported)
+    assert code == 0 and "first known:" in out and "把握:" not in out
+
+
+def test_an_unknown_cli_language_is_refused_in_one_line(cli):
+    code, out, err = cli("list", "--lang", "fr")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "unknown language 'fr' (use ja or en)" in err
+
+
+@pytest.mark.parametrize("path", ["/dashboard", "/incidents/{incident}", "/report", "/leadership", "/audit"])
+def test_a_web_page_speaks_the_requests_one_language(site, path):
+    """The catalogue's Japanese texts shown on a Japanese page are all absent from the same page in English."""
+    incident = site.report()
+    client = site.as_(GM)
+    url = path.format(incident=incident)
+    ja = client.get(url + "?lang=ja")
+    en = client.get(url + "?lang=en")
+    assert (ja.status_code, en.status_code) == (200, 200)
+    shown_in_japanese = _catalogue_japanese_in(ja.text)
+    assert shown_in_japanese, "the Japanese page shows no catalogue text at all"
+    assert not _catalogue_japanese_in(en.text), f"Japanese on the English page {url}"
