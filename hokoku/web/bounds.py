@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from hokoku.core.timeutil import JST, MAX_YEAR, MIN_YEAR
+from hokoku.web.errors import FieldError
 
 MAX_INT = 1_000_000_000
 
@@ -28,4 +29,27 @@ def bounded_int(value):
     """Whole numbers (not booleans) of more than :data:`MAX_INT` in size are refused."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
         raise ValueError(f"at most {MAX_INT:,}")
+    return value
+
+
+def form_int(text: str, field: str) -> int:
+    """A whole number typed into ``field``; FieldError (naming it) beyond the bounds."""
+    value = int(text)
+    try:
+        return bounded_int(value)
+    except ValueError as exc:
+        raise FieldError(field, f"{field}: {exc}") from None
+
+
+def form_count(text: str, field: str) -> int | None:
+    """A count of people typed into ``field`` (blank: None); FieldError when it is not 0 or more."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        value = form_int(text, field)
+    except ValueError:
+        raise FieldError(field, f"{field}: {text!r} is not a whole number") from None
+    if value < 0:
+        raise FieldError(field, f"{field}: must be 0 or more")
     return value

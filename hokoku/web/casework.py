@@ -16,9 +16,11 @@ from fastapi.responses import HTMLResponse, Response
 
 from hokoku.services.records import ITEMS, PUBLIC_FIELDS
 from hokoku.web import security
+from hokoku.web.bounds import form_count
 from hokoku.web.common import load_visible
 from hokoku.web.deps import HkApp, Now, get_now
 from hokoku.web.errors import FieldError
+from hokoku.web.pagebase import require_form_writer, same_site
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,9 +46,7 @@ def _back(next_url: str | None, incident: str, msg: str, anchor: str):
     """Back to the incident page (or a same-site ``next``), the message before the anchor."""
     from fastapi.responses import RedirectResponse
 
-    from hokoku.web.pages import _local
-
-    target = _local(next_url, f"/incidents/{incident}")
+    target = same_site(next_url, f"/incidents/{incident}")
     sep = "&" if "?" in target else "?"
     return RedirectResponse(f"{target}{sep}msg={msg}#{anchor}", status_code=303)
 
@@ -94,9 +94,8 @@ def findings_submit(
     csrf_token: str = Form(""),
 ):
     from hokoku.services.records import set_finding
-    from hokoku.web.pages import _writer
 
-    viewer = _writer(request, csrf_token, action="finding", incident=incident_id)
+    viewer = require_form_writer(request, csrf_token, action="finding", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:findings", record=False)
     values = {
         "cause": cause,
@@ -129,9 +128,8 @@ def public_texts_submit(
     csrf_token: str = Form(""),
 ):
     from hokoku.services.records import set_public_text
-    from hokoku.web.pages import _writer
 
-    viewer = _writer(request, csrf_token, action="public-text", incident=incident_id)
+    viewer = require_form_writer(request, csrf_token, action="public-text", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:public-texts", record=False)
     values = {
         "summary": summary,
@@ -161,11 +159,10 @@ def notice_submit(
     csrf_token: str = Form(""),
 ):
     from hokoku.services.records import record_notice
-    from hokoku.web.pages import _count_or_none, _writer
 
-    viewer = _writer(request, csrf_token, action="notice", incident=incident_id)
+    viewer = require_form_writer(request, csrf_token, action="notice", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:notice", record=False)
-    number = _count_or_none(count, "count")
+    number = form_count(count, "count")
     if number is None:
         raise FieldError("count", "count: say how many individuals were notified")
     if not method.strip():
@@ -198,9 +195,8 @@ def action_submit(
     csrf_token: str = Form(""),
 ):
     from hokoku.services.tasks import add_prevention_action
-    from hokoku.web.pages import _writer
 
-    viewer = _writer(request, csrf_token, action="action", incident=incident_id)
+    viewer = require_form_writer(request, csrf_token, action="action", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:action", record=False)
     if not title.strip():
         raise FieldError("title", "title: say what the action is")

@@ -17,6 +17,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from hokoku.core.exceptions import ConfigError, HokokuError, InputError, NotFound, NotInitialised, TransitionRefused
 from hokoku.web.common import Forbidden
 from hokoku.web.deps import NotSignedIn
+from hokoku.web.pagebase import render_error
+from hokoku.web.security import security_headers
 
 _FIELD = re.compile(r"^--?([a-z][a-z0-9_-]*):|^([a-z][a-z0-9_]*):")
 _UNKNOWN = re.compile(r"^unknown (division|category|incident|person|stage)\b")
@@ -81,15 +83,12 @@ def wants_json(request: Request) -> bool:
 def json_error(
     status: int, message: str, field: str | None = None, headers: dict | None = None, **extra
 ) -> JSONResponse:
-    from hokoku.web.security import security_headers
 
     body = {"error": message, "field": field, **extra}
     return security_headers(JSONResponse(body, status_code=status, headers=headers))
 
 
 def _page_error(request: Request, status: int, message: str, headers: dict | None = None):
-    from hokoku.web.pages import render_error
-
     return render_error(request, status, message, headers=headers)
 
 

@@ -6,28 +6,24 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import TypedDict
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from hokoku.core.exceptions import InputError
-from hokoku.core.roles import role_label
-from hokoku.core.timeutil import JST, as_utc, fmt_jst
-from hokoku.i18n import install, other_lang, t_or
+from hokoku.core.timeutil import JST, as_utc
 from hokoku.i18n import t as translate
-from hokoku.resources import templates_dir
+from hokoku.i18n import t_or
 from hokoku.services import accesslog, auditlog
 from hokoku.services.dashboard import SORTS, incident_rows
 from hokoku.services.organisation import organisation
 from hokoku.services.websessions import LoginFailed, LoginThrottled, login, logout
 from hokoku.web import security
+from hokoku.web.bounds import form_count
+from hokoku.web.casework import PAGE_ITEMS, current_findings, current_public_texts, draft_response
 from hokoku.web.charts import Bar, Segment, bar_chart, fmt_duration, fmt_relative, stacked_chart
-from hokoku.web.common import Forbidden, app_for, load_visible, managing_people, require_writer
+from hokoku.web.common import Forbidden, app_for, load_visible, managing_people
 from hokoku.web.deps import (
-    LANG_COOKIE,
-    LANGS,
     HkApp,
     Lang,
     Now,
@@ -36,53 +32,26 @@ from hokoku.web.deps import (
     get_app,
     get_lang,
     get_now,
-    get_page_viewer,
     get_web_settings,
 )
 from hokoku.web.drafts import draft_kinds, render_incident_draft
-from hokoku.web.errors import FieldError
-from hokoku.web.reports import report_from_form
+from hokoku.web.errors import FieldError, field_of
+from hokoku.web.exports import csv_response, jsonl_response
+from hokoku.web.pagebase import (
+    back_to,
+    fmt_when,
+    is_https,
+    render,
+    require_form_writer,
+    require_viewer,
+    same_site,
+    url_with,
+)
+from hokoku.web.reports import MAX_TEXT, report_from_form, report_problems
+from hokoku.web.responders import timeline_entries
 from hokoku.web.security import SESSION_COOKIE
 
 router = APIRouter(include_in_schema=False)
-
-_env = Environment(
-    loader=FileSystemLoader(str(templates_dir())),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-install(_env)
-_env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
-MESSAGES = (
-    "acked",
-    "advanced",
-    "skipped",
-    "triaged",
-    "step_done",
-    "assigned",
-    "findings",
-    "public_texts",
-    "notice",
-    "action",
-    "nothing",
-    "decided",
-    "amended",
-    "ticked",
-    "update",
-    "evidence",
-)
-
-
-def _when(value) -> str:
-    if value is None or value == "":
-        return "-"
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return fmt_jst(value)
-
-
-_env.filters["when"] = _when
 
 
 def _aware(value):
@@ -91,117 +60,10 @@ def _aware(value):
     return as_utc(datetime.fromisoformat(value)) if isinstance(value, str) else value
 
 
-def _role(role: str | None, lang: str) -> str:
-    if not role:
-        return "-"
-    try:
-        return role_label(role, lang)
-    except ValueError:
-        return role
-
-
 def _local_input(value: datetime | None) -> str:
     """A datetime as the value of an ``<input type=datetime-local>`` in Japan time."""
 
     return "" if value is None else as_utc(value).astimezone(JST).strftime("%Y-%m-%dT%H:%M")
-
-
-def _url_with(request: Request, **params) -> str:
-    query = dict(request.query_params)
-    for k, v in params.items():
-        if v is None:
-            query.pop(k, None)
-        else:
-            query[k] = v
-    return request.url.path + ("?" + urlencode(query) if query else "")
-
-
-def render(request: Request, name: str, *, status: int = 200, headers: dict | None = None, **ctx) -> HTMLResponse:
-    lang = get_lang(request)
-    viewer = getattr(request.state, "viewer", None)
-    msg = request.query_params.get("msg")
-    base = {
-        "lang": lang,
-        "t": lambda key, **params: translate(key, lang, **params),
-        "viewer": viewer,
-        "csrf": viewer.signed.csrf_token if viewer and viewer.signed.csrf_token else "",
-        "lang_url": _url_with(request, lang=other_lang(lang)),
-        "role_label": lambda role: _role(role, lang),
-        "flash": translate(f"msg.{msg}", lang) if msg in MESSAGES else None,
-        "dur": lambda v: fmt_duration(v, lang),
-        "path": request.url.path,
-    }
-    base.update(ctx)
-    response = HTMLResponse(_env.get_template(f"web/{name}").render(base), status_code=status, headers=headers)
-    if request.query_params.get("lang") in LANGS:
-        response.set_cookie(
-            LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", httponly=True, secure=_secure(request)
-        )
-    return security.security_headers(response)
-
-
-def render_error(request: Request, status: int, message: str, *, headers: dict | None = None) -> HTMLResponse:
-    if getattr(request.state, "viewer", None) is None and status != 401:
-        try:
-            find_viewer(request)
-        except Exception:
-            pass
-    lang = get_lang(request)
-    key = f"err.{status}" if f"err.{status}" in _ERROR_KEYS else "err.other"
-    return render(
-        request,
-        "error.html",
-        status=status,
-        headers=headers,
-        status_code=status,
-        headline=translate(key, lang),
-        message=message,
-    )
-
-
-_ERROR_KEYS = {f"err.{s}" for s in (401, 403, 404, 409, 413, 422, 429, 503)}
-
-
-def _secure(request: Request) -> bool:
-    return get_app(request).settings.public_url.lower().startswith("https://")
-
-
-def _viewer(request: Request) -> Viewer:
-    return get_page_viewer(request)
-
-
-def _writer(request: Request, csrf_token: str, *, action: str, incident: str | None = None) -> Viewer:
-    """The signed-in person, after the CSRF check and the read-only check (both 403)."""
-    viewer = _viewer(request)
-    if not security.tokens_match(viewer.signed.csrf_token, csrf_token):
-        raise security.csrf_refused()
-    require_writer(request, viewer, action=action, incident=incident, via="page")
-    return viewer
-
-
-def _local(next_url: str | None, default: str) -> str:
-    """Only same-site paths are followed after a form (no open redirects)."""
-    if next_url and next_url.startswith("/") and not next_url.startswith("//") and "\\" not in next_url:
-        return next_url
-    return default
-
-
-def _back(next_url: str | None, default: str, msg: str) -> RedirectResponse:
-    """Back where the form was (its ``#section`` kept after the message parameter)."""
-    target = _local(next_url, default)
-    target, hash_, anchor = target.partition("#")
-    sep = "&" if "?" in target else "?"
-    return RedirectResponse(f"{target}{sep}msg={msg}{hash_}{anchor}", status_code=303)
-
-
-def _bounded_int(text: str, field: str) -> int:
-    from hokoku.web.bounds import bounded_int
-
-    value = int(text)
-    try:
-        return bounded_int(value)
-    except ValueError as exc:
-        raise FieldError(field, f"{field}: {exc}") from None
 
 
 # -- sign-in ----------------------------------------------------------------------------------
@@ -225,13 +87,13 @@ def home(request: Request, app: HkApp):
 @router.get("/login")
 def login_form(request: Request, next: str = ""):
     token = request.cookies.get(security.LOGIN_CSRF_COOKIE) or security.new_token()
-    response = render(request, "login.html", login_csrf=token, next=_local(next, ""), error=None, email="")
+    response = render(request, "login.html", login_csrf=token, next=same_site(next, ""), error=None, email="")
     response.set_cookie(
         security.LOGIN_CSRF_COOKIE,
         token,
         httponly=True,
         samesite="strict",
-        secure=_secure(request),
+        secure=is_https(request),
         max_age=3600,
         path="/login",
     )
@@ -261,7 +123,7 @@ def login_submit(
             status=429,
             headers={"Retry-After": str(exc.retry_after)},
             login_csrf=csrf_token,
-            next=_local(next, ""),
+            next=same_site(next, ""),
             error=translate("login.throttled", lang),
             email=email,
         )
@@ -271,17 +133,17 @@ def login_submit(
             "login.html",
             status=401,
             login_csrf=csrf_token,
-            next=_local(next, ""),
+            next=same_site(next, ""),
             error=translate("login.failed", lang),
             email=email,
         )
-    response = RedirectResponse(_local(next, _landing(app, email.strip().lower())), status_code=303)
+    response = RedirectResponse(same_site(next, _landing(app, email.strip().lower())), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         cookie,
         httponly=True,
         samesite="lax",
-        secure=_secure(request),
+        secure=is_https(request),
         path="/",
         max_age=int(get_web_settings(request).session_hours * 3600),
     )
@@ -366,7 +228,6 @@ def _report_page(
             "serious": False,
         }
     from hokoku.services.intake import MAX_SUMMARY
-    from hokoku.web.reports import MAX_TEXT
 
     return render(
         request,
@@ -384,7 +245,7 @@ def _report_page(
 
 @router.get("/report")
 def report_form(request: Request):
-    return _report_page(request, _viewer(request))
+    return _report_page(request, require_viewer(request))
 
 
 @router.post("/report")
@@ -403,7 +264,7 @@ def report_submit(
     occurred_at: str = Form(""),
     csrf_token: str = Form(""),
 ):
-    viewer = _writer(request, csrf_token, action="report")
+    viewer = require_form_writer(request, csrf_token, action="report")
     values: ReportForm = {
         "division": division,
         "category": category,
@@ -416,7 +277,6 @@ def report_submit(
         "serious": serious,
     }
     lang = get_lang(request)
-    from hokoku.web.reports import report_problems
 
     people_categories = {c for c, _, _ in _categories(app, lang)}
     problems = report_problems(app, now=now, lang=lang, categories=people_categories, **values)
@@ -425,15 +285,13 @@ def report_submit(
     try:
         result = report_from_form(app, viewer, now=now, lang=lang, **values)
     except InputError as exc:
-        from hokoku.web.errors import field_of
-
         return _report_page(request, viewer, status=422, values=values, errors={field_of(exc) or "form": str(exc)})
     return RedirectResponse(f"/incidents/{result.public_id}/receipt", status_code=303)
 
 
 @router.get("/incidents/{incident_id}/receipt")
 def receipt(request: Request, app: HkApp, lang: Lang, incident_id: str):
-    viewer = _viewer(request)
+    viewer = require_viewer(request)
     inc = load_visible(request, viewer, incident_id, via="page:receipt")
     org = organisation(app)
     playbook = app.playbooks.get(inc.category)
@@ -505,7 +363,7 @@ def dashboard_context(request: Request, viewer: Viewer) -> dict:
     else:
         scope_text = translate("dash.mine", lang)
     sort_links = [
-        (s, translate(f"dash.sort.{s}", lang), _url_with(request, sort=s, dir=None, msg=None, partial=None))
+        (s, translate(f"dash.sort.{s}", lang), url_with(request, sort=s, dir=None, msg=None, partial=None))
         for s in SORTS
     ]
     org = organisation(app)
@@ -532,13 +390,13 @@ def dashboard_context(request: Request, viewer: Viewer) -> dict:
         owners=owners,
         now=now,
         rel=lambda v: fmt_relative(v, now, lang),
-        toggle_url=_url_with(request, all=None if show_all else "1", msg=None, partial=None),
+        toggle_url=url_with(request, all=None if show_all else "1", msg=None, partial=None),
         scope_text=scope_text,
-        here=_url_with(request, msg=None, partial=None),
+        here=url_with(request, msg=None, partial=None),
         request_from=p.get("from", "")[:10],
         request_to=p.get("to", "")[:10],
-        fragment_url=_url_with(request, msg=None, partial="1"),
-        csv_url=_url_with(request, msg=None, partial=None, format="csv"),
+        fragment_url=url_with(request, msg=None, partial="1"),
+        csv_url=url_with(request, msg=None, partial=None, format="csv"),
         can_act=scope.manages and not scope.read_only,
         filtered=any(
             (
@@ -558,7 +416,7 @@ def dashboard_context(request: Request, viewer: Viewer) -> dict:
 
 @router.get("/dashboard")
 def dashboard(request: Request):
-    viewer = _viewer(request)
+    viewer = require_viewer(request)
     ctx = dashboard_context(request, viewer)
     if request.query_params.get("format") == "csv":
         return _incidents_csv(request, viewer, ctx["rows"])
@@ -569,7 +427,6 @@ def dashboard(request: Request):
 
 def _incidents_csv(request: Request, viewer: Viewer, rows: list[dict]):
     """The (filtered) incident list as CSV, in the page's language; the export is audited."""
-    from hokoku.web.exports import csv_response
 
     lang = get_lang(request)
     t = lambda k: translate(k, lang)  # noqa: E731
@@ -579,7 +436,7 @@ def _incidents_csv(request: Request, viewer: Viewer, rows: list[dict]):
         now=get_now(request),
         actor=viewer.email,
         action="incidents.exported",
-        data={"format": "csv", "rows": len(rows), "query": _url_with(request, msg=None)[:500]},
+        data={"format": "csv", "rows": len(rows), "query": url_with(request, msg=None)[:500]},
     )
     header = [
         t("col.incident"),
@@ -600,7 +457,7 @@ def _incidents_csv(request: Request, viewer: Viewer, rows: list[dict]):
         out.append(
             [
                 r["incident"],
-                _when(r["reported_at"]),
+                fmt_when(r["reported_at"]),
                 t("status." + r["state"]),
                 r["category_label"],
                 r["division_name"],
@@ -608,9 +465,9 @@ def _incidents_csv(request: Request, viewer: Viewer, rows: list[dict]):
                 r["summary"],
                 stage["title"] if stage else "",
                 stage["owner_name"] if stage else "",
-                _when(r["next_due_at"]) if r["next_due_at"] else "",
+                fmt_when(r["next_due_at"]) if r["next_due_at"] else "",
                 "; ".join(
-                    f"{d['title']} {t('lead.filed') if d['done'] else _when(d['due_at'])}" for d in r["statutory"]
+                    f"{d['title']} {t('lead.filed') if d['done'] else fmt_when(d['due_at'])}" for d in r["statutory"]
                 ),
             ]
         )
@@ -620,7 +477,7 @@ def _incidents_csv(request: Request, viewer: Viewer, rows: list[dict]):
 # -- incident -------------------------------------------------------------------------------------
 @router.get("/incidents/{incident_id}")
 def incident_page(request: Request, app: HkApp, incident_id: str):
-    viewer = _viewer(request)
+    viewer = require_viewer(request)
     inc = load_visible(request, viewer, incident_id, via="page")
     lang = get_lang(request)
     view = app_for(app, lang)
@@ -653,7 +510,6 @@ def incident_page(request: Request, app: HkApp, incident_id: str):
     stage_titles = {st["code"]: st.get("title") or st["code"] for st in shown["stages"]}
     step_titles = {t["ref"].split(":", 1)[-1]: t.get("title") or t["ref"] for t in tasks}
     from hokoku.services.responders import evidence_list, task_workers, ticks
-    from hokoku.web.responders import timeline_entries
 
     timeline, views = timeline_entries(
         app,
@@ -715,7 +571,6 @@ def _casework_view(app, inc, lang: str, now) -> dict:
     from hokoku.documents.render import headcount_text
     from hokoku.services.docdata import build_document_data
     from hokoku.services.records import PUBLIC_FIELDS
-    from hokoku.web.casework import PAGE_ITEMS, current_findings, current_public_texts
 
     data = build_document_data(app, incident_id=inc.public_id, now=now, lang=lang)
     from hokoku.documents.labels import LABELS
@@ -752,7 +607,7 @@ def incident_ack(
     next: str = Form(""),
     csrf_token: str = Form(""),
 ):
-    viewer = _writer(request, csrf_token, action="ack", incident=incident_id)
+    viewer = require_form_writer(request, csrf_token, action="ack", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:ack", record=False)
     from hokoku.services.transitions import acknowledge
 
@@ -764,7 +619,7 @@ def incident_ack(
         stage=stage.strip() or None,
         channel="web",
     )
-    return _back(next, f"/incidents/{inc.public_id}#stages", "acked")
+    return back_to(next, f"/incidents/{inc.public_id}#stages", "acked")
 
 
 def _stage_confirm(
@@ -797,13 +652,13 @@ def _stage_confirm(
         stage_title=f"{sp.article} {sp.title.get(lang)}",
         note=note,
         error=error,
-        next=_local(next_url, f"/incidents/{inc.public_id}#stage-{sp.code}"),
+        next=same_site(next_url, f"/incidents/{inc.public_id}#stage-{sp.code}"),
     )
 
 
 @router.get("/incidents/{incident_id}/stages/{stage}/complete")
 def stage_complete_form(request: Request, app: HkApp, now: Now, incident_id: str, stage: str, next: str = ""):
-    viewer = _viewer(request)
+    viewer = require_viewer(request)
     inc = load_visible(request, viewer, incident_id, via="page:complete", record=False)
     from hokoku.services.transitions import stage_permissions
 
@@ -837,7 +692,7 @@ def incident_advance(
     next: str = Form(""),
     csrf_token: str = Form(""),
 ):
-    viewer = _writer(request, csrf_token, action="advance", incident=incident_id)
+    viewer = require_form_writer(request, csrf_token, action="advance", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:advance", record=False)
     from hokoku.services.transitions import advance
 
@@ -882,20 +737,7 @@ def incident_advance(
         skip_reason=skip_reason.strip() if skip else None,
         channel="web",
     )
-    return _back(next, f"/incidents/{inc.public_id}#stages", "skipped" if skip else "advanced")
-
-
-def _count_or_none(text: str, field: str) -> int | None:
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        value = _bounded_int(text, field)
-    except ValueError:
-        raise FieldError(field, f"{field}: {text!r} is not a whole number") from None
-    if value < 0:
-        raise FieldError(field, f"{field}: must be 0 or more")
-    return value
+    return back_to(next, f"/incidents/{inc.public_id}#stages", "skipped" if skip else "advanced")
 
 
 def _fact(text: str, field: str):
@@ -927,7 +769,7 @@ def incident_triage(
     next: str = Form(""),
     csrf_token: str = Form(""),
 ):
-    viewer = _writer(request, csrf_token, action="triage", incident=incident_id)
+    viewer = require_form_writer(request, csrf_token, action="triage", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:triage", record=False)
     from hokoku.services.triage import triage
 
@@ -943,7 +785,7 @@ def incident_triage(
     if individuals.strip().lower() in ("unknown", "不明"):
         facts["individuals"], facts["individuals_estimated"] = None, False
     elif individuals.strip():
-        facts["individuals"] = _count_or_none(individuals, "individuals")
+        facts["individuals"] = form_count(individuals, "individuals")
         facts["individuals_estimated"] = individuals_estimated
     triage(
         app,
@@ -954,7 +796,7 @@ def incident_triage(
         category=category.strip() or None,
         **{k: v for k, v in facts.items()},
     )
-    return _back(next, f"/incidents/{inc.public_id}#triage", "triaged")
+    return back_to(next, f"/incidents/{inc.public_id}#triage", "triaged")
 
 
 @router.post("/incidents/{incident_id}/reportability")
@@ -968,7 +810,7 @@ def incident_reportability(
     next: str = Form(""),
     csrf_token: str = Form(""),
 ):
-    viewer = _writer(request, csrf_token, action="reportability", incident=incident_id)
+    viewer = require_form_writer(request, csrf_token, action="reportability", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:reportability", record=False)
     from hokoku.services.triage import DECISIONS, decide
 
@@ -984,7 +826,7 @@ def incident_reportability(
         now=now,
         reason=reason.strip() or None,
     )
-    return _back(next, f"/incidents/{inc.public_id}#triage", "decided")
+    return back_to(next, f"/incidents/{inc.public_id}#triage", "decided")
 
 
 @router.post("/incidents/{incident_id}/amend")
@@ -998,7 +840,7 @@ def incident_amend(
     next: str = Form(""),
     csrf_token: str = Form(""),
 ):
-    viewer = _writer(request, csrf_token, action="amend", incident=incident_id)
+    viewer = require_form_writer(request, csrf_token, action="amend", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:amend", record=False)
     from hokoku.core.timeutil import parse_instant
     from hokoku.services.amend import amend_awareness
@@ -1010,7 +852,7 @@ def incident_amend(
     if not reason.strip():
         raise FieldError("reason", "reason: say why the awareness time is corrected")
     amend_awareness(app, incident_id=inc.public_id, aware_at=when, reason=reason, actor=viewer.email, now=now)
-    return _back(next, f"/incidents/{inc.public_id}#triage", "amended")
+    return back_to(next, f"/incidents/{inc.public_id}#triage", "amended")
 
 
 @router.post("/incidents/{incident_id}/steps/{ref}/done")
@@ -1026,7 +868,7 @@ def step_done(
     csrf_token: str = Form(""),
 ):
     """Complete a step (checklist ticks are saved one by one: ``/steps/{ref}/tick``)."""
-    viewer = _writer(request, csrf_token, action="step.done", incident=incident_id)
+    viewer = require_form_writer(request, csrf_token, action="step.done", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:step", record=False)
     from hokoku.services.tasks import complete_task
 
@@ -1039,7 +881,7 @@ def step_done(
         note=note.strip() or None,
         evidence=evidence.strip() or None,
     )
-    return _back(next, f"/incidents/{inc.public_id}#step-{ref}", "step_done")
+    return back_to(next, f"/incidents/{inc.public_id}#step-{ref}", "step_done")
 
 
 @router.post("/incidents/{incident_id}/steps/{ref}/assign")
@@ -1053,21 +895,20 @@ def step_assign(
     next: str = Form(""),
     csrf_token: str = Form(""),
 ):
-    viewer = _writer(request, csrf_token, action="step.assign", incident=incident_id)
+    viewer = require_form_writer(request, csrf_token, action="step.assign", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:assign", record=False)
     from hokoku.services.tasks import assign_task
 
     assign_task(app, incident_id=inc.public_id, ref=ref, to=to, actor=viewer.email, now=now)
-    return _back(next, f"/incidents/{inc.public_id}#step-{ref}", "assigned")
+    return back_to(next, f"/incidents/{inc.public_id}#step-{ref}", "assigned")
 
 
 @router.get("/incidents/{incident_id}/drafts/{kind}")
 def draft(request: Request, app: HkApp, now: Now, incident_id: str, kind: str, format: str = "html"):
-    viewer = _viewer(request)
+    viewer = require_viewer(request)
     inc = load_visible(request, viewer, incident_id, via=f"draft:{kind}")
     lang = get_lang(request)
     text = render_incident_draft(app, incident_id=inc.public_id, kind=kind, lang=lang, fmt=format, now=now)
-    from hokoku.web.casework import draft_response
 
     return draft_response(text, kind=kind, incident=inc.public_id, lang=lang, fmt=format)
 
@@ -1075,7 +916,7 @@ def draft(request: Request, app: HkApp, now: Now, incident_id: str, kind: str, f
 # -- leadership -----------------------------------------------------------------------------------
 @router.get("/leadership")
 def leadership(request: Request, app: HkApp, incident: str = ""):
-    viewer = _viewer(request)
+    viewer = require_viewer(request)
     lang = get_lang(request)
     now = get_now(request)
     if not viewer.scope.manages:
@@ -1201,7 +1042,7 @@ def audit_page(
     before: int = 0,
     format: str = "html",
 ):
-    viewer = _viewer(request)
+    viewer = require_viewer(request)
     if not 0 <= before <= 2**62:
         raise FieldError("before", "before: must be a whole number from 0 to 2^62")
     now = get_now(request)
@@ -1246,8 +1087,6 @@ def audit_page(
     for e in events:
         e["words"] = _action_words(e["action"], e["data"] or {}, lang)
     if format == "csv":
-        from hokoku.web.exports import csv_response
-
         return csv_response(
             ["seq", "at", "actor", "action", "action_words", "incident", "data"],
             (
@@ -1265,8 +1104,6 @@ def audit_page(
             filename="hokoku-audit.csv",
         )
     if format == "jsonl":
-        from hokoku.web.exports import jsonl_response
-
         return jsonl_response(
             (
                 {
@@ -1285,7 +1122,7 @@ def audit_page(
     for e in events:
         e["actor_name"] = people[e["actor"]].name if e["actor"] in people else e["actor"]
         e["data_words"] = _data_words(e["data"])
-    older = _url_with(request, before=str(events[-1]["seq"]), msg=None) if len(events) == PAGE_SIZE else None
+    older = url_with(request, before=str(events[-1]["seq"]), msg=None) if len(events) == PAGE_SIZE else None
     return render(
         request,
         "audit.html",
@@ -1298,11 +1135,11 @@ def audit_page(
         date_from=p.get("from", "")[:10],
         date_to=p.get("to", "")[:10],
         older=older,
-        newest=_url_with(request, before=None, msg=None),
+        newest=url_with(request, before=None, msg=None),
         paged=before > 0,
-        csv_url=_url_with(request, before=None, msg=None, format="csv"),
-        jsonl_url=_url_with(request, before=None, msg=None, format="jsonl"),
+        csv_url=url_with(request, before=None, msg=None, format="csv"),
+        jsonl_url=url_with(request, before=None, msg=None, format="jsonl"),
     )
 
 
-__all__ = ["router", "render", "render_error"]
+__all__ = ["router"]

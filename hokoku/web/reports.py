@@ -10,7 +10,7 @@ from hokoku.core.timeutil import parse_instant
 from hokoku.i18n import t as translate
 from hokoku.services.intake import MAX_SUMMARY, IntakeResult, report_incident
 from hokoku.services.organisation import organisation
-from hokoku.web.errors import FieldError
+from hokoku.web.errors import FieldError, field_of
 
 MAX_TEXT = 20_000
 
@@ -112,8 +112,6 @@ def submit_report(
             individuals=individuals,
         )
     except InputError as exc:
-        from hokoku.web.errors import field_of
-
         if isinstance(exc, NotFound) and field_of(exc) is None:
             raise FieldError(None, str(exc)) from None
         raise

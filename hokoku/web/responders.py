@@ -13,9 +13,10 @@ from hokoku.core.exceptions import InputError
 from hokoku.i18n import t_or
 from hokoku.services.organisation import organisation
 from hokoku.web import security
-from hokoku.web.common import load_visible
+from hokoku.web.common import app_for, load_visible
 from hokoku.web.deps import HkApp, Now, get_lang
 from hokoku.web.errors import FieldError
+from hokoku.web.pagebase import back_to, fmt_when, render, require_form_writer, require_viewer
 
 router = APIRouter(include_in_schema=False)
 
@@ -31,7 +32,6 @@ def timeline_entries(
     from hokoku.documents.labels import LABELS
     from hokoku.documents.render import AUTOMATIC_EVENTS
     from hokoku.services.responders import updates
-    from hokoku.web.pages import _when
 
     labels = LABELS[lang]
     people = organisation(app).people()
@@ -64,7 +64,7 @@ def timeline_entries(
         )
         actor = ev["actor"]
         name = people[actor].name if actor in people else None
-        when = _when(ev["at"])
+        when = fmt_when(ev["at"])
         if name is None or action in AUTOMATIC_EVENTS:
             sentence = labels.text("timeline_sentence_system", when=when, what=what[:1].upper() + what[1:])
         else:
@@ -85,10 +85,8 @@ def timeline_entries(
 def timeline_fragment(request: Request, app: HkApp, now: Now, incident_id: str):
     """The timeline section's contents (polled by the page; the page view itself was audited)."""
     from hokoku.services.queries import show_incident
-    from hokoku.web.common import app_for
-    from hokoku.web.pages import _viewer, render
 
-    viewer = _viewer(request)
+    viewer = require_viewer(request)
     inc = load_visible(request, viewer, incident_id, via="page:timeline", record=False)
     lang = get_lang(request)
     from hokoku.services.tasks import list_tasks
@@ -122,9 +120,8 @@ def step_tick(
     csrf_token: str = Form(""),
 ):
     from hokoku.services.responders import set_tick
-    from hokoku.web.pages import _back, _writer
 
-    viewer = _writer(request, csrf_token, action="checklist.tick", incident=incident_id)
+    viewer = require_form_writer(request, csrf_token, action="checklist.tick", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:tick", record=False)
     try:
         set_tick(
@@ -138,7 +135,7 @@ def step_tick(
         )
     except InputError as exc:
         raise FieldError("item", str(exc)) from None
-    return _back(next, f"/incidents/{inc.public_id}#step-{ref}", "ticked")
+    return back_to(next, f"/incidents/{inc.public_id}#step-{ref}", "ticked")
 
 
 @router.post("/incidents/{incident_id}/updates")
@@ -152,15 +149,14 @@ def post_status_update(
     csrf_token: str = Form(""),
 ):
     from hokoku.services.responders import post_update
-    from hokoku.web.pages import _back, _writer
 
-    viewer = _writer(request, csrf_token, action="update.post", incident=incident_id)
+    viewer = require_form_writer(request, csrf_token, action="update.post", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:update", record=False)
     try:
         post_update(app, incident_id=inc.public_id, text=text, actor=viewer.email, now=now)
     except InputError as exc:
         raise FieldError("text", str(exc)) from None
-    return _back(next, f"/incidents/{inc.public_id}#timeline", "update")
+    return back_to(next, f"/incidents/{inc.public_id}#timeline", "update")
 
 
 @router.post("/incidents/{incident_id}/evidence")
@@ -176,9 +172,10 @@ async def upload_evidence(
     from starlette.concurrency import run_in_threadpool
 
     from hokoku.services.responders import MAX_EVIDENCE_BYTES, add_evidence
-    from hokoku.web.pages import _back, _writer
 
-    viewer = await run_in_threadpool(_writer, request, csrf_token, action="evidence.add", incident=incident_id)
+    viewer = await run_in_threadpool(
+        require_form_writer, request, csrf_token, action="evidence.add", incident=incident_id
+    )
     inc = await run_in_threadpool(load_visible, request, viewer, incident_id, via="page:evidence", record=False)
     data = await file.read(MAX_EVIDENCE_BYTES + 1)
     try:
@@ -196,15 +193,14 @@ async def upload_evidence(
         )
     except InputError as exc:
         raise FieldError("file", str(exc)) from None
-    return _back("", f"/incidents/{inc.public_id}#evidence", "evidence")
+    return back_to("", f"/incidents/{inc.public_id}#evidence", "evidence")
 
 
 @router.get("/incidents/{incident_id}/evidence/{evidence_id}")
 def download_evidence(request: Request, app: HkApp, now: Now, incident_id: str, evidence_id: int):
     from hokoku.services.responders import read_evidence
-    from hokoku.web.pages import _viewer
 
-    viewer = _viewer(request)
+    viewer = require_viewer(request)
     if not 0 < evidence_id <= 2**62:
         from hokoku.core.exceptions import NotFound
 

@@ -25,8 +25,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -39,8 +37,10 @@ from hokoku.i18n import Section, section
 from hokoku.security.slacksig import SlackSignatureError, verify_slack_request
 from hokoku.services.organisation import organisation
 from hokoku.services.slackrequests import remember_request
+from hokoku.web import slackcmd
 from hokoku.web.context import WebContext
 from hokoku.web.deps import get_context
+from hokoku.web.slackreply import SlackReply, ephemeral, person_for_slack_user, tell
 
 log = logging.getLogger(__name__)
 
@@ -50,62 +50,6 @@ MAX_SUMMARY = 3000  # the modal's input limit; the CLI allows more
 
 def _t(ctx: WebContext) -> Section:
     return section("slack.ui", ctx.lang)
-
-
-@dataclass
-class SlackReply:
-    """The immediate answer to Slack (None: an empty 200) and the work to do after it."""
-
-    body: dict[str, Any] | None = None
-    work: Callable[[], None] | None = None
-
-
-def _ephemeral(text: str) -> dict[str, Any]:
-    return {"response_type": "ephemeral", "text": text}
-
-
-# -- people -----------------------------------------------------------------------------------
-def person_for_slack_user(ctx: WebContext, user_id: str) -> str | None:
-    """The organisation email of a Slack user: by ``slack_id``, else ``users.info`` → email."""
-    people = organisation(ctx.app).people()
-    for email, person in people.items():
-        if person.slack_id and person.slack_id == user_id:
-            return email
-    if ctx.slack is None:
-        return None
-    email = ctx.slack.user_email(user_id)
-    return email if email in people else None
-
-
-def tell(
-    ctx: WebContext,
-    text: str,
-    *,
-    user_id: str,
-    channel_id: str | None = None,
-    response_url: str | None = None,
-    prefer_response_url: bool = False,
-) -> None:
-    """An ephemeral message to ``user_id``: ``chat.postEphemeral`` or the ``response_url``."""
-    ways: list[str] = ["ephemeral", "response_url"]
-    if prefer_response_url:
-        ways.reverse()
-    for way in ways:
-        try:
-            if way == "ephemeral" and channel_id and ctx.slack is not None:
-                ctx.slack.post_ephemeral(channel=channel_id, user=user_id, text=text)
-                return
-            if way == "response_url" and response_url:
-                from slack_sdk.webhook import WebhookClient
-
-                response = WebhookClient(response_url, timeout=5).send_dict(
-                    {"response_type": "ephemeral", "replace_original": False, "text": text}
-                )
-                if response.status_code < 400:
-                    return
-        except Exception as exc:
-            log.warning("could not tell Slack user %s (%s): %s", user_id, way, exc)
-    log.warning("no way to tell Slack user %s: %s", user_id, text)
 
 
 # -- button clicks ----------------------------------------------------------------------------
@@ -401,11 +345,9 @@ def handle_command(ctx: WebContext, form: dict[str, str]) -> SlackReply:
     if not words or words == ["report"]:
         trigger_id = form.get("trigger_id")
         if ctx.slack is None or not trigger_id:
-            return SlackReply(body=_ephemeral(t.text("no_modal")))
+            return SlackReply(body=ephemeral(t.text("no_modal")))
         view = report_view(ctx, channel_id=form.get("channel_id"))
         return SlackReply(work=functools.partial(_open_modal, ctx, trigger_id, view))
-    from hokoku.web import slackcmd
-
     if words[0].lower() in slackcmd.SUBCOMMANDS:  # help, list, status INC, ack INC [stage]
         return slackcmd.answer(ctx, words[0].lower(), words[1:], form)
     if words[0].lower() == "report" and len(words) == 4:
@@ -415,9 +357,9 @@ def handle_command(ctx: WebContext, form: dict[str, str]) -> SlackReply:
             serious, summary = True, summary.removeprefix("--serious").strip()
         errors = validate_report(ctx, division=division, category=category, summary=summary)
         if errors:
-            return SlackReply(body=_ephemeral(t.text("refused", reason="; ".join(errors.values()))))
+            return SlackReply(body=ephemeral(t.text("refused", reason="; ".join(errors.values()))))
         return SlackReply(
-            body=_ephemeral(t.text("reporting")),
+            body=ephemeral(t.text("reporting")),
             work=functools.partial(
                 run_report,
                 ctx,
@@ -431,8 +373,8 @@ def handle_command(ctx: WebContext, form: dict[str, str]) -> SlackReply:
             ),
         )
     if words[0].lower() != "report":
-        return SlackReply(body=_ephemeral(section("slack.cmd", ctx.lang).text("unknown")))
-    return SlackReply(body=_ephemeral(t.text("usage")))
+        return SlackReply(body=ephemeral(section("slack.cmd", ctx.lang).text("unknown")))
+    return SlackReply(body=ephemeral(t.text("usage")))
 
 
 # -- HTTP -------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Answered ephemerally (only the person sees them) in the organisation's language, with the web
 app's authorisation and audit: the Slack user is mapped to a person of the organisation
-(:func:`hokoku.web.slack.person_for_slack_user`); ``status`` shows an incident only within the
+(:func:`hokoku.web.slackreply.person_for_slack_user`); ``status`` shows an incident only within the
 person's scope (:func:`hokoku.core.scopes.scope_for`) and audits the view (``incident.viewed``,
 via ``slack``) or the refusal (``access.denied``); ``ack`` goes through the transitions service,
 which audits acknowledgements and refusals. A refusal never names other people or addresses.
@@ -13,13 +13,13 @@ states and due times only.
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 from hokoku.core import chain
 from hokoku.core.exceptions import HokokuError
 from hokoku.core.timeutil import fmt_jst
 from hokoku.i18n import Section, in_lang, join_list, section
 from hokoku.web.context import WebContext
+from hokoku.web.slackreply import SlackReply, ephemeral, person_for_slack_user, tell
 
 SUBCOMMANDS = ("help", "list", "status", "ack")
 
@@ -28,23 +28,16 @@ def _t(ctx: WebContext) -> Section:
     return section("slack.cmd", ctx.lang)
 
 
-def _ephemeral(text: str) -> dict[str, Any]:
-    return {"response_type": "ephemeral", "text": text}
-
-
 def _who(ctx: WebContext, user_id: str) -> str | None:
-    from hokoku.web.slack import person_for_slack_user
-
     return person_for_slack_user(ctx, user_id) if user_id else None
 
 
 def answer(ctx: WebContext, verb: str, args: list[str], form: dict[str, str]):
-    """The :class:`~hokoku.web.slack.SlackReply` for ``verb`` (one of :data:`SUBCOMMANDS`)."""
-    from hokoku.web.slack import SlackReply
+    """The :class:`~hokoku.web.slackreply.SlackReply` for ``verb`` (one of :data:`SUBCOMMANDS`)."""
 
     t = _t(ctx)
     if verb == "help":
-        return SlackReply(body=_ephemeral(t.text("help")))
+        return SlackReply(body=ephemeral(t.text("help")))
     user_id = (form.get("user_id") or "")[:64]
     email = _who(ctx, user_id)
     if email is None:
@@ -54,17 +47,17 @@ def answer(ctx: WebContext, verb: str, args: list[str], form: dict[str, str]):
             incident=None,
             data={"via": "slack", "reason": "Slack user not in the organisation", "action": f"/hokoku {verb}"},
         )
-        return SlackReply(body=_ephemeral(t.text("unknown_user")))
+        return SlackReply(body=ephemeral(t.text("unknown_user")))
     if verb == "list":
-        return SlackReply(body=_ephemeral(my_items(ctx, email)))
+        return SlackReply(body=ephemeral(my_items(ctx, email)))
     if not args:
-        return SlackReply(body=_ephemeral(t.text("need_id", verb=verb)))
+        return SlackReply(body=ephemeral(t.text("need_id", verb=verb)))
     incident = args[0].strip().upper()[:32]
     if verb == "status":
-        return SlackReply(body=_ephemeral(status_text(ctx, email, incident)))
+        return SlackReply(body=ephemeral(status_text(ctx, email, incident)))
     stage = args[1].strip()[:64] if len(args) > 1 else None
     return SlackReply(
-        body=_ephemeral(t.text("acking", incident=incident)),
+        body=ephemeral(t.text("acking", incident=incident)),
         work=functools.partial(
             run_ack,
             ctx,
@@ -162,7 +155,6 @@ def run_ack(
 ) -> None:
     """Acknowledge as the person; the transitions service decides and audits (refusals too)."""
     from hokoku.services.transitions import acknowledge
-    from hokoku.web.slack import tell
 
     t = _t(ctx)
     try:

@@ -24,7 +24,8 @@ from hokoku.app import App
 from hokoku.clock import utcnow
 from hokoku.core.exceptions import ConfigError
 from hokoku.web.context import WebContext
-from hokoku.web.slack import SlackReply, handle_command, handle_interaction
+from hokoku.web.slack import handle_command, handle_interaction
+from hokoku.web.slackreply import SlackReply
 
 log = logging.getLogger(__name__)
 
