@@ -338,7 +338,7 @@ def test_refused_report_leaves_no_incident_and_no_message(hokoku_home, cli):
 
 def test_refused_ack_is_kept_in_the_audit_log(reported, cli):
     """A refused acknowledgement is recorded as `ack.refused` with the stage and the reason; the stage stays open."""
-    code, _out, err = cli("ack", PID, "--as", STAFF_NOT_ON_LADDER, "--now", at(minutes(3)))
+    code, _out, err = cli("ack", PID, "--as", STAFF_NOT_ON_LADDER, "--now", at(minutes(3)), "--lang", "en")
     assert code == 2
     shown = show(cli, minutes(4))
     refused = [e for e in shown["timeline"] if e["action"] == "ack.refused"]

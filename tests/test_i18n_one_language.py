@@ -154,3 +154,17 @@ def test_a_japanese_page_shows_its_error_detail_in_japanese(site):
     assert "reason: 把握日時を訂正する理由を書いてください" in ja.text
     assert "say why the awareness time is corrected" not in ja.text
     assert "reason: say why the awareness time is corrected" in en.text
+
+
+def test_a_refused_transition_is_explained_in_the_runs_language(cli, reported):
+    """The chain's refusal carries its key: Japanese words (and the status) by default, the
+    English text with --lang en."""
+    from datetime import timedelta
+
+    from tests.helpers import STAFF_NOT_ON_LADDER
+
+    now = iso(T0 + timedelta(minutes=5))
+    code, _out, ja = cli("ack", reported, "--as", STAFF_NOT_ON_LADDER, "--now", now)
+    assert code == 2 and "を受領確認できません。できるのは担当者（" in ja and "may not" not in ja
+    code, _out, en = cli("ack", reported, "--as", STAFF_NOT_ON_LADDER, "--now", now, "--lang", "en")
+    assert code == 2 and f"{STAFF_NOT_ON_LADDER} may not acknowledge stage " in en

@@ -5,7 +5,7 @@ Every error carries a one-line message meant for the user; the CLI prints it and
 
 from __future__ import annotations
 
-from hokoku.i18n import t
+from hokoku.i18n import LazyText, t
 
 
 class HokokuError(Exception):
@@ -15,7 +15,7 @@ class HokokuError(Exception):
     ``InputError(key="err.time.format", what="--now", value=text)`` — and ``str(exc)`` is the
     English text (logs, ``--json``, the API) while :meth:`localized` gives the text in the
     language of the run or request (the CLI's stderr line, a web page). A parameter that is
-    itself a :class:`HokokuError` is localized with it. A plain message is still accepted for
+    itself a :class:`HokokuError` or a :class:`~hokoku.i18n.LazyText` is localized with it. A plain message is still accepted for
     texts not yet in the catalogue; it reads the same in every language.
     """
 
@@ -25,7 +25,7 @@ class HokokuError(Exception):
         super().__init__(t(key, "en", **self._params_in("en")) if key is not None else message)
 
     def _params_in(self, lang: str) -> dict[str, object]:
-        return {k: v.localized(lang) if isinstance(v, HokokuError) else v for k, v in self.params.items()}
+        return {k: v.localized(lang) if isinstance(v, HokokuError | LazyText) else v for k, v in self.params.items()}
 
     def localized(self, lang: str) -> str:
         """The message in ``lang``."""

@@ -41,6 +41,27 @@ def t_or(key: str, lang: Lang | str, default: _D, /, **params: object) -> str | 
     return t(key, lang, **params) if key in CATALOGUE else default
 
 
+class LazyText:
+    """A catalogue text looked up later, in the reader's language: a parameter of an error
+    raised before anyone knows who will read it (``TransitionRefused(key=..., status=lazy(...))``)."""
+
+    def __init__(self, key: str, /, **params: object) -> None:
+        if key not in CATALOGUE:
+            raise MissingText(key)
+        self.key, self.params = key, params
+
+    def localized(self, lang: Lang | str) -> str:
+        return t(self.key, lang, **self.params)
+
+    def __str__(self) -> str:
+        return self.localized("en")
+
+
+def lazy(key: str, /, **params: object) -> LazyText:
+    """A :class:`LazyText`."""
+    return LazyText(key, **params)
+
+
 def plural(key: str, n: int, lang: Lang | str, /, **params: object) -> str:
     """``key.one`` when ``n`` is 1, else ``key.other``, with ``{n}`` filled (CLDR's two English
     forms; the Japanese texts of both forms are the same)."""

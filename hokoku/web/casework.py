@@ -39,7 +39,7 @@ def _instant(text: str, field: str):
     try:
         return parse_instant(text, what=field)
     except InputError as exc:
-        raise FieldError(field, str(exc)) from None
+        raise FieldError(field, key="err.as_is", error=exc) from None
 
 
 def _back(next_url: str | None, incident: str, msg: str, anchor: str):

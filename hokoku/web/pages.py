@@ -285,7 +285,9 @@ def report_submit(
     try:
         result = report_from_form(app, viewer, now=now, lang=lang, **values)
     except InputError as exc:
-        return _report_page(request, viewer, status=422, values=values, errors={field_of(exc) or "form": str(exc)})
+        return _report_page(
+            request, viewer, status=422, values=values, errors={field_of(exc) or "form": exc.localized(lang)}
+        )
     return RedirectResponse(f"/incidents/{result.public_id}/receipt", status_code=303)
 
 

@@ -113,7 +113,7 @@ def submit_report(
         )
     except InputError as exc:
         if isinstance(exc, NotFound) and field_of(exc) is None:
-            raise FieldError(None, str(exc)) from None
+            raise FieldError(None, key="err.as_is", error=exc) from None
         raise
 
 
@@ -139,7 +139,7 @@ def report_from_form(
         try:
             return parse_instant(text, what=field)
         except InputError as exc:
-            raise FieldError(field, str(exc)) from None
+            raise FieldError(field, key="err.as_is", error=exc) from None
 
     when = instant(aware_at, "aware_at")
     occurred = instant(occurred_at, "occurred_at")

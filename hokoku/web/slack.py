@@ -201,7 +201,7 @@ def run_report(
     except HokokuError as exc:
         tell(
             ctx,
-            _t(ctx).text("refused", reason=exc),
+            _t(ctx).text("refused", reason=exc.localized(ctx.lang)),
             user_id=user_id,
             channel_id=channel_id,
             response_url=response_url,

@@ -81,6 +81,58 @@ TEXTS: dict[str, tuple[str, str]] = {
         "段階 {value} は複数に当たります: {codes}。コードで指定してください",
         "stage {value} is ambiguous: {codes}; use the code",
     ),
+    # transitions the chain refuses (hokoku.core.chain)
+    "err.stage.started": ("段階 {code} はすでに始まっています", "stage {code} has already started"),
+    "err.stage.due_fixed": (
+        "段階 {code} は「{status}」のため、期限を変更できません",
+        "stage {code} is {status}; its due time cannot move",
+    ),
+    "err.stage.not_started": (
+        "段階 {code} はまだ始まっていないため、受領確認できません",
+        "stage {code} has not started yet; nothing to acknowledge",
+    ),
+    "err.stage.already": ("段階 {code} はすでに「{status}」です", "stage {code} is already {status}"),
+    "err.stage.already_acked": (
+        "段階 {code} はすでに {by} が受領確認しています",
+        "stage {code} was already acknowledged by {by}",
+    ),
+    "err.stage.statutory_skip": (
+        "段階 {code} は法令上の義務のため省略できません。完了するか、総括管理者が報告不要と判定したときに終わります（hokoku reportability）",
+        "stage {code} is a statutory duty and cannot be skipped: it ends when it is done, or when the general manager decides that no report is required (hokoku reportability)",
+    ),
+    "err.stage.no_skip": (
+        "段階 {code}（{article}）は方針により省略できません",
+        "stage {code} ({article}) cannot be skipped under the policy",
+    ),
+    "err.stage.skip_reason": (
+        "段階 {code} を省略するには理由が必要です（--skip-reason）",
+        "skipping stage {code} needs a reason (--skip-reason)",
+    ),
+    "err.stage.by_intake": ("段階 {code} は報告そのもので完了します", "stage {code} is completed by the report itself"),
+    "err.stage.by_assessment": (
+        "段階 {code} は報告要否の判定で完了します。事実を記録する（hokoku triage）か、総括管理者が判定してください（hokoku reportability）",
+        "stage {code} is completed when the reportability assessment is decided: record the facts (hokoku triage) or the general manager's decision (hokoku reportability)",
+    ),
+    "err.stage.by_notice": (
+        "段階 {code} は本人への通知の記録で完了します: hokoku notice add ... --complete、又は hokoku notice difficult ...（通知が困難で代替措置をとった場合）",
+        "stage {code} is completed by notice records: hokoku notice add ... --complete, or hokoku notice difficult ... (notifying is difficult and the alternative measure taken)",
+    ),
+    "err.stage.before": (
+        "段階 {code} は {open} が完了するまで完了できません",
+        "stage {code} cannot be completed before {open} is done",
+    ),
+    "err.stage.before_start": (
+        "段階 {code} は始まる前に完了できません",
+        "stage {code} cannot be completed before it starts",
+    ),
+    "err.stage.not_entitled": (
+        "{actor} は段階 {code} を{verb}できません。できるのは担当者（{owners}）、代理者又はエスカレーション先の者です",
+        "{actor} may not {verb} stage {code}: only its owner ({owners}), a deputy or someone on its escalation ladder may",
+    ),
+    "err.verb.acknowledge": ("受領確認", "acknowledge"),
+    "err.verb.complete": ("完了", "complete"),
+    "err.verb.skip": ("省略", "skip"),
+    "err.nobody": ("なし", "nobody"),
     # why the audit chain does not verify (hokoku.security.audit.verify)
     "audit.why.checkpoint_key": (
         "チェックポイント {source} は監査鍵 {key} で署名されていますが、この鍵は信頼する公開鍵にありません（公開鍵ファイルが差し替えられた可能性）",
