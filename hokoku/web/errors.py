@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hokoku.core.exceptions import ConfigError, HokokuError, InputError, NotFound, NotInitialised, TransitionRefused
 from hokoku.web.common import Forbidden
-from hokoku.web.deps import NotSignedIn
+from hokoku.web.deps import NotSignedIn, get_app
 from hokoku.web.pagebase import render_error
 from hokoku.web.security import security_headers
 
@@ -137,7 +137,7 @@ async def validation_error(request: Request, exc: RequestValidationError):
 async def database_error(request: Request, exc: Exception):
     """A database error on a data directory that was never initialised is a 503, not a 500."""
     try:
-        request.app.state.hokoku.check_ready()
+        get_app(request).check_ready()
     except NotInitialised as missing:
         return await hokoku_error(request, missing)
     except Exception:
