@@ -26,6 +26,7 @@ from hokoku.web.deps import (
     HkApp,
     Lang,
     Now,
+    PageViewer,
     Viewer,
     find_viewer,
     get_app,
@@ -269,8 +270,7 @@ def report_submit(
 
 
 @router.get("/incidents/{incident_id}/receipt")
-def receipt(request: Request, app: HkApp, lang: Lang, incident_id: str):
-    viewer = require_viewer(request)
+def receipt(request: Request, viewer: PageViewer, app: HkApp, lang: Lang, incident_id: str):
     inc = load_visible(request, viewer, incident_id, via="page:receipt")
     org = organisation(app)
     playbook = app.playbooks.get(inc.category)
@@ -394,8 +394,7 @@ def dashboard_context(request: Request, viewer: Viewer) -> dict:
 
 
 @router.get("/dashboard")
-def dashboard(request: Request):
-    viewer = require_viewer(request)
+def dashboard(request: Request, viewer: PageViewer):
     ctx = dashboard_context(request, viewer)
     if request.query_params.get("format") == "csv":
         return _incidents_csv(request, viewer, ctx["rows"])
@@ -455,8 +454,7 @@ def _incidents_csv(request: Request, viewer: Viewer, rows: list[dict]):
 
 # -- incident -------------------------------------------------------------------------------------
 @router.get("/incidents/{incident_id}")
-def incident_page(request: Request, app: HkApp, incident_id: str):
-    viewer = require_viewer(request)
+def incident_page(request: Request, viewer: PageViewer, app: HkApp, incident_id: str):
     inc = load_visible(request, viewer, incident_id, via="page")
     lang = get_lang(request)
     view = app_for(app, lang)
@@ -635,8 +633,9 @@ def _stage_confirm(
 
 
 @router.get("/incidents/{incident_id}/stages/{stage}/complete")
-def stage_complete_form(request: Request, app: HkApp, now: Now, incident_id: str, stage: str, next: str = ""):
-    viewer = require_viewer(request)
+def stage_complete_form(
+    request: Request, viewer: PageViewer, app: HkApp, now: Now, incident_id: str, stage: str, next: str = ""
+):
     inc = load_visible(request, viewer, incident_id, via="page:complete", record=False)
     from hokoku.services.transitions import stage_permissions
 
@@ -882,8 +881,9 @@ def step_assign(
 
 
 @router.get("/incidents/{incident_id}/drafts/{kind}")
-def draft(request: Request, app: HkApp, now: Now, incident_id: str, kind: str, format: str = "html"):
-    viewer = require_viewer(request)
+def draft(
+    request: Request, viewer: PageViewer, app: HkApp, now: Now, incident_id: str, kind: str, format: str = "html"
+):
     inc = load_visible(request, viewer, incident_id, via=f"draft:{kind}")
     lang = get_lang(request)
     text = render_incident_draft(app, incident_id=inc.public_id, kind=kind, lang=lang, fmt=format, now=now)
@@ -893,8 +893,7 @@ def draft(request: Request, app: HkApp, now: Now, incident_id: str, kind: str, f
 
 # -- leadership -----------------------------------------------------------------------------------
 @router.get("/leadership")
-def leadership(request: Request, app: HkApp, incident: str = ""):
-    viewer = require_viewer(request)
+def leadership(request: Request, viewer: PageViewer, app: HkApp, incident: str = ""):
     lang = get_lang(request)
     now = get_now(request)
     if not viewer.scope.manages:
@@ -1012,6 +1011,7 @@ def _data_words(data) -> str:
 @router.get("/audit")
 def audit_page(
     request: Request,
+    viewer: PageViewer,
     app: HkApp,
     lang: Lang,
     incident: str = "",
@@ -1020,7 +1020,6 @@ def audit_page(
     before: int = 0,
     format: str = "html",
 ):
-    viewer = require_viewer(request)
     if not 0 <= before <= 2**62:
         raise FieldError("before", "before: must be a whole number from 0 to 2^62")
     now = get_now(request)
