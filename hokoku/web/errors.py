@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hokoku.core.exceptions import ConfigError, HokokuError, InputError, NotFound, NotInitialised, TransitionRefused
+from hokoku.services.websessions import LoginFailed, LoginThrottled
 from hokoku.web.common import Forbidden
 from hokoku.web.deps import NotSignedIn
 from hokoku.web.pagebase import render_error
@@ -48,7 +49,6 @@ def field_of(exc: Exception) -> str | None:
 
 def status_of(exc: HokokuError) -> int:
     from hokoku.services.alerts import RateLimited
-    from hokoku.services.websessions import LoginFailed, LoginThrottled
 
     if isinstance(exc, FieldError):
         return exc.status

@@ -9,13 +9,21 @@ from datetime import datetime
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from hokoku.core.exceptions import InputError
-from hokoku.core.timeutil import JST, as_utc
+from hokoku.core.exceptions import InputError, NotFound
+from hokoku.core.scopes import scope_for
+from hokoku.core.timeutil import JST, as_utc, parse_instant
+from hokoku.documents.labels import LABELS
+from hokoku.documents.render import headcount_text
 from hokoku.i18n import t as translate
 from hokoku.i18n import t_or
 from hokoku.services import accesslog, auditlog
-from hokoku.services.dashboard import SORTS, incident_rows
+from hokoku.services.dashboard import FILTER_STATES, SORTS, DashFilter, incident_rows
+from hokoku.services.incidents import incident_policy
+from hokoku.services.intake import MAX_SUMMARY
 from hokoku.services.organisation import organisation
+from hokoku.services.records import PUBLIC_FIELDS
+from hokoku.services.tasks import assign_task, complete_task, list_tasks
+from hokoku.services.triage import DECISIONS, KEEP, decide, parse_fact, show_assessment, triage
 from hokoku.services.websessions import LoginFailed, LoginThrottled, login, logout
 from hokoku.web import security
 from hokoku.web.bounds import form_count
@@ -68,7 +76,6 @@ def _local_input(value: datetime | None) -> str:
 # -- sign-in ----------------------------------------------------------------------------------
 def _landing(app, email: str) -> str:
     """Where a person lands after signing in: staff on the report form, managers on the dashboard."""
-    from hokoku.core.scopes import scope_for
 
     try:
         scope = scope_for(organisation(app), email)
@@ -206,7 +213,6 @@ def _report_page(
         "already_done": "",
         "serious": False,
     }
-    from hokoku.services.intake import MAX_SUMMARY
 
     return render(
         request,
@@ -304,7 +310,6 @@ def _day(text: str, field: str, *, end: bool = False) -> datetime | None:
 
 def dashboard_context(request: Request, viewer: Viewer) -> dict:
     """The dashboard's rows and filter form, from the URL (shared by the page and its live fragment)."""
-    from hokoku.services.dashboard import FILTER_STATES, DashFilter
 
     p = request.query_params
     sort = p.get("sort", "due")
@@ -462,8 +467,6 @@ def incident_page(request: Request, app: HkApp, incident_id: str):
     view = app_for(app, lang)
     now = get_now(request)
     from hokoku.services.queries import show_incident
-    from hokoku.services.tasks import list_tasks
-    from hokoku.services.triage import show_assessment
 
     shown = show_incident(view, inc.public_id, now=now)
     tasks = list_tasks(view, incident_id=inc.public_id)
@@ -480,7 +483,6 @@ def incident_page(request: Request, app: HkApp, incident_id: str):
         task["checklist"] = list(enumerate(checklists.get(ref, []))) if task["kind"] == "step" else []
         task["phase_label"] = t_or(f"phase.{task.get('phase')}", lang, task.get("phase") or "")
     policy_stages = {}
-    from hokoku.services.incidents import incident_policy
 
     policy = incident_policy(inc)
     for s in shown["stages"]:
@@ -547,12 +549,9 @@ def incident_page(request: Request, app: HkApp, incident_id: str):
 
 def _casework_view(app, inc, lang: str, now) -> dict:
     """Report items 4–9, public texts, notices, prevention actions and the one headcount, for the page."""
-    from hokoku.documents.render import headcount_text
     from hokoku.services.docdata import build_document_data
-    from hokoku.services.records import PUBLIC_FIELDS
 
     data = build_document_data(app, incident_id=inc.public_id, now=now, lang=lang)
-    from hokoku.documents.labels import LABELS
 
     labels = LABELS[lang]
     found = current_findings(app, inc.public_id)
@@ -612,14 +611,11 @@ def _stage_confirm(
     status: int = 200,
 ) -> HTMLResponse:
     """The page that asks for a note (or an explicit "no note") and confirms completing a stage."""
-    from hokoku.services.incidents import incident_policy
 
     lang = get_lang(request)
     try:
         sp = incident_policy(inc).stage(stage)
     except Exception:
-        from hokoku.core.exceptions import NotFound
-
         raise NotFound(f"stage {stage!r} does not apply to {inc.public_id}") from None
     return render(
         request,
@@ -720,7 +716,6 @@ def incident_advance(
 
 def _fact(text: str, field: str):
     """A three-valued fact from the form: yes / no / unknown; empty keeps the recorded value."""
-    from hokoku.services.triage import KEEP, parse_fact
 
     if not (text or "").strip():
         return KEEP
@@ -749,7 +744,6 @@ def incident_triage(
 ):
     viewer = require_form_writer(request, csrf_token, action="triage", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:triage", record=False)
-    from hokoku.services.triage import triage
 
     facts = {
         name: _fact(value, name)
@@ -790,7 +784,6 @@ def incident_reportability(
 ):
     viewer = require_form_writer(request, csrf_token, action="reportability", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:reportability", record=False)
-    from hokoku.services.triage import DECISIONS, decide
 
     if decision not in DECISIONS:
         raise FieldError("decision", f"decision: {decision!r} is not one of {', '.join(DECISIONS)}")
@@ -820,7 +813,6 @@ def incident_amend(
 ):
     viewer = require_form_writer(request, csrf_token, action="amend", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:amend", record=False)
-    from hokoku.core.timeutil import parse_instant
     from hokoku.services.amend import amend_awareness
 
     try:
@@ -848,7 +840,6 @@ def step_done(
     """Complete a step (checklist ticks are saved one by one: ``/steps/{ref}/tick``)."""
     viewer = require_form_writer(request, csrf_token, action="step.done", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:step", record=False)
-    from hokoku.services.tasks import complete_task
 
     complete_task(
         app,
@@ -875,7 +866,6 @@ def step_assign(
 ):
     viewer = require_form_writer(request, csrf_token, action="step.assign", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:assign", record=False)
-    from hokoku.services.tasks import assign_task
 
     assign_task(app, incident_id=inc.public_id, ref=ref, to=to, actor=viewer.email, now=now)
     return back_to(next, f"/incidents/{inc.public_id}#step-{ref}", "assigned")
@@ -988,8 +978,6 @@ def _verify_text(result, lang: str) -> str:
 
 
 def _action_words(action: str, data: dict, lang: str) -> str:
-    from hokoku.documents.labels import LABELS
-
     phrase = LABELS[lang]["events"].get(action)
     if phrase is None:
         key = f"ev.{action}"
