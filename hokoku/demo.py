@@ -19,6 +19,7 @@ from typing import Any
 from hokoku.app import App
 from hokoku.config.settings import Settings
 from hokoku.core.exceptions import TransitionRefused
+from hokoku.core.statuses import TaskStatus
 from hokoku.core.timeutil import JST, fmt_jst
 from hokoku.i18n import join_list, resolve_lang, section
 from hokoku.i18n import t as tr
@@ -197,7 +198,7 @@ def _scenario(app: App, runner, t: Mapping, lang: str, as_json: bool) -> dict:
     for at, stage, who, note in steps:
         for done_at, ref in step_done.get(stage, []):
             task = next(x for x in list_tasks(app, incident_id=inc, kind="step") if x["ref"] == ref)
-            if task["phase"] == "post-incident" or task["status"] == "done":
+            if task["phase"] == "post-incident" or task["status"] == TaskStatus.DONE:
                 continue
             complete_task(app, incident_id=inc, ref=ref, actor=PO, now=done_at, evidence=f"{ref}: {t['evidence']}")
             say(done_at, f"playbook step {ref} ({task['title']}) done by {PO}")

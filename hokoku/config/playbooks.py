@@ -50,9 +50,6 @@ from hokoku.resources import playbooks_dir
 #: libyaml's safe loader when available (about ten times faster), else the pure-Python one.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-#: Environment variable naming extra playbook directories (``os.pathsep``-separated).
-PLAYBOOK_DIR_ENV = "HOKOKU_PLAYBOOK_DIR"
-
 Phase = Literal["detection", "containment", "eradication", "recovery", "post-incident"]
 DueFrom = Literal["report", "previous"]
 #: The Commission's nine report items (PPC Rules Art. 8(1) / 44), as code names.

@@ -17,18 +17,19 @@ from datetime import datetime, timedelta
 from hokoku.core.durations import Duration, before
 from hokoku.core.exceptions import TransitionRefused
 from hokoku.core.policy import EffectiveTimings, StagePolicy
+from hokoku.core.statuses import ACTIVE_STAGES, CLOSED_STAGES, StageStatus
 from hokoku.i18n import t_or
 
 PENDING, NOTIFIED, ACKNOWLEDGED, DONE, SKIPPED, OVERDUE = (
-    "pending",
-    "notified",
-    "acknowledged",
-    "done",
-    "skipped",
-    "overdue",
+    StageStatus.PENDING,
+    StageStatus.NOTIFIED,
+    StageStatus.ACKNOWLEDGED,
+    StageStatus.DONE,
+    StageStatus.SKIPPED,
+    StageStatus.OVERDUE,
 )
-ACTIVE = frozenset({NOTIFIED, ACKNOWLEDGED, OVERDUE})
-CLOSED = frozenset({DONE, SKIPPED})
+ACTIVE = ACTIVE_STAGES
+CLOSED = CLOSED_STAGES
 
 
 def status_label(status: str, lang: str = "ja") -> str:

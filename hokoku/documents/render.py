@@ -50,6 +50,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from hokoku.core.exceptions import InputError
+from hokoku.core.statuses import CLOSED_STAGES, StageStatus
 from hokoku.core.statutory import parse_regime
 from hokoku.core.timeutil import as_utc
 from hokoku.documents.diff import ITEM_KEYS, diff_items, normalise
@@ -228,11 +229,11 @@ def work_status(stage: Mapping[str, Any] | None, has_records: bool) -> str:
     if stage is None:
         return "done" if has_records else "unknown"
     status = stage.get("status")
-    if status == "done":
+    if status == StageStatus.DONE:
         return "done"
-    if status == "skipped":
+    if status == StageStatus.SKIPPED:
         return "skipped"
-    if has_records or status == "acknowledged":
+    if has_records or status == StageStatus.ACKNOWLEDGED:
         return "in_progress"
     return "not_done"
 
@@ -462,7 +463,7 @@ def _open_questions(
     if headcount and headcount.get("count") is not None and headcount.get("estimated"):
         out.append(texts["estimated"].format(count=headcount_text(headcount, lang)))
     for stage in data["stages"]:
-        if stage.get("status") not in ("done", "skipped"):
+        if stage.get("status") not in CLOSED_STAGES:
             status = labels["stage_status"].get(stage.get("status"), labels["unknown"])
             out.append(
                 texts["stage"]
@@ -530,7 +531,7 @@ def _report_items(
     status = work_status(pub, False)
     if status != "unknown" or items["publication"]:
         head = labels["status_line"].format(status=words[status])
-        if status == "done" and pub is not None and pub.get("completed_at"):
+        if status == StageStatus.DONE and pub is not None and pub.get("completed_at"):
             head += labels["published_on"].format(when=display(_day(pub["completed_at"]), lang))
         out["publication"] = _lines(head, items["publication"])
 

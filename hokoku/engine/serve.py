@@ -18,6 +18,7 @@ from datetime import datetime
 from hokoku.app import open_app
 from hokoku.clock import utcnow
 from hokoku.core.exceptions import HokokuError, NotInitialised
+from hokoku.core.statuses import NotificationStatus
 from hokoku.store.db import transaction
 
 
@@ -184,7 +185,7 @@ def _pending_outbox(app, now: datetime) -> bool:
 
     with transaction(app.engine) as session:
         due = and_(
-            Notification.status == "pending",
+            Notification.status == NotificationStatus.PENDING,
             or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
         )
         return session.execute(select(Notification.id).where(due).limit(1)).first() is not None

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from hokoku.app import App
 from hokoku.core.exceptions import InputError, NotFound
 from hokoku.core.jpcalendar import japan_date
+from hokoku.core.statuses import StageStatus
 from hokoku.core.statutory import MAX_INDIVIDUALS, check_countable
 from hokoku.models.incident import Incident, IncidentCounter, Stage
 from hokoku.security import audit
@@ -229,7 +230,7 @@ def file_report(
     result = IntakeResult(public_id, immediate_actions=[a.get(lang) for a in playbook.immediate_actions])
     pm = div.protection_manager
     for row in rows:
-        if row.status == "notified":
+        if row.status == StageStatus.NOTIFIED:
             result.notified.append(
                 {"email": row.owner_email, "role": row.owner_role, "kind": "notify", "stage": row.code}
             )

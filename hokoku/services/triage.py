@@ -25,6 +25,7 @@ from hokoku.app import App
 from hokoku.core import chain
 from hokoku.core.exceptions import InputError, NotFound, TransitionRefused
 from hokoku.core.roles import Role
+from hokoku.core.statuses import DecisionKind, IncidentStatus
 from hokoku.core.statutory import (
     FACT_NAMES,
     NOT_REQUIRED,
@@ -53,7 +54,11 @@ from hokoku.services.stagerows import (
 from hokoku.services.tasks import create_step_tasks, require_manager
 from hokoku.store.db import saved_id, transaction
 
-DECISIONS = {"confirm": "confirmed", "required": "override_required", "not-required": "override_not_required"}
+DECISIONS = {
+    "confirm": DecisionKind.CONFIRMED,
+    "required": DecisionKind.OVERRIDE_REQUIRED,
+    "not-required": DecisionKind.OVERRIDE_NOT_REQUIRED,
+}
 #: completed_by / audit actor for statutory stages set aside by a decision (reinstated on new facts).
 SET_ASIDE = "hokoku:statutory-decision"
 
@@ -254,9 +259,9 @@ def effective(session: Session, incident: Incident) -> tuple[str, Triage | None,
         .order_by(StatutoryDecision.id.desc())
         .limit(1)
     ).scalar_one_or_none()
-    if decision is None or decision.kind == "confirmed":
+    if decision is None or decision.kind == DecisionKind.CONFIRMED:
         return current.status, current, decision
-    return (REQUIRED if decision.kind == "override_required" else NOT_REQUIRED), current, decision
+    return (REQUIRED if decision.kind == DecisionKind.OVERRIDE_REQUIRED else NOT_REQUIRED), current, decision
 
 
 def effective_required(
@@ -393,8 +398,8 @@ def apply_statutory(
                     incident=incident.public_id,
                     data={"stage": row.code, "assessment": status, "cause": cause},
                 )
-    if reinstated and incident.status == "closed":
-        incident.status, incident.closed_at = "open", None
+    if reinstated and incident.status == IncidentStatus.CLOSED:
+        incident.status, incident.closed_at = IncidentStatus.OPEN, None
         session.add(incident)
         audit.append(
             session,
