@@ -35,9 +35,10 @@ def run_app() -> Iterator[App]:
     if current is not None:
         yield current
         return
-    token = _RUN_APP.set(app())
+    made = app()
+    token = _RUN_APP.set(made)
     try:
-        yield _RUN_APP.get()
+        yield made
     finally:
         _RUN_APP.reset(token)
 

@@ -65,6 +65,10 @@ class Section(Mapping[str, "str | Section"]):
     A name that completes a key is its text (``section("doc.events", lang)["incident.reported"]``);
     a name that starts keys opens the sub-section. Iterating yields the rest of every key under
     the prefix, so ``dict(section("doc.stage_status", lang))`` is the flat table.
+
+    Python code reads it with :meth:`text` (a ``str``) and :meth:`table` (a flat ``Mapping[str, str]``):
+    ``section[name]`` is typed ``str | Section`` because a name may be either, which is what
+    templates need and what mypy makes Python callers narrow.
     """
 
     def __init__(self, prefix: str, lang: Lang | str) -> None:
@@ -83,6 +87,15 @@ class Section(Mapping[str, "str | Section"]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
+
+    def text(self, name: str, /, **params: object) -> str:
+        """The text ``name`` of this section (typed ``str`` for Python callers; templates index),
+        with ``{name}`` placeholders filled from ``params``."""
+        return t(f"{self._prefix}.{name}", self._lang, **params)
+
+    def table(self, name: str, /) -> Mapping[str, str]:
+        """The texts under ``name`` as a flat table (``labels.table("item_titles")["cause"]``)."""
+        return texts(f"{self._prefix}.{name}", self._lang)
 
     def __len__(self) -> int:
         return len(self._names)

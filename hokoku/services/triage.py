@@ -264,12 +264,16 @@ def effective(session: Session, incident: Incident) -> tuple[str, Triage | None,
     return (REQUIRED if decision.kind == DecisionKind.OVERRIDE_REQUIRED else NOT_REQUIRED), current, decision
 
 
+#: A reportability status as True (required) / False (not required); undecided has no entry.
+_AS_BOOL: dict[str, bool] = {REQUIRED: True, NOT_REQUIRED: False}
+
+
 def effective_required(
     session: Session, incident: Incident
 ) -> tuple[bool | None, Triage | None, StatutoryDecision | None]:
     """Like :func:`effective`, as True (required) / False (not required) / None (undecided)."""
     status, current, decision = effective(session, incident)
-    return {REQUIRED: True, NOT_REQUIRED: False}.get(status), current, decision
+    return _AS_BOOL.get(status), current, decision
 
 
 def assessment(app: App, session: Session, incident: Incident) -> dict:
@@ -288,7 +292,7 @@ def assessment(app: App, session: Session, incident: Incident) -> dict:
         "incident": incident.public_id,
         "triaged": current is not None and current.source == "triage",
         "status": status,
-        "required": {REQUIRED: True, NOT_REQUIRED: False}.get(status),
+        "required": _AS_BOOL.get(status),
         "decided": status != UNDECIDED,
         "possibly_required": status != NOT_REQUIRED,
         "confirmed_by_general_manager": decision is not None,

@@ -98,7 +98,7 @@ def ack_link_confirm(token: str, request: Request, ctx: Context, background: Bac
     lang = _lang(ctx, request)
     now = ctx.now()
     check = check_link(ctx.app, token, now=now, lang=lang)
-    if not check.ok:
+    if not check.ok or check.claims is None:  # a link that checks out has its claims
         return _refuse(ctx, check, method="POST", lang=lang, request=request)
     claims = check.claims
     try:

@@ -8,6 +8,7 @@ audit event are the same whichever way a record is made.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
@@ -58,7 +59,7 @@ def _back(next_url: str | None, incident: str, msg: str, anchor: str):
     return RedirectResponse(f"{target}{sep}msg={msg}#{anchor}", status_code=303)
 
 
-def _changed(values: dict[str, str], current: dict[str, str | None]) -> dict[str, str]:
+def _changed(values: Mapping[str, str], current: Mapping[str, str | None]) -> dict[str, str]:
     """The non-blank fields whose text differs from what is in force."""
     out = {}
     for key, value in values.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import TypedDict
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -195,24 +196,44 @@ def _categories(app, lang: str, *, for_people: bool = True) -> list[tuple[str, s
     return [(c, app.playbooks[c].title.get(lang), app.playbooks[c].description.get(lang)) for c in codes]
 
 
+class ReportForm(TypedDict):
+    """The report form's fields, as posted (and shown again with the problems)."""
+
+    division: str
+    category: str
+    summary: str
+    aware_at: str
+    occurred_at: str
+    data_items: str
+    individuals: str
+    already_done: str
+    serious: bool
+
+
 def _report_page(
-    request: Request, viewer: Viewer, *, status: int = 200, values: dict | None = None, errors: dict | None = None
+    request: Request,
+    viewer: Viewer,
+    *,
+    status: int = 200,
+    values: ReportForm | None = None,
+    errors: dict | None = None,
 ) -> HTMLResponse:
     app = get_app(request)
     lang = get_lang(request)
     org = organisation(app)
     divisions = [(d.code, d.name.get(lang), i.name.get(lang)) for i in org.institutes for d in i.divisions]
-    values = values or {
-        "division": viewer.scope.home_division or "",
-        "category": "",
-        "summary": "",
-        "aware_at": "",
-        "occurred_at": "",
-        "data_items": "",
-        "individuals": "",
-        "already_done": "",
-        "serious": False,
-    }
+    if values is None:
+        values = {
+            "division": viewer.scope.home_division or "",
+            "category": "",
+            "summary": "",
+            "aware_at": "",
+            "occurred_at": "",
+            "data_items": "",
+            "individuals": "",
+            "already_done": "",
+            "serious": False,
+        }
 
     return render(
         request,
@@ -250,7 +271,7 @@ def report_submit(
     csrf_token: str = Form(""),
 ):
     viewer = require_form_writer(request, csrf_token, action="report")
-    values = {
+    values: ReportForm = {
         "division": division,
         "category": category,
         "summary": summary,
@@ -557,16 +578,17 @@ def _casework_view(app, inc, lang: str, now) -> dict:
     found = current_findings(app, inc.public_id)
     return {
         "finding_items": [
-            (key, labels["item_titles"][key], found.get(key) or "", n) for n, key in enumerate(PAGE_ITEMS, start=4)
+            (key, labels.table("item_titles")[key], found.get(key) or "", n)
+            for n, key in enumerate(PAGE_ITEMS, start=4)
         ],
-        "public_fields": [(key, labels["public_fields"][key]) for key in PUBLIC_FIELDS],
+        "public_fields": [(key, labels.table("public_fields")[key]) for key in PUBLIC_FIELDS],
         "public_texts": current_public_texts(app, inc.public_id),
         "notices": data["notices"],
         "actions": data["prevention_actions"],
         "headcount": headcount_text(data["headcount"], lang),
         "data_items": data["reported_data_items"],
         "occurred_at": inc.occurred_at,
-        "action_labels": labels["action_status"],
+        "action_labels": labels.table("action_status"),
         "reported_facts": {
             "individuals": data["headcount"]["count"],
             "individuals_estimated": data["headcount"]["estimated"],
@@ -978,7 +1000,7 @@ def _verify_text(result, lang: str) -> str:
 
 
 def _action_words(action: str, data: dict, lang: str) -> str:
-    phrase = LABELS[lang]["events"].get(action)
+    phrase = LABELS[lang].table("events").get(action)
     if phrase is None:
         key = f"ev.{action}"
         phrase = t_or(key, lang, None)

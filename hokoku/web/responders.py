@@ -46,13 +46,15 @@ def timeline_entries(
             continue
         data = ev.get("data") or {}
         ref = str(data.get("ref") or "").split(":", 1)[-1]
-        phrase = labels["events"].get(action)
+        phrase = labels.table("events").get(action)
         if phrase is None:
             key = f"ev.{action}"
-            phrase = t_or(key, lang, labels["event_other"])
+            phrase = t_or(key, lang, labels.text("event_other"))
         field = data.get("field") or data.get("item")
         field_label = (
-            (labels["public_fields"] if action.startswith("public_text.") else labels["item_titles"]).get(field, "")
+            (labels.table("public_fields") if action.startswith("public_text.") else labels.table("item_titles")).get(
+                field, ""
+            )
             if isinstance(field, str)
             else ""
         )
@@ -65,9 +67,9 @@ def timeline_entries(
         name = people[actor].name if actor in people else None
         when = fmt_when(ev["at"])
         if name is None or action in AUTOMATIC_EVENTS:
-            sentence = labels["timeline_sentence_system"].format(when=when, what=what[:1].upper() + what[1:])
+            sentence = labels.text("timeline_sentence_system", when=when, what=what[:1].upper() + what[1:])
         else:
-            sentence = labels["timeline_sentence"].format(when=when, actor=name, what=what)
+            sentence = labels.text("timeline_sentence", when=when, actor=name, what=what)
         entries.append(
             {
                 "seq": ev.get("seq"),
