@@ -1316,6 +1316,15 @@ def _undecodable(argv: list[str]) -> str | None:
     return None
 
 
+def _error_lang(args) -> Lang:
+    """The run's language for an error line: never fails (the settings may be what is wrong)."""
+    import os
+
+    from hokoku.i18n import pick_lang
+
+    return pick_lang(getattr(args, "lang", None), getattr(args, "run_lang", None), os.environ.get("HOKOKU_LANG"))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     bad = _undecodable(argv)
@@ -1327,7 +1336,7 @@ def main(argv: list[str] | None = None) -> int:
         args.func(args)
         sys.stdout.flush()
     except HokokuError as exc:
-        print(f"hokoku: {exc}", file=sys.stderr)
+        print(f"hokoku: {exc.localized(_error_lang(args))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

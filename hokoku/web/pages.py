@@ -323,7 +323,7 @@ def _day(text: str, field: str, *, end: bool = False) -> datetime | None:
     try:
         day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=JST)
     except ValueError:
-        raise FieldError(field, f"{field}: {text!r} is not a date (YYYY-MM-DD)") from None
+        raise FieldError(field, key="err.date.format", what=field, value=repr(text)) from None
     from datetime import timedelta
 
     return as_utc(day + timedelta(days=1) if end else day)
@@ -694,7 +694,7 @@ def incident_advance(
 
     skip = op == "skip"
     if skip and not skip_reason.strip():
-        raise FieldError("skip_reason", "skip_reason: skipping a stage needs a reason")
+        raise FieldError("skip_reason", key="err.reason.skip", what="skip_reason")
     if not skip:
         from hokoku.services.transitions import stage_permissions
 
@@ -744,7 +744,7 @@ def _fact(text: str, field: str):
     try:
         return parse_fact(text, field)
     except InputError as exc:
-        raise FieldError(field, str(exc)) from None
+        raise FieldError(field, key="err.as_is", error=exc) from None
 
 
 @router.post("/incidents/{incident_id}/triage")
@@ -808,9 +808,11 @@ def incident_reportability(
     inc = load_visible(request, viewer, incident_id, via="page:reportability", record=False)
 
     if decision not in DECISIONS:
-        raise FieldError("decision", f"decision: {decision!r} is not one of {', '.join(DECISIONS)}")
+        raise FieldError(
+            "decision", key="err.one_of", what="decision", value=repr(decision), choices=", ".join(DECISIONS)
+        )
     if decision != "confirm" and not reason.strip():
-        raise FieldError("reason", "reason: an override needs a reason")
+        raise FieldError("reason", key="err.reason.override", what="reason")
     decide(
         app,
         incident_id=inc.public_id,
@@ -840,9 +842,9 @@ def incident_amend(
     try:
         when = parse_instant(aware_at, what="aware_at")
     except InputError as exc:
-        raise FieldError("aware_at", str(exc)) from None
+        raise FieldError("aware_at", key="err.as_is", error=exc) from None
     if not reason.strip():
-        raise FieldError("reason", "reason: say why the awareness time is corrected")
+        raise FieldError("reason", key="err.reason.amend", what="reason")
     amend_awareness(app, incident_id=inc.public_id, aware_at=when, reason=reason, actor=viewer.email, now=now)
     return back_to(next, f"/incidents/{inc.public_id}#triage", "amended")
 

@@ -134,7 +134,7 @@ def step_tick(
             now=now,
         )
     except InputError as exc:
-        raise FieldError("item", str(exc)) from None
+        raise FieldError("item", key="err.as_is", error=exc) from None
     return back_to(next, f"/incidents/{inc.public_id}#step-{ref}", "ticked")
 
 
@@ -155,7 +155,7 @@ def post_status_update(
     try:
         post_update(app, incident_id=inc.public_id, text=text, actor=viewer.email, now=now)
     except InputError as exc:
-        raise FieldError("text", str(exc)) from None
+        raise FieldError("text", key="err.as_is", error=exc) from None
     return back_to(next, f"/incidents/{inc.public_id}#timeline", "update")
 
 
@@ -192,7 +192,7 @@ async def upload_evidence(
             )
         )
     except InputError as exc:
-        raise FieldError("file", str(exc)) from None
+        raise FieldError("file", key="err.as_is", error=exc) from None
     return back_to("", f"/incidents/{inc.public_id}#evidence", "evidence")
 
 
