@@ -316,7 +316,7 @@ def test_error_exits_2_with_one_line_and_changes_nothing(reported, cli, case):
     """Each user error exits 2 with one `hokoku: ...` line naming the problem; no incident, stage or message changes."""
     args, expected = ERRORS[case]
     before = state_of(cli)
-    code, out, err = cli(*args)
+    code, out, err = cli(*args, "--lang", "en")  # the expected texts are the English ones
     assert code == 2
     assert out == ""
     assert len(err.splitlines()) == 1 and err.endswith("\n"), err

@@ -188,7 +188,7 @@ class Playbook(_Strict):
             if step.id == step_id:
                 return step
         known = ", ".join(s.id for s in self.steps)
-        raise NotFound(f"no step {step_id!r} in playbook {self.category!r} (steps: {known})")
+        raise NotFound(key="err.unknown.step", value=repr(step_id), playbook=repr(self.category), known=known)
 
 
 def _rule_problems(data: Mapping[str, Any], stem: str | None = None) -> list[tuple[tuple, str]]:

@@ -26,6 +26,7 @@ from hokoku.i18n import pick_lang, t
 from hokoku.services.acklinks import STATUS, LinkAlreadyUsed, LinkCheck, check_link, use_link
 from hokoku.web.context import WebContext
 from hokoku.web.deps import Context, get_web_settings
+from hokoku.web.security import client_ip
 
 _HEADERS = {
     "Cache-Control": "no-store",
@@ -63,7 +64,6 @@ def _refuse(ctx: WebContext, check: LinkCheck, *, method: str, lang: str, reques
         )
     else:  # not a link hokoku signed (or no longer readable): at most one audit row a minute per address
         from hokoku.services.refusals import record_refusal
-        from hokoku.web.security import client_ip
 
         client = client_ip(request, get_web_settings(request).proxy_networks)
         record_refusal(

@@ -10,13 +10,21 @@ from typing import TypedDict
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from hokoku.core.exceptions import InputError
-from hokoku.core.timeutil import JST, as_utc
+from hokoku.core.exceptions import InputError, NotFound
+from hokoku.core.scopes import scope_for
+from hokoku.core.timeutil import JST, as_utc, parse_instant
+from hokoku.documents.labels import LABELS
+from hokoku.documents.render import headcount_text
 from hokoku.i18n import t as translate
 from hokoku.i18n import t_or
 from hokoku.services import accesslog, auditlog
-from hokoku.services.dashboard import SORTS, incident_rows
+from hokoku.services.dashboard import FILTER_STATES, SORTS, DashFilter, incident_rows
+from hokoku.services.incidents import incident_policy
+from hokoku.services.intake import MAX_SUMMARY
 from hokoku.services.organisation import organisation
+from hokoku.services.records import PUBLIC_FIELDS
+from hokoku.services.tasks import assign_task, complete_task, list_tasks
+from hokoku.services.triage import DECISIONS, KEEP, decide, parse_fact, show_assessment, triage
 from hokoku.services.websessions import LoginFailed, LoginThrottled, login, logout
 from hokoku.web import security
 from hokoku.web.bounds import form_count
@@ -70,7 +78,6 @@ def _local_input(value: datetime | None) -> str:
 # -- sign-in ----------------------------------------------------------------------------------
 def _landing(app, email: str) -> str:
     """Where a person lands after signing in: staff on the report form, managers on the dashboard."""
-    from hokoku.core.scopes import scope_for
 
     try:
         scope = scope_for(organisation(app), email)
@@ -228,7 +235,6 @@ def _report_page(
             "already_done": "",
             "serious": False,
         }
-    from hokoku.services.intake import MAX_SUMMARY
 
     return render(
         request,
@@ -317,7 +323,7 @@ def _day(text: str, field: str, *, end: bool = False) -> datetime | None:
     try:
         day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=JST)
     except ValueError:
-        raise FieldError(field, f"{field}: {text!r} is not a date (YYYY-MM-DD)") from None
+        raise FieldError(field, key="err.date.format", what=field, value=repr(text)) from None
     from datetime import timedelta
 
     return as_utc(day + timedelta(days=1) if end else day)
@@ -325,7 +331,6 @@ def _day(text: str, field: str, *, end: bool = False) -> datetime | None:
 
 def dashboard_context(request: Request, viewer: Viewer) -> dict:
     """The dashboard's rows and filter form, from the URL (shared by the page and its live fragment)."""
-    from hokoku.services.dashboard import FILTER_STATES, DashFilter
 
     p = request.query_params
     sort = p.get("sort", "due")
@@ -481,8 +486,6 @@ def incident_page(request: Request, viewer: PageViewer, app: HkApp, incident_id:
     view = app_for(app, lang)
     now = get_now(request)
     from hokoku.services.queries import show_incident
-    from hokoku.services.tasks import list_tasks
-    from hokoku.services.triage import show_assessment
 
     shown = show_incident(view, inc.public_id, now=now)
     tasks = list_tasks(view, incident_id=inc.public_id)
@@ -499,7 +502,6 @@ def incident_page(request: Request, viewer: PageViewer, app: HkApp, incident_id:
         task["checklist"] = list(enumerate(checklists.get(ref, []))) if task["kind"] == "step" else []
         task["phase_label"] = t_or(f"phase.{task.get('phase')}", lang, task.get("phase") or "")
     policy_stages = {}
-    from hokoku.services.incidents import incident_policy
 
     policy = incident_policy(inc)
     for s in shown["stages"]:
@@ -566,12 +568,9 @@ def incident_page(request: Request, viewer: PageViewer, app: HkApp, incident_id:
 
 def _casework_view(app, inc, lang: str, now) -> dict:
     """Report items 4–9, public texts, notices, prevention actions and the one headcount, for the page."""
-    from hokoku.documents.render import headcount_text
     from hokoku.services.docdata import build_document_data
-    from hokoku.services.records import PUBLIC_FIELDS
 
     data = build_document_data(app, incident_id=inc.public_id, now=now, lang=lang)
-    from hokoku.documents.labels import LABELS
 
     labels = LABELS[lang]
     found = current_findings(app, inc.public_id)
@@ -632,14 +631,11 @@ def _stage_confirm(
     status: int = 200,
 ) -> HTMLResponse:
     """The page that asks for a note (or an explicit "no note") and confirms completing a stage."""
-    from hokoku.services.incidents import incident_policy
 
     lang = get_lang(request)
     try:
         sp = incident_policy(inc).stage(stage)
     except Exception:
-        from hokoku.core.exceptions import NotFound
-
         raise NotFound(f"stage {stage!r} does not apply to {inc.public_id}") from None
     return render(
         request,
@@ -697,7 +693,7 @@ def incident_advance(
 
     skip = op == "skip"
     if skip and not skip_reason.strip():
-        raise FieldError("skip_reason", "skip_reason: skipping a stage needs a reason")
+        raise FieldError("skip_reason", key="err.reason.skip", what="skip_reason")
     if not skip:
         from hokoku.services.transitions import stage_permissions
 
@@ -741,14 +737,13 @@ def incident_advance(
 
 def _fact(text: str, field: str):
     """A three-valued fact from the form: yes / no / unknown; empty keeps the recorded value."""
-    from hokoku.services.triage import KEEP, parse_fact
 
     if not (text or "").strip():
         return KEEP
     try:
         return parse_fact(text, field)
     except InputError as exc:
-        raise FieldError(field, str(exc)) from None
+        raise FieldError(field, key="err.as_is", error=exc) from None
 
 
 @router.post("/incidents/{incident_id}/triage")
@@ -770,7 +765,6 @@ def incident_triage(
 ):
     viewer = require_form_writer(request, csrf_token, action="triage", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:triage", record=False)
-    from hokoku.services.triage import triage
 
     facts = {
         name: _fact(value, name)
@@ -811,12 +805,13 @@ def incident_reportability(
 ):
     viewer = require_form_writer(request, csrf_token, action="reportability", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:reportability", record=False)
-    from hokoku.services.triage import DECISIONS, decide
 
     if decision not in DECISIONS:
-        raise FieldError("decision", f"decision: {decision!r} is not one of {', '.join(DECISIONS)}")
+        raise FieldError(
+            "decision", key="err.one_of", what="decision", value=repr(decision), choices=", ".join(DECISIONS)
+        )
     if decision != "confirm" and not reason.strip():
-        raise FieldError("reason", "reason: an override needs a reason")
+        raise FieldError("reason", key="err.reason.override", what="reason")
     decide(
         app,
         incident_id=inc.public_id,
@@ -841,15 +836,14 @@ def incident_amend(
 ):
     viewer = require_form_writer(request, csrf_token, action="amend", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:amend", record=False)
-    from hokoku.core.timeutil import parse_instant
     from hokoku.services.amend import amend_awareness
 
     try:
         when = parse_instant(aware_at, what="aware_at")
     except InputError as exc:
-        raise FieldError("aware_at", str(exc)) from None
+        raise FieldError("aware_at", key="err.as_is", error=exc) from None
     if not reason.strip():
-        raise FieldError("reason", "reason: say why the awareness time is corrected")
+        raise FieldError("reason", key="err.reason.amend", what="reason")
     amend_awareness(app, incident_id=inc.public_id, aware_at=when, reason=reason, actor=viewer.email, now=now)
     return back_to(next, f"/incidents/{inc.public_id}#triage", "amended")
 
@@ -869,7 +863,6 @@ def step_done(
     """Complete a step (checklist ticks are saved one by one: ``/steps/{ref}/tick``)."""
     viewer = require_form_writer(request, csrf_token, action="step.done", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:step", record=False)
-    from hokoku.services.tasks import complete_task
 
     complete_task(
         app,
@@ -896,7 +889,6 @@ def step_assign(
 ):
     viewer = require_form_writer(request, csrf_token, action="step.assign", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:assign", record=False)
-    from hokoku.services.tasks import assign_task
 
     assign_task(app, incident_id=inc.public_id, ref=ref, to=to, actor=viewer.email, now=now)
     return back_to(next, f"/incidents/{inc.public_id}#step-{ref}", "assigned")
@@ -1009,8 +1001,6 @@ def _verify_text(result, lang: str) -> str:
 
 
 def _action_words(action: str, data: dict, lang: str) -> str:
-    from hokoku.documents.labels import LABELS
-
     phrase = LABELS[lang].table("events").get(action)
     if phrase is None:
         key = f"ev.{action}"

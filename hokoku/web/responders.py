@@ -9,9 +9,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
-from hokoku.core.exceptions import InputError
+from hokoku.core.exceptions import InputError, NotFound
 from hokoku.i18n import t_or
 from hokoku.services.organisation import organisation
+from hokoku.services.tasks import list_tasks
 from hokoku.web import security
 from hokoku.web.common import app_for, load_visible
 from hokoku.web.deps import HkApp, Now, get_lang
@@ -89,7 +90,6 @@ def timeline_fragment(request: Request, app: HkApp, now: Now, incident_id: str):
     viewer = require_viewer(request)
     inc = load_visible(request, viewer, incident_id, via="page:timeline", record=False)
     lang = get_lang(request)
-    from hokoku.services.tasks import list_tasks
 
     view = app_for(app, lang)
     shown = show_incident(view, inc.public_id, now=now)
@@ -134,7 +134,7 @@ def step_tick(
             now=now,
         )
     except InputError as exc:
-        raise FieldError("item", str(exc)) from None
+        raise FieldError("item", key="err.as_is", error=exc) from None
     return back_to(next, f"/incidents/{inc.public_id}#step-{ref}", "ticked")
 
 
@@ -155,7 +155,7 @@ def post_status_update(
     try:
         post_update(app, incident_id=inc.public_id, text=text, actor=viewer.email, now=now)
     except InputError as exc:
-        raise FieldError("text", str(exc)) from None
+        raise FieldError("text", key="err.as_is", error=exc) from None
     return back_to(next, f"/incidents/{inc.public_id}#timeline", "update")
 
 
@@ -192,7 +192,7 @@ async def upload_evidence(
             )
         )
     except InputError as exc:
-        raise FieldError("file", str(exc)) from None
+        raise FieldError("file", key="err.as_is", error=exc) from None
     return back_to("", f"/incidents/{inc.public_id}#evidence", "evidence")
 
 
@@ -202,8 +202,6 @@ def download_evidence(request: Request, app: HkApp, now: Now, incident_id: str, 
 
     viewer = require_viewer(request)
     if not 0 < evidence_id <= 2**62:
-        from hokoku.core.exceptions import NotFound
-
         raise NotFound(f"no evidence file {evidence_id}")
     inc = load_visible(request, viewer, incident_id, via="page:evidence-download")
     name, _ctype, data = read_evidence(

@@ -40,6 +40,7 @@ from hokoku.services.slackrequests import remember_request
 from hokoku.web import slackcmd
 from hokoku.web.context import WebContext
 from hokoku.web.deps import get_context, get_web_settings
+from hokoku.web.security import client_ip
 from hokoku.web.slackreply import SlackReply, ephemeral, person_for_slack_user, tell
 
 log = logging.getLogger(__name__)
@@ -413,7 +414,6 @@ async def _verified(request: Request) -> bytes | Response:
 async def _refuse(request: Request, ctx: WebContext, reason: str) -> Response:
     """401, audited at most once a minute per client address (hokoku.services.refusals)."""
     from hokoku.services.refusals import record_refusal
-    from hokoku.web.security import client_ip
 
     client = client_ip(request, get_web_settings(request).proxy_networks)
     await run_in_threadpool(

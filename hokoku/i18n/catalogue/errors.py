@@ -3,6 +3,84 @@
 from __future__ import annotations
 
 TEXTS: dict[str, tuple[str, str]] = {
+    # a field's problem: "<field>: <problem>"
+    "err.field": ("{name}: {error}", "{name}: {error}"),
+    "err.as_is": ("{error}", "{error}"),
+    "err.date.format": (
+        "{what}: {value} は日付（YYYY-MM-DD）ではありません",
+        "{what}: {value} is not a date (YYYY-MM-DD)",
+    ),
+    "err.whole_number": ("{what}: {value} は整数ではありません", "{what}: {value} is not a whole number"),
+    "err.at_most": ("{what}: {limit}以下で入力してください", "{what}: at most {limit}"),
+    "err.not_negative": ("{what}: 0以上で入力してください", "{what}: must be 0 or more"),
+    "err.one_of": ("{what}: {value} は次のいずれでもありません: {choices}", "{what}: {value} is not one of {choices}"),
+    "err.reason.skip": ("{what}: 段階を省略するには理由が必要です", "{what}: skipping a stage needs a reason"),
+    "err.reason.override": ("{what}: 判定を変更するには理由が必要です", "{what}: an override needs a reason"),
+    "err.reason.amend": (
+        "{what}: 把握日時を訂正する理由を書いてください",
+        "{what}: say why the awareness time is corrected",
+    ),
+    "err.too_long": (
+        "{what}: 長すぎます（{n}文字、上限{limit}文字）",
+        "{what}: too long ({n} characters; at most {limit})",
+    ),
+    # times given on the command line or in a form
+    "err.time.format": (
+        "{what}: {value} は ISO 8601 形式の日時ではありません（例: 2026-12-01T10:00:00+09:00）",
+        "{what}: {value} is not an ISO 8601 time (e.g. 2026-12-01T10:00:00+09:00)",
+    ),
+    "err.time.range": (
+        "{what}: {value} は範囲外です（{first}年〜{last}年）",
+        "{what}: {value} is out of range (years {first}–{last})",
+    ),
+    # a report (CLI, web form, API)
+    "err.report.summary_empty": (
+        "{what}: 概要が空です。何が起きたかを書いてください",
+        "{what}: the summary is empty; say what happened",
+    ),
+    "err.report.summary_missing": ("{what}: 何が起きたかを書いてください", "{what}: say what happened"),
+    "err.report.division_missing": (
+        "{what}: 情報を管理する課室等を選んでください",
+        "{what}: choose the division that manages the information",
+    ),
+    "err.report.category_missing": ("{what}: 事案の種類を選んでください", "{what}: choose the kind of incident"),
+    "err.report.aware_future": (
+        "{what}: 最初に気づいた日時が未来になっています",
+        "{what}: the time first known is in the future",
+    ),
+    "err.report.occurred_future": (
+        "{what}: 発生した日時が未来になっています",
+        "{what}: the time it happened is in the future",
+    ),
+    "err.report.occurred_after": (
+        "{what}: 発生した日時が、最初に気づいた日時より後になっています",
+        "{what}: the time it happened is after the time it was first known",
+    ),
+    "err.report.individuals": (
+        "{what}: 0から{limit}までの整数で入力してください",
+        "{what}: must be a whole number from 0 to {limit}",
+    ),
+    # names that do not exist
+    "err.unknown.category": (
+        "事案の種類 {value} はありません（種類: {known}）",
+        "unknown category {value} (categories: {known})",
+    ),
+    "err.unknown.person": ("{value} は組織ファイルにいません", "unknown person {value}: not in the organisation file"),
+    "err.unknown.incident": ("事案 {value} はありません", "unknown incident {value}"),
+    "err.unknown.division": ("課室等 {value} はありません", "unknown division {value}"),
+    "err.unknown.division_known": (
+        "課室等 {value} はありません（登録されているもの: {known}）",
+        "unknown division {value} (known: {known})",
+    ),
+    "err.unknown.stage": ("段階 {value} はありません（段階: {known}）", "unknown stage {value} (stages: {known})"),
+    "err.unknown.step": (
+        "プレイブック {playbook} に手順 {value} はありません（手順: {known}）",
+        "no step {value} in playbook {playbook} (steps: {known})",
+    ),
+    "err.stage.ambiguous": (
+        "段階 {value} は複数に当たります: {codes}。コードで指定してください",
+        "stage {value} is ambiguous: {codes}; use the code",
+    ),
     # why the audit chain does not verify (hokoku.security.audit.verify)
     "audit.why.checkpoint_key": (
         "チェックポイント {source} は監査鍵 {key} で署名されていますが、この鍵は信頼する公開鍵にありません（公開鍵ファイルが差し替えられた可能性）",
