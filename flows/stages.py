@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 from prefect import Flow, flow, tags, task
 
+from hokoku.app import open_app
 from hokoku.config.policyfile import load_policy
 from hokoku.flows.common import app, emit, run_app, through_flow, with_input
+from hokoku.store.db import transaction
 
 if TYPE_CHECKING:
     from prefect.states import State
@@ -103,7 +105,6 @@ def _canonical(a, incident_id: str) -> tuple[str, dict[str, str]]:
     """The incident's public id as stored (a typed id that names no incident never reaches Prefect)
     and its snapshot's stage code → flow name."""
     from hokoku.services.incidents import get_incident, incident_policy
-    from hokoku.store.db import transaction
 
     with transaction(a.engine) as session:
         incident = get_incident(session, incident_id)
@@ -229,8 +230,6 @@ def __getattr__(attr: str) -> Flow:
     """``<code>_flow`` for a stage of the policy in force (``HOKOKU_POLICY_FILE``) that the shipped
     policy lacks, so a deployment's entrypoint can name it."""
     if attr.endswith("_flow") and not attr.startswith("_"):
-        from hokoku.app import open_app
-
         code = attr.removesuffix("_flow").replace("_", "-")
         for sp in open_app().policy.stages:
             if sp.code == code and sp.completed_by != "intake":

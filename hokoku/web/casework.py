@@ -14,7 +14,18 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from hokoku.services.records import ITEMS, PUBLIC_FIELDS
+from hokoku.core.exceptions import InputError
+from hokoku.core.timeutil import parse_instant
+from hokoku.services.records import (
+    ITEMS,
+    PUBLIC_FIELDS,
+    list_findings,
+    list_public_texts,
+    record_notice,
+    set_finding,
+    set_public_text,
+)
+from hokoku.services.tasks import add_prevention_action
 from hokoku.web import security
 from hokoku.web.bounds import form_count
 from hokoku.web.common import load_visible
@@ -30,9 +41,6 @@ MAX_TEXT = 20_000
 
 
 def _instant(text: str, field: str):
-    from hokoku.core.exceptions import InputError
-    from hokoku.core.timeutil import parse_instant
-
     text = (text or "").strip()
     if not text:
         return None
@@ -66,15 +74,12 @@ def _changed(values: Mapping[str, str], current: Mapping[str, str | None]) -> di
 def current_findings(app, incident_id: str) -> dict[str, str | None]:
     """The text in force per item (the newest answer per question, joined)."""
     from hokoku.services.docdata import _latest_per_question
-    from hokoku.services.records import list_findings
 
     found = list_findings(app, incident_id=incident_id)["findings"]
     return {key: "\n".join(_latest_per_question(found.get(key, []))) or None for key in ITEMS}
 
 
 def current_public_texts(app, incident_id: str) -> dict[str, str]:
-    from hokoku.services.records import list_public_texts
-
     return list_public_texts(app, incident_id=incident_id)["texts"]
 
 
@@ -93,7 +98,6 @@ def findings_submit(
     next: str = Form(""),
     csrf_token: str = Form(""),
 ):
-    from hokoku.services.records import set_finding
 
     viewer = require_form_writer(request, csrf_token, action="finding", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:findings", record=False)
@@ -127,7 +131,6 @@ def public_texts_submit(
     next: str = Form(""),
     csrf_token: str = Form(""),
 ):
-    from hokoku.services.records import set_public_text
 
     viewer = require_form_writer(request, csrf_token, action="public-text", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:public-texts", record=False)
@@ -158,7 +161,6 @@ def notice_submit(
     next: str = Form(""),
     csrf_token: str = Form(""),
 ):
-    from hokoku.services.records import record_notice
 
     viewer = require_form_writer(request, csrf_token, action="notice", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:notice", record=False)
@@ -194,7 +196,6 @@ def action_submit(
     next: str = Form(""),
     csrf_token: str = Form(""),
 ):
-    from hokoku.services.tasks import add_prevention_action
 
     viewer = require_form_writer(request, csrf_token, action="action", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:action", record=False)

@@ -15,8 +15,9 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hokoku.core.exceptions import ConfigError, HokokuError, InputError, NotFound, NotInitialised, TransitionRefused
+from hokoku.services.websessions import LoginFailed, LoginThrottled
 from hokoku.web.common import Forbidden
-from hokoku.web.deps import NotSignedIn, get_lang
+from hokoku.web.deps import NotSignedIn, get_app, get_lang
 from hokoku.web.pagebase import render_error
 from hokoku.web.security import security_headers
 
@@ -50,7 +51,6 @@ def field_of(exc: Exception) -> str | None:
 
 def status_of(exc: HokokuError) -> int:
     from hokoku.services.alerts import RateLimited
-    from hokoku.services.websessions import LoginFailed, LoginThrottled
 
     if isinstance(exc, FieldError):
         return exc.status
@@ -139,7 +139,7 @@ async def validation_error(request: Request, exc: RequestValidationError):
 async def database_error(request: Request, exc: Exception):
     """A database error on a data directory that was never initialised is a 503, not a 500."""
     try:
-        request.app.state.hokoku.check_ready()
+        get_app(request).check_ready()
     except NotInitialised as missing:
         return await hokoku_error(request, missing)
     except Exception:

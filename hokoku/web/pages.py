@@ -10,13 +10,21 @@ from typing import TypedDict
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from hokoku.core.exceptions import InputError
-from hokoku.core.timeutil import JST, as_utc
+from hokoku.core.exceptions import InputError, NotFound
+from hokoku.core.scopes import scope_for
+from hokoku.core.timeutil import JST, as_utc, parse_instant
+from hokoku.documents.labels import LABELS
+from hokoku.documents.render import headcount_text
 from hokoku.i18n import t as translate
 from hokoku.i18n import t_or
 from hokoku.services import accesslog, auditlog
-from hokoku.services.dashboard import SORTS, incident_rows
+from hokoku.services.dashboard import FILTER_STATES, SORTS, DashFilter, incident_rows
+from hokoku.services.incidents import incident_policy
+from hokoku.services.intake import MAX_SUMMARY
 from hokoku.services.organisation import organisation
+from hokoku.services.records import PUBLIC_FIELDS
+from hokoku.services.tasks import assign_task, complete_task, list_tasks
+from hokoku.services.triage import DECISIONS, KEEP, decide, parse_fact, show_assessment, triage
 from hokoku.services.websessions import LoginFailed, LoginThrottled, login, logout
 from hokoku.web import security
 from hokoku.web.bounds import form_count
@@ -27,6 +35,7 @@ from hokoku.web.deps import (
     HkApp,
     Lang,
     Now,
+    PageViewer,
     Viewer,
     find_viewer,
     get_app,
@@ -69,7 +78,6 @@ def _local_input(value: datetime | None) -> str:
 # -- sign-in ----------------------------------------------------------------------------------
 def _landing(app, email: str) -> str:
     """Where a person lands after signing in: staff on the report form, managers on the dashboard."""
-    from hokoku.core.scopes import scope_for
 
     try:
         scope = scope_for(organisation(app), email)
@@ -227,7 +235,6 @@ def _report_page(
             "already_done": "",
             "serious": False,
         }
-    from hokoku.services.intake import MAX_SUMMARY
 
     return render(
         request,
@@ -292,8 +299,7 @@ def report_submit(
 
 
 @router.get("/incidents/{incident_id}/receipt")
-def receipt(request: Request, app: HkApp, lang: Lang, incident_id: str):
-    viewer = require_viewer(request)
+def receipt(request: Request, viewer: PageViewer, app: HkApp, lang: Lang, incident_id: str):
     inc = load_visible(request, viewer, incident_id, via="page:receipt")
     org = organisation(app)
     playbook = app.playbooks.get(inc.category)
@@ -327,7 +333,6 @@ def _day(text: str, field: str, *, end: bool = False) -> datetime | None:
 
 def dashboard_context(request: Request, viewer: Viewer) -> dict:
     """The dashboard's rows and filter form, from the URL (shared by the page and its live fragment)."""
-    from hokoku.services.dashboard import FILTER_STATES, DashFilter
 
     p = request.query_params
     sort = p.get("sort", "due")
@@ -417,8 +422,7 @@ def dashboard_context(request: Request, viewer: Viewer) -> dict:
 
 
 @router.get("/dashboard")
-def dashboard(request: Request):
-    viewer = require_viewer(request)
+def dashboard(request: Request, viewer: PageViewer):
     ctx = dashboard_context(request, viewer)
     if request.query_params.get("format") == "csv":
         return _incidents_csv(request, viewer, ctx["rows"])
@@ -478,15 +482,12 @@ def _incidents_csv(request: Request, viewer: Viewer, rows: list[dict]):
 
 # -- incident -------------------------------------------------------------------------------------
 @router.get("/incidents/{incident_id}")
-def incident_page(request: Request, app: HkApp, incident_id: str):
-    viewer = require_viewer(request)
+def incident_page(request: Request, viewer: PageViewer, app: HkApp, incident_id: str):
     inc = load_visible(request, viewer, incident_id, via="page")
     lang = get_lang(request)
     view = app_for(app, lang)
     now = get_now(request)
     from hokoku.services.queries import show_incident
-    from hokoku.services.tasks import list_tasks
-    from hokoku.services.triage import show_assessment
 
     shown = show_incident(view, inc.public_id, now=now)
     tasks = list_tasks(view, incident_id=inc.public_id)
@@ -503,7 +504,6 @@ def incident_page(request: Request, app: HkApp, incident_id: str):
         task["checklist"] = list(enumerate(checklists.get(ref, []))) if task["kind"] == "step" else []
         task["phase_label"] = t_or(f"phase.{task.get('phase')}", lang, task.get("phase") or "")
     policy_stages = {}
-    from hokoku.services.incidents import incident_policy
 
     policy = incident_policy(inc)
     for s in shown["stages"]:
@@ -570,12 +570,9 @@ def incident_page(request: Request, app: HkApp, incident_id: str):
 
 def _casework_view(app, inc, lang: str, now) -> dict:
     """Report items 4–9, public texts, notices, prevention actions and the one headcount, for the page."""
-    from hokoku.documents.render import headcount_text
     from hokoku.services.docdata import build_document_data
-    from hokoku.services.records import PUBLIC_FIELDS
 
     data = build_document_data(app, incident_id=inc.public_id, now=now, lang=lang)
-    from hokoku.documents.labels import LABELS
 
     labels = LABELS[lang]
     found = current_findings(app, inc.public_id)
@@ -636,14 +633,11 @@ def _stage_confirm(
     status: int = 200,
 ) -> HTMLResponse:
     """The page that asks for a note (or an explicit "no note") and confirms completing a stage."""
-    from hokoku.services.incidents import incident_policy
 
     lang = get_lang(request)
     try:
         sp = incident_policy(inc).stage(stage)
     except Exception:
-        from hokoku.core.exceptions import NotFound
-
         raise NotFound(f"stage {stage!r} does not apply to {inc.public_id}") from None
     return render(
         request,
@@ -659,8 +653,9 @@ def _stage_confirm(
 
 
 @router.get("/incidents/{incident_id}/stages/{stage}/complete")
-def stage_complete_form(request: Request, app: HkApp, now: Now, incident_id: str, stage: str, next: str = ""):
-    viewer = require_viewer(request)
+def stage_complete_form(
+    request: Request, viewer: PageViewer, app: HkApp, now: Now, incident_id: str, stage: str, next: str = ""
+):
     inc = load_visible(request, viewer, incident_id, via="page:complete", record=False)
     from hokoku.services.transitions import stage_permissions
 
@@ -744,7 +739,6 @@ def incident_advance(
 
 def _fact(text: str, field: str):
     """A three-valued fact from the form: yes / no / unknown; empty keeps the recorded value."""
-    from hokoku.services.triage import KEEP, parse_fact
 
     if not (text or "").strip():
         return KEEP
@@ -773,7 +767,6 @@ def incident_triage(
 ):
     viewer = require_form_writer(request, csrf_token, action="triage", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:triage", record=False)
-    from hokoku.services.triage import triage
 
     facts = {
         name: _fact(value, name)
@@ -814,7 +807,6 @@ def incident_reportability(
 ):
     viewer = require_form_writer(request, csrf_token, action="reportability", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:reportability", record=False)
-    from hokoku.services.triage import DECISIONS, decide
 
     if decision not in DECISIONS:
         raise FieldError(
@@ -846,7 +838,6 @@ def incident_amend(
 ):
     viewer = require_form_writer(request, csrf_token, action="amend", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:amend", record=False)
-    from hokoku.core.timeutil import parse_instant
     from hokoku.services.amend import amend_awareness
 
     try:
@@ -874,7 +865,6 @@ def step_done(
     """Complete a step (checklist ticks are saved one by one: ``/steps/{ref}/tick``)."""
     viewer = require_form_writer(request, csrf_token, action="step.done", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:step", record=False)
-    from hokoku.services.tasks import complete_task
 
     complete_task(
         app,
@@ -901,15 +891,15 @@ def step_assign(
 ):
     viewer = require_form_writer(request, csrf_token, action="step.assign", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:assign", record=False)
-    from hokoku.services.tasks import assign_task
 
     assign_task(app, incident_id=inc.public_id, ref=ref, to=to, actor=viewer.email, now=now)
     return back_to(next, f"/incidents/{inc.public_id}#step-{ref}", "assigned")
 
 
 @router.get("/incidents/{incident_id}/drafts/{kind}")
-def draft(request: Request, app: HkApp, now: Now, incident_id: str, kind: str, format: str = "html"):
-    viewer = require_viewer(request)
+def draft(
+    request: Request, viewer: PageViewer, app: HkApp, now: Now, incident_id: str, kind: str, format: str = "html"
+):
     inc = load_visible(request, viewer, incident_id, via=f"draft:{kind}")
     lang = get_lang(request)
     text = render_incident_draft(app, incident_id=inc.public_id, kind=kind, lang=lang, fmt=format, now=now)
@@ -919,8 +909,7 @@ def draft(request: Request, app: HkApp, now: Now, incident_id: str, kind: str, f
 
 # -- leadership -----------------------------------------------------------------------------------
 @router.get("/leadership")
-def leadership(request: Request, app: HkApp, incident: str = ""):
-    viewer = require_viewer(request)
+def leadership(request: Request, viewer: PageViewer, app: HkApp, incident: str = ""):
     lang = get_lang(request)
     now = get_now(request)
     if not viewer.scope.manages:
@@ -1014,8 +1003,6 @@ def _verify_text(result, lang: str) -> str:
 
 
 def _action_words(action: str, data: dict, lang: str) -> str:
-    from hokoku.documents.labels import LABELS
-
     phrase = LABELS[lang].table("events").get(action)
     if phrase is None:
         key = f"ev.{action}"
@@ -1038,6 +1025,7 @@ def _data_words(data) -> str:
 @router.get("/audit")
 def audit_page(
     request: Request,
+    viewer: PageViewer,
     app: HkApp,
     lang: Lang,
     incident: str = "",
@@ -1046,7 +1034,6 @@ def audit_page(
     before: int = 0,
     format: str = "html",
 ):
-    viewer = require_viewer(request)
     if not 0 <= before <= 2**62:
         raise FieldError("before", "before: must be a whole number from 0 to 2^62")
     now = get_now(request)

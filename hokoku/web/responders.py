@@ -9,9 +9,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
-from hokoku.core.exceptions import InputError
+from hokoku.core.exceptions import InputError, NotFound
 from hokoku.i18n import t_or
 from hokoku.services.organisation import organisation
+from hokoku.services.tasks import list_tasks
 from hokoku.web import security
 from hokoku.web.common import app_for, load_visible
 from hokoku.web.deps import HkApp, Now, get_lang
@@ -89,7 +90,6 @@ def timeline_fragment(request: Request, app: HkApp, now: Now, incident_id: str):
     viewer = require_viewer(request)
     inc = load_visible(request, viewer, incident_id, via="page:timeline", record=False)
     lang = get_lang(request)
-    from hokoku.services.tasks import list_tasks
 
     view = app_for(app, lang)
     shown = show_incident(view, inc.public_id, now=now)
@@ -202,8 +202,6 @@ def download_evidence(request: Request, app: HkApp, now: Now, incident_id: str, 
 
     viewer = require_viewer(request)
     if not 0 < evidence_id <= 2**62:
-        from hokoku.core.exceptions import NotFound
-
         raise NotFound(f"no evidence file {evidence_id}")
     inc = load_visible(request, viewer, incident_id, via="page:evidence-download")
     name, _ctype, data = read_evidence(

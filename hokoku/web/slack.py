@@ -39,7 +39,8 @@ from hokoku.services.organisation import organisation
 from hokoku.services.slackrequests import remember_request
 from hokoku.web import slackcmd
 from hokoku.web.context import WebContext
-from hokoku.web.deps import get_context
+from hokoku.web.deps import get_context, get_web_settings
+from hokoku.web.security import client_ip
 from hokoku.web.slackreply import SlackReply, ephemeral, person_for_slack_user, tell
 
 log = logging.getLogger(__name__)
@@ -413,10 +414,8 @@ async def _verified(request: Request) -> bytes | Response:
 async def _refuse(request: Request, ctx: WebContext, reason: str) -> Response:
     """401, audited at most once a minute per client address (hokoku.services.refusals)."""
     from hokoku.services.refusals import record_refusal
-    from hokoku.web.security import client_ip
 
-    settings = getattr(request.app.state, "web_settings", None)
-    client = client_ip(request, settings.proxy_networks if settings is not None else ())
+    client = client_ip(request, get_web_settings(request).proxy_networks)
     await run_in_threadpool(
         record_refusal,
         ctx.app,

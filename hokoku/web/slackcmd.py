@@ -16,6 +16,7 @@ import functools
 
 from hokoku.core import chain
 from hokoku.core.exceptions import HokokuError
+from hokoku.core.roles import role_label
 from hokoku.core.timeutil import fmt_jst
 from hokoku.i18n import Section, in_lang, join_list, section
 from hokoku.web.context import WebContext
@@ -103,7 +104,6 @@ def my_items(ctx: WebContext, email: str) -> str:
 
 def status_text(ctx: WebContext, email: str, incident: str) -> str:
     from hokoku.config.web import load_web_settings
-    from hokoku.core.roles import role_label
     from hokoku.services.accesslog import record_denied, record_view
     from hokoku.services.slackviews import incident_status
 
