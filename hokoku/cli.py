@@ -16,7 +16,7 @@ from pathlib import Path
 
 from hokoku.clock import utcnow
 from hokoku.core.exceptions import HokokuError, InputError, NotFound, NotInitialised
-from hokoku.i18n import Lang, in_lang, join_list, resolve_lang, t, t_or
+from hokoku.i18n import Lang, in_lang, join_list, pick_lang, resolve_lang, t, t_or
 
 EXIT_USAGE = 2
 
@@ -1319,8 +1319,6 @@ def _undecodable(argv: list[str]) -> str | None:
 def _error_lang(args) -> Lang:
     """The run's language for an error line: never fails (the settings may be what is wrong)."""
     import os
-
-    from hokoku.i18n import pick_lang
 
     return pick_lang(getattr(args, "lang", None), getattr(args, "run_lang", None), os.environ.get("HOKOKU_LANG"))
 
