@@ -15,8 +15,8 @@ from datetime import datetime
 from pathlib import Path
 
 from hokoku.clock import utcnow
-from hokoku.core.exceptions import HokokuError, InputError
-from hokoku.i18n import Lang, in_lang, join_list, resolve_lang, t, t_or
+from hokoku.core.exceptions import HokokuError, InputError, NotFound, NotInitialised
+from hokoku.i18n import Lang, in_lang, join_list, pick_lang, resolve_lang, t, t_or
 
 EXIT_USAGE = 2
 
@@ -43,7 +43,6 @@ def _check_now(args, now: datetime) -> None:
     """Simulated time only on demo databases (or ``HOKOKU_ALLOW_SIMULATED_TIME=1``); never
     earlier than the incident's latest recorded event (verbs acting on an incident ``--as``)."""
     from hokoku.app import open_app
-    from hokoku.core.exceptions import InputError
     from hokoku.services import auditops
 
     app = open_app()
@@ -293,7 +292,6 @@ def cmd_audit_keys(args) -> None:
 
 
 def cmd_audit_checkpoint(args) -> None:
-    from hokoku.core.exceptions import NotInitialised
     from hokoku.security.checkpoints import checkpoint_file
     from hokoku.services import auditops
 
@@ -408,7 +406,6 @@ def cmd_playbook_list(args) -> None:
 def cmd_playbook_show(args) -> None:
     from hokoku.app import open_app
     from hokoku.config.playbooks import render_playbook_text
-    from hokoku.core.exceptions import NotFound
 
     app = open_app()
     playbook = app.playbooks.get(args.category)
@@ -777,8 +774,6 @@ def _read_password(args, *, confirm: bool = True) -> str:
         return line[:-1] if line.endswith("\n") else line
     import getpass
 
-    from hokoku.core.exceptions import InputError
-
     first = getpass.getpass(t("cli.user.password", _lang(args)))
     if confirm and getpass.getpass(t("cli.user.password_again", _lang(args))) != first:
         raise InputError("password: the two entries differ")
@@ -806,7 +801,6 @@ TOKEN_VERBS = ("create", "list", "revoke")
 
 def cmd_user_token(args) -> None:
     """``user token [create] EMAIL`` · ``user token list EMAIL`` · ``user token revoke ID|PREFIX``."""
-    from hokoku.core.exceptions import InputError
     from hokoku.services.accounts import create_api_token, list_api_tokens, revoke_api_token
 
     words = list(args.words)
@@ -1322,6 +1316,13 @@ def _undecodable(argv: list[str]) -> str | None:
     return None
 
 
+def _error_lang(args) -> Lang:
+    """The run's language for an error line: never fails (the settings may be what is wrong)."""
+    import os
+
+    return pick_lang(getattr(args, "lang", None), getattr(args, "run_lang", None), os.environ.get("HOKOKU_LANG"))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     bad = _undecodable(argv)
@@ -1333,7 +1334,7 @@ def main(argv: list[str] | None = None) -> int:
         args.func(args)
         sys.stdout.flush()
     except HokokuError as exc:
-        print(f"hokoku: {exc}", file=sys.stderr)
+        print(f"hokoku: {exc.localized(_error_lang(args))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

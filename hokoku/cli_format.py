@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from hokoku.core.statuses import StageStatus
 from hokoku.core.timeutil import fmt_jst
 from hokoku.i18n import in_lang, join_list, t, t_or
 
@@ -77,8 +78,8 @@ def print_show(d: dict, lang: str) -> None:
     print(f"  {header[0]:<26}{header[1]:<7}{header[2]:<28}{header[3]:<14}{header[4]}")
     for s in d["stages"]:
         status = t_or(f"cli.stage_status.{s['status']}", lang, s["status"])
-        flag = t("cli.show.overdue", lang) if s["overdue"] and s["status"] != "overdue" else ""
-        ack = f" ack:{s['acknowledged_by']}" if s["acknowledged_by"] and s["status"] not in ("done",) else ""
+        flag = t("cli.show.overdue", lang) if s["overdue"] and s["status"] != StageStatus.OVERDUE else ""
+        ack = f" ack:{s['acknowledged_by']}" if s["acknowledged_by"] and s["status"] != StageStatus.DONE else ""
         level = f" esc:{s['escalation_level']}" if s["escalation_level"] else ""
         print(
             f"  {s['code']:<26}{s['article']:<7}{(s['owner'] or '-'):<28}{status + level + ack:<14}{_t(s['due_at'])}{flag}"

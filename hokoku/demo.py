@@ -18,9 +18,12 @@ from typing import Any
 
 from hokoku.app import App
 from hokoku.config.settings import Settings
+from hokoku.core.exceptions import TransitionRefused
+from hokoku.core.statuses import TaskStatus
 from hokoku.core.timeutil import JST, fmt_jst
 from hokoku.i18n import join_list, resolve_lang, section
 from hokoku.i18n import t as tr
+from hokoku.store.db import dispose_engines
 
 T0 = datetime(2027, 2, 1, 10, 0, tzinfo=JST)  # a Monday morning
 PM, DEPUTY, PO = "nakamura.pm@example.org", "kobayashi.pm2@example.org", "kato.po@example.org"
@@ -44,8 +47,6 @@ def _demo_app(lang: str):
     try:
         yield App(settings)
     finally:
-        from hokoku.store.db import dispose_engines
-
         dispose_engines()
         shutil.rmtree(home, ignore_errors=True)
 
@@ -98,7 +99,6 @@ def _drain_prefect(timeout: float = 10) -> None:
 
 def _scenario(app: App, runner, t: Mapping, lang: str, as_json: bool) -> dict:
     from hokoku import cli_format
-    from hokoku.core.exceptions import TransitionRefused
     from hokoku.services.auditops import verify
     from hokoku.services.queries import outbox, show_incident
 
@@ -198,7 +198,7 @@ def _scenario(app: App, runner, t: Mapping, lang: str, as_json: bool) -> dict:
     for at, stage, who, note in steps:
         for done_at, ref in step_done.get(stage, []):
             task = next(x for x in list_tasks(app, incident_id=inc, kind="step") if x["ref"] == ref)
-            if task["phase"] == "post-incident" or task["status"] == "done":
+            if task["phase"] == "post-incident" or task["status"] == TaskStatus.DONE:
                 continue
             complete_task(app, incident_id=inc, ref=ref, actor=PO, now=done_at, evidence=f"{ref}: {t['evidence']}")
             say(done_at, f"playbook step {ref} ({task['title']}) done by {PO}")

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from hokoku.core.statuses import ReportabilityStatus, TaskStatus
 from hokoku.models.types import UTCDateTime
 
 
@@ -30,8 +31,8 @@ class Triage(SQLModel, table=True):
     encrypted: bool | None = None
     category: str = Field(max_length=64)
     regime: str = Field(max_length=32)
-    #: ``required`` / ``not_required`` / ``undecided`` (the assessment on these facts).
-    status: str = Field(default="undecided", max_length=16)
+    #: The assessment on these facts.
+    status: str = Field(default=ReportabilityStatus.UNDECIDED, max_length=16)
     required: bool | None = None
     grounds: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     exempt_reason: str | None = Field(default=None, max_length=64)
@@ -46,7 +47,7 @@ class StatutoryDecision(SQLModel, table=True):
     triage_id: int = Field(foreign_key="triage.id")
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     by: str = Field(max_length=320)
-    kind: str = Field(max_length=32)  # confirmed | override_required | override_not_required
+    kind: str = Field(max_length=32)  # a DecisionKind
     reason_enc: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
 
 
@@ -70,7 +71,7 @@ class Task(SQLModel, table=True):
     owner_role: str | None = Field(default=None, max_length=32)
     owner_email: str | None = Field(default=None, max_length=320)
     mandatory: bool = False
-    status: str = Field(default="open", max_length=16)  # open | overdue | done | skipped
+    status: str = Field(default=TaskStatus.OPEN, max_length=16)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     due_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     next_reminder_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from hokoku.core.statuses import IncidentStatus, StageStatus
 from hokoku.models.types import UTCDateTime
 
 
@@ -27,7 +28,7 @@ class Incident(SQLModel, table=True):
     entry: str = Field(default="staff", max_length=16)  # staff | contractor | alert
     source: str = Field(default="cli", max_length=64)
     serious: bool = False
-    status: str = Field(default="open", max_length=16, index=True)  # open | closed
+    status: str = Field(default=IncidentStatus.OPEN, max_length=16, index=True)
     reporter_email: str = Field(max_length=320, index=True)
     aware_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     reported_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
@@ -60,7 +61,7 @@ class Stage(SQLModel, table=True):
     article: str = Field(max_length=16)
     owner_role: str = Field(max_length=32)
     owner_email: str | None = Field(default=None, max_length=320)
-    status: str = Field(default="pending", max_length=16)
+    status: str = Field(default=StageStatus.PENDING, max_length=16)
     activated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     due_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     next_reminder_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Column, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
+from hokoku.core.statuses import NotificationStatus
 from hokoku.models.types import UTCDateTime
 
 
@@ -28,7 +29,7 @@ class Notification(SQLModel, table=True):
     # Rendered subject and body, encrypted at rest (they quote the report).
     subject_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     body_enc: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    status: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed | cancelled
+    status: str = Field(default=NotificationStatus.PENDING, max_length=16)
     # Provider calls made (counted just before each call, never at claim time).
     attempts: int = 0
     # While ``sending``: the claim that owns the row (a fencing token, new at every claim) and the

@@ -316,7 +316,7 @@ def test_error_exits_2_with_one_line_and_changes_nothing(reported, cli, case):
     """Each user error exits 2 with one `hokoku: ...` line naming the problem; no incident, stage or message changes."""
     args, expected = ERRORS[case]
     before = state_of(cli)
-    code, out, err = cli(*args)
+    code, out, err = cli(*args, "--lang", "en")  # the expected texts are the English ones
     assert code == 2
     assert out == ""
     assert len(err.splitlines()) == 1 and err.endswith("\n"), err
@@ -338,7 +338,7 @@ def test_refused_report_leaves_no_incident_and_no_message(hokoku_home, cli):
 
 def test_refused_ack_is_kept_in_the_audit_log(reported, cli):
     """A refused acknowledgement is recorded as `ack.refused` with the stage and the reason; the stage stays open."""
-    code, _out, err = cli("ack", PID, "--as", STAFF_NOT_ON_LADDER, "--now", at(minutes(3)))
+    code, _out, err = cli("ack", PID, "--as", STAFF_NOT_ON_LADDER, "--now", at(minutes(3)), "--lang", "en")
     assert code == 2
     shown = show(cli, minutes(4))
     refused = [e for e in shown["timeline"] if e["action"] == "ack.refused"]

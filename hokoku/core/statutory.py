@@ -34,6 +34,7 @@ from typing import Any
 
 from hokoku.core import jpcalendar
 from hokoku.core.exceptions import InputError
+from hokoku.core.statuses import ReportabilityStatus
 from hokoku.i18n import LANGS, BilingualText, Lang, join_list, resolve_lang, t
 
 FINAL_DAYS = 30
@@ -155,7 +156,11 @@ def _ground(code: str, regime: Regime) -> Ground:
 #: The facts that can make an incident reportable, in the order they are listed to people.
 FACT_NAMES = ("sensitive", "financial_risk", "unauthorized_purpose", "individuals", "encrypted")
 
-REQUIRED, NOT_REQUIRED, UNDECIDED = "required", "not_required", "undecided"
+REQUIRED, NOT_REQUIRED, UNDECIDED = (
+    ReportabilityStatus.REQUIRED,
+    ReportabilityStatus.NOT_REQUIRED,
+    ReportabilityStatus.UNDECIDED,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -349,11 +354,6 @@ class PPCDeadlines:
     def preliminary_target_at(self) -> datetime:
         """End of the preliminary target day (23:59:59 Japan time), as aware UTC."""
         return jpcalendar.end_of_japan_day(self.preliminary_target)
-
-    @property
-    def preliminary_warning_at(self) -> datetime:
-        """End of the preliminary warning day (23:59:59 Japan time), as aware UTC."""
-        return jpcalendar.end_of_japan_day(self.preliminary_warning)
 
     @property
     def preliminary_rule_en(self) -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-OPEN, OVERDUE, DONE, SKIPPED = "open", "overdue", "done", "skipped"
+from hokoku.core.statuses import TaskStatus
+
+OPEN, OVERDUE, DONE, SKIPPED = TaskStatus.OPEN, TaskStatus.OVERDUE, TaskStatus.DONE, TaskStatus.SKIPPED
 CLOSED = frozenset({DONE, SKIPPED})
 REMIND_AT_FRACTION = 0.8
 MIN_LEAD_FOR_REMINDER = timedelta(minutes=10)

@@ -30,7 +30,7 @@ from hokoku.core.exceptions import ConfigError
 from hokoku.core.timeutil import as_utc
 from hokoku.i18n import t
 from hokoku.models.audit import AuditEvent, AuditHead
-from hokoku.security.auditkeys import AuditSigner
+from hokoku.security.auditkeys import AuditSigner, fingerprint
 from hokoku.security.crypto import Keyring, verify_signature  # noqa: F401  (verify_signature: re-exported)
 from hokoku.store.triggers import note
 
@@ -329,7 +329,6 @@ def verify(
     ``checkpoints`` (:class:`hokoku.security.checkpoints.Checkpoint`) must be signed by a trusted key and
     lie on the chain: the chain may not end before the newest one nor differ at any of them.
     """
-    from hokoku.security.auditkeys import fingerprint
 
     keys = _Keys(public_keys)
     cps = sorted(checkpoints, key=lambda c: c.seq)  # stable: of equal seqs, the one given last is "newest"

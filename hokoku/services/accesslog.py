@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from hokoku.core.statuses import NotificationStatus
 from hokoku.core.timeutil import fmt_jst, iso
 from hokoku.models.notification import Notification
 from hokoku.models.web import IncidentRead, ReadWarning
@@ -99,7 +100,7 @@ def _maybe_warn(app, web_settings, session: Session, *, email: str, now: datetim
                 lang=lang,
                 subject_enc=app.keyring.encrypt(subject, field="notification.subject", bind=f"{base}:{channel}"),
                 body_enc=app.keyring.encrypt(body, field="notification.body", bind=f"{base}:{channel}"),
-                status="pending",
+                status=NotificationStatus.PENDING,
                 created_at=now,
                 next_attempt_at=now,
             )

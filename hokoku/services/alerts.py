@@ -18,6 +18,7 @@ from sqlalchemy import func, select, text
 
 from hokoku.app import App
 from hokoku.core.exceptions import HokokuError, InputError, NotFound
+from hokoku.core.statuses import IncidentStatus
 from hokoku.models.casework import Alert, AlertSource
 from hokoku.models.incident import Incident
 from hokoku.security import audit
@@ -110,7 +111,7 @@ def ingest_alert(
                 Alert.source == source,
                 Alert.dedup_key == key,
                 Alert.received_at > now - window,
-                Incident.status == "open",
+                Incident.status == IncidentStatus.OPEN,
             )
             .order_by(Alert.id.desc())
             .limit(1)

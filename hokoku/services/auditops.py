@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from hokoku.clock import utcnow
 from hokoku.core.exceptions import ConfigError, InputError
 from hokoku.core.jpcalendar import japan_date
+from hokoku.core.statuses import NotificationStatus
 from hokoku.core.timeutil import as_utc, fmt_jst, iso
 from hokoku.models.audit import AuditEvent, AuditHead
 from hokoku.models.meta import HokokuMeta
@@ -192,7 +193,7 @@ def queue_daily_checkpoint(app, *, now: datetime) -> list[str]:
                     lang=lang,
                     subject_enc=app.keyring.encrypt(subject, field="notification.subject", bind=key),
                     body_enc=app.keyring.encrypt(body, field="notification.body", bind=key),
-                    status="pending",
+                    status=NotificationStatus.PENDING,
                     created_at=now,
                     next_attempt_at=now,
                     meta={"seq": last["seq"]},

@@ -24,6 +24,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from hokoku.app import App
+from hokoku.core.statuses import NotificationStatus
 from hokoku.core.timeutil import fmt_jst
 from hokoku.i18n import t
 from hokoku.models.notification import Notification
@@ -65,15 +66,20 @@ def channel_state(session, channel: str) -> ChannelState:
     """Whether ``channel`` is failing now, since when, how many messages, the latest error."""
     last_ok = _aware(
         session.execute(
-            select(func.max(Notification.sent_at)).where(Notification.channel == channel, Notification.status == "sent")
+            select(func.max(Notification.sent_at)).where(
+                Notification.channel == channel, Notification.status == NotificationStatus.SENT
+            )
         ).scalar()
     )
     failing = and_(
         Notification.channel == channel,
         Notification.last_error.is_not(None),
         or_(
-            and_(Notification.status.in_(("pending", "sending")), Notification.attempts >= 1),
-            and_(Notification.status == "failed", Notification.attempts > 1),
+            and_(
+                Notification.status.in_((NotificationStatus.PENDING, NotificationStatus.SENDING)),
+                Notification.attempts >= 1,
+            ),
+            and_(Notification.status == NotificationStatus.FAILED, Notification.attempts > 1),
         ),
     )
     if last_ok is not None:
@@ -161,7 +167,7 @@ def _queue(
                     lang=lang,
                     subject_enc=app.keyring.encrypt(subject, field="notification.subject", bind=key),
                     body_enc=app.keyring.encrypt(body, field="notification.body", bind=key),
-                    status="pending",
+                    status=NotificationStatus.PENDING,
                     created_at=now,
                     next_attempt_at=now,
                     meta={"channels": down, "outage": outage},
@@ -199,7 +205,7 @@ def check_channels(app: App, *, now: datetime) -> list[str]:
                         select(Notification.id)
                         .where(
                             Notification.channel == c,
-                            Notification.status == "sent",
+                            Notification.status == NotificationStatus.SENT,
                             Notification.sent_at > alert.created_at,
                         )
                         .limit(1)
@@ -217,7 +223,7 @@ def check_channels(app: App, *, now: datetime) -> list[str]:
                                 Notification.kind == DOWN,
                                 Notification.base_key.like(f"{DOWN}:{tag}:%"),
                                 Notification.channel == c,
-                                Notification.status == "sent",
+                                Notification.status == NotificationStatus.SENT,
                             )
                             .limit(1)
                         ).first()

@@ -13,6 +13,7 @@ from sqlalchemy import or_, select
 from hokoku.core import chain
 from hokoku.core.exceptions import NotFound
 from hokoku.core.scopes import Scope
+from hokoku.core.statuses import OPEN_TASKS, IncidentStatus, StageStatus
 from hokoku.i18n import in_lang
 from hokoku.models.casework import Task
 from hokoku.models.incident import Incident
@@ -99,7 +100,7 @@ def incident_rows(
     scope), overdue playbook steps, escalations and statutory dues; narrowed by ``filters``."""
     query = scoped_query(scope)
     if open_only and not (filters and filters.state == "closed"):
-        query = query.where(Incident.status == "open")
+        query = query.where(Incident.status == IncidentStatus.OPEN)
     actor = "" if scope.read_only else scope.email
     out = []
     with transaction(app.engine) as session:
@@ -114,14 +115,14 @@ def incident_rows(
             statutory: list[dict[str, Any]] = []
             for row in rows:
                 sp = policy.stage(row.code)
-                if row.code in STATUTORY_STAGES and row.status != "skipped":
+                if row.code in STATUTORY_STAGES and row.status != StageStatus.SKIPPED:
                     statutory.append(
                         {
                             "code": row.code,
                             "title": sp.title.get(lang),
                             "status": row.status,
                             "due_at": row.due_at,
-                            "done": row.status == "done",
+                            "done": row.status == StageStatus.DONE,
                             "overdue": row.due_at is not None and row.due_at <= now and row.status not in chain.CLOSED,
                         }
                     )
@@ -155,7 +156,7 @@ def incident_rows(
                 session.execute(
                     select(Task).where(
                         Task.incident_id == inc.id,
-                        Task.status.in_(("open", "overdue")),
+                        Task.status.in_(sorted(OPEN_TASKS)),
                         Task.due_at.is_not(None),
                         Task.due_at <= now,
                     )
@@ -194,7 +195,7 @@ def incident_rows(
                     "statutory": statutory,
                     "report_late": inc.reported_at > policy.report_delay.after(inc.aware_at),
                     "state": "closed"
-                    if inc.status == "closed"
+                    if inc.status == IncidentStatus.CLOSED
                     else (
                         "overdue"
                         if overdue
@@ -214,7 +215,7 @@ def incident_rows(
     elif sort == "status":
         out.sort(
             key=lambda r: (
-                r["status"] == "closed",
+                r["status"] == IncidentStatus.CLOSED,
                 not r["overdue"],
                 _STATUS_ORDER.get(r["state"], 9),
                 r["next_due_at"] or far,

@@ -58,6 +58,7 @@ from sqlmodel import Session
 
 from hokoku.app import App
 from hokoku.core import chain
+from hokoku.core.statuses import IncidentStatus, NotificationStatus
 from hokoku.core.timeutil import JST
 from hokoku.i18n import section, t
 from hokoku.models.incident import Incident, Stage
@@ -165,10 +166,10 @@ def claim(
         expired = or_(Notification.lease_until.is_(None), Notification.lease_until <= clock)
         due = or_(
             and_(
-                Notification.status == "pending",
+                Notification.status == NotificationStatus.PENDING,
                 or_(Notification.next_attempt_at.is_(None), Notification.next_attempt_at <= now),
             ),
-            and_(Notification.status == "sending", expired),
+            and_(Notification.status == NotificationStatus.SENDING, expired),
         )
         query = select(Notification).where(due)
         if ids is not None:
@@ -182,7 +183,7 @@ def claim(
         rows = list(session.execute(query).scalars())
         claim_id, until = _new_claim_id(), clock + lease_of(app)
         for row in rows:
-            row.status, row.claim_id, row.lease_until = "sending", claim_id, until
+            row.status, row.claim_id, row.lease_until = NotificationStatus.SENDING, claim_id, until
             session.add(row)
         return Claim(claim_id, [r.id for r in rows])
 
@@ -190,7 +191,7 @@ def claim(
 def _owned(session: Session, nid: int, claim_id: str) -> Notification | None:
     """The row, locked, if ``claim_id`` still owns it (the fence before sending and before recording)."""
     query = select(Notification).where(
-        Notification.id == nid, Notification.claim_id == claim_id, Notification.status == "sending"
+        Notification.id == nid, Notification.claim_id == claim_id, Notification.status == NotificationStatus.SENDING
     )
     return session.execute(for_update(query)).scalar_one_or_none()
 
@@ -202,7 +203,11 @@ def renew(app: App, nid: int, claim_id: str) -> bool:
         renewed = rows_changed(
             session,
             update(Notification)
-            .where(Notification.id == nid, Notification.claim_id == claim_id, Notification.status == "sending")
+            .where(
+                Notification.id == nid,
+                Notification.claim_id == claim_id,
+                Notification.status == NotificationStatus.SENDING,
+            )
             .values(lease_until=until),
         )
         return renewed == 1
@@ -360,11 +365,11 @@ def _actions(app: App, row: Notification, incident: Incident | None, stage: Stag
     if (row.kind in ACK_KINDS or row.kind == "overdue") and stage is not None and stage.status in chain.ACTIVE:
         value = f"{pid}|{stage.code}"
         if stage.acknowledged_at is None:
-            out.append(Action("acknowledge", labels["acknowledge"], value=value))
+            out.append(Action("acknowledge", labels.text("acknowledge"), value=value))
 
             if incident_policy(incident).stage(stage.code).completed_by == "advance":
-                out.append(Action("mark_done", labels["mark_done"], value=value))
-    out.append(Action("open", labels["open"], url=f"{app.settings.public_url.rstrip('/')}/incidents/{pid}"))
+                out.append(Action("mark_done", labels.text("mark_done"), value=value))
+    out.append(Action("open", labels.text("open"), url=f"{app.settings.public_url.rstrip('/')}/incidents/{pid}"))
     return tuple(out)
 
 
@@ -393,7 +398,7 @@ def stale_reason(session: Session, row: Notification, incident: Incident | None,
         return None
     if row.kind in ("overdue", "notify") and stage is not None and stage.status in chain.CLOSED:
         return f"stage {stage.code} was {stage.status} before delivery"
-    if row.kind in _INCIDENT_BOUND and incident is not None and incident.status == "closed":
+    if row.kind in _INCIDENT_BOUND and incident is not None and incident.status == IncidentStatus.CLOSED:
         return f"incident {incident.public_id} was closed before delivery"
     if row.kind == "reminder" and row.stage_code is not None:
         newer = session.execute(
@@ -405,7 +410,9 @@ def stale_reason(session: Session, row: Notification, incident: Incident | None,
                 Notification.recipient_email == row.recipient_email,
                 Notification.channel == row.channel,
                 Notification.id > row.id,
-                Notification.status.in_(("pending", "sending", "sent")),
+                Notification.status.in_(
+                    (NotificationStatus.PENDING, NotificationStatus.SENDING, NotificationStatus.SENT)
+                ),
             )
             .limit(1)
         ).first()
@@ -416,7 +423,11 @@ def stale_reason(session: Session, row: Notification, incident: Incident | None,
         base = row.base_key or base_key(row.idempotency_key)
         other = session.execute(
             select(Notification.channel)
-            .where(Notification.base_key == base, Notification.channel != row.channel, Notification.status == "sent")
+            .where(
+                Notification.base_key == base,
+                Notification.channel != row.channel,
+                Notification.status == NotificationStatus.SENT,
+            )
             .limit(1)
         ).scalar()
         if other:
@@ -433,7 +444,7 @@ def older_undelivered(session: Session, row: Notification) -> Notification | Non
                 Notification.recipient_email == row.recipient_email,
                 Notification.channel == row.channel,
                 Notification.id < row.id,
-                Notification.status.in_(("pending", "sending")),
+                Notification.status.in_((NotificationStatus.PENDING, NotificationStatus.SENDING)),
                 Notification.incident_id == row.incident_id,
                 Notification.kind.in_(sorted(_THREAD_KINDS)),
             )
@@ -448,7 +459,7 @@ def older_undelivered(session: Session, row: Notification) -> Notification | Non
             Notification.recipient_email == row.recipient_email,
             Notification.channel == row.channel,
             Notification.id < row.id,
-            Notification.status.in_(("pending", "sending")),
+            Notification.status.in_((NotificationStatus.PENDING, NotificationStatus.SENDING)),
             Notification.kind.not_in(_NO_FALLBACK),
         )
         .order_by(Notification.id)
@@ -539,7 +550,7 @@ def _prepare_thread(app: App, session: Session, row: Notification, incident: Inc
         incident_id=incident.public_id,
         conversation=conversation,
         thread_ref=parent if row.kind == incidentthread.REPLY else None,
-        actions=(Action("open", labels["open"], url=url),) if row.kind == incidentthread.PARENT else (),
+        actions=(Action("open", labels.text("open"), url=url),) if row.kind == incidentthread.PARENT else (),
     )
     return Delivery("send", message=message)
 
@@ -583,7 +594,7 @@ def deliver_one(
         pid = session.get_one(Incident, row.incident_id).public_id if row.incident_id else None
         ahead = older_undelivered(session, row) if delivery.op in ("send", "refresh") else None
         if ahead is not None:  # per person and channel, messages go in the order they were queued
-            row.status, row.claim_id, row.lease_until = "pending", None, None
+            row.status, row.claim_id, row.lease_until = NotificationStatus.PENDING, None, None
             row.next_attempt_at = max(now, ahead.next_attempt_at or now)
             session.add(row)
             return DispatchEvent(
@@ -595,7 +606,12 @@ def deliver_one(
                 error=f"waits for {ahead.idempotency_key}",
             )
         if delivery.op == "cancel":
-            row.status, row.last_error, row.claim_id, row.lease_until = "cancelled", delivery.reason, None, None
+            row.status, row.last_error, row.claim_id, row.lease_until = (
+                NotificationStatus.CANCELLED,
+                delivery.reason,
+                None,
+                None,
+            )
             session.add(row)
             audit.append(
                 session,
@@ -627,7 +643,7 @@ def deliver_one(
             return DispatchEvent(nid, "", "", "", "superseded")
         row.claim_id, row.lease_until = None, None
         if error is None:
-            row.status, row.sent_at, row.provider_id, row.last_error = "sent", now, provider_id, None
+            row.status, row.sent_at, row.provider_id, row.last_error = NotificationStatus.SENT, now, provider_id, None
             outcome = "sent"
             session.add(row)
             if delivery.has_ack_button:  # acknowledged while this was in flight: take the buttons away
@@ -644,7 +660,7 @@ def deliver_one(
         elif error.permanent or row.attempts >= (
             MAX_ATTEMPTS if error.retry_after is None else MAX_RATE_LIMITED_ATTEMPTS
         ):
-            row.status, row.last_error = "failed", str(error)[:1000]
+            row.status, row.last_error = NotificationStatus.FAILED, str(error)[:1000]
             outcome = "failed"
             audit.append(
                 session,
@@ -664,7 +680,7 @@ def deliver_one(
             session.flush()
             after_failure(app, session, row, now=now)
         else:
-            row.status, row.last_error = "pending", str(error)[:1000]
+            row.status, row.last_error = NotificationStatus.PENDING, str(error)[:1000]
             row.next_attempt_at = now + backoff(row.attempts, rng=rng, retry_after=error.retry_after)
             outcome = "retry"
         session.add(row)
@@ -709,7 +725,7 @@ def enqueue_fallback(
             body_enc=app.keyring.rebind(
                 row.body_enc, field="notification.body", source=row.idempotency_key, target=key
             ),
-            status="pending",
+            status=NotificationStatus.PENDING,
             created_at=now,
             next_attempt_at=now,
             fallback_of=row.id,
@@ -747,7 +763,7 @@ def fallback_overdue(app: App, session: Session, *, now: datetime) -> list[Notif
     query = (
         select(Notification)
         .where(
-            Notification.status.in_(("pending", "sending")),
+            Notification.status.in_((NotificationStatus.PENDING, NotificationStatus.SENDING)),
             Notification.channel.in_(REAL_CHANNELS),
             Notification.kind.not_in(_NO_FALLBACK),
             Notification.fell_back_at.is_(None),
@@ -774,7 +790,7 @@ def after_failure(app: App, session: Session, row: Notification, *, now: datetim
             select(Notification).where(Notification.idempotency_key.in_([f"{base}:{c}" for c in CHANNELS]))
         ).scalars()
     )
-    if any(s.status != "failed" for s in siblings):
+    if any(s.status != NotificationStatus.FAILED for s in siblings):
         return  # delivered, still trying, or no longer needed elsewhere
     alert_undeliverable(app, session, base, siblings, now=now)
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from hokoku.app import App
+from hokoku.core.statuses import StageStatus, TaskStatus
 from hokoku.core.statutory import TriageFacts, assess_reportability, ppc_deadlines
 from hokoku.documents.render import build_context
 from hokoku.i18n import LANGS, in_lang, plural, t
@@ -121,7 +122,9 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
             "title": dec(t.title_enc, "task.title", t.id) or in_lang(lang, ja=t.title_ja, en=t.title_en),
             "owner_name": name(t.owner_email) if t.owner_email else None,
             "due_at": t.due_at,
-            "status": t.status if not (t.status == "open" and t.due_at and t.due_at <= now) else "overdue",
+            "status": t.status
+            if not (t.status == TaskStatus.OPEN and t.due_at and t.due_at <= now)
+            else TaskStatus.OVERDUE,
             "completed_at": t.completed_at,
         }
         for t in tasks
@@ -143,7 +146,7 @@ def document_data(app: App, session: Session, inc: Incident, *, now: datetime, l
     contained = by_code.get("containment", {}).get("completed_at")
     deadlines: list[dict[str, Any]] = []
     for s in stages:
-        if s["due_at"] is None or s["code"] == "report" or s["status"] == "skipped":
+        if s["due_at"] is None or s["code"] == "report" or s["status"] == StageStatus.SKIPPED:
             continue
         done = s["completed_at"]
         deadlines.append(

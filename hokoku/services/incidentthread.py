@@ -28,6 +28,7 @@ from sqlmodel import Session
 from hokoku.app import App
 from hokoku.core import chain
 from hokoku.core.roles import role_label
+from hokoku.core.statuses import IncidentStatus, NotificationStatus
 from hokoku.core.timeutil import fmt_jst
 from hokoku.models.audit import AuditEvent
 from hokoku.models.incident import Incident
@@ -82,7 +83,7 @@ def _row(
         lang=lang,
         subject_enc=app.keyring.encrypt(subject, field="notification.subject", bind=full),
         body_enc=app.keyring.encrypt(body, field="notification.body", bind=full),
-        status="pending",
+        status=NotificationStatus.PENDING,
         created_at=now,
         next_attempt_at=now,
         meta={"conversation": conversation, **meta},
@@ -105,7 +106,7 @@ def parent_message(app: App, session: Session, incident: Incident) -> tuple[str,
         serious=incident.serious,
         category=playbook.title.get(lang) if playbook else incident.category,
         division=org.division(incident.division_code).name.get(lang),
-        closed=incident.status == "closed",
+        closed=incident.status == IncidentStatus.CLOSED,
         stage=None
         if current is None
         else {
@@ -144,7 +145,9 @@ def sync(app: App, session: Session, *, now: datetime, incident: str | None = No
     conversation = channel_of(app)
     if conversation is None:
         return []
-    query = select(Incident).where(or_(Incident.status == "open", Incident.closed_at >= now - CLOSED_GRACE))
+    query = select(Incident).where(
+        or_(Incident.status == IncidentStatus.OPEN, Incident.closed_at >= now - CLOSED_GRACE)
+    )
     if incident is not None:
         query = select(Incident).where(Incident.public_id == incident.strip().upper())
     lang = app.settings.lang
@@ -224,6 +227,8 @@ def sync(app: App, session: Session, *, now: datetime, incident: str | None = No
 def parent_ref(session: Session, row: Notification) -> str | None:
     """The provider id (``slack:<channel>:<ts>``) of the incident's parent message, once posted."""
     pid_key = select(Notification.provider_id).where(
-        Notification.incident_id == row.incident_id, Notification.kind == PARENT, Notification.status == "sent"
+        Notification.incident_id == row.incident_id,
+        Notification.kind == PARENT,
+        Notification.status == NotificationStatus.SENT,
     )
     return session.execute(pid_key.limit(1)).scalar()

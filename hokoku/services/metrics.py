@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import select
 
 from hokoku.core.scopes import Scope
+from hokoku.core.statuses import StageStatus, TaskStatus
+from hokoku.core.timeutil import JST
 from hokoku.models.casework import Task
 from hokoku.models.incident import Incident
 from hokoku.services.dashboard import scoped_query
@@ -32,12 +34,14 @@ def incident_metrics(app, scope: Scope, *, now: datetime, lang: str, limit: int 
             dues = [
                 (r.due_at, r.completed_at)
                 for r in rows.values()
-                if r.due_at is not None and r.code != "report" and r.status != "skipped"
+                if r.due_at is not None and r.code != "report" and r.status != StageStatus.SKIPPED
             ]
             dues += [
                 (t.due_at, t.completed_at)
                 for t in session.execute(
-                    select(Task).where(Task.incident_id == inc.id, Task.kind == "prevention", Task.status != "skipped")
+                    select(Task).where(
+                        Task.incident_id == inc.id, Task.kind == "prevention", Task.status != TaskStatus.SKIPPED
+                    )
                 ).scalars()
                 if t.due_at is not None
             ]
@@ -61,7 +65,7 @@ def incident_metrics(app, scope: Scope, *, now: datetime, lang: str, limit: int 
                     if ack and ack.acknowledged_at
                     else None,
                     "time_to_contain": (contain.completed_at - inc.reported_at)
-                    if contain and contain.status == "done" and contain.completed_at
+                    if contain and contain.status == StageStatus.DONE and contain.completed_at
                     else None,
                     "deadlines_met": met,
                     "deadlines_missed": missed,
@@ -78,7 +82,6 @@ STATUTORY_COLUMNS = ("ppc-preliminary", "ppc-final", "individual-notice")
 def statutory_board(app, scope: Scope, *, now: datetime, lang: str) -> list[dict]:
     """Incidents in scope that are or may be reportable (the assessment in force; unknown is never
     "no"), each duty's due time, whether it was filed or sent, and the days left (Japan days)."""
-    from hokoku.core.timeutil import JST
     from hokoku.services.triage import assessment
 
     out = []
@@ -95,19 +98,19 @@ def statutory_board(app, scope: Scope, *, now: datetime, lang: str) -> list[dict
                     duties.append(None)
                     continue
                 days_left = None
-                if row.due_at is not None and row.status not in ("done", "skipped"):
+                if row.due_at is not None and row.status not in (StageStatus.DONE, StageStatus.SKIPPED):
                     days_left = (row.due_at.astimezone(JST).date() - now.astimezone(JST).date()).days
                 duties.append(
                     {
                         "code": code,
                         "status": row.status,
                         "due_at": row.due_at,
-                        "done_at": row.completed_at if row.status == "done" else None,
-                        "skipped": row.status == "skipped",
+                        "done_at": row.completed_at if row.status == StageStatus.DONE else None,
+                        "skipped": row.status == StageStatus.SKIPPED,
                         "days_left": days_left,
                         "overdue": row.due_at is not None
                         and row.due_at <= now
-                        and row.status not in ("done", "skipped"),
+                        and row.status not in (StageStatus.DONE, StageStatus.SKIPPED),
                     }
                 )
             playbook = app.playbooks.get(inc.category)

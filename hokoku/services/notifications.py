@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from hokoku.app import App
+from hokoku.core.statuses import NotificationStatus
 from hokoku.core.timeutil import fmt_jst
 from hokoku.models.incident import Incident, Stage
 from hokoku.models.notification import Notification
@@ -157,7 +158,7 @@ def enqueue(
             lang=ctx.lang,
             subject_enc=app.keyring.encrypt(subject, field="notification.subject", bind=full_key),
             body_enc=app.keyring.encrypt(body, field="notification.body", bind=full_key),
-            status="pending",
+            status=NotificationStatus.PENDING,
             created_at=now,
             next_attempt_at=now,
             meta=meta,

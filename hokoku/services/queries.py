@@ -9,9 +9,10 @@ from sqlalchemy import select
 from hokoku.app import App
 from hokoku.core import chain
 from hokoku.core.roles import role_label
+from hokoku.core.statuses import IncidentStatus, NotificationStatus
 from hokoku.core.statutory import parse_regime, ppc_deadlines
 from hokoku.core.timeutil import as_utc, fmt_jst, iso, iso_local
-from hokoku.i18n import t
+from hokoku.i18n import Lang, t
 from hokoku.models.audit import AuditEvent
 from hokoku.models.incident import Incident
 from hokoku.models.notification import Notification
@@ -70,7 +71,9 @@ def show_incident(app: App, public_id: str, *, now: datetime) -> dict:
         failures = [
             {"key": n.idempotency_key, "channel": n.channel, "recipient": n.recipient_email, "error": n.last_error}
             for n in session.execute(
-                select(Notification).where(Notification.incident_id == inc.id, Notification.status == "failed")
+                select(Notification).where(
+                    Notification.incident_id == inc.id, Notification.status == NotificationStatus.FAILED
+                )
             ).scalars()
         ]
         div = org.division(inc.division_code)
@@ -117,7 +120,7 @@ def report_delay(inc: Incident, policy) -> dict:
     return {"minutes": int(delay.total_seconds() // 60), "tolerance": str(tolerance), "late": late}
 
 
-def statutory_rules(app: App, session, inc: Incident, lang: str) -> dict[str, str]:
+def statutory_rules(app: App, session, inc: Incident, lang: Lang) -> dict[str, str]:
     """For each statutory stage code, the rule its due time was counted by, in ``lang``."""
 
     policy = incident_policy(inc)
@@ -147,7 +150,7 @@ def list_incidents(app: App, *, open_only: bool, now: datetime) -> list[dict]:
     with transaction(app.engine) as session:
         query = select(Incident).order_by(Incident.id)
         if open_only:
-            query = query.where(Incident.status == "open")
+            query = query.where(Incident.status == IncidentStatus.OPEN)
         out = []
         for inc in session.execute(query).scalars():
             rows = load_stages(session, inc)

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from hokoku.app import App
 from hokoku.core import chain
 from hokoku.core.exceptions import InputError, NotFound, TransitionRefused
+from hokoku.core.statuses import StageStatus
 from hokoku.core.statutory import MAX_INDIVIDUALS
 from hokoku.core.timeutil import iso
 from hokoku.documents.labels import PUBLIC_FIELDS
@@ -197,7 +198,7 @@ def record_notice_difficult(
             published = [
                 r
                 for r in load_stages(session, incident)
-                if policy.stage(r.code).article == "28-1" and r.status == "done"
+                if policy.stage(r.code).article == "28-1" and r.status == StageStatus.DONE
             ]
             if not published:
                 raise TransitionRefused(

@@ -27,6 +27,7 @@ from sqlmodel import Session
 from hokoku.app import App
 from hokoku.clock import utcnow
 from hokoku.core.stall import Verdict, alert_key, assess, cutoff, is_live
+from hokoku.core.statuses import NotificationStatus
 from hokoku.core.timeutil import fmt_jst
 from hokoku.i18n import section
 from hokoku.models.casework import Task
@@ -68,7 +69,13 @@ def late_items(session: Session, *, before: datetime) -> dict:
         out[kind] = tuple(session.execute(select(func.count(), func.min(column)).where(column <= before)).one())
     due = func.coalesce(Notification.next_attempt_at, Notification.created_at)
     lapsed = or_(Notification.lease_until.is_(None), Notification.lease_until <= db_now(session))
-    late = and_(due <= before, or_(Notification.status == "pending", and_(Notification.status == "sending", lapsed)))
+    late = and_(
+        due <= before,
+        or_(
+            Notification.status == NotificationStatus.PENDING,
+            and_(Notification.status == NotificationStatus.SENDING, lapsed),
+        ),
+    )
     count, oldest = session.execute(select(func.count(), func.min(due)).where(late)).one()
     out["notification"] = (count, _aware(oldest))
     out["stage"] = (out["stage"][0], _aware(out["stage"][1]))
@@ -147,7 +154,7 @@ def alert(app: App, verdict: Verdict) -> list[str]:
                     lang=lang,
                     subject_enc=app.keyring.encrypt(subject, field="notification.subject", bind=key),
                     body_enc=app.keyring.encrypt(body, field="notification.body", bind=key),
-                    status="pending",
+                    status=NotificationStatus.PENDING,
                     created_at=now,
                     next_attempt_at=now,
                     meta={"selfcheck": verdict.to_json()},

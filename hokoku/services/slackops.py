@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
+from hokoku.core.statuses import NotificationStatus
 from hokoku.core.timeutil import iso
 from hokoku.models.incident import Incident, Stage
 from hokoku.models.notification import Notification
@@ -37,7 +38,7 @@ def thread_ref_for(session: Session, row: Notification) -> str | None:
             Notification.channel == "slack",
             Notification.recipient_email == row.recipient_email,
             Notification.kind.in_(_BUTTON_KINDS),
-            Notification.status == "sent",
+            Notification.status == NotificationStatus.SENT,
             Notification.provider_id.is_not(None),
             Notification.id != row.id,
         )
@@ -62,7 +63,7 @@ def _update_row(original: Notification, *, actor: str, at: datetime, keyring) ->
         # The content is kept, re-encrypted for this row (ciphertexts are bound to their row).
         subject_enc=keyring.rebind(original.subject_enc, field="notification.subject", source=src, target=key),
         body_enc=keyring.rebind(original.body_enc, field="notification.body", source=src, target=key),
-        status="pending",
+        status=NotificationStatus.PENDING,
         created_at=at,
         next_attempt_at=at,
         meta={"target": original.provider_id, "by": actor, "at": iso(at)},
@@ -80,7 +81,7 @@ def enqueue_ack_updates(
             Notification.stage_code == stage.code,
             Notification.channel == "slack",
             Notification.kind.in_(_BUTTON_KINDS),
-            Notification.status == "sent",
+            Notification.status == NotificationStatus.SENT,
             Notification.provider_id.is_not(None),
         )
         .order_by(Notification.id)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from hokoku.core import chain
 from hokoku.core.scopes import scope_for
+from hokoku.core.statuses import OPEN_TASKS, IncidentStatus
 from hokoku.models.casework import Task
 from hokoku.models.incident import Incident, Stage
 from hokoku.services.incidents import incident_policy
@@ -21,7 +22,11 @@ def open_items(app, email: str, *, lang: str, limit: int = 20) -> tuple[list[dic
         rows = session.execute(
             select(Stage, Incident)
             .join(Incident, Incident.id == Stage.incident_id)
-            .where(Stage.owner_email == email, Stage.status.in_(sorted(chain.ACTIVE)), Incident.status == "open")
+            .where(
+                Stage.owner_email == email,
+                Stage.status.in_(sorted(chain.ACTIVE)),
+                Incident.status == IncidentStatus.OPEN,
+            )
             .order_by(Stage.due_at)
         ).all()
         stages = [
@@ -36,7 +41,9 @@ def open_items(app, email: str, *, lang: str, limit: int = 20) -> tuple[list[dic
         rows = session.execute(
             select(Task, Incident)
             .join(Incident, Incident.id == Task.incident_id)
-            .where(Task.owner_email == email, Task.status.in_(("open", "overdue")), Incident.status == "open")
+            .where(
+                Task.owner_email == email, Task.status.in_(sorted(OPEN_TASKS)), Incident.status == IncidentStatus.OPEN
+            )
             .order_by(Task.due_at)
         ).all()
         steps = [
@@ -83,7 +90,7 @@ def incident_status(app, email: str, public_id: str, *, lang: str) -> tuple[str 
             "incident": inc.public_id,
             "category": playbook.title.get(lang) if playbook else inc.category,
             "division": org.division(inc.division_code).name.get(lang),
-            "open": inc.status == "open",
+            "open": inc.status == IncidentStatus.OPEN,
             "stages": stages,
         }
 

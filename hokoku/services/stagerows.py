@@ -13,6 +13,7 @@ from hokoku.core.chain import LadderLevel, StageState
 from hokoku.core.jpcalendar import end_of_japan_day, japan_date
 from hokoku.core.policy import Policy, StagePolicy
 from hokoku.core.roles import Role
+from hokoku.core.statuses import IncidentStatus
 from hokoku.core.statutory import ppc_deadlines
 from hokoku.core.timeutil import as_utc, fmt_jst, iso
 from hokoku.models.casework import Triage
@@ -286,8 +287,8 @@ def start_ready_stages(
     _tell_statutory_owners(
         app, session, incident, [r for r in started if policy.stage(r.code).statutory], now=now, ctx=ctx
     )
-    if all(r.status in chain.CLOSED for r in rows) and incident.status != "closed":
-        incident.status, incident.closed_at = "closed", now
+    if all(r.status in chain.CLOSED for r in rows) and incident.status != IncidentStatus.CLOSED:
+        incident.status, incident.closed_at = IncidentStatus.CLOSED, now
         session.add(incident)
 
         cancelled = cancel_open_tasks(session, incident, now=now)

@@ -17,6 +17,7 @@ from hokoku.config.playbooks import step_deadlines
 from hokoku.core import taskrules
 from hokoku.core.exceptions import InputError, NotFound, TransitionRefused
 from hokoku.core.roles import Role
+from hokoku.core.statuses import OPEN_TASKS, IncidentStatus
 from hokoku.core.timeutil import fmt_jst, iso
 from hokoku.i18n import in_lang
 from hokoku.models.casework import Task
@@ -123,7 +124,7 @@ def open_blocking_steps(session: Session, incident: Incident, phases: Sequence[s
                 Task.kind == "step",
                 Task.mandatory.is_(True),
                 Task.phase.in_(phases),
-                Task.status.in_((taskrules.OPEN, taskrules.OVERDUE)),
+                Task.status.in_(sorted(OPEN_TASKS)),
             )
             .order_by(Task.seq)
         ).scalars()
@@ -333,7 +334,7 @@ def cancel_open_tasks(session: Session, incident: Incident, *, now: datetime) ->
     any more. Recurrence-prevention actions keep their status (they record a commitment that
     may outlive the incident) but are no longer reminded by hokoku."""
     cancelled = []
-    query = select(Task).where(Task.incident_id == incident.id, Task.status.in_((taskrules.OPEN, taskrules.OVERDUE)))
+    query = select(Task).where(Task.incident_id == incident.id, Task.status.in_(sorted(OPEN_TASKS)))
     for task in session.execute(query).scalars():
         if task.kind == "step":
             task.status, task.completed_at, task.completed_by = taskrules.SKIPPED, now, "hokoku:closed"
@@ -353,7 +354,7 @@ def sweep_tasks(app: App, session: Session, *, now: datetime, limit: int) -> tup
     contexts: dict[int, MessageContext] = {}
     for task in rows:
         incident = session.get_one(Incident, task.incident_id)
-        if incident.status == "closed":  # nothing is sent about a closed incident
+        if incident.status == IncidentStatus.CLOSED:  # nothing is sent about a closed incident
             task.next_reminder_at = task.next_action_at = None
             session.add(task)
             continue

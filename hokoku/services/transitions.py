@@ -12,6 +12,7 @@ from sqlmodel import Session
 from hokoku.app import App
 from hokoku.core import chain
 from hokoku.core.exceptions import InputError, NotFound, TransitionRefused
+from hokoku.core.statuses import IncidentStatus
 from hokoku.core.timeutil import fmt_jst
 from hokoku.models.incident import Acknowledgement, Incident, Stage
 from hokoku.security import audit
@@ -163,7 +164,9 @@ def acknowledge(
             if within is not None:
                 within(session)
             started = start_ready_stages(app, session, incident, rows, now=now, actor=actor, ctx=ctx)
-            return TransitionResult(incident.public_id, acked, [r.code for r in started], incident.status == "closed")
+            return TransitionResult(
+                incident.public_id, acked, [r.code for r in started], incident.status == IncidentStatus.CLOSED
+            )
     except TransitionRefused as exc:
         _record_refusal(app, incident_id, refused_stage, actor.strip().lower(), channel, str(exc), "ack.refused", now)
         raise
@@ -236,7 +239,9 @@ def advance(
                 )
                 _on_done(app, session, ctx, incident, row, actor, now, note=note)
             started = start_ready_stages(app, session, incident, rows, now=now, actor=actor, ctx=ctx)
-            return TransitionResult(incident.public_id, [code], [r.code for r in started], incident.status == "closed")
+            return TransitionResult(
+                incident.public_id, [code], [r.code for r in started], incident.status == IncidentStatus.CLOSED
+            )
     except TransitionRefused as exc:
         _record_refusal(app, incident_id, code, actor.strip().lower(), channel, str(exc), "stage.refused", now)
         raise

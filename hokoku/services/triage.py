@@ -25,6 +25,7 @@ from hokoku.app import App
 from hokoku.core import chain
 from hokoku.core.exceptions import InputError, NotFound, TransitionRefused
 from hokoku.core.roles import Role
+from hokoku.core.statuses import DecisionKind, IncidentStatus
 from hokoku.core.statutory import (
     FACT_NAMES,
     NOT_REQUIRED,
@@ -53,7 +54,11 @@ from hokoku.services.stagerows import (
 from hokoku.services.tasks import create_step_tasks, require_manager
 from hokoku.store.db import saved_id, transaction
 
-DECISIONS = {"confirm": "confirmed", "required": "override_required", "not-required": "override_not_required"}
+DECISIONS = {
+    "confirm": DecisionKind.CONFIRMED,
+    "required": DecisionKind.OVERRIDE_REQUIRED,
+    "not-required": DecisionKind.OVERRIDE_NOT_REQUIRED,
+}
 #: completed_by / audit actor for statutory stages set aside by a decision (reinstated on new facts).
 SET_ASIDE = "hokoku:statutory-decision"
 
@@ -254,9 +259,13 @@ def effective(session: Session, incident: Incident) -> tuple[str, Triage | None,
         .order_by(StatutoryDecision.id.desc())
         .limit(1)
     ).scalar_one_or_none()
-    if decision is None or decision.kind == "confirmed":
+    if decision is None or decision.kind == DecisionKind.CONFIRMED:
         return current.status, current, decision
-    return (REQUIRED if decision.kind == "override_required" else NOT_REQUIRED), current, decision
+    return (REQUIRED if decision.kind == DecisionKind.OVERRIDE_REQUIRED else NOT_REQUIRED), current, decision
+
+
+#: A reportability status as True (required) / False (not required); undecided has no entry.
+_AS_BOOL: dict[str, bool] = {REQUIRED: True, NOT_REQUIRED: False}
 
 
 def effective_required(
@@ -264,7 +273,7 @@ def effective_required(
 ) -> tuple[bool | None, Triage | None, StatutoryDecision | None]:
     """Like :func:`effective`, as True (required) / False (not required) / None (undecided)."""
     status, current, decision = effective(session, incident)
-    return {REQUIRED: True, NOT_REQUIRED: False}.get(status), current, decision
+    return _AS_BOOL.get(status), current, decision
 
 
 def assessment(app: App, session: Session, incident: Incident) -> dict:
@@ -283,7 +292,7 @@ def assessment(app: App, session: Session, incident: Incident) -> dict:
         "incident": incident.public_id,
         "triaged": current is not None and current.source == "triage",
         "status": status,
-        "required": {REQUIRED: True, NOT_REQUIRED: False}.get(status),
+        "required": _AS_BOOL.get(status),
         "decided": status != UNDECIDED,
         "possibly_required": status != NOT_REQUIRED,
         "confirmed_by_general_manager": decision is not None,
@@ -393,8 +402,8 @@ def apply_statutory(
                     incident=incident.public_id,
                     data={"stage": row.code, "assessment": status, "cause": cause},
                 )
-    if reinstated and incident.status == "closed":
-        incident.status, incident.closed_at = "open", None
+    if reinstated and incident.status == IncidentStatus.CLOSED:
+        incident.status, incident.closed_at = IncidentStatus.OPEN, None
         session.add(incident)
         audit.append(
             session,

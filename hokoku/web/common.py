@@ -1,5 +1,6 @@
-"""What the pages and the API share: the request's clock, language, signed-in person and scope,
-loading an incident the viewer may see (auditing the view or the refusal), scoped listings."""
+"""What the pages and the API share beyond the request dependencies (:mod:`hokoku.web.deps`):
+loading an incident the viewer may see (auditing the view or the refusal), refusing the
+read-only, the application in the visitor's language, rows as JSON."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""What the web handlers share: the App, the notifiers, the clock (injected, so tests set time)."""
+"""What the Slack and acknowledgement-link handlers (and Socket Mode) work with: the App, its notifiers
+and the clock; built per request from the app state by :func:`hokoku.web.deps.get_context`."""
 
 from __future__ import annotations
 

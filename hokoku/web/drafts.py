@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import HTTPException
-
 from hokoku.core.exceptions import NotFound
 from hokoku.web.errors import FieldError
 
-#: The kinds ``hokoku draft`` knows, used when the renderer cannot be imported.
-FALLBACK_KINDS = (
-    "ppc-preliminary",
-    "ppc-final",
-    "ppc-cover",
-    "ppc-information",
-    "publication",
-    "individual-notice",
-    "investigation-report",
-    "dg-report",
-    "summary",
-)
 FORMATS = ("html", "md", "docx")
 
 
 def draft_kinds() -> tuple[str, ...]:
-    try:
-        from hokoku.documents.render import KINDS
-    except ImportError:
-        return FALLBACK_KINDS
+    """The document kinds a draft can be made of (as ``hokoku draft`` knows them)."""
+    from hokoku.documents.render import KINDS
+
     return tuple(KINDS)
 
 
@@ -36,10 +21,7 @@ def render_incident_draft(app, *, incident_id: str, kind: str, lang: str, fmt: s
         raise FieldError("format", f"format: {fmt!r} is not one of {', '.join(FORMATS)}")
     if kind not in draft_kinds():
         raise NotFound(f"unknown draft kind {kind!r} (kinds: {', '.join(draft_kinds())})")
-    try:
-        from hokoku.documents.render import render_draft
-    except ImportError:
-        raise HTTPException(status_code=503, detail="document drafts are not available in this installation") from None
+    from hokoku.documents.render import render_draft
     from hokoku.services.docdata import build_document_data
 
     data = build_document_data(app, incident_id=incident_id, now=now, lang=lang)
