@@ -49,7 +49,7 @@ def _check_now(args, now: datetime) -> None:
     if args.verb == "init":  # no database yet: the demo organisation may use simulated time
         real = utcnow()
         if args.org and not app.settings.allow_simulated_time and abs(now - real) > auditops.MAX_CLOCK_SKEW:
-            raise InputError("--now: simulated time is only for demo databases (or set HOKOKU_ALLOW_SIMULATED_TIME=1)")
+            raise InputError(key="err.cli.simulated_time", what="--now")
         return
     app.check_ready(keys=False)
     incident = getattr(args, "incident", None) if getattr(args, "as_", None) else None
@@ -298,7 +298,7 @@ def cmd_audit_checkpoint(args) -> None:
     app = _app()
     cp = auditops.write_checkpoint(app, force=True)
     if cp is None:
-        raise NotInitialised("the audit log is empty: nothing to checkpoint")
+        raise NotInitialised(key="err.cli.no_audit")
     data = {**cp.to_json(), "file": str(checkpoint_file(app))}
     _emit(args, data, lambda d: print(t("cli.audit.checkpoint", _lang(args), seq=d["seq"], file=d["file"])))
 
@@ -410,7 +410,7 @@ def cmd_playbook_show(args) -> None:
     app = open_app()
     playbook = app.playbooks.get(args.category)
     if playbook is None:
-        raise NotFound(f"unknown category {args.category!r} (categories: {', '.join(sorted(app.playbooks))})")
+        raise NotFound(key="err.unknown.category", value=repr(args.category), known=", ".join(sorted(app.playbooks)))
     _emit(args, playbook.model_dump(mode="json"), lambda _p: print(render_playbook_text(playbook, _lang(args))))
 
 
@@ -680,9 +680,9 @@ def cmd_public_text(args) -> None:
         _emit(args, data, lambda d: [print(f"{k}\n  {v}") for k, v in d["texts"].items()] or None)
         return
     if not args.as_:
-        raise InputError("--as: say who writes the public text (an incident manager's email)")
+        raise InputError(key="err.cli.public_text_as", what="--as")
     if not args.field:
-        raise InputError("--field: say which public text (summary, discovery, cause, ...)")
+        raise InputError(key="err.cli.public_text_field", what="--field")
     r = set_public_text(
         app, incident_id=args.incident, field=args.field, text=args.text, actor=args.as_, now=_now(args)
     )
@@ -702,7 +702,7 @@ def cmd_draft(args) -> None:
         from hokoku.documents.docx import render_docx
 
         if not args.out:
-            raise InputError("--out: a Word document needs a file to write (--out FILE.docx)")
+            raise InputError(key="err.cli.docx_out", what="--out")
         Path(args.out).write_bytes(render_docx(args.kind, data, lang=lang))
         print(t("cli.wrote", lang, file=args.out))
         return
@@ -776,7 +776,7 @@ def _read_password(args, *, confirm: bool = True) -> str:
 
     first = getpass.getpass(t("cli.user.password", _lang(args)))
     if confirm and getpass.getpass(t("cli.user.password_again", _lang(args))) != first:
-        raise InputError("password: the two entries differ")
+        raise InputError(key="err.cli.password_differs")
     return first
 
 
@@ -806,7 +806,7 @@ def cmd_user_token(args) -> None:
     words = list(args.words)
     verb = words.pop(0) if words[0] in TOKEN_VERBS else "create"
     if len(words) != 1:
-        raise InputError("usage: hokoku user token [create] EMAIL | list EMAIL | revoke ID|PREFIX")
+        raise InputError(key="err.cli.token_usage")
     (target,) = words
     app = _app()
     if verb == "create":

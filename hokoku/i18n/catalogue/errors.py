@@ -133,6 +133,36 @@ TEXTS: dict[str, tuple[str, str]] = {
     "err.verb.complete": ("完了", "complete"),
     "err.verb.skip": ("省略", "skip"),
     "err.nobody": ("なし", "nobody"),
+    # the command line's own checks
+    "err.cli.simulated_time": (
+        "{what}: 模擬時刻はデモ用のデータベースでのみ使えます（又は HOKOKU_ALLOW_SIMULATED_TIME=1 を設定）",
+        "{what}: simulated time is only for demo databases (or set HOKOKU_ALLOW_SIMULATED_TIME=1)",
+    ),
+    "err.cli.no_audit": (
+        "監査ログが空です: チェックポイントを作るものがありません",
+        "the audit log is empty: nothing to checkpoint",
+    ),
+    "err.cli.public_text_as": (
+        "{what}: 公表用の文を書く人（事案の責任者のメールアドレス）を指定してください",
+        "{what}: say who writes the public text (an incident manager's email)",
+    ),
+    "err.cli.public_text_field": (
+        "{what}: どの公表用の文かを指定してください（summary、discovery、cause など）",
+        "{what}: say which public text (summary, discovery, cause, ...)",
+    ),
+    "err.cli.docx_out": (
+        "{what}: Word 文書には書き出すファイルが必要です（--out FILE.docx）",
+        "{what}: a Word document needs a file to write (--out FILE.docx)",
+    ),
+    "err.cli.password_differs": ("password: 2回の入力が一致しません", "password: the two entries differ"),
+    "err.cli.token_usage": (
+        "使い方: hokoku user token [create] EMAIL | list EMAIL | revoke ID|PREFIX",
+        "usage: hokoku user token [create] EMAIL | list EMAIL | revoke ID|PREFIX",
+    ),
+    "err.fact": (
+        "{what}: {value} は yes、no、unknown のいずれでもありません",
+        "{what}: {value} is not yes, no or unknown",
+    ),
     # why the audit chain does not verify (hokoku.security.audit.verify)
     "audit.why.checkpoint_key": (
         "チェックポイント {source} は監査鍵 {key} で署名されていますが、この鍵は信頼する公開鍵にありません（公開鍵ファイルが差し替えられた可能性）",
