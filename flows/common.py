@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
 
 from hokoku.app import App, open_app
+from hokoku.core.exceptions import HokokuError
 
 log = logging.getLogger("hokoku.flows")
 
@@ -34,9 +35,10 @@ def run_app() -> Iterator[App]:
     if current is not None:
         yield current
         return
-    token = _RUN_APP.set(app())
+    made = app()
+    token = _RUN_APP.set(made)
     try:
-        yield _RUN_APP.get()
+        yield made
     finally:
         _RUN_APP.reset(token)
 
@@ -88,8 +90,6 @@ def with_input(kind: str, input_id: str, work: Callable[[App, dict], dict]) -> d
     try:
         outcome = work(a, flowinput.load(a, input_id, kind=kind))
     except Exception as exc:
-        from hokoku.core.exceptions import HokokuError
-
         name = type(exc).__name__
         if not isinstance(exc, HokokuError):  # a bug, not a refusal: keep its traceback on this console
             log.error("flow step on input %s failed", input_id, exc_info=True)  # stderr here, not Prefect's API
@@ -108,7 +108,6 @@ async def through_flow(a: App, *, kind: str, payload: dict, start: Callable[[str
     """Stash ``payload``, ``await start(input_id)`` (a flow run), and return the outcome the run
     recorded — or raise the refusal it recorded, as the service raised it (same class, same
     message). When the run recorded nothing (Prefect unreachable...), its own exception is raised."""
-    from hokoku.core.exceptions import HokokuError
     from hokoku.services import flowinput
 
     input_id = flowinput.stash(a, kind=kind, payload=payload)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from uuid import UUID
 
 from prefect import flow, get_client, task
 from prefect.runtime import flow_run
@@ -58,6 +59,8 @@ async def documents_flow(
     run_id = flow_run.get_id()
     if run_id:
         async with get_client() as client:
-            await client.update_flow_run(run_id, tags=[*flow_run.get_tags(), result["incident"], "documents", kind])
+            await client.update_flow_run(
+                UUID(run_id), tags=[*flow_run.get_tags(), result["incident"], "documents", kind]
+            )
     emit("document.drafted", result["incident"], kind=kind, lang=result["lang"], format=fmt)
     return result

@@ -7,6 +7,7 @@ stashes it encrypted in hokoku's database (:func:`run_report` does) and passes t
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import UUID
 
 from prefect import flow, get_client, task
 from prefect.runtime import flow_run
@@ -44,7 +45,7 @@ async def intake_flow(input_id: str, now: datetime) -> dict:
     if run_id:
         async with get_client() as client:
             await client.update_flow_run(
-                run_id, name=f"{incident} · {intake_flow.name}", tags=[*flow_run.get_tags(), incident, "intake"]
+                UUID(run_id), name=f"{incident} · {intake_flow.name}", tags=[*flow_run.get_tags(), incident, "intake"]
             )
     emit(
         "incident.reported",

@@ -7,12 +7,22 @@ rows in the database, never a sleeping or paused flow.
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
 
 from prefect import Flow, flow, tags, task
 
+from hokoku.app import open_app
 from hokoku.config.policyfile import load_policy
 from hokoku.flows.common import app, emit, run_app, through_flow, with_input
+from hokoku.store.db import transaction
+
+if TYPE_CHECKING:
+    from prefect.states import State
+
+#: A stage's flow: ``await run(incident_id, action, input_id, now, channel=...)`` gives the transition's JSON.
+StageFlow = Flow[..., Coroutine[Any, Any, dict[str, Any]]]
 
 
 @task(name="apply transition", persist_result=False)  # not retried: transitions are not idempotent once committed
@@ -39,7 +49,7 @@ def apply_transition(action: str, incident_id: str, stage: str, now: datetime, c
     return with_input("transition", input_id, work)
 
 
-def _make_stage_flow(code: str, name: str) -> Flow:
+def _make_stage_flow(code: str, name: str) -> StageFlow:
     async def stage_run(incident_id: str, action: str, input_id: str, now: datetime, channel: str = "cli") -> dict:
         """``action``: ack, advance or skip; ``input_id``: a ``transition`` flow input holding the
         actor's address and any note or skip reason. ``record-<kind>`` (started, acknowledged, done,
@@ -68,13 +78,13 @@ def _make_stage_flow(code: str, name: str) -> Flow:
 
 
 #: code → flow for the shipped policy's stages (prefect.yaml's entrypoints name these).
-STAGE_FLOWS: dict[str, Flow] = {
+STAGE_FLOWS: dict[str, StageFlow] = {
     sp.code: _make_stage_flow(sp.code, sp.flow) for sp in load_policy().stages if sp.completed_by != "intake"
 }
-_MADE: dict[tuple[str, str], Flow] = {}
+_MADE: dict[tuple[str, str], StageFlow] = {}
 
 
-def stage_flow(code: str, name: str | None = None) -> Flow:
+def stage_flow(code: str, name: str | None = None) -> StageFlow:
     """The flow of stage ``code`` named ``name`` (the article, from the policy in force or the
     incident's snapshot); the shipped flow when the names agree, else one made for it."""
     shipped = STAGE_FLOWS.get(code)
@@ -86,7 +96,7 @@ def stage_flow(code: str, name: str | None = None) -> Flow:
     return _MADE[code, name]
 
 
-def policy_stage_flows(policy) -> dict[str, Flow]:
+def policy_stage_flows(policy) -> dict[str, StageFlow]:
     """code → flow for every stage a person completes under ``policy`` (e.g. ``HOKOKU_POLICY_FILE``)."""
     return {sp.code: stage_flow(sp.code, sp.flow) for sp in policy.stages if sp.completed_by != "intake"}
 
@@ -95,7 +105,6 @@ def _canonical(a, incident_id: str) -> tuple[str, dict[str, str]]:
     """The incident's public id as stored (a typed id that names no incident never reaches Prefect)
     and its snapshot's stage code → flow name."""
     from hokoku.services.incidents import get_incident, incident_policy
-    from hokoku.store.db import transaction
 
     with transaction(a.engine) as session:
         incident = get_incident(session, incident_id)
@@ -130,7 +139,11 @@ async def record_transition(a, *, incident: str, stage: str, kind: str, at: date
     _public, names = _canonical(a, incident)
     run = stage_flow(stage, names.get(stage))
     with tags(incident, stage, kind):
-        state = await run(incident, f"record-{kind}", "", at, channel=channel or "cli", return_state=True)
+        # Prefect's overloads pick the result type for a Flow[..., Coroutine] even with return_state=True
+        state = cast(
+            "State[dict[str, Any]]",
+            await run(incident, f"record-{kind}", "", at, channel=channel or "cli", return_state=True),
+        )
     if not state.is_completed():
         raise RuntimeError(f"the run recording {kind} of {stage} for {incident} ended {state.type.value}")
     return str(state.state_details.flow_run_id)
@@ -217,8 +230,6 @@ def __getattr__(attr: str) -> Flow:
     """``<code>_flow`` for a stage of the policy in force (``HOKOKU_POLICY_FILE``) that the shipped
     policy lacks, so a deployment's entrypoint can name it."""
     if attr.endswith("_flow") and not attr.startswith("_"):
-        from hokoku.app import open_app
-
         code = attr.removesuffix("_flow").replace("_", "-")
         for sp in open_app().policy.stages:
             if sp.code == code and sp.completed_by != "intake":

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import Engine
 
 from hokoku.config.settings import Settings, load_settings
+from hokoku.core.exceptions import NotInitialised
 from hokoku.resources import templates_dir
+from hokoku.security.auditkeys import load_signer
 from hokoku.security.crypto import Keyring, load_keyring
 from hokoku.store.db import get_engine, require_schema
 
@@ -39,8 +41,6 @@ class App:
         return ring
 
     def _load_signer(self) -> AuditSigner:
-        from hokoku.security.auditkeys import load_signer
-
         s = self.settings
         env = s.audit_signing_key.get_secret_value() if s.audit_signing_key else None
         return load_signer(env_value=env, key_file=s.audit_key_file)
@@ -91,7 +91,6 @@ class App:
 
         Checked before the engine exists so that a refused verb leaves no empty database behind.
         """
-        from hokoku.core.exceptions import NotInitialised
 
         url = self.settings.effective_database_url
         if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
@@ -107,8 +106,6 @@ class App:
     def _check_revision(self) -> None:
         """A database behind the code's migrations gets a one-line error, not a SQL traceback."""
         from sqlalchemy import inspect, text
-
-        from hokoku.core.exceptions import NotInitialised
 
         if not inspect(self.engine).has_table("alembic_version"):
             current = None
@@ -141,7 +138,7 @@ class App:
 def open_app(**overrides) -> App:
     settings = load_settings(**overrides)
     from hokoku.core import jpcalendar
-    from hokoku.holidaystore import HolidayFile
+    from hokoku.store.holidaystore import HolidayFile
 
     # Holiday tables kept between processes (the library costs a CLI call ~0.1-0.3 s otherwise).
     if getattr(jpcalendar._store, "path", None) != HolidayFile.path_for(settings.home / "cache"):

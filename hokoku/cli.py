@@ -15,8 +15,8 @@ from datetime import datetime
 from pathlib import Path
 
 from hokoku.clock import utcnow
-from hokoku.core.exceptions import HokokuError, InputError
-from hokoku.i18n import Lang, in_lang, join_list, resolve_lang, t, t_or
+from hokoku.core.exceptions import HokokuError, InputError, NotFound, NotInitialised
+from hokoku.i18n import Lang, in_lang, join_list, pick_lang, resolve_lang, t, t_or
 
 EXIT_USAGE = 2
 
@@ -43,14 +43,13 @@ def _check_now(args, now: datetime) -> None:
     """Simulated time only on demo databases (or ``HOKOKU_ALLOW_SIMULATED_TIME=1``); never
     earlier than the incident's latest recorded event (verbs acting on an incident ``--as``)."""
     from hokoku.app import open_app
-    from hokoku.core.exceptions import InputError
     from hokoku.services import auditops
 
     app = open_app()
     if args.verb == "init":  # no database yet: the demo organisation may use simulated time
         real = utcnow()
         if args.org and not app.settings.allow_simulated_time and abs(now - real) > auditops.MAX_CLOCK_SKEW:
-            raise InputError("--now: simulated time is only for demo databases (or set HOKOKU_ALLOW_SIMULATED_TIME=1)")
+            raise InputError(key="err.cli.simulated_time", what="--now")
         return
     app.check_ready(keys=False)
     incident = getattr(args, "incident", None) if getattr(args, "as_", None) else None
@@ -293,14 +292,13 @@ def cmd_audit_keys(args) -> None:
 
 
 def cmd_audit_checkpoint(args) -> None:
-    from hokoku.core.exceptions import NotInitialised
     from hokoku.security.checkpoints import checkpoint_file
     from hokoku.services import auditops
 
     app = _app()
     cp = auditops.write_checkpoint(app, force=True)
     if cp is None:
-        raise NotInitialised("the audit log is empty: nothing to checkpoint")
+        raise NotInitialised(key="err.cli.no_audit")
     data = {**cp.to_json(), "file": str(checkpoint_file(app))}
     _emit(args, data, lambda d: print(t("cli.audit.checkpoint", _lang(args), seq=d["seq"], file=d["file"])))
 
@@ -408,12 +406,11 @@ def cmd_playbook_list(args) -> None:
 def cmd_playbook_show(args) -> None:
     from hokoku.app import open_app
     from hokoku.config.playbooks import render_playbook_text
-    from hokoku.core.exceptions import NotFound
 
     app = open_app()
     playbook = app.playbooks.get(args.category)
     if playbook is None:
-        raise NotFound(f"unknown category {args.category!r} (categories: {', '.join(sorted(app.playbooks))})")
+        raise NotFound(key="err.unknown.category", value=repr(args.category), known=", ".join(sorted(app.playbooks)))
     _emit(args, playbook.model_dump(mode="json"), lambda _p: print(render_playbook_text(playbook, _lang(args))))
 
 
@@ -683,9 +680,9 @@ def cmd_public_text(args) -> None:
         _emit(args, data, lambda d: [print(f"{k}\n  {v}") for k, v in d["texts"].items()] or None)
         return
     if not args.as_:
-        raise InputError("--as: say who writes the public text (an incident manager's email)")
+        raise InputError(key="err.cli.public_text_as", what="--as")
     if not args.field:
-        raise InputError("--field: say which public text (summary, discovery, cause, ...)")
+        raise InputError(key="err.cli.public_text_field", what="--field")
     r = set_public_text(
         app, incident_id=args.incident, field=args.field, text=args.text, actor=args.as_, now=_now(args)
     )
@@ -705,7 +702,7 @@ def cmd_draft(args) -> None:
         from hokoku.documents.docx import render_docx
 
         if not args.out:
-            raise InputError("--out: a Word document needs a file to write (--out FILE.docx)")
+            raise InputError(key="err.cli.docx_out", what="--out")
         Path(args.out).write_bytes(render_docx(args.kind, data, lang=lang))
         print(t("cli.wrote", lang, file=args.out))
         return
@@ -777,11 +774,9 @@ def _read_password(args, *, confirm: bool = True) -> str:
         return line[:-1] if line.endswith("\n") else line
     import getpass
 
-    from hokoku.core.exceptions import InputError
-
     first = getpass.getpass(t("cli.user.password", _lang(args)))
     if confirm and getpass.getpass(t("cli.user.password_again", _lang(args))) != first:
-        raise InputError("password: the two entries differ")
+        raise InputError(key="err.cli.password_differs")
     return first
 
 
@@ -806,13 +801,12 @@ TOKEN_VERBS = ("create", "list", "revoke")
 
 def cmd_user_token(args) -> None:
     """``user token [create] EMAIL`` · ``user token list EMAIL`` · ``user token revoke ID|PREFIX``."""
-    from hokoku.core.exceptions import InputError
     from hokoku.services.accounts import create_api_token, list_api_tokens, revoke_api_token
 
     words = list(args.words)
     verb = words.pop(0) if words[0] in TOKEN_VERBS else "create"
     if len(words) != 1:
-        raise InputError("usage: hokoku user token [create] EMAIL | list EMAIL | revoke ID|PREFIX")
+        raise InputError(key="err.cli.token_usage")
     (target,) = words
     app = _app()
     if verb == "create":
@@ -1322,6 +1316,13 @@ def _undecodable(argv: list[str]) -> str | None:
     return None
 
 
+def _error_lang(args) -> Lang:
+    """The run's language for an error line: never fails (the settings may be what is wrong)."""
+    import os
+
+    return pick_lang(getattr(args, "lang", None), getattr(args, "run_lang", None), os.environ.get("HOKOKU_LANG"))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     bad = _undecodable(argv)
@@ -1333,7 +1334,7 @@ def main(argv: list[str] | None = None) -> int:
         args.func(args)
         sys.stdout.flush()
     except HokokuError as exc:
-        print(f"hokoku: {exc}", file=sys.stderr)
+        print(f"hokoku: {exc.localized(_error_lang(args))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

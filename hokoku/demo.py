@@ -18,10 +18,12 @@ from typing import Any
 
 from hokoku.app import App
 from hokoku.config.settings import Settings
+from hokoku.core.exceptions import TransitionRefused
 from hokoku.core.statuses import TaskStatus
 from hokoku.core.timeutil import JST, fmt_jst
 from hokoku.i18n import join_list, resolve_lang, section
 from hokoku.i18n import t as tr
+from hokoku.store.db import dispose_engines
 
 T0 = datetime(2027, 2, 1, 10, 0, tzinfo=JST)  # a Monday morning
 PM, DEPUTY, PO = "nakamura.pm@example.org", "kobayashi.pm2@example.org", "kato.po@example.org"
@@ -45,8 +47,6 @@ def _demo_app(lang: str):
     try:
         yield App(settings)
     finally:
-        from hokoku.store.db import dispose_engines
-
         dispose_engines()
         shutil.rmtree(home, ignore_errors=True)
 
@@ -99,7 +99,6 @@ def _drain_prefect(timeout: float = 10) -> None:
 
 def _scenario(app: App, runner, t: Mapping, lang: str, as_json: bool) -> dict:
     from hokoku import cli_format
-    from hokoku.core.exceptions import TransitionRefused
     from hokoku.services.auditops import verify
     from hokoku.services.queries import outbox, show_incident
 

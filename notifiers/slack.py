@@ -274,6 +274,7 @@ class SlackNotifier:
         timeout: float = 10,
     ):
         self.incident_channel = incident_channel
+        # slack_sdk annotates the timeout as int; it hands it to urllib, which takes seconds as a float
         self.client = WebClient(token=token, base_url=base_url, timeout=timeout)  # type: ignore[arg-type]
         self.client.retry_handlers = []  # the dispatcher owns retries
         self._user_ids: dict[str, str] = {}

@@ -109,3 +109,52 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=90):
         yield
+
+
+# -- pytest-xdist: the suite runs on every core (``-n auto --dist loadgroup`` in pyproject.toml) ----
+#: Tests on one session-scoped Prefect test server run on one worker, so the run starts that
+#: server (7-15 s, more under load) once, not once per worker.
+_GROUPS_BY_FIXTURE = {"prefect_harness": "prefect-harness"}
+#: Modules whose tests wait for tens of seconds each (leases that must run out, soak runs,
+#: SIGKILL trials, Prefect servers, the wheel build): handed to the workers first, so they overlap
+#: the many short tests instead of trailing behind them at the end of the run (longest first).
+_LONG_FIRST = (
+    "test_two_workers",
+    "test_crash_safety",
+    "test_faults",
+    "test_prefect_ui",
+    "test_prefect_postgres",
+    "test_prefect_serve",
+    "test_wheel",
+    "test_fuzz_edges",
+    "test_flows",
+    "test_flow_triggers",
+)
+
+
+def _module_scoped(item) -> bool:
+    """Whether ``item`` uses a module-scoped fixture (a server or a browser started per module)."""
+    info = getattr(item, "_fixtureinfo", None)
+    defs = getattr(info, "name2fixturedefs", {}) if info is not None else {}
+    return any(d and d[-1].scope == "module" for d in defs.values())
+
+
+def pytest_collection_modifyitems(config, items):
+    """Group what must share a worker (``xdist_group``) and start the long modules first."""
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        fixtures = getattr(item, "fixturenames", ())
+        group = next((g for f, g in _GROUPS_BY_FIXTURE.items() if f in fixtures), None)
+        if group is None and _module_scoped(item):
+            group = item.module.__name__  # one worker sets the module's fixture up, once
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+    def rank(item) -> tuple[int, int]:
+        name = item.module.__name__.rpartition(".")[2]
+        if name in _LONG_FIRST:
+            return 0, _LONG_FIRST.index(name)
+        return (1, 0) if item.get_closest_marker("slow") else (2, 0)
+
+    items.sort(key=rank)  # stable: each module keeps its order

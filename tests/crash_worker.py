@@ -3,8 +3,8 @@
 Run as ``python tests/crash_worker.py --dir DIR --epoch E --seed S`` with ``HOKOKU_HOME`` (and
 ``HOKOKU_DATABASE_URL``) set. Files in ``DIR``:
 
-* ``phase`` — the phase the worker is in (``intake`` / ``sweep`` / ``dispatch``), overwritten in
-  place at each change (no fsync: the parent reads the same page cache) so the parent can kill
+* ``phase`` — the phase the worker is in (``intake`` / ``sweep`` / ``dispatch``; ``importing`` and
+  ``opening`` while it starts, so the parent sees progress), overwritten in place at each change (no fsync: the parent reads the same page cache) so the parent can kill
   it inside a chosen phase;
 * ``intents`` / ``filed`` — a line per report before it is filed and after it returned (with the
   incident id), each fsynced: what a reporter did and what they were told;
@@ -78,16 +78,18 @@ def main() -> int:
     ap.add_argument("--epoch", type=float, required=True)
     ap.add_argument("--seed", type=int, required=True)
     args = ap.parse_args()
+    phase = Phase(args.dir / "phase")  # start-up steps are progress too (tests/test_crash_safety.py)
+    phase("importing")
 
     from hokoku.app import open_app
     from hokoku.services.dispatch import dispatch
     from hokoku.services.intake import report_incident
     from hokoku.services.sweep import sweep
 
+    phase("opening")
     app = open_app()
     app.check_ready()
     rng = random.Random(args.seed)
-    phase = Phase(args.dir / "phase")
     channel = {"outbox": FileChannel(args.dir / "deliveries")}
     while True:
         phase("intake")

@@ -1,8 +1,9 @@
 """Scratch PostgreSQL databases for the tests and benchmarks (one per run, dropped afterwards).
 
-``HOKOKU_TEST_DATABASE_URL`` names a server and a database we may connect to (e.g.
-``postgresql+psycopg://postgres@127.0.0.1:5432/test``); every run creates its own
-``hokoku_test_<pid>_<random>`` database beside it, so parallel runs never share tables.
+``HOKOKU_TEST_DATABASE_URL`` names a server (e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/test``);
+every test process creates its own ``hokoku_test_<worker>_<pid>_<random>`` database on it through
+the server's ``postgres`` database, so parallel runs — and the pytest-xdist workers of one run
+(``gw0``, ``gw1``, …) — never share tables, and two checkouts on one server never collide.
 """
 
 from __future__ import annotations
@@ -34,10 +35,16 @@ def _admin(url: str):
     return psycopg.connect(libpq(url), autocommit=True)
 
 
+def _maintenance(url: str) -> str:
+    """``url`` on the server's ``postgres`` database (where databases are created and dropped)."""
+    return make_url(url).set(database="postgres").render_as_string(hide_password=False)
+
+
 def create_database(url: str, prefix: str = "hokoku_test") -> str:
     """Create a fresh database on ``url``'s server; return its SQLAlchemy URL."""
-    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
-    with _admin(url) as conn:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    name = "_".join(filter(None, (prefix, worker, str(os.getpid()), secrets.token_hex(4))))
+    with _admin(_maintenance(url)) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return make_url(url).set(database=name).render_as_string(hide_password=False)
 
@@ -49,8 +56,7 @@ def drop_database(url: str) -> None:
     if engine is not None:
         engine.dispose()
     name = make_url(url).database
-    admin = make_url(url).set(database="postgres").render_as_string(hide_password=False)
-    with _admin(admin) as conn:
+    with _admin(_maintenance(url)) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -316,7 +316,7 @@ def test_simulated_time_is_refused_outside_a_demo_database(hokoku_home, cli, tmp
 
     org = tmp_path / "our-org.yaml"
     org.write_text(DEMO_ORG.read_text(encoding="utf-8"), encoding="utf-8")
-    code, out, err = cli("init", "--org", str(org), "--now", iso(T0))
+    code, out, err = cli("init", "--org", str(org), "--now", iso(T0), "--lang", "en")
     assert code == 2 and "simulated time is only for demo databases" in err
     assert cli("init", "--org", str(org))[0] == 0
     args = ["report", "--division", DIVISION, "--category", "malware", "--summary", "x", "--reporter", REPORTER]

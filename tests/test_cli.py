@@ -316,7 +316,7 @@ def test_error_exits_2_with_one_line_and_changes_nothing(reported, cli, case):
     """Each user error exits 2 with one `hokoku: ...` line naming the problem; no incident, stage or message changes."""
     args, expected = ERRORS[case]
     before = state_of(cli)
-    code, out, err = cli(*args)
+    code, out, err = cli(*args, "--lang", "en")  # the expected texts are the English ones
     assert code == 2
     assert out == ""
     assert len(err.splitlines()) == 1 and err.endswith("\n"), err
@@ -338,7 +338,7 @@ def test_refused_report_leaves_no_incident_and_no_message(hokoku_home, cli):
 
 def test_refused_ack_is_kept_in_the_audit_log(reported, cli):
     """A refused acknowledgement is recorded as `ack.refused` with the stage and the reason; the stage stays open."""
-    code, _out, err = cli("ack", PID, "--as", STAFF_NOT_ON_LADDER, "--now", at(minutes(3)))
+    code, _out, err = cli("ack", PID, "--as", STAFF_NOT_ON_LADDER, "--now", at(minutes(3)), "--lang", "en")
     assert code == 2
     shown = show(cli, minutes(4))
     refused = [e for e in shown["timeline"] if e["action"] == "ack.refused"]
@@ -489,3 +489,56 @@ def test_output_piped_into_a_reader_that_leaves_ends_quietly(hokoku_home):
         capture_output=True,
     )
     assert b"Traceback" not in pipe.stderr and b"BrokenPipe" not in pipe.stderr, pipe.stderr
+
+
+def _cli_command() -> list[str]:
+    import sys as _sys
+
+    return [_sys.executable, "-m", "hokoku.cli"]
+
+
+@pytest.mark.parametrize("args", [["org"], ["org", "--json"], ["outbox"], ["list", "--json"]])
+def test_output_into_a_closed_pipe_exits_141_with_nothing_on_stderr(demo_app, args):
+    """stdout is a pipe nobody reads any more (the reader left before hokoku wrote): exit 141 as a
+    shell reports SIGPIPE, and stderr stays empty — no traceback, no "Exception ignored"."""
+    import os
+    import subprocess
+
+    from tests.helpers import report
+
+    report(demo_app)
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        r = subprocess.run([*_cli_command(), *args], stdout=write_end, stderr=subprocess.PIPE, env=dict(os.environ))
+    finally:
+        os.close(write_end)
+    assert (r.returncode, r.stderr.decode()) == (141, "")
+
+
+def test_output_piped_into_head_stops_quietly_after_the_first_line(demo_app):
+    """`hokoku outbox | head -n 1` with more output than the pipe holds: head prints one line,
+    hokoku meets the closed pipe mid-output (exit 141) and prints nothing on stderr."""
+    import fcntl
+    import os
+    import subprocess
+
+    from tests.helpers import report
+
+    for i in range(3):
+        report(demo_app, now=T + minutes(i))
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, getattr(fcntl, "F_SETPIPE_SZ", 1031), 4096)  # a page: the outbox is ~15 kB
+    try:
+        writer = subprocess.Popen(
+            [*_cli_command(), "outbox"], stdout=write_end, stderr=subprocess.PIPE, env=dict(os.environ)
+        )
+        head = subprocess.Popen(["head", "-n", "1"], stdin=read_end, stdout=subprocess.PIPE)
+    finally:
+        os.close(read_end)  # head and hokoku hold the only ends now
+        os.close(write_end)
+    first, _ = head.communicate()
+    err = writer.stderr.read().decode()
+    writer.wait()
+    assert len(first.decode().splitlines()) == 1
+    assert (writer.returncode, err) == (141, "")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -153,7 +153,8 @@ def test_with_prefect_unreachable_reminders_are_still_sent_and_the_runs_appear_w
     waiting = [(r.incident, r.stage, r.kind) for r in pending(app)]
     assert waiting[:2] == [(incident, "report", "started"), (incident, "acknowledge", "started")]
 
-    monkeypatch.setattr("hokoku.services.flowtriggers.datetime", _Later)
+    later_now = _Later.now(UTC)  # the pump reads hokoku.clock.utcnow (imported by name)
+    monkeypatch.setattr("hokoku.services.flowtriggers.utcnow", lambda: later_now)
     assert _pump(app)["failed"] is False
     assert pending(app) == []
     runs = _new_runs(incident)

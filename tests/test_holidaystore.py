@@ -1,4 +1,4 @@
-"""Holiday tables kept between processes (hokoku.holidaystore): what a later process reads from
+"""Holiday tables kept between processes (hokoku.store.holidaystore): what a later process reads from
 the file is exactly what the library computed, without importing the library again."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from hokoku.core import jpcalendar
-from hokoku.holidaystore import HolidayFile
+from hokoku.store.holidaystore import HolidayFile
 
 
 @pytest.fixture

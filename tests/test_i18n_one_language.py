@@ -126,3 +126,45 @@ def test_a_web_page_speaks_the_requests_one_language(site, path):
     shown_in_japanese = _catalogue_japanese_in(ja.text)
     assert shown_in_japanese, "the Japanese page shows no catalogue text at all"
     assert not _catalogue_japanese_in(en.text), f"Japanese on the English page {url}"
+
+
+def test_an_error_line_is_in_the_runs_language(cli, reported):
+    """The same bad --now: Japanese by default, English with --lang en; one line each."""
+    code, _out, ja = cli("show", reported, "--now", "yesterday")
+    assert code == 2
+    assert ja == "hokoku: --now: 'yesterday' は ISO 8601 形式の日時ではありません（例: 2026-12-01T10:00:00+09:00）\n"
+    code, _out, en = cli("show", reported, "--now", "yesterday", "--lang", "en")
+    assert en == "hokoku: --now: 'yesterday' is not an ISO 8601 time (e.g. 2026-12-01T10:00:00+09:00)\n"
+
+
+def test_an_unknown_incident_is_named_in_the_runs_language(cli, reported):
+    code, _out, err = cli("show", "INC-1999-0001")
+    assert (code, err) == (2, "hokoku: 事案 'INC-1999-0001' はありません\n")
+
+
+def test_a_japanese_page_shows_its_error_detail_in_japanese(site):
+    """A form error reaches a Japanese page in Japanese and an English page in English;
+    the API keeps the English text (stable for scripts)."""
+    incident = site.report()
+    client = site.as_(GM)
+    form = {"csrf_token": client.csrf, "aware_at": "2027-02-01T09:00", "reason": " "}
+    ja = client.post(f"/incidents/{incident}/amend?lang=ja", data=form)
+    en = client.post(f"/incidents/{incident}/amend?lang=en", data=form)
+    assert (ja.status_code, en.status_code) == (422, 422)
+    assert "reason: 把握日時を訂正する理由を書いてください" in ja.text
+    assert "say why the awareness time is corrected" not in ja.text
+    assert "reason: say why the awareness time is corrected" in en.text
+
+
+def test_a_refused_transition_is_explained_in_the_runs_language(cli, reported):
+    """The chain's refusal carries its key: Japanese words (and the status) by default, the
+    English text with --lang en."""
+    from datetime import timedelta
+
+    from tests.helpers import STAFF_NOT_ON_LADDER
+
+    now = iso(T0 + timedelta(minutes=5))
+    code, _out, ja = cli("ack", reported, "--as", STAFF_NOT_ON_LADDER, "--now", now)
+    assert code == 2 and "を受領確認できません。できるのは担当者（" in ja and "may not" not in ja
+    code, _out, en = cli("ack", reported, "--as", STAFF_NOT_ON_LADDER, "--now", now, "--lang", "en")
+    assert code == 2 and f"{STAFF_NOT_ON_LADDER} may not acknowledge stage " in en

@@ -269,8 +269,10 @@ def test_the_notice_to_individuals_cannot_be_skipped_on_a_reportable_incident(re
         "--now",
         at(minutes(11)),
     )
-    assert "statutory duty and cannot be skipped" in err
-    assert "notice records" in refused(cli, "advance", PID, "individual-notice", "--as", GM, "--now", at(minutes(12)))
+    assert "法令上の義務のため省略できません" in err  # Japanese by default
+    assert "notice records" in refused(
+        cli, "advance", PID, "individual-notice", "--as", GM, "--now", at(minutes(12)), "--lang", "en"
+    )
     assert stages(cli, minutes(12))["individual-notice"]["status"] == "notified"
     assert "stage.refused" in [e["action"] for e in ok_json(cli, "show", PID, "--now", at(minutes(12)))["timeline"]]
 
@@ -433,7 +435,7 @@ def test_a_report_filed_hours_after_awareness_is_flagged_as_late(hokoku_home, cl
 )
 def test_dates_out_of_range_give_a_one_line_error(hokoku_home, cli, args, expected):
     """Past the holiday library's range or beyond any real date: one line, exit 2, no traceback."""
-    assert expected in refused(cli, *args)
+    assert expected in refused(cli, *args, "--lang", "en")
 
 
 def test_a_report_whose_statutory_count_leaves_the_calendar_is_refused_before_anything_is_written(hokoku_home, cli):

@@ -261,10 +261,10 @@ def test_refused_transitions_are_409_or_403(site):
     inc = site.report()
     pm = site.as_(PM)
     r = pm.post(f"/incidents/{inc}/advance", data={"csrf_token": pm.csrf, "stage": "dg-report"})
-    assert r.status_code == 409 and "cannot be completed before" in r.text
+    assert r.status_code == 409 and "が完了するまで完了できません" in r.text  # the page is Japanese: so is the detail
     dg = site.as_(DG)
     r = dg.post(f"/incidents/{inc}/ack", data={"csrf_token": dg.csrf, "stage": "acknowledge"})
-    assert r.status_code == 403 and "may not acknowledge" in r.text
+    assert r.status_code == 403 and "を受領確認できません" in r.text
     assert {"stage.refused", "ack.refused"} <= set(_actions(site, incident=inc))
 
 

@@ -174,18 +174,18 @@ class Organisation(_Strict):
                 if div.code == code:
                     return div
         known = ", ".join(d.code for i in self.institutes for d in i.divisions)
-        raise NotFound(f"unknown division {code!r} (known: {known})")
+        raise NotFound(key="err.unknown.division_known", value=repr(code), known=known)
 
     def institute_of(self, division_code: str) -> InstituteSpec:
         for inst in self.institutes:
             if any(d.code == division_code for d in inst.divisions):
                 return inst
-        raise NotFound(f"unknown division {division_code!r}")
+        raise NotFound(key="err.unknown.division", value=repr(division_code))
 
     def person(self, email: str) -> PersonSpec:
         found = self.people().get(email.lower())
         if found is None:
-            raise NotFound(f"unknown person {email!r}: not in the organisation file")
+            raise NotFound(key="err.unknown.person", value=repr(email))
         return found
 
     def holders(self, role: str, division_code: str) -> list[RoleHolder]:

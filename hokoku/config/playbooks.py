@@ -188,7 +188,7 @@ class Playbook(_Strict):
             if step.id == step_id:
                 return step
         known = ", ".join(s.id for s in self.steps)
-        raise NotFound(f"no step {step_id!r} in playbook {self.category!r} (steps: {known})")
+        raise NotFound(key="err.unknown.step", value=repr(step_id), playbook=repr(self.category), known=known)
 
 
 def _rule_problems(data: Mapping[str, Any], stem: str | None = None) -> list[tuple[tuple, str]]:
@@ -528,33 +528,33 @@ def render_playbook_text(playbook: Playbook, lang: str = "ja") -> str:
     lines = [
         f"{playbook.title.get(lang)} [{playbook.category}]",
         playbook.description.get(lang),
-        f"{label['articles']}: {sep.join(article_label(a, lang) for a in playbook.articles)}",
+        f"{label.text('articles')}: {sep.join(article_label(a, lang) for a in playbook.articles)}",
         "",
-        label["immediate"],
+        label.text("immediate"),
     ]
     lines += [f"  {n}. {action.get(lang)}" for n, action in enumerate(playbook.immediate_actions, 1)]
-    lines += ["", label["steps"]]
+    lines += ["", label.text("steps")]
     for n, step in enumerate(playbook.steps, 1):
         phase = t(f"phase.{step.phase}", lang)
         facts = [
-            f"{label['phase']}: {phase}",
-            f"{label['owner']}: {role_label(step.owner, lang)}",
-            f"{label['due']}: {duration_label(step.due, step.due_from, lang)}",
-            label["mandatory"] if step.mandatory else label["optional"],
+            f"{label.text('phase')}: {phase}",
+            f"{label.text('owner')}: {role_label(step.owner, lang)}",
+            f"{label.text('due')}: {duration_label(step.due, step.due_from, lang)}",
+            label.text("mandatory") if step.mandatory else label.text("optional"),
         ]
         lines.append(f"  {n}. {step.title.get(lang)} ({step.id})")
-        lines.append("     " + label["sep"].join(facts))
+        lines.append("     " + label.text("sep").join(facts))
         if step.checklist:
-            lines.append(f"     {label['checklist']}:")
+            lines.append(f"     {label.text('checklist')}:")
             lines += [f"       [ ] {item.get(lang)}" for item in step.checklist]
         if step.evidence:
-            lines.append(f"     {label['evidence']}:")
+            lines.append(f"     {label.text('evidence')}:")
             lines += [f"       - {item.get(lang)}" for item in step.evidence]
-    lines += ["", label["questions"]]
+    lines += ["", label.text("questions")]
     for question in playbook.investigation_questions:
         item = t(f"doc.item_titles.{question.maps_to}", lang)
         lines.append(f"  - {question.question.get(lang)}  → {item}")
-    lines += ["", label["prevention"]]
+    lines += ["", label.text("prevention")]
     lines += [f"  - {measure.get(lang)}" for measure in playbook.recurrence_prevention]
     return "\n".join(lines) + "\n"
 

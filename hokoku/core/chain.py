@@ -18,7 +18,7 @@ from hokoku.core.durations import Duration, before
 from hokoku.core.exceptions import TransitionRefused
 from hokoku.core.policy import EffectiveTimings, StagePolicy
 from hokoku.core.statuses import ACTIVE_STAGES, CLOSED_STAGES, StageStatus
-from hokoku.i18n import t_or
+from hokoku.i18n import LazyText, lazy, t_or
 
 PENDING, NOTIFIED, ACKNOWLEDGED, DONE, SKIPPED, OVERDUE = (
     StageStatus.PENDING,
@@ -30,6 +30,10 @@ PENDING, NOTIFIED, ACKNOWLEDGED, DONE, SKIPPED, OVERDUE = (
 )
 ACTIVE = ACTIVE_STAGES
 CLOSED = CLOSED_STAGES
+
+
+def _status(status: str) -> LazyText:
+    return lazy(f"stage_status.{status}")
 
 
 def status_label(status: str, lang: str = "ja") -> str:
@@ -151,7 +155,7 @@ def activate(
     law from another instant (the statutory reports count from awareness, not from start).
     """
     if state.status != PENDING:
-        raise TransitionRefused(f"stage {state.code} has already started")
+        raise TransitionRefused(key="err.stage.started", code=state.code)
     due = due_at or timings.deadline.after(now)
     return replace(
         state,
@@ -184,7 +188,7 @@ def reschedule(state: StageState, timings: EffectiveTimings, due_at: datetime, n
     before the due time are recounted from the new due time.
     """
     if state.status not in ACTIVE:
-        raise TransitionRefused(f"stage {state.code} is {state.status}; its due time cannot move")
+        raise TransitionRefused(key="err.stage.due_fixed", code=state.code, status=_status(state.status))
     status, overdue_at = state.status, state.overdue_at
     if state.status == OVERDUE and due_at > now:
         status, overdue_at = (ACKNOWLEDGED if state.acknowledged_at else NOTIFIED), None
@@ -252,11 +256,11 @@ def sweep_stage(state: StageState, timings: EffectiveTimings, now: datetime) -> 
 def acknowledge(stage: StagePolicy, state: StageState, *, actor: str, now: datetime) -> StageState:
     """Acknowledge a started stage: reminders and escalation stop; an ``ack`` stage is done."""
     if state.status == PENDING:
-        raise TransitionRefused(f"stage {state.code} has not started yet; nothing to acknowledge")
+        raise TransitionRefused(key="err.stage.not_started", code=state.code)
     if state.status in CLOSED:
-        raise TransitionRefused(f"stage {state.code} is already {state.status}")
+        raise TransitionRefused(key="err.stage.already", code=state.code, status=_status(state.status))
     if state.acknowledged_at is not None:
-        raise TransitionRefused(f"stage {state.code} was already acknowledged by {state.acknowledged_by}")
+        raise TransitionRefused(key="err.stage.already_acked", code=state.code, by=state.acknowledged_by)
     _require_entitled(state, actor, "acknowledge")
     state = replace(
         state,
@@ -283,36 +287,26 @@ def complete(
 ) -> StageState:
     """Mark a stage done (or skipped, with a reason), refusing what the policy forbids."""
     if state.status in CLOSED:
-        raise TransitionRefused(f"stage {state.code} is already {state.status}")
+        raise TransitionRefused(key="err.stage.already", code=state.code, status=_status(state.status))
     if skip:
         if stage.when == "statutory":
-            raise TransitionRefused(
-                f"stage {state.code} is a statutory duty and cannot be skipped: it ends when it is done, or when "
-                "the general manager decides that no report is required (hokoku reportability)"
-            )
+            raise TransitionRefused(key="err.stage.statutory_skip", code=state.code)
         if not stage.skippable:
-            raise TransitionRefused(f"stage {state.code} ({stage.article}) cannot be skipped under the policy")
+            raise TransitionRefused(key="err.stage.no_skip", code=state.code, article=stage.article)
         if not (skip_reason or "").strip():
-            raise TransitionRefused(f"skipping stage {state.code} needs a reason (--skip-reason)")
+            raise TransitionRefused(key="err.stage.skip_reason", code=state.code)
     else:
         if stage.completed_by == "intake":
-            raise TransitionRefused(f"stage {state.code} is completed by the report itself")
+            raise TransitionRefused(key="err.stage.by_intake", code=state.code)
         if stage.completed_by == "assessment":
-            raise TransitionRefused(
-                f"stage {state.code} is completed when the reportability assessment is decided: record "
-                "the facts (hokoku triage) or the general manager's decision (hokoku reportability)"
-            )
+            raise TransitionRefused(key="err.stage.by_assessment", code=state.code)
         if stage.completed_by == "notice":
-            raise TransitionRefused(
-                f"stage {state.code} is completed by notice records: hokoku notice add ... --complete, "
-                "or hokoku notice difficult ... (notifying is difficult and the alternative measure taken)"
-            )
+            raise TransitionRefused(key="err.stage.by_notice", code=state.code)
         if state.status == PENDING and not stage.allow_early:
             open_ = [r for r in stage.requires if statuses.get(r) not in CLOSED]
-            raise TransitionRefused(
-                f"stage {state.code} cannot be completed before {', '.join(open_) or 'it starts'}"
-                + (" is done" if open_ else "")
-            )
+            if open_:
+                raise TransitionRefused(key="err.stage.before", code=state.code, open=", ".join(open_))
+            raise TransitionRefused(key="err.stage.before_start", code=state.code)
     _require_entitled(state, actor, "skip" if skip else "complete")
     acknowledged_at, acknowledged_by = state.acknowledged_at, state.acknowledged_by
     if acknowledged_at is None and not skip:
@@ -334,7 +328,7 @@ def discharge(state: StageState, *, by: str, now: datetime) -> StageState:
     """A duty discharged by a record rather than by ``advance``: the assessment decided
     (triage), the notices recorded (notice to individuals)."""
     if state.status in CLOSED:
-        raise TransitionRefused(f"stage {state.code} is already {state.status}")
+        raise TransitionRefused(key="err.stage.already", code=state.code, status=_status(state.status))
     return replace(
         state,
         status=DONE,
@@ -352,7 +346,7 @@ def discharge(state: StageState, *, by: str, now: datetime) -> StageState:
 def set_aside(state: StageState, *, by: str, now: datetime) -> StageState:
     """Skip a stage that no longer applies (a decision, or a stage it depends on was skipped)."""
     if state.status in CLOSED:
-        raise TransitionRefused(f"stage {state.code} is already {state.status}")
+        raise TransitionRefused(key="err.stage.already", code=state.code, status=_status(state.status))
     return replace(
         state,
         status=SKIPPED,
@@ -404,10 +398,9 @@ def not_applicable(stages: list[StagePolicy], statuses: dict[str, str]) -> list[
 
 def _require_entitled(state: StageState, actor: str, verb: str) -> None:
     if actor.lower() not in state.entitled():
-        owners = ", ".join(state.ladder[0].emails) if state.ladder else "nobody"
+        owners = ", ".join(state.ladder[0].emails) if state.ladder else lazy("err.nobody")
         raise TransitionRefused(
-            f"{actor} may not {verb} stage {state.code}: only its owner ({owners}), "
-            "a deputy or someone on its escalation ladder may"
+            key="err.stage.not_entitled", actor=actor, verb=lazy(f"err.verb.{verb}"), code=state.code, owners=owners
         )
 
 

@@ -46,7 +46,7 @@ def _check_lang(lang: str) -> None:
 class HolidayStore(Protocol):
     """Keeps computed years between processes (``key``: ``"<year>-<lang>"``; tables as
     ``{"YYYY-MM-DD": name}``). It must give back exactly what it was given, for the same
-    library; :mod:`hokoku.holidaystore` keys its file by the library's version."""
+    library; :mod:`hokoku.store.holidaystore` keys its file by the library's version."""
 
     def load(self, key: str) -> dict[str, str] | None: ...
 

@@ -179,8 +179,8 @@ class Policy(_Strict):
             return by_article[0]
         known = ", ".join(st.code for st in self.stages)
         if len(by_article) > 1:
-            raise InputError(f"stage {name!r} is ambiguous: {', '.join(s.code for s in by_article)}; use the code")
-        raise NotFound(f"unknown stage {name!r} (stages: {known})")
+            raise InputError(key="err.stage.ambiguous", value=repr(name), codes=", ".join(s.code for s in by_article))
+        raise NotFound(key="err.unknown.stage", value=repr(name), known=known)
 
     def applicable(self, *, entry: str, statutory: bool = True) -> list[StagePolicy]:
         """The stages an incident reported through ``entry`` has. Statutory duties are included

@@ -11,7 +11,9 @@ A person with several roles gets the union of what each role may see.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from hokoku.core.roles import Role
 
@@ -80,7 +82,15 @@ class Scope:
         )
 
 
-def scope_for(org, email: str) -> Scope:
+class Assignments(Protocol):
+    """What :func:`scope_for` reads of an organisation (:class:`hokoku.config.org.Organisation`)."""
+
+    def roles_of(self, email: str) -> Iterable[tuple[str, str, bool]]:
+        """``(role, scope code, deputy)`` for every role ``email`` holds."""
+        ...
+
+
+def scope_for(org: Assignments, email: str) -> Scope:
     """The scope of ``email`` under the organisation ``org`` (:class:`hokoku.config.org.Organisation`).
 
     A person who is not in the organisation file gets a scope that sees nothing but their own

@@ -22,9 +22,9 @@ def parse_instant(text: str, *, what: str = "time") -> datetime:
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except (ValueError, AttributeError):
-        raise InputError(f"{what}: {text!r} is not an ISO 8601 time (e.g. 2026-12-01T10:00:00+09:00)") from None
+        raise InputError(key="err.time.format", what=what, value=repr(text)) from None
     if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise InputError(f"{what}: {text.strip()!r} is out of range (years {MIN_YEAR}–{MAX_YEAR})")
+        raise InputError(key="err.time.range", what=what, value=repr(text.strip()), first=MIN_YEAR, last=MAX_YEAR)
     if value.tzinfo is None:
         value = value.replace(tzinfo=JST)
     return value.astimezone(UTC)

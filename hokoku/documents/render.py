@@ -58,7 +58,7 @@ from hokoku.documents.durations_fmt import deadline_verdict, format_duration
 from hokoku.documents.labels import LABELS, PUBLIC_FIELDS
 from hokoku.documents.markdown import md_escape
 from hokoku.documents.wareki import format_date, format_datetime, japan_date
-from hokoku.i18n import install, t
+from hokoku.i18n import Section, install, t
 from hokoku.resources import templates_dir
 
 KINDS: tuple[str, ...] = (
@@ -102,9 +102,9 @@ def display(value: Any, lang: str) -> Any:
     """A value as the drafts show it: dates in both calendars, durations, None as unknown."""
     labels = LABELS[lang]
     if value is None:
-        return labels["unknown"]
+        return labels.text("unknown")
     if isinstance(value, bool):
-        return labels["yes"] if value else labels["no"]
+        return labels.text("yes") if value else labels.text("no")
     if isinstance(value, datetime):
         return format_datetime(value, lang)
     if isinstance(value, date):
@@ -178,7 +178,7 @@ def _day(value: date | datetime | None) -> date | None:
 def _diff_row(context: Context, d: Any) -> list[str]:
     """``["4. 原因", "変更あり"]`` for the changes table of the final report."""
     labels = LABELS[_lang(context)]
-    return [f"{d.number}. {labels['item_titles'][d.key]}", labels["diff_status"][d.status]]
+    return [f"{d.number}. {labels.table('item_titles')[d.key]}", labels.table("diff_status")[d.status]]
 
 
 # Table rows and list lines built from the data's lists (values are escaped on output).
@@ -212,8 +212,8 @@ def headcount_text(headcount: Mapping[str, Any] | None, lang: str) -> str | None
     if not headcount or headcount.get("count") is None:
         return None
     labels = LABELS[lang]
-    text = labels["headcount"].format(count=f"{headcount['count']:,}")
-    return text + (labels["estimated"] if headcount.get("estimated") else "")
+    text = labels.text("headcount", count=f"{headcount['count']:,}")
+    return text + (labels.text("estimated") if headcount.get("estimated") else "")
 
 
 def first_stage(stage_by_code: Mapping[str, Any], codes: tuple[str, ...]) -> Mapping[str, Any] | None:
@@ -240,7 +240,7 @@ def work_status(stage: Mapping[str, Any] | None, has_records: bool) -> str:
 
 def _method(method: str | None, lang: str) -> str:
     text = (method or "").strip()
-    return LABELS[lang]["notice_methods"].get(text.lower(), text)
+    return LABELS[lang].table("notice_methods").get(text.lower(), text)
 
 
 @pass_context
@@ -264,7 +264,7 @@ def _stage_done_row(context: Context, s: Mapping[str, Any]) -> list[Any]:
 def _stage_status_row(context: Context, s: Mapping[str, Any]) -> list[Any]:
     """[article, title, owner, status, due, completed, note] for any stage."""
     lang = _lang(context)
-    status = LABELS[lang]["stage_status"].get(s.get("status"), LABELS[lang]["unknown"])
+    status = LABELS[lang].table("stage_status").get(s.get("status") or "", LABELS[lang].text("unknown"))
     return [
         article_label(s.get("article"), lang),
         _title(s, lang),
@@ -302,25 +302,29 @@ def _timeline_sentence(context: Context, e: Mapping[str, Any]) -> str:
     labels = LABELS[lang]
     stage = context.get("stage_by_code", {}).get(e.get("stage"))
     action = str(e.get("action") or "")
-    phrase = labels["events"].get(action)
+    phrase = labels.table("events").get(action)
     if phrase is None:
-        phrase = labels["event_other"] if _CODE_LIKE.match(action) or not action else action
+        phrase = labels.text("event_other") if _CODE_LIKE.match(action) or not action else action
     field = e.get("field")
     field_label = (
-        (labels["public_fields"].get(field) if action.startswith("public_text.") else labels["item_titles"].get(field))
+        (
+            labels.table("public_fields").get(field)
+            if action.startswith("public_text.")
+            else labels.table("item_titles").get(field)
+        )
         if isinstance(field, str)
         else None
     )
     what = phrase.format(
-        stage=_title(stage, lang) or labels["none"],
-        step=e.get(f"step_title_{lang}") or e.get("step_title_ja") or labels["none"],
-        field=field_label or labels["none"],
+        stage=_title(stage, lang) or labels.text("none"),
+        step=e.get(f"step_title_{lang}") or e.get("step_title_ja") or labels.text("none"),
+        field=field_label or labels.text("none"),
     )
     actor = e.get("actor_name") or ""
     when = display(e.get("at"), lang)
     if not actor or actor.startswith("hokoku:") or "@" in actor or action in AUTOMATIC_EVENTS:
-        return labels["timeline_sentence_system"].format(when=when, what=what[0].upper() + what[1:])
-    return labels["timeline_sentence"].format(when=when, actor=actor, what=what)
+        return labels.text("timeline_sentence_system", when=when, what=what[0].upper() + what[1:])
+    return labels.text("timeline_sentence", when=when, actor=actor, what=what)
 
 
 @pass_context
@@ -337,7 +341,7 @@ def _notice_row(context: Context, n: Mapping[str, Any]) -> list[Any]:
     count = n.get("count")
     return [
         n.get("notified_at"),
-        None if count is None else LABELS[lang]["headcount"].format(count=f"{count:,}"),
+        None if count is None else LABELS[lang].text("headcount", count=f"{count:,}"),
         _method(n.get("method"), lang),
         n.get("substitute"),
     ]
@@ -346,7 +350,8 @@ def _notice_row(context: Context, n: Mapping[str, Any]) -> list[Any]:
 @pass_context
 def _action_row(context: Context, a: Mapping[str, Any]) -> list[Any]:
     """[title, owner, due, status, completed] for a recurrence-prevention action."""
-    status = LABELS[_lang(context)]["action_status"].get(a.get("status"), a.get("status"))
+    raw = a.get("status")
+    status = LABELS[_lang(context)].table("action_status").get(raw, raw) if isinstance(raw, str) else raw
     return [a.get("title"), a.get("owner_name"), a.get("due_at"), status, a.get("completed_at")]
 
 
@@ -437,20 +442,18 @@ def _items(raw: Mapping[str, Any]) -> dict[str, str | None]:
     return {key: normalise(raw.get(key)) for key in ITEM_KEYS}
 
 
-def _item_rows(items: Mapping[str, str | None], labels: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _item_rows(items: Mapping[str, str | None], labels: Section) -> list[dict[str, Any]]:
     """The nine items as ``{number, key, title, value}`` rows, in report order."""
     return [
-        {"number": n, "key": key, "title": labels["item_titles"][key], "value": items[key]}
+        {"number": n, "key": key, "title": labels.table("item_titles")[key], "value": items[key]}
         for n, key in enumerate(ITEM_KEYS, start=1)
     ]
 
 
-def _open_questions(
-    data: Mapping[str, Any], items: Mapping[str, str | None], labels: Mapping[str, Any], lang: str
-) -> list[str]:
+def _open_questions(data: Mapping[str, Any], items: Mapping[str, str | None], labels: Section, lang: str) -> list[str]:
     """What the investigation has not established yet, one line each."""
-    texts = labels["open_questions"]
-    out = [texts["item"].format(title=labels["item_titles"][key]) for key in ITEM_KEYS if items[key] is None]
+    texts = labels.table("open_questions")
+    out = [texts["item"].format(title=labels.table("item_titles")[key]) for key in ITEM_KEYS if items[key] is None]
     triage = data["triage"]
     if triage is None:
         out.append(texts["no_triage"])
@@ -464,7 +467,7 @@ def _open_questions(
         out.append(texts["estimated"].format(count=headcount_text(headcount, lang)))
     for stage in data["stages"]:
         if stage.get("status") not in CLOSED_STAGES:
-            status = labels["stage_status"].get(stage.get("status"), labels["unknown"])
+            status = labels.table("stage_status").get(stage.get("status"), labels.text("unknown"))
             out.append(
                 texts["stage"]
                 .format(
@@ -496,7 +499,7 @@ def _report_items(
     report until triage); notices, publication and prevention actions from their records, in words.
     """
     labels = LABELS[lang]
-    words = labels["work_status"]
+    words = labels.table("work_status")
     stage_by_code = {s.get("code"): s for s in ctx["stages"]}
     out = dict(items)
     for key in ("summary", "cause", "secondary_damage", "prevention", "other"):
@@ -506,38 +509,41 @@ def _report_items(
         out["data_items"] = normalise(ctx.get("reported_data_items"))
     count = headcount_text(ctx.get("headcount"), lang)
     if count:  # the number from the triage (or the report); the owner's finding only explains it
-        note = items["individuals"] and labels["individuals_note"].format(text=items["individuals"])
+        note = items["individuals"] and labels.text("individuals_note", text=items["individuals"])
         out["individuals"] = _lines(count, note)
 
     notices = ctx["notices"]
     notice_stage = first_stage(stage_by_code, NOTICE_STAGES)
     lines = []
     for n in notices:
-        line = labels["notice_line"].format(
+        line = labels.text(
+            "notice_line",
             when=display(n.get("notified_at"), lang),
             count=f"{n.get('count') or 0:,}",
             method=_method(n.get("method"), lang),
         )
         if n.get("substitute"):
-            line += labels["notice_substitute"].format(substitute=n["substitute"])
+            line += labels.text("notice_substitute", substitute=n["substitute"])
         lines.append(line)
     status = work_status(notice_stage, bool(notices))
     if status != "unknown" or lines or items["individual_response"]:
         out["individual_response"] = _lines(
-            labels["status_line"].format(status=words[status]), *lines, items["individual_response"]
+            labels.text("status_line", status=words[status]), *lines, items["individual_response"]
         )
 
     pub = first_stage(stage_by_code, PUBLICATION_STAGES)
     status = work_status(pub, False)
     if status != "unknown" or items["publication"]:
-        head = labels["status_line"].format(status=words[status])
+        head = labels.text("status_line", status=words[status])
         if status == StageStatus.DONE and pub is not None and pub.get("completed_at"):
-            head += labels["published_on"].format(when=display(_day(pub["completed_at"]), lang))
+            head += labels.text("published_on", when=display(_day(pub["completed_at"]), lang))
         out["publication"] = _lines(head, items["publication"])
 
     actions = [
-        labels["action_line"].format(
-            title=a.get("title"), status=labels["action_status"].get(a.get("status"), words["unknown"])
+        labels.text(
+            "action_line",
+            title=a.get("title"),
+            status=labels.table("action_status").get(a.get("status"), words["unknown"]),
         )
         for a in ctx["prevention_actions"]
     ]
@@ -551,11 +557,13 @@ def summary_block(ctx: Mapping[str, Any], text: str | None, lang: str, *, gap: s
     labels = LABELS[lang]
     incident = ctx["incident"]
     sep = t("label.sep", lang)
-    discovery = ctx["public_texts"].get("discovery") or labels["discovered_by"].get(incident.get("entry") or "staff")
+    discovery = ctx["public_texts"].get("discovery") or labels.table("discovered_by").get(
+        incident.get("entry") or "staff"
+    )
     facts = [
-        f"{labels['occurred_at']}{sep}{display(incident.get('occurred_at'), lang)}",
-        f"{labels['discovery']}{sep}{discovery}",
-        f"{labels['aware_at']}{sep}{display(incident.get('aware_at'), lang)}",
+        f"{labels.text('occurred_at')}{sep}{display(incident.get('occurred_at'), lang)}",
+        f"{labels.text('discovery')}{sep}{discovery}",
+        f"{labels.text('aware_at')}{sep}{display(incident.get('aware_at'), lang)}",
     ]
     if text is None and gap is None:
         return None
@@ -602,12 +610,12 @@ def build_context(kind: str, data: Mapping[str, Any], lang: str, fmt: str) -> di
         preliminary_items=preliminary,
         item_rows=_item_rows(items, labels),
         preliminary_rows=None if preliminary is None else _item_rows(preliminary, labels),
-        unknown_items=[labels["item_titles"][key] for key in ITEM_KEYS if items[key] is None],
+        unknown_items=[labels.table("item_titles")[key] for key in ITEM_KEYS if items[key] is None],
         diffs=diff_items(preliminary, items),
         org_name=org.get(f"name_{lang}") or org.get("name_ja"),
         place=t("doc.place", lang, institute=institute, division=division),
         regime=regime,
-        regime_label=labels["regime"][regime.value],
+        regime_label=labels.table("regime")[regime.value],
         stage_by_code={s.get("code"): s for s in ctx["stages"]},
         measures=[s for s in ctx["stages"] if s.get("code") in MEASURE_STAGES and s.get("completed_at")],
         done_stages=sorted(
@@ -622,7 +630,7 @@ def build_context(kind: str, data: Mapping[str, Any], lang: str, fmt: str) -> di
         # the public and the person read the data items the owner recorded, not the reporter's words
         public_data_items=recorded["data_items"]
         if recorded["data_items"] is not None
-        else labels["gap"].format(field=labels["data_items_field"]),
+        else labels.text("gap", field=labels.text("data_items_field")),
         public_summary=summary_block(ctx, public["summary"], lang, gap=gaps["summary"]),
         # internal reports may fall back to the reporter's own words
         internal_summary=summary_block(
@@ -635,9 +643,9 @@ def build_context(kind: str, data: Mapping[str, Any], lang: str, fmt: str) -> di
     return ctx
 
 
-def marked_gap(labels: Mapping[str, Any], key: str) -> str:
+def marked_gap(labels: Section, key: str) -> str:
     """The marked gap for a public field nobody has written yet: 【未記入：公表用の概要】."""
-    return labels["gap"].format(field=labels["public_fields"][key])
+    return labels.text("gap", field=labels.table("public_fields")[key])
 
 
 def _tidy_markdown(text: str) -> str:

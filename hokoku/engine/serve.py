@@ -17,8 +17,9 @@ from datetime import datetime
 
 from hokoku.app import open_app
 from hokoku.clock import utcnow
-from hokoku.core.exceptions import NotInitialised
+from hokoku.core.exceptions import HokokuError, NotInitialised
 from hokoku.core.statuses import NotificationStatus
+from hokoku.store.db import transaction
 
 
 def _ensure_initialised(demo: bool):
@@ -54,7 +55,6 @@ def demo_accounts(app, *, now: datetime | None = None) -> tuple[str, list[tuple[
     import secrets
 
     from hokoku.services.accounts import ensure_demo_users
-    from hokoku.store.db import transaction
 
     with transaction(app.engine) as session:
         org = app.organisation(session)
@@ -142,8 +142,6 @@ def _serve(app, held: dict, *, host: str, port: int, demo: bool, flows: bool, pr
             break
         time.sleep(0.05)
     if not web_thread.is_alive():
-        from hokoku.core.exceptions import HokokuError
-
         raise HokokuError(f"the web server could not start on {host}:{port} (is the port in use?)")
     print(f"hokoku web: http://{host}:{port}/", flush=True)
     if demo:  # only once this server answers: a second `serve --demo` that fails keeps the first's password
@@ -184,7 +182,6 @@ def _pending_outbox(app, now: datetime) -> bool:
     from sqlalchemy import and_, or_, select
 
     from hokoku.models.notification import Notification
-    from hokoku.store.db import transaction
 
     with transaction(app.engine) as session:
         due = and_(

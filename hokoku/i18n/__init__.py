@@ -25,7 +25,19 @@ from hokoku.i18n.catalogue import CATALOGUE
 from hokoku.i18n.jinja import install
 from hokoku.i18n.lang import DEFAULT_LANG, LANGS, Lang, is_lang, other_lang, pick_lang, resolve_lang
 from hokoku.i18n.localtext import BilingualText, LocalText, in_lang
-from hokoku.i18n.translate import MissingText, Section, has_text, join_list, plural, section, t, t_or, texts
+from hokoku.i18n.translate import (
+    LazyText,
+    MissingText,
+    Section,
+    has_text,
+    join_list,
+    lazy,
+    plural,
+    section,
+    t,
+    t_or,
+    texts,
+)
 
 __all__ = [
     "CATALOGUE",
@@ -33,6 +45,7 @@ __all__ = [
     "LANGS",
     "BilingualText",
     "Lang",
+    "LazyText",
     "LocalText",
     "MissingText",
     "Section",
@@ -41,6 +54,7 @@ __all__ = [
     "install",
     "is_lang",
     "join_list",
+    "lazy",
     "other_lang",
     "pick_lang",
     "plural",

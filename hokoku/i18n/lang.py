@@ -40,6 +40,9 @@ def pick_lang(*candidates: str | None) -> Lang:
     return DEFAULT_LANG
 
 
+_OTHER: Final[dict[Lang, Lang]] = {"ja": "en", "en": "ja"}
+
+
 def other_lang(lang: Lang | str) -> Lang:
     """The language a page's switch offers: English on a Japanese page and vice versa."""
-    return {"ja": "en", "en": "ja"}[resolve_lang(lang)]  # type: ignore[return-value]
+    return _OTHER[resolve_lang(lang)]

@@ -41,6 +41,27 @@ def t_or(key: str, lang: Lang | str, default: _D, /, **params: object) -> str | 
     return t(key, lang, **params) if key in CATALOGUE else default
 
 
+class LazyText:
+    """A catalogue text looked up later, in the reader's language: a parameter of an error
+    raised before anyone knows who will read it (``TransitionRefused(key=..., status=lazy(...))``)."""
+
+    def __init__(self, key: str, /, **params: object) -> None:
+        if key not in CATALOGUE:
+            raise MissingText(key)
+        self.key, self.params = key, params
+
+    def localized(self, lang: Lang | str) -> str:
+        return t(self.key, lang, **self.params)
+
+    def __str__(self) -> str:
+        return self.localized("en")
+
+
+def lazy(key: str, /, **params: object) -> LazyText:
+    """A :class:`LazyText`."""
+    return LazyText(key, **params)
+
+
 def plural(key: str, n: int, lang: Lang | str, /, **params: object) -> str:
     """``key.one`` when ``n`` is 1, else ``key.other``, with ``{n}`` filled (CLDR's two English
     forms; the Japanese texts of both forms are the same)."""
@@ -65,6 +86,10 @@ class Section(Mapping[str, "str | Section"]):
     A name that completes a key is its text (``section("doc.events", lang)["incident.reported"]``);
     a name that starts keys opens the sub-section. Iterating yields the rest of every key under
     the prefix, so ``dict(section("doc.stage_status", lang))`` is the flat table.
+
+    Python code reads it with :meth:`text` (a ``str``) and :meth:`table` (a flat ``Mapping[str, str]``):
+    ``section[name]`` is typed ``str | Section`` because a name may be either, which is what
+    templates need and what mypy makes Python callers narrow.
     """
 
     def __init__(self, prefix: str, lang: Lang | str) -> None:
@@ -83,6 +108,15 @@ class Section(Mapping[str, "str | Section"]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
+
+    def text(self, name: str, /, **params: object) -> str:
+        """The text ``name`` of this section (typed ``str`` for Python callers; templates index),
+        with ``{name}`` placeholders filled from ``params``."""
+        return t(f"{self._prefix}.{name}", self._lang, **params)
+
+    def table(self, name: str, /) -> Mapping[str, str]:
+        """The texts under ``name`` as a flat table (``labels.table("item_titles")["cause"]``)."""
+        return texts(f"{self._prefix}.{name}", self._lang)
 
     def __len__(self) -> int:
         return len(self._names)

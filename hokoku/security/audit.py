@@ -33,7 +33,7 @@ from hokoku.core.exceptions import ConfigError
 from hokoku.core.timeutil import as_utc
 from hokoku.i18n import t
 from hokoku.models.audit import AuditEvent, AuditHead
-from hokoku.security.auditkeys import AuditSigner
+from hokoku.security.auditkeys import AuditSigner, fingerprint
 from hokoku.security.crypto import Keyring, verify_signature  # noqa: F401  (verify_signature: re-exported)
 from hokoku.store.triggers import note
 
@@ -500,7 +500,6 @@ def verify(
     in the batch); a batch that does not pass is walked event by event, which names the first
     problem exactly as before.
     """
-    from hokoku.security.auditkeys import fingerprint
 
     keys = _Keys(public_keys)
     cps = sorted(checkpoints, key=lambda c: c.seq)  # stable: of equal seqs, the one given last is "newest"

@@ -368,11 +368,11 @@ def _actions(app: App, row: Notification, incident: Incident | None, stage: Stag
     if (row.kind in ACK_KINDS or row.kind == "overdue") and stage is not None and stage.status in chain.ACTIVE:
         value = f"{pid}|{stage.code}"
         if stage.acknowledged_at is None:
-            out.append(Action("acknowledge", labels["acknowledge"], value=value))
+            out.append(Action("acknowledge", labels.text("acknowledge"), value=value))
 
             if incident_policy(incident).stage(stage.code).completed_by == "advance":
-                out.append(Action("mark_done", labels["mark_done"], value=value))
-    out.append(Action("open", labels["open"], url=f"{app.settings.public_url.rstrip('/')}/incidents/{pid}"))
+                out.append(Action("mark_done", labels.text("mark_done"), value=value))
+    out.append(Action("open", labels.text("open"), url=f"{app.settings.public_url.rstrip('/')}/incidents/{pid}"))
     return tuple(out)
 
 
@@ -553,7 +553,7 @@ def _prepare_thread(app: App, session: Session, row: Notification, incident: Inc
         incident_id=incident.public_id,
         conversation=conversation,
         thread_ref=parent if row.kind == incidentthread.REPLY else None,
-        actions=(Action("open", labels["open"], url=url),) if row.kind == incidentthread.PARENT else (),
+        actions=(Action("open", labels.text("open"), url=url),) if row.kind == incidentthread.PARENT else (),
     )
     return Delivery("send", message=message)
 

@@ -18,7 +18,7 @@ def get_incident(session: Session, public_id: str, *, lock: bool = False) -> Inc
         query = for_update(query)  # FOR NO KEY UPDATE: lock order in hokoku.store.locking
     incident = session.execute(query).scalar_one_or_none()
     if incident is None:
-        raise NotFound(f"unknown incident {public_id!r}")
+        raise NotFound(key="err.unknown.incident", value=repr(public_id))
     return incident
 
 

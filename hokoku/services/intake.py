@@ -89,27 +89,27 @@ def report_incident(
     """Validate, persist, route to the division's protection manager and start the chain."""
     summary = (summary or "").strip()
     if not summary:
-        raise InputError("--summary: the summary is empty; say what happened")
+        raise InputError(key="err.report.summary_empty", what="--summary")
     if len(summary) > MAX_SUMMARY:
-        raise InputError(f"--summary: too long ({len(summary)} characters; at most {MAX_SUMMARY})")
+        raise InputError(key="err.too_long", what="--summary", n=len(summary), limit=MAX_SUMMARY)
     if entry not in ENTRIES:
         raise InputError(f"entry {entry!r} is not one of {', '.join(ENTRIES)}")
     aware_at = aware_at or now
     if aware_at > now:
-        raise InputError("--aware-at: the time first known is in the future")
+        raise InputError(key="err.report.aware_future", what="--aware-at")
     check_countable(aware_at, "--aware-at")
     if occurred_at is not None and occurred_at > now:
-        raise InputError("--occurred-at: the time it happened is in the future")
+        raise InputError(key="err.report.occurred_future", what="--occurred-at")
     if occurred_at is not None and occurred_at > aware_at:
-        raise InputError("--occurred-at: the time it happened is after the time it was first known")
+        raise InputError(key="err.report.occurred_after", what="--occurred-at")
     if individuals is not None and not 0 <= individuals <= MAX_INDIVIDUALS:
-        raise InputError(f"--individuals: must be a whole number from 0 to {MAX_INDIVIDUALS:,}")
+        raise InputError(key="err.report.individuals", what="--individuals", limit=f"{MAX_INDIVIDUALS:,}")
     data_items = (data_items or "").strip() or None
     if data_items and len(data_items) > MAX_SUMMARY:
-        raise InputError(f"--data-items: too long ({len(data_items)} characters; at most {MAX_SUMMARY})")
+        raise InputError(key="err.too_long", what="--data-items", n=len(data_items), limit=MAX_SUMMARY)
     playbook = app.playbooks.get(category)
     if playbook is None:
-        raise NotFound(f"unknown category {category!r} (categories: {', '.join(sorted(app.playbooks))})")
+        raise NotFound(key="err.unknown.category", value=repr(category), known=", ".join(sorted(app.playbooks)))
     if category == "contractor" and entry == "staff":
         entry = "contractor"
     reporter = reporter.strip().lower()
@@ -161,7 +161,7 @@ def file_report(
     inst = org.institute_of(division)
     if reporter not in org.people():
         if entry == "staff" or not (_EMAIL.match(reporter) or (entry == "alert" and reporter.startswith("alert:"))):
-            raise NotFound(f"unknown person {reporter!r}: not in the organisation file")
+            raise NotFound(key="err.unknown.person", value=repr(reporter))
     public_id = next_public_id(session, japan_date(now).year)
     incident = Incident(
         public_id=public_id,

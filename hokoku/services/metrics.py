@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from hokoku.core.scopes import Scope
 from hokoku.core.statuses import StageStatus, TaskStatus
+from hokoku.core.timeutil import JST
 from hokoku.models.casework import Task
 from hokoku.models.incident import Incident
 from hokoku.services.dashboard import scoped_query
@@ -81,7 +82,6 @@ STATUTORY_COLUMNS = ("ppc-preliminary", "ppc-final", "individual-notice")
 def statutory_board(app, scope: Scope, *, now: datetime, lang: str) -> list[dict]:
     """Incidents in scope that are or may be reportable (the assessment in force; unknown is never
     "no"), each duty's due time, whether it was filed or sent, and the days left (Japan days)."""
-    from hokoku.core.timeutil import JST
     from hokoku.services.triage import assessment
 
     out = []

@@ -12,7 +12,7 @@ from hokoku.core.roles import role_label
 from hokoku.core.statuses import IncidentStatus, NotificationStatus
 from hokoku.core.statutory import parse_regime, ppc_deadlines
 from hokoku.core.timeutil import as_utc, fmt_jst, iso, iso_local
-from hokoku.i18n import t
+from hokoku.i18n import Lang, t
 from hokoku.models.audit import AuditEvent
 from hokoku.models.incident import Incident
 from hokoku.models.notification import Notification
@@ -120,7 +120,7 @@ def report_delay(inc: Incident, policy) -> dict:
     return {"minutes": int(delay.total_seconds() // 60), "tolerance": str(tolerance), "late": late}
 
 
-def statutory_rules(app: App, session, inc: Incident, lang: str) -> dict[str, str]:
+def statutory_rules(app: App, session, inc: Incident, lang: Lang) -> dict[str, str]:
     """For each statutory stage code, the rule its due time was counted by, in ``lang``."""
 
     policy = incident_policy(inc)

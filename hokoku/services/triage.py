@@ -82,7 +82,7 @@ def parse_fact(text: str, what: str) -> bool | None:
         return False
     if value in ("unknown", "?", "不明", ""):
         return None
-    raise InputError(f"{what}: {text!r} is not yes, no or unknown")
+    raise InputError(key="err.fact", what=what, value=repr(text))
 
 
 def facts_of(row: Triage | None) -> dict:
@@ -156,7 +156,7 @@ def triage(
         org = app.organisation(session)
         if category is not None and category != incident.category:
             if category not in app.playbooks:
-                raise NotFound(f"unknown category {category!r} (categories: {', '.join(sorted(app.playbooks))})")
+                raise NotFound(key="err.unknown.category", value=repr(category), known=", ".join(sorted(app.playbooks)))
             incident.category = category
             create_step_tasks(app, session, incident, now=now, actor=actor)
         became_serious = serious and not incident.serious
@@ -204,15 +204,15 @@ def triage(
 def decide(app: App, *, incident_id: str, actor: str, decision: str, now: datetime, reason: str | None = None) -> dict:
     """The general manager (or deputy) confirms the assessment or overrides it with a reason."""
     if decision not in DECISIONS:
-        raise InputError(f"decision {decision!r} is not one of {', '.join(DECISIONS)}")
+        raise InputError(key="err.one_of", what="decision", value=repr(decision), choices=", ".join(DECISIONS))
     if decision != "confirm" and not (reason or "").strip():
-        raise InputError("--reason: an override needs a reason")
+        raise InputError(key="err.reason.override", what="--reason")
     with transaction(app.engine) as session:
         incident = get_incident(session, incident_id, lock=True)
         actor = actor.strip().lower()
         org = app.organisation(session)
         if actor not in org.people():
-            raise NotFound(f"unknown person {actor!r}: not in the organisation file")
+            raise NotFound(key="err.unknown.person", value=repr(actor))
         gm = org.general_manager
         if actor not in {gm.email, gm.deputy.email if gm.deputy else None}:
             raise TransitionRefused(f"{actor} may not decide reportability: only the general manager or the deputy may")
@@ -264,12 +264,16 @@ def effective(session: Session, incident: Incident) -> tuple[str, Triage | None,
     return (REQUIRED if decision.kind == DecisionKind.OVERRIDE_REQUIRED else NOT_REQUIRED), current, decision
 
 
+#: A reportability status as True (required) / False (not required); undecided has no entry.
+_AS_BOOL: dict[str, bool] = {REQUIRED: True, NOT_REQUIRED: False}
+
+
 def effective_required(
     session: Session, incident: Incident
 ) -> tuple[bool | None, Triage | None, StatutoryDecision | None]:
     """Like :func:`effective`, as True (required) / False (not required) / None (undecided)."""
     status, current, decision = effective(session, incident)
-    return {REQUIRED: True, NOT_REQUIRED: False}.get(status), current, decision
+    return _AS_BOOL.get(status), current, decision
 
 
 def assessment(app: App, session: Session, incident: Incident) -> dict:
@@ -288,7 +292,7 @@ def assessment(app: App, session: Session, incident: Incident) -> dict:
         "incident": incident.public_id,
         "triaged": current is not None and current.source == "triage",
         "status": status,
-        "required": {REQUIRED: True, NOT_REQUIRED: False}.get(status),
+        "required": _AS_BOOL.get(status),
         "decided": status != UNDECIDED,
         "possibly_required": status != NOT_REQUIRED,
         "confirmed_by_general_manager": decision is not None,

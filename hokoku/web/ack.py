@@ -25,7 +25,8 @@ from hokoku.core.timeutil import fmt_jst
 from hokoku.i18n import pick_lang, t
 from hokoku.services.acklinks import STATUS, LinkAlreadyUsed, LinkCheck, check_link, use_link
 from hokoku.web.context import WebContext
-from hokoku.web.deps import Context
+from hokoku.web.deps import Context, get_web_settings
+from hokoku.web.security import client_ip
 
 _HEADERS = {
     "Cache-Control": "no-store",
@@ -63,10 +64,8 @@ def _refuse(ctx: WebContext, check: LinkCheck, *, method: str, lang: str, reques
         )
     else:  # not a link hokoku signed (or no longer readable): at most one audit row a minute per address
         from hokoku.services.refusals import record_refusal
-        from hokoku.web.security import client_ip
 
-        settings = getattr(request.app.state, "web_settings", None)
-        client = client_ip(request, settings.proxy_networks if settings is not None else ())
+        client = client_ip(request, get_web_settings(request).proxy_networks)
         record_refusal(
             ctx.app, source=f"ack:{client}", actor="web:ack-link", action="ack_link.refused", now=ctx.now(), data=data
         )
@@ -98,7 +97,7 @@ def ack_link_confirm(token: str, request: Request, ctx: Context, background: Bac
     lang = _lang(ctx, request)
     now = ctx.now()
     check = check_link(ctx.app, token, now=now, lang=lang)
-    if not check.ok:
+    if not check.ok or check.claims is None:  # a link that checks out has its claims
         return _refuse(ctx, check, method="POST", lang=lang, request=request)
     claims = check.claims
     try:

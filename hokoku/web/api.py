@@ -20,6 +20,8 @@ from hokoku.core.timeutil import iso
 from hokoku.services.dashboard import SORTS, incident_rows
 from hokoku.services.intake import MAX_SUMMARY
 from hokoku.services.organisation import organisation
+from hokoku.services.tasks import assign_task, complete_task, list_tasks
+from hokoku.services.triage import decide, show_assessment, triage
 from hokoku.web import security
 from hokoku.web.common import app_for, load_visible, require_writer, rows_json
 from hokoku.web.deps import ApiViewer, Context, HkApp, Lang, NotSignedIn, Now, Viewer, bearer, get_lang
@@ -222,8 +224,6 @@ def api_list(
 def api_show(incident_id: str, request: Request, app: HkApp, now: Now, lang: Lang, viewer: ApiViewer):
     inc = load_visible(request, viewer, incident_id, via="api")
     from hokoku.services.queries import show_incident
-    from hokoku.services.tasks import list_tasks
-    from hokoku.services.triage import show_assessment
 
     view = app_for(app, lang)
     data = show_incident(view, inc.public_id, now=now)
@@ -276,7 +276,6 @@ def api_advance(incident_id: str, body: AdvanceIn, request: Request, app: HkApp,
 )
 def api_triage(incident_id: str, body: TriageIn, request: Request, app: HkApp, now: Now, viewer: ApiWriter):
     inc = load_visible(request, viewer, incident_id, via="api:triage", record=False)
-    from hokoku.services.triage import triage
 
     return _json(
         triage(
@@ -298,7 +297,6 @@ def api_triage(incident_id: str, body: TriageIn, request: Request, app: HkApp, n
 )
 def api_reportability(incident_id: str, body: DecisionIn, request: Request, app: HkApp, now: Now, viewer: ApiWriter):
     inc = load_visible(request, viewer, incident_id, via="api:reportability", record=False)
-    from hokoku.services.triage import decide
 
     return _json(
         decide(
@@ -338,7 +336,6 @@ def api_amend(incident_id: str, body: AmendIn, request: Request, app: HkApp, now
 )
 def api_steps(incident_id: str, request: Request, app: HkApp, lang: Lang, viewer: ApiViewer):
     inc = load_visible(request, viewer, incident_id, via="api:steps")
-    from hokoku.services.tasks import list_tasks
 
     return _json(list_tasks(app_for(app, lang), incident_id=inc.public_id))
 
@@ -354,7 +351,6 @@ def api_step_done(
     body: StepDoneIn | None = None,
 ):
     inc = load_visible(request, viewer, incident_id, via="api:step", record=False)
-    from hokoku.services.tasks import complete_task
 
     return _json(
         complete_task(
@@ -374,7 +370,6 @@ def api_step_assign(
     incident_id: str, ref: str, body: StepAssignIn, request: Request, app: HkApp, now: Now, viewer: ApiWriter
 ):
     inc = load_visible(request, viewer, incident_id, via="api:assign", record=False)
-    from hokoku.services.tasks import assign_task
 
     return _json(assign_task(app, incident_id=inc.public_id, ref=ref, to=body.to, actor=viewer.email, now=now))
 

@@ -38,7 +38,7 @@ def form_int(text: str, field: str) -> int:
     try:
         return bounded_int(value)
     except ValueError as exc:
-        raise FieldError(field, f"{field}: {exc}") from None
+        raise FieldError(field, key="err.at_most", what=field, limit=f"{MAX_INT:,}") from exc
 
 
 def form_count(text: str, field: str) -> int | None:
@@ -49,7 +49,7 @@ def form_count(text: str, field: str) -> int | None:
     try:
         value = form_int(text, field)
     except ValueError:
-        raise FieldError(field, f"{field}: {text!r} is not a whole number") from None
+        raise FieldError(field, key="err.whole_number", what=field, value=repr(text)) from None
     if value < 0:
-        raise FieldError(field, f"{field}: must be 0 or more")
+        raise FieldError(field, key="err.not_negative", what=field)
     return value

@@ -8,12 +8,24 @@ audit event are the same whichever way a record is made.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from hokoku.services.records import ITEMS, PUBLIC_FIELDS
+from hokoku.core.exceptions import InputError
+from hokoku.core.timeutil import parse_instant
+from hokoku.services.records import (
+    ITEMS,
+    PUBLIC_FIELDS,
+    list_findings,
+    list_public_texts,
+    record_notice,
+    set_finding,
+    set_public_text,
+)
+from hokoku.services.tasks import add_prevention_action
 from hokoku.web import security
 from hokoku.web.bounds import form_count
 from hokoku.web.common import load_visible
@@ -29,16 +41,13 @@ MAX_TEXT = 20_000
 
 
 def _instant(text: str, field: str):
-    from hokoku.core.exceptions import InputError
-    from hokoku.core.timeutil import parse_instant
-
     text = (text or "").strip()
     if not text:
         return None
     try:
         return parse_instant(text, what=field)
     except InputError as exc:
-        raise FieldError(field, str(exc)) from None
+        raise FieldError(field, key="err.as_is", error=exc) from None
 
 
 def _back(next_url: str | None, incident: str, msg: str, anchor: str):
@@ -50,7 +59,7 @@ def _back(next_url: str | None, incident: str, msg: str, anchor: str):
     return RedirectResponse(f"{target}{sep}msg={msg}#{anchor}", status_code=303)
 
 
-def _changed(values: dict[str, str], current: dict[str, str | None]) -> dict[str, str]:
+def _changed(values: Mapping[str, str], current: Mapping[str, str | None]) -> dict[str, str]:
     """The non-blank fields whose text differs from what is in force."""
     out = {}
     for key, value in values.items():
@@ -65,15 +74,12 @@ def _changed(values: dict[str, str], current: dict[str, str | None]) -> dict[str
 def current_findings(app, incident_id: str) -> dict[str, str | None]:
     """The text in force per item (the newest answer per question, joined)."""
     from hokoku.services.docdata import _latest_per_question
-    from hokoku.services.records import list_findings
 
     found = list_findings(app, incident_id=incident_id)["findings"]
     return {key: "\n".join(_latest_per_question(found.get(key, []))) or None for key in ITEMS}
 
 
 def current_public_texts(app, incident_id: str) -> dict[str, str]:
-    from hokoku.services.records import list_public_texts
-
     return list_public_texts(app, incident_id=incident_id)["texts"]
 
 
@@ -92,7 +98,6 @@ def findings_submit(
     next: str = Form(""),
     csrf_token: str = Form(""),
 ):
-    from hokoku.services.records import set_finding
 
     viewer = require_form_writer(request, csrf_token, action="finding", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:findings", record=False)
@@ -126,7 +131,6 @@ def public_texts_submit(
     next: str = Form(""),
     csrf_token: str = Form(""),
 ):
-    from hokoku.services.records import set_public_text
 
     viewer = require_form_writer(request, csrf_token, action="public-text", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:public-texts", record=False)
@@ -157,7 +161,6 @@ def notice_submit(
     next: str = Form(""),
     csrf_token: str = Form(""),
 ):
-    from hokoku.services.records import record_notice
 
     viewer = require_form_writer(request, csrf_token, action="notice", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:notice", record=False)
@@ -193,7 +196,6 @@ def action_submit(
     next: str = Form(""),
     csrf_token: str = Form(""),
 ):
-    from hokoku.services.tasks import add_prevention_action
 
     viewer = require_form_writer(request, csrf_token, action="action", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:action", record=False)

@@ -15,8 +15,9 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hokoku.core.exceptions import ConfigError, HokokuError, InputError, NotFound, NotInitialised, TransitionRefused
+from hokoku.services.websessions import LoginFailed, LoginThrottled
 from hokoku.web.common import Forbidden
-from hokoku.web.deps import NotSignedIn
+from hokoku.web.deps import NotSignedIn, get_app, get_lang
 from hokoku.web.pagebase import render_error
 from hokoku.web.security import security_headers
 
@@ -27,8 +28,10 @@ _UNKNOWN = re.compile(r"^unknown (division|category|incident|person|stage)\b")
 class FieldError(InputError):
     """An input error that names the field at fault."""
 
-    def __init__(self, field: str | None, message: str, status: int = 422):
-        super().__init__(message)
+    def __init__(
+        self, field: str | None, message: str | None = None, status: int = 422, *, key: str | None = None, **params
+    ):
+        super().__init__(message, key=key, **params)
         self.field = field
         self.status = status
 
@@ -48,7 +51,6 @@ def field_of(exc: Exception) -> str | None:
 
 def status_of(exc: HokokuError) -> int:
     from hokoku.services.alerts import RateLimited
-    from hokoku.services.websessions import LoginFailed, LoginThrottled
 
     if isinstance(exc, FieldError):
         return exc.status
@@ -107,7 +109,7 @@ async def hokoku_error(request: Request, exc: HokokuError):
 
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-    return _page_error(request, status, str(exc), headers=headers or None)
+    return _page_error(request, status, exc.localized(get_lang(request)), headers=headers or None)
 
 
 async def http_error(request: Request, exc: StarletteHTTPException):
@@ -137,7 +139,7 @@ async def validation_error(request: Request, exc: RequestValidationError):
 async def database_error(request: Request, exc: Exception):
     """A database error on a data directory that was never initialised is a 503, not a 500."""
     try:
-        request.app.state.hokoku.check_ready()
+        get_app(request).check_ready()
     except NotInitialised as missing:
         return await hokoku_error(request, missing)
     except Exception:

@@ -64,8 +64,10 @@ _env.filters["when"] = fmt_when
 
 
 def role_text(role: str | None, lang: str) -> str:
+    if not role:
+        return "-"
     try:
-        return role_label(role, lang) if role else "-"
+        return role_label(role, lang)
     except ValueError:
         return role
 

@@ -5,17 +5,26 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import TypedDict
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from hokoku.core.exceptions import InputError
-from hokoku.core.timeutil import JST, as_utc
+from hokoku.core.exceptions import InputError, NotFound
+from hokoku.core.scopes import scope_for
+from hokoku.core.timeutil import JST, as_utc, parse_instant
+from hokoku.documents.labels import LABELS
+from hokoku.documents.render import headcount_text
 from hokoku.i18n import t as translate
 from hokoku.i18n import t_or
 from hokoku.services import accesslog, auditlog
-from hokoku.services.dashboard import SORTS, incident_rows
+from hokoku.services.dashboard import FILTER_STATES, SORTS, DashFilter, incident_rows
+from hokoku.services.incidents import incident_policy
+from hokoku.services.intake import MAX_SUMMARY
 from hokoku.services.organisation import organisation
+from hokoku.services.records import PUBLIC_FIELDS
+from hokoku.services.tasks import assign_task, complete_task, list_tasks
+from hokoku.services.triage import DECISIONS, KEEP, decide, parse_fact, show_assessment, triage
 from hokoku.services.websessions import LoginFailed, LoginThrottled, login, logout
 from hokoku.web import security
 from hokoku.web.bounds import form_count
@@ -27,6 +36,7 @@ from hokoku.web.deps import (
     HkApp,
     Lang,
     Now,
+    PageViewer,
     Viewer,
     find_viewer,
     get_app,
@@ -69,7 +79,6 @@ def _local_input(value: datetime | None) -> str:
 # -- sign-in ----------------------------------------------------------------------------------
 def _landing(app, email: str) -> str:
     """Where a person lands after signing in: staff on the report form, managers on the dashboard."""
-    from hokoku.core.scopes import scope_for
 
     try:
         scope = scope_for(organisation(app), email)
@@ -189,25 +198,44 @@ def _categories(app, lang: str, *, for_people: bool = True) -> list[tuple[str, s
     return [(c, app.playbooks[c].title.get(lang), app.playbooks[c].description.get(lang)) for c in codes]
 
 
+class ReportForm(TypedDict):
+    """The report form's fields, as posted (and shown again with the problems)."""
+
+    division: str
+    category: str
+    summary: str
+    aware_at: str
+    occurred_at: str
+    data_items: str
+    individuals: str
+    already_done: str
+    serious: bool
+
+
 def _report_page(
-    request: Request, viewer: Viewer, *, status: int = 200, values: dict | None = None, errors: dict | None = None
+    request: Request,
+    viewer: Viewer,
+    *,
+    status: int = 200,
+    values: ReportForm | None = None,
+    errors: dict | None = None,
 ) -> HTMLResponse:
     app = get_app(request)
     lang = get_lang(request)
     org = organisation(app)
     divisions = [(d.code, d.name.get(lang), i.name.get(lang)) for i in org.institutes for d in i.divisions]
-    values = values or {
-        "division": viewer.scope.home_division or "",
-        "category": "",
-        "summary": "",
-        "aware_at": "",
-        "occurred_at": "",
-        "data_items": "",
-        "individuals": "",
-        "already_done": "",
-        "serious": False,
-    }
-    from hokoku.services.intake import MAX_SUMMARY
+    if values is None:
+        values = {
+            "division": viewer.scope.home_division or "",
+            "category": "",
+            "summary": "",
+            "aware_at": "",
+            "occurred_at": "",
+            "data_items": "",
+            "individuals": "",
+            "already_done": "",
+            "serious": False,
+        }
 
     return render(
         request,
@@ -246,7 +274,7 @@ def report_submit(
     csrf_token: str = Form(""),
 ):
     viewer = require_form_writer(request, csrf_token, action="report")
-    values = {
+    values: ReportForm = {
         "division": division,
         "category": category,
         "summary": summary,
@@ -266,7 +294,9 @@ def report_submit(
     try:
         result = report_from_form(app, viewer, now=now, lang=lang, **values)
     except InputError as exc:
-        return _report_page(request, viewer, status=422, values=values, errors={field_of(exc) or "form": str(exc)})
+        return _report_page(
+            request, viewer, status=422, values=values, errors={field_of(exc) or "form": exc.localized(lang)}
+        )
     from hokoku.web.context import deliver_after
 
     response = RedirectResponse(f"/incidents/{result.public_id}/receipt", status_code=303)
@@ -274,8 +304,7 @@ def report_submit(
 
 
 @router.get("/incidents/{incident_id}/receipt")
-def receipt(request: Request, app: HkApp, lang: Lang, incident_id: str):
-    viewer = require_viewer(request)
+def receipt(request: Request, viewer: PageViewer, app: HkApp, lang: Lang, incident_id: str):
     inc = load_visible(request, viewer, incident_id, via="page:receipt")
     org = organisation(app)
     playbook = app.playbooks.get(inc.category)
@@ -301,7 +330,7 @@ def _day(text: str, field: str, *, end: bool = False) -> datetime | None:
     try:
         day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=JST)
     except ValueError:
-        raise FieldError(field, f"{field}: {text!r} is not a date (YYYY-MM-DD)") from None
+        raise FieldError(field, key="err.date.format", what=field, value=repr(text)) from None
     from datetime import timedelta
 
     return as_utc(day + timedelta(days=1) if end else day)
@@ -309,7 +338,6 @@ def _day(text: str, field: str, *, end: bool = False) -> datetime | None:
 
 def dashboard_context(request: Request, viewer: Viewer) -> dict:
     """The dashboard's rows and filter form, from the URL (shared by the page and its live fragment)."""
-    from hokoku.services.dashboard import FILTER_STATES, DashFilter
 
     p = request.query_params
     sort = p.get("sort", "due")
@@ -399,8 +427,7 @@ def dashboard_context(request: Request, viewer: Viewer) -> dict:
 
 
 @router.get("/dashboard")
-def dashboard(request: Request):
-    viewer = require_viewer(request)
+def dashboard(request: Request, viewer: PageViewer):
     ctx = dashboard_context(request, viewer)
     if request.query_params.get("format") == "csv":
         return _incidents_csv(request, viewer, ctx["rows"])
@@ -460,15 +487,12 @@ def _incidents_csv(request: Request, viewer: Viewer, rows: list[dict]):
 
 # -- incident -------------------------------------------------------------------------------------
 @router.get("/incidents/{incident_id}")
-def incident_page(request: Request, app: HkApp, incident_id: str):
-    viewer = require_viewer(request)
+def incident_page(request: Request, viewer: PageViewer, app: HkApp, incident_id: str):
     inc = load_visible(request, viewer, incident_id, via="page")
     lang = get_lang(request)
     view = app_for(app, lang)
     now = get_now(request)
     from hokoku.services.queries import show_incident
-    from hokoku.services.tasks import list_tasks
-    from hokoku.services.triage import show_assessment
 
     shown = show_incident(view, inc.public_id, now=now)
     tasks = list_tasks(view, incident_id=inc.public_id)
@@ -485,7 +509,6 @@ def incident_page(request: Request, app: HkApp, incident_id: str):
         task["checklist"] = list(enumerate(checklists.get(ref, []))) if task["kind"] == "step" else []
         task["phase_label"] = t_or(f"phase.{task.get('phase')}", lang, task.get("phase") or "")
     policy_stages = {}
-    from hokoku.services.incidents import incident_policy
 
     policy = incident_policy(inc)
     for s in shown["stages"]:
@@ -552,27 +575,25 @@ def incident_page(request: Request, app: HkApp, incident_id: str):
 
 def _casework_view(app, inc, lang: str, now) -> dict:
     """Report items 4–9, public texts, notices, prevention actions and the one headcount, for the page."""
-    from hokoku.documents.render import headcount_text
     from hokoku.services.docdata import build_document_data
-    from hokoku.services.records import PUBLIC_FIELDS
 
     data = build_document_data(app, incident_id=inc.public_id, now=now, lang=lang)
-    from hokoku.documents.labels import LABELS
 
     labels = LABELS[lang]
     found = current_findings(app, inc.public_id)
     return {
         "finding_items": [
-            (key, labels["item_titles"][key], found.get(key) or "", n) for n, key in enumerate(PAGE_ITEMS, start=4)
+            (key, labels.table("item_titles")[key], found.get(key) or "", n)
+            for n, key in enumerate(PAGE_ITEMS, start=4)
         ],
-        "public_fields": [(key, labels["public_fields"][key]) for key in PUBLIC_FIELDS],
+        "public_fields": [(key, labels.table("public_fields")[key]) for key in PUBLIC_FIELDS],
         "public_texts": current_public_texts(app, inc.public_id),
         "notices": data["notices"],
         "actions": data["prevention_actions"],
         "headcount": headcount_text(data["headcount"], lang),
         "data_items": data["reported_data_items"],
         "occurred_at": inc.occurred_at,
-        "action_labels": labels["action_status"],
+        "action_labels": labels.table("action_status"),
         "reported_facts": {
             "individuals": data["headcount"]["count"],
             "individuals_estimated": data["headcount"]["estimated"],
@@ -617,14 +638,11 @@ def _stage_confirm(
     status: int = 200,
 ) -> HTMLResponse:
     """The page that asks for a note (or an explicit "no note") and confirms completing a stage."""
-    from hokoku.services.incidents import incident_policy
 
     lang = get_lang(request)
     try:
         sp = incident_policy(inc).stage(stage)
     except Exception:
-        from hokoku.core.exceptions import NotFound
-
         raise NotFound(f"stage {stage!r} does not apply to {inc.public_id}") from None
     return render(
         request,
@@ -640,8 +658,9 @@ def _stage_confirm(
 
 
 @router.get("/incidents/{incident_id}/stages/{stage}/complete")
-def stage_complete_form(request: Request, app: HkApp, now: Now, incident_id: str, stage: str, next: str = ""):
-    viewer = require_viewer(request)
+def stage_complete_form(
+    request: Request, viewer: PageViewer, app: HkApp, now: Now, incident_id: str, stage: str, next: str = ""
+):
     inc = load_visible(request, viewer, incident_id, via="page:complete", record=False)
     from hokoku.services.transitions import stage_permissions
 
@@ -681,7 +700,7 @@ def incident_advance(
 
     skip = op == "skip"
     if skip and not skip_reason.strip():
-        raise FieldError("skip_reason", "skip_reason: skipping a stage needs a reason")
+        raise FieldError("skip_reason", key="err.reason.skip", what="skip_reason")
     if not skip:
         from hokoku.services.transitions import stage_permissions
 
@@ -725,14 +744,13 @@ def incident_advance(
 
 def _fact(text: str, field: str):
     """A three-valued fact from the form: yes / no / unknown; empty keeps the recorded value."""
-    from hokoku.services.triage import KEEP, parse_fact
 
     if not (text or "").strip():
         return KEEP
     try:
         return parse_fact(text, field)
     except InputError as exc:
-        raise FieldError(field, str(exc)) from None
+        raise FieldError(field, key="err.as_is", error=exc) from None
 
 
 @router.post("/incidents/{incident_id}/triage")
@@ -754,7 +772,6 @@ def incident_triage(
 ):
     viewer = require_form_writer(request, csrf_token, action="triage", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:triage", record=False)
-    from hokoku.services.triage import triage
 
     facts = {
         name: _fact(value, name)
@@ -795,12 +812,13 @@ def incident_reportability(
 ):
     viewer = require_form_writer(request, csrf_token, action="reportability", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:reportability", record=False)
-    from hokoku.services.triage import DECISIONS, decide
 
     if decision not in DECISIONS:
-        raise FieldError("decision", f"decision: {decision!r} is not one of {', '.join(DECISIONS)}")
+        raise FieldError(
+            "decision", key="err.one_of", what="decision", value=repr(decision), choices=", ".join(DECISIONS)
+        )
     if decision != "confirm" and not reason.strip():
-        raise FieldError("reason", "reason: an override needs a reason")
+        raise FieldError("reason", key="err.reason.override", what="reason")
     decide(
         app,
         incident_id=inc.public_id,
@@ -825,15 +843,14 @@ def incident_amend(
 ):
     viewer = require_form_writer(request, csrf_token, action="amend", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:amend", record=False)
-    from hokoku.core.timeutil import parse_instant
     from hokoku.services.amend import amend_awareness
 
     try:
         when = parse_instant(aware_at, what="aware_at")
     except InputError as exc:
-        raise FieldError("aware_at", str(exc)) from None
+        raise FieldError("aware_at", key="err.as_is", error=exc) from None
     if not reason.strip():
-        raise FieldError("reason", "reason: say why the awareness time is corrected")
+        raise FieldError("reason", key="err.reason.amend", what="reason")
     amend_awareness(app, incident_id=inc.public_id, aware_at=when, reason=reason, actor=viewer.email, now=now)
     return back_to(next, f"/incidents/{inc.public_id}#triage", "amended")
 
@@ -853,7 +870,6 @@ def step_done(
     """Complete a step (checklist ticks are saved one by one: ``/steps/{ref}/tick``)."""
     viewer = require_form_writer(request, csrf_token, action="step.done", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:step", record=False)
-    from hokoku.services.tasks import complete_task
 
     complete_task(
         app,
@@ -880,15 +896,15 @@ def step_assign(
 ):
     viewer = require_form_writer(request, csrf_token, action="step.assign", incident=incident_id)
     inc = load_visible(request, viewer, incident_id, via="page:assign", record=False)
-    from hokoku.services.tasks import assign_task
 
     assign_task(app, incident_id=inc.public_id, ref=ref, to=to, actor=viewer.email, now=now)
     return back_to(next, f"/incidents/{inc.public_id}#step-{ref}", "assigned")
 
 
 @router.get("/incidents/{incident_id}/drafts/{kind}")
-def draft(request: Request, app: HkApp, now: Now, incident_id: str, kind: str, format: str = "html"):
-    viewer = require_viewer(request)
+def draft(
+    request: Request, viewer: PageViewer, app: HkApp, now: Now, incident_id: str, kind: str, format: str = "html"
+):
     inc = load_visible(request, viewer, incident_id, via=f"draft:{kind}")
     lang = get_lang(request)
     text = render_incident_draft(app, incident_id=inc.public_id, kind=kind, lang=lang, fmt=format, now=now)
@@ -898,8 +914,7 @@ def draft(request: Request, app: HkApp, now: Now, incident_id: str, kind: str, f
 
 # -- leadership -----------------------------------------------------------------------------------
 @router.get("/leadership")
-def leadership(request: Request, app: HkApp, incident: str = ""):
-    viewer = require_viewer(request)
+def leadership(request: Request, viewer: PageViewer, app: HkApp, incident: str = ""):
     lang = get_lang(request)
     now = get_now(request)
     if not viewer.scope.manages:
@@ -993,9 +1008,7 @@ def _verify_text(result, lang: str) -> str:
 
 
 def _action_words(action: str, data: dict, lang: str) -> str:
-    from hokoku.documents.labels import LABELS
-
-    phrase = LABELS[lang]["events"].get(action)
+    phrase = LABELS[lang].table("events").get(action)
     if phrase is None:
         key = f"ev.{action}"
         phrase = t_or(key, lang, None)
@@ -1017,6 +1030,7 @@ def _data_words(data) -> str:
 @router.get("/audit")
 def audit_page(
     request: Request,
+    viewer: PageViewer,
     app: HkApp,
     lang: Lang,
     incident: str = "",
@@ -1025,7 +1039,6 @@ def audit_page(
     before: int = 0,
     format: str = "html",
 ):
-    viewer = require_viewer(request)
     if not 0 <= before <= 2**62:
         raise FieldError("before", "before: must be a whole number from 0 to 2^62")
     now = get_now(request)

@@ -18,7 +18,7 @@ MAX_TEXT = 20_000
 def _text(value: str | None, field: str, *, limit: int = MAX_TEXT) -> str | None:
     value = (value or "").strip()
     if len(value) > limit:
-        raise FieldError(field, f"{field}: too long ({len(value)} characters; at most {limit})")
+        raise FieldError(field, key="err.too_long", what=field, n=len(value), limit=limit)
     return value or None
 
 
@@ -62,30 +62,30 @@ def submit_report(
 ) -> IntakeResult:
     division = (division or "").strip()
     if not division:
-        raise FieldError("division", "division: choose the division that manages the information")
+        raise FieldError("division", key="err.report.division_missing", what="division")
     org = organisation(app)
     try:
         division = org.division(division).code
     except NotFound as exc:
-        raise FieldError("division", f"division: {exc}") from None
+        raise FieldError("division", key="err.field", name="division", error=exc) from None
     category = (category or "").strip()
     if not category:
-        raise FieldError("category", "category: choose the kind of incident")
+        raise FieldError("category", key="err.report.category_missing", what="category")
     if category not in app.playbooks:
-        raise FieldError(
-            "category", f"category: unknown category {category!r} (categories: {', '.join(sorted(app.playbooks))})"
-        )
+        known = ", ".join(sorted(app.playbooks))
+        error = NotFound(key="err.unknown.category", value=repr(category), known=known)
+        raise FieldError("category", key="err.field", name="category", error=error)
     summary_text = _text(summary, "summary", limit=MAX_SUMMARY)
     if not summary_text:
-        raise FieldError("summary", "summary: say what happened")
+        raise FieldError("summary", key="err.report.summary_missing", what="summary")
     if aware_at is not None and aware_at > now:
-        raise FieldError("aware_at", "aware_at: the time first known is in the future")
+        raise FieldError("aware_at", key="err.report.aware_future", what="aware_at")
     if occurred_at is not None and occurred_at > now:
-        raise FieldError("occurred_at", "occurred_at: the time it happened is in the future")
+        raise FieldError("occurred_at", key="err.report.occurred_future", what="occurred_at")
     if occurred_at is not None and occurred_at > (aware_at or now):
-        raise FieldError("occurred_at", "occurred_at: the time it happened is after the time it was first known")
+        raise FieldError("occurred_at", key="err.report.occurred_after", what="occurred_at")
     if individuals is not None and not 0 <= individuals <= MAX_INDIVIDUALS:
-        raise FieldError("individuals", f"individuals: must be a whole number from 0 to {MAX_INDIVIDUALS:,}")
+        raise FieldError("individuals", key="err.report.individuals", what="individuals", limit=f"{MAX_INDIVIDUALS:,}")
     items_text = _text(data_items, "data_items")
     text = compose_details(
         lang,
@@ -113,7 +113,7 @@ def submit_report(
         )
     except InputError as exc:
         if isinstance(exc, NotFound) and field_of(exc) is None:
-            raise FieldError(None, str(exc)) from None
+            raise FieldError(None, key="err.as_is", error=exc) from None
         raise
 
 
@@ -139,7 +139,7 @@ def report_from_form(
         try:
             return parse_instant(text, what=field)
         except InputError as exc:
-            raise FieldError(field, str(exc)) from None
+            raise FieldError(field, key="err.as_is", error=exc) from None
 
     when = instant(aware_at, "aware_at")
     occurred = instant(occurred_at, "occurred_at")
@@ -148,7 +148,9 @@ def report_from_form(
         try:
             count = int(individuals.strip())
         except ValueError:
-            raise FieldError("individuals", f"individuals: {individuals.strip()!r} is not a whole number") from None
+            raise FieldError(
+                "individuals", key="err.whole_number", what="individuals", value=repr(individuals.strip())
+            ) from None
     return submit_report(
         app,
         viewer,

@@ -9,9 +9,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
-from hokoku.core.exceptions import InputError
+from hokoku.core.exceptions import InputError, NotFound
 from hokoku.i18n import t_or
 from hokoku.services.organisation import organisation
+from hokoku.services.tasks import list_tasks
 from hokoku.web import security
 from hokoku.web.common import app_for, load_visible
 from hokoku.web.deps import HkApp, Now, get_lang
@@ -45,13 +46,15 @@ def timeline_entries(
             continue
         data = ev.get("data") or {}
         ref = str(data.get("ref") or "").split(":", 1)[-1]
-        phrase = labels["events"].get(action)
+        phrase = labels.table("events").get(action)
         if phrase is None:
             key = f"ev.{action}"
-            phrase = t_or(key, lang, labels["event_other"])
+            phrase = t_or(key, lang, labels.text("event_other"))
         field = data.get("field") or data.get("item")
         field_label = (
-            (labels["public_fields"] if action.startswith("public_text.") else labels["item_titles"]).get(field, "")
+            (labels.table("public_fields") if action.startswith("public_text.") else labels.table("item_titles")).get(
+                field, ""
+            )
             if isinstance(field, str)
             else ""
         )
@@ -64,9 +67,9 @@ def timeline_entries(
         name = people[actor].name if actor in people else None
         when = fmt_when(ev["at"])
         if name is None or action in AUTOMATIC_EVENTS:
-            sentence = labels["timeline_sentence_system"].format(when=when, what=what[:1].upper() + what[1:])
+            sentence = labels.text("timeline_sentence_system", when=when, what=what[:1].upper() + what[1:])
         else:
-            sentence = labels["timeline_sentence"].format(when=when, actor=name, what=what)
+            sentence = labels.text("timeline_sentence", when=when, actor=name, what=what)
         entries.append(
             {
                 "seq": ev.get("seq"),
@@ -87,7 +90,6 @@ def timeline_fragment(request: Request, app: HkApp, now: Now, incident_id: str):
     viewer = require_viewer(request)
     inc = load_visible(request, viewer, incident_id, via="page:timeline", record=False)
     lang = get_lang(request)
-    from hokoku.services.tasks import list_tasks
 
     view = app_for(app, lang)
     shown = show_incident(view, inc.public_id, now=now)
@@ -132,7 +134,7 @@ def step_tick(
             now=now,
         )
     except InputError as exc:
-        raise FieldError("item", str(exc)) from None
+        raise FieldError("item", key="err.as_is", error=exc) from None
     return back_to(next, f"/incidents/{inc.public_id}#step-{ref}", "ticked")
 
 
@@ -153,7 +155,7 @@ def post_status_update(
     try:
         post_update(app, incident_id=inc.public_id, text=text, actor=viewer.email, now=now)
     except InputError as exc:
-        raise FieldError("text", str(exc)) from None
+        raise FieldError("text", key="err.as_is", error=exc) from None
     return back_to(next, f"/incidents/{inc.public_id}#timeline", "update")
 
 
@@ -190,7 +192,7 @@ async def upload_evidence(
             )
         )
     except InputError as exc:
-        raise FieldError("file", str(exc)) from None
+        raise FieldError("file", key="err.as_is", error=exc) from None
     return back_to("", f"/incidents/{inc.public_id}#evidence", "evidence")
 
 
@@ -200,8 +202,6 @@ def download_evidence(request: Request, app: HkApp, now: Now, incident_id: str, 
 
     viewer = require_viewer(request)
     if not 0 < evidence_id <= 2**62:
-        from hokoku.core.exceptions import NotFound
-
         raise NotFound(f"no evidence file {evidence_id}")
     inc = load_visible(request, viewer, incident_id, via="page:evidence-download")
     name, _ctype, data = read_evidence(

@@ -39,7 +39,8 @@ from hokoku.services.organisation import organisation
 from hokoku.services.slackrequests import remember_request
 from hokoku.web import slackcmd
 from hokoku.web.context import WebContext
-from hokoku.web.deps import get_context
+from hokoku.web.deps import get_context, get_web_settings
+from hokoku.web.security import client_ip
 from hokoku.web.slackreply import SlackReply, ephemeral, person_for_slack_user, tell
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ def run_button(
             incident=incident,
             data={"stage": stage, "channel": "slack", "reason": "Slack user not in the organisation"},
         )
-        tell(ctx, _t(ctx)["unknown_user"], user_id=user_id, channel_id=channel_id, response_url=response_url)
+        tell(ctx, _t(ctx).text("unknown_user"), user_id=user_id, channel_id=channel_id, response_url=response_url)
         return
     try:
         if action == "acknowledge":
@@ -84,7 +85,7 @@ def run_button(
     except HokokuError:  # audited by the transitions service; its reason may name others: not shown
         tell(
             ctx,
-            _t(ctx)["button_refused"].format(incident=incident),
+            _t(ctx).text("button_refused", incident=incident),
             user_id=user_id,
             channel_id=channel_id,
             response_url=response_url,
@@ -149,11 +150,11 @@ def validate_report(
     try:
         org.division(division or "")
     except HokokuError:
-        errors["division"] = t["bad_division"].format(code=(division or "")[:64])[:150]
+        errors["division"] = t.text("bad_division", code=(division or "")[:64])[:150]
     if (category or "") not in ctx.app.playbooks:
-        errors["category"] = t["bad_category"].format(code=(category or "")[:64])[:150]
+        errors["category"] = t.text("bad_category", code=(category or "")[:64])[:150]
     if not (summary or "").strip():
-        errors["summary"] = _t(ctx)["empty_summary"]
+        errors["summary"] = _t(ctx).text("empty_summary")
     return errors
 
 
@@ -180,7 +181,7 @@ def run_report(
         )
         tell(
             ctx,
-            _t(ctx)["unknown_user"],
+            _t(ctx).text("unknown_user"),
             user_id=user_id,
             channel_id=channel_id,
             response_url=response_url,
@@ -201,7 +202,7 @@ def run_report(
     except HokokuError as exc:
         tell(
             ctx,
-            _t(ctx)["refused"].format(reason=exc),
+            _t(ctx).text("refused", reason=exc.localized(ctx.lang)),
             user_id=user_id,
             channel_id=channel_id,
             response_url=response_url,
@@ -210,7 +211,7 @@ def run_report(
         return
     tell(
         ctx,
-        _t(ctx)["reported"].format(incident=result.public_id),
+        _t(ctx).text("reported", incident=result.public_id),
         user_id=user_id,
         channel_id=channel_id,
         response_url=response_url,
@@ -237,27 +238,27 @@ def report_view(ctx: WebContext, *, channel_id: str | None) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": REPORT_CALLBACK,
-        "title": plain(t["modal_title"][:24]),
-        "submit": plain(t["submit"]),
-        "close": plain(t["close"]),
+        "title": plain(t.text("modal_title")[:24]),
+        "submit": plain(t.text("submit")),
+        "close": plain(t.text("close")),
         "private_metadata": json.dumps({"channel": channel_id}),
         "blocks": [
             {
                 "type": "input",
                 "block_id": "division",
-                "label": plain(t["division"]),
+                "label": plain(t.text("division")),
                 "element": {"type": "static_select", "action_id": "value", "options": divisions[:100]},
             },
             {
                 "type": "input",
                 "block_id": "category",
-                "label": plain(t["category"]),
+                "label": plain(t.text("category")),
                 "element": {"type": "static_select", "action_id": "value", "options": categories[:100]},
             },
             {
                 "type": "input",
                 "block_id": "summary",
-                "label": plain(t["summary"]),
+                "label": plain(t.text("summary")),
                 "element": {
                     "type": "plain_text_input",
                     "action_id": "value",
@@ -269,11 +270,11 @@ def report_view(ctx: WebContext, *, channel_id: str | None) -> dict[str, Any]:
                 "type": "input",
                 "block_id": "serious",
                 "optional": True,
-                "label": plain(t["serious"]),
+                "label": plain(t.text("serious")),
                 "element": {
                     "type": "checkboxes",
                     "action_id": "value",
-                    "options": [_option(t["serious_option"], "serious")],
+                    "options": [_option(t.text("serious_option"), "serious")],
                 },
             },
         ],
@@ -297,7 +298,7 @@ def _report_submission(ctx: WebContext, payload: dict[str, Any]) -> SlackReply:
         )
     serious = bool(_state_value(values, "serious").get("selected_options"))
     errors = validate_report(ctx, division=division, category=category, summary=summary)
-    if errors:
+    if errors or division is None or category is None:  # no division or category is an error too
         return SlackReply(body={"response_action": "errors", "errors": errors})
     try:
         channel_id = _str(_obj(json.loads(_str(view.get("private_metadata"), 3000) or "{}")).get("channel"), 64)
@@ -345,7 +346,7 @@ def handle_command(ctx: WebContext, form: dict[str, str]) -> SlackReply:
     if not words or words == ["report"]:
         trigger_id = form.get("trigger_id")
         if ctx.slack is None or not trigger_id:
-            return SlackReply(body=ephemeral(t["no_modal"]))
+            return SlackReply(body=ephemeral(t.text("no_modal")))
         view = report_view(ctx, channel_id=form.get("channel_id"))
         return SlackReply(work=functools.partial(_open_modal, ctx, trigger_id, view))
     if words[0].lower() in slackcmd.SUBCOMMANDS:  # help, list, status INC, ack INC [stage]
@@ -357,9 +358,9 @@ def handle_command(ctx: WebContext, form: dict[str, str]) -> SlackReply:
             serious, summary = True, summary.removeprefix("--serious").strip()
         errors = validate_report(ctx, division=division, category=category, summary=summary)
         if errors:
-            return SlackReply(body=ephemeral(t["refused"].format(reason="; ".join(errors.values()))))
+            return SlackReply(body=ephemeral(t.text("refused", reason="; ".join(errors.values()))))
         return SlackReply(
-            body=ephemeral(t["reporting"]),
+            body=ephemeral(t.text("reporting")),
             work=functools.partial(
                 run_report,
                 ctx,
@@ -373,8 +374,8 @@ def handle_command(ctx: WebContext, form: dict[str, str]) -> SlackReply:
             ),
         )
     if words[0].lower() != "report":
-        return SlackReply(body=ephemeral(section("slack.cmd", ctx.lang)["unknown"]))
-    return SlackReply(body=ephemeral(t["usage"]))
+        return SlackReply(body=ephemeral(section("slack.cmd", ctx.lang).text("unknown")))
+    return SlackReply(body=ephemeral(t.text("usage")))
 
 
 # -- HTTP -------------------------------------------------------------------------------------
@@ -413,10 +414,8 @@ async def _verified(request: Request) -> bytes | Response:
 async def _refuse(request: Request, ctx: WebContext, reason: str) -> Response:
     """401, audited at most once a minute per client address (hokoku.services.refusals)."""
     from hokoku.services.refusals import record_refusal
-    from hokoku.web.security import client_ip
 
-    settings = getattr(request.app.state, "web_settings", None)
-    client = client_ip(request, settings.proxy_networks if settings is not None else ())
+    client = client_ip(request, get_web_settings(request).proxy_networks)
     await run_in_threadpool(
         record_refusal,
         ctx.app,

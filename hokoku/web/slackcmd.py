@@ -16,6 +16,7 @@ import functools
 
 from hokoku.core import chain
 from hokoku.core.exceptions import HokokuError
+from hokoku.core.roles import role_label
 from hokoku.core.timeutil import fmt_jst
 from hokoku.i18n import Section, in_lang, join_list, section
 from hokoku.web.context import WebContext
@@ -37,7 +38,7 @@ def answer(ctx: WebContext, verb: str, args: list[str], form: dict[str, str]):
 
     t = _t(ctx)
     if verb == "help":
-        return SlackReply(body=ephemeral(t["help"]))
+        return SlackReply(body=ephemeral(t.text("help")))
     user_id = (form.get("user_id") or "")[:64]
     email = _who(ctx, user_id)
     if email is None:
@@ -47,17 +48,17 @@ def answer(ctx: WebContext, verb: str, args: list[str], form: dict[str, str]):
             incident=None,
             data={"via": "slack", "reason": "Slack user not in the organisation", "action": f"/hokoku {verb}"},
         )
-        return SlackReply(body=ephemeral(t["unknown_user"]))
+        return SlackReply(body=ephemeral(t.text("unknown_user")))
     if verb == "list":
         return SlackReply(body=ephemeral(my_items(ctx, email)))
     if not args:
-        return SlackReply(body=ephemeral(t["need_id"].format(verb=verb)))
+        return SlackReply(body=ephemeral(t.text("need_id", verb=verb)))
     incident = args[0].strip().upper()[:32]
     if verb == "status":
         return SlackReply(body=ephemeral(status_text(ctx, email, incident)))
     stage = args[1].strip()[:64] if len(args) > 1 else None
     return SlackReply(
-        body=ephemeral(t["acking"].format(incident=incident)),
+        body=ephemeral(t.text("acking", incident=incident)),
         work=functools.partial(
             run_ack,
             ctx,
@@ -77,29 +78,32 @@ def my_items(ctx: WebContext, email: str) -> str:
     t, lang = _t(ctx), ctx.lang
     stages, steps = open_items(ctx.app, email, lang=lang)
     lines = [
-        t["stage_line"].format(
+        t.text(
+            "stage_line",
             incident=s["incident"],
             title=s["title"],
             status=chain.status_label(s["status"], ctx.lang),
-            due=fmt_jst(s["due_at"]) if s["due_at"] else t["none"],
+            due=fmt_jst(s["due_at"]) if s["due_at"] else t.text("none"),
         )
         for s in stages
     ]
     for step in steps:
         title = in_lang(lang, ja=step["title_ja"], en=step["title_en"])
         if title is None and step["encrypted_title"]:
-            title = t["none"]
+            title = t.text("none")
         lines.append(
-            t["task_line"].format(
-                incident=step["incident"], title=title, due=fmt_jst(step["due_at"]) if step["due_at"] else t["none"]
+            t.text(
+                "task_line",
+                incident=step["incident"],
+                title=title,
+                due=fmt_jst(step["due_at"]) if step["due_at"] else t.text("none"),
             )
         )
-    return "\n".join([t["mine"], *lines]) if lines else t["nothing"]
+    return "\n".join([t.text("mine"), *lines]) if lines else t.text("nothing")
 
 
 def status_text(ctx: WebContext, email: str, incident: str) -> str:
     from hokoku.config.web import load_web_settings
-    from hokoku.core.roles import role_label
     from hokoku.services.accesslog import record_denied, record_view
     from hokoku.services.slackviews import incident_status
 
@@ -115,22 +119,24 @@ def status_text(ctx: WebContext, email: str, incident: str) -> str:
             now=ctx.now(),
             action="view",
         )
-        return t["no_incident"].format(incident=incident)
+        return t.text("no_incident", incident=incident)
     lines = [
-        t["status_head"].format(
+        t.text(
+            "status_head",
             incident=view["incident"],
             category=view["category"],
             division=view["division"],
-            state=t["open" if view["open"] else "closed"],
+            state=t.text("open" if view["open"] else "closed"),
         )
     ]
     for stage in view["stages"]:
         lines.append(
-            t["status_line"].format(
+            t.text(
+                "status_line",
                 title=stage["title"],
                 status=chain.status_label(stage["status"], ctx.lang),
-                owner=role_label(stage["owner_role"], lang) if stage["owner_role"] else t["none"],
-                due=fmt_jst(stage["due_at"]) if stage["due_at"] else t["none"],
+                owner=role_label(stage["owner_role"], lang) if stage["owner_role"] else t.text("none"),
+                due=fmt_jst(stage["due_at"]) if stage["due_at"] else t.text("none"),
             )
         )
     record_view(ctx.app, load_web_settings(), email=email, incident=incident, via="slack", now=ctx.now())
@@ -156,7 +162,7 @@ def run_ack(
     except HokokuError:  # audited by the service; the message may name others: not shown
         tell(
             ctx,
-            t["ack_refused"].format(incident=incident),
+            t.text("ack_refused", incident=incident),
             user_id=user_id,
             channel_id=channel_id,
             response_url=response_url,
@@ -166,7 +172,7 @@ def run_ack(
     titles = stage_titles(ctx, incident, result.stages)
     tell(
         ctx,
-        t["acked"].format(incident=incident, stages=join_list(titles, ctx.lang)),
+        t.text("acked", incident=incident, stages=join_list(titles, ctx.lang)),
         user_id=user_id,
         channel_id=channel_id,
         response_url=response_url,

@@ -225,8 +225,11 @@ def socket_mode_supervisor(
     """A (not yet started) supervisor whose clients dispatch to :func:`dispatch_socket_request`."""
     from slack_sdk import WebClient
     from slack_sdk.socket_mode import SocketModeClient
+    from slack_sdk.socket_mode.client import BaseSocketModeClient
+    from slack_sdk.socket_mode.request import SocketModeRequest
 
     from hokoku.notifiers.registry import build_notifiers
+    from hokoku.notifiers.slack import SlackNotifier
 
     settings = app.settings
     if settings.slack_app_token is None:
@@ -238,11 +241,15 @@ def socket_mode_supervisor(
 
     def make_client():
         web_client = WebClient(base_url=settings.slack_api_url, timeout=10)
-        if slack is not None:
+        if isinstance(slack, SlackNotifier):
             web_client = WebClient(token=slack.client.token, base_url=slack.client.base_url, timeout=10)
         web_client.retry_handlers = []  # the supervisor owns retries
         client = SocketModeClient(app_token=token, web_client=web_client, auto_reconnect_enabled=False)
-        client.socket_mode_request_listeners.append(lambda c, r: dispatch_socket_request(ctx, c, r))
+
+        def listener(c: BaseSocketModeClient, r: SocketModeRequest) -> None:
+            dispatch_socket_request(ctx, c, r)
+
+        client.socket_mode_request_listeners.append(listener)
         return client
 
     return SocketModeSupervisor(make_client, clock=clock, backoff=backoff, poll=poll, on_change=on_change)

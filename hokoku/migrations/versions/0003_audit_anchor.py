@@ -87,7 +87,7 @@ def _rebind_ciphertexts() -> None:
     ring = None
     for table, ident, columns in BOUND:
         names = ", ".join(c for c, _ in columns)
-        rows = conn.execute(sa.text(f"SELECT {ident}, {names} FROM {table}")).fetchall()  # noqa: S608 (fixed names)
+        rows = conn.execute(sa.text(f"SELECT {ident}, {names} FROM {table}")).fetchall()  # fixed names, not input
         for row in rows:
             values = {}
             for (column, field), blob in zip(columns, row[1:]):
@@ -99,7 +99,7 @@ def _rebind_ciphertexts() -> None:
                 values[column] = ring.encrypt(plain, field=field, bind=row[0])
             if values:
                 sets = ", ".join(f"{c} = :{c}" for c in values)
-                conn.execute(sa.text(f"UPDATE {table} SET {sets} WHERE {ident} = :ident"),  # noqa: S608
+                conn.execute(sa.text(f"UPDATE {table} SET {sets} WHERE {ident} = :ident"),
                              {**values, "ident": row[0]})
     if ring is not None:
         for key in ring.keys:
@@ -115,7 +115,7 @@ def _unbind_ciphertexts() -> None:
     ring = None
     for table, ident, columns in BOUND:
         names = ", ".join(c for c, _ in columns)
-        for row in conn.execute(sa.text(f"SELECT {ident}, {names} FROM {table}")).fetchall():  # noqa: S608
+        for row in conn.execute(sa.text(f"SELECT {ident}, {names} FROM {table}")).fetchall():
             values = {}
             for (column, field), blob in zip(columns, row[1:]):
                 if blob is None or not bytes(blob).startswith(b"h2"):
@@ -128,7 +128,7 @@ def _unbind_ciphertexts() -> None:
                     nonce, plain, _legacy_field(table, field, row[0]).encode())
             if values:
                 sets = ", ".join(f"{c} = :{c}" for c in values)
-                conn.execute(sa.text(f"UPDATE {table} SET {sets} WHERE {ident} = :ident"),  # noqa: S608
+                conn.execute(sa.text(f"UPDATE {table} SET {sets} WHERE {ident} = :ident"),
                              {**values, "ident": row[0]})
 
 
