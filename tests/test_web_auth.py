@@ -212,7 +212,7 @@ def test_user_add_prompts_twice_without_echo(demo_app, cli, monkeypatch, fast_ha
     """Without --password-stdin the password is asked twice with getpass; a mismatch is refused."""
     answers = iter(["typed password one", "typed password two"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))
-    code, _, err = cli("user", "add", PM)
+    code, _, err = cli("user", "add", PM, "--lang", "en")
     assert code == 2 and "differ" in err
     answers = iter(["typed password one", "typed password one"])
     assert cli("user", "add", PM)[0] == 0
