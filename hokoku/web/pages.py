@@ -9,6 +9,7 @@ from typing import TypedDict
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from markupsafe import Markup
 
 from hokoku.core.exceptions import InputError, NotFound
 from hokoku.core.scopes import scope_for
@@ -933,34 +934,23 @@ def leadership(request: Request, viewer: PageViewer, app: HkApp, incident: str =
     board = statutory_board(app, viewer.scope, now=now, lang=lang)
     t = lambda k: translate(k, lang)  # noqa: E731
     href = lambda r: f"/incidents/{r['incident']}"  # noqa: E731
-    ack_chart = bar_chart(
-        t("lead.ack_chart"),
-        [
+
+    def minutes_chart(title_key: str, field: str, css: str) -> Markup:
+        """One bar per incident: the time in ``field`` (a timedelta, or None while it is still open)."""
+        bars = [
             Bar(
                 r["incident"],
-                r["time_to_acknowledge"].total_seconds() / 60 if r["time_to_acknowledge"] else None,
-                fmt_duration(r["time_to_acknowledge"], lang),
-                "bar ack",
+                r[field].total_seconds() / 60 if r[field] else None,
+                fmt_duration(r[field], lang),
+                css,
                 href(r),
             )
             for r in rows
-        ],
-        empty=t("lead.none"),
-    )
-    contain_chart = bar_chart(
-        t("lead.contain_chart"),
-        [
-            Bar(
-                r["incident"],
-                r["time_to_contain"].total_seconds() / 60 if r["time_to_contain"] else None,
-                fmt_duration(r["time_to_contain"], lang),
-                "bar contain",
-                href(r),
-            )
-            for r in rows
-        ],
-        empty=t("lead.none"),
-    )
+        ]
+        return bar_chart(t(title_key), bars, empty=t("lead.none"))
+
+    ack_chart = minutes_chart("lead.ack_chart", "time_to_acknowledge", "bar ack")
+    contain_chart = minutes_chart("lead.contain_chart", "time_to_contain", "bar contain")
     deadline_chart = stacked_chart(
         t("lead.deadline_chart"),
         [
