@@ -63,6 +63,12 @@ def _emit(args, data, human) -> None:
         human(data)
 
 
+def _say(args, data: dict, key: str, **fields: str) -> None:
+    """``--json``: the data; else the catalogue line ``key`` with each parameter taken from the
+    data's field of that name (``user="user"`` fills ``{user}`` with ``data["user"]``)."""
+    _emit(args, data, lambda d: print(t(key, _lang(args), **{param: d[field] for param, field in fields.items()})))
+
+
 def _app():
     from hokoku.app import open_app
 
@@ -300,7 +306,7 @@ def cmd_audit_checkpoint(args) -> None:
     if cp is None:
         raise NotInitialised(key="err.cli.no_audit")
     data = {**cp.to_json(), "file": str(checkpoint_file(app))}
-    _emit(args, data, lambda d: print(t("cli.audit.checkpoint", _lang(args), seq=d["seq"], file=d["file"])))
+    _say(args, data, "cli.audit.checkpoint", seq="seq", file="file")
 
 
 def cmd_audit_rotate_key(args) -> None:
@@ -308,19 +314,7 @@ def cmd_audit_rotate_key(args) -> None:
 
     app = _app()
     r = auditops.rotate_key(app, now=_now(args), actor="hokoku:cli")
-    _emit(
-        args,
-        r,
-        lambda d: print(
-            t(
-                "cli.audit.rotated",
-                _lang(args),
-                previous=d["previous"],
-                key_id=d["key_id"],
-                public_keys=d["public_keys"],
-            )
-        ),
-    )
+    _say(args, r, "cli.audit.rotated", previous="previous", key_id="key_id", public_keys="public_keys")
 
 
 def cmd_org(args) -> None:
@@ -536,18 +530,14 @@ def cmd_step_done(args) -> None:
         note=args.note,
         evidence=args.evidence,
     )
-    _emit(args, r, lambda d: print(t("cli.step.done", _lang(args), incident=d["incident"], ref=d["ref"])))
+    _say(args, r, "cli.step.done", incident="incident", ref="ref")
 
 
 def cmd_step_assign(args) -> None:
     from hokoku.services.tasks import assign_task
 
     r = assign_task(_app(), incident_id=args.incident, ref=args.step, to=args.to, actor=args.as_, now=_now(args))
-    _emit(
-        args,
-        r,
-        lambda d: print(t("cli.step.assigned", _lang(args), incident=d["incident"], ref=d["ref"], owner=d["owner"])),
-    )
+    _say(args, r, "cli.step.assigned", incident="incident", ref="ref", owner="owner")
 
 
 def cmd_action_add(args) -> None:
@@ -563,13 +553,7 @@ def cmd_action_add(args) -> None:
         actor=args.as_,
         now=_now(args),
     )
-    _emit(
-        args,
-        r,
-        lambda d: print(
-            t("cli.action.added", _lang(args), incident=d["incident"], ref=d["ref"], owner=d["owner"], due=d["due_at"])
-        ),
-    )
+    _say(args, r, "cli.action.added", incident="incident", ref="ref", owner="owner", due="due_at")
 
 
 def cmd_action_list(args) -> None:
@@ -686,9 +670,7 @@ def cmd_public_text(args) -> None:
     r = set_public_text(
         app, incident_id=args.incident, field=args.field, text=args.text, actor=args.as_, now=_now(args)
     )
-    _emit(
-        args, r, lambda d: print(t("cli.public_text.recorded", _lang(args), incident=d["incident"], field=d["field"]))
-    )
+    _say(args, r, "cli.public_text.recorded", incident="incident", field="field")
 
 
 def cmd_draft(args) -> None:
@@ -785,7 +767,7 @@ def cmd_user_add(args) -> None:
 
     app = _app()
     r = add_user(app, email=args.email, password=_read_password(args), now=_now(args))
-    _emit(args, r, lambda d: print(t("cli.user.created", _lang(args), user=d["user"])))
+    _say(args, r, "cli.user.created", user="user")
 
 
 def cmd_user_passwd(args) -> None:
@@ -793,7 +775,7 @@ def cmd_user_passwd(args) -> None:
 
     app = _app()
     r = set_password(app, email=args.email, password=_read_password(args), now=_now(args))
-    _emit(args, r, lambda d: print(t("cli.user.passwd", _lang(args), user=d["user"], sessions=d["sessions_ended"])))
+    _say(args, r, "cli.user.passwd", user="user", sessions="sessions_ended")
 
 
 TOKEN_VERBS = ("create", "list", "revoke")
@@ -885,26 +867,14 @@ def cmd_user_disable(args) -> None:
     from hokoku.services.accounts import disable_user
 
     r = disable_user(_app(), email=args.email, now=_now(args))
-    _emit(
-        args,
-        r,
-        lambda d: print(
-            t(
-                "cli.user.disabled",
-                _lang(args),
-                user=d["user"],
-                sessions=d["sessions_ended"],
-                tokens=d["tokens_revoked"],
-            )
-        ),
-    )
+    _say(args, r, "cli.user.disabled", user="user", sessions="sessions_ended", tokens="tokens_revoked")
 
 
 def cmd_user_enable(args) -> None:
     from hokoku.services.accounts import enable_user
 
     r = enable_user(_app(), email=args.email, now=_now(args))
-    _emit(args, r, lambda d: print(t("cli.user.enabled", _lang(args), user=d["user"])))
+    _say(args, r, "cli.user.enabled", user="user")
 
 
 # -- parser ---------------------------------------------------------------------------------
